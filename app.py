@@ -1,0 +1,106 @@
+"""Relance: the application factory.
+
+Configuration comes from defaults, then the environment (RELANCE_*), then `test_config`.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from extensions import csrf, db, htmx, login_manager, migrate
+
+
+class ConfigError(RuntimeError):
+    """The app cannot start with this configuration; the message says what to set."""
+
+
+def _secret_key(app: Flask) -> str:
+    key = os.environ.get("RELANCE_SECRET_KEY")
+    if key:
+        return key
+    if app.config["ENV_NAME"] == "production":
+        raise ConfigError(
+            "RELANCE_SECRET_KEY is not set. In production the secret key signs sessions and CSRF "
+            "tokens and must be set explicitly, e.g. RELANCE_SECRET_KEY=$(python3 -c "
+            "'import secrets; print(secrets.token_hex(32))')."
+        )
+    # Development: a random key kept in instance/ so logins survive restarts.
+    key_file = Path(app.instance_path) / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=os.environ.get("RELANCE_INSTANCE_PATH") or None)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    test_config = dict(test_config or {})
+
+    app.config.update(
+        ENV_NAME=os.environ.get("RELANCE_ENV", "development"),
+        SQLALCHEMY_DATABASE_URI=os.environ.get("RELANCE_DATABASE_URL")
+        or f"sqlite:///{Path(app.instance_path) / 'relance.db'}",
+        REDIS_URL=os.environ.get("RELANCE_REDIS_URL") or None,
+        SMTP_URL=os.environ.get("RELANCE_SMTP_URL") or None,
+        PORT=int(os.environ.get("RELANCE_PORT", "5000")),
+        EXPORT_DIR=str(Path(app.instance_path) / "exports"),
+        DOCUMENT_DIR=str(Path(app.instance_path) / "documents"),
+        MAX_CONTENT_LENGTH=50 * 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        BABEL_LOCALE=os.environ.get("RELANCE_LOCALE", "en_GB"),
+        BENCH_ROUTES=os.environ.get("RELANCE_BENCH") == "1",
+    )
+    if "SECRET_KEY" not in test_config:
+        app.config["SECRET_KEY"] = _secret_key(app) if not test_config.get("TESTING") else "test"
+    app.config.update(test_config)
+    if app.config["ENV_NAME"] == "production":
+        app.config["SESSION_COOKIE_SECURE"] = os.environ.get("RELANCE_INSECURE_COOKIES") != "1"
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+
+    with app.app_context():
+        _configure_database(app)
+
+    from blueprints import register_blueprints
+    from web import install_web_layer
+
+    install_web_layer(app)
+    register_blueprints(app)
+
+    from commands import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _configure_database(app: Flask) -> None:
+    from sqlalchemy import event
+
+    from domain.ledger import track_summary_upkeep
+
+    track_summary_upkeep()
+    engine = db.engine
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_pragmas):
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the worker write while pages read; foreign keys are off by default in SQLite.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

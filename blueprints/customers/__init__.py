@@ -1,0 +1,128 @@
+"""One customer's account status, and the switches on it (collection mark, stop reminders, dispute)."""
+from datetime import date
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
+
+from domain import audit, collection, queries
+from domain.collection import FlagError
+from domain.models import Entry
+from extensions import db
+from web import permission_required, render_view
+
+bp = Blueprint("customers", __name__)
+
+# Other parts of the account page listen for these (hx-trigger="… from:body").
+ACCOUNT_CHANGED = "accountChanged"
+
+
+def _customer_or_404(account: str):
+    customer = queries.find_customer(db.session, account)
+    if customer is None:
+        abort(404, description=f"There is no customer with account {account!r}.")
+    return customer
+
+
+def _entry_or_404(entry_id: int) -> Entry:
+    entry = db.session.get(Entry, entry_id)
+    if entry is None:
+        abort(404, description="This entry does not exist (any more).")
+    return entry
+
+
+def _until(text: str | None) -> date | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise FlagError(f"{text!r} is not a date.") from None
+
+
+def _changed(response_html: str):
+    """A fragment plus the event that refreshes the balance and history panels."""
+    return response_html, 200, {"HX-Trigger": ACCOUNT_CHANGED, "Vary": "HX-Request"}
+
+
+@bp.get("/customers/<account>")
+@permission_required("read")
+def account_status(account):
+    customer = _customer_or_404(account)
+    status = queries.account_status(db.session, customer)
+    history = audit.customer_history(db.session, customer.id)
+    return render_view("customers/account.html", "customers/account.html", status=status, history=history)
+
+
+@bp.get("/customers/<account>/history")
+@permission_required("read")
+def history(account):
+    customer = _customer_or_404(account)
+    return render_template("customers/_history.html", customer=customer,
+                           history=audit.customer_history(db.session, customer.id),
+                           status=queries.account_status(db.session, customer))
+
+
+@bp.get("/customers/<account>/balance")
+@permission_required("read")
+def balance(account):
+    customer = _customer_or_404(account)
+    return render_template("customers/_balance.html", status=queries.account_status(db.session, customer))
+
+
+@bp.post("/customers/<account>/stop-reminders")
+@permission_required("edit")
+def customer_stop_reminders(account):
+    customer = _customer_or_404(account)
+    error = None
+    try:
+        collection.set_reminders_stopped(db.session, customer, current_user, request.form.get("stopped") == "1",
+                                         request.form.get("reason"), _until(request.form.get("until")))
+        db.session.commit()
+    except FlagError as problem:
+        db.session.rollback()
+        error = str(problem)
+    html = render_template("customers/_customer_stop.html", customer=customer, error=error)
+    return _changed(html) if error is None else html
+
+
+@bp.post("/entries/<int:entry_id>/stop-reminders")
+@permission_required("edit")
+def entry_stop_reminders(entry_id):
+    entry = _entry_or_404(entry_id)
+    error = None
+    try:
+        collection.set_reminders_stopped(db.session, entry, current_user, request.form.get("stopped") == "1",
+                                         request.form.get("reason"), _until(request.form.get("until")))
+        db.session.commit()
+    except FlagError as problem:
+        db.session.rollback()
+        error = str(problem)
+    html = render_template("customers/_entry_row.html", entry=entry, customer=entry.customer, error=error)
+    return _changed(html) if error is None else html
+
+
+@bp.post("/entries/<int:entry_id>/dispute")
+@permission_required("edit")
+def entry_dispute(entry_id):
+    entry = _entry_or_404(entry_id)
+    error = None
+    try:
+        collection.set_disputed(db.session, entry, current_user, request.form.get("disputed") == "1",
+                                request.form.get("reason"))
+        db.session.commit()
+    except FlagError as problem:
+        db.session.rollback()
+        error = str(problem)
+    html = render_template("customers/_entry_row.html", entry=entry, customer=entry.customer, error=error)
+    return _changed(html) if error is None else html
+
+
+@bp.post("/entries/<int:entry_id>/collection-mark/remove")
+@permission_required("remove_collection_mark")
+def remove_collection_mark(entry_id):
+    entry = _entry_or_404(entry_id)
+    collection.remove_collection_mark(db.session, entry, current_user, request.form.get("reason"))
+    db.session.commit()
+    return _changed(render_template("customers/_entry_row.html", entry=entry, customer=entry.customer,
+                                    notice="Collection mark removed. The stop-reminders switch is unchanged."))

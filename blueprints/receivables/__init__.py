@@ -1,0 +1,54 @@
+"""Who owes you what?, due dates and search."""
+from flask import Blueprint, redirect, request, url_for
+from flask_login import current_user
+
+from domain import exports as export_rules
+from domain import queries
+from domain.ledger import BUCKETS
+from domain.queries import parse_filters
+from extensions import db
+from web import permission_required, render_view
+
+bp = Blueprint("receivables", __name__)
+
+
+@bp.get("/")
+@permission_required("read")
+def balances():
+    filters = parse_filters(request.args, tuple(queries.BALANCE_SORTS))
+    page = queries.balances(db.session, filters)
+    return render_view("receivables/balances.html", "receivables/_balances.html",
+                       filters=filters, page=page, buckets=BUCKETS, default_sort=queries.BALANCE_DEFAULT_SORT)
+
+
+@bp.get("/due-dates")
+@permission_required("read")
+def due_dates():
+    filters = parse_filters(request.args, tuple(queries.DUE_SORTS))
+    page = queries.due_entries(db.session, filters)
+    return render_view("receivables/due_dates.html", "receivables/_due_dates.html",
+                       filters=filters, page=page, buckets=BUCKETS)
+
+
+@bp.get("/search")
+@permission_required("read")
+def search():
+    text = request.args.get("q", "").strip()
+    result = queries.search(db.session, text)
+    single = result.single_customer
+    if single is not None and not request.htmx:
+        return redirect(url_for("customers.account_status", account=single.account))
+    return render_view("receivables/search.html", "receivables/_search_results.html", q=text, result=result)
+
+
+@bp.post("/exports/balances")
+@permission_required("read")
+def export_balances():
+    """Excel export of the filtered Who owes you what? view, built in the worker."""
+    filters = parse_filters(request.form, tuple(queries.BALANCE_SORTS))
+    export = export_rules.request_export(db.session, current_user, "balances_xlsx", filters.query_args(page=1))
+    db.session.commit()
+    from jobs import enqueue_export
+
+    enqueue_export(export.id)
+    return render_view("exports/_status.html", "exports/_status.html", export=export)

@@ -1,0 +1,1 @@
+"""Builders that turn domain data into files. They write to a path they are given."""

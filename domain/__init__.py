@@ -1,0 +1,1 @@
+"""The receivables model and its rules. Knows no request, no HTML, no Redis."""

@@ -1,0 +1,87 @@
+"""Collection marks (⚖️), stop-reminders switches and dispute flags, each recorded in history."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from domain import audit, clock
+from domain.models import Customer, Entry, StopRemindersFlag, User
+
+
+class FlagError(ValueError):
+    pass
+
+
+def mark_in_collection(session: Session, entry: Entry, actor: User, reason: str | None = None) -> bool:
+    if entry.in_collection:
+        return False
+    entry.in_collection = True
+    entry.collection_marked_at = clock.now()
+    entry.collection_marked_by_id = actor.id
+    entry.collection_reason = reason
+    audit.record(session, actor, "collection.marked", f"Entry {entry.number} marked as in collection",
+                 entry=entry, reason=reason)
+    return True
+
+
+def remove_collection_mark(session: Session, entry: Entry, actor: User, reason: str | None = None) -> bool:
+    """Remove ⚖️ from an entry. The stop-reminders switch is left as it is on purpose: removing a
+    mark set by mistake must not silently restart reminders."""
+    if not entry.in_collection:
+        return False
+    entry.in_collection = False
+    entry.collection_marked_at = None
+    entry.collection_marked_by_id = None
+    entry.collection_reason = None
+    audit.record(session, actor, "collection.unmarked", f"Collection mark removed from entry {entry.number}",
+                 entry=entry, reason=reason)
+    return True
+
+
+def set_reminders_stopped(
+    session: Session,
+    target: Customer | Entry,
+    actor: User,
+    stopped: bool,
+    reason: str | None = None,
+    until: date | None = None,
+) -> bool:
+    """Switch reminders off (with a reason, optionally until a date) or back on."""
+    assert isinstance(target, StopRemindersFlag)
+    reason = (reason or "").strip() or None
+    if stopped and not reason:
+        raise FlagError("Give a reason for stopping reminders.")
+    if stopped and until is not None and until < clock.today():
+        raise FlagError("The until-date is in the past.")
+    if not stopped and not target.reminders_stopped:
+        return False
+    target.reminders_stopped = stopped
+    target.stop_reason = reason if stopped else None
+    target.stop_until = until if stopped else None
+    target.stopped_at = clock.now() if stopped else None
+    target.stopped_by_id = actor.id if stopped else None
+    label = f"entry {target.number}" if isinstance(target, Entry) else "customer"
+    if stopped:
+        detail = f"Reminders stopped for {label}" + (f" until {until.isoformat()}" if until else "")
+    else:
+        detail = f"Reminders restarted for {label}"
+    audit.record(session, actor, "reminders.stopped" if stopped else "reminders.restarted", detail,
+                 customer=target if isinstance(target, Customer) else None,
+                 entry=target if isinstance(target, Entry) else None, reason=reason)
+    return True
+
+
+def set_disputed(session: Session, entry: Entry, actor: User, disputed: bool, reason: str | None = None) -> bool:
+    reason = (reason or "").strip() or None
+    if disputed == entry.disputed:
+        return False
+    if disputed and not reason:
+        raise FlagError("Give a reason for the dispute.")
+    entry.disputed = disputed
+    entry.disputed_at = clock.now() if disputed else None
+    entry.disputed_by_id = actor.id if disputed else None
+    entry.dispute_reason = reason if disputed else None
+    audit.record(session, actor, "dispute.opened" if disputed else "dispute.closed",
+                 f"Entry {entry.number} {'disputed' if disputed else 'no longer disputed'}", entry=entry, reason=reason)
+    return True

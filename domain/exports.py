@@ -1,0 +1,59 @@
+"""Export records: who asked for which file, and where it stands (queued → running → ready | failed)."""
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain import clock
+from domain.models import Export, User
+
+KINDS = {"balances_xlsx": "Who owes you what? (Excel)"}
+DOUBLE_CLICK_WINDOW = timedelta(seconds=30)
+
+
+def request_export(session: Session, user: User, kind: str, params: dict) -> Export:
+    """A new export, or the same one again when the user just asked for it (a double click)."""
+    encoded = json.dumps(params, sort_keys=True)
+    recent = session.scalar(
+        select(Export)
+        .where(Export.user_id == user.id, Export.kind == kind, Export.params == encoded,
+               Export.status.in_(("queued", "running")), Export.created_at >= clock.now() - DOUBLE_CLICK_WINDOW)
+        .order_by(Export.id.desc())
+    )
+    if recent is not None:
+        return recent
+    export = Export(user_id=user.id, kind=kind, params=encoded, status="queued")
+    session.add(export)
+    session.flush()
+    return export
+
+
+def visible_export(session: Session, user: User, export_id: int) -> Export | None:
+    """The export if this user may see it: its owner, or an admin."""
+    export = session.get(Export, export_id)
+    if export is None or (export.user_id != user.id and user.role != "admin"):
+        return None
+    return export
+
+
+def user_exports(session: Session, user: User, limit: int = 50) -> list[Export]:
+    return list(session.scalars(select(Export).where(Export.user_id == user.id).order_by(Export.id.desc()).limit(limit)))
+
+
+def mark_running(export: Export) -> None:
+    export.status, export.progress, export.message = "running", 0, None
+
+
+def mark_ready(export: Export, filename: str) -> None:
+    export.status, export.progress, export.filename, export.finished_at = "ready", 100, filename, clock.now()
+
+
+def mark_failed(export: Export, reason: str) -> None:
+    export.status, export.message, export.finished_at = "failed", reason[:500], clock.now()
+
+
+def params_of(export: Export) -> dict:
+    return json.loads(export.params or "{}")

@@ -1,0 +1,216 @@
+"""Open amounts, payments, aging buckets and the per-customer summary upkeep.
+
+The summary (CustomerSummary) is maintained, never computed on a page: every commit that
+touched a customer's entries rebuilds that customer's rows in the same transaction (see
+`track_summary_upkeep`), and `rebucket_all` moves amounts between aging buckets once a day.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Iterable
+
+from sqlalchemy import and_, case, delete, event, func, insert, literal, or_, select
+from sqlalchemy.orm import Session
+
+from domain import clock
+from domain.models import CREDIT_NOTE, Customer, CustomerSummary, Entry, Payment
+
+BUCKETS = (
+    # key, label, summary column
+    ("not_due", "Not due", "not_due_cents"),
+    ("1-30", "1–30", "days_1_30_cents"),
+    ("31-60", "31–60", "days_31_60_cents"),
+    ("61-90", "61–90", "days_61_90_cents"),
+    ("90+", "> 90", "over_90_cents"),
+)
+BUCKET_KEYS = tuple(key for key, _, _ in BUCKETS)
+BUCKET_COLUMNS = {key: column for key, _, column in BUCKETS}
+
+
+def bucket_of(due_date: date, today: date) -> str:
+    """The aging bucket of an entry due on `due_date`, seen on `today`."""
+    days = (today - due_date).days
+    if days <= 0:
+        return "not_due"
+    if days <= 30:
+        return "1-30"
+    if days <= 60:
+        return "31-60"
+    if days <= 90:
+        return "61-90"
+    return "90+"
+
+
+def bucket_due_range(key: str, today: date) -> tuple[date | None, date | None]:
+    """The due dates (inclusive, None = open) that fall into a bucket on `today`."""
+    return {
+        "not_due": (today, None),
+        "1-30": (today - timedelta(days=30), today - timedelta(days=1)),
+        "31-60": (today - timedelta(days=60), today - timedelta(days=31)),
+        "61-90": (today - timedelta(days=90), today - timedelta(days=61)),
+        "90+": (None, today - timedelta(days=91)),
+    }[key]
+
+
+class PaymentError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    payment: Payment | None
+    duplicate: bool
+
+
+def record_payment(session: Session, entry: Entry, paid_on: date, amount_cents: int, reference: str) -> PaymentResult:
+    """Apply a payment to an entry; its open amount changes in the same transaction.
+
+    The same (entry, reference) twice is one payment: a bank export imported again must not
+    pay an invoice twice.
+    """
+    if amount_cents <= 0:
+        raise PaymentError("the amount must be positive")
+    existing = session.scalar(select(Payment).where(Payment.entry_id == entry.id, Payment.reference == reference))
+    if existing is not None:
+        return PaymentResult(existing, duplicate=True)
+    if amount_cents > entry.open_cents:
+        raise PaymentError(
+            f"payment of {amount_cents / 100:.2f} is larger than the open amount {entry.open_cents / 100:.2f}"
+        )
+    payment = Payment(entry=entry, paid_on=paid_on, amount_cents=amount_cents, reference=reference)
+    session.add(payment)
+    set_open_amount(entry, entry.open_cents - amount_cents)
+    return PaymentResult(payment, duplicate=False)
+
+
+def set_open_amount(entry: Entry, open_cents: int) -> None:
+    entry.open_cents = open_cents
+    entry.is_open = open_cents != 0
+
+
+# --- summary upkeep ----------------------------------------------------------------------
+
+def _summary_select(today: date, customer_ids: Iterable[int] | None):
+    """One SELECT that aggregates open entries into summary rows (per customer and currency)."""
+    signed = case((Entry.kind == CREDIT_NOTE, -Entry.open_cents), else_=Entry.open_cents)
+
+    def in_bucket(key: str):
+        low, high = bucket_due_range(key, today)
+        conditions = []
+        if low is not None:
+            conditions.append(Entry.due_date >= low)
+        if high is not None:
+            conditions.append(Entry.due_date <= high)
+        return func.coalesce(func.sum(case((and_(*conditions), signed), else_=0)), 0)
+
+    entry_stopped = and_(
+        Entry.reminders_stopped.is_(True), or_(Entry.stop_until.is_(None), Entry.stop_until >= today)
+    )
+    customer_stopped = and_(
+        Customer.reminders_stopped.is_(True), or_(Customer.stop_until.is_(None), Customer.stop_until >= today)
+    )
+    overdue = Entry.due_date < today
+    stmt = (
+        select(
+            Entry.customer_id,
+            Entry.currency,
+            in_bucket("not_due"),
+            in_bucket("1-30"),
+            in_bucket("31-60"),
+            in_bucket("61-90"),
+            in_bucket("90+"),
+            func.sum(signed),
+            func.coalesce(func.sum(case((overdue, signed), else_=0)), 0),
+            func.count(),
+            func.max(Entry.reminder_level),
+            func.max(Entry.last_reminder_on),
+            func.min(Entry.due_date),
+            func.sum(case((Entry.in_collection.is_(True), 1), else_=0)),
+            func.sum(case((Entry.disputed.is_(True), 1), else_=0)),
+            func.max(case((or_(entry_stopped, customer_stopped), 1), else_=0)) == 1,
+            literal(today),
+        )
+        .join(Customer, Customer.id == Entry.customer_id)
+        .where(Entry.is_open.is_(True))
+        .group_by(Entry.customer_id, Entry.currency)
+    )
+    if customer_ids is not None:
+        stmt = stmt.where(Entry.customer_id.in_(list(customer_ids)))
+    return stmt
+
+
+_SUMMARY_COLUMNS = (
+    "customer_id", "currency", "not_due_cents", "days_1_30_cents", "days_31_60_cents",
+    "days_61_90_cents", "over_90_cents", "total_cents", "overdue_cents", "open_entries",
+    "highest_level", "last_reminder_on", "oldest_due_on", "in_collection_count",
+    "disputed_count", "reminders_stopped", "as_of",
+)
+
+
+def refresh_summaries(session: Session, customer_ids: Iterable[int] | None = None, today: date | None = None) -> None:
+    """Rebuild the summary rows of these customers (all customers when None) from their open
+    entries, inside the caller's transaction."""
+    today = today or clock.today()
+    ids = None if customer_ids is None else sorted(set(customer_ids))
+    if ids == []:
+        return
+    table = CustomerSummary.__table__
+    chunks = [None] if ids is None else [ids[i:i + 500] for i in range(0, len(ids), 500)]
+    for chunk in chunks:
+        remove = delete(table)
+        if chunk is not None:
+            remove = remove.where(table.c.customer_id.in_(chunk))
+        session.execute(remove)
+        session.execute(
+            insert(table).from_select([table.c[name] for name in _SUMMARY_COLUMNS], _summary_select(today, chunk))
+        )
+
+
+def rebucket_all(session: Session, today: date | None = None) -> None:
+    """The daily run: amounts move between aging buckets as days pass, and stop-until dates lapse."""
+    refresh_summaries(session, None, today)
+
+
+_DIRTY = "relance.dirty_customers"
+
+
+def mark_customers_dirty(session: Session, customer_ids: Iterable[int]) -> None:
+    """For bulk writes that bypass the ORM: have these summaries rebuilt before commit."""
+    session.info.setdefault(_DIRTY, set()).update(customer_ids)
+
+
+def _collect_dirty_customers(session: Session, _flush_context) -> None:
+    dirty = session.info.setdefault(_DIRTY, set())
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if isinstance(obj, Entry):
+            dirty.add(obj.customer_id)
+        elif isinstance(obj, Customer):
+            dirty.add(obj.id)
+        elif isinstance(obj, Payment) and obj.entry is not None:
+            dirty.add(obj.entry.customer_id)
+
+
+def _refresh_dirty_summaries(session: Session) -> None:
+    session.flush()
+    dirty = session.info.pop(_DIRTY, None)
+    if dirty:
+        refresh_summaries(session, {i for i in dirty if i is not None})
+
+
+def _forget_dirty_customers(session: Session) -> None:
+    session.info.pop(_DIRTY, None)
+
+
+_HOOKS = (
+    ("after_flush", _collect_dirty_customers),
+    ("before_commit", _refresh_dirty_summaries),
+    ("after_rollback", _forget_dirty_customers),
+)
+
+
+def track_summary_upkeep() -> None:
+    """Keep summaries in step with every committed change, on every session (idempotent)."""
+    for name, hook in _HOOKS:
+        if not event.contains(Session, name, hook):
+            event.listen(Session, name, hook)

@@ -1,0 +1,326 @@
+"""SQLAlchemy models of the receivables ledger.
+
+Money is stored as integer cents (BigInteger) beside an ISO currency code; amounts are
+positive and `Entry.kind` says whether an entry adds to the balance (invoice) or reduces it
+(credit note).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
+
+from domain import clock
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+ROLES = ("admin", "finance", "support")
+INVOICE, CREDIT_NOTE = "invoice", "credit_note"
+ENTRY_KINDS = (INVOICE, CREDIT_NOTE)
+MAX_LEVEL = 5
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+
+    # Flask-Login protocol, kept here so the domain needs no Flask import.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email
+
+    def can(self, permission: str) -> bool:
+        from domain.users import role_allows
+
+        return role_allows(self.role, permission)
+
+
+class StopRemindersFlag:
+    """The "stop reminders" switch, with who set it, when, why and until when."""
+
+    reminders_stopped: Mapped[bool] = mapped_column(Boolean, default=False)
+    stop_reason: Mapped[str | None] = mapped_column(String(500))
+    stop_until: Mapped[date | None] = mapped_column(Date)
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    @declared_attr
+    def stopped_by_id(cls) -> Mapped[int | None]:
+        return mapped_column(ForeignKey("users.id"))
+
+    def reminders_stopped_on(self, day: date) -> bool:
+        return self.reminders_stopped and (self.stop_until is None or self.stop_until >= day)
+
+
+class Customer(StopRemindersFlag, Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    registration_number: Mapped[str | None] = mapped_column(String(40), index=True)
+    emails: Mapped[str] = mapped_column(String(500), default="")  # comma-separated
+    phone: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+
+    contacts: Mapped[list[Contact]] = relationship(back_populates="customer", order_by="Contact.id")
+    entries: Mapped[list[Entry]] = relationship(back_populates="customer", lazy="dynamic")
+    stopped_by: Mapped[User | None] = relationship(foreign_keys="Customer.stopped_by_id")
+
+    @property
+    def email_list(self) -> list[str]:
+        return [e.strip() for e in (self.emails or "").split(",") if e.strip()]
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    position: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(40))
+
+    customer: Mapped[Customer] = relationship(back_populates="contacts")
+
+
+class Entry(StopRemindersFlag, Base):
+    """An invoice or a credit note on a customer's account."""
+
+    __tablename__ = "entries"
+    __table_args__ = (
+        # The due-dates view and the summary upkeep read open entries by due date.
+        Index("ix_entries_open_due", "is_open", "due_date", "id"),
+        Index("ix_entries_customer_open", "customer_id", "is_open", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    number: Mapped[str] = mapped_column(String(60), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default=INVOICE)
+    issue_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    open_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    # Kept in step with open_cents so "open entries" is an indexed equality.
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    reminder_level: Mapped[int] = mapped_column(SmallInteger, default=0)
+    last_reminder_on: Mapped[date | None] = mapped_column(Date)
+
+    in_collection: Mapped[bool] = mapped_column(Boolean, default=False)
+    collection_marked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    collection_marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    collection_reason: Mapped[str | None] = mapped_column(String(500))
+
+    disputed: Mapped[bool] = mapped_column(Boolean, default=False)
+    disputed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    disputed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    dispute_reason: Mapped[str | None] = mapped_column(String(500))
+
+    customer: Mapped[Customer] = relationship(back_populates="entries")
+    payments: Mapped[list[Payment]] = relationship(back_populates="entry", order_by="Payment.paid_on")
+    documents: Mapped[list[Document]] = relationship(back_populates="entry")
+    collection_marked_by: Mapped[User | None] = relationship(foreign_keys="Entry.collection_marked_by_id")
+    stopped_by: Mapped[User | None] = relationship(foreign_keys="Entry.stopped_by_id")
+    disputed_by: Mapped[User | None] = relationship(foreign_keys="Entry.disputed_by_id")
+
+    @property
+    def sign(self) -> int:
+        return -1 if self.kind == CREDIT_NOTE else 1
+
+    @property
+    def balance_cents(self) -> int:
+        """What this entry adds to the customer's balance (negative for a credit note)."""
+        return self.sign * self.open_cents
+
+    def days_overdue(self, day: date | None = None) -> int:
+        return max(0, ((day or clock.today()) - self.due_date).days)
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    __table_args__ = (UniqueConstraint("entry_id", "reference"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
+    paid_on: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    reference: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+
+    entry: Mapped[Entry] = relationship(back_populates="payments")
+
+
+class Document(Base):
+    """A file attached to an entry (the invoice PDF), stored under instance/documents."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    storage_name: Mapped[str] = mapped_column(String(255), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100), default="application/pdf")
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+
+    entry: Mapped[Entry] = relationship(back_populates="documents")
+
+
+class ReminderActivity(Base):
+    """A reminder that went out (e-mail or letter), with the message as sent."""
+
+    __tablename__ = "reminder_activities"
+    __table_args__ = (Index("ix_reminder_activities_customer_sent", "customer_id", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    sent_at: Mapped[datetime] = mapped_column(DateTime)
+    channel: Mapped[str] = mapped_column(String(20))  # email | letter
+    level: Mapped[int] = mapped_column(SmallInteger)
+    sender: Mapped[str] = mapped_column(String(254), default="")
+    recipient: Mapped[str] = mapped_column(String(500))
+    subject: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    customer: Mapped[Customer] = relationship()
+    sent_by: Mapped[User | None] = relationship()
+    covered: Mapped[list[ReminderEntry]] = relationship(back_populates="activity", cascade="all, delete-orphan")
+
+
+class ReminderEntry(Base):
+    """One entry covered by a reminder, with its open amount at the time."""
+
+    __tablename__ = "reminder_entries"
+
+    activity_id: Mapped[int] = mapped_column(ForeignKey("reminder_activities.id"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True, index=True)
+    open_cents: Mapped[int] = mapped_column(BigInteger)
+
+    activity: Mapped[ReminderActivity] = relationship(back_populates="covered")
+    entry: Mapped[Entry] = relationship()
+
+
+class AuditEvent(Base):
+    """Who did what, when and why: the account's history panel."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_customer_at", "customer_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"), index=True)
+    action: Mapped[str] = mapped_column(String(60))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+    actor: Mapped[User | None] = relationship()
+    entry: Mapped[Entry | None] = relationship()
+
+
+class CustomerSummary(Base):
+    """A customer's aged balance in one currency, maintained with every change to its entries
+    (domain.ledger) and re-bucketed daily, so no page aggregates the ledger."""
+
+    __tablename__ = "customer_summaries"
+    __table_args__ = (
+        Index("ix_customer_summaries_total", "total_cents"),
+        Index("ix_customer_summaries_over_90", "over_90_cents"),
+        Index("ix_customer_summaries_level", "highest_level"),
+    )
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    not_due_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    days_1_30_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    days_31_60_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    days_61_90_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    over_90_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    overdue_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    open_entries: Mapped[int] = mapped_column(Integer, default=0)
+    highest_level: Mapped[int] = mapped_column(SmallInteger, default=0)
+    last_reminder_on: Mapped[date | None] = mapped_column(Date)
+    oldest_due_on: Mapped[date | None] = mapped_column(Date)
+    in_collection_count: Mapped[int] = mapped_column(Integer, default=0)
+    disputed_count: Mapped[int] = mapped_column(Integer, default=0)
+    reminders_stopped: Mapped[bool] = mapped_column(Boolean, default=False)
+    as_of: Mapped[date] = mapped_column(Date)
+
+    customer: Mapped[Customer] = relationship()
+
+
+class Export(Base):
+    """A file built in the worker: queued → running → ready | failed."""
+
+    __tablename__ = "exports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    params: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    progress: Mapped[int] = mapped_column(SmallInteger, default=0)
+    message: Mapped[str | None] = mapped_column(String(500))
+    filename: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    user: Mapped[User] = relationship()
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in ("ready", "failed")

@@ -1,0 +1,369 @@
+"""What the receivables screens read: filters parsed from plain strings, paged queries over the
+maintained summaries (never the whole ledger), search, and one customer's account status."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Mapping
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from domain import clock
+from domain.ledger import BUCKET_COLUMNS, BUCKET_KEYS, bucket_due_range
+from domain.models import MAX_LEVEL, Contact, Customer, CustomerSummary, Entry, ReminderActivity
+
+PAGE_SIZE = 50
+COUNT_CAP = 10_000  # counting past this on every page view costs more than it tells
+
+
+class FilterError(ValueError):
+    """A filter value in the URL that makes no sense; the page answers 400 with this message."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    q: str = ""
+    level: int | None = None  # minimum reminder level
+    bucket: str | None = None
+    in_collection: bool = False
+    stopped: bool = False
+    disputed: bool = False
+    due_from: date | None = None
+    due_to: date | None = None
+    sort: str = ""
+    direction: str = ""
+    page: int = 1
+
+    def query_args(self, **changes) -> dict[str, str]:
+        """The query string of this view, with some values changed (for links)."""
+        f = replace(self, **changes)
+        args = {
+            "q": f.q,
+            "level": str(f.level) if f.level else "",
+            "bucket": f.bucket or "",
+            "collection": "1" if f.in_collection else "",
+            "stopped": "1" if f.stopped else "",
+            "disputed": "1" if f.disputed else "",
+            "from": f.due_from.isoformat() if f.due_from else "",
+            "to": f.due_to.isoformat() if f.due_to else "",
+            "sort": f.sort,
+            "dir": f.direction,
+            "page": str(f.page) if f.page > 1 else "",
+        }
+        return {k: v for k, v in args.items() if v}
+
+    @property
+    def active(self) -> bool:
+        return any((self.q, self.level, self.bucket, self.in_collection, self.stopped, self.disputed,
+                    self.due_from, self.due_to))
+
+
+def _flag(args: Mapping[str, str], name: str) -> bool:
+    value = (args.get(name) or "").strip().lower()
+    if value in ("", "0", "false", "off"):
+        return False
+    if value in ("1", "true", "on", "yes"):
+        return True
+    raise FilterError(f"'{name}' must be 1 or 0, not {value!r}.")
+
+
+def _date(args: Mapping[str, str], name: str, label: str) -> date | None:
+    value = (args.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise FilterError(f"The {label} date {value!r} is not a date (YYYY-MM-DD).") from None
+
+
+def parse_filters(args: Mapping[str, str], sort_keys: tuple[str, ...]) -> Filters:
+    """Read filters from a query string mapping; raise FilterError on a value that makes no sense."""
+    level_text = (args.get("level") or "").strip().upper().removeprefix("R")
+    level = None
+    if level_text:
+        if not level_text.isdigit() or not 1 <= int(level_text) <= MAX_LEVEL:
+            raise FilterError(f"The reminder level must be R1 to R{MAX_LEVEL}, not {args.get('level')!r}.")
+        level = int(level_text)
+    bucket = (args.get("bucket") or "").strip() or None
+    if bucket is not None and bucket not in BUCKET_KEYS:
+        raise FilterError(f"Unknown aging bucket {bucket!r}: choose one of {', '.join(BUCKET_KEYS)}.")
+    sort = (args.get("sort") or "").strip()
+    if sort and sort not in sort_keys:
+        raise FilterError(f"Cannot sort on {sort!r}: choose one of {', '.join(sort_keys)}.")
+    direction = (args.get("dir") or "").strip()
+    if direction not in ("", "asc", "desc"):
+        raise FilterError(f"The sort direction must be asc or desc, not {direction!r}.")
+    page_text = (args.get("page") or "1").strip()
+    if not page_text.isdigit() or int(page_text) < 1:
+        raise FilterError(f"The page must be a positive whole number, not {page_text!r}.")
+    due_from, due_to = _date(args, "from", "from"), _date(args, "to", "to")
+    if due_from and due_to and due_from > due_to:
+        raise FilterError("The from date is after the to date.")
+    return Filters(
+        q=(args.get("q") or "").strip()[:100], level=level, bucket=bucket,
+        in_collection=_flag(args, "collection"), stopped=_flag(args, "stopped"), disputed=_flag(args, "disputed"),
+        due_from=due_from, due_to=due_to, sort=sort, direction=direction, page=int(page_text),
+    )
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _prefix_range(column, text: str):
+    """`column` starts with `text`, as a range the column's index can serve (LIKE cannot on SQLite)."""
+    return and_(column >= text, column < text + "\U0010ffff")
+
+
+@dataclass
+class Page:
+    rows: list
+    page: int
+    total: int
+    totals: list = field(default_factory=list)
+    cap: int | None = None  # the count stopped at cap + 1
+
+    @property
+    def pages(self) -> int:
+        counted = min(self.total, self.cap) if self.cap else self.total
+        return max(1, -(-counted // PAGE_SIZE))
+
+    @property
+    def total_is_capped(self) -> bool:
+        return self.cap is not None and self.total > self.cap
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first_row(self) -> int:
+        return (self.page - 1) * PAGE_SIZE + 1 if self.rows else 0
+
+    @property
+    def last_row(self) -> int:
+        return (self.page - 1) * PAGE_SIZE + len(self.rows)
+
+
+# --- Who owes you what? ------------------------------------------------------------------
+
+BALANCE_SORTS = {
+    "customer": Customer.name,
+    "account": Customer.account,
+    **{key: getattr(CustomerSummary, column) for key, column in BUCKET_COLUMNS.items()},
+    "total": CustomerSummary.total_cents,
+    "level": CustomerSummary.highest_level,
+    "last_reminder": CustomerSummary.last_reminder_on,
+}
+BALANCE_DEFAULT_SORT = ("total", "desc")
+
+
+def _balance_conditions(filters: Filters) -> list:
+    conditions = []
+    if filters.level:
+        conditions.append(CustomerSummary.highest_level >= filters.level)
+    if filters.bucket:
+        conditions.append(getattr(CustomerSummary, BUCKET_COLUMNS[filters.bucket]) != 0)
+    if filters.in_collection:
+        conditions.append(CustomerSummary.in_collection_count > 0)
+    if filters.stopped:
+        conditions.append(CustomerSummary.reminders_stopped.is_(True))
+    if filters.disputed:
+        conditions.append(CustomerSummary.disputed_count > 0)
+    if filters.q:
+        pattern = f"%{_like_escape(filters.q)}%"
+        conditions.append(or_(Customer.name.ilike(pattern, escape="\\"), Customer.account.ilike(pattern, escape="\\")))
+    return conditions
+
+
+def _balances_select(filters: Filters):
+    sort_key = filters.sort or BALANCE_DEFAULT_SORT[0]
+    direction = filters.direction or (BALANCE_DEFAULT_SORT[1] if not filters.sort else "asc")
+    column = BALANCE_SORTS[sort_key]
+    order = column.desc() if direction == "desc" else column.asc()
+    return (
+        select(CustomerSummary, Customer)
+        .join(Customer, Customer.id == CustomerSummary.customer_id)
+        .where(*_balance_conditions(filters))
+        .order_by(order, Customer.id)
+    )
+
+
+def all_balances(session: Session, filters: Filters):
+    """Every row of the filtered view, streamed (for the Excel export)."""
+    return session.execute(_balances_select(filters).execution_options(yield_per=1000))
+
+
+def balances(session: Session, filters: Filters) -> Page:
+    """One row per customer (and currency) with a balance, plus totals of the filtered set."""
+    conditions = _balance_conditions(filters)
+    stmt = _balances_select(filters).limit(PAGE_SIZE).offset((filters.page - 1) * PAGE_SIZE)
+    rows = session.execute(stmt).all()
+    totals_stmt = (
+        select(
+            CustomerSummary.currency,
+            func.count(),
+            *(func.sum(getattr(CustomerSummary, c)) for c in BUCKET_COLUMNS.values()),
+            func.sum(CustomerSummary.total_cents),
+        )
+        .join(Customer, Customer.id == CustomerSummary.customer_id)
+        .where(*conditions)
+        .group_by(CustomerSummary.currency)
+        .order_by(func.sum(CustomerSummary.total_cents).desc())
+    )
+    totals = []
+    count = 0
+    for currency, n, *amounts in session.execute(totals_stmt):
+        count += n
+        totals.append({"currency": currency, "count": n, "buckets": dict(zip(BUCKET_COLUMNS, amounts[:-1])),
+                       "total": amounts[-1]})
+    return Page(rows=rows, page=filters.page, total=count, totals=totals)
+
+
+# --- Due dates ----------------------------------------------------------------------------
+
+DUE_SORTS = {
+    "due_date": Entry.due_date,
+    "number": Entry.number,
+    "open": Entry.open_cents,
+}
+
+
+def _due_conditions(filters: Filters, today: date) -> list:
+    conditions = [Entry.is_open.is_(True)]
+    if filters.due_from:
+        conditions.append(Entry.due_date >= filters.due_from)
+    if filters.due_to:
+        conditions.append(Entry.due_date <= filters.due_to)
+    if filters.bucket:
+        low, high = bucket_due_range(filters.bucket, today)
+        if low:
+            conditions.append(Entry.due_date >= low)
+        if high:
+            conditions.append(Entry.due_date <= high)
+    if filters.level:
+        conditions.append(Entry.reminder_level >= filters.level)
+    if filters.in_collection:
+        conditions.append(Entry.in_collection.is_(True))
+    if filters.disputed:
+        conditions.append(Entry.disputed.is_(True))
+    if filters.stopped:
+        conditions.append(or_(
+            and_(Entry.reminders_stopped.is_(True), or_(Entry.stop_until.is_(None), Entry.stop_until >= today)),
+            and_(Customer.reminders_stopped.is_(True), or_(Customer.stop_until.is_(None), Customer.stop_until >= today)),
+        ))
+    if filters.q:
+        pattern = f"%{_like_escape(filters.q)}%"
+        conditions.append(or_(
+            Customer.name.ilike(pattern, escape="\\"),
+            Customer.account == filters.q,
+            _prefix_range(Entry.number, filters.q),
+            _prefix_range(Entry.number, filters.q.upper()),
+        ))
+    return conditions
+
+
+def due_entries(session: Session, filters: Filters) -> Page:
+    """Open entries by due date, overdue first (the oldest due date leads)."""
+    today = clock.today()
+    conditions = _due_conditions(filters, today)
+    column = DUE_SORTS[filters.sort or "due_date"]
+    order = column.desc() if filters.direction == "desc" else column.asc()
+    rows = session.execute(
+        select(Entry, Customer)
+        .join(Customer, Customer.id == Entry.customer_id)
+        .where(*conditions)
+        .order_by(order, Entry.id)
+        .limit(PAGE_SIZE)
+        .offset((filters.page - 1) * PAGE_SIZE)
+    ).all()
+    capped = (
+        select(Entry.id).join(Customer, Customer.id == Entry.customer_id).where(*conditions).limit(COUNT_CAP + 1)
+    ).subquery()
+    total = session.scalar(select(func.count()).select_from(capped))
+    return Page(rows=rows, page=filters.page, total=total, cap=COUNT_CAP)
+
+
+# --- Search -------------------------------------------------------------------------------
+
+@dataclass
+class SearchResult:
+    customers: list[Customer]
+    entries: list[tuple[Entry, Customer]]
+
+    @property
+    def single_customer(self) -> Customer | None:
+        """The customer to go straight to when every match points at one account."""
+        accounts = {c.id: c for c in self.customers} | {c.id: c for _, c in self.entries}
+        return next(iter(accounts.values())) if len(accounts) == 1 else None
+
+
+def search(session: Session, text: str, limit: int = 50) -> SearchResult:
+    """Customers by name, account or registration number; entries by invoice number."""
+    text = text.strip()
+    if not text:
+        return SearchResult([], [])
+    pattern = f"%{_like_escape(text)}%"
+    compact = text.replace(" ", "")
+    customers = list(session.scalars(
+        select(Customer)
+        .where(or_(
+            Customer.name.ilike(pattern, escape="\\"),
+            Customer.account == text,
+            Customer.account == text.upper(),
+            _prefix_range(Customer.registration_number, compact),
+        ))
+        .order_by(Customer.name)
+        .limit(limit)
+    ))
+    entries = session.execute(
+        select(Entry, Customer)
+        .join(Customer, Customer.id == Entry.customer_id)
+        .where(or_(_prefix_range(Entry.number, text), _prefix_range(Entry.number, text.upper())))
+        .order_by(Entry.number)
+        .limit(limit)
+    ).all()
+    return SearchResult(customers, [tuple(row) for row in entries])
+
+
+# --- Account status -----------------------------------------------------------------------
+
+ACCOUNT_ENTRY_LIMIT = 500
+
+
+@dataclass
+class AccountStatus:
+    customer: Customer
+    summaries: list[CustomerSummary]
+    contacts: list[Contact]
+    open_entries: list[Entry]
+    open_entry_count: int
+    reminders: list[ReminderActivity]
+
+
+def find_customer(session: Session, account: str) -> Customer | None:
+    return session.scalar(select(Customer).where(Customer.account == account))
+
+
+def account_status(session: Session, customer: Customer) -> AccountStatus:
+    summaries = list(session.scalars(
+        select(CustomerSummary).where(CustomerSummary.customer_id == customer.id).order_by(CustomerSummary.currency)
+    ))
+    entries = list(session.scalars(
+        select(Entry)
+        .where(Entry.customer_id == customer.id, Entry.is_open.is_(True))
+        .options(joinedload(Entry.documents), joinedload(Entry.collection_marked_by), joinedload(Entry.stopped_by))
+        .order_by(Entry.due_date, Entry.id)
+        .limit(ACCOUNT_ENTRY_LIMIT)
+    ).unique())
+    count = sum(s.open_entries for s in summaries)
+    reminders = list(session.scalars(
+        select(ReminderActivity)
+        .where(ReminderActivity.customer_id == customer.id)
+        .options(joinedload(ReminderActivity.covered))
+        .order_by(ReminderActivity.sent_at.desc())
+        .limit(50)
+    ).unique())
+    return AccountStatus(customer, summaries, list(customer.contacts), entries, count, reminders)

@@ -1,0 +1,189 @@
+"""Fixtures as a chain: database → app → client → logged-in client.
+
+The database is SQLite (a migrated template file copied per test) unless RELANCE_DATABASE_URL
+points at PostgreSQL (migrated once, tables emptied per test). Redis is RELANCE_REDIS_URL when
+set, else the bundled redis-server started once for the session.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from domain import clock
+
+PG_URL = os.environ.get("RELANCE_DATABASE_URL")
+TODAY = date(2026, 6, 15)
+PASSWORD = "correct-horse-battery"
+
+
+def _migrate(url: str, instance: Path) -> None:
+    from flask_migrate import upgrade
+
+    from app import create_app
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": "redis://unused"})
+    with app.app_context():
+        upgrade()
+        from extensions import db
+
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory):
+    """A migrated, empty database: a template file (SQLite) or the PostgreSQL database."""
+    if PG_URL:
+        engine = create_engine(PG_URL)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+        _migrate(PG_URL, tmp_path_factory.mktemp("pg"))
+        return PG_URL
+    template = tmp_path_factory.mktemp("template") / "relance.db"
+    _migrate(f"sqlite:///{template}", template.parent)
+    return template
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    url = os.environ.get("RELANCE_REDIS_URL")
+    if url:
+        yield url
+        return
+    from runtime.redis_server import BundledRedis
+
+    server = BundledRedis(tmp_path_factory.mktemp("redis")).start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def database_url(migrated_database, tmp_path):
+    if PG_URL:
+        engine = create_engine(PG_URL)
+        with engine.begin() as connection:
+            tables = connection.execute(text(
+                "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
+                "WHERE schemaname = 'public' AND tablename <> 'alembic_version'")).scalar()
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        engine.dispose()
+        return PG_URL
+    copy = tmp_path / "relance.db"
+    shutil.copyfile(migrated_database, copy)
+    return f"sqlite:///{copy}"
+
+
+@pytest.fixture
+def pinned_today():
+    clock.pin(TODAY)
+    yield TODAY
+    clock.pin(None)
+
+
+@pytest.fixture
+def app(database_url, redis_url, tmp_path, pinned_today):
+    from app import create_app
+
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "WTF_CSRF_ENABLED": False,
+        "EXPORT_DIR": str(tmp_path / "exports"),
+        "DOCUMENT_DIR": str(tmp_path / "documents"),
+    })
+    with app.app_context():
+        yield app
+        from extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def session(app):
+    from extensions import db
+
+    return db.session
+
+
+@pytest.fixture
+def users(session):
+    """One user per role: users['admin'], users['finance'], users['support']."""
+    from domain.users import create_user
+
+    made = {role: create_user(session, f"{role}@relance.test", PASSWORD, role, name=role.title())
+            for role in ("admin", "finance", "support")}
+    session.commit()
+    return made
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def login(client, email: str, password: str = PASSWORD):
+    return client.post("/login", data={"email": email, "password": password})
+
+
+@pytest.fixture
+def finance_client(client, users):
+    assert login(client, "finance@relance.test").status_code == 302
+    return client
+
+
+@pytest.fixture
+def support_client(client, users):
+    assert login(client, "support@relance.test").status_code == 302
+    return client
+
+
+@pytest.fixture
+def admin_client(client, users):
+    assert login(client, "admin@relance.test").status_code == 302
+    return client
+
+
+class LedgerBuilder:
+    """Small helper to write customers and entries the way an import would."""
+
+    def __init__(self, session, today: date):
+        self.session, self.today, self._n = session, today, 0
+
+    def customer(self, account: str, name: str, **fields):
+        from domain.models import Customer
+
+        customer = Customer(account=account, name=name, **fields)
+        self.session.add(customer)
+        self.session.flush()
+        return customer
+
+    def entry(self, customer, days_overdue: int, amount: str, *, kind="invoice", currency="EUR",
+              level=0, number=None, open_amount: str | None = None, **fields):
+        from decimal import Decimal
+
+        from domain.models import Entry
+
+        self._n += 1
+        cents = int(Decimal(amount) * 100)
+        open_cents = cents if open_amount is None else int(Decimal(open_amount) * 100)
+        due = self.today - timedelta(days=days_overdue)
+        entry = Entry(customer=customer, number=number or f"INV-{self._n:05d}", kind=kind,
+                      issue_date=due - timedelta(days=30), due_date=due, amount_cents=cents,
+                      open_cents=open_cents, is_open=open_cents != 0, currency=currency,
+                      reminder_level=level, **fields)
+        self.session.add(entry)
+        self.session.flush()
+        return entry
+
+
+@pytest.fixture
+def ledger_builder(session, pinned_today):
+    return LedgerBuilder(session, pinned_today)

@@ -1,0 +1,118 @@
+"""The web layer's shared pieces: login loading, permissions, page-or-fragment rendering,
+error pages that htmx can show, and the template filters that format money and dates."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from functools import wraps
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
+from flask import Flask, abort, current_app, render_template, request
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from domain.models import User
+from domain.queries import FilterError
+from extensions import db, login_manager
+
+
+def wants_fragment() -> bool:
+    """An htmx request that swaps part of a page (a boosted navigation wants the whole page)."""
+    return bool(request.htmx) and not request.htmx.boosted and not request.htmx.history_restore_request
+
+
+def render_view(page_template: str, fragment_template: str, **context):
+    """The full page, or only the fragment htmx swaps; `Vary` keeps caches from mixing them."""
+    template = fragment_template if wants_fragment() else page_template
+    response = current_app.make_response(render_template(template, **context))
+    response.vary.add("HX-Request")
+    return response
+
+
+def permission_required(permission: str):
+    """Login and a role allowing `permission`, else a 403 the page shows."""
+
+    def decorator(view):
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if not current_user.can(permission):
+                abort(403, description="Your role does not allow this.")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _money(cents: int | None, currency: str = "EUR", blank_zero: bool = False) -> str:
+    if cents is None or (blank_zero and cents == 0):
+        return ""
+    return format_currency(Decimal(cents) / 100, currency, locale=current_app.config["BABEL_LOCALE"])
+
+
+def _number(value) -> str:
+    return format_decimal(value, locale=current_app.config["BABEL_LOCALE"])
+
+
+def _date(value: date | datetime | None, fmt: str = "medium") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return format_datetime(value, "medium", locale=current_app.config["BABEL_LOCALE"])
+    return format_date(value, fmt, locale=current_app.config["BABEL_LOCALE"])
+
+
+def _error_response(status: int, title: str, message: str):
+    template = "errors/_message.html" if request.htmx else "errors/error.html"
+    response = current_app.make_response(
+        (render_template(template, status=status, title=title, message=message), status)
+    )
+    response.vary.add("HX-Request")
+    return response
+
+
+def install_web_layer(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+    app.jinja_env.filters.update(money=_money, number=_number, day=_date)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def _globals():
+        from domain import clock
+
+        return {"today": clock.today(), "has_endpoint": lambda name: name in app.view_functions}
+
+    @app.errorhandler(FilterError)
+    def _bad_filter(error):
+        return _error_response(400, "Bad filter", str(error))
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error):
+        return _error_response(400, "Session expired",
+                               "The form was out of date or the security token was missing. Reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        if error.code and error.code < 400:
+            return error
+        titles = {403: "Not allowed", 404: "Not found", 405: "Not allowed", 413: "File too large"}
+        return _error_response(error.code or 500, titles.get(error.code, error.name), error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            return _http(error)
+        app.logger.exception("Unhandled error on %s", request.path)
+        db.session.rollback()
+        return _error_response(500, "Something went wrong", "The error has been logged; nothing was changed.")
