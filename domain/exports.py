@@ -14,8 +14,9 @@ KINDS = {"balances_xlsx": "Who owes you what? (Excel)"}
 DOUBLE_CLICK_WINDOW = timedelta(seconds=30)
 
 
-def request_export(session: Session, user: User, kind: str, params: dict) -> Export:
-    """A new export, or the same one again when the user just asked for it (a double click)."""
+def request_export(session: Session, user: User, kind: str, params: dict) -> tuple[Export, bool]:
+    """A new export, or the same one again when the user just asked for it (a double click).
+    The flag says whether it is new, i.e. whether it still has to be queued."""
     encoded = json.dumps(params, sort_keys=True)
     recent = session.scalar(
         select(Export)
@@ -24,11 +25,11 @@ def request_export(session: Session, user: User, kind: str, params: dict) -> Exp
         .order_by(Export.id.desc())
     )
     if recent is not None:
-        return recent
+        return recent, False
     export = Export(user_id=user.id, kind=kind, params=encoded, status="queued")
     session.add(export)
     session.flush()
-    return export
+    return export, True
 
 
 def visible_export(session: Session, user: User, export_id: int) -> Export | None:

@@ -36,17 +36,26 @@ def _migrate(url: str, instance: Path) -> None:
 
 @pytest.fixture(scope="session")
 def migrated_database(tmp_path_factory):
-    """A migrated, empty database: a template file (SQLite) or the PostgreSQL database."""
+    """A migrated, empty database: a template file (SQLite), or on PostgreSQL a database of this
+    run's own, created beside RELANCE_DATABASE_URL's and dropped at the end (runs never collide)."""
     if PG_URL:
-        engine = create_engine(PG_URL)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        engine.dispose()
-        _migrate(PG_URL, tmp_path_factory.mktemp("pg"))
-        return PG_URL
+        from sqlalchemy.engine import make_url
+
+        name = f"relance_test_{os.getpid()}"
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        _migrate(url, tmp_path_factory.mktemp("pg"))
+        yield url
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        return
     template = tmp_path_factory.mktemp("template") / "relance.db"
     _migrate(f"sqlite:///{template}", template.parent)
-    return template
+    yield template
 
 
 @pytest.fixture(scope="session")
@@ -65,14 +74,14 @@ def redis_url(tmp_path_factory):
 @pytest.fixture
 def database_url(migrated_database, tmp_path):
     if PG_URL:
-        engine = create_engine(PG_URL)
+        engine = create_engine(migrated_database)
         with engine.begin() as connection:
             tables = connection.execute(text(
                 "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
                 "WHERE schemaname = 'public' AND tablename <> 'alembic_version'")).scalar()
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         engine.dispose()
-        return PG_URL
+        return migrated_database
     copy = tmp_path / "relance.db"
     shutil.copyfile(migrated_database, copy)
     return f"sqlite:///{copy}"

@@ -7,6 +7,7 @@ from domain import queries
 from domain.ledger import BUCKETS
 from domain.queries import parse_filters
 from extensions import db
+from jobs import enqueue_export
 from web import permission_required, render_view
 
 bp = Blueprint("receivables", __name__)
@@ -46,9 +47,9 @@ def search():
 def export_balances():
     """Excel export of the filtered Who owes you what? view, built in the worker."""
     filters = parse_filters(request.form, tuple(queries.BALANCE_SORTS))
-    export = export_rules.request_export(db.session, current_user, "balances_xlsx", filters.query_args(page=1))
+    export, is_new = export_rules.request_export(db.session, current_user, "balances_xlsx",
+                                                 filters.query_args(page=1))
     db.session.commit()
-    from jobs import enqueue_export
-
-    enqueue_export(export.id)
+    if is_new:
+        enqueue_export(export.id)
     return render_view("exports/_status.html", "exports/_status.html", export=export)
