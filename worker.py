@@ -19,15 +19,21 @@ log = logging.getLogger("relance.worker")
 DAILY_CHECK_SECONDS = 60
 
 
+def enqueue_daily_jobs(app) -> bool:
+    """Queue today's re-bucketing unless it already was: the Redis key makes it once per
+    calendar day across restarts and several workers, and a worker that was down catches up
+    as soon as it starts."""
+    day = clock.today().isoformat()
+    if not jobs.redis_connection(app).set(f"relance:daily:rebucket:{day}", "1", nx=True, ex=3 * 86400):
+        return False
+    jobs.queue(app).enqueue(jobs.rebucket_summaries, job_id=f"rebucket-{day}")
+    log.info("Daily re-bucketing queued for %s", day)
+    return True
+
+
 def schedule_daily_jobs(app, stop: threading.Event) -> None:
-    """Enqueue the daily re-bucketing once per calendar day, also after downtime (catch-up):
-    the Redis key makes it once per day across restarts and several workers."""
-    connection = jobs.redis_connection(app)
     while not stop.is_set():
-        day = clock.today().isoformat()
-        if connection.set(f"relance:daily:rebucket:{day}", "1", nx=True, ex=3 * 86400):
-            jobs.queue(app).enqueue(jobs.rebucket_summaries, job_id=f"rebucket-{day}")
-            log.info("Daily re-bucketing queued for %s", day)
+        enqueue_daily_jobs(app)
         stop.wait(DAILY_CHECK_SECONDS)
 
 
