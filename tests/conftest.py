@@ -122,15 +122,32 @@ def session(app):
     return db.session
 
 
+@pytest.fixture(scope="session")
+def password_hash():
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(PASSWORD)
+
+
 @pytest.fixture
-def users(session):
+def users(session, password_hash, monkeypatch):
     """One user per role: users['admin'], users['finance'], users['support']."""
+    import domain.users
     from domain.users import create_user
 
+    # Hashing is deliberately slow; hash the shared test password once per run.
+    monkeypatch.setattr(domain.users, "generate_password_hash",
+                        lambda password: password_hash if password == PASSWORD else _hash(password))
     made = {role: create_user(session, f"{role}@relance.test", PASSWORD, role, name=role.title())
             for role in ("admin", "finance", "support")}
     session.commit()
     return made
+
+
+def _hash(password):
+    from werkzeug.security import generate_password_hash
+
+    return generate_password_hash(password)
 
 
 @pytest.fixture
