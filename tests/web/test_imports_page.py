@@ -1,0 +1,166 @@
+"""The import page: check (dry run) or import an uploaded file; errors are shown and nothing is written."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from domain.models import AuditEvent, Customer, Entry, Payment
+
+ENTRIES_CSV = (
+    "account,number,kind,issue_date,due_date,amount,open_amount,currency,reminder_level\r\n"
+    "C001,INV-1,invoice,2026-04-01,2026-05-01,1200.00,,,2\r\n"
+    "C001,CN-1,credit_note,2026-06-01,2026-06-01,200,,,\r\n"
+).encode()
+
+
+def upload(client, kind: str, content: bytes, filename: str, action: str = "import", **headers):
+    data = {"kind": kind, "action": action, "file": (io.BytesIO(content), filename)}
+    return client.post("/imports/", data=data, content_type="multipart/form-data", headers=headers)
+
+
+def count(session, model) -> int:
+    session.expire_all()
+    return session.scalar(select(func.count()).select_from(model))
+
+
+def xlsx_bytes(rows) -> bytes:
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def acme(session):
+    customer = Customer(account="C001", name="Acme SA")
+    session.add(customer)
+    session.commit()
+    return customer
+
+
+def test_the_form(finance_client):
+    response = finance_client.get("/imports/")
+
+    assert response.status_code == 200
+    html = response.text
+    assert 'enctype="multipart/form-data"' in html and 'type="file" name="file"' in html
+    assert 'name="csrf_token"' in html
+    for kind in ("customers", "entries", "payments"):
+        assert f'name="kind" value="{kind}"' in html
+    assert 'name="action" value="check"' in html and 'name="action" value="import"' in html
+    assert 'href="/imports/"' in html  # the nav link
+
+
+def test_support_may_not_import(support_client, acme, session):
+    assert support_client.get("/imports/").status_code == 403
+    assert upload(support_client, "entries", ENTRIES_CSV, "entries.csv").status_code == 403
+    assert count(session, Entry) == 0
+    assert 'href="/imports/"' not in support_client.get("/").text
+
+
+def test_logged_out_goes_to_login(client):
+    response = client.get("/imports/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_check_shows_the_counts_and_writes_nothing(finance_client, acme, session):
+    response = upload(finance_client, "entries", ENTRIES_CSV, "entries.csv", action="check")
+
+    assert response.status_code == 200
+    assert 'data-testid="import-checked"' in response.text
+    assert "entries.csv is ready to import" in response.text
+    assert "2 to create" in response.text
+    assert count(session, Entry) == 0
+    assert count(session, AuditEvent) == 0
+
+
+def test_import_writes_and_shows_the_counts(finance_client, acme, session, users):
+    response = upload(finance_client, "entries", ENTRIES_CSV, "entries.csv")
+
+    assert response.status_code == 200
+    assert 'data-testid="import-done"' in response.text
+    assert "2 created" in response.text
+    assert count(session, Entry) == 2
+    event = session.scalar(select(AuditEvent))
+    assert (event.action, event.actor_id) == ("import.entries", users["finance"].id)
+
+    again = upload(finance_client, "entries", ENTRIES_CSV, "entries.csv")
+    assert "0 created" in again.text and "2 unchanged" in again.text
+    assert count(session, Entry) == 2
+
+
+def test_an_htmx_upload_gets_the_result_fragment(finance_client, acme, session):
+    response = upload(finance_client, "entries", ENTRIES_CSV, "entries.csv", action="check",
+                      **{"HX-Request": "true"})
+
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert 'data-testid="import-checked"' in response.text
+    assert "HX-Request" in response.headers.get("Vary", "")
+
+
+def test_xlsx_payments_are_imported_once(finance_client, acme, session):
+    upload(finance_client, "entries", ENTRIES_CSV, "entries.csv")
+    bank = xlsx_bytes([["number", "date", "amount", "reference"], ["INV-1", "2026-06-10", 200, "VIR-1"]])
+
+    first = upload(finance_client, "payments", bank, "bank.xlsx")
+    second = upload(finance_client, "payments", bank, "bank.xlsx")
+
+    assert "1 recorded" in first.text
+    assert "0 recorded" in second.text and "1 already imported" in second.text
+    assert count(session, Payment) == 1
+    assert session.scalar(select(Entry.open_cents).where(Entry.number == "INV-1")) == 100000
+
+
+def test_errors_are_listed_and_nothing_is_written(finance_client, acme, session):
+    content = (
+        "account,number,kind,issue_date,due_date,amount\n"
+        "C001,INV-1,invoice,2026-04-01,2026-05-01,100\n"
+        "C404,INV-2,invoice,2026-04-01,2026-05-01,1O0\n"
+    ).encode()
+
+    response = upload(finance_client, "entries", content, "entries.csv")
+
+    assert response.status_code == 400
+    html = response.text
+    assert 'data-testid="import-errors"' in html
+    assert "2 problems" in html and "nothing was imported" in html
+    assert '<td class="num">3</td><td class="mono">amount</td><td>&#39;1O0&#39; is not an amount like 1234.56</td>' in html
+    assert '<td class="num">3</td><td class="mono">account</td><td>unknown account C404</td>' in html
+    assert count(session, Entry) == 0
+
+
+def test_errors_in_an_htmx_upload_come_with_200_so_htmx_shows_them(finance_client, acme, session):
+    content = b"account,number\nC001,INV-1\n"
+
+    response = upload(finance_client, "entries", content, "entries.csv", **{"HX-Request": "true"})
+
+    assert response.status_code == 200
+    assert "missing column" in response.text
+    assert count(session, Entry) == 0
+
+
+@pytest.mark.parametrize("kind, content, filename, message", [
+    ("entries", None, None, "Choose a .csv or .xlsx file."),
+    ("ledger", ENTRIES_CSV, "entries.csv", "Choose what the file holds"),
+    ("entries", ENTRIES_CSV, "entries.pdf", "is neither a .csv nor an .xlsx file"),
+    ("entries", b"account,number\nC001,Soci\xe9t\xe9\n", "entries.csv", "is not UTF-8 text (line 2)"),
+    ("entries", b"PK\x03\x04garbage", "entries.xlsx", "is not a readable Excel workbook"),
+    ("entries", b"", "entries.csv", "is empty"),
+])
+def test_bad_uploads_answer_with_a_message_not_a_crash(finance_client, acme, session, kind, content, filename, message):
+    data = {"kind": kind, "action": "import"}
+    if content is not None:
+        data["file"] = (io.BytesIO(content), filename)
+
+    response = finance_client.post("/imports/", data=data, content_type="multipart/form-data")
+
+    assert response.status_code == 400
+    assert 'data-testid="import-problem"' in response.text
+    assert message in response.text.replace("&#39;", "'")
+    assert count(session, Entry) == 0
