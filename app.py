@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from pathlib import Path
 
 from flask import Flask
@@ -29,10 +30,25 @@ def _secret_key(app: Flask) -> str:
         )
     # Development: a random key kept in instance/ so logins survive restarts.
     key_file = Path(app.instance_path) / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
-    return key_file.read_text().strip()
+    try:  # created readable by its owner only, and only once when several processes start together
+        descriptor = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    for _ in range(50):  # another process may be writing it right now
+        key = key_file.read_text().strip()
+        if key:
+            return key
+        time.sleep(0.02)
+    raise ConfigError(f"{key_file} is empty: delete it to have a new development key made.")
+
+
+def _port(text: str) -> int:
+    if not text.strip().isdigit() or not 0 < int(text) < 65536:
+        raise ConfigError(f"RELANCE_PORT must be a port number (1-65535), not {text!r}.")
+    return int(text)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -46,7 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         or f"sqlite:///{Path(app.instance_path) / 'relance.db'}",
         REDIS_URL=os.environ.get("RELANCE_REDIS_URL") or None,
         SMTP_URL=os.environ.get("RELANCE_SMTP_URL") or None,
-        PORT=int(os.environ.get("RELANCE_PORT", "5000")),
+        PORT=_port(os.environ.get("RELANCE_PORT", "5000")),
         EXPORT_DIR=str(Path(app.instance_path) / "exports"),
         DOCUMENT_DIR=str(Path(app.instance_path) / "documents"),
         MAX_CONTENT_LENGTH=50 * 1024 * 1024,

@@ -6,6 +6,8 @@ worker forks a child per job; each job disposes the database pool it inherited.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import threading
 
 import weasyprint  # noqa: F401  (imported before the fork: 4x faster documents)
@@ -14,6 +16,7 @@ from rq import Worker
 import jobs
 from app import create_app
 from domain import clock
+from runtime.redis_server import die_with_parent
 
 log = logging.getLogger("relance.worker")
 DAILY_CHECK_SECONDS = 60
@@ -54,6 +57,8 @@ def fail_interrupted_exports(app) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(message)s")
+    # The work horse RQ forks per job dies with this worker, even when the worker is killed.
+    os.register_at_fork(after_in_child=lambda: die_with_parent(signum=signal.SIGKILL))
     app = create_app()
     jobs.use_app(app)
     fail_interrupted_exports(app)

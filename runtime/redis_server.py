@@ -8,22 +8,36 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import functools
 import os
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
 
 PR_SET_PDEATHSIG = 1
+# sun_path is 108 bytes on Linux (104 on macOS), including the final NUL.
+MAX_SOCKET_PATH = 103
 
 
-def die_with_parent() -> None:
-    """preexec_fn for children: the kernel sends SIGTERM when the parent goes away."""
+def die_with_parent(parent_pid: int | None = None, signum: int = signal.SIGTERM) -> None:
+    """preexec_fn for children: the kernel sends SIGTERM (or `signum`) when the parent goes away.
+
+    With `parent_pid` (see `preexec_die_with_parent`), a parent that died between the fork and
+    the prctl call is noticed too: the child then ends itself instead of living on, orphaned."""
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        libc.prctl(PR_SET_PDEATHSIG, int(signum))
     except OSError:  # not Linux: the atexit/stop path still applies
-        pass
+        return
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)  # the parent is already gone: do not exec an orphan
+
+
+def preexec_die_with_parent(signum: int = signal.SIGTERM):
+    """A preexec_fn bound to the calling process: use this one when starting a child."""
+    return functools.partial(die_with_parent, os.getpid(), signum)
 
 
 def redis_server_binary() -> str:
@@ -47,8 +61,15 @@ class BundledRedis:
 
     def start(self, timeout: float = 10.0) -> "BundledRedis":
         self.directory.mkdir(parents=True, exist_ok=True)
+        if len(os.fsencode(self.socket)) > MAX_SOCKET_PATH:
+            raise RuntimeError(f"The Redis socket path {self.socket} is too long for a unix socket: "
+                               "use a shorter instance path (RELANCE_INSTANCE_PATH).")
         if self.socket.exists():
-            self.socket.unlink()
+            if _answers(self.socket):
+                # Unlinking it would cut off the Relance that uses it (a second `make run`).
+                raise RuntimeError(f"A Redis is already running on {self.socket}: is Relance already "
+                                   "running with this instance folder?")
+            self.socket.unlink()  # left over by a redis-server that was killed
         self.process = subprocess.Popen(
             [
                 redis_server_binary(),
@@ -62,8 +83,11 @@ class BundledRedis:
                 "--loglevel", "warning",
                 "--logfile", str(self.directory / "redis.log"),
             ],
-            preexec_fn=die_with_parent,
+            preexec_fn=preexec_die_with_parent(),
             stdin=subprocess.DEVNULL,
+            # Its own process group: a Ctrl-C in the terminal reaches the supervisor only, which
+            # stops Redis last, after the web server and the worker that use it.
+            process_group=0,
         )
         atexit.register(self.stop)
         self._wait_ready(timeout)
@@ -96,3 +120,14 @@ class BundledRedis:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+
+def _answers(path: Path) -> bool:
+    """Whether something listens on the unix socket `path` (a stale socket file refuses)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+    return True

@@ -6,8 +6,9 @@ python="${1:-python3}"
 missing=()
 "$python" -c "import ensurepip, venv" 2>/dev/null || missing+=("python3-venv")
 command -v npm >/dev/null 2>&1 || missing+=("npm")
-ldconfig -p 2>/dev/null | grep -q "libpango-1.0.so" || missing+=("libpango-1.0-0" "libpangoft2-1.0-0")
-ldconfig -p 2>/dev/null | grep -q "libharfbuzz-subset" || missing+=("libharfbuzz-subset0")
+libs=$(ldconfig -p 2>/dev/null || true)  # read once: grep -q in a pipe would trip pipefail
+grep -q "libpango-1.0.so" <<<"$libs" || missing+=("libpango-1.0-0" "libpangoft2-1.0-0")
+grep -q "libharfbuzz-subset" <<<"$libs" || missing+=("libharfbuzz-subset0")
 [ ${#missing[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "Relance needs: ${missing[*]} (install them with your system's package manager)." >&2
