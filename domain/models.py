@@ -55,6 +55,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    # How a finished export reaches this user: app | email | both | none
+    export_notifications: Mapped[str] = mapped_column(String(10), default="app", server_default="app")
 
     # Flask-Login protocol, kept here so the domain needs no Flask import.
     @property
@@ -162,6 +164,8 @@ class Entry(StopRemindersFlag, Base):
     collection_marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     collection_reason: Mapped[str | None] = mapped_column(String(500))
 
+    collection_case_id: Mapped[int | None] = mapped_column(ForeignKey("collection_cases.id"), index=True)
+
     disputed: Mapped[bool] = mapped_column(Boolean, default=False)
     disputed_at: Mapped[datetime | None] = mapped_column(DateTime)
     disputed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -171,6 +175,7 @@ class Entry(StopRemindersFlag, Base):
     payments: Mapped[list[Payment]] = relationship(back_populates="entry", order_by="Payment.paid_on")
     documents: Mapped[list[Document]] = relationship(back_populates="entry")
     collection_marked_by: Mapped[User | None] = relationship(foreign_keys="Entry.collection_marked_by_id")
+    collection_case: Mapped[CollectionCase | None] = relationship(back_populates="entries")
     stopped_by: Mapped[User | None] = relationship(foreign_keys="Entry.stopped_by_id")
     disputed_by: Mapped[User | None] = relationship(foreign_keys="Entry.disputed_by_id")
 
@@ -318,9 +323,84 @@ class Export(Base):
     filename: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    # After this the file is deleted by the daily clean-up and the export shows as expired.
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    file_deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     user: Mapped[User] = relationship()
+    customer: Mapped[Customer | None] = relationship()
 
     @property
     def is_final(self) -> bool:
         return self.status in ("ready", "failed")
+
+
+CASE_STATUSES = ("open", "sent_to_agency", "amicable", "legal", "paid", "closed")
+CASE_STATUS_LABELS = {
+    "open": "Open", "sent_to_agency": "Sent to agency", "amicable": "Amicable",
+    "legal": "Legal", "paid": "Paid", "closed": "Closed",
+}
+
+
+class CollectionCase(Base):
+    """Entries of one customer handed over to collection together, with the file that went out."""
+
+    __tablename__ = "collection_cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="open", index=True)
+    opened_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    export_id: Mapped[int | None] = mapped_column(ForeignKey("exports.id"))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("collection_agencies.id"))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    status_changed_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    customer: Mapped[Customer] = relationship()
+    opened_by: Mapped[User | None] = relationship()
+    export: Mapped[Export | None] = relationship()
+    agency: Mapped[CollectionAgency | None] = relationship()
+    entries: Mapped[list[Entry]] = relationship(back_populates="collection_case")
+
+    @property
+    def status_label(self) -> str:
+        return CASE_STATUS_LABELS[self.status]
+
+
+class CollectionAgency(Base):
+    __tablename__ = "collection_agencies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class CompanySettings(Base):
+    """The company using Relance (one row): named in reminders and in the agency hand-off."""
+
+    __tablename__ = "company_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    registration_number: Mapped[str] = mapped_column(String(40), default="")  # SIREN
+    sender_email: Mapped[str] = mapped_column(String(254), default="")
+    address: Mapped[str | None] = mapped_column(Text)
+
+
+class Notification(Base):
+    """An in-app notification (the bell): an export is ready or failed."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    export_id: Mapped[int | None] = mapped_column(ForeignKey("exports.id"))
+    text: Mapped[str] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    read_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    export: Mapped[Export | None] = relationship()
