@@ -4,16 +4,19 @@ from datetime import date
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
-from domain import audit, collection, queries
+from domain import audit, collection, collection_files, queries
 from domain.collection import FlagError
+from domain.collection_files import CollectionFileError
 from domain.models import Entry
 from extensions import db
+from jobs import enqueue_export
 from web import permission_required, render_view
 
 bp = Blueprint("customers", __name__)
 
 # Other parts of the account page listen for these (hx-trigger="… from:body").
 ACCOUNT_CHANGED = "accountChanged"
+ENTRIES_CHANGED = "entriesChanged"
 
 
 def _customer_or_404(account: str):
@@ -126,3 +129,48 @@ def remove_collection_mark(entry_id):
     db.session.commit()
     return _changed(render_template("customers/_entry_row.html", entry=entry, customer=entry.customer,
                                     notice="Collection mark removed. The stop-reminders switch is unchanged."))
+
+
+@bp.get("/customers/<account>/entries")
+@permission_required("read")
+def entries(account):
+    customer = _customer_or_404(account)
+    return render_template("customers/_entries.html", status=queries.account_status(db.session, customer),
+                           customer=customer)
+
+
+def _ticked_entry_ids() -> list[int]:
+    return [int(value) for value in request.values.getlist("entry") if value.isdigit()]
+
+
+@bp.get("/customers/<account>/collection-file")
+@permission_required("edit")
+def collection_file_dialog(account):
+    """The dialog: what the file will hold, and the two options (both on by default)."""
+    customer = _customer_or_404(account)
+    try:
+        entries = collection_files.selected_entries(db.session, customer, _ticked_entry_ids())
+        error = None
+    except CollectionFileError as problem:
+        entries, error = [], str(problem)
+    return render_template("customers/_collection_file_dialog.html", customer=customer, entries=entries, error=error)
+
+
+@bp.post("/customers/<account>/collection-file")
+@permission_required("edit")
+def start_collection_file(account):
+    customer = _customer_or_404(account)
+    try:
+        started = collection_files.start_collection_file(
+            db.session, current_user, customer, _ticked_entry_ids(),
+            stop_reminders=request.form.get("stop_reminders") == "1",
+            mark_in_collection=request.form.get("mark_in_collection") == "1")
+    except CollectionFileError as problem:
+        db.session.rollback()
+        return render_template("customers/_collection_file_dialog.html", customer=customer, entries=[],
+                               error=str(problem))
+    db.session.commit()
+    if started.is_new:
+        enqueue_export(started.export.id)
+    html = render_template("customers/_collection_file_started.html", customer=customer, export=started.export)
+    return html, 200, {"HX-Trigger": f"{ACCOUNT_CHANGED}, {ENTRIES_CHANGED}", "Vary": "HX-Request"}
