@@ -1,22 +1,23 @@
 """One blueprint per area of the screen. Thin: parse input, call the domain, render."""
+from importlib import import_module
+
 from flask import Flask
+
+CORE = ("auth", "receivables", "customers", "exports")
+# Areas that register themselves when their package is present.
+OPTIONAL = ("imports", "collection", "notifications", "settings", "documents")
 
 
 def register_blueprints(app: Flask) -> None:
-    from blueprints.auth import bp as auth
-    from blueprints.customers import bp as customers
-    from blueprints.exports import bp as exports
-    from blueprints.receivables import bp as receivables
-
-    for blueprint in (auth, receivables, customers, exports):
-        app.register_blueprint(blueprint)
-    try:
-        from blueprints.imports import bp as imports
-    except ImportError:  # pragma: no cover - the imports area is optional while it is built
-        imports = None
-    if imports is not None:
-        app.register_blueprint(imports)
+    for name in CORE:
+        app.register_blueprint(import_module(f"blueprints.{name}").bp)
+    for name in OPTIONAL:
+        try:
+            module = import_module(f"blueprints.{name}")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"blueprints.{name}":
+                raise
+            continue
+        app.register_blueprint(module.bp)
     if app.config.get("BENCH_ROUTES"):
-        from blueprints.bench import bp as bench
-
-        app.register_blueprint(bench)
+        app.register_blueprint(import_module("blueprints.bench").bp)
