@@ -125,8 +125,11 @@ def entry_dispute(entry_id):
 @permission_required("remove_collection_mark")
 def remove_collection_mark(entry_id):
     entry = _entry_or_404(entry_id)
-    collection.remove_collection_mark(db.session, entry, current_user, request.form.get("reason"))
+    removed = collection.remove_collection_mark(db.session, entry, current_user, request.form.get("reason"))
     db.session.commit()
+    if not removed:  # e.g. already removed from another tab: say so, change nothing
+        return render_template("customers/_entry_row.html", entry=entry, customer=entry.customer,
+                               notice="This entry is no longer in collection.")
     return _changed(render_template("customers/_entry_row.html", entry=entry, customer=entry.customer,
                                     notice="Collection mark removed. The stop-reminders switch is unchanged."))
 

@@ -1,0 +1,158 @@
+"""End-to-end tests in Chromium, driven by Playwright's sync API against a live server.
+
+Chromium is Debian's (`apt-get install chromium`), at RELANCE_CHROMIUM (default /usr/bin/chromium);
+`playwright install` is never needed. Without it every test here is skipped, unless
+RELANCE_REQUIRE_BROWSER=1 (CI), where they fail saying what is missing.
+
+The server is the real app with CSRF on, in a thread of this process, on the same database and
+Redis as the rest of the fixture chain; `domain.clock.pin` is process-global, so it sees the
+pinned day too.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.browser.support import PlaywrightError, seed_ledger, sync_playwright
+
+CHROMIUM = os.environ.get("RELANCE_CHROMIUM", "/usr/bin/chromium")
+REQUIRED = os.environ.get("RELANCE_REQUIRE_BROWSER") == "1"
+# The machine's network is closed: without these Chromium stalls on start-up and on its own calls.
+LAUNCH_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+TIMEOUT_MS = 5_000  # every wait of a test (actions and expect); a passing test takes well under it
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if HERE in item.path.parents:
+            item.add_marker(pytest.mark.browser)
+
+
+def _missing() -> str | None:
+    if sync_playwright is None:
+        return "the playwright Python package is not installed (pip install -e '.[dev]')"
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        return (f"Chromium is not at {CHROMIUM} (install it with `apt-get install chromium`, "
+                "or point RELANCE_CHROMIUM at it)")
+    return None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _chromium_available():
+    """Runs before any other fixture of these tests, so a skip costs no database set-up."""
+    missing = _missing()
+    if missing and REQUIRED:
+        pytest.fail(f"RELANCE_REQUIRE_BROWSER=1 but {missing}.", pytrace=False)
+    if missing:
+        pytest.skip(f"browser tests skipped: {missing}")
+
+
+@pytest.fixture(scope="session")
+def browser(_chromium_available):
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, timeout=30_000)
+    except PlaywrightError as error:
+        playwright.stop()
+        pytest.fail(f"Chromium at {CHROMIUM} did not start: {error}", pytrace=False)
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def app(database_url, redis_url, tmp_path, pinned_today):
+    """tests/conftest.py's app, but with CSRF protection on, as in production. Overriding the
+    name keeps the chain (session, users, ledger_builder) on this app."""
+    from app import create_app
+
+    app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "WTF_CSRF_ENABLED": True,
+        "EXPORT_DIR": str(tmp_path / "exports"),
+        "DOCUMENT_DIR": str(tmp_path / "documents"),
+    })
+    with app.app_context():
+        yield app
+        from extensions import db
+
+        db.session.remove()
+        db.engine.dispose()
+
+
+class _InFlight:
+    """WSGI middleware counting requests being served, so the server stops only when idle (a
+    request still running would hold a database connection past the test)."""
+
+    def __init__(self, wsgi_app):
+        self.wsgi_app, self.count, self.idle = wsgi_app, 0, threading.Condition()
+
+    def __call__(self, environ, start_response):
+        from werkzeug.wsgi import ClosingIterator
+
+        with self.idle:
+            self.count += 1
+        try:
+            body = self.wsgi_app(environ, start_response)
+        except BaseException:
+            self._done()
+            raise
+        return ClosingIterator(body, [self._done])
+
+    def _done(self):
+        with self.idle:
+            self.count -= 1
+            self.idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self.idle:
+            return self.idle.wait_for(lambda: self.count == 0, timeout)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over HTTP on a free port, in a background thread; yields its base URL."""
+    from werkzeug.serving import make_server
+
+    counted = _InFlight(app.wsgi_app)
+    app.wsgi_app = counted
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.port}"
+    counted.wait_idle(timeout=10)
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser context (no cookies) per test. Uncaught JavaScript errors fail the test."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    context = browser.new_context(base_url=live_server, locale="en-GB", viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def ledger(session, ledger_builder, users):
+    """Five customers at various levels and ages; one entry in collection with reminders stopped."""
+    return seed_ledger(session, ledger_builder, users)

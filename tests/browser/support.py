@@ -1,0 +1,91 @@
+"""What the browser tests share: Playwright (imported only if installed), the seeded ledger and
+small helpers that act like a user.
+
+Seeded on the pinned day (2026-06-15), totals in EUR, default order (total, highest first):
+
+    account  customer         highest level  total       markers
+    E005     Echo Logistics   R5             €5,250.00   ⚖️ and ⏸ on INV-E-120 (marked, stopped)
+    C003     Charlie Foods    R4             €2,000.00
+    A001     Alpha Bakery     R1             €1,500.00
+    B002     Bravo Metals     R3             €800.00     invoice F2026-0412
+    D004     Delta Tools      none           €450.00     not due
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+try:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import Page, expect, sync_playwright
+except ImportError:  # the conftest skips (or fails) every browser test before one runs
+    PlaywrightError = Exception
+    Page = expect = sync_playwright = None
+
+from tests.conftest import PASSWORD
+
+BY_TOTAL = ["Echo Logistics", "Charlie Foods", "Alpha Bakery", "Bravo Metals", "Delta Tools"]
+BY_NAME = sorted(BY_TOTAL)
+LEVEL_3_UP = ["Echo Logistics", "Charlie Foods", "Bravo Metals"]  # by total, highest first
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """Plain values (no ORM objects), so tests never lazy-load across the live server's writes."""
+
+    marked_entry_id: int
+    marked_number: str
+    active_entry_id: int
+    active_number: str
+    bravo_invoice: str
+
+
+def seed_ledger(session, ledger_builder, users) -> Ledger:
+    from domain import collection
+
+    b = ledger_builder
+    alpha = b.customer("A001", "Alpha Bakery", emails="ap@alpha.test")
+    b.entry(alpha, 10, "1200.00", level=1)
+    b.entry(alpha, -5, "300.00")
+    bravo = b.customer("B002", "Bravo Metals", registration_number="552100554")
+    bravo_invoice = b.entry(bravo, 40, "800.00", level=3, number="F2026-0412")
+    charlie = b.customer("C003", "Charlie Foods")
+    b.entry(charlie, 70, "2000.00", level=4)
+    delta = b.customer("D004", "Delta Tools")
+    b.entry(delta, -10, "450.00")
+    echo = b.customer("E005", "Echo Logistics")
+    marked = b.entry(echo, 120, "5000.00", level=5, number="INV-E-120")
+    active = b.entry(echo, 20, "250.00", level=2, number="INV-E-020")
+    collection.mark_in_collection(session, marked, users["finance"], "Handed over to the agency")
+    collection.set_reminders_stopped(session, marked, users["finance"], True, "In collection")
+    seeded = Ledger(marked.id, marked.number, active.id, active.number, bravo_invoice.number)
+    session.commit()
+    session.close()
+    return seeded
+
+
+def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
+    """Through the real login form, as a user would."""
+    page.goto("/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    # Until the page after login has loaded, htmx (a deferred script) has not wired the page: a
+    # select changed before that does nothing. `goto`, `reload` and this wait for the load event.
+    page.wait_for_url(lambda url: not url.split("?")[0].endswith("/login"), wait_until="load")
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def plant_reload_marker(page: Page) -> None:
+    """A value on `window` that survives htmx swaps and pushState, and dies with a page load."""
+    page.evaluate("window.__noReload = true")
+
+
+def assert_not_reloaded(page: Page) -> None:
+    assert page.evaluate("window.__noReload === true"), "the page was reloaded instead of swapped"
+
+
+def url_has(**params: str):
+    """A URL matcher: every param=value is in the query string (in any order)."""
+    lookaheads = "".join(rf"(?=.*[?&]{re.escape(k)}={re.escape(v)}(&|#|$))" for k, v in params.items())
+    return re.compile("^" + lookaheads)
