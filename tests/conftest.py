@@ -95,10 +95,9 @@ def pinned_today():
 
 
 @pytest.fixture
-def app(database_url, redis_url, tmp_path, pinned_today):
-    from app import create_app
-
-    app = create_app({
+def app_config(database_url, redis_url, tmp_path) -> dict:
+    """The test app's configuration; a test folder overrides this fixture to change it."""
+    return {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -106,7 +105,14 @@ def app(database_url, redis_url, tmp_path, pinned_today):
         "WTF_CSRF_ENABLED": False,
         "EXPORT_DIR": str(tmp_path / "exports"),
         "DOCUMENT_DIR": str(tmp_path / "documents"),
-    })
+    }
+
+
+@pytest.fixture
+def app(app_config, pinned_today):
+    from app import create_app
+
+    app = create_app(app_config)
     with app.app_context():
         yield app
         from extensions import db

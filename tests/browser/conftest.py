@@ -68,26 +68,9 @@ def browser(_chromium_available):
 
 
 @pytest.fixture
-def app(database_url, redis_url, tmp_path, pinned_today):
-    """tests/conftest.py's app, but with CSRF protection on, as in production. Overriding the
-    name keeps the chain (session, users, ledger_builder) on this app."""
-    from app import create_app
-
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "REDIS_URL": redis_url,
-        "WTF_CSRF_ENABLED": True,
-        "EXPORT_DIR": str(tmp_path / "exports"),
-        "DOCUMENT_DIR": str(tmp_path / "documents"),
-    })
-    with app.app_context():
-        yield app
-        from extensions import db
-
-        db.session.remove()
-        db.engine.dispose()
+def app_config(app_config):
+    """tests/conftest.py's app configuration, but with CSRF protection on, as in production."""
+    return {**app_config, "WTF_CSRF_ENABLED": True}
 
 
 class _InFlight:
