@@ -1,0 +1,43 @@
+"""Schema migrations upgrade a database that already holds a ledger, without losing a row."""
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, text
+
+FIRST = "33d43d531fb4"
+
+
+def test_upgrading_a_filled_sqlite_database_keeps_every_row(tmp_path, redis_url):
+    from app import create_app
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "REDIS_URL": redis_url})
+    with app.app_context():
+        upgrade(revision=FIRST)
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO users (id, email, name, password_hash, role, active, created_at) "
+                "VALUES (1, 'a@example.test', '', 'x', 'admin', 1, '2026-01-01')"))
+            connection.execute(text(
+                "INSERT INTO customers (id, account, name, emails, language, created_at, reminders_stopped) "
+                "VALUES (1, 'C1', 'Acme', '', 'en', '2026-01-01', 0)"))
+            connection.execute(text(
+                "INSERT INTO entries (id, customer_id, number, kind, issue_date, due_date, amount_cents, open_cents, "
+                "currency, is_open, reminder_level, in_collection, disputed, reminders_stopped) VALUES "
+                "(1, 1, 'INV-1', 'invoice', '2026-01-01', '2026-02-01', 10000, 9000, 'EUR', 1, 2, 0, 0, 0)"))
+            connection.execute(text(
+                "INSERT INTO payments (entry_id, paid_on, amount_cents, reference, created_at) "
+                "VALUES (1, '2026-01-10', 1000, 'BANK-1', '2026-01-10')"))
+        upgrade()
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT open_cents, reminder_level FROM entries")).one() == (9000, 2)
+            assert connection.execute(text("SELECT count(*) FROM payments")).scalar() == 1
+            assert connection.execute(text("SELECT collection_case_id FROM entries")).scalar() is None
+            assert connection.execute(text("SELECT export_notifications FROM users")).scalar() == "app"
+            assert connection.execute(text("PRAGMA foreign_key_check")).fetchall() == []
+        downgrade(revision=FIRST)
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM payments")).scalar() == 1
+        engine.dispose()
+        from extensions import db
+
+        db.engine.dispose()
