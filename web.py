@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache, wraps
+from urllib.parse import quote
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, get_currency_precision
@@ -68,11 +69,11 @@ def _money_shape(locale: str, currency: str) -> tuple[str, str, str, str, str, s
     return prefix, suffix, negative_prefix, negative_suffix, group, decimal_mark, digits
 
 
-def _money(cents: int | None, currency: str = "EUR", blank_zero: bool = False) -> str:
+def _money(cents: int | None, currency: str = "EUR", blank_zero: bool = False, locale: str | None = None) -> str:
     if cents is None or (blank_zero and cents == 0):
         return ""
     prefix, suffix, negative_prefix, negative_suffix, group, decimal_mark, digits = _money_shape(
-        current_app.config["BABEL_LOCALE"], currency)
+        locale or current_app.config["BABEL_LOCALE"], currency)
     units, fraction = divmod(abs(int(cents)), 100)
     if not digits:  # JPY and the like: round the hundredths away as Babel would
         units, fraction = round(Decimal(abs(int(cents))) / 100), 0
@@ -91,9 +92,15 @@ def _number(value) -> str:
 def _date(value: date | datetime | None, fmt: str = "short") -> str:
     if value is None:
         return ""
+    return _formatted_date(value, fmt, current_app.config["BABEL_LOCALE"])
+
+
+@lru_cache(maxsize=8192)
+def _formatted_date(value: date | datetime, fmt: str, locale: str) -> str:
+    # Tables show the same few hundred dates over and over; Babel's pattern work is done once each.
     if isinstance(value, datetime):
-        return format_datetime(value, "short", locale=current_app.config["BABEL_LOCALE"])
-    return format_date(value, fmt, locale=current_app.config["BABEL_LOCALE"])
+        return format_datetime(value, fmt, locale=locale)
+    return format_date(value, fmt, locale=locale)
 
 
 def _error_response(status: int, title: str, message: str):
@@ -114,9 +121,26 @@ def install_web_layer(app: Flask) -> None:
     def load_user(user_id: str):
         return db.session.get(User, int(user_id)) if user_id.isdigit() else None
 
-    app.jinja_env.filters.update(money=_money, number=_number, day=_date)
+    config = app.config  # read directly: a table formats hundreds of cells, each via current_app otherwise
+
+    def money(cents, currency="EUR", blank_zero=False):
+        return _money(cents, currency, blank_zero, config["BABEL_LOCALE"])
+
+    def day(value, fmt="short"):
+        return "" if value is None else _formatted_date(value, fmt, config["BABEL_LOCALE"])
+
+    app.jinja_env.filters.update(money=money, number=_number, day=day)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
+
+    # The account link of every table row, built without a url_for per row (a page has hundreds);
+    # tests check it matches url_for("customers.account_status").
+    account_prefix = app.config.get("APPLICATION_ROOT", "/").rstrip("/") + "/customers/"
+
+    def account_path(account: str) -> str:
+        return f"{request.script_root}{account_prefix}{quote(account, safe='')}"
+
+    app.jinja_env.globals["account_path"] = account_path
 
     @app.context_processor
     def _globals():

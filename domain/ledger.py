@@ -6,15 +6,16 @@ touched a customer's entries rebuilds that customer's rows in the same transacti
 """
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Iterable
 
-from sqlalchemy import and_, case, delete, event, func, insert, literal, or_, select
+from sqlalchemy import and_, case, delete, event, func, insert, inspect, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain import clock
-from domain.models import CREDIT_NOTE, Customer, CustomerSummary, Entry, Payment
+from domain.models import CREDIT_NOTE, Customer, CustomerSummary, Entry, LedgerState, Payment
 
 BUCKETS = (
     # key, label, summary column
@@ -165,6 +166,12 @@ def refresh_summaries(session: Session, customer_ids: Iterable[int] | None = Non
         session.execute(
             insert(table).from_select([table.c[name] for name in _SUMMARY_COLUMNS], _summary_select(today, chunk))
         )
+    session.execute(update(LedgerState).where(LedgerState.id == 1).values(summaries_stamp=secrets.randbits(62)))
+
+
+def summaries_stamp(session: Session) -> int:
+    """Changes whenever any summary row changes (in the same transaction)."""
+    return session.scalar(select(LedgerState.summaries_stamp).where(LedgerState.id == 1)) or 0
 
 
 def rebucket_all(session: Session, today: date | None = None) -> None:
@@ -173,33 +180,58 @@ def rebucket_all(session: Session, today: date | None = None) -> None:
 
 
 _DIRTY = "relance.dirty_customers"
+_DIRTY_CASES = "relance.dirty_cases"  # collection cases whose entries changed (domain.cases)
+_BULK_DIRTY = "relance.bulk_dirty_customers"  # customers whose entries changed behind the ORM's back
 
 
 def mark_customers_dirty(session: Session, customer_ids: Iterable[int]) -> None:
     """For bulk writes that bypass the ORM: have these summaries rebuilt before commit."""
-    session.info.setdefault(_DIRTY, set()).update(customer_ids)
+    ids = set(customer_ids)
+    session.info.setdefault(_DIRTY, set()).update(ids)
+    session.info.setdefault(_BULK_DIRTY, set()).update(ids)
 
 
 def _collect_dirty_customers(session: Session, _flush_context) -> None:
     dirty = session.info.setdefault(_DIRTY, set())
+    cases = session.info.setdefault(_DIRTY_CASES, set())
     for obj in list(session.new) + list(session.dirty) + list(session.deleted):
         if isinstance(obj, Entry):
             dirty.add(obj.customer_id)
+            cases.add(obj.collection_case_id)
+            # An entry taken out of a case may leave the rest of that case paid.
+            cases.update(inspect(obj).attrs.collection_case_id.history.deleted or ())
         elif isinstance(obj, Customer):
             dirty.add(obj.id)
         elif isinstance(obj, Payment) and obj.entry is not None:
             dirty.add(obj.entry.customer_id)
+            cases.add(obj.entry.collection_case_id)
 
 
 def _refresh_dirty_summaries(session: Session) -> None:
     session.flush()
+    _refresh_dirty_cases(session)
     dirty = session.info.pop(_DIRTY, None)
     if dirty:
         refresh_summaries(session, {i for i in dirty if i is not None})
 
 
+def _refresh_dirty_cases(session: Session) -> None:
+    """Cases whose entries are now all paid turn "paid" in the same transaction (domain.cases)."""
+    case_ids = {i for i in session.info.pop(_DIRTY_CASES, ()) if i is not None}
+    bulk = session.info.pop(_BULK_DIRTY, None)
+    if not case_ids and not bulk:
+        return
+    from domain import cases  # imported here: domain.cases reads domain.queries, which reads this module
+
+    if bulk:
+        case_ids |= cases.case_ids_of_customers(session, bulk)
+    if case_ids and cases.refresh_case_status(session, case_ids):
+        session.flush()
+
+
 def _forget_dirty_customers(session: Session) -> None:
-    session.info.pop(_DIRTY, None)
+    for key in (_DIRTY, _DIRTY_CASES, _BULK_DIRTY):
+        session.info.pop(key, None)
 
 
 _HOOKS = (

@@ -276,15 +276,20 @@ class AuditEvent(Base):
     entry: Mapped[Entry | None] = relationship()
 
 
+# Every sortable column of Who owes you what?, each indexed with the tie-breaker, so a page
+# (even page 50) is read from an index instead of sorting 20,000 rows.
+SUMMARY_SORT_COLUMNS = ("not_due_cents", "days_1_30_cents", "days_31_60_cents", "days_61_90_cents",
+                        "over_90_cents", "total_cents", "highest_level", "last_reminder_on")
+
+
 class CustomerSummary(Base):
     """A customer's aged balance in one currency, maintained with every change to its entries
     (domain.ledger) and re-bucketed daily, so no page aggregates the ledger."""
 
     __tablename__ = "customer_summaries"
-    __table_args__ = (
-        Index("ix_customer_summaries_total", "total_cents"),
-        Index("ix_customer_summaries_over_90", "over_90_cents"),
-        Index("ix_customer_summaries_level", "highest_level"),
+    __table_args__ = tuple(
+        Index(f"ix_customer_summaries_sort_{column}", column, "customer_id", "currency")
+        for column in SUMMARY_SORT_COLUMNS
     )
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
@@ -306,6 +311,17 @@ class CustomerSummary(Base):
     as_of: Mapped[date] = mapped_column(Date)
 
     customer: Mapped[Customer] = relationship()
+
+
+class LedgerState(Base):
+    """One row: a random stamp drawn anew with every summary rebuild, so readers can cache what
+    they compute from summaries (the totals row) and know when it is stale. Random rather than
+    counted, so a restored backup or another database never repeats a stamp that meant other data."""
+
+    __tablename__ = "ledger_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    summaries_stamp: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class Export(Base):

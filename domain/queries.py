@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from domain import clock
-from domain.ledger import BUCKET_COLUMNS, BUCKET_KEYS, bucket_due_range
+from domain.ledger import BUCKET_COLUMNS, BUCKET_KEYS, bucket_due_range, summaries_stamp
 from domain.models import MAX_LEVEL, Contact, Customer, CustomerSummary, Entry, ReminderActivity
 
 PAGE_SIZE = 50
@@ -178,16 +178,25 @@ def _balance_conditions(filters: Filters) -> list:
     return conditions
 
 
-def _balances_select(filters: Filters):
+def _balance_order(filters: Filters) -> list:
     sort_key = filters.sort or BALANCE_DEFAULT_SORT[0]
     direction = filters.direction or (BALANCE_DEFAULT_SORT[1] if not filters.sort else "asc")
     column = BALANCE_SORTS[sort_key]
-    order = column.desc() if direction == "desc" else column.asc()
+    # The tie-breakers are the summary's key, the tail of every sort index.
+    return [column.desc() if direction == "desc" else column.asc(), CustomerSummary.customer_id,
+            CustomerSummary.currency]
+
+
+def _needs_customer(filters: Filters) -> bool:
+    return bool(filters.q) or (filters.sort in ("customer", "account"))
+
+
+def _balances_select(filters: Filters):
     return (
         select(CustomerSummary, Customer)
         .join(Customer, Customer.id == CustomerSummary.customer_id)
         .where(*_balance_conditions(filters))
-        .order_by(order, Customer.id)
+        .order_by(*_balance_order(filters))
     )
 
 
@@ -196,30 +205,85 @@ def all_balances(session: Session, filters: Filters):
     return session.execute(_balances_select(filters).execution_options(yield_per=1000))
 
 
+# The columns one row of the table shows, read as plain rows (no ORM objects to build).
+BALANCE_ROW_COLUMNS = (
+    Customer.account, Customer.name, CustomerSummary.currency,
+    *(getattr(CustomerSummary, column) for column in BUCKET_COLUMNS.values()),
+    CustomerSummary.total_cents, CustomerSummary.highest_level, CustomerSummary.last_reminder_on,
+    CustomerSummary.in_collection_count, CustomerSummary.reminders_stopped, CustomerSummary.disputed_count,
+)
+
+class BalanceRow(NamedTuple):
+    """One line of Who owes you what?, read as plain values (no ORM objects to build)."""
+
+    account: str
+    name: str
+    currency: str
+    buckets: tuple[int, ...]  # in the order of domain.ledger.BUCKETS
+    total_cents: int
+    highest_level: int
+    last_reminder_on: date | None
+    in_collection_count: int
+    reminders_stopped: bool
+    disputed_count: int
+
+    @classmethod
+    def from_row(cls, row) -> "BalanceRow":
+        account, name, currency, *rest = row
+        buckets, rest = tuple(rest[:len(BUCKET_COLUMNS)]), rest[len(BUCKET_COLUMNS):]
+        return cls(account, name, currency, buckets, *rest)
+
+
+_totals_cache: dict[tuple, list] = {}
+_TOTALS_CACHE_SIZE = 256
+
+
+def _balance_totals(session: Session, filters: Filters) -> list[dict]:
+    """Totals per currency of the filtered set, cached until a summary changes (the version
+    moves in the same transaction as the summaries)."""
+    key = (summaries_stamp(session), filters.q, filters.level, filters.bucket, filters.in_collection,
+           filters.stopped, filters.disputed)
+    cached = _totals_cache.get(key)
+    if cached is not None:
+        return cached
+    stmt = select(
+        CustomerSummary.currency,
+        func.count(),
+        *(func.sum(getattr(CustomerSummary, c)) for c in BUCKET_COLUMNS.values()),
+        func.sum(CustomerSummary.total_cents),
+    )
+    if filters.q:
+        stmt = stmt.join(Customer, Customer.id == CustomerSummary.customer_id)
+    stmt = (stmt.where(*_balance_conditions(filters)).group_by(CustomerSummary.currency)
+            .order_by(func.sum(CustomerSummary.total_cents).desc()))
+    totals = [
+        {"currency": currency, "count": n, "buckets": dict(zip(BUCKET_COLUMNS, amounts[:-1])), "total": amounts[-1]}
+        for currency, n, *amounts in session.execute(stmt)
+    ]
+    if len(_totals_cache) >= _TOTALS_CACHE_SIZE:
+        _totals_cache.clear()
+    _totals_cache[key] = totals
+    return totals
+
+
 def balances(session: Session, filters: Filters) -> Page:
     """One row per customer (and currency) with a balance, plus totals of the filtered set."""
-    conditions = _balance_conditions(filters)
-    stmt = _balances_select(filters).limit(PAGE_SIZE).offset((filters.page - 1) * PAGE_SIZE)
-    rows = session.execute(stmt).all()
-    totals_stmt = (
-        select(
-            CustomerSummary.currency,
-            func.count(),
-            *(func.sum(getattr(CustomerSummary, c)) for c in BUCKET_COLUMNS.values()),
-            func.sum(CustomerSummary.total_cents),
-        )
+    order = _balance_order(filters)
+    # The page's keys first, straight from a sort index; then only those 50 rows are joined.
+    keys = select(CustomerSummary.customer_id, CustomerSummary.currency)
+    if _needs_customer(filters):
+        keys = keys.join(Customer, Customer.id == CustomerSummary.customer_id)
+    keys = (keys.where(*_balance_conditions(filters)).order_by(*order)
+            .limit(PAGE_SIZE).offset((filters.page - 1) * PAGE_SIZE).subquery())
+    rows = [BalanceRow.from_row(row) for row in session.execute(
+        select(*BALANCE_ROW_COLUMNS)
+        .join_from(keys, CustomerSummary, and_(CustomerSummary.customer_id == keys.c.customer_id,
+                                               CustomerSummary.currency == keys.c.currency))
         .join(Customer, Customer.id == CustomerSummary.customer_id)
-        .where(*conditions)
-        .group_by(CustomerSummary.currency)
-        .order_by(func.sum(CustomerSummary.total_cents).desc())
-    )
-    totals = []
-    count = 0
-    for currency, n, *amounts in session.execute(totals_stmt):
-        count += n
-        totals.append({"currency": currency, "count": n, "buckets": dict(zip(BUCKET_COLUMNS, amounts[:-1])),
-                       "total": amounts[-1]})
-    return Page(rows=rows, page=filters.page, total=count, totals=totals)
+        .order_by(*order)
+    )]
+    totals = _balance_totals(session, filters)
+    return Page(rows=rows, page=filters.page, total=sum(t["count"] for t in totals), totals=totals)
 
 
 # --- Due dates ----------------------------------------------------------------------------
@@ -279,9 +343,10 @@ def due_entries(session: Session, filters: Filters) -> Page:
         .limit(PAGE_SIZE)
         .offset((filters.page - 1) * PAGE_SIZE)
     ).all()
-    capped = (
-        select(Entry.id).join(Customer, Customer.id == Entry.customer_id).where(*conditions).limit(COUNT_CAP + 1)
-    ).subquery()
+    counted = select(Entry.id)
+    if filters.q or filters.stopped:  # only these filters read the customer
+        counted = counted.join(Customer, Customer.id == Entry.customer_id)
+    capped = counted.where(*conditions).limit(COUNT_CAP + 1).subquery()
     total = session.scalar(select(func.count()).select_from(capped))
     return Page(rows=rows, page=filters.page, total=total, cap=COUNT_CAP)
 
@@ -307,17 +372,12 @@ def search(session: Session, text: str, limit: int = 50) -> SearchResult:
         return SearchResult([], [])
     pattern = f"%{_like_escape(text)}%"
     compact = text.replace(" ", "")
-    customers = list(session.scalars(
-        select(Customer)
-        .where(or_(
-            Customer.name.ilike(pattern, escape="\\"),
-            Customer.account == text,
-            Customer.account == text.upper(),
-            _prefix_range(Customer.registration_number, compact),
-        ))
-        .order_by(Customer.name)
-        .limit(limit)
-    ))
+    # One query per way a customer matches: an OR across them would defeat every index.
+    by_name = select(Customer).where(Customer.name.ilike(pattern, escape="\\")).order_by(Customer.name).limit(limit)
+    by_code = select(Customer).where(or_(Customer.account.in_({text, text.upper()}),
+                                         _prefix_range(Customer.registration_number, compact))).limit(limit)
+    found = {c.id: c for c in session.scalars(by_code)} | {c.id: c for c in session.scalars(by_name)}
+    customers = sorted(found.values(), key=lambda c: c.name)[:limit]
     entries = session.execute(
         select(Entry, Customer)
         .join(Customer, Customer.id == Entry.customer_id)
