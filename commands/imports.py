@@ -1,10 +1,13 @@
-"""`flask --app app import customers|entries|payments FILE [--dry-run]`."""
+"""`flask --app app import customers|entries|payments FILE [--dry-run]` and
+`flask --app app import documents FILE.zip`."""
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy.exc import IntegrityError
 
+from domain.documents import DocumentImportError, import_document_zip
 from domain.imports import CONCURRENT_CHANGE, COLUMNS, KINDS, ImportFileError, import_file
 from extensions import db
 
@@ -57,3 +60,22 @@ _WHAT = {
 }
 for _kind in KINDS:
     _add_kind(_kind, _WHAT[_kind])
+
+
+@command.command("documents", help="Attach invoice PDFs from a .zip: each file goes to the entry whose number is "
+                                   "in its name (the longest wins; case does not matter). Files that are not PDFs "
+                                   "or match no entry are listed and skipped. Exit status 1 when nothing is attached.")
+@click.argument("path", metavar="FILE.zip", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def documents(path: Path) -> None:
+    try:
+        report = import_document_zip(db.session, path, None, directory=current_app.config["DOCUMENT_DIR"])
+    except (DocumentImportError, OSError) as problem:
+        db.session.rollback()
+        raise click.ClickException(str(problem)) from None
+    db.session.commit()
+    for line in report.lines:
+        click.echo(str(line), err=line.outcome == "skipped")
+    click.echo(report.summary(), err=not report.ok)
+    if not report.ok:
+        click.get_current_context().exit(1)
