@@ -2,8 +2,10 @@
 document builders, and always leave their record in a final state."""
 from __future__ import annotations
 
+import logging
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -12,10 +14,14 @@ from redis import Redis
 from sqlalchemy import update
 from rq import Queue
 
-from domain import clock, exports, ledger, queries
-from domain.models import Export
+import mailer
+from domain import agency as agency_rules
+from domain import clock, exports, ledger, notifications, queries
+from domain import settings as settings_rules
+from domain.models import CollectionAgency, CollectionCase, Export, User
 
 QUEUE_NAME = "relance"
+log = logging.getLogger("relance.jobs")
 _app: Flask | None = None
 
 
@@ -72,6 +78,8 @@ def build_export(export_id: int) -> None:
         try:
             filename = _BUILDERS[export.kind](db, export)
             exports.mark_ready(export, filename)
+            if export.expires_at is None:  # collection files set theirs when asked for; the rest expire alike
+                export.expires_at = notifications.expires_at_of(export)
             db.session.commit()
         except Exception as error:  # the record must say why, whatever happened
             db.session.rollback()
@@ -84,6 +92,7 @@ def build_export(export_id: int) -> None:
             if export is not None and not export.is_final:
                 exports.mark_failed(export, "The export stopped before it finished.")
                 db.session.commit()
+            _tell_owner(db, export_id)
             db.session.remove()
 
 
@@ -124,7 +133,118 @@ def _build_balances_xlsx(db, export: Export) -> str:
     return filename
 
 
-_BUILDERS = {"balances_xlsx": _build_balances_xlsx}
+def _build_collection_file(db, export: Export) -> str:
+    """The collection file of `export.customer_id`'s selected entries: their invoice PDFs, the
+    reminder activities about them and an Excel file (documents/collection_zip.py), as a .zip."""
+    import gc
+    import time
+
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload, selectinload
+
+    from documents.collection_zip import (CollectionFileContents, CompanyDetails, CustomerDetails, EntryLine,
+                                          InvoiceFile, file_stem, write_collection_file)
+    from documents.pdf import CoveredEntry, ReminderDocument
+    from domain.collection_files import entry_ids_of
+    from domain.models import CompanySettings, Customer, Document, Entry, ReminderActivity, ReminderEntry
+
+    session, day = db.session, clock.today()
+    customer = session.get(Customer, export.customer_id) if export.customer_id else None
+    if customer is None:
+        raise LookupError("The customer of this collection file no longer exists.")
+    ids = entry_ids_of(export)
+    entries = list(session.scalars(select(Entry).where(Entry.id.in_(ids), Entry.customer_id == customer.id)
+                                   .order_by(Entry.due_date, Entry.id))) if ids else []
+    if not entries:
+        raise LookupError("None of the selected entries is on this customer's account any more.")
+    documents: dict[int, Document] = {}  # entry id → its latest PDF (else its latest file)
+    for document in session.scalars(select(Document).where(Document.entry_id.in_(ids))
+                                    .order_by(Document.uploaded_at, Document.id)):
+        current = documents.get(document.entry_id)
+        if current is None or "pdf" in document.content_type or "pdf" not in current.content_type:
+            documents[document.entry_id] = document
+    activities = session.scalars(
+        select(ReminderActivity)
+        .where(ReminderActivity.id.in_(select(ReminderEntry.activity_id).where(ReminderEntry.entry_id.in_(ids))))
+        .options(selectinload(ReminderActivity.covered).joinedload(ReminderEntry.entry),
+                 joinedload(ReminderActivity.sent_by))
+        .order_by(ReminderActivity.sent_at, ReminderActivity.id))
+    company = session.scalar(select(CompanySettings).order_by(CompanySettings.id).limit(1))
+
+    document_dir = Path(current_app.config["DOCUMENT_DIR"])
+    selected = {entry.id for entry in entries}
+    contents = CollectionFileContents(
+        customer=CustomerDetails(
+            account=customer.account, name=customer.name, registration_number=customer.registration_number or "",
+            address=customer.address or "", emails=tuple(customer.email_list), phone=customer.phone or "",
+            language=customer.language or ""),
+        company=CompanyDetails(name=company.name, registration_number=company.registration_number or "",
+                               sender_email=company.sender_email or "", address=company.address or "")
+        if company else CompanyDetails(name=""),
+        entries=[EntryLine(
+            id=e.id, number=e.number, kind=e.kind, issue_date=e.issue_date, due_date=e.due_date,
+            amount_cents=e.amount_cents, open_cents=e.open_cents, currency=e.currency,
+            reminder_level=e.reminder_level, days_overdue=e.days_overdue(day), in_collection=e.in_collection,
+            reminders_stopped=e.reminders_stopped_on(day), disputed=e.disputed,
+            invoice=InvoiceFile(document_dir / Path(documents[e.id].storage_name).name, documents[e.id].filename)
+            if e.id in documents else None) for e in entries],
+        reminders=[ReminderDocument(
+            id=a.id, sent_at=a.sent_at, channel=a.channel, level=a.level, sender=a.sender or "",
+            recipient=a.recipient, subject=a.subject, body=a.body,
+            sent_by=a.sent_by.display_name if a.sent_by else None,
+            covered=tuple(CoveredEntry(number=c.entry.number, open_cents=c.open_cents, currency=c.entry.currency,
+                                       due_date=c.entry.due_date, in_file=c.entry_id in selected, entry_id=c.entry_id)
+                          for c in sorted(a.covered, key=lambda c: (c.entry.due_date, c.entry.number))))
+            for a in activities],
+        exported_on=day, exported_at=clock.now(), locale=current_app.config.get("BABEL_LOCALE") or "en_GB")
+    filename = safe_filename(file_stem(customer.name, day)) + ".zip"
+    export_id, last_write = export.id, [0.0]
+
+    def progress(percent: int) -> None:
+        # Its own short transaction (as for the balances), at most five times a second.
+        if time.monotonic() - last_write[0] < 0.2:
+            return
+        with db.engine.begin() as connection:
+            connection.execute(update(Export).where(Export.id == export_id).values(progress=percent))
+        last_write[0] = time.monotonic()
+
+    # The garbage collector leaves alone the objects that already exist (the app's, inherited from the
+    # worker): rendering makes many short-lived objects, and each full collection would walk (and, in a
+    # forked work horse, copy) the whole inherited heap. Unfrozen afterwards for an in-process worker.
+    gc.freeze()
+    try:
+        _write_aside(export_path(export) / filename, lambda path: write_collection_file(path, contents, progress))
+    finally:
+        gc.unfreeze()
+    return filename
+
+
+_BUILDERS = {"balances_xlsx": _build_balances_xlsx, "collection_file": _build_collection_file}
+
+
+def _build_collection_xlsx(db, export: Export) -> str:
+    """The Collection page's filtered view as a workbook."""
+    from documents.xlsx import write_collection
+    from domain import cases
+
+    filters = cases.parse_case_filters(exports.params_of(export))
+    day = clock.today()
+    filename = safe_filename(f"Collection {day.isoformat()}") + ".xlsx"
+    total = cases.count_collection_entries(db.session, filters, cap=10**9) or 1
+
+    def progress(done: int) -> None:
+        # Its own short transaction: the rows are still streaming on the session's connection.
+        with db.engine.begin() as connection:
+            connection.execute(update(Export).where(Export.id == export.id)
+                               .values(progress=min(99, int(done * 100 / total))))
+
+    _write_aside(export_path(export) / filename,
+                 lambda path: write_collection(path, cases.all_collection_entries(db.session, filters),
+                                               f"Collection on {day.isoformat()}", progress))
+    return filename
+
+
+_BUILDERS["collection_xlsx"] = _build_collection_xlsx
 
 
 def rebucket_summaries() -> None:
@@ -138,3 +258,197 @@ def rebucket_summaries() -> None:
         db.session.commit()
         db.session.remove()
 
+
+
+# --- Telling people, handing files over, cleaning up -------------------------------------------
+
+AGENCY_SEND_TTL = 7 * 86400  # the inline "sent / not sent" answer outlives a long weekend
+IN_PROGRESS = ("queued", "started", "deferred", "scheduled")
+
+
+def _tell_owner(db, export_id: int) -> None:
+    """The export is final: the bell and/or an e-mail, as its owner chose. A problem here is
+    logged and never changes the export's own outcome."""
+    try:
+        export = db.session.get(Export, export_id)
+        if export is None or not export.is_final:
+            return
+        by_email = notifications.export_finished(db.session, export)
+        db.session.commit()
+        if by_email:
+            queue().enqueue(send_export_email, export.id, export.user_id, job_id=f"export-email-{export.id}",
+                            job_timeout=300, result_ttl=3600, failure_ttl=86400)
+    except Exception:
+        db.session.rollback()
+        log.exception("Export %s: its owner could not be notified", export_id)
+
+
+def absolute_url(app: Flask, endpoint: str, **values) -> str:
+    """A link for an e-mail, on the address people open Relance at (no request to copy it from)."""
+    from urllib.parse import urlsplit
+
+    base = urlsplit(mailer.base_url(app.config))
+    adapter = app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http")
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def _sender(company) -> str:
+    return mailer.address(company.name, company.sender_email) if company is not None and company.sender_email else ""
+
+
+def send_export_email(export_id: int, user_id: int) -> str:
+    """E-mail the user that their export is ready (with the download link) or failed (with the
+    reason). The file stays in Relance: the link stops working when the export expires."""
+    from flask import render_template
+
+    app = _job_app()
+    with app.app_context():
+        from extensions import db
+
+        db.engine.dispose(close=False)
+        try:
+            export, user = db.session.get(Export, export_id), db.session.get(User, user_id)
+            if export is None or user is None or not export.is_final:
+                return "nothing to send"
+            ready = export.status == "ready"
+            body = render_template(
+                "mail/export_ready.txt" if ready else "mail/export_failed.txt",
+                export=export, user=user, label=notifications.export_label(export),
+                expires_at=notifications.expires_at_of(export),
+                download_url=absolute_url(app, "exports.download", export_id=export.id),
+                exports_url=absolute_url(app, "exports.index"))
+            try:
+                message = mailer.build_message(sender=_sender(settings_rules.company(db.session)), to=user.email,
+                                               subject=notifications.export_email_subject(export), body=body)
+                mailer.send(app.config.get("SMTP_URL"), message)
+            except mailer.MailError as error:
+                log.warning("Export %s was not e-mailed to %s: %s", export.id, user.email, error)
+                notifications.email_failed(db.session, export, str(error))
+                db.session.commit()
+                return f"not sent: {error}"
+            log.info("Export %s e-mailed to %s", export.id, user.email)
+            return "sent"
+        finally:
+            db.session.remove()
+
+
+def agency_send_job_id(case_id: int) -> str:
+    return f"agency-send-{case_id}"
+
+
+def enqueue_send_to_agency(case_id: int, agency_id: int, user_id: int) -> bool:
+    """Queue the hand-off, unless this case's hand-off is already on its way (a double click)."""
+    from rq.exceptions import DuplicateJobError, NoSuchJobError
+    from rq.job import Job
+
+    jobs_queue = queue()
+    job_id = agency_send_job_id(case_id)
+    try:
+        previous = Job.fetch(job_id, connection=jobs_queue.connection)
+    except NoSuchJobError:
+        previous = None
+    if previous is not None:
+        if previous.get_status() in IN_PROGRESS:
+            return False
+        previous.delete()  # an earlier answer (sent, or not): this send replaces it
+    try:
+        jobs_queue.enqueue(send_to_agency, case_id, agency_id, user_id, job_id=job_id, unique=True,
+                           job_timeout=600, result_ttl=AGENCY_SEND_TTL, failure_ttl=AGENCY_SEND_TTL)
+    except DuplicateJobError:  # another click queued it a moment ago
+        return False
+    return True
+
+
+def agency_send_state(case_id: int) -> tuple[str | None, str | None]:
+    """Where the case's last hand-off stands: (None | "sending" | "sent" | "failed", message)."""
+    from rq.exceptions import InvalidJobOperation, NoSuchJobError
+    from rq.job import Job
+
+    try:
+        job = Job.fetch(agency_send_job_id(case_id), connection=redis_connection())
+        status = job.get_status()
+    except (NoSuchJobError, InvalidJobOperation):
+        return None, None
+    if status in IN_PROGRESS:
+        return "sending", None
+    if status == "finished":
+        result = job.return_value() or {}
+        return ("sent" if result.get("sent") else "failed"), result.get("message")
+    return "failed", "The send stopped before it finished: try again."
+
+
+def send_to_agency(case_id: int, agency_id: int, user_id: int) -> dict:
+    """E-mail the collection file to the agency: the .zip attached, the company's SIREN in the
+    subject, replies going to the user. Only once the mail server has taken it does the case
+    say "sent to agency"; otherwise nothing changes and the user is told why."""
+    import mimetypes
+
+    from flask import render_template
+
+    app = _job_app()
+    with app.app_context():
+        from extensions import db
+
+        db.engine.dispose(close=False)
+        try:
+            case = db.session.get(CollectionCase, case_id)
+            agency = db.session.get(CollectionAgency, agency_id)
+            user = db.session.get(User, user_id)
+            if case is None or agency is None or user is None or case.export is None:
+                return {"sent": False, "message": "The case, the agency or the user no longer exists."}
+            export, customer_name, agency_name = case.export, case.customer.name, agency.name
+            try:
+                company = agency_rules.check_send(db.session, user, export, case, agency)
+                path = export_path(export) / export.filename
+                if not path.is_file():
+                    raise agency_rules.SendRefused("The collection file is no longer on the server: make a new one.")
+                body = render_template("mail/collection_file.txt", company=company, case=case, agency=agency,
+                                       customer=case.customer, entries=case.entries, user=user, export=export)
+                message = mailer.build_message(
+                    sender=_sender(company), to=agency.email, reply_to=mailer.address(user.name, user.email),
+                    subject=agency_rules.subject(company), body=body,
+                    attachments=[mailer.Attachment(export.filename, path.read_bytes(),
+                                                   mimetypes.guess_type(export.filename)[0] or "application/zip")])
+                mailer.send(app.config.get("SMTP_URL"), message)
+            except (agency_rules.SendRefused, mailer.MailError, OSError) as error:
+                db.session.rollback()
+                reason = str(error)
+                log.warning("Case %s: collection file not sent to %s: %s", case_id, agency_name, reason)
+                notifications.notify(db.session, user_id,
+                                     f"The collection file for {customer_name} was not sent to {agency_name}: {reason}")
+                db.session.commit()
+                return {"sent": False, "message": reason}
+            agency_rules.record_sent(db.session, case, agency, user)
+            notifications.notify(db.session, user_id, f"The collection file for {customer_name} was sent to {agency_name}.")
+            db.session.commit()
+            log.info("Case %s: collection file sent to %s", case_id, agency_name)
+            return {"sent": True, "message": f"Sent to {agency_name} <{agency.email}>."}
+        finally:
+            db.session.remove()
+
+
+def delete_expired_exports() -> int:
+    """The daily clean-up: expired exports lose their files and stay listed as expired."""
+    app = _job_app()
+    with app.app_context():
+        from extensions import db
+
+        db.engine.dispose(close=False)
+        deleted = 0
+        try:
+            for export in notifications.expired_exports(db.session):
+                try:
+                    shutil.rmtree(export_path(export))
+                except FileNotFoundError:
+                    pass
+                except OSError:
+                    log.exception("Export %s: its expired file could not be deleted; tomorrow's run retries", export.id)
+                    continue
+                export.expires_at = notifications.expires_at_of(export)
+                export.file_deleted = True
+                deleted += 1
+            db.session.commit()
+        finally:
+            db.session.remove()
+        log.info("Expired exports cleaned up: %s", deleted)
+        return deleted

@@ -12,6 +12,7 @@ import threading
 
 import weasyprint  # noqa: F401  (imported before the fork: 4x faster documents)
 from rq import Worker
+from rq.job import Dependency
 
 import jobs
 from app import create_app
@@ -23,14 +24,21 @@ DAILY_CHECK_SECONDS = 60
 
 
 def enqueue_daily_jobs(app) -> bool:
-    """Queue today's re-bucketing unless it already was: the Redis key makes it once per
-    calendar day across restarts and several workers, and a worker that was down catches up
-    as soon as it starts."""
+    """Queue today's re-bucketing and expired-export clean-up unless they already were: a Redis
+    key per job makes each once per calendar day across restarts and several workers, and a
+    worker that was down catches up as soon as it starts. Says whether anything was queued."""
     day = clock.today().isoformat()
-    if not jobs.redis_connection(app).set(f"relance:daily:rebucket:{day}", "1", nx=True, ex=3 * 86400):
-        return False
-    jobs.queue(app).enqueue(jobs.rebucket_summaries, job_id=f"rebucket-{day}")
-    log.info("Daily re-bucketing queued for %s", day)
+    connection, queue = jobs.redis_connection(app), jobs.queue(app)
+    rebucket = None
+    if connection.set(f"relance:daily:rebucket:{day}", "1", nx=True, ex=3 * 86400):
+        rebucket = queue.enqueue(jobs.rebucket_summaries, job_id=f"rebucket-{day}")
+        log.info("Daily re-bucketing queued for %s", day)
+    if not connection.set(f"relance:daily:expire-exports:{day}", "1", nx=True, ex=3 * 86400):
+        return rebucket is not None
+    # After the re-bucketing, whatever its outcome: the daily jobs take the database one at a time.
+    after = Dependency(jobs=[rebucket], allow_failure=True) if rebucket is not None else None
+    queue.enqueue(jobs.delete_expired_exports, job_id=f"expire-exports-{day}", depends_on=after)
+    log.info("Daily clean-up of expired exports queued for %s", day)
     return True
 
 

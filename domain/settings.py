@@ -1,0 +1,97 @@
+"""Settings: the company using Relance (one row) and each user's notification preference."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
+from stdnum.fr import siren
+
+from domain import audit
+from domain.models import CompanySettings, User
+from domain.notifications import PREFERENCES
+
+EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+COMPANY_FIELDS = {"name": "name", "registration_number": "SIREN", "sender_email": "sender e-mail", "address": "address"}
+
+
+class SettingsError(ValueError):
+    """What is wrong with the form, field by field; nothing was saved."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+def is_email(text: str) -> bool:
+    return bool(EMAIL.match(text or ""))
+
+
+def company(session: Session) -> CompanySettings | None:
+    return session.scalar(select(CompanySettings).order_by(CompanySettings.id).limit(1))
+
+
+def company_or_blank(session: Session) -> CompanySettings:
+    """The saved company, or an empty one to fill the form with (not added to the session)."""
+    return company(session) or CompanySettings(name="", registration_number="", sender_email="", address=None)
+
+
+def compact_siren(text: str | None) -> str:
+    """The SIREN as 9 digits (spaces are fine on input); empty stays empty."""
+    text = (text or "").strip()
+    if not text:
+        return ""
+    try:
+        return siren.validate(text)
+    except InvalidLength:
+        problem = "a SIREN has 9 digits"
+    except InvalidChecksum:
+        problem = "its check digit is wrong: check for a typing mistake"
+    except InvalidFormat:
+        problem = "a SIREN has digits only"
+    raise SettingsError({"registration_number": f"{text} is not a valid SIREN: {problem}."})
+
+
+def save_company(
+    session: Session,
+    actor: User,
+    *,
+    name: str,
+    registration_number: str,
+    sender_email: str,
+    address: str | None,
+) -> CompanySettings:
+    """Check every field, then save them all (creating the row on the first save) or none."""
+    values = {"name": (name or "").strip(), "sender_email": (sender_email or "").strip(),
+              "address": (address or "").strip() or None}
+    errors: dict[str, str] = {}
+    if not values["name"]:
+        errors["name"] = "The company name is required: it signs the mail sent to agencies."
+    elif len(values["name"]) > 200:
+        errors["name"] = "The company name has at most 200 characters."
+    try:
+        values["registration_number"] = compact_siren(registration_number)
+    except SettingsError as problem:
+        errors.update(problem.errors)
+    if values["sender_email"] and not is_email(values["sender_email"]):
+        errors["sender_email"] = f"{values['sender_email']} is not an e-mail address."
+    if errors:
+        raise SettingsError(errors)
+
+    row = company(session)
+    if row is None:
+        row = CompanySettings()
+        session.add(row)
+    changed = [label for field, label in COMPANY_FIELDS.items() if (getattr(row, field) or None) != (values[field] or None)]
+    for field, value in values.items():
+        setattr(row, field, value)
+    if changed:
+        audit.record(session, actor, "settings.company_changed", f"Company settings changed: {', '.join(changed)}")
+    return row
+
+
+def set_export_notifications(user: User, choice: str) -> None:
+    if choice not in PREFERENCES:
+        raise SettingsError({"export_notifications": "Choose how you want to hear about your exports."})
+    user.export_notifications = choice
