@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from domain import clock
 from domain.ledger import BUCKET_COLUMNS, BUCKET_KEYS, bucket_due_range, summaries_stamp
-from domain.models import MAX_LEVEL, Contact, Customer, CustomerSummary, Entry, ReminderActivity
+from domain.models import CREDIT_NOTE, MAX_LEVEL, Contact, Customer, CustomerSummary, Entry, ReminderActivity
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000  # counting past this on every page view costs more than it tells
@@ -182,9 +182,11 @@ def _balance_order(filters: Filters) -> list:
     sort_key = filters.sort or BALANCE_DEFAULT_SORT[0]
     direction = filters.direction or (BALANCE_DEFAULT_SORT[1] if not filters.sort else "asc")
     column = BALANCE_SORTS[sort_key]
-    # The tie-breakers are the summary's key, the tail of every sort index.
-    return [column.desc() if direction == "desc" else column.asc(), CustomerSummary.customer_id,
-            CustomerSummary.currency]
+    # The tie-breakers are the summary's key, the tail of every sort index, in the same direction
+    # so the index is read straight (backwards for descending) instead of sorted.
+    if direction == "desc":
+        return [column.desc(), CustomerSummary.customer_id.desc(), CustomerSummary.currency.desc()]
+    return [column.asc(), CustomerSummary.customer_id.asc(), CustomerSummary.currency.asc()]
 
 
 def _needs_customer(filters: Filters) -> bool:
@@ -329,20 +331,56 @@ def _due_conditions(filters: Filters, today: date) -> list:
     return conditions
 
 
+class DueEntryRow(NamedTuple):
+    """One line of the due-dates view, read as plain values. Amounts carry their sign: a credit
+    note reduces the balance."""
+
+    id: int
+    number: str
+    is_credit_note: bool
+    issue_date: date
+    due_date: date
+    days_overdue: int
+    amount_cents: int
+    balance_cents: int
+    currency: str
+    reminder_level: int
+    in_collection: bool
+    reminders_stopped: bool  # on the entry or on its customer, today
+    disputed: bool
+    account: str
+    customer_name: str
+
+
+def _stopped_on(flag, until, today: date):
+    return and_(flag.is_(True), or_(until.is_(None), until >= today))
+
+
 def due_entries(session: Session, filters: Filters) -> Page:
     """Open entries by due date, overdue first (the oldest due date leads)."""
     today = clock.today()
     conditions = _due_conditions(filters, today)
     column = DUE_SORTS[filters.sort or "due_date"]
     order = column.desc() if filters.direction == "desc" else column.asc()
-    rows = session.execute(
-        select(Entry, Customer)
+    stopped = or_(_stopped_on(Entry.reminders_stopped, Entry.stop_until, today),
+                  _stopped_on(Customer.reminders_stopped, Customer.stop_until, today))
+    result = session.execute(
+        select(Entry.id, Entry.number, Entry.kind, Entry.issue_date, Entry.due_date, Entry.amount_cents,
+               Entry.open_cents, Entry.currency, Entry.reminder_level, Entry.in_collection, stopped,
+               Entry.disputed, Customer.account, Customer.name)
         .join(Customer, Customer.id == Entry.customer_id)
         .where(*conditions)
         .order_by(order, Entry.id)
         .limit(PAGE_SIZE)
         .offset((filters.page - 1) * PAGE_SIZE)
-    ).all()
+    )
+    rows = []
+    for (entry_id, number, kind, issued, due, amount, open_cents, currency, level, in_collection, is_stopped,
+         disputed, account, name) in result:
+        sign = -1 if kind == CREDIT_NOTE else 1
+        rows.append(DueEntryRow(entry_id, number, kind == CREDIT_NOTE, issued, due, max(0, (today - due).days),
+                                sign * amount, sign * open_cents, currency, level, in_collection, bool(is_stopped),
+                                disputed, account, name))
     counted = select(Entry.id)
     if filters.q or filters.stopped:  # only these filters read the customer
         counted = counted.join(Customer, Customer.id == Entry.customer_id)
@@ -372,8 +410,15 @@ def search(session: Session, text: str, limit: int = 50) -> SearchResult:
         return SearchResult([], [])
     pattern = f"%{_like_escape(text)}%"
     compact = text.replace(" ", "")
-    # One query per way a customer matches: an OR across them would defeat every index.
-    by_name = select(Customer).where(Customer.name.ilike(pattern, escape="\\")).order_by(Customer.name).limit(limit)
+    # One query per way a customer matches: an OR across them would defeat every index. Names
+    # are matched on the name index alone (ids first, then the rows), SQLite's LIKE being
+    # case-insensitive already; lower() on both sides would cost a call per customer.
+    if session.get_bind().dialect.name == "sqlite":
+        name_matches = Customer.name.like(pattern, escape="\\")
+    else:
+        name_matches = Customer.name.ilike(pattern, escape="\\")
+    name_ids = select(Customer.id).where(name_matches).order_by(Customer.name).limit(limit).scalar_subquery()
+    by_name = select(Customer).where(Customer.id.in_(name_ids))
     by_code = select(Customer).where(or_(Customer.account.in_({text, text.upper()}),
                                          _prefix_range(Customer.registration_number, compact))).limit(limit)
     found = {c.id: c for c in session.scalars(by_code)} | {c.id: c for c in session.scalars(by_name)}
