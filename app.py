@@ -62,6 +62,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         or f"sqlite:///{Path(app.instance_path) / 'relance.db'}",
         REDIS_URL=os.environ.get("RELANCE_REDIS_URL") or None,
         SMTP_URL=os.environ.get("RELANCE_SMTP_URL") or None,
+        # Links in e-mails (export ready, …) point here; defaults to http://localhost:<port>.
+        BASE_URL=os.environ.get("RELANCE_BASE_URL") or None,
         PORT=_port(os.environ.get("RELANCE_PORT", "5000")),
         EXPORT_DIR=str(Path(app.instance_path) / "exports"),
         DOCUMENT_DIR=str(Path(app.instance_path) / "documents"),
