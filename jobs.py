@@ -148,75 +148,78 @@ def _build_collection_file(db, export: Export) -> str:
     from domain.collection_files import entry_ids_of
     from domain.models import CompanySettings, Customer, Document, Entry, ReminderActivity, ReminderEntry
 
-    session, day = db.session, clock.today()
-    customer = session.get(Customer, export.customer_id) if export.customer_id else None
-    if customer is None:
-        raise LookupError("The customer of this collection file no longer exists.")
-    ids = entry_ids_of(export)
-    entries = list(session.scalars(select(Entry).where(Entry.id.in_(ids), Entry.customer_id == customer.id)
-                                   .order_by(Entry.due_date, Entry.id))) if ids else []
-    if not entries:
-        raise LookupError("None of the selected entries is on this customer's account any more.")
-    documents: dict[int, Document] = {}  # entry id → its latest PDF (else its latest file)
-    for document in session.scalars(select(Document).where(Document.entry_id.in_(ids))
-                                    .order_by(Document.uploaded_at, Document.id)):
-        current = documents.get(document.entry_id)
-        if current is None or "pdf" in document.content_type or "pdf" not in current.content_type:
-            documents[document.entry_id] = document
-    activities = session.scalars(
-        select(ReminderActivity)
-        .where(ReminderActivity.id.in_(select(ReminderEntry.activity_id).where(ReminderEntry.entry_id.in_(ids))))
-        .options(selectinload(ReminderActivity.covered).joinedload(ReminderEntry.entry),
-                 joinedload(ReminderActivity.sent_by))
-        .order_by(ReminderActivity.sent_at, ReminderActivity.id))
-    company = session.scalar(select(CompanySettings).order_by(CompanySettings.id).limit(1))
-
-    document_dir = Path(current_app.config["DOCUMENT_DIR"])
-    selected = {entry.id for entry in entries}
-    contents = CollectionFileContents(
-        customer=CustomerDetails(
-            account=customer.account, name=customer.name, registration_number=customer.registration_number or "",
-            address=customer.address or "", emails=tuple(customer.email_list), phone=customer.phone or "",
-            language=customer.language or ""),
-        company=CompanyDetails(name=company.name, registration_number=company.registration_number or "",
-                               sender_email=company.sender_email or "", address=company.address or "")
-        if company else CompanyDetails(name=""),
-        entries=[EntryLine(
-            id=e.id, number=e.number, kind=e.kind, issue_date=e.issue_date, due_date=e.due_date,
-            amount_cents=e.amount_cents, open_cents=e.open_cents, currency=e.currency,
-            reminder_level=e.reminder_level, days_overdue=e.days_overdue(day), in_collection=e.in_collection,
-            reminders_stopped=e.reminders_stopped_on(day), disputed=e.disputed,
-            invoice=InvoiceFile(document_dir / Path(documents[e.id].storage_name).name, documents[e.id].filename)
-            if e.id in documents else None) for e in entries],
-        reminders=[ReminderDocument(
-            id=a.id, sent_at=a.sent_at, channel=a.channel, level=a.level, sender=a.sender or "",
-            recipient=a.recipient, subject=a.subject, body=a.body,
-            sent_by=a.sent_by.display_name if a.sent_by else None,
-            covered=tuple(CoveredEntry(number=c.entry.number, open_cents=c.open_cents, currency=c.entry.currency,
-                                       due_date=c.entry.due_date, in_file=c.entry_id in selected, entry_id=c.entry_id)
-                          for c in sorted(a.covered, key=lambda c: (c.entry.due_date, c.entry.number))))
-            for a in activities],
-        exported_on=day, exported_at=clock.now(), locale=current_app.config.get("BABEL_LOCALE") or "en_GB")
-    filename = safe_filename(file_stem(customer.name, day)) + ".zip"
-    export_id, last_write = export.id, [0.0]
-
-    def progress(percent: int) -> None:
-        # Its own short transaction (as for the balances), at most five times a second.
-        if time.monotonic() - last_write[0] < 0.2:
-            return
-        with db.engine.begin() as connection:
-            connection.execute(update(Export).where(Export.id == export_id).values(progress=percent))
-        last_write[0] = time.monotonic()
-
-    # The garbage collector leaves alone the objects that already exist (the app's, inherited from the
-    # worker): rendering makes many short-lived objects, and each full collection would walk (and, in a
-    # forked work horse, copy) the whole inherited heap. Unfrozen afterwards for an in-process worker.
+    # The garbage collector leaves alone the objects that exist when the job starts (the app's, inherited
+    # from the worker): rendering makes many short-lived objects, and each full collection would walk (and,
+    # in a forked work horse, copy) the whole inherited heap. At the end the job's own garbage is collected
+    # while that heap is still out of reach, then it is handed back (for a worker that runs jobs in-process).
     gc.freeze()
     try:
+        session, day = db.session, clock.today()
+        customer = session.get(Customer, export.customer_id) if export.customer_id else None
+        if customer is None:
+            raise LookupError("The customer of this collection file no longer exists.")
+        ids = entry_ids_of(export)
+        entries = list(session.scalars(select(Entry).where(Entry.id.in_(ids), Entry.customer_id == customer.id)
+                                       .order_by(Entry.due_date, Entry.id))) if ids else []
+        if not entries:
+            raise LookupError("None of the selected entries is on this customer's account any more.")
+        documents: dict[int, Document] = {}  # entry id → its latest PDF (else its latest file)
+        for document in session.scalars(select(Document).where(Document.entry_id.in_(ids))
+                                        .order_by(Document.uploaded_at, Document.id)):
+            current = documents.get(document.entry_id)
+            if current is None or "pdf" in document.content_type or "pdf" not in current.content_type:
+                documents[document.entry_id] = document
+        activities = session.scalars(
+            select(ReminderActivity)
+            .where(ReminderActivity.id.in_(select(ReminderEntry.activity_id).where(ReminderEntry.entry_id.in_(ids))))
+            .options(selectinload(ReminderActivity.covered).joinedload(ReminderEntry.entry),
+                     joinedload(ReminderActivity.sent_by))
+            .order_by(ReminderActivity.sent_at, ReminderActivity.id))
+        company = session.scalar(select(CompanySettings).order_by(CompanySettings.id).limit(1))
+
+        document_dir = Path(current_app.config["DOCUMENT_DIR"])
+        selected = {entry.id for entry in entries}
+        contents = CollectionFileContents(
+            customer=CustomerDetails(
+                account=customer.account, name=customer.name, registration_number=customer.registration_number or "",
+                address=customer.address or "", emails=tuple(customer.email_list), phone=customer.phone or "",
+                language=customer.language or ""),
+            company=CompanyDetails(name=company.name, registration_number=company.registration_number or "",
+                                   sender_email=company.sender_email or "", address=company.address or "")
+            if company else CompanyDetails(name=""),
+            entries=[EntryLine(
+                id=e.id, number=e.number, kind=e.kind, issue_date=e.issue_date, due_date=e.due_date,
+                amount_cents=e.amount_cents, open_cents=e.open_cents, currency=e.currency,
+                reminder_level=e.reminder_level, days_overdue=e.days_overdue(day), in_collection=e.in_collection,
+                reminders_stopped=e.reminders_stopped_on(day), disputed=e.disputed,
+                invoice=InvoiceFile(document_dir / Path(documents[e.id].storage_name).name, documents[e.id].filename)
+                if e.id in documents else None) for e in entries],
+            reminders=[ReminderDocument(
+                id=a.id, sent_at=a.sent_at, channel=a.channel, level=a.level, sender=a.sender or "",
+                recipient=a.recipient, subject=a.subject, body=a.body,
+                sent_by=a.sent_by.display_name if a.sent_by else None,
+                covered=tuple(CoveredEntry(number=c.entry.number, open_cents=c.open_cents,
+                                           currency=c.entry.currency, due_date=c.entry.due_date,
+                                           in_file=c.entry_id in selected, entry_id=c.entry_id)
+                              for c in sorted(a.covered, key=lambda c: (c.entry.due_date, c.entry.number))))
+                for a in activities],
+            exported_on=day, exported_at=clock.now(), locale=current_app.config.get("BABEL_LOCALE") or "en_GB")
+        filename = safe_filename(file_stem(customer.name, day)) + ".zip"
+        export_id, last_write = export.id, [0.0]
+
+        def progress(percent: int) -> None:
+            # Its own short transaction (as for the balances), at most five times a second.
+            if time.monotonic() - last_write[0] < 0.2:
+                return
+            with db.engine.begin() as connection:
+                connection.execute(update(Export).where(Export.id == export_id).values(progress=percent))
+            last_write[0] = time.monotonic()
+
         _write_aside(export_path(export) / filename, lambda path: write_collection_file(path, contents, progress))
+        return filename
     finally:
+        gc.collect()
         gc.unfreeze()
-    return filename
 
 
 _BUILDERS = {"balances_xlsx": _build_balances_xlsx, "collection_file": _build_collection_file}

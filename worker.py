@@ -11,6 +11,8 @@ import signal
 import threading
 
 import weasyprint  # noqa: F401  (imported before the fork: 4x faster documents)
+
+import documents.collection_zip  # noqa: F401  (openpyxl and the PDF writer, loaded once too)
 from rq import Worker
 from rq.job import Dependency
 

@@ -35,6 +35,8 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from bench import collection_file
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 INSTANCE = OUT / "instance"
@@ -636,6 +638,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         _log("Every target is met.")
     RESULTS.write_text(markdown(rows, missed, context))
+    _log("\nCollection file (issue: Generate → ready vs WeasyPrint alone, worker peak memory):")
+    collection_file.run(_log, RESULTS)
     _log(f"\nWritten to {RESULTS.relative_to(ROOT)}")
     return 0
 
