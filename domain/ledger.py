@@ -166,12 +166,14 @@ def refresh_summaries(session: Session, customer_ids: Iterable[int] | None = Non
         session.execute(
             insert(table).from_select([table.c[name] for name in _SUMMARY_COLUMNS], _summary_select(today, chunk))
         )
-    session.execute(update(LedgerState).where(LedgerState.id == 1).values(summaries_stamp=secrets.randbits(62)))
+    stamp = secrets.randbits(62)
+    if session.execute(update(LedgerState).where(LedgerState.id == 1).values(summaries_stamp=stamp)).rowcount == 0:
+        session.execute(insert(LedgerState).values(id=1, summaries_stamp=stamp))
 
 
-def summaries_stamp(session: Session) -> int:
-    """Changes whenever any summary row changes (in the same transaction)."""
-    return session.scalar(select(LedgerState.summaries_stamp).where(LedgerState.id == 1)) or 0
+def summaries_stamp(session: Session) -> int | None:
+    """Changes whenever any summary row changes (in the same transaction); None when unknown."""
+    return session.scalar(select(LedgerState.summaries_stamp).where(LedgerState.id == 1))
 
 
 def rebucket_all(session: Session, today: date | None = None) -> None:

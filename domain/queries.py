@@ -243,9 +243,10 @@ _TOTALS_CACHE_SIZE = 256
 def _balance_totals(session: Session, filters: Filters) -> list[dict]:
     """Totals per currency of the filtered set, cached until a summary changes (the version
     moves in the same transaction as the summaries)."""
-    key = (summaries_stamp(session), filters.q, filters.level, filters.bucket, filters.in_collection,
-           filters.stopped, filters.disputed)
-    cached = _totals_cache.get(key)
+    stamp = summaries_stamp(session)
+    key = (stamp, filters.q, filters.level, filters.bucket, filters.in_collection, filters.stopped,
+           filters.disputed)
+    cached = _totals_cache.get(key) if stamp is not None else None
     if cached is not None:
         return cached
     stmt = select(
@@ -262,9 +263,10 @@ def _balance_totals(session: Session, filters: Filters) -> list[dict]:
         {"currency": currency, "count": n, "buckets": dict(zip(BUCKET_COLUMNS, amounts[:-1])), "total": amounts[-1]}
         for currency, n, *amounts in session.execute(stmt)
     ]
-    if len(_totals_cache) >= _TOTALS_CACHE_SIZE:
-        _totals_cache.clear()
-    _totals_cache[key] = totals
+    if stamp is not None:
+        if len(_totals_cache) >= _TOTALS_CACHE_SIZE:
+            _totals_cache.clear()
+        _totals_cache[key] = totals
     return totals
 
 

@@ -55,6 +55,12 @@ def migrated_database(tmp_path_factory):
         return
     template = tmp_path_factory.mktemp("template") / "relance.db"
     _migrate(f"sqlite:///{template}", template.parent)
+    # Fold the write-ahead log into the file, so a plain copy of it is the whole database.
+    engine = create_engine(f"sqlite:///{template}")
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        connection.exec_driver_sql("PRAGMA journal_mode=DELETE")
+    engine.dispose()
     yield template
 
 

@@ -143,3 +143,25 @@ def test_flags_reach_the_summary(session, ledger_builder, users):
     ledger.rebucket_all(session)
     session.commit()
     assert summary(session, acme).reminders_stopped is False, "the stop lapses after its until-date"
+
+
+def test_every_summary_rebuild_draws_a_new_stamp(session, ledger_builder):
+    """Pages cache the totals row under this stamp: it must change with every rebuild."""
+    acme = ledger_builder.customer("C1", "Acme")
+    ledger_builder.entry(acme, 10, "100.00")
+    session.commit()
+    first = ledger.summaries_stamp(session)
+    ledger_builder.entry(acme, 20, "50.00")
+    session.commit()
+    assert first is not None and ledger.summaries_stamp(session) not in (None, first)
+
+
+def test_the_stamp_row_is_recreated_if_missing(session, ledger_builder):
+    from domain.models import LedgerState
+
+    session.query(LedgerState).delete()
+    session.commit()
+    acme = ledger_builder.customer("C1", "Acme")
+    ledger_builder.entry(acme, 10, "100.00")
+    session.commit()
+    assert ledger.summaries_stamp(session) is not None
