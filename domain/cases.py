@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from domain import audit, clock
 from domain.models import CASE_STATUS_LABELS, CASE_STATUSES, CollectionCase, Customer, Entry, User
-from domain.queries import COUNT_CAP, PAGE_SIZE, FilterError, Page, _like_escape, _prefix_range
+from domain.queries import (COUNT_CAP, PAGE_SIZE, FilterError, Page, like_escape, prefix_range, parse_date,
+                            parse_sort_and_page)
 
 PAID = "paid"
 # What a user may set from the Collection page; "sent to agency" comes with the agency hand-off.
@@ -77,35 +78,17 @@ COLLECTION_SORTS = {
 COLLECTION_DEFAULT_SORT = ("marked", "desc")
 
 
-def _date(args: Mapping[str, str], name: str, label: str) -> date | None:
-    value = (args.get(name) or "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise FilterError(f"The {label} date {value!r} is not a date (YYYY-MM-DD).") from None
-
-
 def parse_case_filters(args: Mapping[str, str]) -> CaseFilters:
     """Read the Collection page's filters from a query string; FilterError on nonsense."""
     status = (args.get("status") or "").strip() or None
     if status is not None and status not in CASE_STATUSES:
         raise FilterError(f"Unknown case status {status!r}: choose one of {', '.join(CASE_STATUSES)}.")
-    sort = (args.get("sort") or "").strip()
-    if sort and sort not in COLLECTION_SORTS:
-        raise FilterError(f"Cannot sort on {sort!r}: choose one of {', '.join(COLLECTION_SORTS)}.")
-    direction = (args.get("dir") or "").strip()
-    if direction not in ("", "asc", "desc"):
-        raise FilterError(f"The sort direction must be asc or desc, not {direction!r}.")
-    page_text = (args.get("page") or "1").strip()
-    if not page_text.isdigit() or int(page_text) < 1:
-        raise FilterError(f"The page must be a positive whole number, not {page_text!r}.")
-    marked_from, marked_to = _date(args, "from", "marked from"), _date(args, "to", "marked to")
+    sort, direction, page = parse_sort_and_page(args, tuple(COLLECTION_SORTS))
+    marked_from, marked_to = parse_date(args, "from", "marked from"), parse_date(args, "to", "marked to")
     if marked_from and marked_to and marked_from > marked_to:
         raise FilterError("The from date is after the to date.")
     return CaseFilters(q=(args.get("q") or "").strip()[:100], status=status, marked_from=marked_from,
-                       marked_to=marked_to, sort=sort, direction=direction, page=int(page_text))
+                       marked_to=marked_to, sort=sort, direction=direction, page=page)
 
 
 def _conditions(filters: CaseFilters) -> list:
@@ -118,12 +101,12 @@ def _conditions(filters: CaseFilters) -> list:
         # The whole of the last day counts: marked before the next midnight.
         conditions.append(Entry.collection_marked_at < datetime.combine(filters.marked_to + timedelta(days=1), time.min))
     if filters.q:
-        pattern = f"%{_like_escape(filters.q)}%"
+        pattern = f"%{like_escape(filters.q)}%"
         conditions.append(or_(
             Customer.name.ilike(pattern, escape="\\"),
             Customer.account == filters.q,
-            _prefix_range(Entry.number, filters.q),
-            _prefix_range(Entry.number, filters.q.upper()),
+            prefix_range(Entry.number, filters.q),
+            prefix_range(Entry.number, filters.q.upper()),
         ))
     return conditions
 

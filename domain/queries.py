@@ -68,7 +68,7 @@ def _flag(args: Mapping[str, str], name: str) -> bool:
     raise FilterError(f"'{name}' must be 1 or 0, not {value!r}.")
 
 
-def _date(args: Mapping[str, str], name: str, label: str) -> date | None:
+def parse_date(args: Mapping[str, str], name: str, label: str) -> date | None:
     value = (args.get(name) or "").strip()
     if not value:
         return None
@@ -76,6 +76,20 @@ def _date(args: Mapping[str, str], name: str, label: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise FilterError(f"The {label} date {value!r} is not a date (YYYY-MM-DD).") from None
+
+
+def parse_sort_and_page(args: Mapping[str, str], sort_keys) -> tuple[str, str, int]:
+    """The sort column, direction and page every list view reads from its query string."""
+    sort = (args.get("sort") or "").strip()
+    if sort and sort not in sort_keys:
+        raise FilterError(f"Cannot sort on {sort!r}: choose one of {', '.join(sort_keys)}.")
+    direction = (args.get("dir") or "").strip()
+    if direction not in ("", "asc", "desc"):
+        raise FilterError(f"The sort direction must be asc or desc, not {direction!r}.")
+    page_text = (args.get("page") or "1").strip()
+    if not page_text.isdigit() or int(page_text) < 1:
+        raise FilterError(f"The page must be a positive whole number, not {page_text!r}.")
+    return sort, direction, int(page_text)
 
 
 def parse_filters(args: Mapping[str, str], sort_keys: tuple[str, ...]) -> Filters:
@@ -89,30 +103,22 @@ def parse_filters(args: Mapping[str, str], sort_keys: tuple[str, ...]) -> Filter
     bucket = (args.get("bucket") or "").strip() or None
     if bucket is not None and bucket not in BUCKET_KEYS:
         raise FilterError(f"Unknown aging bucket {bucket!r}: choose one of {', '.join(BUCKET_KEYS)}.")
-    sort = (args.get("sort") or "").strip()
-    if sort and sort not in sort_keys:
-        raise FilterError(f"Cannot sort on {sort!r}: choose one of {', '.join(sort_keys)}.")
-    direction = (args.get("dir") or "").strip()
-    if direction not in ("", "asc", "desc"):
-        raise FilterError(f"The sort direction must be asc or desc, not {direction!r}.")
-    page_text = (args.get("page") or "1").strip()
-    if not page_text.isdigit() or int(page_text) < 1:
-        raise FilterError(f"The page must be a positive whole number, not {page_text!r}.")
-    due_from, due_to = _date(args, "from", "from"), _date(args, "to", "to")
+    sort, direction, page = parse_sort_and_page(args, sort_keys)
+    due_from, due_to = parse_date(args, "from", "from"), parse_date(args, "to", "to")
     if due_from and due_to and due_from > due_to:
         raise FilterError("The from date is after the to date.")
     return Filters(
         q=(args.get("q") or "").strip()[:100], level=level, bucket=bucket,
         in_collection=_flag(args, "collection"), stopped=_flag(args, "stopped"), disputed=_flag(args, "disputed"),
-        due_from=due_from, due_to=due_to, sort=sort, direction=direction, page=int(page_text),
+        due_from=due_from, due_to=due_to, sort=sort, direction=direction, page=page,
     )
 
 
-def _like_escape(text: str) -> str:
+def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _prefix_range(column, text: str):
+def prefix_range(column, text: str):
     """`column` starts with `text`, as a range the column's index can serve (LIKE cannot on SQLite)."""
     return and_(column >= text, column < text + "\U0010ffff")
 
@@ -173,7 +179,7 @@ def _balance_conditions(filters: Filters) -> list:
     if filters.disputed:
         conditions.append(CustomerSummary.disputed_count > 0)
     if filters.q:
-        pattern = f"%{_like_escape(filters.q)}%"
+        pattern = f"%{like_escape(filters.q)}%"
         conditions.append(or_(Customer.name.ilike(pattern, escape="\\"), Customer.account.ilike(pattern, escape="\\")))
     return conditions
 
@@ -323,12 +329,12 @@ def _due_conditions(filters: Filters, today: date) -> list:
             and_(Customer.reminders_stopped.is_(True), or_(Customer.stop_until.is_(None), Customer.stop_until >= today)),
         ))
     if filters.q:
-        pattern = f"%{_like_escape(filters.q)}%"
+        pattern = f"%{like_escape(filters.q)}%"
         conditions.append(or_(
             Customer.name.ilike(pattern, escape="\\"),
             Customer.account == filters.q,
-            _prefix_range(Entry.number, filters.q),
-            _prefix_range(Entry.number, filters.q.upper()),
+            prefix_range(Entry.number, filters.q),
+            prefix_range(Entry.number, filters.q.upper()),
         ))
     return conditions
 
@@ -410,7 +416,7 @@ def search(session: Session, text: str, limit: int = 50) -> SearchResult:
     text = text.strip()
     if not text:
         return SearchResult([], [])
-    pattern = f"%{_like_escape(text)}%"
+    pattern = f"%{like_escape(text)}%"
     compact = text.replace(" ", "")
     # One query per way a customer matches: an OR across them would defeat every index. Names
     # are matched on the name index alone (ids first, then the rows), SQLite's LIKE being
@@ -422,13 +428,13 @@ def search(session: Session, text: str, limit: int = 50) -> SearchResult:
     name_ids = select(Customer.id).where(name_matches).order_by(Customer.name).limit(limit).scalar_subquery()
     by_name = select(Customer).where(Customer.id.in_(name_ids))
     by_code = select(Customer).where(or_(Customer.account.in_({text, text.upper()}),
-                                         _prefix_range(Customer.registration_number, compact))).limit(limit)
+                                         prefix_range(Customer.registration_number, compact))).limit(limit)
     found = {c.id: c for c in session.scalars(by_code)} | {c.id: c for c in session.scalars(by_name)}
     customers = sorted(found.values(), key=lambda c: c.name)[:limit]
     entries = session.execute(
         select(Entry, Customer)
         .join(Customer, Customer.id == Entry.customer_id)
-        .where(or_(_prefix_range(Entry.number, text), _prefix_range(Entry.number, text.upper())))
+        .where(or_(prefix_range(Entry.number, text), prefix_range(Entry.number, text.upper())))
         .order_by(Entry.number)
         .limit(limit)
     ).all()

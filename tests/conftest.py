@@ -128,6 +128,24 @@ def app(app_config, pinned_today):
 
 
 @pytest.fixture
+def run_jobs(app, redis_url):
+    """Runs the queued jobs in this process with the test app, the way worker.py runs them."""
+    import jobs
+    from rq import SimpleWorker
+
+    jobs.use_app(app)
+    queue = jobs.queue(app)
+    queue.empty()
+
+    def run():
+        SimpleWorker([queue], connection=queue.connection).work(burst=True)
+
+    yield run
+    queue.empty()
+    jobs.use_app(None)
+
+
+@pytest.fixture
 def session(app):
     from extensions import db
 

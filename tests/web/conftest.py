@@ -8,7 +8,6 @@ import zipfile
 from datetime import timedelta
 
 import pytest
-from rq import SimpleWorker
 
 import jobs
 from domain import clock
@@ -23,21 +22,6 @@ def mail(app, smtp_server):
     """The app sends its mail to the in-process SMTP server; links point at BASE_URL."""
     app.config.update(SMTP_URL=smtp_server.url, BASE_URL=BASE_URL)
     return smtp_server
-
-
-@pytest.fixture
-def run_jobs(app, redis_url):
-    """Runs the queued jobs in this process with the test app, the way worker.py runs them."""
-    jobs.use_app(app)
-    queue = jobs.queue(app)
-    queue.empty()
-
-    def run():
-        SimpleWorker([queue], connection=queue.connection).work(burst=True)
-
-    yield run
-    queue.empty()
-    jobs.use_app(None)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from openpyxl import load_workbook
-from rq import SimpleWorker
 
 import jobs
 from domain import collection, collection_files, exports
@@ -205,22 +204,7 @@ def test_a_case_shows_paid_once_its_entries_are_paid(finance_client, session, le
 
 # --- Excel export -------------------------------------------------------------------------
 
-@pytest.fixture
-def worker(app, redis_url):
-    """Runs the queued jobs in this process with the test app, the way worker.py runs them."""
-    jobs.use_app(app)
-    queue = jobs.queue(app)
-    queue.empty()
-
-    def run():
-        SimpleWorker([queue], connection=queue.connection).work(burst=True)
-
-    yield run
-    queue.empty()
-    jobs.use_app(None)
-
-
-def test_the_excel_export_of_the_filtered_view_is_built_in_the_worker(finance_client, session, ledger, worker):
+def test_the_excel_export_of_the_filtered_view_is_built_in_the_worker(finance_client, session, ledger, run_jobs):
     response = finance_client.post("/collection/export", data={"status": "open", "sort": "number", "dir": "desc"},
                                    headers={"HX-Request": "true"})
     html = response.get_data(as_text=True)
@@ -228,7 +212,7 @@ def test_the_excel_export_of_the_filtered_view_is_built_in_the_worker(finance_cl
     export_id = int(re.search(r'id="export-(\d+)"', html).group(1))
     assert session.get(Export, export_id).kind == "collection_xlsx"
 
-    worker()
+    run_jobs()
 
     status = finance_client.get(f"/exports/{export_id}/status").get_data(as_text=True)
     assert "Ready" in status and "hx-get" not in status

@@ -4,7 +4,6 @@ import re
 
 import pytest
 from openpyxl import load_workbook
-from rq import Queue, SimpleWorker
 
 import jobs
 from domain.models import Export
@@ -20,33 +19,18 @@ def ledger(session, ledger_builder):
     session.commit()
 
 
-@pytest.fixture
-def worker(app, redis_url):
-    """Runs the queued jobs in this process with the test app, the way worker.py runs them."""
-    jobs.use_app(app)
-    queue = jobs.queue(app)
-    queue.empty()
-
-    def run():
-        SimpleWorker([queue], connection=queue.connection).work(burst=True)
-
-    yield run
-    queue.empty()
-    jobs.use_app(None)
-
-
 def export_id_of(html: str) -> int:
     return int(re.search(r'id="export-(\d+)"', html).group(1))
 
 
-def test_export_of_the_filtered_view_is_built_in_the_worker(finance_client, ledger, worker, session):
+def test_export_of_the_filtered_view_is_built_in_the_worker(finance_client, ledger, run_jobs, session):
     response = finance_client.post("/exports/balances", data={"level": "5"}, headers={"HX-Request": "true"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Export queued" in html and 'hx-trigger="load delay:1s"' in html, "the status fragment polls"
     export_id = export_id_of(html)
 
-    worker()
+    run_jobs()
 
     status = finance_client.get(f"/exports/{export_id}/status").get_data(as_text=True)
     assert "Ready" in status
@@ -61,7 +45,7 @@ def test_export_of_the_filtered_view_is_built_in_the_worker(finance_client, ledg
     assert float(rows[2][8]) == pytest.approx(900.10) and rows[2][9] == "R5"
 
 
-def test_double_click_makes_one_export(finance_client, ledger, worker, session):
+def test_double_click_makes_one_export(finance_client, ledger, run_jobs, session):
     first = export_id_of(finance_client.post("/exports/balances", data={}).get_data(as_text=True))
     second = export_id_of(finance_client.post("/exports/balances", data={}).get_data(as_text=True))
     assert first == second
@@ -69,10 +53,10 @@ def test_double_click_makes_one_export(finance_client, ledger, worker, session):
     assert len(jobs.queue().job_ids) == 1
 
 
-def test_another_user_cannot_see_or_download_an_export(client, users, ledger, worker):
+def test_another_user_cannot_see_or_download_an_export(client, users, ledger, run_jobs):
     login(client, "finance@relance.test")
     export_id = export_id_of(client.post("/exports/balances", data={}).get_data(as_text=True))
-    worker()
+    run_jobs()
     client.post("/logout")
     login(client, "support@relance.test")
     assert client.get(f"/exports/{export_id}/download").status_code == 404
@@ -82,13 +66,13 @@ def test_another_user_cannot_see_or_download_an_export(client, users, ledger, wo
     assert client.get(f"/exports/{export_id}/download").status_code == 200, "an admin may download any export"
 
 
-def test_failed_export_shows_the_reason_and_retry_works(finance_client, ledger, worker, session, monkeypatch):
+def test_failed_export_shows_the_reason_and_retry_works(finance_client, ledger, run_jobs, session, monkeypatch):
     def broken(db, export):
         raise OSError("disk full")
 
     monkeypatch.setitem(jobs._BUILDERS, "balances_xlsx", broken)
     export_id = export_id_of(finance_client.post("/exports/balances", data={}).get_data(as_text=True))
-    worker()
+    run_jobs()
     status = finance_client.get(f"/exports/{export_id}/status").get_data(as_text=True)
     assert "failed" in status and "disk full" in status and "Retry" in status
     assert "hx-trigger" not in status
@@ -96,13 +80,13 @@ def test_failed_export_shows_the_reason_and_retry_works(finance_client, ledger, 
     monkeypatch.undo()
     retried = finance_client.post(f"/exports/{export_id}/retry").get_data(as_text=True)
     assert "queued" in retried
-    worker()
+    run_jobs()
     assert "Ready" in finance_client.get(f"/exports/{export_id}/status").get_data(as_text=True)
 
 
-def test_exports_page_lists_the_users_exports(finance_client, ledger, worker):
+def test_exports_page_lists_the_users_exports(finance_client, ledger, run_jobs):
     finance_client.post("/exports/balances", data={})
-    worker()
+    run_jobs()
     html = finance_client.get("/exports/").get_data(as_text=True)
     assert "Who owes you what? (Excel)" in html and "Ready" in html
 
