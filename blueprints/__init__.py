@@ -3,21 +3,12 @@ from importlib import import_module
 
 from flask import Flask
 
-CORE = ("auth", "receivables", "customers", "exports")
-# Areas that register themselves when their package is present.
-OPTIONAL = ("imports", "collection", "notifications", "settings", "documents")
+AREAS = ("auth", "receivables", "customers", "collection", "exports", "notifications", "settings", "imports",
+         "documents")
 
 
 def register_blueprints(app: Flask) -> None:
-    for name in CORE:
+    for name in AREAS:
         app.register_blueprint(import_module(f"blueprints.{name}").bp)
-    for name in OPTIONAL:
-        try:
-            module = import_module(f"blueprints.{name}")
-        except ModuleNotFoundError as missing:
-            if missing.name != f"blueprints.{name}":
-                raise
-            continue
-        app.register_blueprint(module.bp)
     if app.config.get("BENCH_ROUTES"):
         app.register_blueprint(import_module("blueprints.bench").bp)
