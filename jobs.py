@@ -75,24 +75,33 @@ def build_export(export_id: int) -> None:
             return
         exports.mark_running(export)
         db.session.commit()
+        # A build killed mid-way (worker killed) leaves its half-written file: one build per
+        # export runs at a time (stable job id), so whatever is there now is stale.
+        for stale in export_path(export).glob(".partial-*"):
+            stale.unlink(missing_ok=True)
+        by_email = False
         try:
             filename = _BUILDERS[export.kind](db, export)
             exports.mark_ready(export, filename)
             if export.expires_at is None:  # collection files set theirs when asked for; the rest expire alike
                 export.expires_at = notifications.expires_at_of(export)
+            by_email = _notify_owner(db, export)  # same commit: the bell never lags the status
             db.session.commit()
         except Exception as error:  # the record must say why, whatever happened
             db.session.rollback()
             export = db.session.get(Export, export_id)
             exports.mark_failed(export, f"{type(error).__name__}: {error}")
+            by_email = _notify_owner(db, export)
             db.session.commit()
             raise
         finally:
             export = db.session.get(Export, export_id)
             if export is not None and not export.is_final:
                 exports.mark_failed(export, "The export stopped before it finished.")
+                by_email = _notify_owner(db, export)
                 db.session.commit()
-            _tell_owner(db, export_id)
+            if by_email:
+                queue_export_email(export)
             db.session.remove()
 
 
@@ -269,21 +278,23 @@ AGENCY_SEND_TTL = 7 * 86400  # the inline "sent / not sent" answer outlives a lo
 IN_PROGRESS = ("queued", "started", "deferred", "scheduled")
 
 
-def _tell_owner(db, export_id: int) -> None:
-    """The export is final: the bell and/or an e-mail, as its owner chose. A problem here is
-    logged and never changes the export's own outcome."""
+def _notify_owner(db, export: Export) -> bool:
+    """The export is final: the bell entry (in the caller's transaction), and whether its owner
+    also wants an e-mail. A problem here is logged and never changes the export's own outcome."""
     try:
-        export = db.session.get(Export, export_id)
-        if export is None or not export.is_final:
-            return
-        by_email = notifications.export_finished(db.session, export)
-        db.session.commit()
-        if by_email:
-            queue().enqueue(send_export_email, export.id, export.user_id, job_id=f"export-email-{export.id}",
-                            job_timeout=300, result_ttl=3600, failure_ttl=86400)
+        with db.session.begin_nested():
+            return notifications.export_finished(db.session, export)
     except Exception:
-        db.session.rollback()
-        log.exception("Export %s: its owner could not be notified", export_id)
+        log.exception("Export %s: its owner could not be notified", export.id)
+        return False
+
+
+def queue_export_email(export: Export) -> None:
+    try:
+        queue().enqueue(send_export_email, export.id, export.user_id, job_id=f"export-email-{export.id}",
+                        job_timeout=300, result_ttl=3600, failure_ttl=86400)
+    except Exception:
+        log.exception("Export %s: the e-mail to its owner could not be queued", export.id)
 
 
 def absolute_url(app: Flask, endpoint: str, **values) -> str:

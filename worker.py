@@ -8,7 +8,9 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import threading
+from datetime import datetime, timedelta, timezone
 
 import weasyprint  # noqa: F401  (imported before the fork: 4x faster documents)
 
@@ -50,18 +52,50 @@ def schedule_daily_jobs(app, stop: threading.Event) -> None:
         stop.wait(DAILY_CHECK_SECONDS)
 
 
+def _is_alive(rq_worker) -> bool:
+    """A killed worker stays registered in Redis for minutes: on this machine ask whether its
+    process still exists; elsewhere trust a recent heartbeat."""
+    if rq_worker.hostname == socket.gethostname() and rq_worker.pid:
+        try:
+            os.kill(rq_worker.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    heartbeat = rq_worker.last_heartbeat
+    return heartbeat is not None and (datetime.now(timezone.utc) - heartbeat.replace(tzinfo=timezone.utc)) < timedelta(seconds=90)
+
+
 def fail_interrupted_exports(app) -> None:
-    """An export left 'running' by a worker that died can never finish: say so, so Retry works."""
+    """An export left 'running' by a worker that died can never finish: say so (and tell its
+    owner), so Retry works. One still being built by another live worker is left alone."""
+    from rq import Worker as RQWorker
+    from rq.job import Job
+    from rq.exceptions import NoSuchJobError
     from sqlalchemy import select
 
     from domain import exports
     from domain.models import Export
     from extensions import db
 
+    connection = jobs.redis_connection(app)
+    live_workers = {w.name for w in RQWorker.all(connection=connection) if _is_alive(w)}
+    to_email = []
     with app.app_context():
         for export in db.session.scalars(select(Export).where(Export.status == "running")):
+            try:
+                job = Job.fetch(f"export-{export.id}", connection=connection)
+                if job.get_status(refresh=True) == "started" and job.worker_name in live_workers:
+                    continue
+            except NoSuchJobError:
+                pass
             exports.mark_failed(export, "The worker stopped during the export. Retry to build it again.")
+            if jobs._notify_owner(db, export):
+                to_email.append(export)
         db.session.commit()
+        for export in to_email:
+            jobs.queue_export_email(export)
         db.engine.dispose()
 
 
