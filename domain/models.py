@@ -420,3 +420,22 @@ class Notification(Base):
     read_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     export: Mapped[Export | None] = relationship()
+
+
+class ReminderTemplate(Base):
+    """A customised reminder template: it overrides the default shipped with the app
+    (domain/default_templates) for its level (0 = prevention, 1…5 = R1…R5), channel and language."""
+
+    __tablename__ = "reminder_templates"
+    __table_args__ = (UniqueConstraint("level", "channel", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    level: Mapped[int] = mapped_column(SmallInteger)
+    channel: Mapped[str] = mapped_column(String(10))  # email | letter
+    language: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    updated_by: Mapped[User | None] = relationship()
