@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Mapping, NamedTuple
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from domain import clock
@@ -242,19 +242,30 @@ class BalanceRow(NamedTuple):
         return cls(account, name, currency, buckets, *rest)
 
 
-_totals_cache: dict[tuple, list] = {}
-_TOTALS_CACHE_SIZE = 256
+# What the list views read is derived from entries and customers, and every committed change to
+# those draws a new summaries stamp in the same transaction (domain.ledger). So a view computed
+# once is cached in this process under (stamp, today, view) and is stale exactly when the stamp
+# moves: repeated views cost one indexed read instead of their queries.
+_view_cache: dict[tuple, object] = {}
+_VIEW_CACHE_SIZE = 512
+
+
+def _cached(session: Session, key: tuple, compute):
+    stamp = summaries_stamp(session)
+    if stamp is None:  # unknown (a database without its stamp row yet): never cache
+        return compute()
+    full_key = (stamp, clock.today(), *key)
+    if full_key in _view_cache:
+        return _view_cache[full_key]
+    value = compute()
+    if len(_view_cache) >= _VIEW_CACHE_SIZE:
+        _view_cache.clear()
+    _view_cache[full_key] = value
+    return value
 
 
 def _balance_totals(session: Session, filters: Filters) -> list[dict]:
-    """Totals per currency of the filtered set, cached until a summary changes (the version
-    moves in the same transaction as the summaries)."""
-    stamp = summaries_stamp(session)
-    key = (stamp, filters.q, filters.level, filters.bucket, filters.in_collection, filters.stopped,
-           filters.disputed)
-    cached = _totals_cache.get(key) if stamp is not None else None
-    if cached is not None:
-        return cached
+    """Totals per currency of the filtered set."""
     stmt = select(
         CustomerSummary.currency,
         func.count(),
@@ -265,19 +276,18 @@ def _balance_totals(session: Session, filters: Filters) -> list[dict]:
         stmt = stmt.join(Customer, Customer.id == CustomerSummary.customer_id)
     stmt = (stmt.where(*_balance_conditions(filters)).group_by(CustomerSummary.currency)
             .order_by(func.sum(CustomerSummary.total_cents).desc()))
-    totals = [
+    return [
         {"currency": currency, "count": n, "buckets": dict(zip(BUCKET_COLUMNS, amounts[:-1])), "total": amounts[-1]}
         for currency, n, *amounts in session.execute(stmt)
     ]
-    if stamp is not None:
-        if len(_totals_cache) >= _TOTALS_CACHE_SIZE:
-            _totals_cache.clear()
-        _totals_cache[key] = totals
-    return totals
 
 
 def balances(session: Session, filters: Filters) -> Page:
     """One row per customer (and currency) with a balance, plus totals of the filtered set."""
+    return _cached(session, ("balances", filters), lambda: _balances(session, filters))
+
+
+def _balances(session: Session, filters: Filters) -> Page:
     order = _balance_order(filters)
     # The page's keys first, straight from a sort index; then only those 50 rows are joined.
     keys = select(CustomerSummary.customer_id, CustomerSummary.currency)
@@ -366,6 +376,10 @@ def _stopped_on(flag, until, today: date):
 
 def due_entries(session: Session, filters: Filters) -> Page:
     """Open entries by due date, overdue first (the oldest due date leads)."""
+    return _cached(session, ("due", filters), lambda: _due_entries(session, filters))
+
+
+def _due_entries(session: Session, filters: Filters) -> Page:
     today = clock.today()
     conditions = _due_conditions(filters, today)
     column = DUE_SORTS[filters.sort or "due_date"]
@@ -399,16 +413,33 @@ def due_entries(session: Session, filters: Filters) -> Page:
 
 # --- Search -------------------------------------------------------------------------------
 
+class CustomerMatch(NamedTuple):
+    id: int
+    account: str
+    name: str
+    registration_number: str | None
+
+
+class EntryMatch(NamedTuple):
+    id: int
+    number: str
+    balance_cents: int  # negative for a credit note
+    currency: str
+
+
 @dataclass
 class SearchResult:
-    customers: list[Customer]
-    entries: list[tuple[Entry, Customer]]
+    customers: list[CustomerMatch]
+    entries: list[tuple[EntryMatch, CustomerMatch]]
 
     @property
-    def single_customer(self) -> Customer | None:
+    def single_customer(self) -> CustomerMatch | None:
         """The customer to go straight to when every match points at one account."""
         accounts = {c.id: c for c in self.customers} | {c.id: c for _, c in self.entries}
         return next(iter(accounts.values())) if len(accounts) == 1 else None
+
+
+_CUSTOMER_MATCH = (Customer.id, Customer.account, Customer.name, Customer.registration_number)
 
 
 def search(session: Session, text: str, limit: int = 50) -> SearchResult:
@@ -416,29 +447,36 @@ def search(session: Session, text: str, limit: int = 50) -> SearchResult:
     text = text.strip()
     if not text:
         return SearchResult([], [])
+    return _cached(session, ("search", text, limit), lambda: _search(session, text, limit))
+
+
+def _search(session: Session, text: str, limit: int) -> SearchResult:
     pattern = f"%{like_escape(text)}%"
     compact = text.replace(" ", "")
     # One query per way a customer matches: an OR across them would defeat every index. Names
-    # are matched on the name index alone (ids first, then the rows), SQLite's LIKE being
-    # case-insensitive already; lower() on both sides would cost a call per customer.
+    # are matched on the name index alone, SQLite's LIKE being case-insensitive already;
+    # lower() on both sides would cost a call per customer.
     if session.get_bind().dialect.name == "sqlite":
         name_matches = Customer.name.like(pattern, escape="\\")
     else:
         name_matches = Customer.name.ilike(pattern, escape="\\")
-    name_ids = select(Customer.id).where(name_matches).order_by(Customer.name).limit(limit).scalar_subquery()
-    by_name = select(Customer).where(Customer.id.in_(name_ids))
-    by_code = select(Customer).where(or_(Customer.account.in_({text, text.upper()}),
-                                         prefix_range(Customer.registration_number, compact))).limit(limit)
-    found = {c.id: c for c in session.scalars(by_code)} | {c.id: c for c in session.scalars(by_name)}
+    by_name = select(*_CUSTOMER_MATCH).where(name_matches).order_by(Customer.name).limit(limit)
+    by_code = select(*_CUSTOMER_MATCH).where(or_(Customer.account.in_({text, text.upper()}),
+                                                 prefix_range(Customer.registration_number, compact))).limit(limit)
+    found = {row.id: CustomerMatch(*row) for query in (by_code, by_name) for row in session.execute(query)}
     customers = sorted(found.values(), key=lambda c: c.name)[:limit]
-    entries = session.execute(
-        select(Entry, Customer)
-        .join(Customer, Customer.id == Entry.customer_id)
-        .where(or_(prefix_range(Entry.number, text), prefix_range(Entry.number, text.upper())))
-        .order_by(Entry.number)
-        .limit(limit)
-    ).all()
-    return SearchResult(customers, [tuple(row) for row in entries])
+    signed = case((Entry.kind == CREDIT_NOTE, -Entry.open_cents), else_=Entry.open_cents)
+    entries = [
+        (EntryMatch(entry_id, number, balance, currency), CustomerMatch(*customer))
+        for entry_id, number, balance, currency, *customer in session.execute(
+            select(Entry.id, Entry.number, signed, Entry.currency, *_CUSTOMER_MATCH)
+            .join(Customer, Customer.id == Entry.customer_id)
+            .where(or_(prefix_range(Entry.number, text), prefix_range(Entry.number, text.upper())))
+            .order_by(Entry.number)
+            .limit(limit)
+        )
+    ]
+    return SearchResult(customers, entries)
 
 
 # --- Account status -----------------------------------------------------------------------

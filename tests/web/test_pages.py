@@ -288,3 +288,16 @@ def test_mutations_need_a_csrf_token(app, session, ledger, users):
     accepted = client.post(f"/entries/{entry.id}/dispute", data={"disputed": "1", "reason": "price"},
                            headers={"HX-Request": "true", "X-CSRFToken": header_token})
     assert accepted.status_code == 200 and "Disputed" in accepted.get_data(as_text=True)
+
+
+def test_a_page_seen_before_shows_a_payment_made_since(finance_client, session, ledger, pinned_today):
+    """List views are cached until the ledger changes: a payment must show at once."""
+    from domain.ledger import record_payment
+
+    assert "€1,000.00" in finance_client.get("/").get_data(as_text=True)
+    assert "INV-1001" in finance_client.get("/due-dates").get_data(as_text=True)
+    invoice = session.query(Entry).filter_by(number="INV-1001").one()
+    record_payment(session, invoice, pinned_today, 90000, "BANK-9")
+    session.commit()
+    assert "€1,000.00" not in finance_client.get("/").get_data(as_text=True)
+    assert "INV-1001" not in finance_client.get("/due-dates").get_data(as_text=True)
