@@ -466,3 +466,69 @@ def delete_expired_exports() -> int:
             db.session.remove()
         log.info("Expired exports cleaned up: %s", deleted)
         return deleted
+
+
+# --- Reminder e-mails: the outbox ---------------------------------------------------------------
+
+
+def enqueue_outbox_message(message) -> None:
+    """Queue the send of an outbox message; one job per message and attempt (a stable id)."""
+    queue().enqueue(send_outbox_message, message.id, job_id=f"outbox-{message.id}-{message.attempts or 0}",
+                    job_timeout=300, result_ttl=3600, failure_ttl=86400)
+
+
+def send_outbox_message(message_id: int) -> str:
+    """Send one outbox message (domain/outbox.py): claimed as "sending" and committed before the
+    SMTP exchange; sent (with its activity and the entries' levels) or failed (with the server's
+    answer and the next try) after it. A message already sent or being sent is left alone."""
+    from domain import outbox
+
+    app = _job_app()
+    with app.app_context():
+        from extensions import db
+
+        db.engine.dispose(close=False)
+        try:
+            message = outbox.claim(db.session, message_id)
+            if message is None:
+                db.session.rollback()
+                return "nothing to send"
+            db.session.commit()
+            try:
+                email = outbox.build_email(message)
+                mailer.send(app.config.get("SMTP_URL"), email)
+            except (mailer.MailError, OSError) as error:
+                db.session.rollback()
+                message = db.session.get(outbox.OutboxMessage, message_id)
+                reason = str(error) if isinstance(error, mailer.MailError) else f"An attachment cannot be read: {error}"
+                outbox.mark_failed(db.session, message, reason)
+                db.session.commit()
+                log.warning("Outbox message %s not sent: %s", message_id, reason)
+                return f"failed: {reason}"
+            outbox.mark_sent(db.session, message)
+            db.session.commit()
+            log.info("Outbox message %s sent to %s", message_id, message.to_addresses)
+            return "sent"
+        finally:
+            db.session.remove()
+
+
+def retry_due_outbox_messages() -> int:
+    """Periodic: give up on messages stuck "sending" (unknown outcome) and queue the failed ones
+    whose back-off has run out. Returns how many were queued again."""
+    from domain import outbox
+
+    app = _job_app()
+    with app.app_context():
+        from extensions import db
+
+        db.engine.dispose(close=False)
+        try:
+            outbox.expire_stale_sending(db.session)
+            due = outbox.due_for_retry(db.session)
+            db.session.commit()
+            for message in due:
+                enqueue_outbox_message(message)
+            return len(due)
+        finally:
+            db.session.remove()

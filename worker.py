@@ -46,9 +46,20 @@ def enqueue_daily_jobs(app) -> bool:
     return True
 
 
+def enqueue_outbox_retries(app) -> bool:
+    """Once a minute: failed reminder e-mails whose back-off has run out go out again (the job id
+    per minute keeps several workers from queueing it twice)."""
+    minute = clock.now().strftime("%Y%m%d%H%M")
+    if not jobs.redis_connection(app).set(f"relance:outbox-retry:{minute}", "1", nx=True, ex=3600):
+        return False
+    jobs.queue(app).enqueue(jobs.retry_due_outbox_messages, job_id=f"outbox-retry-{minute}", result_ttl=600)
+    return True
+
+
 def schedule_daily_jobs(app, stop: threading.Event) -> None:
     while not stop.is_set():
         enqueue_daily_jobs(app)
+        enqueue_outbox_retries(app)
         stop.wait(DAILY_CHECK_SECONDS)
 
 

@@ -439,3 +439,68 @@ class ReminderTemplate(Base):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     updated_by: Mapped[User | None] = relationship()
+
+
+OUTBOX_STATUSES = ("queued", "sending", "sent", "failed")
+
+
+class OutboxMessage(Base):
+    """An outgoing reminder e-mail (domain/outbox.py): queued → sending → sent | failed. It
+    becomes a ReminderActivity only once the mail server has taken it."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # One message per key: a random key per click (manual), customer + step + date (daily run).
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    level: Mapped[int] = mapped_column(SmallInteger)
+    sender: Mapped[str] = mapped_column(String(500))
+    to_addresses: Mapped[str] = mapped_column(String(1000))  # comma-separated
+    cc_addresses: Mapped[str] = mapped_column(String(1000), default="")
+    bcc_addresses: Mapped[str] = mapped_column(String(1000), default="")  # the sender's copy
+    reply_to: Mapped[str] = mapped_column(String(500), default="")
+    subject: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    attachments: Mapped[str] = mapped_column(Text, default="[]")  # JSON: [{path, filename, content_type}]
+    message_id: Mapped[str] = mapped_column(String(255))  # the Message-ID header, the same on every attempt
+    status: Mapped[str] = mapped_column(String(20), default="queued")
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    attempted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("reminder_activities.id"))
+
+    customer: Mapped[Customer] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    activity: Mapped[ReminderActivity | None] = relationship()
+    covered: Mapped[list[OutboxEntry]] = relationship(back_populates="message", cascade="all, delete-orphan")
+
+
+class OutboxEntry(Base):
+    """One entry an outgoing message is about, with its open amount when it was written."""
+
+    __tablename__ = "outbox_entries"
+
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox_messages.id"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True, index=True)
+    open_cents: Mapped[int] = mapped_column(BigInteger)
+
+    message: Mapped[OutboxMessage] = relationship(back_populates="covered")
+    entry: Mapped[Entry] = relationship()
+
+
+class ReminderLetter(Base):
+    """The PDF of a reminder sent as a letter, stored under the document directory."""
+
+    __tablename__ = "reminder_letters"
+
+    activity_id: Mapped[int] = mapped_column(ForeignKey("reminder_activities.id"), primary_key=True)
+    storage_name: Mapped[str] = mapped_column(String(255), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+
+    activity: Mapped[ReminderActivity] = relationship()

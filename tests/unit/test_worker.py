@@ -40,3 +40,15 @@ def test_exports_left_running_by_a_dead_worker_become_failed(app, session, users
     session.expire_all()
     assert export.status == "failed"
     assert "Retry" in export.message
+
+
+def test_outbox_retries_are_queued_once_a_minute(app):
+    connection = jobs.redis_connection(app)
+    for key in connection.scan_iter("relance:outbox-retry:*"):
+        connection.delete(key)
+    queue = jobs.queue(app)
+    queue.empty()
+    assert worker.enqueue_outbox_retries(app) is True
+    assert worker.enqueue_outbox_retries(app) is False, "the same minute queues it once"
+    assert queue.count == 1
+    queue.empty()

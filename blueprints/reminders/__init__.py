@@ -1,0 +1,213 @@
+"""Manual reminders from the account status: the compose window (e-mail or letter) for one entry
+(✉️, @) or for the ticked entries of the customer (grouped follow-up), the letter PDFs, the status
+of a queued e-mail, and the Deliveries page listing the messages that failed."""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask_login import current_user
+
+import jobs
+from documents.letter import LetterDocument, LetterLine, render_letter
+from domain import outbox, queries, reminders
+from domain import reminder_templates as templates
+from domain.models import OutboxMessage
+from domain.outbox import OutboxError
+from domain.reminders import ReminderError
+from domain.settings import company as saved_company
+from extensions import db
+from web import permission_required, render_view
+
+bp = Blueprint("reminders", __name__)
+
+ACCOUNT_CHANGED, ENTRIES_CHANGED = "accountChanged", "entriesChanged"
+
+
+def _customer_or_404(account: str):
+    customer = queries.find_customer(db.session, account)
+    if customer is None:
+        abort(404, description=f"There is no customer with account {account!r}.")
+    return customer
+
+
+def _ticked() -> list[int]:
+    return [int(value) for value in request.values.getlist("entry") if value.strip().isdigit()]
+
+
+def _level() -> int | None:
+    text = (request.values.get("level") or "").strip()
+    if not text:
+        return None
+    level = templates.parse_level(text)
+    if level is None:
+        raise ReminderError(f"{text!r} is not a reminder level.")
+    return level
+
+
+def _channel() -> str:
+    channel = request.values.get("channel", "email")
+    return channel if channel in reminders.CHANNELS else "email"
+
+
+def _document_dir() -> Path:
+    return Path(current_app.config["DOCUMENT_DIR"])
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _dialog(customer, entries, channel, *, error=None, draft=None, form=None, dedupe_key=None):
+    return render_template("reminders/_compose.html", customer=customer, entries=entries, channel=channel,
+                           error=error, draft=draft, form=form or {}, levels=templates.LEVELS,
+                           level_name=templates.level_name, level_key=templates.level_key,
+                           dedupe_key=dedupe_key or secrets.token_urlsafe(18),
+                           has_sender=bool((getattr(saved_company(db.session), "sender_email", "") or "").strip()))
+
+
+@bp.get("/customers/<account>/reminders/compose")
+@permission_required("edit")
+def compose(account):
+    """The compose window, filled from the template of the level (default: entry level + 1)."""
+    customer = _customer_or_404(account)
+    channel = _channel()
+    try:
+        entries = reminders.selected_entries(db.session, customer, _ticked())
+        draft = reminders.draft(db.session, customer, entries, _user(), level=_level(), channel=channel,
+                                document_dir=_document_dir())
+    except ReminderError as problem:
+        return _dialog(customer, [], channel, error=str(problem))
+    return _dialog(customer, entries, channel, draft=draft)
+
+
+def _form() -> dict:
+    return {name: request.form.get(name, "") for name in ("to", "cc", "subject", "body", "level", "copy")}
+
+
+@bp.post("/customers/<account>/reminders/email")
+@permission_required("edit")
+def send_email(account):
+    """Queue the e-mail in the outbox; the worker sends it. The same dedupe key (a double click)
+    gives back the message already queued."""
+    customer = _customer_or_404(account)
+    form, dedupe_key = _form(), (request.form.get("dedupe_key") or "").strip()[:100]
+    entries = []
+    try:
+        entries = reminders.selected_entries(db.session, customer, _ticked())
+        level = reminders.check_level(_level(), entries)
+        files = reminders.invoice_files(db.session, entries, _document_dir())
+        message, is_new = outbox.queue_message(
+            db.session, customer=customer, entries=entries, level=level, to=form["to"], cc=form["cc"],
+            subject=form["subject"], body=form["body"], sent_by=_user(), copy_to_sender=form["copy"] == "1",
+            dedupe_key=f"manual:{dedupe_key}" if dedupe_key else "",
+            attachments=[outbox.StoredAttachment(str(f.path), f.filename, f.content_type) for f in files])
+    except (ReminderError, OutboxError) as problem:
+        db.session.rollback()
+        draft = None
+        return _dialog(customer, entries, "email", error=str(problem), draft=draft, form=form,
+                       dedupe_key=dedupe_key or None)
+    db.session.commit()
+    if is_new:
+        try:
+            jobs.enqueue_outbox_message(message)
+        except Exception as error:  # Redis down: the message says so and Deliveries offers Retry
+            current_app.logger.exception("Outbox message %s could not be queued", message.id)
+            outbox.mark_failed(db.session, message, f"The send could not be queued: {error}")
+            db.session.commit()
+    return render_template("reminders/_sent.html", message=message, customer=customer)
+
+
+@bp.get("/reminders/messages/<int:message_id>/status")
+@permission_required("read")
+def message_status(message_id):
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        abort(404, description="This message does not exist.")
+    html = render_template("reminders/_message_status.html", message=message, customer=message.customer)
+    headers = {"Vary": "HX-Request"}
+    if message.status == "sent":  # the level and last-reminder columns of the page change now
+        headers["HX-Trigger"] = f"{ACCOUNT_CHANGED}, {ENTRIES_CHANGED}"
+    return html, 200, headers
+
+
+def _letter_document(customer, entries, content) -> LetterDocument:
+    company = saved_company(db.session)
+    return LetterDocument(
+        company_name=(company.name if company else "") or "", company_address=(company.address if company else "") or "",
+        company_registration=(company.registration_number if company else "") or "",
+        company_email=(company.sender_email if company else "") or "",
+        customer_name=customer.name, customer_account=customer.account, customer_address=customer.address or "",
+        day=content.day, subject=content.subject, body_html=content.body_html, language=content.language,
+        lines=tuple(LetterLine(number=e.number, issue_date=e.issue_date, due_date=e.due_date,
+                               open_cents=e.balance_cents, currency=e.currency, days_overdue=e.days_overdue(content.day),
+                               is_credit_note=e.kind == "credit_note") for e in entries))
+
+
+@bp.post("/customers/<account>/reminders/letter")
+@permission_required("edit")
+def make_letter(account):
+    """Make the letter PDF now (one page or two: well under a second), store it and keep it as a
+    reminder activity that raises the entries' level like a sent e-mail."""
+    customer = _customer_or_404(account)
+    try:
+        entries = reminders.selected_entries(db.session, customer, _ticked())
+        content = reminders.letter_content(db.session, customer, entries, _user(), level=_level())
+    except ReminderError as problem:
+        db.session.rollback()
+        return _dialog(customer, [], "letter", error=str(problem))
+    previous = reminders.recent_letter(db.session, _user(), customer, entries, content.level)
+    if previous is not None and reminders.letter_of(db.session, previous.id) is not None:  # a double click
+        html = render_template("reminders/_letter_ready.html", activity=previous, customer=customer,
+                               filename=reminders.letter_of(db.session, previous.id).filename, entries=entries,
+                               level_name=templates.level_name)
+        return html, 200, {"Vary": "HX-Request"}
+    pdf = render_letter(_letter_document(customer, entries, content))
+    folder = _document_dir() / "letters"
+    folder.mkdir(parents=True, exist_ok=True)
+    storage_name = f"letters/{secrets.token_hex(16)}.pdf"
+    (_document_dir() / storage_name).write_bytes(pdf)
+    filename = jobs.safe_filename(f"{templates.level_name(content.level)} {customer.name} {content.day.isoformat()}") + ".pdf"
+    activity = reminders.record_letter(db.session, _user(), customer, entries, content, storage_name, filename)
+    db.session.commit()
+    html = render_template("reminders/_letter_ready.html", activity=activity, customer=customer, filename=filename,
+                           entries=entries, level_name=templates.level_name)
+    return html, 200, {"HX-Trigger": f"{ACCOUNT_CHANGED}, {ENTRIES_CHANGED}", "Vary": "HX-Request"}
+
+
+@bp.get("/reminders/letters/<int:activity_id>")
+@permission_required("read")
+def letter_pdf(activity_id):
+    letter = reminders.letter_of(db.session, activity_id)
+    path = _document_dir() / letter.storage_name if letter else None
+    if letter is None or not path.is_file() or ".." in Path(letter.storage_name).parts:
+        abort(404, description="This letter is not available.")
+    return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=letter.filename)
+
+
+@bp.get("/reminders/deliveries")
+@permission_required("read")
+def deliveries():
+    """The messages that failed, with the server's answer and when the next try is."""
+    messages = outbox.failed_messages(db.session)
+    return render_view("reminders/deliveries.html", "reminders/_deliveries.html", messages=messages,
+                       max_attempts=outbox.MAX_ATTEMPTS, error=None)
+
+
+@bp.post("/reminders/messages/<int:message_id>/retry")
+@permission_required("edit")
+def retry(message_id):
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        abort(404, description="This message does not exist.")
+    error = None
+    try:
+        outbox.retry(db.session, message)
+        db.session.commit()
+        jobs.enqueue_outbox_message(message)
+    except OutboxError as problem:
+        db.session.rollback()
+        error = str(problem)
+    return render_template("reminders/_delivery_row.html", message=message, error=error,
+                           max_attempts=outbox.MAX_ATTEMPTS)

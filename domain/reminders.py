@@ -1,0 +1,230 @@
+"""Manual and grouped reminders to one customer: which entries, at what level, the draft filled
+from the reminder template, the invoice PDFs to attach, and what a reminder that went out leaves
+behind (an activity, the entries' level and last-reminder date raised, a history event).
+
+E-mails go through the outbox (domain/outbox.py), which calls `record_reminder` once the mail
+server has taken the message; letters are recorded with `record_letter` as soon as their PDF is
+made. No Flask here: the blueprint, the jobs and the CLI pass plain arguments.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain import audit, clock
+from domain import reminder_templates as templates
+from domain.models import (MAX_LEVEL, CompanySettings, Customer, Document, Entry, ReminderActivity, ReminderEntry,
+                           ReminderLetter, User)
+from domain.settings import company as saved_company
+
+CHANNELS = ("email", "letter")
+
+
+class ReminderError(ValueError):
+    """The reminder cannot be made or sent; the message says why, in the user's words."""
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What the compose window is filled with (the user may change to, cc, subject and body)."""
+
+    level: int
+    channel: str
+    language: str
+    to: str
+    cc: str
+    subject: str
+    body: str
+    body_html: str
+    attachments: tuple[str, ...]  # file names of the invoice PDFs that go with it
+
+
+@dataclass(frozen=True)
+class InvoiceFile:
+    """An invoice PDF to attach: where its bytes are and the name the customer sees."""
+
+    entry_id: int
+    path: Path
+    filename: str
+    content_type: str = "application/pdf"
+
+
+def _plural(count: int) -> str:
+    return "entry" if count == 1 else "entries"
+
+
+def selected_entries(session: Session, customer: Customer, entry_ids: Iterable[int]) -> list[Entry]:
+    """The ticked entries, by due date, when they are all open entries of `customer`; anything
+    else is refused: a grouped follow-up is for one customer only."""
+    ids = sorted({int(i) for i in entry_ids})
+    if not ids:
+        raise ReminderError("Tick at least one entry to remind the customer of.")
+    entries = list(session.scalars(select(Entry).where(Entry.id.in_(ids)).order_by(Entry.due_date, Entry.id)))
+    if len(entries) != len(ids):
+        raise ReminderError("Some ticked entries no longer exist: reload the page.")
+    others = [e for e in entries if e.customer_id != customer.id]
+    if others:
+        names = sorted({e.customer.name for e in others})
+        raise ReminderError(
+            f"A grouped follow-up is for one customer only: {', '.join(e.number for e in others)} "
+            f"belong{'s' if len(others) == 1 else ''} to {', '.join(names)}, not to {customer.name}. "
+            f"Untick {'it' if len(others) == 1 else 'them'} and try again.")
+    closed = [e.number for e in entries if not e.is_open]
+    if closed:
+        raise ReminderError(f"These entries are already settled: {', '.join(closed)}.")
+    return entries
+
+
+def default_level(entries: Iterable[Entry]) -> int:
+    """One level above the most advanced entry, at most R5."""
+    return min(MAX_LEVEL, max((e.reminder_level or 0 for e in entries), default=0) + 1)
+
+
+def check_level(level: int | None, entries: Iterable[Entry]) -> int:
+    if level is None:
+        return default_level(entries)
+    if level not in templates.LEVELS:
+        raise ReminderError(f"Choose a reminder level between prevention and R{MAX_LEVEL}.")
+    return level
+
+
+def company_sender(company: CompanySettings | None) -> str:
+    """The company's From address; refused when Settings → Company has none."""
+    if company is None or not (company.sender_email or "").strip():
+        raise ReminderError("No sender e-mail address for the company: set it in Settings → Company before "
+                            "sending reminders.")
+    from mailer import address
+
+    return address(company.name, company.sender_email.strip())
+
+
+def invoice_files(session: Session, entries: Iterable[Entry], document_dir: str | Path) -> list[InvoiceFile]:
+    """Each entry's invoice PDF (its latest PDF document), in the order of `entries`; an entry
+    without one, or whose file is missing on disk, has none."""
+    entries = list(entries)
+    ids = [e.id for e in entries]
+    latest: dict[int, Document] = {}
+    if ids:
+        for document in session.scalars(select(Document).where(Document.entry_id.in_(ids))
+                                        .order_by(Document.uploaded_at, Document.id)):
+            if "pdf" in (document.content_type or "") or document.filename.lower().endswith(".pdf"):
+                latest[document.entry_id] = document
+    files = []
+    for entry in entries:
+        document = latest.get(entry.id)
+        if document is None:
+            continue
+        path = Path(document_dir) / Path(document.storage_name).name
+        if path.is_file():
+            files.append(InvoiceFile(entry.id, path, document.filename, document.content_type or "application/pdf"))
+    return files
+
+
+def rendered(session: Session, customer: Customer, entries: list[Entry], level: int, channel: str,
+             sender: User | None, company: CompanySettings | None = None) -> templates.RenderedMessage:
+    """The chosen template (customer's language) rendered for these entries."""
+    text = templates.template_for(session, level, channel, customer.language)
+    context = templates.reminder_context(session, customer, entries, sender=sender, company=company, level=level)
+    try:
+        return templates.render(text, context)
+    except templates.TemplateError as error:
+        raise ReminderError(f"The {templates.level_name(level)} {channel} template cannot be used: {error}. "
+                            f"Fix it under Reminder templates.") from error
+
+
+def draft(session: Session, customer: Customer, entries: list[Entry], sender: User, *, level: int | None = None,
+          channel: str = "email", document_dir: str | Path = ".") -> Draft:
+    """The compose window's content: the template of the level (default: entry level + 1) in the
+    customer's language, addressed to the customer's e-mail addresses."""
+    if channel not in CHANNELS:
+        raise ReminderError("A reminder goes by e-mail or by letter.")
+    level = check_level(level, entries)
+    message = rendered(session, customer, entries, level, channel, sender)
+    emails = customer.email_list
+    return Draft(level=level, channel=channel, language=templates.template_language(customer.language),
+                 to=", ".join(emails[:1]), cc=", ".join(emails[1:]), subject=message.subject, body=message.body,
+                 body_html=str(message.body_html),
+                 attachments=tuple(f.filename for f in invoice_files(session, entries, document_dir)))
+
+
+def record_reminder(session: Session, *, customer: Customer, covered: list[tuple[Entry, int]], channel: str,
+                    level: int, sender: str, recipient: str, subject: str, body: str, sent_by: User | None,
+                    sent_at: datetime | None = None) -> ReminderActivity:
+    """A reminder went out: its activity (as sent), the covered entries' level raised to `level`
+    (never lowered) and their last-reminder date set, and a history event. In the caller's
+    transaction. `covered` pairs each entry with its open amount when the reminder was written."""
+    sent_at = sent_at or clock.now()
+    activity = ReminderActivity(customer_id=customer.id, sent_at=sent_at, channel=channel, level=level,
+                                sender=sender or "", recipient=recipient, subject=subject, body=body,
+                                sent_by_id=sent_by.id if sent_by else None)
+    activity.covered = [ReminderEntry(entry_id=entry.id, open_cents=open_cents) for entry, open_cents in covered]
+    session.add(activity)
+    day = clock.today()
+    for entry, _ in covered:
+        entry.reminder_level = max(entry.reminder_level or 0, level)
+        if entry.last_reminder_on is None or entry.last_reminder_on < day:
+            entry.last_reminder_on = day
+    numbers = ", ".join(entry.number for entry, _ in covered)
+    how = "e-mailed to " + recipient if channel == "email" else "made as a letter"
+    audit.record(session, sent_by, f"reminder.{channel}",
+                 f"Reminder {templates.level_name(level)} {how} for {len(covered)} {_plural(len(covered))}: {numbers}"
+                 f" — {subject}", customer=customer, entry=covered[0][0] if len(covered) == 1 else None)
+    session.flush()
+    return activity
+
+
+@dataclass(frozen=True)
+class LetterContent:
+    """What a reminder letter says, before it is laid out as a PDF (documents/letter.py)."""
+
+    level: int
+    language: str
+    day: date
+    subject: str
+    body: str
+    body_html: str
+
+
+def letter_content(session: Session, customer: Customer, entries: list[Entry], sender: User,
+                   level: int | None = None) -> LetterContent:
+    level = check_level(level, entries)
+    message = rendered(session, customer, entries, level, "letter", sender)
+    return LetterContent(level=level, language=templates.template_language(customer.language), day=clock.today(),
+                         subject=message.subject, body=message.body, body_html=str(message.body_html))
+
+
+def record_letter(session: Session, user: User, customer: Customer, entries: list[Entry], content: LetterContent,
+                  storage_name: str, filename: str) -> ReminderActivity:
+    """A letter was made (its PDF stored as `storage_name`): kept as an activity like a sent e-mail."""
+    company = saved_company(session)
+    recipient = customer.name + (f"\n{customer.address}" if customer.address else "")
+    activity = record_reminder(session, customer=customer, covered=[(e, e.open_cents) for e in entries],
+                               channel="letter", level=content.level,
+                               sender=company.name if company and company.name else user.display_name,
+                               recipient=recipient[:500], subject=content.subject, body=content.body, sent_by=user)
+    session.add(ReminderLetter(activity_id=activity.id, storage_name=storage_name, filename=filename))
+    return activity
+
+
+def recent_letter(session: Session, user: User, customer: Customer, entries: list[Entry],
+                  level: int) -> ReminderActivity | None:
+    """The letter this user made a moment ago for the same entries at the same level (a double
+    click gives it back instead of a second letter)."""
+    from domain.exports import DOUBLE_CLICK_WINDOW
+
+    wanted = {e.id for e in entries}
+    candidates = session.scalars(
+        select(ReminderActivity).where(ReminderActivity.customer_id == customer.id, ReminderActivity.channel == "letter",
+                                       ReminderActivity.sent_by_id == user.id, ReminderActivity.level == level,
+                                       ReminderActivity.sent_at >= clock.now() - DOUBLE_CLICK_WINDOW)
+        .order_by(ReminderActivity.id.desc()))
+    return next((a for a in candidates if {c.entry_id for c in a.covered} == wanted), None)
+
+
+def letter_of(session: Session, activity_id: int) -> ReminderLetter | None:
+    return session.get(ReminderLetter, activity_id)
