@@ -7,7 +7,7 @@ from datetime import date
 from typing import Mapping, NamedTuple
 
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, defer, joinedload
 
 from domain import clock
 from domain.ledger import BUCKET_COLUMNS, BUCKET_KEYS, bucket_due_range, summaries_stamp
@@ -513,7 +513,8 @@ def account_status(session: Session, customer: Customer) -> AccountStatus:
     reminders = list(session.scalars(
         select(ReminderActivity)
         .where(ReminderActivity.customer_id == customer.id)
-        .options(joinedload(ReminderActivity.covered))
+        # The history lists reminders; their bodies are read only when one is opened.
+        .options(joinedload(ReminderActivity.covered), defer(ReminderActivity.body))
         .order_by(ReminderActivity.sent_at.desc())
         .limit(50)
     ).unique())
