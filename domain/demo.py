@@ -39,6 +39,7 @@ from domain.models import (
     INVOICE,
     MAX_LEVEL,
     AuditEvent,
+    CollectionCase,
     Contact,
     Customer,
     Document,
@@ -920,6 +921,33 @@ def demo_users(session: Session) -> DemoActors:
     return DemoActors(**ids)
 
 
+CASE_STATUS_CYCLE = ("open", "sent_to_agency", "amicable", "legal")
+
+
+def _open_collection_cases(connection, actors: DemoActors) -> int:
+    """One collection case per customer with entries in collection, in a status that depends on
+    the customer only (deterministic), so the Collection page shows every stage."""
+    cases, entries = CollectionCase.__table__, Entry.__table__
+    rows = connection.execute(
+        select(entries.c.customer_id, func.min(entries.c.collection_marked_at))
+        .where(entries.c.in_collection.is_(True))
+        .group_by(entries.c.customer_id)
+        .order_by(entries.c.customer_id)
+    ).all()
+    for customer_id, opened_at in rows:
+        status = CASE_STATUS_CYCLE[customer_id % len(CASE_STATUS_CYCLE)]
+        case_id = connection.execute(
+            insert(cases).values(customer_id=customer_id, status=status, opened_at=opened_at,
+                                 opened_by_id=actors.admin, status_changed_at=opened_at,
+                                 sent_at=opened_at if status == "sent_to_agency" else None)
+            .returning(cases.c.id)
+        ).scalar_one()
+        connection.execute(entries.update()
+                           .where(entries.c.customer_id == customer_id, entries.c.in_collection.is_(True))
+                           .values(collection_case_id=case_id))
+    return len(rows)
+
+
 def load_demo(
     session: Session,
     plan: DemoPlan,
@@ -960,6 +988,9 @@ def load_demo(
                     progress(f"Entries: {done:,} / {plan.entries:,} with payments and flags")
         progress(f"Reminder history: {inserted.get('reminder_activities', 0):,} reminders sent, "
                  f"{inserted.get('audit_events', 0):,} history events")
+        cases = _open_collection_cases(connection, actors)
+        if cases:
+            progress(f"Collection cases: {cases:,} (entries in collection, grouped per customer)")
         refresh_summaries(session, None, today)
         progress("Summaries: aged balances computed for every customer")
         documents = _store_invoice_pdfs(connection, ledger.invoice_prints, Path(document_dir), render_invoice, written)

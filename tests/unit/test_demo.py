@@ -228,3 +228,12 @@ def test_a_failed_load_leaves_nothing_behind(app, session, tmp_path):
     assert session.scalar(select(func.count()).select_from(Customer)) == 0
     assert session.scalar(select(func.count()).select_from(Entry)) == 0
     assert list((tmp_path / "docs").iterdir()) == []
+
+
+def test_entries_in_collection_belong_to_a_case(loaded, session):
+    from domain.models import CollectionCase
+
+    marked = session.scalars(select(Entry).where(Entry.in_collection.is_(True))).all()
+    assert marked and all(entry.collection_case_id is not None for entry in marked)
+    for case in session.scalars(select(CollectionCase)):
+        assert {entry.customer_id for entry in case.entries} == {case.customer_id}
