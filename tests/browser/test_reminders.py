@@ -1,0 +1,70 @@
+"""Sending reminders from the account status in Chromium: one entry (@), then a grouped follow-up
+of several ticked entries, each arriving at a real (in-process) SMTP server.
+
+The outbox job runs through RQ's SimpleWorker in this thread while the page polls the message's
+status, as the worker process would run it.
+"""
+from __future__ import annotations
+
+import pytest
+
+from domain.models import CompanySettings, Entry
+from tests.browser.support import expect, log_in
+from tests.smtp import smtp_server  # noqa: F401  (pytest fixture)
+
+
+@pytest.fixture
+def account(app, session, ledger_builder, users, smtp_server):  # noqa: F811
+    app.config.update(SMTP_URL=smtp_server.url)
+    session.add(CompanySettings(name="Relance Demo SAS", registration_number="732829320",
+                                sender_email="ar@relance.test"))
+    customer = ledger_builder.customer("R001", "Rivière Traiteur", emails="compta@riviere.test", language="fr")
+    ledger_builder.entry(customer, 40, "1200.00", level=1, number="INV-R-1")
+    ledger_builder.entry(customer, 20, "300.50", level=2, number="INV-R-2")
+    ledger_builder.entry(customer, -5, "99.00", number="INV-R-3")
+    session.commit()
+    return customer
+
+
+def send_and_deliver(page, run_jobs):
+    page.get_by_role("button", name="Send", exact=True).click()
+    status = page.get_by_test_id("outbox-status")
+    expect(status).to_be_visible()
+    run_jobs()
+    expect(status).to_contain_text("Sent to compta@riviere.test", timeout=10_000)
+
+
+def test_a_manual_reminder_from_one_entry(page, account, run_jobs, smtp_server, session):  # noqa: F811
+    log_in(page, "finance@relance.test")
+    page.goto("/customers/R001")
+    page.get_by_role("button", name="E-mail reminder for INV-R-1").click()
+    compose = page.locator("#modal")
+    expect(compose.get_by_label("To")).to_have_value("compta@riviere.test")
+    expect(compose.get_by_label("Message")).to_contain_text("INV-R-1")  # the French template of R2
+    compose.get_by_label("Subject").fill("Relance : facture INV-R-1")
+    send_and_deliver(page, run_jobs)
+
+    [message] = smtp_server.messages
+    assert message["Subject"] == "Relance : facture INV-R-1"
+    assert message["To"] == "compta@riviere.test"
+    assert "finance@relance.test" in message["Reply-To"]
+    assert "INV-R-1" in message.get_body(("plain",)).get_content()
+    session.expire_all()
+    entry = session.query(Entry).filter_by(number="INV-R-1").one()
+    assert entry.reminder_level == 2 and entry.last_reminder_on is not None
+
+
+def test_a_grouped_follow_up_covers_every_ticked_entry(page, account, run_jobs, smtp_server):  # noqa: F811
+    log_in(page, "finance@relance.test")
+    page.goto("/customers/R001")
+    for number in ("INV-R-1", "INV-R-2"):
+        page.locator(f"tr[data-number='{number}'] input[name=entry]").check()
+    page.get_by_role("button", name="Send reminder").click()
+    compose = page.locator("#modal")
+    expect(compose).to_contain_text("INV-R-1")
+    expect(compose).to_contain_text("INV-R-2")
+    send_and_deliver(page, run_jobs)
+
+    [message] = smtp_server.messages
+    body = message.get_body(("plain",)).get_content()
+    assert "INV-R-1" in body and "INV-R-2" in body and "INV-R-3" not in body
