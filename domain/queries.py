@@ -7,11 +7,11 @@ from datetime import date
 from typing import Mapping, NamedTuple
 
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import Session, defer, joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from domain import clock
 from domain.ledger import BUCKET_COLUMNS, BUCKET_KEYS, bucket_due_range, summaries_stamp
-from domain.models import CREDIT_NOTE, MAX_LEVEL, Contact, Customer, CustomerSummary, Entry, ReminderActivity
+from domain.models import CREDIT_NOTE, MAX_LEVEL, Contact, Customer, CustomerSummary, Entry
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000  # counting past this on every page view costs more than it tells
@@ -491,7 +491,6 @@ class AccountStatus:
     contacts: list[Contact]
     open_entries: list[Entry]
     open_entry_count: int
-    reminders: list[ReminderActivity]
 
 
 def find_customer(session: Session, account: str) -> Customer | None:
@@ -510,12 +509,4 @@ def account_status(session: Session, customer: Customer) -> AccountStatus:
         .limit(ACCOUNT_ENTRY_LIMIT)
     ).unique())
     count = sum(s.open_entries for s in summaries)
-    reminders = list(session.scalars(
-        select(ReminderActivity)
-        .where(ReminderActivity.customer_id == customer.id)
-        # The history lists reminders; their bodies are read only when one is opened.
-        .options(joinedload(ReminderActivity.covered), defer(ReminderActivity.body))
-        .order_by(ReminderActivity.sent_at.desc())
-        .limit(50)
-    ).unique())
-    return AccountStatus(customer, summaries, list(customer.contacts), entries, count, reminders)
+    return AccountStatus(customer, summaries, list(customer.contacts), entries, count)

@@ -228,3 +228,41 @@ def recent_letter(session: Session, user: User, customer: Customer, entries: lis
 
 def letter_of(session: Session, activity_id: int) -> ReminderLetter | None:
     return session.get(ReminderLetter, activity_id)
+
+
+@dataclass
+class SentReminder:
+    """Exactly what went out: the headers, the body as sent, the attachments' names."""
+
+    activity: ReminderActivity
+    headers: list[tuple[str, str]]
+    attachments: list[str]
+    letter: ReminderLetter | None
+
+
+def sent_reminder(session: Session, activity_id: int) -> SentReminder | None:
+    import json
+
+    from domain.models import OutboxMessage
+
+    activity = session.get(ReminderActivity, activity_id)
+    if activity is None:
+        return None
+    message = session.scalar(select(OutboxMessage).where(OutboxMessage.activity_id == activity.id))
+    letter = letter_of(session, activity.id)
+    if message is not None:
+        headers = [("From", message.sender), ("To", message.to_addresses)]
+        if message.cc_addresses:
+            headers.append(("Cc", message.cc_addresses))
+        headers += [("Reply-To", message.reply_to), ("Subject", message.subject),
+                    ("Date", (message.sent_at or activity.sent_at).isoformat(sep=" ", timespec="minutes")),
+                    ("Message-ID", message.message_id)]
+        attachments = [item.get("filename", "") for item in json.loads(message.attachments or "[]")]
+        # The copy to the sender travels in the envelope only (Bcc): shown here, never in the headers.
+        if message.bcc_addresses:
+            headers.append(("Copy to", message.bcc_addresses))
+    else:
+        headers = [("From", activity.sender), ("To", activity.recipient), ("Subject", activity.subject),
+                   ("Date", activity.sent_at.isoformat(sep=" ", timespec="minutes"))]
+        attachments = [letter.filename] if letter else []
+    return SentReminder(activity, [(name, value) for name, value in headers if value], attachments, letter)

@@ -53,7 +53,7 @@ def _changed(response_html: str):
 def account_status(account):
     customer = _customer_or_404(account)
     status = queries.account_status(db.session, customer)
-    history = audit.customer_history(db.session, customer.id)
+    history = audit.timeline(db.session, customer.id)
     return render_view("customers/account.html", "customers/account.html", status=status, history=history)
 
 
@@ -62,8 +62,16 @@ def account_status(account):
 def history(account):
     customer = _customer_or_404(account)
     return render_template("customers/_history.html", customer=customer,
-                           history=audit.customer_history(db.session, customer.id),
-                           status=queries.account_status(db.session, customer))
+                           history=audit.timeline(db.session, customer.id))
+
+
+@bp.get("/entries/<int:entry_id>/history")
+@permission_required("read")
+def entry_history(entry_id):
+    """One entry's timeline, in the page's dialog."""
+    entry = _entry_or_404(entry_id)
+    return render_template("customers/_entry_history.html", entry=entry,
+                           history=audit.timeline(db.session, entry.customer_id, entry_id=entry.id))
 
 
 @bp.get("/customers/<account>/balance")

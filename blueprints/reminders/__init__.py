@@ -186,6 +186,16 @@ def letter_pdf(activity_id):
     return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=letter.filename)
 
 
+@bp.get("/reminders/activities/<int:activity_id>")
+@permission_required("read")
+def activity(activity_id):
+    """Exactly what a reminder sent: headers, body, attachments, the entries it covered."""
+    sent = reminders.sent_reminder(db.session, activity_id)
+    if sent is None:
+        abort(404, description="There is no such reminder.")
+    return render_view("reminders/activity.html", "reminders/_activity.html", sent=sent)
+
+
 @bp.get("/reminders/deliveries")
 @permission_required("read")
 def deliveries():
