@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from domain import clock
 from domain.models import Export, User
 
-KINDS = {"balances_xlsx": "Who owes you what? (Excel)", "collection_xlsx": "Collection (Excel)"}
+KINDS = {"balances_xlsx": "Who owes you what? (Excel)", "collection_xlsx": "Collection (Excel)",
+         "bulk_dunning": "Bulk reminders (report)"}
 DOUBLE_CLICK_WINDOW = timedelta(seconds=30)
 
 

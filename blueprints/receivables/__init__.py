@@ -1,5 +1,5 @@
 """Who owes you what?, due dates and search."""
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from domain import exports as export_rules
@@ -49,6 +49,26 @@ def export_balances():
     filters = parse_filters(request.form, tuple(queries.BALANCE_SORTS))
     export, is_new = export_rules.request_export(db.session, current_user, "balances_xlsx",
                                                  filters.query_args(page=1))
+    db.session.commit()
+    if is_new:
+        enqueue_export(export.id)
+    return render_view("exports/_status.html", "exports/_status.html", export=export)
+
+
+@bp.post("/reminders/bulk")
+@permission_required("edit")
+def bulk_dunning():
+    """Send reminders to the ticked customers (or all that match the filter), in the worker; the
+    status fragment polls like an export and ends with the report."""
+    filters = parse_filters(request.form, tuple(queries.BALANCE_SORTS))
+    accounts = sorted({a.strip() for a in request.form.getlist("customer") if a.strip()})
+    take_all = request.form.get("all") == "1"
+    if not take_all and not accounts:
+        return render_template("receivables/_dunning_refused.html",
+                               reason="Tick at least one customer, or choose all that match the filter.")
+    params = filters.query_args(page=1)
+    params.update({"all": "1"} if take_all else {"customer": accounts})
+    export, is_new = export_rules.request_export(db.session, current_user, "bulk_dunning", params)
     db.session.commit()
     if is_new:
         enqueue_export(export.id)

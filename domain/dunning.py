@@ -1,0 +1,260 @@
+"""Bulk dunning: from Who owes you what?, one reminder e-mail per ticked customer (or per customer
+matching the filter) covering its overdue entries, queued in the outbox, with a report of what was
+sent, skipped and why, and what failed.
+
+    decisions = plan_bulk_dunning(session, ["C100", "C200"] | filters, today)
+    report = run_bulk_dunning(session, export, actor, today=…, document_dir=…, on_queued=…, progress=…)
+    write_report(path, report)                       # the CSV the export hands over
+
+Rules per customer: overdue = open invoices due before today with an open amount; entries whose
+reminders are stopped, in collection or disputed are left out; level = the most advanced entry's
+level + 1 (at most R5); the e-mail template of that level in the customer's language. Each message
+is queued under the dedupe key (export, customer): a retried job never queues one twice. "Failed"
+means it could not be queued (a broken template, no company sender address…); the delivery itself
+shows later on Deliveries. No Flask, no Redis here: the job passes plain arguments and callbacks.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain import queries, reminders
+from domain.exports import params_of
+from domain.models import INVOICE, Customer, Entry, Export, OutboxMessage, User
+from domain.outbox import OutboxError, StoredAttachment, queue_message
+from domain.queries import Filters
+
+KIND = "bulk_dunning"
+SEND, SENT, SKIPPED, FAILED = "send", "sent", "skipped", "failed"
+CHUNK = 500
+
+CUSTOMER_STOPPED = "reminders stopped for the customer"
+NOTHING_OVERDUE = "nothing overdue"
+NO_EMAIL = "no e-mail address"
+UNKNOWN_ACCOUNT = "no customer with this account"
+ALREADY_QUEUED = "already queued by an earlier run of this export"
+EXCLUSIONS = (("stopped", "reminders stopped"), ("in_collection", "in collection"), ("disputed", "disputed"))
+
+
+@dataclass(frozen=True)
+class DunningDecision:
+    """What to do for one customer: SEND (with the level and entries) or SKIPPED (with why)."""
+
+    account: str
+    name: str
+    outcome: str
+    reason: str = ""
+    customer_id: int | None = None
+    level: int | None = None
+    entry_ids: tuple[int, ...] = ()
+    numbers: tuple[str, ...] = ()
+    amounts: tuple[tuple[str, int], ...] = ()  # (currency, open cents) of the covered entries
+
+
+@dataclass(frozen=True)
+class DunningLine:
+    """One line of the report: the decision's outcome once the run is over."""
+
+    account: str
+    name: str
+    outcome: str  # SENT | SKIPPED | FAILED
+    reason: str
+    level: int | None
+    numbers: tuple[str, ...]
+    amounts: tuple[tuple[str, int], ...]
+
+
+@dataclass
+class DunningReport:
+    lines: list[DunningLine] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for line in self.lines if line.outcome == outcome)
+
+    @property
+    def sent(self) -> int:
+        return self.count(SENT)
+
+    @property
+    def skipped(self) -> int:
+        return self.count(SKIPPED)
+
+    @property
+    def failed(self) -> int:
+        return self.count(FAILED)
+
+    @property
+    def summary(self) -> str:
+        return f"sent {self.sent} · skipped {self.skipped} · failed {self.failed}"
+
+
+def dedupe_key(export_id: int, customer_id: int) -> str:
+    return f"bulk:{export_id}:{customer_id}"
+
+
+def _amounts(entries: Iterable[Entry]) -> tuple[tuple[str, int], ...]:
+    totals: dict[str, int] = {}
+    for entry in entries:
+        totals[entry.currency] = totals.get(entry.currency, 0) + entry.open_cents
+    return tuple(sorted(totals.items()))
+
+
+def _excluded_reason(entries: list[Entry], today: date) -> str:
+    counts = {"stopped": 0, "in_collection": 0, "disputed": 0}
+    for entry in entries:
+        if entry.reminders_stopped_on(today):
+            counts["stopped"] += 1
+        elif entry.in_collection:
+            counts["in_collection"] += 1
+        elif entry.disputed:
+            counts["disputed"] += 1
+    parts = [f"{counts[key]} {label}" for key, label in EXCLUSIONS if counts[key]]
+    return "every overdue entry is left out: " + ", ".join(parts)
+
+
+def decide(customer: Customer, overdue: list[Entry], today: date) -> DunningDecision:
+    """The decision for one customer, given its overdue entries (open invoices due before today)."""
+    base = {"account": customer.account, "name": customer.name, "customer_id": customer.id}
+    if customer.reminders_stopped_on(today):
+        return DunningDecision(outcome=SKIPPED, reason=CUSTOMER_STOPPED, **base)
+    if not overdue:
+        return DunningDecision(outcome=SKIPPED, reason=NOTHING_OVERDUE, **base)
+    kept = [e for e in overdue if not (e.reminders_stopped_on(today) or e.in_collection or e.disputed)]
+    if not kept:
+        return DunningDecision(outcome=SKIPPED, reason=_excluded_reason(overdue, today),
+                               numbers=tuple(e.number for e in overdue), amounts=_amounts(overdue), **base)
+    level = reminders.default_level(kept)
+    covered = {"level": level, "numbers": tuple(e.number for e in kept), "amounts": _amounts(kept)}
+    if not customer.email_list:
+        return DunningDecision(outcome=SKIPPED, reason=NO_EMAIL, **covered, **base)
+    return DunningDecision(outcome=SEND, entry_ids=tuple(e.id for e in kept), **covered, **base)
+
+
+def _customers_of(session: Session, selection: Iterable[str] | Filters) -> tuple[list[Customer], list[str]]:
+    """The customers to consider, in the view's order (filters) or by account (ticked), and the
+    ticked accounts that match no customer."""
+    if isinstance(selection, Filters):
+        ids: list[int] = []
+        seen: set[int] = set()
+        for _summary, customer in queries.all_balances(session, selection):
+            if customer.id not in seen:  # one row per customer and currency
+                seen.add(customer.id)
+                ids.append(customer.id)
+        found: dict[int, Customer] = {}
+        for start in range(0, len(ids), CHUNK):
+            found.update((c.id, c) for c in session.scalars(select(Customer).where(Customer.id.in_(ids[start:start + CHUNK]))))
+        return [found[i] for i in ids if i in found], []
+    accounts = sorted({a.strip() for a in selection if a and a.strip()})
+    by_account: dict[str, Customer] = {}
+    for start in range(0, len(accounts), CHUNK):
+        by_account.update((c.account, c) for c in session.scalars(
+            select(Customer).where(Customer.account.in_(accounts[start:start + CHUNK]))))
+    return [by_account[a] for a in accounts if a in by_account], [a for a in accounts if a not in by_account]
+
+
+def _overdue_entries(session: Session, customer_ids: list[int], today: date) -> dict[int, list[Entry]]:
+    overdue: dict[int, list[Entry]] = {i: [] for i in customer_ids}
+    for start in range(0, len(customer_ids), CHUNK):
+        for entry in session.scalars(
+                select(Entry).where(Entry.customer_id.in_(customer_ids[start:start + CHUNK]), Entry.is_open.is_(True),
+                                    Entry.kind == INVOICE, Entry.due_date < today, Entry.open_cents > 0)
+                .order_by(Entry.customer_id, Entry.due_date, Entry.id)):
+            overdue[entry.customer_id].append(entry)
+    return overdue
+
+
+def plan_bulk_dunning(session: Session, selection: Iterable[str] | Filters, today: date) -> list[DunningDecision]:
+    """One decision per customer: the ticked accounts, or every customer matching the filters."""
+    customers, unknown = _customers_of(session, selection)
+    overdue = _overdue_entries(session, [c.id for c in customers], today)
+    decisions = [decide(customer, overdue[customer.id], today) for customer in customers]
+    decisions += [DunningDecision(account=a, name="", outcome=SKIPPED, reason=UNKNOWN_ACCOUNT) for a in unknown]
+    return decisions
+
+
+def selection_of(export: Export) -> Iterable[str] | Filters:
+    """What a bulk dunning export was asked for: all customers matching its filter (all=1), or
+    the ticked accounts."""
+    params = params_of(export)
+    if str(params.get("all") or "") == "1":
+        return queries.parse_filters(params, tuple(queries.BALANCE_SORTS))
+    accounts = params.get("customer") or []
+    return [accounts] if isinstance(accounts, str) else list(accounts)
+
+
+def _line(decision: DunningDecision, outcome: str, reason: str) -> DunningLine:
+    return DunningLine(account=decision.account, name=decision.name, outcome=outcome, reason=reason,
+                       level=decision.level, numbers=decision.numbers, amounts=decision.amounts)
+
+
+def run_bulk_dunning(session: Session, export: Export, actor: User, *, today: date, document_dir: str | Path = ".",
+                     on_queued: Callable[[OutboxMessage], None] | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> DunningReport:
+    """Queue one reminder e-mail per customer the export asks for, and say what happened to each.
+
+    `on_queued(message)` is called right after each new message is in the session (the job
+    commits there and hands it to the outbox job); `progress(done, total)` after each customer.
+    A customer already queued under this export's key (a retried job) is not queued again."""
+    decisions = plan_bulk_dunning(session, selection_of(export), today)
+    prefix = dedupe_key(export.id, 0)[:-1]
+    queued_before = {key for key in session.scalars(
+        select(OutboxMessage.dedupe_key).where(queries.prefix_range(OutboxMessage.dedupe_key, prefix)))}
+    report, total = DunningReport(), len(decisions)
+    for done, decision in enumerate(decisions, start=1):
+        report.lines.append(_carry_out(session, export, actor, decision, queued_before, document_dir, on_queued))
+        if progress is not None:
+            progress(done, total)
+    return report
+
+
+def _carry_out(session: Session, export: Export, actor: User, decision: DunningDecision, queued_before: set[str],
+               document_dir: str | Path, on_queued: Callable[[OutboxMessage], None] | None) -> DunningLine:
+    if decision.outcome != SEND:
+        return _line(decision, SKIPPED, decision.reason)
+    key = dedupe_key(export.id, decision.customer_id)
+    if key in queued_before:
+        return _line(decision, SENT, ALREADY_QUEUED)
+    customer = session.get(Customer, decision.customer_id)
+    entries = list(session.scalars(select(Entry).where(Entry.id.in_(decision.entry_ids))
+                                   .order_by(Entry.due_date, Entry.id)))
+    try:
+        message_text = reminders.rendered(session, customer, entries, decision.level, "email", actor)
+        files = reminders.invoice_files(session, entries, document_dir)
+        emails = customer.email_list
+        message, is_new = queue_message(
+            session, customer=customer, entries=entries, level=decision.level, to=emails[:1], cc=emails[1:],
+            subject=message_text.subject, body=message_text.body, sent_by=actor, dedupe_key=key,
+            attachments=[StoredAttachment(str(f.path), f.filename, f.content_type) for f in files])
+    except (reminders.ReminderError, OutboxError) as error:
+        return _line(decision, FAILED, str(error))
+    if not is_new:
+        return _line(decision, SENT, ALREADY_QUEUED)
+    if on_queued is not None:
+        on_queued(message)
+    return _line(decision, SENT, "")
+
+
+CSV_COLUMNS = ("Customer account", "Customer", "Outcome", "Reason", "Level", "Entries", "Amount", "Currency")
+
+
+def _money(cents: int) -> str:
+    return str(Decimal(int(cents)).scaleb(-2).quantize(Decimal("0.01")))
+
+
+def write_report(path: str | Path, report: DunningReport) -> None:
+    """The report as CSV (UTF-8 with BOM, so Excel reads the accents): one line per customer."""
+    with open(path, "w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for line in report.lines:
+            writer.writerow([line.account, line.name, line.outcome, line.reason,
+                             f"R{line.level}" if line.level else "", " ".join(line.numbers),
+                             "; ".join(_money(cents) for _, cents in line.amounts),
+                             "; ".join(currency for currency, _ in line.amounts)])
