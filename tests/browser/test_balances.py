@@ -17,7 +17,7 @@ from tests.browser.support import (
 
 
 def customer_names(page):
-    return page.locator("#balances tbody tr td:first-child")
+    return page.locator("#balances tbody tr td.customer")
 
 
 def totals_row(page):
