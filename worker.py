@@ -37,13 +37,20 @@ def enqueue_daily_jobs(app) -> bool:
     if connection.set(f"relance:daily:rebucket:{day}", "1", nx=True, ex=3 * 86400):
         rebucket = queue.enqueue(jobs.rebucket_summaries, job_id=f"rebucket-{day}")
         log.info("Daily re-bucketing queued for %s", day)
-    if not connection.set(f"relance:daily:expire-exports:{day}", "1", nx=True, ex=3 * 86400):
-        return rebucket is not None
     # After the re-bucketing, whatever its outcome: the daily jobs take the database one at a time.
     after = Dependency(jobs=[rebucket], allow_failure=True) if rebucket is not None else None
-    queue.enqueue(jobs.delete_expired_exports, job_id=f"expire-exports-{day}", depends_on=after)
-    log.info("Daily clean-up of expired exports queued for %s", day)
-    return True
+    queued = rebucket is not None
+    if connection.set(f"relance:daily:expire-exports:{day}", "1", nx=True, ex=3 * 86400):
+        queue.enqueue(jobs.delete_expired_exports, job_id=f"expire-exports-{day}", depends_on=after)
+        log.info("Daily clean-up of expired exports queued for %s", day)
+        queued = True
+    if connection.set(f"relance:daily:follow-up:{day}", "1", nx=True, ex=3 * 86400):
+        from commands.reminders import daily_run
+
+        queue.enqueue(daily_run, day, job_id=f"follow-up-{day}", depends_on=after, job_timeout=3600)
+        log.info("Daily follow-up run queued for %s", day)
+        queued = True
+    return queued
 
 
 def enqueue_outbox_retries(app) -> bool:

@@ -35,7 +35,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from bench import collection_file
+from bench import collection_file, daily_run
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -640,6 +640,8 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.write_text(markdown(rows, missed, context))
     _log("\nCollection file (issue: Generate → ready vs WeasyPrint alone, worker peak memory):")
     collection_file.run(_log, RESULTS)
+    _log("\nDaily follow-up run (issue: deciding what to send over the bench ledger, < 10 s):")
+    daily_run.run(_log, RESULTS)
     _log(f"\nWritten to {RESULTS.relative_to(ROOT)}")
     return 0
 

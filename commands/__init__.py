@@ -1,16 +1,13 @@
 """The `flask --app app …` commands."""
+from importlib import import_module
+
 from flask import Flask
+
+GROUPS = ("users", "serve", "summaries", "imports", "demo", "reminders")
 
 
 def register_commands(app: Flask) -> None:
-    from commands import serve, summaries, users
-
-    app.cli.add_command(users.users)
-    app.cli.add_command(serve.serve)
-    app.cli.add_command(summaries.summaries)
-    for optional in ("imports", "demo"):
-        try:
-            module = __import__(f"commands.{optional}", fromlist=["command"])
-        except ImportError:  # pragma: no cover - areas still being built
-            continue
-        app.cli.add_command(module.command)
+    for name in GROUPS:
+        module = import_module(f"commands.{name}")
+        # Each module names its click command after itself, or `command` when the name is a keyword.
+        app.cli.add_command(getattr(module, name, None) or module.command)

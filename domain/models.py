@@ -112,10 +112,13 @@ class Customer(StopRemindersFlag, Base):
     address: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(8), default="en")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    # The automatic follow-up plan the daily run applies to this customer's entries (None: none).
+    follow_up_plan_id: Mapped[int | None] = mapped_column(ForeignKey("follow_up_plans.id"), index=True)
 
     contacts: Mapped[list[Contact]] = relationship(back_populates="customer", order_by="Contact.id")
     entries: Mapped[list[Entry]] = relationship(back_populates="customer", lazy="dynamic")
     stopped_by: Mapped[User | None] = relationship(foreign_keys="Customer.stopped_by_id")
+    follow_up_plan: Mapped[FollowUpPlan | None] = relationship()
 
     @property
     def email_list(self) -> list[str]:
@@ -170,6 +173,10 @@ class Entry(StopRemindersFlag, Base):
     disputed_at: Mapped[datetime | None] = mapped_column(DateTime)
     disputed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     dispute_reason: Mapped[str | None] = mapped_column(String(500))
+
+    # "Follow-up plan enabled": off, the daily run leaves this entry alone. On by default through
+    # the database's default only (no Python default): bulk Core inserts (demo, imports) leave it out.
+    follow_up_enabled: Mapped[bool] = mapped_column(Boolean, server_default="1")
 
     customer: Mapped[Customer] = relationship(back_populates="entries")
     payments: Mapped[list[Payment]] = relationship(back_populates="entry", order_by="Payment.paid_on")
@@ -504,3 +511,36 @@ class ReminderLetter(Base):
     filename: Mapped[str] = mapped_column(String(255))
 
     activity: Mapped[ReminderActivity] = relationship()
+
+
+FOLLOW_UP_CHANNELS = ("email", "letter", "task")
+
+
+class FollowUpPlan(Base):
+    """A named automatic follow-up plan: steps relative to the due date (domain/follow_up.py)."""
+
+    __tablename__ = "follow_up_plans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+
+    steps: Mapped[list[FollowUpStep]] = relationship(back_populates="plan", order_by="FollowUpStep.offset_days",
+                                                     cascade="all, delete-orphan")
+
+
+class FollowUpStep(Base):
+    """One step of a plan: `offset_days` after the due date (negative: before it, a prevention
+    message), by e-mail, letter or a phone-call task, reaching `level` (0 = prevention, 1…5 = R1…R5;
+    the level picks the template in the customer's language). One step per day of a plan."""
+
+    __tablename__ = "follow_up_steps"
+    __table_args__ = (UniqueConstraint("plan_id", "offset_days"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("follow_up_plans.id"), index=True)
+    offset_days: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(10))  # email | letter | task
+    level: Mapped[int] = mapped_column(SmallInteger)
+
+    plan: Mapped[FollowUpPlan] = relationship(back_populates="steps")

@@ -1,0 +1,125 @@
+"""Daily follow-up run benchmark: deciding what to send over the bench ledger.
+
+    python -m bench.daily_run [--rounds 3] [--results FILE]
+
+1. The database `make bench` built (bench/out/instance/relance.db, 20,000 customers / 1,000,000
+   entries) is copied to a temporary folder (the original is never touched) and migrated there.
+2. A plan (-5 prevention e-mail, +10 R1 e-mail, +30 R2 letter, +45 phone-call task) is created and
+   assigned to every customer (one UPDATE).
+3. The decision — domain.follow_up.decide, the SQL the dry run and the daily run use: one query
+   joining the open entries of customers with a plan to the plan's steps, grouped per customer —
+   is timed `rounds` times; the median is reported against the target (< 10 s).
+
+A measurement, not a test: a miss is reported, the exit status is 0. `run(log, results)` is the
+entry for bench/run.py.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "bench" / "out" / "instance" / "relance.db"
+MAX_SECONDS = 10.0
+STEPS = ((-5, "email", 0), (10, "email", 1), (30, "letter", 2), (45, "task", 3))
+
+
+def _copy(source: Path, folder: Path) -> Path:
+    target = folder / "relance.db"
+    shutil.copyfile(source, target)
+    for suffix in ("-wal", "-shm"):  # a live WAL holds committed pages the main file lacks
+        if Path(str(source) + suffix).exists():
+            shutil.copyfile(str(source) + suffix, str(target) + suffix)
+    return target
+
+
+def measure(database: Path, rounds: int = 3) -> dict:
+    from flask_migrate import upgrade
+    from sqlalchemy import func, select
+
+    from app import create_app
+    from domain import follow_up
+    from domain.models import Customer, Entry
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "REDIS_URL": "redis://unused",
+                      "SECRET_KEY": "bench"})
+    with app.app_context():
+        from extensions import db
+
+        session = db.session
+        started = time.perf_counter()
+        upgrade()
+        migrate_s = time.perf_counter() - started
+        plan = follow_up.create_plan(session, None, "Bench plan")
+        for offset, channel, level in STEPS:
+            follow_up.add_step(session, None, plan, offset, channel, level)
+        assigned = follow_up.assign_matching(session, None, plan, "")
+        session.commit()
+        session.execute(db.text("ANALYZE"))
+        customers = session.scalar(select(func.count()).select_from(Customer))
+        entries = session.scalar(select(func.count()).select_from(Entry))
+        times, decisions = [], []
+        for _ in range(rounds):
+            session.expire_all()
+            started = time.perf_counter()
+            decisions = follow_up.decide(session)
+            times.append(time.perf_counter() - started)
+        session.rollback()
+        db.session.remove()
+        db.engine.dispose()
+    by_channel: dict[str, int] = {}
+    for decision in decisions:
+        by_channel[decision.channel] = by_channel.get(decision.channel, 0) + 1
+    return {"customers": customers, "entries": entries, "assigned": assigned, "migrate_s": migrate_s,
+            "times": times, "median_s": statistics.median(times), "due_customers": len(decisions),
+            "due_entries": sum(len(d.entry_ids) for d in decisions), "by_channel": by_channel}
+
+
+def run(log: Callable[[str], None] = print, results: Path | None = None, *, rounds: int = 3) -> list[str]:
+    """Measure, log, append a markdown table to `results` when given; returns the missed targets."""
+    if not SOURCE.exists():
+        log(f"Daily run bench skipped: {SOURCE} does not exist (run `make bench` first).")
+        return ["daily run: no bench database"]
+    with tempfile.TemporaryDirectory(prefix="relance-daily-run-") as folder:
+        for name in ("RELANCE_DATABASE_URL", "RELANCE_INSTANCE_PATH"):
+            os.environ.pop(name, None)
+        os.environ["RELANCE_INSTANCE_PATH"] = folder
+        database = _copy(SOURCE, Path(folder))
+        log(f"Daily follow-up run: deciding over a copy of {SOURCE.name} ({rounds} rounds)…")
+        found = measure(database, rounds)
+    ok = found["median_s"] < MAX_SECONDS
+    channels = ", ".join(f"{k} {v}" for k, v in sorted(found["by_channel"].items())) or "none"
+    rows = [
+        "| Measure | Value | Target | |",
+        "|---|---|---|---|",
+        f"| Ledger | {found['customers']:,} customers / {found['entries']:,} entries, plan on {found['assigned']:,} | | |",
+        f"| Decide what to send (median of {rounds}) | {found['median_s']:.2f} s "
+        f"({', '.join(f'{t:.2f}' for t in found['times'])}) | < {MAX_SECONDS:.0f} s | {'pass' if ok else 'MISS'} |",
+        f"| Due | {found['due_customers']:,} customers, {found['due_entries']:,} entries ({channels}) | | |",
+    ]
+    log("")
+    for row in rows:
+        log(row)
+    if results is not None:
+        with open(results, "a") as handle:
+            handle.write("\n## Daily follow-up run (decision)\n\n" + "\n".join(rows) + "\n")
+    return [] if ok else [f"daily run decision {found['median_s']:.2f} s ≥ {MAX_SECONDS:.0f} s"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--results", type=Path, help="append the markdown table to this file")
+    args = parser.parse_args(argv)
+    run(print, args.results, rounds=args.rounds)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,142 @@
+"""Follow-up plans: the plans page (plans with their steps, create and edit them, assign them to
+customers by account list or to all customers matching a filter), the plan selector of an
+account, and the per-entry "Follow-up plan enabled" switch."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user
+
+from domain import follow_up, queries
+from domain import reminder_templates as templates
+from domain.follow_up import FollowUpError
+from domain.models import Entry, FollowUpPlan, FollowUpStep
+from extensions import db
+from web import permission_required, render_view
+
+bp = Blueprint("follow_up", __name__, url_prefix="/follow-up")
+
+ACCOUNT_CHANGED = "accountChanged"
+
+
+def _plan_or_404(plan_id: int) -> FollowUpPlan:
+    plan = db.session.get(FollowUpPlan, plan_id)
+    if plan is None:
+        abort(404, description="This follow-up plan does not exist (any more).")
+    return plan
+
+
+def _plans_view(notice: str | None = None, error: str | None = None, form: dict | None = None, error_plan=None):
+    return render_view("follow_up/index.html", "follow_up/_plans.html", plans=follow_up.plans(db.session),
+                       counts=follow_up.customer_counts(db.session), notice=notice, error=error, form=form or {},
+                       error_plan=error_plan, channels=follow_up.CHANNEL_LABELS, levels=templates.LEVELS,
+                       level_name=templates.level_name, can_edit=current_user.can("edit"))
+
+
+def _mutation(action, success: str, error_plan=None):
+    """Run a change; the plans fragment with the notice, or with the reason it was refused (200,
+    so htmx swaps it in)."""
+    try:
+        result = action()
+        db.session.commit()
+    except FollowUpError as problem:
+        db.session.rollback()
+        return _plans_view(error=str(problem), form=request.form.to_dict(), error_plan=error_plan)
+    return _plans_view(notice=success.format(result=result))
+
+
+@bp.get("/")
+@permission_required("read")
+def index():
+    return _plans_view()
+
+
+@bp.post("/plans")
+@permission_required("edit")
+def create_plan():
+    name = request.form.get("name")
+    return _mutation(lambda: follow_up.create_plan(db.session, current_user, name).name,
+                     "Plan {result!r} created: add its steps.", error_plan="new")
+
+
+@bp.post("/plans/<int:plan_id>")
+@permission_required("edit")
+def rename_plan(plan_id):
+    plan = _plan_or_404(plan_id)
+    return _mutation(lambda: follow_up.rename_plan(db.session, current_user, plan, request.form.get("name")),
+                     "Plan renamed.", error_plan=plan.id)
+
+
+@bp.post("/plans/<int:plan_id>/steps")
+@permission_required("edit")
+def add_step(plan_id):
+    plan = _plan_or_404(plan_id)
+    form = request.form
+    return _mutation(lambda: follow_up.describe_step(follow_up.add_step(
+        db.session, current_user, plan, form.get("offset_days"), form.get("channel", ""), form.get("level"))),
+        "Step {result} added.", error_plan=plan.id)
+
+
+@bp.post("/steps/<int:step_id>/delete")
+@permission_required("edit")
+def remove_step(step_id):
+    step = db.session.get(FollowUpStep, step_id)
+    if step is None:
+        abort(404, description="This step does not exist (any more).")
+    return _mutation(lambda: follow_up.remove_step(db.session, current_user, step), "Step removed.")
+
+
+@bp.post("/plans/<int:plan_id>/assign")
+@permission_required("edit")
+def assign(plan_id):
+    """To the listed accounts, or (scope=matching) to every customer whose name or account
+    contains the filter text (all customers when it is empty)."""
+    plan = _plan_or_404(plan_id)
+    if request.form.get("scope") == "matching":
+        text = request.form.get("match", "")
+        return _mutation(lambda: follow_up.assign_matching(db.session, current_user, plan, text),
+                         f"Plan {plan.name!r} assigned to {{result}} more customers.", error_plan=plan.id)
+    accounts = follow_up.parse_accounts(request.form.get("accounts"))
+    return _mutation(lambda: follow_up.assign_accounts(db.session, current_user, plan, accounts),
+                     f"Plan {plan.name!r} assigned to {{result}} more customers.", error_plan=plan.id)
+
+
+def _customer_or_404(account: str):
+    customer = queries.find_customer(db.session, account)
+    if customer is None:
+        abort(404, description=f"There is no customer with account {account!r}.")
+    return customer
+
+
+@bp.get("/customers/<account>/plan")
+@permission_required("read")
+def customer_plan_selector(account):
+    """The plan selector of the account page (loaded into it)."""
+    customer = _customer_or_404(account)
+    return render_template("follow_up/_customer_plan.html", customer=customer, plans=follow_up.plans(db.session))
+
+
+@bp.post("/customers/<account>/plan")
+@permission_required("edit")
+def customer_plan(account):
+    """The plan selector of the account page: one customer's plan."""
+    customer = _customer_or_404(account)
+    plan_id = (request.form.get("plan_id") or "").strip()
+    plan = _plan_or_404(int(plan_id)) if plan_id.isdigit() else None
+    follow_up.assign(db.session, current_user, plan, customer)
+    db.session.commit()
+    html = render_template("follow_up/_customer_plan.html", customer=customer, plans=follow_up.plans(db.session),
+                           notice="Saved.")
+    return html, 200, {"HX-Trigger": "accountChanged, entriesChanged", "Vary": "HX-Request"}
+
+
+@bp.post("/entries/<int:entry_id>/switch")
+@permission_required("edit")
+def entry_switch(entry_id):
+    """The entry's "Follow-up plan enabled" switch; answers with the entry's row."""
+    entry = db.session.get(Entry, entry_id)
+    if entry is None:
+        abort(404, description="This entry does not exist (any more).")
+    follow_up.set_enabled(db.session, current_user, entry, request.form.get("enabled") == "1")
+    db.session.commit()
+    html = render_template("customers/_entry_row.html", entry=entry, customer=entry.customer)
+    return html, 200, {"HX-Trigger": ACCOUNT_CHANGED, "Vary": "HX-Request"}
