@@ -219,6 +219,7 @@ BALANCE_ROW_COLUMNS = (
     *(getattr(CustomerSummary, column) for column in BUCKET_COLUMNS.values()),
     CustomerSummary.total_cents, CustomerSummary.highest_level, CustomerSummary.last_reminder_on,
     CustomerSummary.in_collection_count, CustomerSummary.reminders_stopped, CustomerSummary.disputed_count,
+    Customer.follow_up_plan_id.is_not(None),
 )
 
 class BalanceRow(NamedTuple):
@@ -234,6 +235,7 @@ class BalanceRow(NamedTuple):
     in_collection_count: int
     reminders_stopped: bool
     disputed_count: int
+    on_follow_up: bool  # the customer has a follow-up plan (⚡)
 
     @classmethod
     def from_row(cls, row) -> "BalanceRow":
@@ -363,9 +365,11 @@ class DueEntryRow(NamedTuple):
     balance_cents: int
     currency: str
     reminder_level: int
+    last_reminder_on: date | None
     in_collection: bool
     reminders_stopped: bool  # on the entry or on its customer, today
     disputed: bool
+    on_follow_up: bool  # under the customer's follow-up plan (⚡)
     account: str
     customer_name: str
 
@@ -388,8 +392,10 @@ def _due_entries(session: Session, filters: Filters) -> Page:
                   _stopped_on(Customer.reminders_stopped, Customer.stop_until, today))
     result = session.execute(
         select(Entry.id, Entry.number, Entry.kind, Entry.issue_date, Entry.due_date, Entry.amount_cents,
-               Entry.open_cents, Entry.currency, Entry.reminder_level, Entry.in_collection, stopped,
-               Entry.disputed, Customer.account, Customer.name)
+               Entry.open_cents, Entry.currency, Entry.reminder_level, Entry.last_reminder_on, Entry.in_collection,
+               stopped, Entry.disputed,
+               and_(Customer.follow_up_plan_id.is_not(None), Entry.follow_up_enabled.is_not(False)),
+               Customer.account, Customer.name)
         .join(Customer, Customer.id == Entry.customer_id)
         .where(*conditions)
         .order_by(order, Entry.id)
@@ -397,12 +403,12 @@ def _due_entries(session: Session, filters: Filters) -> Page:
         .offset((filters.page - 1) * PAGE_SIZE)
     )
     rows = []
-    for (entry_id, number, kind, issued, due, amount, open_cents, currency, level, in_collection, is_stopped,
-         disputed, account, name) in result:
+    for (entry_id, number, kind, issued, due, amount, open_cents, currency, level, last_reminder, in_collection,
+         is_stopped, disputed, on_follow_up, account, name) in result:
         sign = -1 if kind == CREDIT_NOTE else 1
         rows.append(DueEntryRow(entry_id, number, kind == CREDIT_NOTE, issued, due, max(0, (today - due).days),
-                                sign * amount, sign * open_cents, currency, level, in_collection, bool(is_stopped),
-                                disputed, account, name))
+                                sign * amount, sign * open_cents, currency, level, last_reminder, in_collection,
+                                bool(is_stopped), disputed, bool(on_follow_up), account, name))
     counted = select(Entry.id)
     if filters.q or filters.stopped:  # only these filters read the customer
         counted = counted.join(Customer, Customer.id == Entry.customer_id)

@@ -301,3 +301,20 @@ def test_a_page_seen_before_shows_a_payment_made_since(finance_client, session, 
     session.commit()
     assert "€1,000.00" not in finance_client.get("/").get_data(as_text=True)
     assert "INV-1001" not in finance_client.get("/due-dates").get_data(as_text=True)
+
+
+def test_tables_show_the_last_follow_up_and_the_automatic_follow_up_marker(finance_client, session, ledger, users):
+    from domain import follow_up
+
+    plan = follow_up.create_plan(session, users["finance"], "Standard")
+    follow_up.assign(session, users["finance"], plan, ledger["acme"])
+    acme_old = session.query(Entry).filter_by(number="INV-1001").one()
+    acme_old.last_reminder_on = acme_old.due_date
+    session.commit()
+    due = finance_client.get("/due-dates").get_data(as_text=True)
+    assert "Last follow-up" in due
+    row = due[due.index("INV-1001"):due.index("INV-1002")]
+    assert "⚡" in row and "INV-2001" not in row
+    balances = finance_client.get("/").get_data(as_text=True)
+    acme = balances[balances.index('data-account="C001"'):balances.index('data-account="C002"')]
+    assert "⚡" in acme and "Last follow-up" in balances
