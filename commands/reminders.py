@@ -7,7 +7,6 @@ Both hand the domain the two things it does not know: how a queued e-mail reache
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import date
 from pathlib import Path
 
@@ -21,31 +20,14 @@ log = logging.getLogger("relance.follow_up")
 def letter_maker(document_dir: str | Path):
     """make_letter(customer, entries, content) → (storage_name, filename): the letter PDF,
     written under the document directory the way a manual letter is."""
-    from documents.letter import LetterDocument, LetterLine, render_letter
+    from documents.letter import write_letter
     from domain import reminder_templates as templates
     from domain.settings import company as saved_company
     from extensions import db
-    from jobs import safe_filename
 
     def make(customer, entries, content) -> tuple[str, str]:
-        company = saved_company(db.session)
-        letter = LetterDocument(
-            company_name=(company.name if company else "") or "",
-            company_address=(company.address if company else "") or "",
-            company_registration=(company.registration_number if company else "") or "",
-            company_email=(company.sender_email if company else "") or "",
-            customer_name=customer.name, customer_account=customer.account, customer_address=customer.address or "",
-            day=content.day, subject=content.subject, body_html=content.body_html, language=content.language,
-            lines=tuple(LetterLine(number=e.number, issue_date=e.issue_date, due_date=e.due_date,
-                                   open_cents=e.balance_cents, currency=e.currency,
-                                   days_overdue=e.days_overdue(content.day), is_credit_note=e.kind == "credit_note")
-                        for e in entries))
-        folder = Path(document_dir) / "letters"
-        folder.mkdir(parents=True, exist_ok=True)
-        storage_name = f"letters/{secrets.token_hex(16)}.pdf"
-        (Path(document_dir) / storage_name).write_bytes(render_letter(letter))
-        filename = safe_filename(f"{templates.level_name(content.level)} {customer.name} {content.day.isoformat()}")
-        return storage_name, filename + ".pdf"
+        return write_letter(document_dir, saved_company(db.session), customer, entries, content,
+                            f"{templates.level_name(content.level)} {customer.name} {content.day.isoformat()}")
 
     return make
 

@@ -96,3 +96,30 @@ def render_letter(letter: LetterDocument) -> bytes:
     stylesheet, fonts = _stylesheet()
     return HTML(string=letter_html(letter), base_url=str(TEMPLATES), url_fetcher=refusing_url_fetcher()).write_pdf(
         stylesheets=[stylesheet], font_config=fonts)
+
+
+def write_letter(document_dir, company, customer, entries, content, title: str) -> tuple[str, str]:
+    """Render a reminder letter and store it under `document_dir`/letters; returns the storage
+    name (random: never the customer's text) and the file name offered on download. The one
+    place letters are made, by hand (blueprints/reminders) or by a follow-up plan."""
+    import secrets
+    from pathlib import Path
+
+    from documents.collection_zip import safe_name
+
+    letter = LetterDocument(
+        company_name=(company.name if company else "") or "",
+        company_address=(company.address if company else "") or "",
+        company_registration=(company.registration_number if company else "") or "",
+        company_email=(company.sender_email if company else "") or "",
+        customer_name=customer.name, customer_account=customer.account, customer_address=customer.address or "",
+        day=content.day, subject=content.subject, body_html=content.body_html, language=content.language,
+        lines=tuple(LetterLine(number=e.number, issue_date=e.issue_date, due_date=e.due_date,
+                               open_cents=e.balance_cents, currency=e.currency,
+                               days_overdue=e.days_overdue(content.day), is_credit_note=e.kind == "credit_note")
+                    for e in entries))
+    folder = Path(document_dir) / "letters"
+    folder.mkdir(parents=True, exist_ok=True)
+    storage_name = f"letters/{secrets.token_hex(16)}.pdf"
+    (Path(document_dir) / storage_name).write_bytes(render_letter(letter))
+    return storage_name, safe_name(title, fallback="letter", max_chars=120) + ".pdf"

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, current_app, render_template, request, send_
 from flask_login import current_user
 
 import jobs
-from documents.letter import LetterDocument, LetterLine, render_letter
+from documents.letter import write_letter
 from domain import outbox, queries, reminders
 from domain import reminder_templates as templates
 from domain.models import OutboxMessage
@@ -132,19 +132,6 @@ def message_status(message_id):
     return html, 200, headers
 
 
-def _letter_document(customer, entries, content) -> LetterDocument:
-    company = saved_company(db.session)
-    return LetterDocument(
-        company_name=(company.name if company else "") or "", company_address=(company.address if company else "") or "",
-        company_registration=(company.registration_number if company else "") or "",
-        company_email=(company.sender_email if company else "") or "",
-        customer_name=customer.name, customer_account=customer.account, customer_address=customer.address or "",
-        day=content.day, subject=content.subject, body_html=content.body_html, language=content.language,
-        lines=tuple(LetterLine(number=e.number, issue_date=e.issue_date, due_date=e.due_date,
-                               open_cents=e.balance_cents, currency=e.currency, days_overdue=e.days_overdue(content.day),
-                               is_credit_note=e.kind == "credit_note") for e in entries))
-
-
 @bp.post("/customers/<account>/reminders/letter")
 @permission_required("edit")
 def make_letter(account):
@@ -163,12 +150,9 @@ def make_letter(account):
                                filename=reminders.letter_of(db.session, previous.id).filename, entries=entries,
                                level_name=templates.level_name)
         return html, 200, {"Vary": "HX-Request"}
-    pdf = render_letter(_letter_document(customer, entries, content))
-    folder = _document_dir() / "letters"
-    folder.mkdir(parents=True, exist_ok=True)
-    storage_name = f"letters/{secrets.token_hex(16)}.pdf"
-    (_document_dir() / storage_name).write_bytes(pdf)
-    filename = jobs.safe_filename(f"{templates.level_name(content.level)} {customer.name} {content.day.isoformat()}") + ".pdf"
+    storage_name, filename = write_letter(
+        _document_dir(), saved_company(db.session), customer, entries, content,
+        f"{templates.level_name(content.level)} {customer.name} {content.day.isoformat()}")
     activity = reminders.record_letter(db.session, _user(), customer, entries, content, storage_name, filename)
     db.session.commit()
     html = render_template("reminders/_letter_ready.html", activity=activity, customer=customer, filename=filename,
