@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,6 +14,7 @@ from sqlalchemy import update
 from rq import Queue
 
 import mailer
+from documents.names import file_stem, safe_name
 from domain import agency as agency_rules
 from domain import clock, exports, ledger, notifications, queries
 from domain import settings as settings_rules
@@ -56,12 +56,6 @@ def enqueue_export(export_id: int) -> None:
     # A stable job id: the same export is never queued twice.
     queue().enqueue(build_export, export_id, job_id=f"export-{export_id}", job_timeout=1800,
                     result_ttl=3600, failure_ttl=86400)
-
-
-def safe_filename(text: str) -> str:
-    """A file name that is safe on Windows and macOS."""
-    cleaned = re.sub(r'[<>:"/\\|?*\x00-\x1f]+', "_", text).strip(" ._")
-    return cleaned[:120] or "export"
 
 
 def build_export(export_id: int) -> None:
@@ -127,7 +121,7 @@ def _build_balances_xlsx(db, export: Export) -> str:
 
     filters = queries.parse_filters(exports.params_of(export), tuple(queries.BALANCE_SORTS))
     day = clock.today()
-    filename = safe_filename(f"Who owes you what {day.isoformat()}") + ".xlsx"
+    filename = safe_name(f"Who owes you what {day.isoformat()}") + ".xlsx"
     total = sum(t["count"] for t in queries.balances(db.session, filters).totals) or 1
 
     def progress(done: int) -> None:
@@ -152,7 +146,7 @@ def _build_collection_file(db, export: Export) -> str:
     from sqlalchemy.orm import joinedload, selectinload
 
     from documents.collection_zip import (CollectionFileContents, CompanyDetails, CustomerDetails, EntryLine,
-                                          InvoiceFile, file_stem, write_collection_file)
+                                          InvoiceFile, write_collection_file)
     from documents.pdf import CoveredEntry, ReminderDocument
     from domain.collection_files import entry_ids_of
     from domain.models import CompanySettings, Customer, Document, Entry, ReminderActivity, ReminderEntry
@@ -213,7 +207,7 @@ def _build_collection_file(db, export: Export) -> str:
                               for c in sorted(a.covered, key=lambda c: (c.entry.due_date, c.entry.number))))
                 for a in activities],
             exported_on=day, exported_at=clock.now(), locale=current_app.config.get("BABEL_LOCALE") or "en_GB")
-        filename = safe_filename(file_stem(customer.name, day)) + ".zip"
+        filename = safe_name(file_stem(customer.name, day)) + ".zip"
         export_id, last_write = export.id, [0.0]
 
         def progress(percent: int) -> None:
@@ -241,7 +235,7 @@ def _build_collection_xlsx(db, export: Export) -> str:
 
     filters = cases.parse_case_filters(exports.params_of(export))
     day = clock.today()
-    filename = safe_filename(f"Collection {day.isoformat()}") + ".xlsx"
+    filename = safe_name(f"Collection {day.isoformat()}") + ".xlsx"
     total = cases.count_collection_entries(db.session, filters, cap=10**9) or 1
 
     def progress(done: int) -> None:
@@ -293,7 +287,7 @@ def _build_bulk_dunning(db, export: Export) -> str:
     report = dunning.run_bulk_dunning(db.session, export, actor, today=day,
                                       document_dir=current_app.config["DOCUMENT_DIR"], on_queued=queued,
                                       progress=progress)
-    filename = safe_filename(f"Bulk reminders {day.isoformat()}") + ".csv"
+    filename = safe_name(f"Bulk reminders {day.isoformat()}") + ".csv"
     _write_aside(export_path(export) / filename, lambda path: dunning.write_report(path, report))
     export.message = report.summary
     return filename

@@ -105,7 +105,7 @@ def write_letter(document_dir, company, customer, entries, content, title: str) 
     import secrets
     from pathlib import Path
 
-    from documents.collection_zip import safe_name
+    from documents.names import safe_name
 
     letter = LetterDocument(
         company_name=(company.name if company else "") or "",

@@ -16,7 +16,8 @@ from rq import SimpleWorker
 
 import jobs
 from documents.collection_zip import (CollectionFileContents, CompanyDetails, CustomerDetails, EntryLine,
-                                      UniqueNames, safe_name, write_collection_file)
+                                      write_collection_file)
+from documents.names import UniqueNames, safe_name
 from documents.pdf import CoveredEntry, ReminderDocument
 from domain.collection_files import start_collection_file
 from domain.models import CompanySettings, Document, Export, ReminderActivity, ReminderEntry
