@@ -1,11 +1,12 @@
 """History events: who did what, when, why."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
+from typing import NamedTuple
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, defer, joinedload
+from sqlalchemy import Integer, bindparam, cast, func, literal, null, select, union_all
+from sqlalchemy.orm import Session
 
 from domain.models import AuditEvent, Customer, Entry, ReminderActivity, ReminderEntry, User
 
@@ -30,38 +31,76 @@ def record(
     return event
 
 
-@dataclass(frozen=True)
-class TimelineItem:
-    """One line of a history: a change (audit event) or a reminder that went out."""
+class TimelineItem(NamedTuple):
+    """One line of a history, read as plain values: a change (an audit event: `detail`, `reason`)
+    or a reminder that went out (`level`, `channel`, `recipient`, `subject`, `entry_count`; `id`
+    opens it). `who` is the user's name, None for Relance itself."""
 
     at: datetime
-    change: AuditEvent | None = None
-    reminder: ReminderActivity | None = None
+    kind: str  # "change" | "reminder"
+    id: int
+    who: str | None
+    detail: str | None
+    reason: str | None
+    level: int | None
+    channel: str | None
+    recipient: str | None
+    subject: str | None
+    entry_count: int | None
+
+    @property
+    def is_reminder(self) -> bool:
+        return self.kind == "reminder"
+
+
+def _user_name(user_id):
+    """The name a user is shown by (User.display_name), as SQL: a history row needs no User object."""
+    return (select(func.coalesce(func.nullif(User.name, ""), User.email)).where(User.id == user_id)
+            .scalar_subquery())
 
 
 def timeline(session: Session, customer_id: int, entry_id: int | None = None, limit: int = 100) -> list[TimelineItem]:
     """The customer's (or one entry's) changes and reminders sent, newest first, in one list."""
+    statement = _timeline_statement(for_entry=entry_id is not None)
+    rows = session.execute(statement, {"customer_id": customer_id, "entry_id": entry_id, "limit": limit})
+    return [TimelineItem(*row) for row in rows]
+
+
+def _none(column_or_type):
+    """A typed NULL: PostgreSQL wants both sides of the UNION to agree on each column's type."""
+    return cast(null(), getattr(column_or_type, "type", column_or_type))
+
+
+@cache
+def _timeline_statement(for_entry: bool):
+    """One query over both kinds (each side newest-first and limited on its own index), read as
+    plain rows. Built once: the account status shows it on every visit, and building this
+    statement costs more than running it."""
+    customer_id, limit = bindparam("customer_id"), bindparam("limit")
     changes = (
-        select(AuditEvent)
+        select(AuditEvent.at.label("at"), literal("change").label("kind"), AuditEvent.id.label("id"),
+               _user_name(AuditEvent.actor_id).label("who"), AuditEvent.detail, AuditEvent.reason,
+               _none(ReminderActivity.level).label("level"), _none(ReminderActivity.channel).label("channel"),
+               _none(ReminderActivity.recipient).label("recipient"), _none(ReminderActivity.subject).label("subject"),
+               _none(Integer).label("entry_count"))
         .where(AuditEvent.customer_id == customer_id)
-        .options(joinedload(AuditEvent.actor), joinedload(AuditEvent.entry))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(limit)
     )
+    covered = (select(func.count()).where(ReminderEntry.activity_id == ReminderActivity.id)
+               .scalar_subquery())
     reminders = (
-        select(ReminderActivity)
+        select(ReminderActivity.sent_at, literal("reminder"), ReminderActivity.id,
+               _user_name(ReminderActivity.sent_by_id), _none(AuditEvent.detail), _none(AuditEvent.reason),
+               ReminderActivity.level, ReminderActivity.channel, ReminderActivity.recipient, ReminderActivity.subject, covered)
         .where(ReminderActivity.customer_id == customer_id)
-        # Bodies are read only when one reminder is opened.
-        .options(joinedload(ReminderActivity.covered), joinedload(ReminderActivity.sent_by),
-                 defer(ReminderActivity.body))
         .order_by(ReminderActivity.sent_at.desc(), ReminderActivity.id.desc())
         .limit(limit)
     )
-    if entry_id is not None:
+    if for_entry:
+        entry_id = bindparam("entry_id")
         changes = changes.where(AuditEvent.entry_id == entry_id)
         reminders = reminders.where(ReminderActivity.id.in_(
             select(ReminderEntry.activity_id).where(ReminderEntry.entry_id == entry_id)))
-    items = [TimelineItem(event.at, change=event) for event in session.scalars(changes)]
-    items += [TimelineItem(activity.sent_at, reminder=activity) for activity in session.scalars(reminders).unique()]
-    items.sort(key=lambda item: item.at, reverse=True)
-    return items[:limit]
+    both = union_all(select(changes.subquery()), select(reminders.subquery())).subquery()
+    return select(both).order_by(both.c.at.desc(), both.c.kind, both.c.id.desc()).limit(limit)

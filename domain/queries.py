@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import cache
 from typing import Mapping, NamedTuple
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from domain import clock
@@ -500,19 +501,38 @@ class AccountStatus:
 
 
 def find_customer(session: Session, account: str) -> Customer | None:
-    return session.scalar(select(Customer).where(Customer.account == account))
+    return session.scalar(_account_statements().customer, {"account": account})
 
 
 def account_status(session: Session, customer: Customer) -> AccountStatus:
-    summaries = list(session.scalars(
-        select(CustomerSummary).where(CustomerSummary.customer_id == customer.id).order_by(CustomerSummary.currency)
-    ))
-    entries = list(session.scalars(
-        select(Entry)
-        .where(Entry.customer_id == customer.id, Entry.is_open.is_(True))
+    statements = _account_statements()
+    summaries = list(session.scalars(statements.summaries, {"customer_id": customer.id}))
+    entries = list(session.scalars(statements.open_entries, {"customer_id": customer.id}).unique())
+    contacts = list(session.scalars(statements.contacts, {"customer_id": customer.id}))
+    count = sum(s.open_entries for s in summaries)
+    return AccountStatus(customer, summaries, contacts, entries, count)
+
+
+class _AccountStatements(NamedTuple):
+    customer: Select
+    summaries: Select
+    contacts: Select
+    open_entries: Select
+
+
+@cache
+def _account_statements() -> _AccountStatements:
+    """The account status's queries, built once with bound parameters: it is the page opened most,
+    and building a statement with its loader options costs more than SQLite takes to run it."""
+    customer_id = bindparam("customer_id")
+    return _AccountStatements(
+        customer=select(Customer).where(Customer.account == bindparam("account")),
+        summaries=select(CustomerSummary).where(CustomerSummary.customer_id == customer_id)
+        .order_by(CustomerSummary.currency),
+        contacts=select(Contact).where(Contact.customer_id == customer_id).order_by(Contact.id),
+        open_entries=select(Entry)
+        .where(Entry.customer_id == customer_id, Entry.is_open.is_(True))
         .options(joinedload(Entry.documents), joinedload(Entry.collection_marked_by), joinedload(Entry.stopped_by))
         .order_by(Entry.due_date, Entry.id)
-        .limit(ACCOUNT_ENTRY_LIMIT)
-    ).unique())
-    count = sum(s.open_entries for s in summaries)
-    return AccountStatus(customer, summaries, list(customer.contacts), entries, count)
+        .limit(ACCOUNT_ENTRY_LIMIT),
+    )
