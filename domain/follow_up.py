@@ -1,9 +1,18 @@
 """Automatic follow-up plans and the daily run that applies them.
 
 A plan is a list of steps: `offset_days` relative to the due date (negative: a prevention message
-before it), a channel (e-mail, letter, or a phone-call task) and the level the step reaches (the
-level picks the template, in the customer's language). Customers get a plan; each entry has a
-"Follow-up plan enabled" switch.
+before it), a channel (e-mail, letter, or a phone-call task), the level the step reaches, and the
+template it sends: by default the template of the level reached, or the template of another level
+(`template_level`, e.g. the R1 wording for a step that reaches R2); the customer's language picks
+the language. A task sends nothing and has no template; the prevention template and the R1…R5
+templates are not swapped (one speaks of a due date to come, the others of an overdue invoice).
+Customers get a plan; each entry has a "Follow-up plan enabled" switch.
+
+Deleting a plan deletes its steps and leaves its customers without a plan (their entries lose ⚡),
+with a history event per customer and one for the plan. Nothing of the history refers to a plan
+or a step by foreign key: activities, letters and outbox messages keep their own copy of what was
+sent and at which level, and the outbox keys below are plain text (step ids are never reused, so
+a key never names a later step).
 
 The daily run decides in one SQL query (`decide`): for every open invoice of a customer with a
 plan whose switch is on and that nothing holds back (stop reminders on the entry or the customer,
@@ -11,7 +20,7 @@ disputed, in collection, an unsent message already covering it at that level), t
 greatest offset such that due_date + offset <= today and whose level is above the entry's
 reminder level (prevention, level 0, counts as above an entry never reminded). Several missed
 steps: only the most advanced is sent. Per customer, one message covers all its due entries, at
-the step of its most advanced entry.
+the step of its most advanced entry, with that step's template.
 
     decisions = decide(session, today)            # [CustomerDecision], nothing written
     report = run(session, today, enqueue=…, make_letter=…)   # sends, commits per customer
@@ -29,13 +38,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Callable, Iterable
 
-from sqlalchemy import Date, Integer, and_, exists, func, literal, not_, or_, select, union_all, update
+from sqlalchemy import Date, DateTime, Integer, String, Text, and_, exists, func, insert, literal, not_, or_, select, \
+    union_all, update
 from sqlalchemy.orm import Session, selectinload
 
 from domain import audit, clock, outbox, reminders
 from domain import reminder_templates as templates
-from domain.models import (FOLLOW_UP_CHANNELS, INVOICE, MAX_LEVEL, Customer, Entry, FollowUpPlan, FollowUpStep,
-                           OutboxEntry, OutboxMessage, User)
+from domain.models import (FOLLOW_UP_CHANNELS, INVOICE, MAX_LEVEL, AuditEvent, Customer, Entry, FollowUpPlan,
+                           FollowUpStep, OutboxEntry, OutboxMessage, User)
 from domain.settings import company as saved_company
 
 CHANNEL_LABELS = {"email": "E-mail", "letter": "Letter", "task": "Phone call task"}
@@ -100,8 +110,38 @@ def parse_offset(text: str | int | None) -> int:
     return offset
 
 
+def parse_template(text: str | int | None) -> int | None:
+    """The template level chosen in a form: None for "the template of the level reached" (empty),
+    else 0…5 from 'prevention', 'R1' … 'R5' or '0' … '5'."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    level = templates.parse_level(str(text))
+    if level is None:
+        raise FollowUpError(f"There is no template {str(text).strip()!r}: choose the template of the level reached, "
+                            f"Prevention, or R1 to R{MAX_LEVEL}.")
+    return level
+
+
+def check_template(channel: str, level: int, template_level: int | str | None) -> int | None:
+    """The template a step of this channel and level may send (None: the level's own), or why not."""
+    template_level = parse_template(template_level)
+    if template_level is None or template_level == level:
+        return None
+    if channel == "task":
+        raise FollowUpError("A phone call task sends nothing, so it has no template: keep “the level's own”.")
+    if level == templates.PREVENTION:
+        raise FollowUpError("A prevention step sends the prevention template: the R1…R5 templates speak of an "
+                            "overdue invoice.")
+    if template_level == templates.PREVENTION:
+        raise FollowUpError(f"The prevention template announces a due date to come: a step reaching "
+                            f"{templates.level_name(level)} sends one of the R1…R{MAX_LEVEL} templates.")
+    return template_level
+
+
 def add_step(session: Session, actor: User | None, plan: FollowUpPlan, offset_days: int | str, channel: str,
-             level: int | str | None) -> FollowUpStep:
+             level: int | str | None, template_level: int | str | None = None) -> FollowUpStep:
+    """A new step; `template_level` is the level whose template it sends (None or '': the template
+    of the level it reaches)."""
     offset = parse_offset(offset_days)
     if channel not in FOLLOW_UP_CHANNELS:
         raise FollowUpError("A step goes by e-mail, by letter, or is a phone call task.")
@@ -111,14 +151,31 @@ def add_step(session: Session, actor: User | None, plan: FollowUpPlan, offset_da
         raise FollowUpError(f"Choose a level between prevention and R{MAX_LEVEL}.")
     if level == templates.PREVENTION and offset > 0:
         raise FollowUpError("A prevention step comes before the due date (or on it): 0 days or fewer.")
+    template_level = check_template(channel, level, template_level)
     if any(s.offset_days == offset for s in plan.steps):
         raise FollowUpError(f"The plan already has a step at {offset:+d} days.")
-    step = FollowUpStep(offset_days=offset, channel=channel, level=level)
+    step = FollowUpStep(offset_days=offset, channel=channel, level=level, template_level=template_level)
     plan.steps.append(step)
     session.flush()
     audit.record(session, actor, "follow_up.step",
                  f"Step {describe_step(step)} added to follow-up plan {plan.name!r}")
     return step
+
+
+def set_step_template(session: Session, actor: User | None, step: FollowUpStep,
+                      template_level: int | str | None) -> bool:
+    """The template an existing step sends (None or '': the template of the level it reaches).
+    Says whether it changed."""
+    template_level = check_template(step.channel, step.level, template_level)
+    if step.template_level == template_level:
+        return False
+    before = describe_template(step)
+    step.template_level = template_level
+    session.flush()
+    audit.record(session, actor, "follow_up.step",
+                 f"Step {step.offset_days:+d} days of follow-up plan {step.plan.name!r}: {before} replaced by "
+                 f"{describe_template(step)}")
+    return True
 
 
 def remove_step(session: Session, actor: User | None, step: FollowUpStep) -> None:
@@ -128,8 +185,43 @@ def remove_step(session: Session, actor: User | None, step: FollowUpStep) -> Non
     session.flush()
 
 
+def delete_plan(session: Session, actor: User | None, plan: FollowUpPlan) -> int:
+    """Delete the plan and its steps. Its customers are left without a plan (their entries lose
+    ⚡), each with a history event; the plan's deletion is one more event. Past reminders, letters
+    and outbox messages stay as they are (nothing refers to the plan). Says how many customers
+    were unassigned."""
+    name, steps = plan.name, len(plan.steps)
+    actor_id = actor.id if actor is not None else None
+    detail = f"Follow-up plan {name!r} removed: the plan was deleted"
+    # One history event per customer, written in one statement (a plan may cover thousands).
+    assigned = select(literal(actor_id, Integer), literal("follow_up.assign", String), literal(detail, Text),
+                      Customer.id, literal(clock.now(), DateTime)).where(Customer.follow_up_plan_id == plan.id)
+    session.execute(insert(AuditEvent).from_select(["actor_id", "action", "detail", "customer_id", "at"], assigned))
+    unassigned = session.execute(update(Customer).where(Customer.follow_up_plan_id == plan.id)
+                                 .values(follow_up_plan_id=None).execution_options(synchronize_session=False)).rowcount
+    audit.record(session, actor, "follow_up.plan",
+                 f"Follow-up plan {name!r} deleted with its {steps} {'step' if steps == 1 else 'steps'}; "
+                 f"{unassigned} {'customer' if unassigned == 1 else 'customers'} no longer have a plan")
+    session.delete(plan)
+    session.flush()
+    session.expire_all()
+    return unassigned
+
+
+def describe_template(step: FollowUpStep) -> str:
+    """'the R1 template', 'the template of R2' (the level's own), 'no template' (a task)."""
+    if step.template is None:
+        return "no template"
+    if step.template_level is None or step.template_level == step.level:
+        return f"the template of {templates.level_name(step.level)}"
+    return f"the {templates.level_name(step.template_level)} template"
+
+
 def describe_step(step: FollowUpStep) -> str:
-    return f"{step.offset_days:+d} days, {CHANNEL_LABELS[step.channel].lower()}, {templates.level_name(step.level)}"
+    text = f"{step.offset_days:+d} days, {CHANNEL_LABELS[step.channel].lower()}, {templates.level_name(step.level)}"
+    if step.template is not None and step.template != step.level:
+        text += f" with {describe_template(step)}"
+    return text
 
 
 # --- Assigning plans and the per-entry switch ---------------------------------------------------
@@ -212,6 +304,12 @@ class StepInfo:
     offset_days: int
     channel: str
     level: int
+    template_level: int | None = None  # None: the template of `level`
+
+    @property
+    def template(self) -> int:
+        """The level whose template the step sends."""
+        return self.level if self.template_level is None else self.template_level
 
 
 @dataclass
@@ -238,7 +336,7 @@ def _stopped(model, today: date):
 def decide(session: Session, today: date | None = None) -> list[CustomerDecision]:
     """What the daily run would send today, per customer (by customer id), decided in SQL."""
     today = today or clock.today()
-    steps = [StepInfo(s.id, s.plan_id, s.offset_days, s.channel, s.level)
+    steps = [StepInfo(s.id, s.plan_id, s.offset_days, s.channel, s.level, s.template_level)
              for s in session.scalars(select(FollowUpStep))]
     if not steps:
         return []
@@ -295,6 +393,7 @@ class Outcome:
     entries: list[str]
     status: str  # queued | already queued | letter | task | would send | skipped
     reason: str = ""
+    template: int | None = None  # the level whose template is sent, when it is not `level`'s
 
 
 @dataclass
@@ -310,7 +409,8 @@ class RunReport:
         head = f"Follow-up run for {self.day.isoformat()}{' (dry run: nothing written)' if self.dry_run else ''}"
         lines = [head]
         for o in self.outcomes:
-            what = f"{o.account} {o.name}: {CHANNEL_LABELS[o.channel]} {templates.level_name(o.level)} for " \
+            wording = f" ({templates.level_name(o.template)} template)" if o.template is not None else ""
+            what = f"{o.account} {o.name}: {CHANNEL_LABELS[o.channel]} {templates.level_name(o.level)}{wording} for " \
                    f"{len(o.entries)} {'entry' if len(o.entries) == 1 else 'entries'} ({', '.join(o.entries)})"
             lines.append(f"  {what} — {o.status}{': ' + o.reason if o.reason else ''}")
         if not self.outcomes:
@@ -363,8 +463,10 @@ def run(session: Session, today: date | None = None, *, dry_run: bool = False,
         customer = session.get(Customer, decision.customer_id)
         entries = list(session.scalars(select(Entry).where(Entry.id.in_(decision.entry_ids))
                                        .order_by(Entry.due_date, Entry.id)))
+        step = decision.step
         outcome = Outcome(customer.account, customer.name, decision.channel, decision.level,
-                          [e.number for e in entries], "would send" if dry_run else "")
+                          [e.number for e in entries], "would send" if dry_run else "",
+                          template=step.template if step.channel != "task" and step.template != step.level else None)
         report.outcomes.append(outcome)
         reason = _skip_reason(customer, decision, company)
         if reason:
@@ -386,7 +488,8 @@ def _send(session: Session, customer: Customer, entries: list[Entry], decision: 
           company, outcome: Outcome, enqueue, make_letter) -> None:
     level = decision.level
     if decision.channel == "email":
-        message = reminders.rendered(session, customer, entries, level, "email", None, company)
+        message = reminders.rendered(session, customer, entries, level, "email", None, company,
+                                     template_level=decision.step.template_level)
         emails = customer.email_list
         queued, is_new = outbox.queue_message(
             session, customer=customer, entries=entries, level=level, to=emails[:1], cc=emails[1:],
@@ -399,7 +502,8 @@ def _send(session: Session, customer: Customer, entries: list[Entry], decision: 
     elif decision.channel == "letter":
         if make_letter is None:
             raise reminders.ReminderError("letters cannot be made by this run")
-        content = reminders.letter_content(session, customer, entries, None, level=level)
+        content = reminders.letter_content(session, customer, entries, None, level=level, company=company,
+                                           template_level=decision.step.template_level)
         storage_name, filename = make_letter(customer, entries, content)
         reminders.record_letter(session, None, customer, entries, content, storage_name, filename)
         session.commit()

@@ -531,16 +531,27 @@ class FollowUpPlan(Base):
 
 class FollowUpStep(Base):
     """One step of a plan: `offset_days` after the due date (negative: before it, a prevention
-    message), by e-mail, letter or a phone-call task, reaching `level` (0 = prevention, 1…5 = R1…R5;
-    the level picks the template in the customer's language). One step per day of a plan."""
+    message), by e-mail, letter or a phone-call task, reaching `level` (0 = prevention, 1…5 = R1…R5).
+    The message uses the template of `template_level` (None: of the level reached) in the
+    customer's language; a task sends nothing and has none. One step per day of a plan.
+
+    Ids are never reused (AUTOINCREMENT on SQLite): the daily run's outbox keys name the step."""
 
     __tablename__ = "follow_up_steps"
-    __table_args__ = (UniqueConstraint("plan_id", "offset_days"),)
+    __table_args__ = (UniqueConstraint("plan_id", "offset_days"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("follow_up_plans.id"), index=True)
     offset_days: Mapped[int] = mapped_column(Integer)
     channel: Mapped[str] = mapped_column(String(10))  # email | letter | task
     level: Mapped[int] = mapped_column(SmallInteger)
+    template_level: Mapped[int | None] = mapped_column(SmallInteger)  # None: the template of `level`
 
     plan: Mapped[FollowUpPlan] = relationship(back_populates="steps")
+
+    @property
+    def template(self) -> int | None:
+        """The level whose template the step sends; None for a task (it sends nothing)."""
+        if self.channel == "task":
+            return None
+        return self.level if self.template_level is None else self.template_level

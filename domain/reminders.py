@@ -126,14 +126,17 @@ def invoice_files(session: Session, entries: Iterable[Entry], document_dir: str 
 
 
 def rendered(session: Session, customer: Customer, entries: list[Entry], level: int, channel: str,
-             sender: User | None, company: CompanySettings | None = None) -> templates.RenderedMessage:
-    """The chosen template (customer's language) rendered for these entries."""
-    text = templates.template_for(session, level, channel, customer.language)
+             sender: User | None, company: CompanySettings | None = None, *,
+             template_level: int | None = None) -> templates.RenderedMessage:
+    """The template of the level (or of `template_level`, a follow-up step's other wording) in the
+    customer's language, rendered for these entries; it speaks of the level reached."""
+    wording = level if template_level is None else template_level
+    text = templates.template_for(session, wording, channel, customer.language)
     context = templates.reminder_context(session, customer, entries, sender=sender, company=company, level=level)
     try:
         return templates.render(text, context)
     except templates.TemplateError as error:
-        raise ReminderError(f"The {templates.level_name(level)} {channel} template cannot be used: {error}. "
+        raise ReminderError(f"The {templates.level_name(wording)} {channel} template cannot be used: {error}. "
                             f"Fix it under Reminder templates.") from error
 
 
@@ -190,10 +193,11 @@ class LetterContent:
     body_html: str
 
 
-def letter_content(session: Session, customer: Customer, entries: list[Entry], sender: User,
-                   level: int | None = None) -> LetterContent:
+def letter_content(session: Session, customer: Customer, entries: list[Entry], sender: User | None,
+                   level: int | None = None, *, template_level: int | None = None,
+                   company: CompanySettings | None = None) -> LetterContent:
     level = check_level(level, entries)
-    message = rendered(session, customer, entries, level, "letter", sender)
+    message = rendered(session, customer, entries, level, "letter", sender, company, template_level=template_level)
     return LetterContent(level=level, language=templates.template_language(customer.language), day=clock.today(),
                          subject=message.subject, body=message.body, body_html=str(message.body_html))
 

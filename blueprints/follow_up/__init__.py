@@ -1,6 +1,7 @@
-"""Follow-up plans: the plans page (plans with their steps, create and edit them, assign them to
-customers by account list or to all customers matching a filter), the plan selector of an
-account, and the per-entry "Follow-up plan enabled" switch."""
+"""Follow-up plans: the plans page (plans with their steps, create, rename and delete plans, add,
+remove and choose the template of steps, assign plans to customers by account list or to all
+customers matching a filter), the plan selector of an account, and the per-entry "Follow-up plan
+enabled" switch."""
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template, request
@@ -30,6 +31,13 @@ def _plans_view(notice: str | None = None, error: str | None = None, form: dict 
                        counts=follow_up.customer_counts(db.session), notice=notice, error=error, form=form or {},
                        error_plan=error_plan, channels=follow_up.CHANNEL_LABELS, levels=templates.LEVELS,
                        level_name=templates.level_name, can_edit=current_user.can("edit"))
+
+
+def _step_or_404(step_id: int) -> FollowUpStep:
+    step = db.session.get(FollowUpStep, step_id)
+    if step is None:
+        abort(404, description="This step does not exist (any more).")
+    return step
 
 
 def _mutation(action, success: str, error_plan=None):
@@ -72,16 +80,46 @@ def add_step(plan_id):
     plan = _plan_or_404(plan_id)
     form = request.form
     return _mutation(lambda: follow_up.describe_step(follow_up.add_step(
-        db.session, current_user, plan, form.get("offset_days"), form.get("channel", ""), form.get("level"))),
+        db.session, current_user, plan, form.get("offset_days"), form.get("channel", ""), form.get("level"),
+        form.get("template_level"))),
         "Step {result} added.", error_plan=plan.id)
+
+
+@bp.post("/plans/<int:plan_id>/delete")
+@permission_required("edit")
+def delete_plan(plan_id):
+    """Delete the plan and its steps; its customers are left without a plan, history stays."""
+    plan = _plan_or_404(plan_id)
+    name = plan.name
+
+    def delete() -> str:
+        count = follow_up.delete_plan(db.session, current_user, plan)
+        who = "No customer had it." if count == 0 else (
+            "1 customer no longer has a follow-up plan." if count == 1
+            else f"{count} customers no longer have a follow-up plan.")
+        return f"Plan {name!r} deleted: {who} Past reminders stay in the history."
+
+    return _mutation(delete, "{result}")
+
+
+@bp.post("/steps/<int:step_id>/template")
+@permission_required("edit")
+def step_template(step_id):
+    """The template an existing step sends (empty: the template of the level it reaches)."""
+    step = _step_or_404(step_id)
+
+    def change() -> str:
+        if not follow_up.set_step_template(db.session, current_user, step, request.form.get("template_level")):
+            return "Nothing changed."
+        return f"The step at {step.offset_days:+d} days now sends {follow_up.describe_template(step)}."
+
+    return _mutation(change, "{result}", error_plan=step.plan_id)
 
 
 @bp.post("/steps/<int:step_id>/delete")
 @permission_required("edit")
 def remove_step(step_id):
-    step = db.session.get(FollowUpStep, step_id)
-    if step is None:
-        abort(404, description="This step does not exist (any more).")
+    step = _step_or_404(step_id)
     return _mutation(lambda: follow_up.remove_step(db.session, current_user, step), "Step removed.")
 
 

@@ -262,3 +262,148 @@ def test_plans_refuse_what_makes_no_sense(session, users, plan):
         follow_up.add_step(session, users["admin"], plan, "soon", "email", 1)
     with pytest.raises(follow_up.FollowUpError, match="phone call"):
         follow_up.add_step(session, users["admin"], plan, "60", "fax", 4)
+
+
+# --- The template of a step ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def gentle(session, users):
+    """+10 R1 e-mail; +20 e-mail reaching R2 with the R1 wording; +30 letter reaching R3 with the R2 wording."""
+    plan = follow_up.create_plan(session, users["admin"], "Gentle")
+    follow_up.add_step(session, users["admin"], plan, 10, "email", 1)
+    follow_up.add_step(session, users["admin"], plan, 20, "email", 2, "R1")
+    follow_up.add_step(session, users["admin"], plan, 30, "letter", 3, "2")
+    session.commit()
+    return plan
+
+
+def test_a_step_with_the_r1_template_sends_the_r1_wording_in_the_customers_language_and_raises_to_r2(
+        app, session, ledger_builder, gentle, company, mail, run_jobs):
+    bistro = with_plan(ledger_builder.customer("C1", "Bistro", emails="compta@bistro.test", language="fr"), gentle)
+    entry = ledger_builder.entry(bistro, 22, "200.00", level=1, number="INV-R1")
+    session.commit()
+
+    report = run(app)
+    assert [(o.channel, o.level, o.template, o.status) for o in report.outcomes] == [("email", 2, 1, "queued")]
+    run_jobs()
+    [sent] = mail.messages
+    assert sent["Subject"].startswith("Rappel de paiement"), "the R1 wording, in French"
+    assert "Deuxième relance" not in sent["Subject"]
+    session.expire_all()
+    assert session.get(Entry, entry.id).reminder_level == 2, "the entry reached R2"
+    [activity] = session.scalars(select(ReminderActivity)).all()
+    assert activity.level == 2 and activity.subject.startswith("Rappel de paiement")
+    assert run(app).outcomes == [], "R2 reached: the +20 step is not due again"
+
+
+def test_a_letter_step_sends_the_chosen_template(app, session, ledger_builder, gentle, company, mail, run_jobs):
+    bistro = with_plan(ledger_builder.customer("C1", "Bistro", emails="compta@bistro.test",
+                                               address="3 quai des Brumes"), gentle)
+    entry = ledger_builder.entry(bistro, 31, "100.00", level=2, number="INV-OLD")
+    session.commit()
+
+    report = run(app)
+    assert [(o.channel, o.level, o.template, o.status) for o in report.outcomes] == [("letter", 3, 2, "letter")]
+    [activity] = session.scalars(select(ReminderActivity)).all()
+    assert (activity.channel, activity.level) == ("letter", 3)
+    assert activity.subject.startswith("Second reminder"), "the R2 letter's wording, not R3's"
+    assert "Third reminder" not in activity.body
+    assert session.get(Entry, entry.id).reminder_level == 3
+
+
+def test_dry_run_says_which_template_a_step_sends(app, session, ledger_builder, gentle, company):
+    bistro = with_plan(ledger_builder.customer("C1", "Bistro", emails="compta@bistro.test"), gentle)
+    ledger_builder.entry(bistro, 22, "200.00", level=1, number="INV-R1")
+    other = with_plan(ledger_builder.customer("C2", "Garage", emails="compta@garage.test"), gentle)
+    ledger_builder.entry(other, 12, "50.00", number="INV-NEW")
+    session.commit()
+
+    result = app.test_cli_runner().invoke(args=["reminders", "run", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "C1 Bistro: E-mail R2 (R1 template) for 1 entry (INV-R1) — would send" in result.output
+    assert "C2 Garage: E-mail R1 for 1 entry (INV-NEW) — would send" in result.output, "its own template: no mention"
+    session.expire_all()
+    assert messages(session) == []
+
+
+def test_changing_a_steps_template_changes_what_the_next_run_sends(app, session, ledger_builder, users, gentle,
+                                                                    company, mail, run_jobs):
+    step = next(s for s in gentle.steps if s.offset_days == 20)
+    assert follow_up.set_step_template(session, users["finance"], step, "") is True
+    assert follow_up.set_step_template(session, users["finance"], step, None) is False, "no change, no event"
+    session.commit()
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "follow_up.step")
+                           .order_by(AuditEvent.id.desc()))
+    assert event.detail == ("Step +20 days of follow-up plan 'Gentle': the R1 template replaced by "
+                            "the template of R2") and event.actor_id == users["finance"].id
+    bistro = with_plan(ledger_builder.customer("C1", "Bistro", emails="compta@bistro.test"), gentle)
+    ledger_builder.entry(bistro, 22, "200.00", level=1)
+    session.commit()
+    run(app)
+    run_jobs()
+    assert mail.messages[0]["Subject"].startswith("Second reminder")
+
+
+def test_a_template_choice_that_makes_no_sense_is_refused(session, users, gentle):
+    with pytest.raises(follow_up.FollowUpError, match="There is no template 'R9'"):
+        follow_up.add_step(session, users["admin"], gentle, 40, "email", 3, "R9")
+    with pytest.raises(follow_up.FollowUpError, match="phone call task sends nothing, so it has no template"):
+        follow_up.add_step(session, users["admin"], gentle, 40, "task", 3, "R1")
+    with pytest.raises(follow_up.FollowUpError, match="prevention step sends the prevention template"):
+        follow_up.add_step(session, users["admin"], gentle, -3, "email", 0, "R1")
+    with pytest.raises(follow_up.FollowUpError, match="announces a due date to come"):
+        follow_up.add_step(session, users["admin"], gentle, 40, "email", 3, "prevention")
+    step = next(s for s in gentle.steps if s.offset_days == 10)
+    with pytest.raises(follow_up.FollowUpError, match="There is no template 'soon'"):
+        follow_up.set_step_template(session, users["admin"], step, "soon")
+    # The level's own template, chosen explicitly, is the default: nothing to remember.
+    own = follow_up.add_step(session, users["admin"], gentle, 40, "email", 3, "R3")
+    assert own.template_level is None and own.template == 3
+    assert follow_up.add_step(session, users["admin"], gentle, 50, "task", 4, "").template is None
+
+
+# --- Deleting a plan -----------------------------------------------------------------------------
+
+
+def test_deleting_a_plan_unassigns_its_customers_and_keeps_the_history(app, session, ledger_builder, users, plan,
+                                                                       company, mail, run_jobs):
+    bistro = with_plan(ledger_builder.customer("C1", "Bistro", emails="compta@bistro.test"), plan)
+    garage = with_plan(ledger_builder.customer("C2", "Garage", emails="compta@garage.test"), plan)
+    other = ledger_builder.customer("C3", "Other")
+    ledger_builder.entry(bistro, 12, "200.00", number="INV-B")
+    ledger_builder.entry(garage, 12, "100.00", number="INV-G")
+    session.commit()
+    run(app)
+    run_jobs()
+    assert len(mail.envelopes) == 2
+    old_step_ids = [s.id for s in plan.steps]
+
+    assert follow_up.delete_plan(session, users["finance"], plan) == 2
+    session.commit()
+    session.expire_all()
+    assert follow_up.plans(session) == []
+    assert session.get(type(bistro), bistro.id).follow_up_plan_id is None
+    assert session.get(type(garage), garage.id).follow_up_plan_id is None
+    # The reminders that went out and their outbox messages stay, with their plan keys.
+    assert session.scalar(select(func.count()).select_from(ReminderActivity)) == 2
+    assert {m.status for m in messages(session)} == {"sent"}
+    assert all(m.dedupe_key.startswith("plan:") for m in messages(session))
+    # Who did it and which plan: on each account's history, and once for the plan.
+    for customer in (bistro, garage):
+        event = session.scalar(select(AuditEvent).where(AuditEvent.customer_id == customer.id,
+                                                        AuditEvent.action == "follow_up.assign"))
+        assert event.detail == "Follow-up plan 'Standard' removed: the plan was deleted"
+        assert event.actor_id == users["finance"].id and event.at is not None
+    assert session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.customer_id == other.id)) == 0
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "follow_up.plan",
+                                                    AuditEvent.detail.like("%deleted%")))
+    assert event.detail == "Follow-up plan 'Standard' deleted with its 4 steps; 2 customers no longer have a plan"
+    assert event.actor_id == users["finance"].id
+
+    clock.pin(clock.today() + timedelta(days=30))
+    assert run(app).outcomes == [], "no plan, nothing sent"
+    # A new step never takes a deleted step's id, so an old outbox key never names it.
+    new_plan = follow_up.create_plan(session, users["finance"], "Standard")
+    step = follow_up.add_step(session, users["finance"], new_plan, 10, "email", 1)
+    assert step.id > max(old_step_ids)
