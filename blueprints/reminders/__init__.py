@@ -1,6 +1,9 @@
-"""Manual reminders from the account status: the compose window (e-mail or letter) for one entry
-(✉️, @) or for the ticked entries of the customer (grouped follow-up), the letter PDFs, the status
-of a queued e-mail, and the Deliveries page listing the messages that failed."""
+"""Manual reminders from the account status and the due dates: the compose window (e-mail or
+letter) for one entry (✉️, @) or for the ticked entries of the customer (grouped follow-up), the
+letter PDFs, the status of a queued e-mail, and the Deliveries page listing the messages that failed.
+
+Whatever changes entries' levels answers with HX-Trigger `entriesChanged` (and `accountChanged`):
+each page redraws its own list on it."""
 from __future__ import annotations
 
 import secrets
@@ -13,7 +16,7 @@ import jobs
 from documents.letter import write_letter
 from domain import outbox, queries, reminders
 from domain import reminder_templates as templates
-from domain.models import OutboxMessage
+from domain.models import Entry, OutboxMessage
 from domain.outbox import OutboxError
 from domain.reminders import ReminderError
 from domain.settings import company as saved_company
@@ -23,6 +26,7 @@ from web import permission_required, render_view
 bp = Blueprint("reminders", __name__)
 
 ACCOUNT_CHANGED, ENTRIES_CHANGED = "accountChanged", "entriesChanged"
+CHANGED = f"{ACCOUNT_CHANGED}, {ENTRIES_CHANGED}"  # the HX-Trigger of a reminder that changed levels
 
 
 def _customer_or_404(account: str):
@@ -71,7 +75,22 @@ def _dialog(customer, entries, channel, *, error=None, draft=None, form=None, de
 @permission_required("edit")
 def compose(account):
     """The compose window, filled from the template of the level (default: entry level + 1)."""
-    customer = _customer_or_404(account)
+    return _compose(_customer_or_404(account))
+
+
+@bp.get("/reminders/compose")
+@permission_required("edit")
+def compose_entry():
+    """The same window for entries given by id (`?entry=…&channel=…`), the customer found from the
+    first: lists of entries of many customers (Due dates) need one URL for every row, not one per row."""
+    ticked = _ticked()
+    entry = db.session.get(Entry, ticked[0]) if ticked else None
+    if entry is None:
+        abort(404, description="This entry does not exist: reload the page.")
+    return _compose(entry.customer)
+
+
+def _compose(customer):
     channel = _channel()
     try:
         entries = reminders.selected_entries(db.session, customer, _ticked())
@@ -116,7 +135,10 @@ def send_email(account):
             current_app.logger.exception("Outbox message %s could not be queued", message.id)
             outbox.mark_failed(db.session, message, f"The send could not be queued: {error}")
             db.session.commit()
-    return render_template("reminders/_sent.html", message=message, customer=customer)
+    headers = {"Vary": "HX-Request"}
+    if message.status == "sent":  # already sent (a double click after the send): the page catches up now
+        headers["HX-Trigger"] = CHANGED
+    return render_template("reminders/_sent.html", message=message, customer=customer), 200, headers
 
 
 @bp.get("/reminders/messages/<int:message_id>/status")
@@ -128,7 +150,7 @@ def message_status(message_id):
     html = render_template("reminders/_message_status.html", message=message, customer=message.customer)
     headers = {"Vary": "HX-Request"}
     if message.status == "sent":  # the level and last-reminder columns of the page change now
-        headers["HX-Trigger"] = f"{ACCOUNT_CHANGED}, {ENTRIES_CHANGED}"
+        headers["HX-Trigger"] = CHANGED
     return html, 200, headers
 
 
@@ -157,7 +179,7 @@ def make_letter(account):
     db.session.commit()
     html = render_template("reminders/_letter_ready.html", activity=activity, customer=customer, filename=filename,
                            entries=entries, level_name=templates.level_name)
-    return html, 200, {"HX-Trigger": f"{ACCOUNT_CHANGED}, {ENTRIES_CHANGED}", "Vary": "HX-Request"}
+    return html, 200, {"HX-Trigger": CHANGED, "Vary": "HX-Request"}
 
 
 @bp.get("/reminders/letters/<int:activity_id>")

@@ -55,6 +55,14 @@ def test_the_account_page_offers_reminders_to_finance(finance_client, ledger):
     assert "Send reminder" in html and "E-mail reminder for INV-2001" in html and "Reminder letter for INV-2001" in html
 
 
+def test_a_credit_note_has_no_reminder_buttons(finance_client, ledger, ledger_builder, session):
+    ledger_builder.entry(ledger["customer"], 5, "80.00", kind="credit_note", number="AV-2001")
+    session.commit()
+    html = finance_client.get("/customers/C100").get_data(as_text=True)
+    assert "AV-2001" in html and "E-mail reminder for INV-2002" in html
+    assert "E-mail reminder for AV-2001" not in html and "Reminder letter for AV-2001" not in html
+
+
 def test_support_sees_nothing_to_send(support_client, ledger):
     html = support_client.get("/customers/C100").get_data(as_text=True)
     assert "Send reminder" not in html and "E-mail reminder for" not in html
