@@ -253,10 +253,31 @@ def _build_collection_xlsx(db, export: Export) -> str:
 _BUILDERS["collection_xlsx"] = _build_collection_xlsx
 
 
+def bulk_letter_maker(document_dir: str | Path, aside: Path, company):
+    """make_letter(customer, entries, content, name) → (storage_name, filename) for bulk dunning:
+    the reminder letter PDF (documents.letter.write_letter, as the ✉️ button makes it), written in
+    the folder `aside` and renamed to letters/<name>.pdf, so a half-written letter is never attached
+    and a retried job replaces the letter it had written instead of adding one."""
+    from documents.letter import write_letter
+    from domain import reminder_templates as templates
+
+    def make(customer, entries, content, name: str) -> tuple[str, str]:
+        written, filename = write_letter(
+            aside, company, customer, entries, content,
+            f"{templates.level_name(content.level)} {customer.name} {content.day.isoformat()}")
+        storage_name = f"letters/{safe_name(name, fallback='letter')}.pdf"
+        os.replace(aside / written, Path(document_dir) / storage_name)
+        return storage_name, filename
+
+    return make
+
+
 def _build_bulk_dunning(db, export: Export) -> str:
     """Bulk dunning (domain/dunning.py): one reminder e-mail per customer, queued in the outbox and
-    handed to the outbox job as soon as it is committed. The file is the CSV report; the counts
-    go in the export's message for the status fragment."""
+    handed to the outbox job as soon as it is committed (with the reminder letter as a PDF when
+    the export asks for it). The file is the CSV report; the counts go in the export's message
+    for the status fragment."""
+    import gc
     import time
 
     from domain import dunning, outbox
@@ -265,11 +286,26 @@ def _build_bulk_dunning(db, export: Export) -> str:
     if actor is None:
         raise LookupError("The user who asked for these reminders no longer exists.")
     day, export_id, last_write = clock.today(), export.id, [0.0]
+    document_dir = current_app.config["DOCUMENT_DIR"]
+    make_letter = aside = None
+    if dunning.wants_letter(export):
+        letters = Path(document_dir) / "letters"
+        # Letters a killed run of this export left half-written: one run per export at a time.
+        for stale in letters.glob(f".partial-bulk-{export_id}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        letters.mkdir(parents=True, exist_ok=True)
+        aside = Path(tempfile.mkdtemp(dir=letters, prefix=f".partial-bulk-{export_id}-"))
+        make_letter = bulk_letter_maker(document_dir, aside, settings_rules.company(db.session))
+
+    try:
+        sends = queue()  # one Redis connection for every send this run queues
+    except Exception:  # no Redis configured: each message says so below
+        sends = None
 
     def queued(message) -> None:
         db.session.commit()  # on disk before the outbox job looks for it
         try:
-            enqueue_outbox_message(message)
+            enqueue_outbox_message(message, sends)
         except Exception as error:  # Redis down: the message says so and Deliveries offers Retry
             log.exception("Outbox message %s could not be queued", message.id)
             outbox.mark_failed(db.session, message, f"The send could not be queued: {error}")
@@ -284,9 +320,17 @@ def _build_bulk_dunning(db, export: Export) -> str:
                                .values(progress=min(99, int(done * 100 / max(total, 1)))))
         last_write[0] = time.monotonic()
 
-    report = dunning.run_bulk_dunning(db.session, export, actor, today=day,
-                                      document_dir=current_app.config["DOCUMENT_DIR"], on_queued=queued,
-                                      progress=progress)
+    # As for collection files: the objects that exist now (the app's) are left out of garbage
+    # collections while letters are rendered; the job's own garbage is collected at the end.
+    gc.freeze()
+    try:
+        report = dunning.run_bulk_dunning(db.session, export, actor, today=day, document_dir=document_dir,
+                                          on_queued=queued, progress=progress, make_letter=make_letter)
+    finally:
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
+        gc.collect()
+        gc.unfreeze()
     filename = safe_name(f"Bulk reminders {day.isoformat()}") + ".csv"
     _write_aside(export_path(export) / filename, lambda path: dunning.write_report(path, report))
     export.message = report.summary
@@ -508,10 +552,11 @@ def delete_expired_exports() -> int:
 # --- Reminder e-mails: the outbox ---------------------------------------------------------------
 
 
-def enqueue_outbox_message(message) -> None:
-    """Queue the send of an outbox message; one job per message and attempt (a stable id)."""
-    queue().enqueue(send_outbox_message, message.id, job_id=f"outbox-{message.id}-{message.attempts or 0}",
-                    job_timeout=300, result_ttl=3600, failure_ttl=86400)
+def enqueue_outbox_message(message, into: Queue | None = None) -> None:
+    """Queue the send of an outbox message; one job per message and attempt (a stable id).
+    `into`: a queue to reuse (a run that queues many keeps one Redis connection)."""
+    (into or queue()).enqueue(send_outbox_message, message.id, job_id=f"outbox-{message.id}-{message.attempts or 0}",
+                              job_timeout=300, result_ttl=3600, failure_ttl=86400)
 
 
 def send_outbox_message(message_id: int) -> str:

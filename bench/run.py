@@ -35,7 +35,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from bench import collection_file, daily_run
+from bench import collection_file, daily_run, sending
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -642,6 +642,8 @@ def main(argv: list[str] | None = None) -> int:
     collection_file.run(_log, RESULTS)
     _log("\nDaily follow-up run (issue: deciding what to send over the bench ledger, < 10 s):")
     daily_run.run(_log, RESULTS)
+    _log("\nSending (issue: 1,000 e-mails with the letter PDF, Relance / WeasyPrint + smtplib ≤ 1.3):")
+    sending.run(_log, RESULTS)
     _log(f"\nWritten to {RESULTS.relative_to(ROOT)}")
     return 0
 

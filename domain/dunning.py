@@ -3,7 +3,8 @@ matching the filter) covering its overdue entries, queued in the outbox, with a 
 sent, skipped and why, and what failed.
 
     decisions = plan_bulk_dunning(session, ["C100", "C200"] | filters, today)
-    report = run_bulk_dunning(session, export, actor, today=…, document_dir=…, on_queued=…, progress=…)
+    report = run_bulk_dunning(session, export, actor, today=…, document_dir=…, on_queued=…, progress=…,
+                              make_letter=…)         # make_letter: only when the export asks for letters
     write_report(path, report)                       # the CSV the export hands over
 
 Rules per customer: overdue = open invoices due before today with an open amount; entries whose
@@ -12,6 +13,13 @@ level + 1 (at most R5); the e-mail template of that level in the customer's lang
 is queued under the dedupe key (export, customer): a retried job never queues one twice. "Failed"
 means it could not be queued (a broken template, no company sender address…); the delivery itself
 shows later on Deliveries. No Flask, no Redis here: the job passes plain arguments and callbacks.
+
+With the option "Attach the reminder letter (PDF)" (`letter=1` in the export's params) each e-mail
+also carries the formal letter of the customer's level (the letter template, as the ✉️ button
+makes it), written by the caller's `make_letter(customer, entries, content, name)` → (storage name
+under the document directory, file name): the domain knows no documents. The file stays as the
+message's stored attachment, so the reminder's history lists it. `name` is the same for the same
+export and customer (`letter_name`): a retried job replaces a letter it had written, never adds one.
 """
 from __future__ import annotations
 
@@ -30,8 +38,10 @@ from domain.exports import params_of
 from domain.models import INVOICE, Customer, Entry, Export, OutboxMessage, User
 from domain.outbox import OutboxError, StoredAttachment, queue_message
 from domain.queries import Filters
+from domain.settings import company as saved_company
 
 KIND = "bulk_dunning"
+LETTER_PARAM = "letter"  # in the export's params: "1" when each e-mail carries the reminder letter
 SEND, SENT, SKIPPED, FAILED = "send", "sent", "skipped", "failed"
 CHUNK = 500
 
@@ -40,6 +50,7 @@ NOTHING_OVERDUE = "nothing overdue"
 NO_EMAIL = "no e-mail address"
 UNKNOWN_ACCOUNT = "no customer with this account"
 ALREADY_QUEUED = "already queued by an earlier run of this export"
+NO_LETTER_MAKER = "the reminder letter cannot be made by this run"
 EXCLUSIONS = (("stopped", "reminders stopped"), ("in_collection", "in collection"), ("disputed", "disputed"))
 
 
@@ -95,8 +106,22 @@ class DunningReport:
         return f"sent {self.sent} · skipped {self.skipped} · failed {self.failed}"
 
 
+# make_letter(customer, entries, content, name) → (storage name under the document directory, file name)
+LetterMaker = Callable[[Customer, list, "reminders.LetterContent", str], tuple[str, str]]
+
+
 def dedupe_key(export_id: int, customer_id: int) -> str:
     return f"bulk:{export_id}:{customer_id}"
+
+
+def letter_name(export_id: int, customer_id: int) -> str:
+    """The stable name of the letter attached for this export and customer (no customer text)."""
+    return f"bulk-{export_id}-{customer_id}"
+
+
+def wants_letter(export: Export) -> bool:
+    """Whether this bulk dunning export attaches the reminder letter (PDF) to each e-mail."""
+    return str(params_of(export).get(LETTER_PARAM) or "") == "1"
 
 
 def _amounts(entries: Iterable[Entry]) -> tuple[tuple[str, int], ...]:
@@ -196,26 +221,48 @@ def _line(decision: DunningDecision, outcome: str, reason: str) -> DunningLine:
 
 def run_bulk_dunning(session: Session, export: Export, actor: User, *, today: date, document_dir: str | Path = ".",
                      on_queued: Callable[[OutboxMessage], None] | None = None,
-                     progress: Callable[[int, int], None] | None = None) -> DunningReport:
+                     progress: Callable[[int, int], None] | None = None,
+                     make_letter: LetterMaker | None = None) -> DunningReport:
     """Queue one reminder e-mail per customer the export asks for, and say what happened to each.
 
     `on_queued(message)` is called right after each new message is in the session (the job
     commits there and hands it to the outbox job); `progress(done, total)` after each customer.
-    A customer already queued under this export's key (a retried job) is not queued again."""
+    A customer already queued under this export's key (a retried job) is not queued again.
+    When the export asks for the letter, `make_letter` writes it (without one, each such
+    message fails with NO_LETTER_MAKER)."""
     decisions = plan_bulk_dunning(session, selection_of(export), today)
     prefix = dedupe_key(export.id, 0)[:-1]
     queued_before = {key for key in session.scalars(
         select(OutboxMessage.dedupe_key).where(queries.prefix_range(OutboxMessage.dedupe_key, prefix)))}
+    letter = _LetterOption(make_letter, Path(document_dir)) if wants_letter(export) else None
     report, total = DunningReport(), len(decisions)
     for done, decision in enumerate(decisions, start=1):
-        report.lines.append(_carry_out(session, export, actor, decision, queued_before, document_dir, on_queued))
+        report.lines.append(_carry_out(session, export, actor, decision, queued_before, document_dir, on_queued,
+                                       letter))
         if progress is not None:
             progress(done, total)
     return report
 
 
+@dataclass(frozen=True)
+class _LetterOption:
+    make: LetterMaker | None
+    document_dir: Path
+
+    def attachment(self, session: Session, export: Export, actor: User, customer: Customer, entries: list[Entry],
+                   level: int) -> StoredAttachment:
+        """The letter of `level` for these entries, written by the caller, as a stored attachment."""
+        if self.make is None:
+            raise reminders.ReminderError(NO_LETTER_MAKER)
+        reminders.company_sender(saved_company(session))  # no letter for a message that cannot be queued
+        content = reminders.letter_content(session, customer, entries, actor, level=level)
+        storage_name, filename = self.make(customer, entries, content, letter_name(export.id, customer.id))
+        return StoredAttachment(str(self.document_dir / storage_name), filename, "application/pdf")
+
+
 def _carry_out(session: Session, export: Export, actor: User, decision: DunningDecision, queued_before: set[str],
-               document_dir: str | Path, on_queued: Callable[[OutboxMessage], None] | None) -> DunningLine:
+               document_dir: str | Path, on_queued: Callable[[OutboxMessage], None] | None,
+               letter: _LetterOption | None = None) -> DunningLine:
     if decision.outcome != SEND:
         return _line(decision, SKIPPED, decision.reason)
     key = dedupe_key(export.id, decision.customer_id)
@@ -224,15 +271,22 @@ def _carry_out(session: Session, export: Export, actor: User, decision: DunningD
     customer = session.get(Customer, decision.customer_id)
     entries = list(session.scalars(select(Entry).where(Entry.id.in_(decision.entry_ids))
                                    .order_by(Entry.due_date, Entry.id)))
+    letter_file = None
     try:
         message_text = reminders.rendered(session, customer, entries, decision.level, "email", actor)
         files = reminders.invoice_files(session, entries, document_dir)
+        attachments = [StoredAttachment(str(f.path), f.filename, f.content_type) for f in files]
+        if letter is not None:
+            letter_file = letter.attachment(session, export, actor, customer, entries, decision.level)
+            attachments.insert(0, letter_file)
         emails = customer.email_list
         message, is_new = queue_message(
             session, customer=customer, entries=entries, level=decision.level, to=emails[:1], cc=emails[1:],
             subject=message_text.subject, body=message_text.body, sent_by=actor, dedupe_key=key,
-            attachments=[StoredAttachment(str(f.path), f.filename, f.content_type) for f in files])
+            attachments=attachments)
     except (reminders.ReminderError, OutboxError) as error:
+        if letter_file is not None:  # written for a message that will not exist
+            Path(letter_file.path).unlink(missing_ok=True)
         return _line(decision, FAILED, str(error))
     if not is_new:
         return _line(decision, SENT, ALREADY_QUEUED)

@@ -2,6 +2,7 @@
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from domain import dunning
 from domain import exports as export_rules
 from domain import queries
 from domain.ledger import BUCKETS
@@ -58,8 +59,9 @@ def export_balances():
 @bp.post("/reminders/bulk")
 @permission_required("edit")
 def bulk_dunning():
-    """Send reminders to the ticked customers (or all that match the filter), in the worker; the
-    status fragment polls like an export and ends with the report."""
+    """Send reminders to the ticked customers (or all that match the filter), in the worker, each
+    with the reminder letter as a PDF when "Attach the reminder letter" is ticked; the status
+    fragment polls like an export and ends with the report."""
     filters = parse_filters(request.form, tuple(queries.BALANCE_SORTS))
     accounts = sorted({a.strip() for a in request.form.getlist("customer") if a.strip()})
     take_all = request.form.get("all") == "1"
@@ -68,6 +70,8 @@ def bulk_dunning():
                                reason="Tick at least one customer, or choose all that match the filter.")
     params = filters.query_args(page=1)
     params.update({"all": "1"} if take_all else {"customer": accounts})
+    if request.form.get("letter") == "1":
+        params[dunning.LETTER_PARAM] = "1"
     export, is_new = export_rules.request_export(db.session, current_user, "bulk_dunning", params)
     db.session.commit()
     if is_new:
