@@ -2,10 +2,13 @@
 document builders, and always leave their record in a final state."""
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -139,7 +142,6 @@ def _build_balances_xlsx(db, export: Export) -> str:
 def _build_collection_file(db, export: Export) -> str:
     """The collection file of `export.customer_id`'s selected entries: their invoice PDFs, the
     reminder activities about them and an Excel file (documents/collection_zip.py), as a .zip."""
-    import gc
     import time
 
     from sqlalchemy import select
@@ -151,12 +153,7 @@ def _build_collection_file(db, export: Export) -> str:
     from domain.collection_files import entry_ids_of
     from domain.models import CompanySettings, Customer, Document, Entry, ReminderActivity, ReminderEntry
 
-    # The garbage collector leaves alone the objects that exist when the job starts (the app's, inherited
-    # from the worker): rendering makes many short-lived objects, and each full collection would walk (and,
-    # in a forked work horse, copy) the whole inherited heap. At the end the job's own garbage is collected
-    # while that heap is still out of reach, then it is handed back (for a worker that runs jobs in-process).
-    gc.freeze()
-    try:
+    with _rendering_heap():
         session, day = db.session, clock.today()
         customer = session.get(Customer, export.customer_id) if export.customer_id else None
         if customer is None:
@@ -220,10 +217,28 @@ def _build_collection_file(db, export: Export) -> str:
 
         _write_aside(export_path(export) / filename, lambda path: write_collection_file(path, contents, progress))
         return filename
+
+
+@contextmanager
+def _rendering_heap():
+    """For jobs that render many documents (WeasyPrint makes a great many short-lived objects):
+    the objects that exist when the job starts (the app's, inherited from the worker) are left out
+    of garbage collections, which would otherwise walk (and, in a forked work horse, copy) that
+    whole heap each time; young collections run less often. At the end the job's own garbage is
+    collected while that heap is still out of reach, then everything is handed back (for a worker
+    that runs jobs in-process)."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(RENDERING_GC_THRESHOLD, *thresholds[1:])
+    try:
+        yield
     finally:
         gc.collect()
+        gc.set_threshold(*thresholds)
         gc.unfreeze()
 
+
+RENDERING_GC_THRESHOLD = 10_000  # allocations between young collections (Python's default: 700)
 
 _BUILDERS = {"balances_xlsx": _build_balances_xlsx, "collection_file": _build_collection_file}
 
@@ -273,14 +288,12 @@ def bulk_letter_maker(document_dir: str | Path, aside: Path, company):
 
 
 def _build_bulk_dunning(db, export: Export) -> str:
-    """Bulk dunning (domain/dunning.py): one reminder e-mail per customer, queued in the outbox and
-    handed to the outbox job as soon as it is committed (with the reminder letter as a PDF when
-    the export asks for it). The file is the CSV report; the counts go in the export's message
-    for the status fragment."""
-    import gc
+    """Bulk dunning (domain/dunning.py): one reminder e-mail per customer (with the reminder letter
+    as a PDF when the export asks for it), queued in the outbox and sent at once by this job. The
+    file is the CSV report; the counts go in the export's message for the status fragment."""
     import time
 
-    from domain import dunning, outbox
+    from domain import dunning
 
     actor = db.session.get(User, export.user_id)
     if actor is None:
@@ -297,19 +310,11 @@ def _build_bulk_dunning(db, export: Export) -> str:
         aside = Path(tempfile.mkdtemp(dir=letters, prefix=f".partial-bulk-{export_id}-"))
         make_letter = bulk_letter_maker(document_dir, aside, settings_rules.company(db.session))
 
-    try:
-        sends = queue()  # one Redis connection for every send this run queues
-    except Exception:  # no Redis configured: each message says so below
-        sends = None
-
-    def queued(message) -> None:
-        db.session.commit()  # on disk before the outbox job looks for it
-        try:
-            enqueue_outbox_message(message, sends)
-        except Exception as error:  # Redis down: the message says so and Deliveries offers Retry
-            log.exception("Outbox message %s could not be queued", message.id)
-            outbox.mark_failed(db.session, message, f"The send could not be queued: {error}")
-            db.session.commit()
+    sender = _BulkSender(db, current_app.config.get("SMTP_URL"))
+    # The run commits twice per customer; what it only reads (the user, the export, the company,
+    # the customer) need not be read again after each commit. The outbox reads the entries it
+    # raises afresh (outbox.loaded).
+    expire_on_commit, db.session().expire_on_commit = db.session().expire_on_commit, False
 
     def progress(done: int, total: int) -> None:
         # Its own short transaction (as for the balances), at most five times a second.
@@ -320,17 +325,21 @@ def _build_bulk_dunning(db, export: Export) -> str:
                                .values(progress=min(99, int(done * 100 / max(total, 1)))))
         last_write[0] = time.monotonic()
 
-    # As for collection files: the objects that exist now (the app's) are left out of garbage
-    # collections while letters are rendered; the job's own garbage is collected at the end.
-    gc.freeze()
     try:
-        report = dunning.run_bulk_dunning(db.session, export, actor, today=day, document_dir=document_dir,
-                                          on_queued=queued, progress=progress, make_letter=make_letter)
+        with _rendering_heap():
+            report = dunning.run_bulk_dunning(db.session, export, actor, today=day, document_dir=document_dir,
+                                              deliver=sender.deliver, progress=progress,
+                                              make_letter=make_letter)
+    except BaseException:
+        db.session.rollback()  # what the next customer had in progress: neither committed nor sent
+        raise
     finally:
+        sender.close()  # the message in flight gets its outcome written, whatever happened
+        db.session().expire_on_commit = expire_on_commit
         if aside is not None:
             shutil.rmtree(aside, ignore_errors=True)
-        gc.collect()
-        gc.unfreeze()
+    for account, why in sender.failures.items():
+        report.not_delivered(account, why)
     filename = safe_name(f"Bulk reminders {day.isoformat()}") + ".csv"
     _write_aside(export_path(export) / filename, lambda path: dunning.write_report(path, report))
     export.message = report.summary
@@ -338,6 +347,65 @@ def _build_bulk_dunning(db, export: Export) -> str:
 
 
 _BUILDERS["bulk_dunning"] = _build_bulk_dunning
+
+
+class _BulkSender:
+    """The bulk run's deliveries. Each message is marked "sending" in the commit that queues it,
+    then handed to a thread that talks to the mail server while the job prepares the next
+    customer (WeasyPrint keeps the CPU busy meanwhile): a fork and a job per message would cost
+    more than the SMTP exchange. Outcomes are written on the job's thread (the session is not
+    shared) when the next message is handed over, and at the end; the outbox rules are those of
+    send_outbox_message, and a message not taken is retried by the outbox later."""
+
+    def __init__(self, db, smtp_url: str | None):
+        self.db, self.smtp_url = db, smtp_url
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-smtp")
+        self.in_flight: tuple[int, str, Future | None, str | None] | None = None
+        self.failures: dict[str, str] = {}  # account → why its message was not delivered
+
+    def deliver(self, message) -> None:
+        from domain import outbox
+
+        outbox.begin_attempt(message)
+        email, problem = None, None
+        try:
+            email = outbox.build_email(message)
+        except OSError as error:
+            problem = f"An attachment cannot be read: {error}"
+        handed = (message.id, message.customer.account)
+        self.db.session.commit()  # "sending" is on disk before the mail server hears of it
+        self.finish()
+        future = self.pool.submit(mailer.send, self.smtp_url, email) if email is not None else None
+        self.in_flight = (*handed, future, problem)
+
+    def finish(self) -> None:
+        """Write the outcome of the message in flight, if any."""
+        from domain import outbox
+
+        if self.in_flight is None:
+            return
+        message_id, account, future, problem = self.in_flight
+        self.in_flight = None
+        if future is not None:
+            error = future.exception()
+            if error is not None and not isinstance(error, mailer.MailError):
+                raise error  # a bug, not a delivery problem: the message stays "sending" (unknown outcome)
+            problem = str(error) if error is not None else None
+        message = outbox.loaded(self.db.session, message_id)
+        if problem is None:
+            outbox.mark_sent(self.db.session, message)
+            log.info("Outbox message %s sent to %s", message_id, message.to_addresses)
+        else:
+            outbox.mark_failed(self.db.session, message, problem)
+            self.failures[account] = problem
+            log.warning("Outbox message %s not sent: %s", message_id, problem)
+        self.db.session.commit()
+
+    def close(self) -> None:
+        try:
+            self.finish()
+        finally:
+            self.pool.shutdown(wait=True)
 
 
 def rebucket_summaries() -> None:
@@ -552,47 +620,52 @@ def delete_expired_exports() -> int:
 # --- Reminder e-mails: the outbox ---------------------------------------------------------------
 
 
-def enqueue_outbox_message(message, into: Queue | None = None) -> None:
-    """Queue the send of an outbox message; one job per message and attempt (a stable id).
-    `into`: a queue to reuse (a run that queues many keeps one Redis connection)."""
-    (into or queue()).enqueue(send_outbox_message, message.id, job_id=f"outbox-{message.id}-{message.attempts or 0}",
-                              job_timeout=300, result_ttl=3600, failure_ttl=86400)
+def enqueue_outbox_message(message) -> None:
+    """Queue the send of an outbox message; one job per message and attempt (a stable id)."""
+    queue().enqueue(send_outbox_message, message.id, job_id=f"outbox-{message.id}-{message.attempts or 0}",
+                    job_timeout=300, result_ttl=3600, failure_ttl=86400)
 
 
 def send_outbox_message(message_id: int) -> str:
     """Send one outbox message (domain/outbox.py): claimed as "sending" and committed before the
     SMTP exchange; sent (with its activity and the entries' levels) or failed (with the server's
     answer and the next try) after it. A message already sent or being sent is left alone."""
-    from domain import outbox
-
     app = _job_app()
     with app.app_context():
         from extensions import db
 
         db.engine.dispose(close=False)
         try:
-            message = outbox.claim(db.session, message_id)
-            if message is None:
-                db.session.rollback()
-                return "nothing to send"
-            db.session.commit()
-            try:
-                email = outbox.build_email(message)
-                mailer.send(app.config.get("SMTP_URL"), email)
-            except (mailer.MailError, OSError) as error:
-                db.session.rollback()
-                message = db.session.get(outbox.OutboxMessage, message_id)
-                reason = str(error) if isinstance(error, mailer.MailError) else f"An attachment cannot be read: {error}"
-                outbox.mark_failed(db.session, message, reason)
-                db.session.commit()
-                log.warning("Outbox message %s not sent: %s", message_id, reason)
-                return f"failed: {reason}"
-            outbox.mark_sent(db.session, message)
-            db.session.commit()
-            log.info("Outbox message %s sent to %s", message_id, message.to_addresses)
-            return "sent"
+            return _deliver(db, message_id)
         finally:
             db.session.remove()
+
+
+def _deliver(db, message_id: int) -> str:
+    """Claim, send and record one outbox message in the app context's session: "sent", "nothing
+    to send" or "failed: <why>" (the message then waits for its next try)."""
+    from domain import outbox
+
+    message = outbox.claim(db.session, message_id)
+    if message is None:
+        db.session.rollback()
+        return "nothing to send"
+    db.session.commit()
+    try:
+        email = outbox.build_email(message)
+        mailer.send(current_app.config.get("SMTP_URL"), email)
+    except (mailer.MailError, OSError) as error:
+        db.session.rollback()
+        message = db.session.get(outbox.OutboxMessage, message_id)
+        reason = str(error) if isinstance(error, mailer.MailError) else f"An attachment cannot be read: {error}"
+        outbox.mark_failed(db.session, message, reason)
+        db.session.commit()
+        log.warning("Outbox message %s not sent: %s", message_id, reason)
+        return f"failed: {reason}"
+    outbox.mark_sent(db.session, message)
+    db.session.commit()
+    log.info("Outbox message %s sent to %s", message_id, message.to_addresses)
+    return "sent"
 
 
 def retry_due_outbox_messages() -> int:

@@ -22,6 +22,7 @@ the URL. Without a URL, `send` raises `MailNotConfigured`; any other failure to 
 """
 from __future__ import annotations
 
+import functools
 import os
 import smtplib
 import ssl
@@ -147,7 +148,7 @@ def send(url: str | None, message: EmailMessage, *, ssl_context: ssl.SSLContext 
     """Deliver `message` through the SMTP server at `url`. `ssl_context` replaces the default
     certificate checks (a private authority; tests)."""
     settings = parse_smtp_url(url)
-    context = ssl_context or ssl.create_default_context()
+    context = (ssl_context or _default_tls_context()) if settings.security != "plain" else None
     where = settings.where
     try:
         if settings.security == "tls":
@@ -181,6 +182,13 @@ def send(url: str | None, message: EmailMessage, *, ssl_context: ssl.SSLContext 
         raise MailError(f"The secure connection to the mail server {where} failed: {error.reason or error}.") from error
     except OSError as error:
         raise MailError(f"Cannot reach the mail server {where}: {error.strerror or error}.") from error
+
+
+@functools.cache
+def _default_tls_context() -> ssl.SSLContext:
+    """The system's trusted authorities, loaded once per process: loading them takes longer than
+    sending a message to a local relay."""
+    return ssl.create_default_context()
 
 
 def _reply(error: smtplib.SMTPResponseException) -> str:

@@ -3,7 +3,7 @@ matching the filter) covering its overdue entries, queued in the outbox, with a 
 sent, skipped and why, and what failed.
 
     decisions = plan_bulk_dunning(session, ["C100", "C200"] | filters, today)
-    report = run_bulk_dunning(session, export, actor, today=…, document_dir=…, on_queued=…, progress=…,
+    report = run_bulk_dunning(session, export, actor, today=…, document_dir=…, deliver=…, progress=…,
                               make_letter=…)         # make_letter: only when the export asks for letters
     write_report(path, report)                       # the CSV the export hands over
 
@@ -24,7 +24,7 @@ export and customer (`letter_name`): a retried job replaces a letter it had writ
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -88,6 +88,12 @@ class DunningReport:
 
     def count(self, outcome: str) -> int:
         return sum(1 for line in self.lines if line.outcome == outcome)
+
+    def not_delivered(self, account: str, why: str) -> None:
+        """The mail server did not take this customer's message: the line says so, and that the
+        outbox tries again."""
+        self.lines = [replace(line, outcome=FAILED, reason=f"{why} (Relance tries again: see Deliveries)")
+                      if line.account == account and line.outcome == SENT else line for line in self.lines]
 
     @property
     def sent(self) -> int:
@@ -220,13 +226,14 @@ def _line(decision: DunningDecision, outcome: str, reason: str) -> DunningLine:
 
 
 def run_bulk_dunning(session: Session, export: Export, actor: User, *, today: date, document_dir: str | Path = ".",
-                     on_queued: Callable[[OutboxMessage], None] | None = None,
+                     deliver: Callable[[OutboxMessage], None] | None = None,
                      progress: Callable[[int, int], None] | None = None,
                      make_letter: LetterMaker | None = None) -> DunningReport:
     """Queue one reminder e-mail per customer the export asks for, and say what happened to each.
 
-    `on_queued(message)` is called right after each new message is in the session (the job
-    commits there and hands it to the outbox job); `progress(done, total)` after each customer.
+    `deliver(message)` is called right after each new message is in the session (the job commits
+    and sends it there); a message the mail server did not take is reported afterwards through
+    `report.not_delivered(account, why)`. `progress(done, total)` after each customer.
     A customer already queued under this export's key (a retried job) is not queued again.
     When the export asks for the letter, `make_letter` writes it (without one, each such
     message fails with NO_LETTER_MAKER)."""
@@ -237,7 +244,7 @@ def run_bulk_dunning(session: Session, export: Export, actor: User, *, today: da
     letter = _LetterOption(make_letter, Path(document_dir)) if wants_letter(export) else None
     report, total = DunningReport(), len(decisions)
     for done, decision in enumerate(decisions, start=1):
-        report.lines.append(_carry_out(session, export, actor, decision, queued_before, document_dir, on_queued,
+        report.lines.append(_carry_out(session, export, actor, decision, queued_before, document_dir, deliver,
                                        letter))
         if progress is not None:
             progress(done, total)
@@ -261,7 +268,7 @@ class _LetterOption:
 
 
 def _carry_out(session: Session, export: Export, actor: User, decision: DunningDecision, queued_before: set[str],
-               document_dir: str | Path, on_queued: Callable[[OutboxMessage], None] | None,
+               document_dir: str | Path, deliver: Callable[[OutboxMessage], None] | None,
                letter: _LetterOption | None = None) -> DunningLine:
     if decision.outcome != SEND:
         return _line(decision, SKIPPED, decision.reason)
@@ -290,8 +297,8 @@ def _carry_out(session: Session, export: Export, actor: User, decision: DunningD
         return _line(decision, FAILED, str(error))
     if not is_new:
         return _line(decision, SENT, ALREADY_QUEUED)
-    if on_queued is not None:
-        on_queued(message)
+    if deliver is not None:
+        deliver(message)
     return _line(decision, SENT, "")
 
 

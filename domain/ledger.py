@@ -9,9 +9,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Iterable
 
-from sqlalchemy import and_, case, delete, event, func, insert, inspect, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, delete, event, func, insert, inspect, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain import clock
@@ -137,7 +138,7 @@ def _summary_select(today: date, customer_ids: Iterable[int] | None):
         .group_by(Entry.customer_id, Entry.currency)
     )
     if customer_ids is not None:
-        stmt = stmt.where(Entry.customer_id.in_(list(customer_ids)))
+        stmt = stmt.where(Entry.customer_id.in_(customer_ids))
     return stmt
 
 
@@ -157,18 +158,30 @@ def refresh_summaries(session: Session, customer_ids: Iterable[int] | None = Non
     if ids == []:
         return
     table = CustomerSummary.__table__
-    chunks = [None] if ids is None else [ids[i:i + 500] for i in range(0, len(ids), 500)]
-    for chunk in chunks:
-        remove = delete(table)
-        if chunk is not None:
-            remove = remove.where(table.c.customer_id.in_(chunk))
-        session.execute(remove)
-        session.execute(
-            insert(table).from_select([table.c[name] for name in _SUMMARY_COLUMNS], _summary_select(today, chunk))
-        )
+    if ids is None:
+        session.execute(delete(table))
+        session.execute(insert(table).from_select([table.c[name] for name in _SUMMARY_COLUMNS],
+                                                  _summary_select(today, None)))
+    else:
+        remove, rebuild = _customer_refresh_statements(today)
+        for start in range(0, len(ids), 500):
+            chunk = {"ids": ids[start:start + 500]}
+            session.execute(remove, chunk)
+            session.execute(rebuild, chunk)
     stamp = secrets.randbits(62)
     if session.execute(update(LedgerState).where(LedgerState.id == 1).values(summaries_stamp=stamp)).rowcount == 0:
         session.execute(insert(LedgerState).values(id=1, summaries_stamp=stamp))
+
+
+@lru_cache(maxsize=2)
+def _customer_refresh_statements(today: date):
+    """DELETE and INSERT … SELECT of some customers' summaries, built once a day with the ids as a
+    parameter: every commit that touches entries runs them, and building them costs more than
+    running them for one customer."""
+    table = CustomerSummary.__table__
+    ids = bindparam("ids", expanding=True)
+    return (delete(table).where(table.c.customer_id.in_(ids)),
+            insert(table).from_select([table.c[name] for name in _SUMMARY_COLUMNS], _summary_select(today, ids)))
 
 
 def summaries_stamp(session: Session) -> int | None:

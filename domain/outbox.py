@@ -177,14 +177,26 @@ def expire_stale_sending(session: Session, now: datetime | None = None) -> int:
 def claim(session: Session, message_id: int, now: datetime | None = None) -> OutboxMessage | None:
     """The message, marked "sending" for this attempt, when it is queued or failed; None when it
     is sent, being sent, or gone. The caller commits before talking to the mail server."""
-    now = now or clock.now()
-    message = session.get(OutboxMessage, message_id, with_for_update=True)
+    message = loaded(session, message_id, for_update=True)
     if message is None or message.status not in ("queued", "failed"):
         return None
-    message.status, message.attempted_at, message.next_attempt_at = "sending", now, None
-    message.attempts = (message.attempts or 0) + 1
+    begin_attempt(message, now)
     session.flush()
     return message
+
+
+def loaded(session: Session, message_id: int, *, for_update: bool = False) -> OutboxMessage | None:
+    """The message with its covered entries (mark_sent raises their levels)."""
+    # populate_existing: the entries' levels are read afresh even when the session kept them.
+    return session.get(OutboxMessage, message_id, with_for_update=for_update, populate_existing=True,
+                       options=[selectinload(OutboxMessage.covered).joinedload(OutboxEntry.entry)])
+
+
+def begin_attempt(message: OutboxMessage, now: datetime | None = None) -> None:
+    """An attempt starts: "sending", to be committed before the SMTP exchange. `claim` does it for
+    a message in the database; a run that queues and sends at once does it before its commit."""
+    message.status, message.attempted_at, message.next_attempt_at = "sending", now or clock.now(), None
+    message.attempts = (message.attempts or 0) + 1
 
 
 def next_attempt(attempts: int, now: datetime) -> datetime | None:

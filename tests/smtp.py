@@ -24,10 +24,18 @@ def free_port() -> int:
 
 
 class Inbox:
-    """The aiosmtpd handler: accepts every message and keeps its envelope."""
+    """The aiosmtpd handler: keeps the envelope of every message it accepts; recipients added to
+    `refused` get "550 mailbox unavailable", as a real server answers for an unknown mailbox."""
 
     def __init__(self):
         self.envelopes = []
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         self.envelopes.append(envelope)

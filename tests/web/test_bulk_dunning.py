@@ -131,6 +131,48 @@ def test_without_a_company_sender_every_message_fails(finance_client, session, t
     assert row["Outcome"] == "failed" and "No sender e-mail address" in row["Reason"]
 
 
+def test_a_mail_server_down_is_a_failure_in_the_report_and_a_delivery_to_retry(
+        finance_client, app, session, three, company, closed_smtp_url, run_jobs):
+    app.config["SMTP_URL"] = closed_smtp_url
+    send_reminders(finance_client, "C100", "C200")
+    run_jobs()
+
+    export = the_export(session)
+    assert export.status == "ready" and export.message == "sent 0 · skipped 1 · failed 1"
+    line = report_rows(finance_client, export)["C100"]
+    assert line["Outcome"] == "failed"
+    assert "Cannot reach the mail server" in line["Reason"] and "Deliveries" in line["Reason"]
+    outgoing = session.scalar(select(OutboxMessage))
+    assert outgoing.status == "failed" and outgoing.next_attempt_at is not None, "retried later with back-off"
+    assert session.get(Entry, three["first"].id).reminder_level == 1, "a message not sent raises nothing"
+    deliveries = finance_client.get("/reminders/deliveries").get_data(as_text=True)
+    assert "compta@bistro.test" in deliveries and "Cannot reach the mail server" in deliveries
+
+
+def test_a_refused_recipient_fails_its_own_line_only(finance_client, session, ledger_builder, company, mail,
+                                                     run_jobs):
+    """Messages go out one after the other while the next is prepared: each outcome lands on the
+    right customer's line."""
+    for account, address in (("C100", "a@one.test"), ("C200", "gone@two.test"), ("C300", "c@three.test")):
+        customer = ledger_builder.customer(account, f"Customer {account}", emails=address)
+        ledger_builder.entry(customer, 30, "100.00", number=f"INV-{account}")
+    session.commit()
+    mail.inbox.refused.add("gone@two.test")
+    send_reminders(finance_client, "C100", "C200", "C300")
+    run_jobs()
+
+    assert sorted(m["To"] for m in mail.messages) == ["a@one.test", "c@three.test"]
+    export = the_export(session)
+    assert export.message == "sent 2 · skipped 0 · failed 1"
+    lines = report_rows(finance_client, export)
+    assert (lines["C100"]["Outcome"], lines["C300"]["Outcome"]) == ("sent", "sent")
+    assert lines["C200"]["Outcome"] == "failed" and "gone@two.test" in lines["C200"]["Reason"]
+    statuses = {m.to_addresses: m.status for m in session.scalars(select(OutboxMessage))}
+    assert statuses == {"a@one.test": "sent", "gone@two.test": "failed", "c@three.test": "sent"}
+    levels = {e.number: e.reminder_level for e in session.scalars(select(Entry))}
+    assert levels == {"INV-C100": 1, "INV-C200": 0, "INV-C300": 1}
+
+
 def test_nothing_ticked_is_refused_with_a_message(finance_client, session, three):
     response = send_reminders(finance_client)
     assert response.status_code == 200
