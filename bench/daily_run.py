@@ -30,7 +30,7 @@ MAX_SECONDS = 10.0
 STEPS = ((-5, "email", 0), (10, "email", 1), (30, "letter", 2), (45, "task", 3))
 
 
-def _copy(source: Path, folder: Path) -> Path:
+def copy_database(source: Path, folder: Path) -> Path:
     target = folder / "relance.db"
     shutil.copyfile(source, target)
     for suffix in ("-wal", "-shm"):  # a live WAL holds committed pages the main file lacks
@@ -90,7 +90,7 @@ def run(log: Callable[[str], None] = print, results: Path | None = None, *, roun
         for name in ("RELANCE_DATABASE_URL", "RELANCE_INSTANCE_PATH"):
             os.environ.pop(name, None)
         os.environ["RELANCE_INSTANCE_PATH"] = folder
-        database = _copy(SOURCE, Path(folder))
+        database = copy_database(SOURCE, Path(folder))
         log(f"Daily follow-up run: deciding over a copy of {SOURCE.name} ({rounds} rounds)…")
         found = measure(database, rounds)
     ok = found["median_s"] < MAX_SECONDS

@@ -54,6 +54,8 @@ from email import policy
 from pathlib import Path
 from typing import Callable
 
+from bench.daily_run import copy_database
+
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "bench" / "out" / "instance" / "relance.db"
 MAX_RATIO = 1.3
@@ -206,15 +208,6 @@ class SendingResult:
 
 # --- preparing ----------------------------------------------------------------------------
 
-def _copy(source: Path, folder: Path) -> Path:
-    target = folder / "relance.db"
-    shutil.copyfile(source, target)
-    for suffix in ("-wal", "-shm"):  # a live WAL holds committed pages the main file lacks
-        if Path(str(source) + suffix).exists():
-            shutil.copyfile(str(source) + suffix, str(target) + suffix)
-    return target
-
-
 def _prepare(session) -> int:
     """A company sender address (reminders need one) and the user who asks for the export: its id."""
     from sqlalchemy import select
@@ -280,7 +273,7 @@ def bare_messages(session, accounts: list[str], actor_id: int, today) -> tuple[l
     from sqlalchemy import select
 
     import mailer
-    from documents.letter import LetterDocument, LetterLine, letter_html
+    from documents.letter import letter_document, letter_html
     from documents.names import safe_name
     from domain import dunning, reminders
     from domain import reminder_templates as templates
@@ -298,15 +291,7 @@ def bare_messages(session, accounts: list[str], actor_id: int, today) -> tuple[l
                                        .order_by(Entry.due_date, Entry.id)))
         text = reminders.rendered(session, customer, entries, decision.level, "email", actor)
         content = reminders.letter_content(session, customer, entries, actor, level=decision.level)
-        letter = LetterDocument(
-            company_name=company.name or "", company_address=company.address or "",
-            company_registration=company.registration_number or "", company_email=company.sender_email or "",
-            customer_name=customer.name, customer_account=customer.account, customer_address=customer.address or "",
-            day=content.day, subject=content.subject, body_html=content.body_html, language=content.language,
-            lines=tuple(LetterLine(number=e.number, issue_date=e.issue_date, due_date=e.due_date,
-                                   open_cents=e.balance_cents, currency=e.currency,
-                                   days_overdue=e.days_overdue(content.day), is_credit_note=e.kind == "credit_note")
-                        for e in entries))
+        letter = letter_document(company, customer, entries, content)
         title = f"{templates.level_name(content.level)} {customer.name} {content.day.isoformat()}"
         emails = customer.email_list
         made.append(BareMessage(sender=sender, to=tuple(emails[:1]), cc=tuple(emails[1:]),
@@ -632,7 +617,7 @@ def run(log: Callable[[str], None] = print, results: Path | None = None, *, mess
         for name in UNSET:
             os.environ.pop(name, None)
         os.environ["RELANCE_INSTANCE_PATH"] = str(folder)
-        copy = _copy(source, folder)
+        copy = copy_database(source, folder)
         log(f"Sending: {messages:,} e-mails with a letter PDF, over a copy of {source.name} in {folder} "
             f"({rounds} round{'s' if rounds > 1 else ''})…")
         outcome = measure(copy, folder, log, messages, rounds)

@@ -98,16 +98,10 @@ def render_letter(letter: LetterDocument) -> bytes:
         stylesheets=[stylesheet], font_config=fonts)
 
 
-def write_letter(document_dir, company, customer, entries, content, title: str) -> tuple[str, str]:
-    """Render a reminder letter and store it under `document_dir`/letters; returns the storage
-    name (random: never the customer's text) and the file name offered on download. The one
-    place letters are made, by hand (blueprints/reminders) or by a follow-up plan."""
-    import secrets
-    from pathlib import Path
-
-    from documents.names import safe_name
-
-    letter = LetterDocument(
+def letter_document(company, customer, entries, content) -> LetterDocument:
+    """What a reminder letter shows: the company's letterhead, the customer's address, the text
+    (domain.reminders.LetterContent) and the entries it covers."""
+    return LetterDocument(
         company_name=(company.name if company else "") or "",
         company_address=(company.address if company else "") or "",
         company_registration=(company.registration_number if company else "") or "",
@@ -118,6 +112,18 @@ def write_letter(document_dir, company, customer, entries, content, title: str) 
                                open_cents=e.balance_cents, currency=e.currency,
                                days_overdue=e.days_overdue(content.day), is_credit_note=e.kind == "credit_note")
                     for e in entries))
+
+
+def write_letter(document_dir, company, customer, entries, content, title: str) -> tuple[str, str]:
+    """Render a reminder letter and store it under `document_dir`/letters; returns the storage
+    name (random: never the customer's text) and the file name offered on download. The one
+    place letters are made, by hand (blueprints/reminders) or by a follow-up plan."""
+    import secrets
+    from pathlib import Path
+
+    from documents.names import safe_name
+
+    letter = letter_document(company, customer, entries, content)
     folder = Path(document_dir) / "letters"
     folder.mkdir(parents=True, exist_ok=True)
     storage_name = f"letters/{secrets.token_hex(16)}.pdf"

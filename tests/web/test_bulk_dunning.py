@@ -43,6 +43,17 @@ def the_export(session) -> Export:
     return session.scalar(select(Export).where(Export.kind == "bulk_dunning").order_by(Export.id.desc()))
 
 
+def send_then_retry(client, session, run_jobs, *accounts, **form) -> None:
+    """Send, then retry the finished export as if the worker had died after queuing."""
+    send_reminders(client, *accounts, **form)
+    run_jobs()
+    export = the_export(session)
+    export.status = "failed"
+    session.commit()
+    assert client.post(f"/exports/{export.id}/retry", headers=HTMX).status_code == 200
+    run_jobs()
+
+
 def report_rows(client, export) -> dict[str, dict]:
     response = client.get(f"/exports/{export.id}/download")
     assert response.status_code == 200
@@ -105,14 +116,7 @@ def test_all_that_match_the_filter(finance_client, session, ledger_builder, comp
 
 
 def test_a_retried_job_queues_nothing_twice(finance_client, session, three, company, mail, run_jobs):
-    send_reminders(finance_client, "C100", "C200", "C300")
-    run_jobs()
-    export = the_export(session)
-    export.status = "failed"  # as if the worker had died after queuing: the user retries
-    session.commit()
-
-    assert finance_client.post(f"/exports/{export.id}/retry", headers=HTMX).status_code == 200
-    run_jobs()
+    send_then_retry(finance_client, session, run_jobs, "C100", "C200", "C300")
 
     assert len(mail.envelopes) == 1
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from domain import dunning, outbox
 from domain.models import Export, OutboxMessage, ReminderActivity
+from tests.web.test_bulk_dunning import send_then_retry
 
 HTMX = {"HX-Request": "true"}
 
@@ -102,14 +103,7 @@ def test_without_the_option_no_letter(app, finance_client, session, two, company
 
 
 def test_a_retried_job_makes_no_second_letter(app, finance_client, session, two, company, mail, run_jobs):
-    send_reminders(finance_client, "C100", "C400", letter="1")
-    run_jobs()
-    export = the_export(session)
-    export.status = "failed"  # as if the worker had died after queuing: the user retries
-    session.commit()
-
-    assert finance_client.post(f"/exports/{export.id}/retry", headers=HTMX).status_code == 200
-    run_jobs()
+    send_then_retry(finance_client, session, run_jobs, "C100", "C400", letter="1")
 
     assert len(mail.envelopes) == 2
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
