@@ -49,9 +49,11 @@ def permission_required(permission: str):
 
 
 @lru_cache(maxsize=256)
-def _money_shape(locale: str, currency: str) -> tuple[str, str, str, str, str, str, int]:
-    """How Babel writes amounts of `currency` in `locale`, read once from two samples, so
-    formatting a table row costs microseconds instead of a pattern parse per cell."""
+def _money_shape(locale: str, currency: str) -> tuple[str, str, str, str, str, str, int] | None:
+    """How Babel writes amounts of `currency` in `locale`, read once from a sample, so formatting
+    a table row costs microseconds instead of a pattern parse per cell. None when the shape does
+    not give back what Babel writes for a few checks (a locale with rules of its own): those
+    amounts go through Babel every time."""
     digits = get_currency_precision(currency)
     sample = Decimal("1234567.891234")
     positive = format_currency(sample, currency, locale=locale)
@@ -66,14 +68,15 @@ def _money_shape(locale: str, currency: str) -> tuple[str, str, str, str, str, s
     negative_prefix, _, negative_suffix = split(negative)
     group = body[1] if not body[1].isdigit() else ""
     decimal_mark = body[-(digits + 1)] if digits else ""
-    return prefix, suffix, negative_prefix, negative_suffix, group, decimal_mark, digits
+    shape = prefix, suffix, negative_prefix, negative_suffix, group, decimal_mark, digits
+    checks = (1, -5, 123456, -123456, 123456789, 10**12)
+    if any(_shaped(cents, shape) != format_currency(Decimal(cents) / 100, currency, locale=locale) for cents in checks):
+        return None
+    return shape
 
 
-def _money(cents: int | None, currency: str = "EUR", blank_zero: bool = False, locale: str | None = None) -> str:
-    if cents is None or (blank_zero and cents == 0):
-        return ""
-    prefix, suffix, negative_prefix, negative_suffix, group, decimal_mark, digits = _money_shape(
-        locale or current_app.config["BABEL_LOCALE"], currency)
+def _shaped(cents: int, shape: tuple[str, str, str, str, str, str, int]) -> str:
+    prefix, suffix, negative_prefix, negative_suffix, group, decimal_mark, digits = shape
     units, fraction = divmod(abs(int(cents)), 100)
     if not digits:  # JPY and the like: round the hundredths away as Babel would
         units, fraction = round(Decimal(abs(int(cents))) / 100), 0
@@ -83,6 +86,16 @@ def _money(cents: int | None, currency: str = "EUR", blank_zero: bool = False, l
     if cents < 0:
         return f"{negative_prefix}{text}{negative_suffix}"
     return f"{prefix}{text}{suffix}"
+
+
+def _money(cents: int | None, currency: str = "EUR", blank_zero: bool = False, locale: str | None = None) -> str:
+    if cents is None or (blank_zero and cents == 0):
+        return ""
+    locale = locale or current_app.config["BABEL_LOCALE"]
+    shape = _money_shape(locale, currency)
+    if shape is None:
+        return format_currency(Decimal(int(cents)) / 100, currency, locale=locale)
+    return _shaped(cents, shape)
 
 
 def _number(value) -> str:
