@@ -317,8 +317,8 @@ def _build_bulk_dunning(db, export: Export) -> str:
     expire_on_commit, db.session().expire_on_commit = db.session().expire_on_commit, False
 
     def progress(done: int, total: int) -> None:
-        # Its own short transaction (as for the balances), at most five times a second.
-        if done < total and time.monotonic() - last_write[0] < 0.2:
+        # Its own short transaction (as for the balances), at most once a second: each is a commit.
+        if done < total and time.monotonic() - last_write[0] < 1:
             return
         with db.engine.begin() as connection:
             connection.execute(update(Export).where(Export.id == export_id)
@@ -354,13 +354,13 @@ class _BulkSender:
     then handed to a thread that talks to the mail server while the job prepares the next
     customer (WeasyPrint keeps the CPU busy meanwhile): a fork and a job per message would cost
     more than the SMTP exchange. Outcomes are written on the job's thread (the session is not
-    shared) when the next message is handed over, and at the end; the outbox rules are those of
-    send_outbox_message, and a message not taken is retried by the outbox later."""
+    shared), in the commit that hands the next message over, and at the end; the outbox rules
+    are those of send_outbox_message, and a message not taken is retried by the outbox later."""
 
     def __init__(self, db, smtp_url: str | None):
         self.db, self.smtp_url = db, smtp_url
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-smtp")
-        self.in_flight: tuple[int, str, Future | None, str | None] | None = None
+        self.in_flight: tuple[object, str, Future | None, str | None] | None = None
         self.failures: dict[str, str] = {}  # account → why its message was not delivered
 
     def deliver(self, message) -> None:
@@ -372,34 +372,39 @@ class _BulkSender:
             email = outbox.build_email(message)
         except OSError as error:
             problem = f"An attachment cannot be read: {error}"
-        handed = (message.id, message.customer.account)
-        self.db.session.commit()  # "sending" is on disk before the mail server hears of it
-        self.finish()
+        handed = (message, message.customer.account)
+        # One commit: the previous message's outcome, and this one "sending" before the mail
+        # server hears of it.
+        self.finish(commit=False)
+        self.db.session.commit()
         future = self.pool.submit(mailer.send, self.smtp_url, email) if email is not None else None
         self.in_flight = (*handed, future, problem)
 
-    def finish(self) -> None:
-        """Write the outcome of the message in flight, if any."""
+    def finish(self, *, commit: bool = True) -> None:
+        """Write the outcome of the message in flight, if any (and commit it, unless the caller will)."""
         from domain import outbox
 
         if self.in_flight is None:
             return
-        message_id, account, future, problem = self.in_flight
+        message, account, future, problem = self.in_flight
         self.in_flight = None
         if future is not None:
             error = future.exception()
             if error is not None and not isinstance(error, mailer.MailError):
                 raise error  # a bug, not a delivery problem: the message stays "sending" (unknown outcome)
             problem = str(error) if error is not None else None
-        message = outbox.loaded(self.db.session, message_id)
         if problem is None:
+            # The session kept the message (it does not expire on commit); its entries' levels
+            # may have moved since it was queued, so they are read again.
+            outbox.read_entries_again(self.db.session, message)
             outbox.mark_sent(self.db.session, message)
-            log.info("Outbox message %s sent to %s", message_id, message.to_addresses)
+            log.info("Outbox message %s sent to %s", message.id, message.to_addresses)
         else:
             outbox.mark_failed(self.db.session, message, problem)
             self.failures[account] = problem
-            log.warning("Outbox message %s not sent: %s", message_id, problem)
-        self.db.session.commit()
+            log.warning("Outbox message %s not sent: %s", message.id, problem)
+        if commit:
+            self.db.session.commit()
 
     def close(self) -> None:
         try:

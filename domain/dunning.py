@@ -38,7 +38,6 @@ from domain.exports import params_of
 from domain.models import INVOICE, Customer, Entry, Export, OutboxMessage, User
 from domain.outbox import OutboxError, StoredAttachment, queue_message
 from domain.queries import Filters
-from domain.settings import company as saved_company
 
 KIND = "bulk_dunning"
 LETTER_PARAM = "letter"  # in the export's params: "1" when each e-mail carries the reminder letter
@@ -242,9 +241,10 @@ def run_bulk_dunning(session: Session, export: Export, actor: User, *, today: da
     queued_before = {key for key in session.scalars(
         select(OutboxMessage.dedupe_key).where(queries.prefix_range(OutboxMessage.dedupe_key, prefix)))}
     letter = _LetterOption(make_letter, Path(document_dir)) if wants_letter(export) else None
+    texts = reminders.RunTexts(session, actor)
     report, total = DunningReport(), len(decisions)
     for done, decision in enumerate(decisions, start=1):
-        report.lines.append(_carry_out(session, export, actor, decision, queued_before, document_dir, deliver,
+        report.lines.append(_carry_out(session, export, texts, decision, queued_before, document_dir, deliver,
                                        letter))
         if progress is not None:
             progress(done, total)
@@ -256,19 +256,19 @@ class _LetterOption:
     make: LetterMaker | None
     document_dir: Path
 
-    def attachment(self, session: Session, export: Export, actor: User, customer: Customer, entries: list[Entry],
-                   level: int) -> StoredAttachment:
-        """The letter of `level` for these entries, written by the caller, as a stored attachment."""
+    def attachment(self, export: Export, texts: reminders.RunTexts, customer: Customer, entries: list[Entry],
+                   context: dict) -> StoredAttachment:
+        """The letter of the message's level for these entries, written by the caller, as a stored attachment."""
         if self.make is None:
             raise reminders.ReminderError(NO_LETTER_MAKER)
-        reminders.company_sender(saved_company(session))  # no letter for a message that cannot be queued
-        content = reminders.letter_content(session, customer, entries, actor, level=level)
+        reminders.company_sender(texts.company)  # no letter for a message that cannot be queued
+        content = texts.letter(customer, context)
         storage_name, filename = self.make(customer, entries, content, letter_name(export.id, customer.id))
         return StoredAttachment(str(self.document_dir / storage_name), filename, "application/pdf")
 
 
-def _carry_out(session: Session, export: Export, actor: User, decision: DunningDecision, queued_before: set[str],
-               document_dir: str | Path, deliver: Callable[[OutboxMessage], None] | None,
+def _carry_out(session: Session, export: Export, texts: reminders.RunTexts, decision: DunningDecision,
+               queued_before: set[str], document_dir: str | Path, deliver: Callable[[OutboxMessage], None] | None,
                letter: _LetterOption | None = None) -> DunningLine:
     if decision.outcome != SEND:
         return _line(decision, SKIPPED, decision.reason)
@@ -280,17 +280,18 @@ def _carry_out(session: Session, export: Export, actor: User, decision: DunningD
                                    .order_by(Entry.due_date, Entry.id)))
     letter_file = None
     try:
-        message_text = reminders.rendered(session, customer, entries, decision.level, "email", actor)
+        context = texts.context(customer, entries, decision.level)
+        message_text = texts.email(customer, context)
         files = reminders.invoice_files(session, entries, document_dir)
         attachments = [StoredAttachment(str(f.path), f.filename, f.content_type) for f in files]
         if letter is not None:
-            letter_file = letter.attachment(session, export, actor, customer, entries, decision.level)
+            letter_file = letter.attachment(export, texts, customer, entries, context)
             attachments.insert(0, letter_file)
         emails = customer.email_list
         message, is_new = queue_message(
             session, customer=customer, entries=entries, level=decision.level, to=emails[:1], cc=emails[1:],
-            subject=message_text.subject, body=message_text.body, sent_by=actor, dedupe_key=key,
-            attachments=attachments)
+            subject=message_text.subject, body=message_text.body, sent_by=texts.sender, dedupe_key=key,
+            attachments=attachments, company=texts.company)
     except (reminders.ReminderError, OutboxError) as error:
         if letter_file is not None:  # written for a message that will not exist
             Path(letter_file.path).unlink(missing_ok=True)

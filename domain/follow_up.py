@@ -46,7 +46,6 @@ from domain import audit, clock, outbox, reminders
 from domain import reminder_templates as templates
 from domain.models import (FOLLOW_UP_CHANNELS, INVOICE, MAX_LEVEL, AuditEvent, Customer, Entry, FollowUpPlan,
                            FollowUpStep, OutboxEntry, OutboxMessage, User)
-from domain.settings import company as saved_company
 
 CHANNEL_LABELS = {"email": "E-mail", "letter": "Letter", "task": "Phone call task"}
 MAX_OFFSET_DAYS = 3650
@@ -458,7 +457,7 @@ def run(session: Session, today: date | None = None, *, dry_run: bool = False,
         for message in pending_run_messages(session):
             enqueue(message)
     decisions = decide(session, today)
-    company = saved_company(session)
+    texts = reminders.RunTexts(session, None)  # an automatic run: the company signs
     for decision in decisions:
         customer = session.get(Customer, decision.customer_id)
         entries = list(session.scalars(select(Entry).where(Entry.id.in_(decision.entry_ids))
@@ -468,14 +467,14 @@ def run(session: Session, today: date | None = None, *, dry_run: bool = False,
                           [e.number for e in entries], "would send" if dry_run else "",
                           template=step.template if step.channel != "task" and step.template != step.level else None)
         report.outcomes.append(outcome)
-        reason = _skip_reason(customer, decision, company)
+        reason = _skip_reason(customer, decision, texts.company)
         if reason:
             outcome.status, outcome.reason = "skipped", reason
             continue
         if dry_run:
             continue
         try:
-            _send(session, customer, entries, decision, today, company, outcome, enqueue, make_letter)
+            _send(session, customer, entries, decision, today, texts, outcome, enqueue, make_letter)
         except (reminders.ReminderError, outbox.OutboxError) as error:
             session.rollback()
             outcome.status, outcome.reason = "skipped", str(error)
@@ -485,16 +484,16 @@ def run(session: Session, today: date | None = None, *, dry_run: bool = False,
 
 
 def _send(session: Session, customer: Customer, entries: list[Entry], decision: CustomerDecision, today: date,
-          company, outcome: Outcome, enqueue, make_letter) -> None:
+          texts: reminders.RunTexts, outcome: Outcome, enqueue, make_letter) -> None:
     level = decision.level
     if decision.channel == "email":
-        message = reminders.rendered(session, customer, entries, level, "email", None, company,
-                                     template_level=decision.step.template_level)
+        message = texts.email(customer, texts.context(customer, entries, level),
+                              template_level=decision.step.template_level)
         emails = customer.email_list
         queued, is_new = outbox.queue_message(
             session, customer=customer, entries=entries, level=level, to=emails[:1], cc=emails[1:],
             subject=message.subject, body=message.body, sent_by=None,
-            dedupe_key=dedupe_key(customer.id, decision.step.id, today))
+            dedupe_key=dedupe_key(customer.id, decision.step.id, today), company=texts.company)
         session.commit()
         outcome.status = "queued" if is_new else "already queued"
         if queued.status == "queued" and enqueue is not None:
@@ -502,8 +501,8 @@ def _send(session: Session, customer: Customer, entries: list[Entry], decision: 
     elif decision.channel == "letter":
         if make_letter is None:
             raise reminders.ReminderError("letters cannot be made by this run")
-        content = reminders.letter_content(session, customer, entries, None, level=level, company=company,
-                                           template_level=decision.step.template_level)
+        content = texts.letter(customer, texts.context(customer, entries, level),
+                               template_level=decision.step.template_level)
         storage_name, filename = make_letter(customer, entries, content)
         reminders.record_letter(session, None, customer, entries, content, storage_name, filename)
         session.commit()

@@ -36,10 +36,11 @@ from typing import Iterable
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 import mailer
 from domain import clock, reminders
-from domain.models import Customer, Entry, OutboxEntry, OutboxMessage, User
+from domain.models import CompanySettings, Customer, Entry, OutboxEntry, OutboxMessage, User
 from domain.settings import company as saved_company
 from domain.settings import is_email
 
@@ -79,10 +80,12 @@ def parse_addresses(text: str | None, field: str) -> list[str]:
 
 def queue_message(session: Session, *, customer: Customer, entries: list[Entry], level: int, to: str | Iterable[str],
                   subject: str, body: str, sent_by: User | None, dedupe_key: str, cc: str | Iterable[str] = "",
-                  copy_to_sender: bool = False, attachments: Iterable[StoredAttachment] = ()) -> tuple[OutboxMessage, bool]:
+                  copy_to_sender: bool = False, attachments: Iterable[StoredAttachment] = (),
+                  company: CompanySettings | None = None) -> tuple[OutboxMessage, bool]:
     """A queued message (and True), or the message already queued under `dedupe_key` (and False).
-    From is the company's sender address; Reply-To the user who sends it (the company for an
-    automatic run); the copy goes to the user as a Bcc."""
+    From is the company's sender address (`company`: the settings a run read once; else read
+    here); Reply-To the user who sends it (the company for an automatic run); the copy goes to
+    the user as a Bcc."""
     dedupe_key = (dedupe_key or "").strip()
     if not dedupe_key:
         raise OutboxError("A message needs a dedupe key.")
@@ -104,9 +107,8 @@ def queue_message(session: Session, *, customer: Customer, entries: list[Entry],
         raise OutboxError("A reminder covers at least one entry.")
     if any(e.customer_id != customer.id for e in entries):
         raise OutboxError("Every entry of a reminder belongs to its customer.")
-    company = saved_company(session)
     try:
-        sender = reminders.company_sender(company)
+        sender = reminders.company_sender(company if company is not None else saved_company(session))
     except reminders.ReminderError as error:
         raise OutboxError(str(error)) from None
     if sent_by is not None:
@@ -115,7 +117,7 @@ def queue_message(session: Session, *, customer: Customer, entries: list[Entry],
         reply_to = sender
     bcc = sent_by.email if copy_to_sender and sent_by is not None else ""
     message = OutboxMessage(
-        dedupe_key=dedupe_key, customer_id=customer.id, level=level, sender=sender,
+        dedupe_key=dedupe_key, customer_id=customer.id, customer=customer, level=level, sender=sender,
         to_addresses=", ".join(to_list), cc_addresses=", ".join(cc_list), bcc_addresses=bcc, reply_to=reply_to,
         subject=subject, body=body.replace("\r\n", "\n"),
         attachments=json.dumps([{"path": str(a.path), "filename": a.filename, "content_type": a.content_type}
@@ -190,6 +192,15 @@ def loaded(session: Session, message_id: int, *, for_update: bool = False) -> Ou
     # populate_existing: the entries' levels are read afresh even when the session kept them.
     return session.get(OutboxMessage, message_id, with_for_update=for_update, populate_existing=True,
                        options=[selectinload(OutboxMessage.covered).joinedload(OutboxEntry.entry)])
+
+
+def read_entries_again(session: Session, message: OutboxMessage) -> None:
+    """The entries `message` covers, read afresh in one query, for a caller that kept the message
+    since it queued it (loaded() reads everything again): mark_sent raises their levels."""
+    covered = {c.entry_id: c for c in message.covered}
+    for entry in session.scalars(select(Entry).where(Entry.id.in_(list(covered)))
+                                 .execution_options(populate_existing=True)):
+        set_committed_value(covered[entry.id], "entry", entry)
 
 
 def begin_attempt(message: OutboxMessage, now: datetime | None = None) -> None:

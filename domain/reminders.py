@@ -133,11 +133,43 @@ def rendered(session: Session, customer: Customer, entries: list[Entry], level: 
     wording = level if template_level is None else template_level
     text = templates.template_for(session, wording, channel, customer.language)
     context = templates.reminder_context(session, customer, entries, sender=sender, company=company, level=level)
+    return _render(text, context)
+
+
+def _render(text: templates.TemplateText, context: dict) -> templates.RenderedMessage:
     try:
         return templates.render(text, context)
     except templates.TemplateError as error:
-        raise ReminderError(f"The {templates.level_name(wording)} {channel} template cannot be used: {error}. "
+        raise ReminderError(f"The {templates.level_name(text.level)} {text.channel} template cannot be used: {error}. "
                             f"Fix it under Reminder templates.") from error
+
+
+class RunTexts:
+    """The texts of a run that writes many reminders (bulk dunning, the daily follow-up run): the
+    company and the templates are read once for the whole run (one wording from start to end),
+    and each customer's e-mail and letter are rendered from one context."""
+
+    def __init__(self, session: Session, sender: User | None):
+        self.session, self.sender = session, sender
+        self.company = saved_company(session)
+        self._templates = templates.all_templates(session)
+
+    def context(self, customer: Customer, entries: list[Entry], level: int) -> dict:
+        """What the templates of `level` say about these entries (for `email` and `letter`)."""
+        return templates.reminder_context(self.session, customer, entries, sender=self.sender, company=self.company,
+                                          level=level)
+
+    def email(self, customer: Customer, context: dict, *, template_level: int | None = None) -> templates.RenderedMessage:
+        return _render(self._template(customer, context, "email", template_level), context)
+
+    def letter(self, customer: Customer, context: dict, *, template_level: int | None = None) -> LetterContent:
+        message = _render(self._template(customer, context, "letter", template_level), context)
+        return _letter_content(context["level"], customer, message)
+
+    def _template(self, customer: Customer, context: dict, channel: str,
+                  template_level: int | None) -> templates.TemplateText:
+        wording = context["level"] if template_level is None else template_level
+        return self._templates[(wording, channel, templates.template_language(customer.language))]
 
 
 def draft(session: Session, customer: Customer, entries: list[Entry], sender: User, *, level: int | None = None,
@@ -198,6 +230,10 @@ def letter_content(session: Session, customer: Customer, entries: list[Entry], s
                    company: CompanySettings | None = None) -> LetterContent:
     level = check_level(level, entries)
     message = rendered(session, customer, entries, level, "letter", sender, company, template_level=template_level)
+    return _letter_content(level, customer, message)
+
+
+def _letter_content(level: int, customer: Customer, message: templates.RenderedMessage) -> LetterContent:
     return LetterContent(level=level, language=templates.template_language(customer.language), day=clock.today(),
                          subject=message.subject, body=message.body, body_html=str(message.body_html))
 

@@ -3,7 +3,7 @@ message never sent again, and a send whose outcome is unknown never repeated aut
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 import jobs
 import mailer
@@ -119,6 +119,26 @@ def test_sending_raises_levels_never_lowers_them_and_records_it(session, account
     assert {c.entry_id: c.open_cents for c in activity.covered} == {high.id: 10000, low.id: 5000}
     assert activity.recipient == "compta@bistro.test" and activity.sender == message.sender
     assert session.scalar(select(AuditEvent).where(AuditEvent.action == "reminder.email")).customer_id == customer.id
+
+
+def test_a_message_kept_since_it_was_queued_reads_its_entries_again_before_raising_them(session, account, users,
+                                                                                       company):
+    """Bulk dunning keeps its messages across commits: a level raised meanwhile by someone else is
+    not lowered when the message turns sent."""
+    customer, (high, low) = account
+    session.expire_on_commit = False  # as in the bulk job
+    try:
+        message, _ = queue(session, account, users)
+        assert low.reminder_level == 0
+        with session.get_bind().begin() as other:  # another user's R5 on the same invoice meanwhile
+            other.execute(update(Entry).where(Entry.id == low.id).values(reminder_level=5))
+        outbox.read_entries_again(session, message)
+        outbox.mark_sent(session, message)
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+    session.expire_all()
+    assert (session.get(Entry, high.id).reminder_level, session.get(Entry, low.id).reminder_level) == (4, 5)
 
 
 def test_the_job_sends_once(session, account, users, company, worker_app, smtp_server):
