@@ -233,7 +233,7 @@ def mark_sent(session: Session, message: OutboxMessage, now: datetime | None = N
         session, customer=message.customer, covered=covered, channel="email", level=message.level,
         sender=message.sender, recipient=recipient[:500], subject=message.subject, body=message.body,
         sent_by=message.created_by, sent_at=now)
-    message.status, message.sent_at, message.activity_id = "sent", now, activity.id
+    message.status, message.sent_at, message.activity = "sent", now, activity
     message.last_error, message.next_attempt_at = None, None
     return activity
 

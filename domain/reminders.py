@@ -192,7 +192,8 @@ def record_reminder(session: Session, *, customer: Customer, covered: list[tuple
                     sent_at: datetime | None = None) -> ReminderActivity:
     """A reminder went out: its activity (as sent), the covered entries' level raised to `level`
     (never lowered) and their last-reminder date set, and a history event. In the caller's
-    transaction. `covered` pairs each entry with its open amount when the reminder was written."""
+    transaction, written at its next flush (link to the activity, not to its id). `covered` pairs
+    each entry with its open amount when the reminder was written."""
     sent_at = sent_at or clock.now()
     activity = ReminderActivity(customer_id=customer.id, sent_at=sent_at, channel=channel, level=level,
                                 sender=sender or "", recipient=recipient, subject=subject, body=body,
@@ -209,7 +210,6 @@ def record_reminder(session: Session, *, customer: Customer, covered: list[tuple
     audit.record(session, sent_by, f"reminder.{channel}",
                  f"Reminder {templates.level_name(level)} {how} for {len(covered)} {_plural(len(covered))}: {numbers}"
                  f" — {subject}", customer=customer, entry=covered[0][0] if len(covered) == 1 else None)
-    session.flush()
     return activity
 
 
@@ -247,7 +247,7 @@ def record_letter(session: Session, user: User, customer: Customer, entries: lis
                                channel="letter", level=content.level,
                                sender=company.name if company and company.name else user.display_name,
                                recipient=recipient[:500], subject=content.subject, body=content.body, sent_by=user)
-    session.add(ReminderLetter(activity_id=activity.id, storage_name=storage_name, filename=filename))
+    session.add(ReminderLetter(activity=activity, storage_name=storage_name, filename=filename))
     return activity
 
 
