@@ -710,7 +710,7 @@ FILTER_HELP: tuple[tuple[str, str], ...] = (
 # --- Reading, checking, saving -----------------------------------------------------------------
 
 
-def _check_key(level: int, channel: str, language: str) -> None:
+def check_key(level: int, channel: str, language: str) -> None:
     if level not in LEVELS:
         raise ValueError(f"The reminder level must be 0 (prevention) to {MAX_LEVEL}, not {level!r}.")
     if channel not in CHANNELS:
@@ -722,7 +722,7 @@ def _check_key(level: int, channel: str, language: str) -> None:
 def default_template(level: int, channel: str, language: str) -> TemplateText:
     """The template shipped with the app (language falls back to English)."""
     language = template_language(language)
-    _check_key(level, channel, language)
+    check_key(level, channel, language)
     default = DEFAULTS[language][channel][level]
     return TemplateText(level, channel, language, default.subject, default.body, customised=False)
 
@@ -741,7 +741,7 @@ def template_for(session: Session, level: int, channel: str, language: str | Non
     """The template a customer speaking `language` gets at `level` by `channel`: the saved
     override if any, else the default; in English when Relance has no template in their language."""
     language = template_language(language)
-    _check_key(level, channel, language)
+    check_key(level, channel, language)
     row = _override(session, level, channel, language)
     return _from_row(row) if row is not None else default_template(level, channel, language)
 
@@ -816,7 +816,7 @@ def save_template(session: Session, actor: User | None, level: int, channel: str
                   subject: str, body: str) -> ReminderTemplate:
     """Save an override of the default, after validate(); raises TemplateValidationError (with
     every problem and its line) and saves nothing when the template is broken. The caller commits."""
-    _check_key(level, channel, language)
+    check_key(level, channel, language)
     subject, body = clean_text(subject).strip(), clean_text(body)
     errors = validate(subject, body, language)
     if errors:
@@ -834,7 +834,7 @@ def save_template(session: Session, actor: User | None, level: int, channel: str
 
 def reset_template(session: Session, actor: User | None, level: int, channel: str, language: str) -> bool:
     """Delete the override so the default applies again; False when there was none. The caller commits."""
-    _check_key(level, channel, language)
+    check_key(level, channel, language)
     row = _override(session, level, channel, language)
     if row is None:
         return False

@@ -169,7 +169,9 @@ class RunTexts:
     def _template(self, customer: Customer, context: dict, channel: str,
                   template_level: int | None) -> templates.TemplateText:
         wording = context["level"] if template_level is None else template_level
-        return self._templates[(wording, channel, templates.template_language(customer.language))]
+        language = templates.template_language(customer.language)
+        templates.check_key(wording, channel, language)  # as template_for: a bad level is a bug, said plainly
+        return self._templates[(wording, channel, language)]
 
 
 def draft(session: Session, customer: Customer, entries: list[Entry], sender: User, *, level: int | None = None,
