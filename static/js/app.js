@@ -22,3 +22,18 @@ document.addEventListener("click", (event) => {
   const popup = document.getElementById("search-popup");
   if (popup && !event.target.closest(".global-search")) popup.replaceChildren();
 });
+
+// Buttons that close a dialog or a menu: data-close="<id of the element to empty>".
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("[data-close]");
+  if (!button) return;
+  const target = document.getElementById(button.dataset.close);
+  if (target) target.replaceChildren();
+});
+
+// A "select all" box ticks every box of its name: data-select-all="<name>".
+document.addEventListener("change", (event) => {
+  const box = event.target.closest("[data-select-all]");
+  if (!box) return;
+  document.querySelectorAll(`input[type=checkbox][name="${box.dataset.selectAll}"]`).forEach((b) => { b.checked = box.checked; });
+});
