@@ -655,7 +655,11 @@ def _deliver(db, message_id: int) -> str:
     if message is None:
         db.session.rollback()
         return "nothing to send"
+    held = outbox.hold_back(db.session, message)
     db.session.commit()
+    if held:
+        log.info("Outbox message %s not sent: %s", message_id, held)
+        return f"held back: {held}"
     try:
         email = outbox.build_email(message)
         mailer.send(current_app.config.get("SMTP_URL"), email)

@@ -332,7 +332,9 @@ class LedgerState(Base):
 
 
 class Export(Base):
-    """A file built in the worker: queued → running → ready | failed."""
+    """A file built in the worker: queued → running → ready | failed. Bulk reminders are planned
+    first (queued → running → planned), and sent only once confirmed (planned → queued → …) or
+    cancelled."""
 
     __tablename__ = "exports"
 
@@ -350,13 +352,15 @@ class Export(Base):
     # After this the file is deleted by the daily clean-up and the export shows as expired.
     expires_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     file_deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # What the job found, as JSON: a bulk run's plan awaiting confirmation, then its counts.
+    result: Mapped[str | None] = mapped_column(Text)
 
     user: Mapped[User] = relationship()
     customer: Mapped[Customer | None] = relationship()
 
     @property
     def is_final(self) -> bool:
-        return self.status in ("ready", "failed")
+        return self.status in ("ready", "failed", "cancelled")
 
 
 CASE_STATUSES = ("open", "sent_to_agency", "amicable", "legal", "paid", "closed")
@@ -448,7 +452,7 @@ class ReminderTemplate(Base):
     updated_by: Mapped[User | None] = relationship()
 
 
-OUTBOX_STATUSES = ("queued", "sending", "sent", "failed")
+OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "unknown", "cancelled")
 
 
 class OutboxMessage(Base):
@@ -481,6 +485,8 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     activity_id: Mapped[int | None] = mapped_column(ForeignKey("reminder_activities.id"))
+    # Why a person sent it although reminders were stopped, disputed or in collection ("Send anyway").
+    override_reason: Mapped[str | None] = mapped_column(String(500))
 
     customer: Mapped[Customer] = relationship()
     created_by: Mapped[User | None] = relationship()

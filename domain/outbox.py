@@ -8,13 +8,21 @@
     mailer.send(url, build_email(message))
     mark_sent(session, message) | mark_failed(session, message, str(error))
 
-Statuses: queued → sending → sent | failed. A message is claimed (status "sending", the attempt
+Statuses: queued → sending → sent | failed | unknown; failed or unknown → cancelled (a person
+said not to send it, or what it is about was stopped, disputed or put in collection meanwhile). A message is claimed (status "sending", the attempt
 time, attempts + 1) and committed before the SMTP exchange; only after the server has taken it
 does it turn "sent", in one transaction with its ReminderActivity, the entries' level and
 last-reminder date and the history event (domain.reminders.record_reminder). A message already
 "sent" or "sending" is never claimed again. If the worker dies between SMTP and that commit, the
-message stays "sending": after STALE_SENDING it is marked failed with UNKNOWN_OUTCOME and is not
-retried automatically (the Message-ID it went with is kept: look it up in the mailbox first).
+message stays "sending": after STALE_SENDING it turns "unknown" and is never retried by itself (the
+Message-ID it went with is kept: look it up in the mailbox first); a person marks it sent or not
+sent (`resolve_unknown`). Until then, and while a message is on its way (queued, sending, or failed
+with a retry to come), no new message goes to that customer at the same or a lower level
+(`unsettled_message`): it would remind them twice.
+
+A message is checked again when its send starts (`hold_back`): if its entries or its customer were
+stopped, disputed or put in collection since it was queued, it is cancelled instead of sent, unless
+a person sent it anyway (`override_reason`).
 
 A failure keeps the server's answer, and schedules the next try with back-off (BACKOFF);
 after MAX_ATTEMPTS it gives up (no next try, the Deliveries page still offers Retry).
@@ -33,21 +41,24 @@ from email.utils import getaddresses, make_msgid, parseaddr
 from pathlib import Path
 from typing import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 import mailer
-from domain import clock, reminders
+from domain import audit, clock, reminders
 from domain.models import CompanySettings, Customer, Entry, OutboxEntry, OutboxMessage, User
 from domain.settings import company as saved_company
 from domain.settings import is_email
 
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 MAX_ATTEMPTS = 5
-STALE_SENDING = timedelta(minutes=10)
-UNKNOWN_OUTCOME = "unknown outcome: check the mailbox before retrying"
+# A send job times out after 300 s (jobs.enqueue_outbox_message): a message "sending" for longer has
+# lost its worker.
+STALE_SENDING = timedelta(minutes=5)
+UNKNOWN_OUTCOME = "outcome unknown — check your sent mail before resending"
+UNSETTLED = ("queued", "sending", "unknown")
 MAX_RECIPIENTS = 20
 
 
@@ -81,7 +92,8 @@ def parse_addresses(text: str | None, field: str) -> list[str]:
 def queue_message(session: Session, *, customer: Customer, entries: list[Entry], level: int, to: str | Iterable[str],
                   subject: str, body: str, sent_by: User | None, dedupe_key: str, cc: str | Iterable[str] = "",
                   copy_to_sender: bool = False, attachments: Iterable[StoredAttachment] = (),
-                  company: CompanySettings | None = None) -> tuple[OutboxMessage, bool]:
+                  company: CompanySettings | None = None,
+                  override_reason: str | None = None) -> tuple[OutboxMessage, bool]:
     """A queued message (and True), or the message already queued under `dedupe_key` (and False).
     From is the company's sender address (`company`: the settings a run read once; else read
     here); Reply-To the user who sends it (the company for an automatic run); the copy goes to
@@ -89,7 +101,7 @@ def queue_message(session: Session, *, customer: Customer, entries: list[Entry],
     dedupe_key = (dedupe_key or "").strip()
     if not dedupe_key:
         raise OutboxError("A message needs a dedupe key.")
-    existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+    existing = queued_under(session, dedupe_key)
     if existing is not None:
         return existing, False
     to_list = parse_addresses(to if isinstance(to, str) else ", ".join(to), "To")
@@ -107,6 +119,9 @@ def queue_message(session: Session, *, customer: Customer, entries: list[Entry],
         raise OutboxError("A reminder covers at least one entry.")
     if any(e.customer_id != customer.id for e in entries):
         raise OutboxError("Every entry of a reminder belongs to its customer.")
+    pending = unsettled_message(session, customer.id, level)
+    if pending is not None:
+        raise OutboxError(reminders.pending_text(pending))
     try:
         sender = reminders.company_sender(company if company is not None else saved_company(session))
     except reminders.ReminderError as error:
@@ -123,7 +138,8 @@ def queue_message(session: Session, *, customer: Customer, entries: list[Entry],
         attachments=json.dumps([{"path": str(a.path), "filename": a.filename, "content_type": a.content_type}
                                 for a in attachments]),
         message_id=make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None),
-        status="queued", attempts=0, created_by_id=sent_by.id if sent_by else None)
+        status="queued", attempts=0, created_by_id=sent_by.id if sent_by else None,
+        override_reason=override_reason or None)
     message.covered = [OutboxEntry(entry_id=e.id, open_cents=e.open_cents) for e in entries]
     try:
         with session.begin_nested():
@@ -135,6 +151,11 @@ def queue_message(session: Session, *, customer: Customer, entries: list[Entry],
             raise
         return existing, False
     return message, True
+
+
+def queued_under(session: Session, dedupe_key: str) -> OutboxMessage | None:
+    """The message already queued under this key (a double click), if any."""
+    return session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
 
 
 def attachments_of(message: OutboxMessage) -> list[StoredAttachment]:
@@ -167,13 +188,90 @@ def build_email(message: OutboxMessage) -> EmailMessage:
 
 def expire_stale_sending(session: Session, now: datetime | None = None) -> int:
     """Messages left "sending" for longer than STALE_SENDING (a worker killed mid-send) turn
-    failed with UNKNOWN_OUTCOME, and are not retried automatically."""
+    "unknown": never retried by themselves, shown on Deliveries until a person says what happened."""
     now = now or clock.now()
     stale = list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == "sending",
                                                              OutboxMessage.attempted_at < now - STALE_SENDING)))
     for message in stale:
-        message.status, message.last_error, message.next_attempt_at = "failed", UNKNOWN_OUTCOME, None
+        message.status, message.last_error, message.next_attempt_at = "unknown", UNKNOWN_OUTCOME, None
     return len(stale)
+
+
+def is_unknown(message: OutboxMessage, now: datetime | None = None) -> bool:
+    """Unknown outcome: marked so, or "sending" for longer than any send job lives."""
+    if message.status == "unknown":
+        return True
+    return message.status == "sending" and message.attempted_at is not None and \
+        message.attempted_at < (now or clock.now()) - STALE_SENDING
+
+
+def unsettled_message(session: Session, customer_id: int, level: int) -> OutboxMessage | None:
+    """A message to this customer at `level` or above that is still on its way (queued, sending,
+    failed with a retry to come) or whose outcome is unknown: another one would remind twice."""
+    return session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.customer_id == customer_id, OutboxMessage.level >= level,
+            or_(OutboxMessage.status.in_(UNSETTLED),
+                and_(OutboxMessage.status == "failed", OutboxMessage.next_attempt_at.is_not(None))))
+        .order_by(OutboxMessage.id.desc()).limit(1))
+
+
+def unsettled_levels(session: Session, customer_ids: list[int]) -> dict[int, int]:
+    """customer id → the highest level of its unsettled messages (see unsettled_message), for a run
+    that decides for many customers at once."""
+    found: dict[int, int] = {}
+    for start in range(0, len(customer_ids), 500):
+        rows = session.execute(
+            select(OutboxMessage.customer_id, func.max(OutboxMessage.level))
+            .where(OutboxMessage.customer_id.in_(customer_ids[start:start + 500]),
+                   or_(OutboxMessage.status.in_(UNSETTLED),
+                       and_(OutboxMessage.status == "failed", OutboxMessage.next_attempt_at.is_not(None))))
+            .group_by(OutboxMessage.customer_id))
+        found.update({customer_id: level for customer_id, level in rows})
+    return found
+
+
+def hold_back(session: Session, message: OutboxMessage, today=None) -> str | None:
+    """Called when a send starts: if the customer or a covered entry was stopped, disputed or put in
+    collection since the message was queued (and nobody sent it anyway), the message is cancelled
+    and the reason returned; None: it may go."""
+    if message.override_reason:
+        return None
+    entries = [c.entry for c in message.covered]
+    found = reminders.holds(session, message.customer, entries, today)
+    if not found:
+        return None
+    reason = "Not sent: " + " ".join(h.text for h in found)
+    message.status, message.last_error, message.next_attempt_at = "cancelled", reason[:2000], None
+    return reason
+
+
+def resolve_unknown(session: Session, message: OutboxMessage, actor: User, was_sent: bool) -> None:
+    """A person checked the sent mail: the message went (recorded as sent, levels raised) or did not
+    (failed, no retry by itself: Deliveries offers Retry). Either way another message may follow."""
+    if not is_unknown(message):
+        raise OutboxError("Only a message whose outcome is unknown can be marked sent or not sent.")
+    if was_sent:
+        mark_sent(session, message, now=message.attempted_at)
+        what = "was sent"
+    else:
+        message.status, message.next_attempt_at = "failed", None
+        message.last_error = f"Not sent (checked by {actor.display_name})."
+        what = "was not sent"
+    audit.record(session, actor, "outbox.resolved",
+                 f"The {reminders.templates.level_name(message.level)} e-mail \"{message.subject}\" of "
+                 f"{message.attempted_at:%Y-%m-%d %H:%M}, of unknown outcome, {what}.", customer=message.customer)
+
+
+def cancel(session: Session, message: OutboxMessage, actor: User) -> None:
+    """A person decides a failed (or unknown) message is not to be sent: it is never retried."""
+    if message.status not in ("failed", "unknown") and not is_unknown(message):
+        raise OutboxError("Only a message that failed or whose outcome is unknown can be cancelled.")
+    message.status, message.next_attempt_at = "cancelled", None
+    message.last_error = f"Cancelled by {actor.display_name}: not to be sent."
+    audit.record(session, actor, "outbox.cancelled",
+                 f"The {reminders.templates.level_name(message.level)} e-mail \"{message.subject}\" will not be "
+                 f"sent.", customer=message.customer)
 
 
 def claim(session: Session, message_id: int, now: datetime | None = None) -> OutboxMessage | None:
@@ -254,13 +352,15 @@ def due_for_retry(session: Session, now: datetime | None = None) -> list[OutboxM
         OutboxMessage.next_attempt_at <= now).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)))
 
 
-def failed_messages(session: Session, limit: int = 200) -> list[OutboxMessage]:
-    """The Deliveries page: failed messages, the newest attempt first."""
+def failed_messages(session: Session, limit: int = 200, now: datetime | None = None) -> list[OutboxMessage]:
+    """The Deliveries page: messages whose outcome is unknown, then failed ones and those held
+    back or cancelled in the last 30 days, the newest attempt first."""
+    now = now or clock.now()
     return list(session.scalars(
-        select(OutboxMessage).where(OutboxMessage.status == "failed")
+        select(OutboxMessage).where(or_(
+            OutboxMessage.status.in_(("failed", "unknown")),
+            and_(OutboxMessage.status == "sending", OutboxMessage.attempted_at < now - STALE_SENDING),
+            and_(OutboxMessage.status == "cancelled", OutboxMessage.created_at >= now - timedelta(days=30))))
         .options(joinedload(OutboxMessage.customer), selectinload(OutboxMessage.covered))
-        .order_by(OutboxMessage.attempted_at.desc(), OutboxMessage.id.desc()).limit(limit)))
-
-
-def failed_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "failed")) or 0
+        .order_by((OutboxMessage.status.in_(("unknown", "sending"))).desc(), OutboxMessage.attempted_at.desc(),
+                  OutboxMessage.id.desc()).limit(limit)))

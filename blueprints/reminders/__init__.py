@@ -63,12 +63,21 @@ def _user():
     return current_user._get_current_object()
 
 
-def _dialog(customer, entries, channel, *, error=None, draft=None, form=None, dedupe_key=None):
-    return render_template("reminders/_compose.html", customer=customer, entries=entries, channel=channel,
+def _dialog(customer, entries, channel, *, error=None, draft=None, form=None, dedupe_key=None, level=None):
+    """The compose window; what holds the reminder back (stopped, disputed, in collection, a message
+    still on its way) is said at the top, and Send becomes "Send anyway" with a reason."""
+    if level is None and draft is not None:
+        level = draft.level
+    holds = reminders.holds(db.session, customer, entries, level=level) if entries else []
+    html = render_template("reminders/_compose.html", customer=customer, entries=entries, channel=channel,
                            error=error, draft=draft, form=form or {}, levels=templates.LEVELS,
                            level_name=templates.level_name, level_key=templates.level_key,
-                           dedupe_key=dedupe_key or secrets.token_urlsafe(18),
+                           dedupe_key=dedupe_key or secrets.token_urlsafe(18), holds=holds,
+                           blocked=any(not h.overridable for h in holds),
                            has_sender=bool((getattr(saved_company(db.session), "sender_email", "") or "").strip()))
+    # A refused send answers 409 to anything but htmx, which swaps only 2xx answers into the window.
+    status = 409 if error and request.method == "POST" and not request.htmx else 200
+    return html, status, {"Vary": "HX-Request"}
 
 
 @bp.get("/customers/<account>/reminders/compose")
@@ -101,8 +110,17 @@ def _compose(customer):
     return _dialog(customer, entries, channel, draft=draft)
 
 
+def _safe_level(entries) -> int | None:
+    """The level asked for, for the window shown again after a refusal (None when it is not one)."""
+    try:
+        return reminders.check_level(_level(), entries) if entries else None
+    except ReminderError:
+        return None
+
+
 def _form() -> dict:
-    return {name: request.form.get(name, "") for name in ("to", "cc", "subject", "body", "level", "copy")}
+    return {name: request.form.get(name, "") for name in ("to", "cc", "subject", "body", "level", "copy",
+                                                           "override_reason")}
 
 
 @bp.post("/customers/<account>/reminders/email")
@@ -116,17 +134,20 @@ def send_email(account):
     try:
         entries = reminders.selected_entries(db.session, customer, _ticked())
         level = reminders.check_level(_level(), entries)
+        existing = outbox.queued_under(db.session, f"manual:{dedupe_key}") if dedupe_key else None
+        if existing is None:  # a double click gets its first message back, whatever happened since
+            override = reminders.check_holds(db.session, _user(), customer, entries, level, form["override_reason"])
         files = reminders.invoice_files(db.session, entries, _document_dir())
         message, is_new = outbox.queue_message(
             db.session, customer=customer, entries=entries, level=level, to=form["to"], cc=form["cc"],
             subject=form["subject"], body=form["body"], sent_by=_user(), copy_to_sender=form["copy"] == "1",
             dedupe_key=f"manual:{dedupe_key}" if dedupe_key else "",
-            attachments=[outbox.StoredAttachment(str(f.path), f.filename, f.content_type) for f in files])
+            attachments=[outbox.StoredAttachment(str(f.path), f.filename, f.content_type) for f in files],
+            override_reason=None if existing is not None else override)
     except (ReminderError, OutboxError) as problem:
         db.session.rollback()
-        draft = None
-        return _dialog(customer, entries, "email", error=str(problem), draft=draft, form=form,
-                       dedupe_key=dedupe_key or None)
+        return _dialog(customer, entries, "email", error=str(problem), form=form,
+                       dedupe_key=dedupe_key or None, level=_safe_level(entries))
     db.session.commit()
     if is_new:
         try:
@@ -160,13 +181,24 @@ def make_letter(account):
     """Make the letter PDF now (one page or two: well under a second), store it and keep it as a
     reminder activity that raises the entries' level like a sent e-mail."""
     customer = _customer_or_404(account)
+    entries = []
     try:
         entries = reminders.selected_entries(db.session, customer, _ticked())
         content = reminders.letter_content(db.session, customer, entries, _user(), level=_level())
+        previous = reminders.recent_letter(db.session, _user(), customer, entries, content.level)
+        if previous is None:
+            reminders.check_holds(db.session, _user(), customer, entries, content.level,
+                                  request.form.get("override_reason"))
     except ReminderError as problem:
         db.session.rollback()
-        return _dialog(customer, [], "letter", error=str(problem))
-    previous = reminders.recent_letter(db.session, _user(), customer, entries, content.level)
+        draft = None
+        if entries:
+            try:
+                draft = reminders.draft(db.session, customer, entries, _user(), level=_level(), channel="letter")
+            except ReminderError:
+                pass
+        return _dialog(customer, entries, "letter", error=str(problem), draft=draft, form=_form(),
+                       level=_safe_level(entries))
     if previous is not None and reminders.letter_of(db.session, previous.id) is not None:  # a double click
         html = render_template("reminders/_letter_ready.html", activity=previous, customer=customer,
                                filename=reminders.letter_of(db.session, previous.id).filename, entries=entries,

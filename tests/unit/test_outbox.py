@@ -184,8 +184,74 @@ def test_a_send_killed_after_smtp_is_never_repeated_automatically(session, accou
     assert jobs.retry_due_outbox_messages() == 0
     session.expire_all()
     message = session.get(OutboxMessage, message.id)
-    assert message.status == "failed" and message.last_error == outbox.UNKNOWN_OUTCOME
-    assert message.next_attempt_at is None, "a person checks the mailbox, then retries"
+    assert message.status == "unknown" and message.last_error == outbox.UNKNOWN_OUTCOME
+    assert message.next_attempt_at is None, "a person checks the mailbox first"
+    assert len(smtp_server.envelopes) == 1
+
+
+def test_an_unknown_outcome_blocks_the_same_level_until_a_person_says_what_happened(session, account, users,
+                                                                                   company):
+    message, _ = queue(session, account, users, key="first")
+    outbox.claim(session, message.id)
+    session.commit()  # the worker dies here: "sending" for good
+
+    with pytest.raises(OutboxError, match="unknown outcome"):
+        queue(session, account, users, key="second", level=2)
+    with pytest.raises(OutboxError, match="unknown outcome"):
+        queue(session, account, users, key="lower", level=1)
+    higher, is_new = queue(session, account, users, key="higher", level=3)
+    assert is_new, "a higher level is another message, not the same one twice"
+
+    message.attempted_at = clock.now() - outbox.STALE_SENDING - timedelta(seconds=1)
+    outbox.expire_stale_sending(session)
+    session.commit()
+    with pytest.raises(OutboxError, match="Only a message whose outcome is unknown"):
+        outbox.resolve_unknown(session, higher, users["finance"], was_sent=False)
+
+    outbox.resolve_unknown(session, message, users["finance"], was_sent=True)
+    session.commit()
+    assert message.status == "sent" and message.activity is not None
+    assert session.get(Entry, account[1][1].id).reminder_level == 2, "marked sent: the level is raised"
+    assert session.scalar(select(AuditEvent.detail).where(AuditEvent.action == "outbox.resolved")).endswith("was sent.")
+
+
+def test_marked_not_sent_frees_the_level_and_waits_for_a_retry(session, account, users, company):
+    message, _ = queue(session, account, users, key="first")
+    outbox.claim(session, message.id)
+    message.attempted_at = clock.now() - outbox.STALE_SENDING - timedelta(seconds=1)
+    session.commit()
+    outbox.resolve_unknown(session, message, users["admin"], was_sent=False)
+    session.commit()
+    assert message.status == "failed" and message.next_attempt_at is None
+    assert outbox.due_for_retry(session) == [], "never retried by itself"
+    assert queue(session, account, users, key="again", level=2)[1]
+
+
+def test_a_message_whose_entry_was_stopped_meanwhile_is_held_back(session, account, users, company, worker_app,
+                                                                  smtp_server):
+    from domain.collection import set_reminders_stopped
+
+    message, _ = queue(session, account, users)
+    customer, entries = account
+    set_reminders_stopped(session, entries[0], users["finance"], True, reason="Paying by cheque")
+    session.commit()
+    assert jobs.send_outbox_message(message.id).startswith("held back")
+    session.expire_all()
+    message = session.get(OutboxMessage, message.id)
+    assert message.status == "cancelled" and "Paying by cheque" in message.last_error
+    assert smtp_server.envelopes == []
+    assert message in outbox.failed_messages(session), "shown on Deliveries"
+
+
+def test_a_message_sent_anyway_is_not_held_back_by_what_it_overrode(session, account, users, company, worker_app,
+                                                                    smtp_server):
+    from domain.collection import set_reminders_stopped
+
+    customer, entries = account
+    set_reminders_stopped(session, customer, users["finance"], True, reason="Negotiating")
+    session.commit()
+    message, _ = queue(session, account, users, override_reason="The manager asked for it")
+    assert jobs.send_outbox_message(message.id) == "sent"
     assert len(smtp_server.envelopes) == 1
 
 

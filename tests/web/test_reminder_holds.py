@@ -1,0 +1,82 @@
+"""Sending never surprises anyone: a manual reminder for an entry or a customer whose reminders are
+stopped, that is disputed or in collection says so at the top of the compose window, offers only
+"Send anyway" with a reason (kept in the history), and a POST without that reason is refused."""
+import pytest
+from sqlalchemy import func, select
+
+from domain.collection import mark_in_collection, set_disputed, set_reminders_stopped
+from domain.models import AuditEvent, OutboxMessage, ReminderActivity
+from tests.web.test_manual_reminders import HTMX, compose, ledger, send  # noqa: F401  (the fixture)
+
+
+def messages(session) -> int:
+    return session.scalar(select(func.count()).select_from(OutboxMessage))
+
+
+def test_a_stopped_customer_is_said_at_the_top_and_send_becomes_send_anyway(finance_client, ledger, company, session,
+                                                                           users):
+    set_reminders_stopped(session, ledger["customer"], users["finance"], True, reason="Paying by instalments",
+                          until=ledger["first"].due_date.replace(year=2027))
+    session.commit()
+    html = compose(finance_client, "C100", ledger["first"]).get_data(as_text=True)
+    assert "Reminders are stopped for this customer: Paying by instalments, until 2027-" in html
+    assert "Send anyway" in html and 'name="override_reason"' in html
+    assert ">Send</button>" not in html
+
+
+@pytest.mark.parametrize("hold", ["entry stopped", "disputed", "in collection"])
+def test_a_plain_post_for_a_held_entry_is_refused(finance_client, ledger, company, session, users, smtp_server, hold):
+    entry = ledger["first"]
+    if hold == "entry stopped":
+        set_reminders_stopped(session, entry, users["finance"], True, reason="Credit note coming")
+        said = "Reminders are stopped for INV-2001: Credit note coming"
+    elif hold == "disputed":
+        set_disputed(session, entry, users["finance"], True, reason="Goods never delivered")
+        said = "INV-2001 is disputed: Goods never delivered"
+    else:
+        mark_in_collection(session, entry, users["finance"])
+        said = "INV-2001 is in collection"
+    session.commit()
+
+    response = send(finance_client, "C100", entry)
+    assert said in response.get_data(as_text=True) and "Give a reason to send it anyway" in response.get_data(as_text=True)
+    assert messages(session) == 0
+    plain = finance_client.post("/customers/C100/reminders/email",
+                                data={"to": "compta@bistro.test", "subject": "R", "body": "B", "level": "R2",
+                                      "dedupe_key": "plain", "entry": [entry.id]})
+    assert plain.status_code == 409 and messages(session) == 0
+    letter = finance_client.post("/customers/C100/reminders/letter", data={"entry": entry.id}, headers=HTMX)
+    assert said in letter.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(ReminderActivity)) == 0, "no letter made either"
+
+
+def test_send_anyway_with_a_reason_goes_and_the_reason_is_in_the_history(finance_client, ledger, company, session,
+                                                                         users):
+    set_disputed(session, ledger["first"], users["finance"], True, reason="Price disputed")
+    session.commit()
+    response = finance_client.post("/customers/C100/reminders/email", headers=HTMX, data={
+        "to": "compta@bistro.test", "subject": "Relance", "body": "Merci", "level": "R2", "dedupe_key": "k9",
+        "entry": [ledger["first"].id], "override_reason": "Agreed with the buyer: the dispute is settled"})
+    assert response.status_code == 200 and messages(session) == 1
+    message = session.scalar(select(OutboxMessage))
+    assert message.override_reason == "Agreed with the buyer: the dispute is settled"
+    event = session.scalar(select(AuditEvent).where(AuditEvent.action == "reminder.override"))
+    assert event.reason == "Agreed with the buyer: the dispute is settled" and "Price disputed" in event.detail
+    history = finance_client.get("/customers/C100").get_data(as_text=True)
+    assert "Agreed with the buyer: the dispute is settled" in history
+
+
+def test_a_message_of_unknown_outcome_cannot_be_overridden(finance_client, ledger, company, session, users):
+    from domain import outbox
+
+    message, _ = outbox.queue_message(session, customer=ledger["customer"], entries=[ledger["first"]], level=2,
+                                      to="compta@bistro.test", subject="R2", body="B", sent_by=users["finance"],
+                                      dedupe_key="earlier")
+    outbox.claim(session, message.id)  # the worker died mid-send
+    session.commit()
+    html = compose(finance_client, "C100", ledger["first"]).get_data(as_text=True)
+    assert "unknown outcome" in html and "disabled" in html and "Send anyway" not in html
+    response = finance_client.post("/customers/C100/reminders/email", headers=HTMX, data={
+        "to": "compta@bistro.test", "subject": "R", "body": "B", "level": "R2", "dedupe_key": "k2",
+        "entry": [ledger["first"].id], "override_reason": "please"})
+    assert "unknown outcome" in response.get_data(as_text=True) and messages(session) == 1
