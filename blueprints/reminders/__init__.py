@@ -240,15 +240,26 @@ def deliveries():
     """The messages that failed, with the server's answer and when the next try is."""
     messages = outbox.failed_messages(db.session)
     return render_view("reminders/deliveries.html", "reminders/_deliveries.html", messages=messages,
-                       max_attempts=outbox.MAX_ATTEMPTS, error=None)
+                       max_attempts=outbox.MAX_ATTEMPTS, error=None, is_unknown=outbox.is_unknown)
+
+
+def _message_or_404(message_id: int) -> OutboxMessage:
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None:
+        abort(404, description="This message does not exist.")
+    return message
+
+
+def _delivery_row(message, error=None, changed=False):
+    html = render_template("reminders/_delivery_row.html", message=message, error=error,
+                           max_attempts=outbox.MAX_ATTEMPTS, is_unknown=outbox.is_unknown)
+    return html, 200, ({"HX-Trigger": CHANGED} if changed else {})
 
 
 @bp.post("/reminders/messages/<int:message_id>/retry")
 @permission_required("edit")
 def retry(message_id):
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None:
-        abort(404, description="This message does not exist.")
+    message = _message_or_404(message_id)
     error = None
     try:
         outbox.retry(db.session, message)
@@ -257,5 +268,34 @@ def retry(message_id):
     except OutboxError as problem:
         db.session.rollback()
         error = str(problem)
-    return render_template("reminders/_delivery_row.html", message=message, error=error,
-                           max_attempts=outbox.MAX_ATTEMPTS)
+    return _delivery_row(message, error)
+
+
+@bp.post("/reminders/messages/<int:message_id>/resolve")
+@permission_required("edit")
+def resolve(message_id):
+    """A person checked the sent mail for a message of unknown outcome: it was sent, or it was not."""
+    message = outbox.loaded(db.session, message_id)
+    if message is None:
+        abort(404, description="This message does not exist.")
+    try:
+        outbox.resolve_unknown(db.session, message, _user(), was_sent=request.form.get("was_sent") == "1")
+        db.session.commit()
+    except OutboxError as problem:
+        db.session.rollback()
+        return _delivery_row(message, str(problem))
+    return _delivery_row(message, changed=message.status == "sent")
+
+
+@bp.post("/reminders/messages/<int:message_id>/cancel")
+@permission_required("edit")
+def cancel(message_id):
+    """Don't send: a failed message is never retried."""
+    message = _message_or_404(message_id)
+    try:
+        outbox.cancel(db.session, message, _user())
+        db.session.commit()
+    except OutboxError as problem:
+        db.session.rollback()
+        return _delivery_row(message, str(problem))
+    return _delivery_row(message)

@@ -80,3 +80,42 @@ def test_a_message_of_unknown_outcome_cannot_be_overridden(finance_client, ledge
         "to": "compta@bistro.test", "subject": "R", "body": "B", "level": "R2", "dedupe_key": "k2",
         "entry": [ledger["first"].id], "override_reason": "please"})
     assert "unknown outcome" in response.get_data(as_text=True) and messages(session) == 1
+
+
+def test_deliveries_shows_an_unknown_outcome_and_a_person_marks_it(finance_client, ledger, company, session, users):
+    from datetime import timedelta
+
+    from domain import clock, outbox
+
+    message, _ = outbox.queue_message(session, customer=ledger["customer"], entries=[ledger["first"]], level=2,
+                                      to="compta@bistro.test", subject="Mise en demeure", body="B",
+                                      sent_by=users["finance"], dedupe_key="earlier")
+    outbox.claim(session, message.id)
+    message.attempted_at = clock.now() - outbox.STALE_SENDING - timedelta(minutes=1)
+    session.commit()  # the worker died while sending, minutes ago
+
+    page = finance_client.get("/reminders/deliveries").get_data(as_text=True)
+    assert "Outcome unknown — check your sent mail before resending" in page and "It was sent" in page
+    row = finance_client.post(f"/reminders/messages/{message.id}/resolve", data={"was_sent": "0"}, headers=HTMX)
+    assert row.status_code == 200 and "Retry" in row.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(OutboxMessage, message.id).status == "failed"
+    assert "was not sent" in finance_client.get("/customers/C100").get_data(as_text=True)
+
+    again = finance_client.post(f"/reminders/messages/{message.id}/resolve", data={"was_sent": "1"}, headers=HTMX)
+    assert "Only a message whose outcome is unknown" in again.get_data(as_text=True)
+    cancelled = finance_client.post(f"/reminders/messages/{message.id}/cancel", headers=HTMX)
+    assert "Cancelled by Finance" in cancelled.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(OutboxMessage, message.id).status == "cancelled"
+    assert outbox.due_for_retry(session) == []
+
+
+def test_support_cannot_mark_an_unknown_outcome(support_client, ledger, company, session, users):
+    from domain import outbox
+
+    message, _ = outbox.queue_message(session, customer=ledger["customer"], entries=[ledger["first"]], level=2,
+                                      to="compta@bistro.test", subject="R2", body="B", sent_by=users["finance"],
+                                      dedupe_key="earlier")
+    session.commit()
+    assert support_client.post(f"/reminders/messages/{message.id}/resolve", data={"was_sent": "1"}).status_code == 403
