@@ -68,7 +68,7 @@ def build_export(export_id: int) -> None:
 
         db.engine.dispose(close=False)  # never share a connection pooled before the fork
         export = db.session.get(Export, export_id)
-        if export is None or export.is_final:
+        if export is None or export.is_final or export.status == "planned":
             return
         exports.mark_running(export)
         db.session.commit()
@@ -79,6 +79,9 @@ def build_export(export_id: int) -> None:
         by_email = False
         try:
             filename = _BUILDERS[export.kind](db, export)
+            if filename is None:  # a bulk run's plan, waiting for the user's confirmation
+                db.session.commit()
+                return
             exports.mark_ready(export, filename)
             if export.expires_at is None:  # collection files set theirs when asked for; the rest expire alike
                 export.expires_at = notifications.expires_at_of(export)
@@ -87,13 +90,13 @@ def build_export(export_id: int) -> None:
         except Exception as error:  # the record must say why, whatever happened
             db.session.rollback()
             export = db.session.get(Export, export_id)
-            exports.mark_failed(export, f"{type(error).__name__}: {error}")
+            exports.mark_failed(export, str(error) if isinstance(error, BulkRefused) else f"{type(error).__name__}: {error}")
             by_email = _notify_owner(db, export)
             db.session.commit()
             raise
         finally:
             export = db.session.get(Export, export_id)
-            if export is not None and not export.is_final:
+            if export is not None and not export.is_final and export.status != "planned":
                 exports.mark_failed(export, "The export stopped before it finished.")
                 by_email = _notify_owner(db, export)
                 db.session.commit()
@@ -287,10 +290,16 @@ def bulk_letter_maker(document_dir: str | Path, aside: Path, company):
     return make
 
 
-def _build_bulk_dunning(db, export: Export) -> str:
-    """Bulk dunning (domain/dunning.py): one reminder e-mail per customer (with the reminder letter
-    as a PDF when the export asks for it), queued in the outbox and sent at once by this job. The
-    file is the CSV report; the counts go in the export's message for the status fragment."""
+class BulkRefused(Exception):
+    """The whole bulk run cannot send anything (no sender address, no mail server): said once."""
+
+
+def _build_bulk_dunning(db, export: Export) -> str | None:
+    """Bulk dunning (domain/dunning.py). Unconfirmed: the plan for the user to confirm (status
+    "planned", no file). Confirmed: one reminder e-mail per planned customer (with the reminder
+    letter as a PDF when the export asks for it), queued in the outbox and sent at once by this
+    job. The file is the CSV report; the counts go in the export's message and result."""
+    import json
     import time
 
     from domain import dunning
@@ -298,6 +307,15 @@ def _build_bulk_dunning(db, export: Export) -> str:
     actor = db.session.get(User, export.user_id)
     if actor is None:
         raise LookupError("The user who asked for these reminders no longer exists.")
+    mail_server = bool(current_app.config.get("SMTP_URL"))
+    if not dunning.is_confirmed(export):
+        export.result = json.dumps(dunning.plan(db.session, export, actor, today=clock.today(),
+                                                mail_server=mail_server))
+        export.status, export.progress = "planned", 100
+        return None
+    problem = dunning.setup_problem(settings_rules.company(db.session), mail_server)
+    if problem:
+        raise BulkRefused(problem)
     day, export_id, last_write = clock.today(), export.id, [0.0]
     document_dir = current_app.config["DOCUMENT_DIR"]
     make_letter = aside = None
@@ -343,6 +361,9 @@ def _build_bulk_dunning(db, export: Export) -> str:
     filename = safe_name(f"Bulk reminders {day.isoformat()}") + ".csv"
     _write_aside(export_path(export) / filename, lambda path: dunning.write_report(path, report))
     export.message = report.summary
+    # Beside the plan (a retried run sends to the planned customers only).
+    export.result = json.dumps({**dunning.plan_of(export),
+                                "outcome": {"sent": report.sent, "skipped": report.skipped, "failed": report.failed}})
     return filename
 
 

@@ -424,9 +424,12 @@ class RelanceWorker:
 
 
 def request_bulk_dunning(app, accounts: list[str], actor_id: int) -> int:
-    """What the route does: the export with the letter option for these accounts, queued."""
+    """What the route and the confirmation do: the export with the letter option for these accounts,
+    planned (here, untimed: the user reads the plan before confirming), confirmed and queued."""
+    import json
+
     import jobs
-    from domain import dunning
+    from domain import clock, dunning
     from domain import exports as export_rules
     from domain.models import User
     from extensions import db
@@ -435,6 +438,9 @@ def request_bulk_dunning(app, accounts: list[str], actor_id: int) -> int:
         actor = db.session.get(User, actor_id)
         export, _ = export_rules.request_export(db.session, actor, dunning.KIND,
                                                 {"customer": accounts, dunning.LETTER_PARAM: "1"})
+        export.result = json.dumps(dunning.plan(db.session, export, actor, today=clock.today(), mail_server=True))
+        export.status = "planned"
+        dunning.confirm(db.session, export, actor)
         db.session.commit()
         export_id = export.id
         jobs.enqueue_export(export_id)

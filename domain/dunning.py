@@ -2,13 +2,20 @@
 matching the filter) covering its overdue entries, queued in the outbox, with a report of what was
 sent, skipped and why, and what failed.
 
+Nothing is sent on the click: the job first makes a plan (`plan`: how many messages at which level,
+who is skipped and why, the templates, one message as it would go), the user confirms it
+(`confirm`) or cancels it, and only then does the run send, to the planned customers only. A set-up
+problem (no sender address, no mail server) is said in the plan and fails the run before anything
+is queued.
+
     decisions = plan_bulk_dunning(session, ["C100", "C200"] | filters, today)
     report = run_bulk_dunning(session, export, actor, today=…, document_dir=…, deliver=…, progress=…,
                               make_letter=…)         # make_letter: only when the export asks for letters
     write_report(path, report)                       # the CSV the export hands over
 
 Rules per customer: overdue = open invoices due before today with an open amount; entries whose
-reminders are stopped, in collection or disputed are left out; level = the most advanced entry's
+reminders are stopped, in collection or disputed are left out; a customer with a message at that
+level or above still on its way or of unknown outcome is skipped; level = the most advanced entry's
 level + 1 (at most R5); the e-mail template of that level in the customer's language. Each message
 is queued under the dedupe key (export, customer): a retried job never queues one twice. "Failed"
 means it could not be queued (a broken template, no company sender address…); the delivery itself
@@ -24,8 +31,9 @@ export and customer (`letter_name`): a retried job replaces a letter it had writ
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable
@@ -33,7 +41,8 @@ from typing import Callable, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain import queries, reminders
+from domain import clock, outbox, queries, reminders
+from domain import reminder_templates as templates
 from domain.exports import params_of
 from domain.models import INVOICE, Customer, Entry, Export, OutboxMessage, User
 from domain.outbox import OutboxError, StoredAttachment, queue_message
@@ -51,6 +60,14 @@ UNKNOWN_ACCOUNT = "no customer with this account"
 ALREADY_QUEUED = "already queued by an earlier run of this export"
 NO_LETTER_MAKER = "the reminder letter cannot be made by this run"
 EXCLUSIONS = (("stopped", "reminders stopped"), ("in_collection", "in collection"), ("disputed", "disputed"))
+NOT_PLANNED = "not in the plan you confirmed: send reminders again to include it"
+UNSETTLED = "a reminder at this level or above is still on its way or has an unknown outcome (see Deliveries)"
+CONFIRMED_PARAM = "confirmed"  # in the export's params: "1" once the user confirmed the plan
+PLAN_LIFETIME = timedelta(hours=1)  # a plan older than this is made again before anything is sent
+# Why customers are skipped, as the confirmation and the report count them.
+SKIP_CATEGORIES = {CUSTOMER_STOPPED: "reminders stopped", NOTHING_OVERDUE: "nothing overdue", NO_EMAIL: "no e-mail",
+                   UNKNOWN_ACCOUNT: "unknown account", UNSETTLED: "a reminder still on its way",
+                   NOT_PLANNED: "not in the confirmed plan"}
 
 
 @dataclass(frozen=True)
@@ -149,8 +166,13 @@ def _excluded_reason(entries: list[Entry], today: date) -> str:
     return "every overdue entry is left out: " + ", ".join(parts)
 
 
-def decide(customer: Customer, overdue: list[Entry], today: date) -> DunningDecision:
-    """The decision for one customer, given its overdue entries (open invoices due before today)."""
+def skip_category(reason: str) -> str:
+    return SKIP_CATEGORIES.get(reason, "stopped, disputed or in collection")
+
+
+def decide(customer: Customer, overdue: list[Entry], today: date, unsettled_level: int | None = None) -> DunningDecision:
+    """The decision for one customer, given its overdue entries (open invoices due before today)
+    and the highest level of its messages still on their way (outbox.unsettled_levels)."""
     base = {"account": customer.account, "name": customer.name, "customer_id": customer.id}
     if customer.reminders_stopped_on(today):
         return DunningDecision(outcome=SKIPPED, reason=CUSTOMER_STOPPED, **base)
@@ -164,6 +186,8 @@ def decide(customer: Customer, overdue: list[Entry], today: date) -> DunningDeci
     covered = {"level": level, "numbers": tuple(e.number for e in kept), "amounts": _amounts(kept)}
     if not customer.email_list:
         return DunningDecision(outcome=SKIPPED, reason=NO_EMAIL, **covered, **base)
+    if unsettled_level is not None and level <= unsettled_level:
+        return DunningDecision(outcome=SKIPPED, reason=UNSETTLED, **covered, **base)
     return DunningDecision(outcome=SEND, entry_ids=tuple(e.id for e in kept), **covered, **base)
 
 
@@ -203,8 +227,10 @@ def _overdue_entries(session: Session, customer_ids: list[int], today: date) -> 
 def plan_bulk_dunning(session: Session, selection: Iterable[str] | Filters, today: date) -> list[DunningDecision]:
     """One decision per customer: the ticked accounts, or every customer matching the filters."""
     customers, unknown = _customers_of(session, selection)
-    overdue = _overdue_entries(session, [c.id for c in customers], today)
-    decisions = [decide(customer, overdue[customer.id], today) for customer in customers]
+    ids = [c.id for c in customers]
+    overdue = _overdue_entries(session, ids, today)
+    unsettled = outbox.unsettled_levels(session, ids)
+    decisions = [decide(customer, overdue[customer.id], today, unsettled.get(customer.id)) for customer in customers]
     decisions += [DunningDecision(account=a, name="", outcome=SKIPPED, reason=UNKNOWN_ACCOUNT) for a in unknown]
     return decisions
 
@@ -217,6 +243,121 @@ def selection_of(export: Export) -> Iterable[str] | Filters:
         return queries.parse_filters(params, tuple(queries.BALANCE_SORTS))
     accounts = params.get("customer") or []
     return [accounts] if isinstance(accounts, str) else list(accounts)
+
+
+def setup_problem(company, mail_server: bool) -> str | None:
+    """What keeps every message of a run from going out (said once, before anything is queued)."""
+    try:
+        reminders.company_sender(company)
+    except reminders.ReminderError as error:
+        return str(error)
+    if not mail_server:
+        return "No mail server is configured (RELANCE_SMTP_URL): no e-mail can be sent."
+    return None
+
+
+def is_confirmed(export: Export) -> bool:
+    return str(params_of(export).get(CONFIRMED_PARAM) or "") == "1"
+
+
+def plan_of(export: Export) -> dict:
+    """The plan the job stored for the user to confirm (see `plan`), or {}."""
+    try:
+        found = json.loads(export.result or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def plan(session: Session, export: Export, actor: User, *, today: date, mail_server: bool) -> dict:
+    """What the run would do, for the user to confirm before anything is sent: how many messages
+    at which level, who is skipped and why, the templates used, one message as it would go, and
+    the customers it covers (the run sends to these only)."""
+    decisions = plan_bulk_dunning(session, selection_of(export), today)
+    texts = reminders.RunTexts(session, actor)
+    sending = [d for d in decisions if d.outcome == SEND]
+    levels: dict[str, int] = {}
+    wordings: dict[str, int] = {}
+    skipped: dict[str, int] = {}
+    for decision in decisions:
+        if decision.outcome == SEND:
+            levels[str(decision.level)] = levels.get(str(decision.level), 0) + 1
+        else:
+            category = skip_category(decision.reason)
+            skipped[category] = skipped.get(category, 0) + 1
+    languages: dict[int, str] = {}
+    for start in range(0, len(sending), CHUNK):
+        languages.update((c.id, templates.template_language(c.language)) for c in session.scalars(
+            select(Customer).where(Customer.id.in_([d.customer_id for d in sending[start:start + CHUNK]]))))
+    for decision in sending:
+        wording = f"{templates.level_name(decision.level)} ({languages.get(decision.customer_id, 'en')})"
+        wordings[wording] = wordings.get(wording, 0) + 1
+    preview, problem = None, setup_problem(texts.company, mail_server)
+    if sending:
+        first = sending[0]
+        customer = session.get(Customer, first.customer_id)
+        entries = list(session.scalars(select(Entry).where(Entry.id.in_(first.entry_ids))
+                                       .order_by(Entry.due_date, Entry.id)))
+        try:
+            message = texts.email(customer, texts.context(customer, entries, first.level))
+            preview = {"account": customer.account, "name": customer.name, "to": ", ".join(customer.email_list),
+                       "level": first.level, "subject": message.subject, "body": message.body}
+        except reminders.ReminderError as error:
+            problem = problem or str(error)
+    return {"planned_at": clock.now().isoformat(), "send": len(sending), "levels": levels,
+            "summary": plan_text(len(sending), levels, skipped),
+            "skipped": sum(skipped.values()), "skip_reasons": skipped, "templates": wordings,
+            "letter": wants_letter(export), "preview": preview, "problem": problem,
+            "customers": [d.customer_id for d in sending]}
+
+
+def plan_text(send: int, levels: dict[str, int], skipped: dict[str, int]) -> str:
+    """"Send 37 reminders (12 R1, 20 R2, 5 R3) — 8 customers skipped (reminders stopped 5, no e-mail 3)"."""
+    def s(count: int) -> str:
+        return "" if count == 1 else "s"
+
+    text = "Nothing to send"
+    if send:
+        by_level = ", ".join(f"{levels[level]} {templates.level_name(int(level))}"
+                             for level in sorted(levels, key=int))
+        text = f"Send {send} reminder{s(send)} ({by_level})"
+    count = sum(skipped.values())
+    if count:
+        why = ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items(), key=lambda item: (-item[1], item[0])))
+        text += f" — {count} customer{s(count)} skipped ({why})"
+    return text
+
+
+class PlanError(ValueError):
+    """The plan cannot be confirmed; the message says why."""
+
+
+def confirm(session: Session, export: Export, actor: User) -> None:
+    """The user confirmed the plan: the run may start (it sends to the planned customers only)."""
+    if export.kind != KIND or export.status != "planned":
+        raise PlanError("These reminders are not waiting for a confirmation any more.")
+    found = plan_of(export)
+    if found.get("problem"):
+        raise PlanError(found["problem"])
+    if not found.get("send"):
+        raise PlanError("There is nothing to send.")
+    planned_at = found.get("planned_at")
+    if not planned_at or clock.now() - datetime.fromisoformat(planned_at) > PLAN_LIFETIME:
+        raise PlanError("This plan is more than an hour old and the ledger may have changed: make it again.")
+    params = params_of(export)
+    params[CONFIRMED_PARAM] = "1"
+    export.params = json.dumps(params, sort_keys=True)
+    export.status, export.progress, export.message = "queued", 0, None
+    from domain import audit
+
+    audit.record(session, actor, "bulk_dunning.confirmed",
+                 f"Bulk reminders confirmed: {found['send']} to send, {found.get('skipped', 0)} skipped.")
+
+
+def cancel(export: Export) -> None:
+    if export.kind != KIND or export.status != "planned":
+        raise PlanError("These reminders are not waiting for a confirmation any more.")
+    export.status, export.message, export.finished_at = "cancelled", "Cancelled: nothing was sent.", clock.now()
 
 
 def _line(decision: DunningDecision, outcome: str, reason: str) -> DunningLine:
@@ -237,6 +378,10 @@ def run_bulk_dunning(session: Session, export: Export, actor: User, *, today: da
     When the export asks for the letter, `make_letter` writes it (without one, each such
     message fails with NO_LETTER_MAKER)."""
     decisions = plan_bulk_dunning(session, selection_of(export), today)
+    if is_confirmed(export):  # what the user confirmed, and nothing more
+        planned = set(plan_of(export).get("customers") or ())
+        decisions = [replace(d, outcome=SKIPPED, reason=NOT_PLANNED)
+                     if d.outcome == SEND and d.customer_id not in planned else d for d in decisions]
     prefix = dedupe_key(export.id, 0)[:-1]
     queued_before = {key for key in session.scalars(
         select(OutboxMessage.dedupe_key).where(queries.prefix_range(OutboxMessage.dedupe_key, prefix)))}

@@ -29,6 +29,14 @@ def export_expires_at(export):
 
 
 @bp.app_template_global()
+def export_result(export) -> dict:
+    """What the job found (a bulk run's plan, then its counts), as a dict."""
+    from domain.dunning import plan_of
+
+    return plan_of(export)
+
+
+@bp.app_template_global()
 def export_label(export) -> str:
     return notification_rules.export_label(export)
 

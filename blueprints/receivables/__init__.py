@@ -1,5 +1,5 @@
 """Who owes you what?, due dates and search."""
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from domain import dunning
@@ -59,9 +59,9 @@ def export_balances():
 @bp.post("/reminders/bulk")
 @permission_required("edit")
 def bulk_dunning():
-    """Send reminders to the ticked customers (or all that match the filter), in the worker, each
+    """Plan reminders to the ticked customers (or all that match the filter), in the worker, each
     with the reminder letter as a PDF when "Attach the reminder letter" is ticked; the status
-    fragment polls like an export and ends with the report."""
+    fragment polls like an export and ends with the plan to confirm (nothing is sent before)."""
     filters = parse_filters(request.form, tuple(queries.BALANCE_SORTS))
     accounts = sorted({a.strip() for a in request.form.getlist("customer") if a.strip()})
     take_all = request.form.get("all") == "1"
@@ -76,4 +76,39 @@ def bulk_dunning():
     db.session.commit()
     if is_new:
         enqueue_export(export.id)
+    return render_view("exports/_status.html", "exports/_status.html", export=export)
+
+
+def _planned_export(export_id: int):
+    export = export_rules.visible_export(db.session, current_user, export_id)
+    if export is None or export.kind != dunning.KIND:
+        abort(404, description="There are no such reminders.")
+    return export
+
+
+@bp.post("/reminders/bulk/<int:export_id>/confirm")
+@permission_required("edit")
+def confirm_bulk_dunning(export_id):
+    """The user confirmed the plan: the worker sends, to the planned customers only."""
+    export = _planned_export(export_id)
+    try:
+        dunning.confirm(db.session, export, current_user)
+    except dunning.PlanError as problem:
+        db.session.rollback()
+        return render_view("exports/_status.html", "exports/_status.html", export=export, error=str(problem))
+    db.session.commit()
+    enqueue_export(export.id)
+    return render_view("exports/_status.html", "exports/_status.html", export=export)
+
+
+@bp.post("/reminders/bulk/<int:export_id>/cancel")
+@permission_required("edit")
+def cancel_bulk_dunning(export_id):
+    export = _planned_export(export_id)
+    try:
+        dunning.cancel(export)
+    except dunning.PlanError as problem:
+        db.session.rollback()
+        return render_view("exports/_status.html", "exports/_status.html", export=export, error=str(problem))
+    db.session.commit()
     return render_view("exports/_status.html", "exports/_status.html", export=export)

@@ -33,9 +33,17 @@ def three(session, ledger_builder):
     return {"bistro": bistro, "first": first, "second": second}
 
 
-def send_reminders(client, *accounts, **form):
+def send_reminders(client, *accounts, confirm=None, **form):
+    """Ask for reminders; with `confirm` (the run_jobs fixture) the plan is made and confirmed too."""
     data = {"customer": list(accounts), **form}
-    return client.post("/reminders/bulk", data=data, headers=HTMX)
+    response = client.post("/reminders/bulk", data=data, headers=HTMX)
+    if confirm is not None:
+        from tests.web.conftest import plan_and_confirm
+
+        from extensions import db
+
+        plan_and_confirm(client, db.session, confirm)
+    return response
 
 
 def the_export(session) -> Export:
@@ -45,7 +53,7 @@ def the_export(session) -> Export:
 
 def send_then_retry(client, session, run_jobs, *accounts, **form) -> None:
     """Send, then retry the finished export as if the worker had died after queuing."""
-    send_reminders(client, *accounts, **form)
+    send_reminders(client, *accounts, confirm=run_jobs, **form)
     run_jobs()
     export = the_export(session)
     export.status = "failed"
@@ -62,7 +70,7 @@ def report_rows(client, export) -> dict[str, dict]:
 
 
 def test_one_message_per_customer_and_a_report(finance_client, session, three, company, mail, run_jobs):
-    response = send_reminders(finance_client, "C100", "C200", "C300")
+    response = send_reminders(finance_client, "C100", "C200", "C300", confirm=run_jobs)
     assert response.status_code == 200
     assert 'data-testid="export-status"' in response.get_data(as_text=True)
     export = the_export(session)
@@ -104,9 +112,9 @@ def test_all_that_match_the_filter(finance_client, session, ledger_builder, comp
     ledger_builder.entry(low, 30, "200.00", level=1, number="INV-5001")
     session.commit()
 
-    assert send_reminders(finance_client, all="1", level="3").status_code == 200
+    assert send_reminders(finance_client, all="1", level="3", confirm=run_jobs).status_code == 200
     export = the_export(session)
-    assert json.loads(export.params) == {"all": "1", "level": "3"}
+    assert json.loads(export.params) == {"all": "1", "level": "3", "confirmed": "1"}
     run_jobs()
 
     (message,) = mail.messages
@@ -125,99 +133,144 @@ def test_a_retried_job_queues_nothing_twice(finance_client, session, three, comp
     assert report_rows(finance_client, export)["C100"]["Reason"] == dunning.ALREADY_QUEUED
 
 
-def test_without_a_company_sender_every_message_fails(finance_client, session, three, mail, run_jobs):
+def test_without_a_company_sender_nothing_can_be_confirmed(finance_client, session, three, mail, run_jobs):
     send_reminders(finance_client, "C100")
     run_jobs()
-    assert mail.envelopes == []
     export = the_export(session)
-    assert export.status == "ready" and export.message == "sent 0 · skipped 0 · failed 1"
-    row = report_rows(finance_client, export)["C100"]
-    assert row["Outcome"] == "failed" and "No sender e-mail address" in row["Reason"]
-
-
-def test_a_mail_server_down_is_a_failure_in_the_report_and_a_delivery_to_retry(
-        finance_client, app, session, three, company, closed_smtp_url, run_jobs):
-    app.config["SMTP_URL"] = closed_smtp_url
-    send_reminders(finance_client, "C100", "C200")
+    status = finance_client.get(f"/exports/{export.id}/status", headers=HTMX).get_data(as_text=True)
+    assert "Nothing can be sent: No sender e-mail address for the company" in status
+    assert 'data-testid="confirm-bulk"' not in status
+    refused = finance_client.post(f"/reminders/bulk/{export.id}/confirm", headers=HTMX).get_data(as_text=True)
+    assert "No sender e-mail address" in refused
     run_jobs()
+    assert mail.envelopes == [] and session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    assert the_export(session).status == "planned"
 
+
+@pytest.mark.parametrize("missing", ["sender", "mail server"])
+def test_a_set_up_problem_fails_the_whole_run_at_once_before_anything_is_queued(
+        finance_client, app, session, three, company, mail, run_jobs, missing):
+    send_reminders(finance_client, "C100", "C200", "C300", confirm=run_jobs)
+    if missing == "sender":  # removed between the confirmation and the run
+        company.sender_email = ""
+        session.commit()
+    else:
+        app.config["SMTP_URL"] = None
+    run_jobs()
     export = the_export(session)
-    assert export.status == "ready" and export.message == "sent 0 · skipped 1 · failed 1"
-    line = report_rows(finance_client, export)["C100"]
-    assert line["Outcome"] == "failed"
-    assert "Cannot reach the mail server" in line["Reason"] and "Deliveries" in line["Reason"]
-    outgoing = session.scalar(select(OutboxMessage))
-    assert outgoing.status == "failed" and outgoing.next_attempt_at is not None, "retried later with back-off"
-    assert session.get(Entry, three["first"].id).reminder_level == 1, "a message not sent raises nothing"
-    deliveries = finance_client.get("/reminders/deliveries").get_data(as_text=True)
-    assert "compta@bistro.test" in deliveries and "Cannot reach the mail server" in deliveries
+    assert export.status == "failed"
+    assert ("No sender e-mail address" if missing == "sender" else "No mail server is configured") in export.message
+    assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0 and mail.envelopes == []
+    status = finance_client.get(f"/exports/{export.id}/status", headers=HTMX).get_data(as_text=True)
+    assert "❌ No reminder was sent:" in status and "✅" not in status
 
 
-def test_a_refused_recipient_fails_its_own_line_only(finance_client, session, ledger_builder, company, mail,
+def test_nothing_is_sent_before_the_confirmation_which_gives_the_numbers(finance_client, session, ledger_builder,
+                                                                         company, mail, run_jobs):
+    for n, level in enumerate((0, 0, 1, 1, 1, 2)):
+        customer = ledger_builder.customer(f"C{n}", f"Customer {n}", emails=f"c{n}@x.test",
+                                           language="fr" if n == 0 else "en")
+        ledger_builder.entry(customer, 30, "100.00", level=level, number=f"INV-{n}")
+    stopped = ledger_builder.customer("S1", "Stopped", emails="s@x.test", reminders_stopped=True)
+    ledger_builder.entry(stopped, 30, "10.00", number="INV-S1")
+    for n in (1, 2):
+        silent = ledger_builder.customer(f"N{n}", f"No mail {n}")
+        ledger_builder.entry(silent, 30, "10.00", number=f"INV-N{n}")
+    session.commit()
+
+    send_reminders(finance_client, all="1")
+    run_jobs()
+    assert mail.envelopes == [] and session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    export = the_export(session)
+    status = finance_client.get(f"/exports/{export.id}/status", headers=HTMX).get_data(as_text=True)
+    assert "Send 6 reminders (2 R1, 3 R2, 1 R3) — 3 customers skipped (no e-mail 2, reminders stopped 1)" in status
+    assert "R1 (fr) ×1" in status and "R2 (en) ×3" in status
+    assert 'data-testid="bulk-preview"' in status and "Subject:" in status
+    assert "hx-get" not in status, "a plan waiting for its confirmation does not poll"
+
+    finance_client.post(f"/reminders/bulk/{export.id}/confirm", headers=HTMX)
+    run_jobs()
+    assert len(mail.envelopes) == 6
+    session.expire_all()
+    status = finance_client.get(f"/exports/{export.id}/status", headers=HTMX).get_data(as_text=True)
+    assert "✅" in status and "sent 6 · skipped 3 · failed 0" in status
+
+
+def test_the_run_sends_to_the_planned_customers_only(finance_client, session, ledger_builder, company, mail,
                                                      run_jobs):
-    """Messages go out one after the other while the next is prepared: each outcome lands on the
-    right customer's line."""
-    for account, address in (("C100", "a@one.test"), ("C200", "gone@two.test"), ("C300", "c@three.test")):
-        customer = ledger_builder.customer(account, f"Customer {account}", emails=address)
-        ledger_builder.entry(customer, 30, "100.00", number=f"INV-{account}")
+    first = ledger_builder.customer("C1", "First", emails="one@x.test")
+    ledger_builder.entry(first, 30, "100.00", number="INV-1")
     session.commit()
-    mail.inbox.refused.add("gone@two.test")
-    send_reminders(finance_client, "C100", "C200", "C300")
+    send_reminders(finance_client, all="1")
     run_jobs()
+    late = ledger_builder.customer("C2", "Arrived after the plan", emails="two@x.test")
+    ledger_builder.entry(late, 30, "100.00", number="INV-2")
+    session.commit()
+    finance_client.post(f"/reminders/bulk/{the_export(session).id}/confirm", headers=HTMX)
+    run_jobs()
+    assert [m["To"] for m in mail.messages] == ["one@x.test"]
 
-    assert sorted(m["To"] for m in mail.messages) == ["a@one.test", "c@three.test"]
+
+def test_a_cancelled_plan_sends_nothing_and_an_old_plan_is_made_again(finance_client, session, three, company, mail,
+                                                                      run_jobs):
+    from datetime import timedelta
+
+    send_reminders(finance_client, "C100")
+    run_jobs()
     export = the_export(session)
-    assert export.message == "sent 2 · skipped 0 · failed 1"
-    lines = report_rows(finance_client, export)
-    assert (lines["C100"]["Outcome"], lines["C300"]["Outcome"]) == ("sent", "sent")
-    assert lines["C200"]["Outcome"] == "failed" and "gone@two.test" in lines["C200"]["Reason"]
-    statuses = {m.to_addresses: m.status for m in session.scalars(select(OutboxMessage))}
-    assert statuses == {"a@one.test": "sent", "gone@two.test": "failed", "c@three.test": "sent"}
-    levels = {e.number: e.reminder_level for e in session.scalars(select(Entry))}
-    assert levels == {"INV-C100": 1, "INV-C200": 0, "INV-C300": 1}
+    plan = json.loads(export.result)
+    plan["planned_at"] = (clock.now() - timedelta(hours=2)).isoformat()
+    export.result = json.dumps(plan)
+    session.commit()
+    stale = finance_client.post(f"/reminders/bulk/{export.id}/confirm", headers=HTMX).get_data(as_text=True)
+    assert "more than an hour old" in stale
+    cancelled = finance_client.post(f"/reminders/bulk/{export.id}/cancel", headers=HTMX).get_data(as_text=True)
+    assert "Cancelled: nothing was sent." in cancelled
+    assert finance_client.post(f"/reminders/bulk/{export.id}/confirm", headers=HTMX).status_code == 200
+    run_jobs()
+    assert mail.envelopes == [] and the_export(session).status == "cancelled"
 
 
-def test_nothing_ticked_is_refused_with_a_message(finance_client, session, three):
-    response = send_reminders(finance_client)
-    assert response.status_code == 200
-    assert "Tick at least one customer" in response.get_data(as_text=True)
-    assert the_export(session) is None
+def test_another_users_plan_cannot_be_confirmed(client, session, three, company, users, run_jobs):
+    from tests.conftest import login
+
+    login(client, "finance@relance.test")
+    send_reminders(client, "C100")
+    run_jobs()
+    export = the_export(session)
+    client.post("/logout")
+    login(client, "admin@relance.test")
+    assert client.post(f"/reminders/bulk/{export.id}/confirm", headers=HTMX).status_code == 200  # an admin may
+    client.post("/logout")
+    from domain.users import create_user
+
+    create_user(session, "other@relance.test", "correct-horse-battery", "finance")
+    session.commit()
+    login(client, "other@relance.test")
+    assert client.post(f"/reminders/bulk/{export.id}/cancel", headers=HTMX).status_code == 404
 
 
-def test_support_cannot_send_reminders(support_client, session, three, company):
-    assert send_reminders(support_client, "C100").status_code == 403
-    assert send_reminders(support_client, all="1").status_code == 403
-    assert the_export(session) is None
-    html = support_client.get("/").get_data(as_text=True)
-    assert "Send reminders" not in html and 'name="customer"' not in html
+def test_a_run_skips_a_customer_whose_message_has_an_unknown_outcome(finance_client, session, three, company,
+                                                                     users, mail, run_jobs):
+    from domain import outbox
 
-
-def test_the_page_offers_a_checkbox_per_customer(finance_client, three):
-    html = finance_client.get("/").get_data(as_text=True)
-    assert 'name="customer" value="C100"' in html and "Send reminders" in html
-    assert 'name="all" value="1"' in html
-
-
-def test_plan_gives_the_reason_for_each_skip(session, ledger_builder, pinned_today):
-    everything = ledger_builder.customer("C500", "Tout Bloqué", emails="a@b.test")
-    ledger_builder.entry(everything, 30, "10.00", in_collection=True)
-    ledger_builder.entry(everything, 20, "10.00", disputed=True)
-    ledger_builder.entry(everything, 10, "10.00", reminders_stopped=True, stop_reason="asked")
-    paid_up = ledger_builder.customer("C600", "À Jour", emails="c@d.test")
-    ledger_builder.entry(paid_up, -10, "10.00")
-    ledger_builder.entry(paid_up, 10, "10.00", kind="credit_note")
-    capped = ledger_builder.customer("C700", "Très En Retard", emails="e@f.test")
-    ledger_builder.entry(capped, 200, "10.00", level=5)
+    send_reminders(finance_client, "C100")
+    run_jobs()  # the plan says: send R3 to C100
+    export = the_export(session)
+    assert "Send 1 reminder (1 R3)" in export.result
+    # Meanwhile an R3 to the same customer was being sent when its worker died: still "sending".
+    message, _ = outbox.queue_message(session, customer=three["bistro"], entries=[three["first"]], level=3,
+                                      to="compta@bistro.test", subject="Mise en demeure", body="B",
+                                      sent_by=users["finance"], dedupe_key="killed")
+    outbox.claim(session, message.id)
     session.commit()
 
-    decisions = {d.account: d for d in dunning.plan_bulk_dunning(session, ["C500", "C600", "C700", "NOPE"],
-                                                                 pinned_today)}
-    assert decisions["C500"].outcome == "skipped"
-    assert decisions["C500"].reason == ("every overdue entry is left out: 1 reminders stopped, 1 in collection, "
-                                        "1 disputed")
-    assert (decisions["C600"].outcome, decisions["C600"].reason) == ("skipped", dunning.NOTHING_OVERDUE)
-    assert (decisions["C700"].outcome, decisions["C700"].level) == ("send", 5), "capped at R5"
-    assert decisions["NOPE"].reason == dunning.UNKNOWN_ACCOUNT
+    finance_client.post(f"/reminders/bulk/{export.id}/confirm", headers=HTMX)
+    run_jobs()
+    assert mail.envelopes == [] and session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+    assert report_rows(finance_client, the_export(session))["C100"]["Reason"] == dunning.UNSETTLED
 
-    by_filter = dunning.plan_bulk_dunning(session, parse_filters({"level": "5"}, ()), pinned_today)
-    assert [d.account for d in by_filter] == ["C700"]
+    send_reminders(finance_client, "C100")
+    run_jobs()
+    status = finance_client.get(f"/exports/{the_export(session).id}/status", headers=HTMX).get_data(as_text=True)
+    assert "Nothing to send — 1 customer skipped (a reminder still on its way 1)" in status

@@ -31,8 +31,15 @@ def two(session, ledger_builder):
     return {"bistro": bistro, "hotel": hotel}
 
 
-def send_reminders(client, *accounts, **form):
-    return client.post("/reminders/bulk", data={"customer": list(accounts), **form}, headers=HTMX)
+def send_reminders(client, *accounts, confirm=None, **form):
+    """Ask for reminders; with `confirm` (the run_jobs fixture) the plan is made and confirmed too."""
+    response = client.post("/reminders/bulk", data={"customer": list(accounts), **form}, headers=HTMX)
+    if confirm is not None:
+        from extensions import db
+        from tests.web.conftest import plan_and_confirm
+
+        plan_and_confirm(client, db.session, confirm)
+    return response
 
 
 def the_export(session) -> Export:
@@ -53,7 +60,7 @@ def letters_dir(app) -> Path:
 
 
 def test_each_email_carries_the_letter_as_a_pdf(app, finance_client, session, two, company, mail, run_jobs):
-    assert send_reminders(finance_client, "C100", "C300", "C400", letter="1").status_code == 200
+    assert send_reminders(finance_client, "C100", "C300", "C400", letter="1", confirm=run_jobs).status_code == 200
     export = the_export(session)
     assert json.loads(export.params)["letter"] == "1"
     run_jobs()
@@ -81,7 +88,7 @@ def test_each_email_carries_the_letter_as_a_pdf(app, finance_client, session, tw
 
 
 def test_the_reminder_history_names_the_letter(app, finance_client, session, two, company, mail, run_jobs):
-    send_reminders(finance_client, "C100", letter="1")
+    send_reminders(finance_client, "C100", letter="1", confirm=run_jobs)
     run_jobs()
     activity = session.scalar(select(ReminderActivity).where(ReminderActivity.customer_id == two["bistro"].id))
     assert activity.channel == "email"
@@ -91,7 +98,7 @@ def test_the_reminder_history_names_the_letter(app, finance_client, session, two
 
 
 def test_without_the_option_no_letter(app, finance_client, session, two, company, mail, run_jobs):
-    send_reminders(finance_client, "C100", "C400")
+    send_reminders(finance_client, "C100", "C400", confirm=run_jobs)
     export = the_export(session)
     assert "letter" not in json.loads(export.params)
     run_jobs()
@@ -113,7 +120,7 @@ def test_a_retried_job_makes_no_second_letter(app, finance_client, session, two,
 def test_a_letter_written_by_a_killed_run_is_replaced(app, finance_client, session, two, company, mail, run_jobs):
     """The job died after writing a customer's letter but before its message was committed, and
     left a half-written one aside: the retried run writes the letter again under the same name."""
-    send_reminders(finance_client, "C100", letter="1")
+    send_reminders(finance_client, "C100", letter="1", confirm=run_jobs)
     export = the_export(session)
     folder = letters_dir(app)
     folder.mkdir(parents=True)
