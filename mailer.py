@@ -103,6 +103,18 @@ def parse_smtp_url(url: str | None) -> SmtpSettings:
     )
 
 
+def describe(url: str | None) -> str | None:
+    """The mail server as Settings shows it, the password hidden; None when none is configured."""
+    if not url or not url.strip():
+        return None
+    parts = urlsplit(url.strip())
+    if parts.password is None:
+        return url.strip()
+    user = f"{parts.username}:•••@" if parts.username else ":•••@"
+    host = parts.hostname or ""
+    return parts._replace(netloc=f"{user}{host}{':' + str(parts.port) if parts.port else ''}").geturl()
+
+
 def address(name: str | None, email: str) -> str:
     """`Name <email>` for a From or Reply-To header (just the address when there is no name)."""
     return formataddr((name or "", email)) if name else email

@@ -159,7 +159,16 @@ def install_web_layer(app: Flask) -> None:
     def _globals():
         from domain import clock
 
-        return {"today": clock.today(), "has_endpoint": lambda name: name in app.view_functions}
+        return {"today": clock.today(), "has_endpoint": lambda name: name in app.view_functions,
+                "sending_problems": _sending_problems}
+
+    def _sending_problems() -> list[str]:
+        """For the banner of admins and finance: what keeps any reminder from going out."""
+        from domain.settings import sending_problems
+
+        if not current_user.is_authenticated or not current_user.can("edit"):
+            return []
+        return sending_problems(db.session, bool(app.config.get("SMTP_URL")))
 
     @app.errorhandler(FilterError)
     def _bad_filter(error):

@@ -32,6 +32,18 @@ def company(session: Session) -> CompanySettings | None:
     return session.scalar(select(CompanySettings).order_by(CompanySettings.id).limit(1))
 
 
+def sending_problems(session: Session, mail_server: bool) -> list[str]:
+    """What keeps Relance from sending any reminder, for the banner admins and finance see on every
+    page until it is fixed: no sender address for the company, no mail server."""
+    problems = []
+    found = company(session)
+    if found is None or not (found.sender_email or "").strip():
+        problems.append("The company has no sender e-mail address: no reminder can be e-mailed.")
+    if not mail_server:
+        problems.append("No mail server is configured (RELANCE_SMTP_URL): no e-mail can be sent.")
+    return problems
+
+
 def company_or_blank(session: Session) -> CompanySettings:
     """The saved company, or an empty one to fill the form with (not added to the session)."""
     return company(session) or CompanySettings(name="", registration_number="", sender_email="", address=None)

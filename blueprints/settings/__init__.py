@@ -1,8 +1,9 @@
 """Settings: how each user hears about exports (any role, their own), the company and the
 collection agencies (admin and finance change them; support reads them)."""
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_login import current_user
 
+import mailer
 from domain import agency as agency_rules
 from domain import settings as settings_rules
 from domain.agency import AgencyError
@@ -24,6 +25,7 @@ def _context(**overrides) -> dict:
         "preference_notice": None, "preference_error": None,
         "company_form": None, "company_errors": {}, "company_notice": None,
         "agency_form": {}, "agency_errors": {}, "agency_notice": None, "editing": None,
+        "mail_server": mailer.describe(current_app.config.get("SMTP_URL")), "mail_notice": None, "mail_error": None,
     }
     context.update(overrides)
     return context
@@ -128,3 +130,21 @@ def agency_active(agency_id):
     db.session.commit()
     return _answer("settings/_agencies.html",
                    agency_notice=f"{agency.name} {'reactivated' if active else 'deactivated: it is no longer offered'}.")
+
+
+@bp.post("/mail/test")
+@permission_required("edit")
+def test_mail():
+    """Send a test e-mail to the user now, through the configured server, and say what it answered."""
+    company = settings_rules.company(db.session)
+    sender = mailer.address(company.name, company.sender_email) if company and company.sender_email else \
+        current_user.email
+    try:
+        message = mailer.build_message(sender=sender, to=current_user.email, subject="Relance: test e-mail",
+                                       body="This test e-mail shows that Relance can send mail through "
+                                            f"{mailer.describe(current_app.config.get('SMTP_URL'))}.\n")
+        mailer.send(current_app.config.get("SMTP_URL"), message)
+    except mailer.MailError as problem:
+        current_app.logger.warning("Test e-mail to %s not sent: %s", current_user.email, problem)
+        return _answer("settings/_mail.html", mail_error=f"Not sent: {problem}")
+    return _answer("settings/_mail.html", mail_notice=f"Sent to {current_user.email}: check that it arrived.")
