@@ -81,6 +81,14 @@ def balance(account):
     return render_template("customers/_balance.html", status=queries.account_status(db.session, customer))
 
 
+@bp.get("/customers/<account>/stop-reminders")
+@permission_required("read")
+def customer_stop(account):
+    """The customer's stop-reminders switch, redrawn when something else changed it (a collection file)."""
+    return render_template("customers/_customer_stop.html", customer=_customer_or_404(account), error=None), \
+        200, {"Vary": "HX-Request"}
+
+
 @bp.post("/customers/<account>/stop-reminders")
 @permission_required("edit")
 def customer_stop_reminders(account):

@@ -134,6 +134,9 @@ def test_finance_makes_a_collection_file_downloads_it_from_the_bell_and_removes_
                               and r.url.endswith(f"/customers/{ACCOUNT}/collection-file")) as generated:
         dialog.get_by_role("button", name="Generate").click()
     assert generated.value.status == 200
+    # Every part of the account status shows the new state at once, the customer's switch included.
+    expect(page.get_by_test_id("customer-stop")).to_contain_text("Reminders stopped for this customer")
+    expect(page.get_by_test_id("customer-stop")).not_to_contain_text("Reminders are active")
 
     status = dialog.get_by_test_id("export-status")
     expect(status).to_contain_text("Export queued…")
