@@ -240,3 +240,14 @@ def refresh_case_status(session: Session, case_ids: Iterable[int]) -> list[Colle
                          customer=case.customer)
             changed.append(case)
     return changed
+
+
+def case_sizes(session: Session, entries) -> dict[int, int]:
+    """case id → how many entries are in collection in it, for the cases of these entries (one
+    query): a status change applies to the whole case, and the confirmation says how much that is."""
+    ids = {e.collection_case_id for e in entries if e.collection_case_id}
+    if not ids:
+        return {}
+    return dict(session.execute(select(Entry.collection_case_id, func.count())
+                                .where(Entry.collection_case_id.in_(ids), Entry.in_collection.is_(True))
+                                .group_by(Entry.collection_case_id)).all())

@@ -27,7 +27,7 @@ def index():
     filters = cases.parse_case_filters(request.args)
     page = cases.collection_entries(db.session, filters)
     return render_view("collection/index.html", "collection/_entries.html",
-                       **_page_context(filters=filters, page=page))
+                       **_page_context(filters=filters, page=page, case_sizes=cases.case_sizes(db.session, page.rows)))
 
 
 @bp.post("/cases/<int:case_id>/status")
@@ -51,7 +51,8 @@ def change_status(case_id):
         return redirect(url_for("collection.index"))
     entry = cases.collection_entry(db.session, entry.id)
     others = [e for e in entry.collection_case.entries if e.id != entry.id and e.in_collection]
-    html = render_template("collection/_row_changed.html", **_page_context(entry=entry, others=others, error=error))
+    html = render_template("collection/_row_changed.html", **_page_context(
+        entry=entry, others=others, error=error, case_sizes=cases.case_sizes(db.session, [entry])))
     return html, 200, {"Vary": "HX-Request"}
 
 

@@ -37,3 +37,19 @@ document.addEventListener("change", (event) => {
   if (!box) return;
   document.querySelectorAll(`input[type=checkbox][name="${box.dataset.selectAll}"]`).forEach((b) => { b.checked = box.checked; });
 });
+
+// A select whose change applies to more than its row asks first, naming the change:
+// data-confirm-change="Case #18, 5 entries: Open → {new}." on its form; Cancel puts the value back.
+document.addEventListener("htmx:confirm", (event) => {
+  const form = event.target.closest("[data-confirm-change]");
+  if (!form) return;
+  const select = form.querySelector("select");
+  if (!select || select.value === form.dataset.current) return;
+  event.preventDefault();
+  const label = select.options[select.selectedIndex].text;
+  if (window.confirm(form.dataset.confirmChange.replace("{new}", label))) {
+    event.detail.issueRequest(true);
+  } else {
+    select.value = form.dataset.current;
+  }
+});
