@@ -16,7 +16,7 @@ a key never names a later step).
 
 The daily run decides in one SQL query (`decide`): for every open invoice of a customer with a
 plan whose switch is on and that nothing holds back (stop reminders on the entry or the customer,
-disputed, in collection, an unsent message already covering it at that level), the step with the
+disputed, in collection, a message not sent nor cancelled already covering it at that level), the step with the
 greatest offset such that due_date + offset <= today and whose level is above the entry's
 reminder level (prevention, level 0, counts as above an entry never reminded). Several missed
 steps: only the most advanced is sent. Per customer, one message covers all its due entries, at
@@ -349,7 +349,7 @@ def decide(session: Session, today: date | None = None) -> list[CustomerDecision
                       for s in steps)).subquery("cut")
     pending = (select(literal(1)).select_from(OutboxEntry)
                .join(OutboxMessage, OutboxMessage.id == OutboxEntry.message_id)
-               .where(OutboxEntry.entry_id == Entry.id, OutboxMessage.status != "sent",
+               .where(OutboxEntry.entry_id == Entry.id, OutboxMessage.status.notin_(("sent", "cancelled")),
                       OutboxMessage.level >= cut.c.level))
     query = (
         select(Entry.customer_id, Entry.id, Customer.follow_up_plan_id, func.max(cut.c.offset_days))

@@ -407,3 +407,27 @@ def test_deleting_a_plan_unassigns_its_customers_and_keeps_the_history(app, sess
     new_plan = follow_up.create_plan(session, users["finance"], "Standard")
     step = follow_up.add_step(session, users["finance"], new_plan, 10, "email", 1)
     assert step.id > max(old_step_ids)
+
+
+def test_a_message_held_back_by_a_stop_is_not_sent_and_the_step_comes_back_once_restarted(
+        app, session, ledger_builder, users, plan, company, mail, run_jobs):
+    from domain.collection import set_reminders_stopped
+
+    bistro = with_plan(ledger_builder.customer("C1", "Bistro", emails="compta@bistro.test"), plan)
+    late = ledger_builder.entry(bistro, 12, "200.00", number="INV-LATE")
+    session.commit()
+    run(app)  # queued, handed to the worker …
+    set_reminders_stopped(session, bistro, users["finance"], True, reason="Promised to pay on Friday")
+    session.commit()
+    run_jobs()  # … which finds the customer stopped meanwhile
+    [message] = messages(session)
+    assert message.status == "cancelled" and "Promised to pay on Friday" in message.last_error
+    assert mail.envelopes == []
+
+    set_reminders_stopped(session, session.get(type(bistro), bistro.id), users["finance"], False)
+    session.commit()
+    clock.pin(clock.today() + timedelta(days=1))
+    run(app)
+    run_jobs()
+    assert len(mail.envelopes) == 1, "the held-back message does not block the step for good"
+    assert session.get(Entry, late.id).reminder_level == 1
