@@ -185,7 +185,8 @@ def _too_long(filename: str) -> str:
 
 
 def _xlsx_lines(source: Source, filename: str) -> Iterator[Row]:
-    """The first sheet's rows, streamed: memory stays flat however long or wide the sheet is."""
+    """The first sheet's rows, one at a time: a sheet too wide or too long is refused before the
+    first row comes out, and no row is ever wider than MAX_COLUMNS."""
     from openpyxl import load_workbook
     from openpyxl.worksheet._reader import WorkSheetParser
 
@@ -204,8 +205,9 @@ def _xlsx_lines(source: Source, filename: str) -> Iterator[Row]:
             return
         sheet = workbook.worksheets[0]
         # openpyxl's read-only rows are padded to the widest row (one cell at XFD makes every row
-        # 16,384 cells) and leave an element behind per row: its cell parser is used on rows
-        # read here instead, one at a time, as its own read-only sheet does.
+        # 16,384 cells) and leave an XML element behind per row: rows are read here instead, with
+        # openpyxl's own cell parser set up as its read-only sheet sets it up (private names,
+        # hence the <4 pin; tests/unit/test_imports.py covers dates, numbers and shared strings).
         with sheet._get_source() as xml:
             _check_bounds(xml, filename)
         cells = WorkSheetParser(None, sheet._shared_strings, data_only=True, epoch=workbook.epoch,
