@@ -18,6 +18,7 @@ from rq import Queue
 
 import mailer
 from documents.names import file_stem, safe_name
+from documents.reports import write_dunning_report
 from domain import agency as agency_rules
 from domain import clock, exports, ledger, notifications, queries
 from domain import settings as settings_rules
@@ -359,7 +360,7 @@ def _build_bulk_dunning(db, export: Export) -> str | None:
     for account, why in sender.failures.items():
         report.not_delivered(account, why)
     filename = safe_name(f"Bulk reminders {day.isoformat()}") + ".csv"
-    _write_aside(export_path(export) / filename, lambda path: dunning.write_report(path, report))
+    _write_aside(export_path(export) / filename, lambda path: write_dunning_report(path, report))
     export.message = report.summary
     # Beside the plan (a retried run sends to the planned customers only).
     export.result = json.dumps({**dunning.plan_of(export),

@@ -24,9 +24,9 @@ from typing import Callable
 # At module level, like WeasyPrint in worker.py: a worker that imports this module before it forks
 # spares every work horse the import (openpyxl alone is ~0.1 s of CPU).
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 
+from documents.cells import xlsx_cell
 from documents.names import UniqueNames, file_stem
 from documents.pdf import Letterhead, ReminderDocument, ReminderPdfWriter, language_of
 
@@ -243,14 +243,7 @@ def write_workbook(out, contents: CollectionFileContents, summary: CollectionFil
     top = Alignment(vertical="top")
 
     def cell(value, *, font=None, number_format=None, alignment=top):
-        made = WriteOnlyCell(sheet, value=value)
-        if font is not None:
-            made.font = font
-        if number_format:
-            made.number_format = number_format
-        if alignment is not None:
-            made.alignment = alignment
-        return made
+        return xlsx_cell(sheet, value, font=font, number_format=number_format, alignment=alignment)
 
     for letter, width in zip("ABCDEFGHIJKLMN", (22, 12, 12, 12, 14, 14, 9, 10, 10, 10, 10, 9, 34, 44)):
         sheet.column_dimensions[letter].width = width
@@ -309,23 +302,17 @@ def _reminder_sheet(workbook, contents: CollectionFileContents, summary: Collect
     sheet = workbook.create_sheet(labels["reminders_sheet"][:31])
     for letter, width in zip("ABCDEFGHIJ", (17, 9, 7, 28, 34, 44, 30, 15, 9, 40)):
         sheet.column_dimensions[letter].width = width
-    header = []
-    for text in labels["reminder_columns"]:
-        made = WriteOnlyCell(sheet, value=text)
-        made.font = Font(bold=True)
-        header.append(made)
-    sheet.append(header)
+    bold = Font(bold=True)
+    sheet.append([xlsx_cell(sheet, text, font=bold) for text in labels["reminder_columns"]])
     for reminder in contents.reminders:
-        sent = WriteOnlyCell(sheet, value=reminder.sent_at)
-        sent.number_format = DATETIME_FORMAT
         totals = reminder.totals()
         if len(totals) == 1:
-            amount = WriteOnlyCell(sheet, value=_amount(totals[0][1]))
-            amount.number_format = MONEY_FORMAT
-            currency = totals[0][0]
+            amount, currency = xlsx_cell(sheet, _amount(totals[0][1]), number_format=MONEY_FORMAT), totals[0][0]
         else:
-            amount, currency = ", ".join(f"{_amount(c)} {cur}" for cur, c in totals), ""
-        sheet.append([sent, labels["channels"].get(reminder.channel, reminder.channel), f"R{reminder.level}",
-                      reminder.sender, reminder.recipient, reminder.subject,
-                      ", ".join(line.number for line in reminder.covered), amount, currency,
-                      summary.reminders.get(reminder.id, "")])
+            amount, currency = xlsx_cell(sheet, ", ".join(f"{_amount(c)} {cur}" for cur, c in totals)), ""
+        texts = (labels["channels"].get(reminder.channel, reminder.channel), f"R{reminder.level}",
+                 reminder.sender, reminder.recipient, reminder.subject,
+                 ", ".join(line.number for line in reminder.covered))
+        sheet.append([xlsx_cell(sheet, reminder.sent_at, number_format=DATETIME_FORMAT),
+                      *(xlsx_cell(sheet, text) for text in texts), amount,
+                      xlsx_cell(sheet, currency), xlsx_cell(sheet, summary.reminders.get(reminder.id, ""))])

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
+from documents.cells import xlsx_cell
 from domain.ledger import BUCKETS
 
 MONEY_FORMAT = "#,##0.00"
@@ -23,32 +23,22 @@ def write_balances(path: Path, rows: Iterable, title: str, progress: Callable[[i
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Who owes you what")
     bold = Font(bold=True)
-    sheet.append([WriteOnlyCell(sheet, value=title)])
+    sheet.append([xlsx_cell(sheet, title)])
     header = ["Account", "Customer", "Currency", *(label for _, label, _ in BUCKETS), "Total",
               "Highest level", "Last reminder", "In collection", "Reminders stopped", "Disputed"]
-    cells = []
-    for text in header:
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.font = bold
-        cells.append(cell)
-    sheet.append(cells)
+    sheet.append([xlsx_cell(sheet, text, font=bold) for text in header])
     count = 0
     for summary, customer in rows:
         values = [customer.account, customer.name, summary.currency]
-        row = [WriteOnlyCell(sheet, value=v) for v in values]
+        row = [xlsx_cell(sheet, v) for v in values]
         for _, _, column in BUCKETS:
-            cell = WriteOnlyCell(sheet, value=_amount(getattr(summary, column)))
-            cell.number_format = MONEY_FORMAT
-            row.append(cell)
-        total = WriteOnlyCell(sheet, value=_amount(summary.total_cents))
-        total.number_format = MONEY_FORMAT
-        row.append(total)
-        last = WriteOnlyCell(sheet, value=summary.last_reminder_on)
-        last.number_format = "yyyy-mm-dd"
-        row += [WriteOnlyCell(sheet, value=f"R{summary.highest_level}"), last,
-                WriteOnlyCell(sheet, value=summary.in_collection_count),
-                WriteOnlyCell(sheet, value="yes" if summary.reminders_stopped else ""),
-                WriteOnlyCell(sheet, value=summary.disputed_count)]
+            row.append(xlsx_cell(sheet, _amount(getattr(summary, column)), number_format=MONEY_FORMAT))
+        row.append(xlsx_cell(sheet, _amount(summary.total_cents), number_format=MONEY_FORMAT))
+        row += [xlsx_cell(sheet, f"R{summary.highest_level}"),
+                xlsx_cell(sheet, summary.last_reminder_on, number_format="yyyy-mm-dd"),
+                xlsx_cell(sheet, summary.in_collection_count),
+                xlsx_cell(sheet, "yes" if summary.reminders_stopped else ""),
+                xlsx_cell(sheet, summary.disputed_count)]
         sheet.append(row)
         count += 1
         if progress and count % 1000 == 0:
@@ -62,34 +52,25 @@ def write_collection(path: Path, entries: Iterable, title: str, progress: Callab
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Collection")
     bold = Font(bold=True)
-    sheet.append([WriteOnlyCell(sheet, value=title)])
+    sheet.append([xlsx_cell(sheet, title)])
     header = ["Account", "Customer", "Entry", "Kind", "Currency", "Amount", "Open amount", "Due date",
               "Marked on", "Marked by", "Case", "Case status", "Collection file"]
-    cells = []
-    for text in header:
-        cell = WriteOnlyCell(sheet, value=text)
-        cell.font = bold
-        cells.append(cell)
-    sheet.append(cells)
+    sheet.append([xlsx_cell(sheet, text, font=bold) for text in header])
     count = 0
     for entry in entries:
         case = entry.collection_case
-        row = [WriteOnlyCell(sheet, value=v) for v in (
+        row = [xlsx_cell(sheet, v) for v in (
             entry.customer.account, entry.customer.name, entry.number,
             "credit note" if entry.kind == "credit_note" else "invoice", entry.currency)]
         for cents in (entry.sign * entry.amount_cents, entry.balance_cents):
-            cell = WriteOnlyCell(sheet, value=_amount(cents))
-            cell.number_format = MONEY_FORMAT
-            row.append(cell)
-        due = WriteOnlyCell(sheet, value=entry.due_date)
-        due.number_format = "yyyy-mm-dd"
-        marked = WriteOnlyCell(sheet, value=entry.collection_marked_at)
-        marked.number_format = "yyyy-mm-dd hh:mm"
+            row.append(xlsx_cell(sheet, _amount(cents), number_format=MONEY_FORMAT))
         by = entry.collection_marked_by.display_name if entry.collection_marked_by else ""
-        row += [due, marked, WriteOnlyCell(sheet, value=by),
-                WriteOnlyCell(sheet, value=case.id if case else None),
-                WriteOnlyCell(sheet, value=case.status_label if case else ""),
-                WriteOnlyCell(sheet, value=case.export.filename if case and case.export else "")]
+        row += [xlsx_cell(sheet, entry.due_date, number_format="yyyy-mm-dd"),
+                xlsx_cell(sheet, entry.collection_marked_at, number_format="yyyy-mm-dd hh:mm"),
+                xlsx_cell(sheet, by),
+                xlsx_cell(sheet, case.id if case else None),
+                xlsx_cell(sheet, case.status_label if case else ""),
+                xlsx_cell(sheet, case.export.filename if case and case.export else "")]
         sheet.append(row)
         count += 1
         if progress and count % 1000 == 0:

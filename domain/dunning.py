@@ -11,7 +11,6 @@ is queued.
     decisions = plan_bulk_dunning(session, ["C100", "C200"] | filters, today)
     report = run_bulk_dunning(session, export, actor, today=…, document_dir=…, deliver=…, progress=…,
                               make_letter=…)         # make_letter: only when the export asks for letters
-    write_report(path, report)                       # the CSV the export hands over
 
 Rules per customer: overdue = open invoices due before today with an open amount; entries whose
 reminders are stopped, in collection or disputed are left out; a customer with a message at that
@@ -30,11 +29,9 @@ export and customer (`letter_name`): a retried job replaces a letter it had writ
 """
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -446,22 +443,3 @@ def _carry_out(session: Session, export: Export, texts: reminders.RunTexts, deci
     if deliver is not None:
         deliver(message)
     return _line(decision, SENT, "")
-
-
-CSV_COLUMNS = ("Customer account", "Customer", "Outcome", "Reason", "Level", "Entries", "Amount", "Currency")
-
-
-def _money(cents: int) -> str:
-    return str(Decimal(int(cents)).scaleb(-2).quantize(Decimal("0.01")))
-
-
-def write_report(path: str | Path, report: DunningReport) -> None:
-    """The report as CSV (UTF-8 with BOM, so Excel reads the accents): one line per customer."""
-    with open(path, "w", newline="", encoding="utf-8-sig") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        for line in report.lines:
-            writer.writerow([line.account, line.name, line.outcome, line.reason,
-                             f"R{line.level}" if line.level else "", " ".join(line.numbers),
-                             "; ".join(_money(cents) for _, cents in line.amounts),
-                             "; ".join(currency for currency, _ in line.amounts)])

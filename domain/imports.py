@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -34,6 +35,12 @@ Source = Union[str, Path, IO[bytes]]
 KINDS = ("customers", "entries", "payments")
 EXTENSIONS = (".csv", ".xlsx")
 CHUNK = 500  # keys per IN (...) lookup: well under every database's bound-parameter limit
+MAX_ROWS = 1_000_000  # lines of a file, the header's included
+MAX_COLUMNS = 100  # of a sheet: the import's own columns and room for others it ignores (A to CV)
+# What one part of an .xlsx may unpack to: a sheet is streamed, but its shared strings are held
+# in memory whole, and a zip bomb must not take the server down.
+MAX_SHEET_BYTES = 1 << 30
+MAX_PART_BYTES = 100 << 20
 ANALYZE_AFTER = 1000  # rows inserted at once after which PostgreSQL's statistics are refreshed
 
 
@@ -166,35 +173,155 @@ def _csv_lines(source: Source, filename: str) -> Iterator[Row]:
                 cells = next(reader)
             except StopIteration:
                 return
+            if start > MAX_ROWS:
+                raise ImportFileError(_too_long(filename))
             yield start, [cell.strip() for cell in cells]
     except csv.Error as error:
         raise ImportFileError(f"{filename!r} line {reader.line_num}: {error}.") from None
 
 
-def _xlsx_lines(source: Source, filename: str) -> Iterator[Row]:
-    from openpyxl import load_workbook
+def _too_long(filename: str) -> str:
+    return f"{filename!r} has more than {MAX_ROWS:,} rows: split it into smaller files."
 
-    if not isinstance(source, (str, Path)):
+
+def _xlsx_lines(source: Source, filename: str) -> Iterator[Row]:
+    """The first sheet's rows, one at a time: a sheet too wide or too long is refused before the
+    first row comes out, and no row is ever wider than MAX_COLUMNS."""
+    from openpyxl import load_workbook
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    if not isinstance(source, (str, Path)) and not (hasattr(source, "seekable") and source.seekable()):
         source = io.BytesIO(_read_bytes(source, filename))  # openpyxl needs to seek
+    unreadable = ImportFileError(f"{filename!r} is not a readable Excel workbook (.xlsx).")
+    _check_parts(source, filename, unreadable)
     try:
         workbook = load_workbook(source, read_only=True, data_only=True)
     except OSError as error:
         raise ImportFileError(f"Cannot read {filename!r}: {error.strerror or error}.") from None
     except Exception:  # zipfile, XML and openpyxl errors all mean the same to the user
-        raise ImportFileError(f"{filename!r} is not a readable Excel workbook (.xlsx).") from None
+        raise unreadable from None
     try:
         if not workbook.worksheets:
             return
         sheet = workbook.worksheets[0]
-        # Some exporters write a wrong <dimension>; reading to the last row ignores it.
-        sheet.reset_dimensions()
-        rows = list(sheet.iter_rows(min_row=1, values_only=True))
+        # openpyxl's read-only rows are padded to the widest row (one cell at XFD makes every row
+        # 16,384 cells) and leave an XML element behind per row: rows are read here instead, with
+        # openpyxl's own cell parser set up as its read-only sheet sets it up (private names,
+        # hence the <4 pin; tests/unit/test_imports.py covers dates, numbers and shared strings).
+        with sheet._get_source() as xml:
+            _check_bounds(xml, filename)
+        cells = WorkSheetParser(None, sheet._shared_strings, data_only=True, epoch=workbook.epoch,
+                                date_formats=workbook._date_formats, timedelta_formats=workbook._timedelta_formats)
+        with sheet._get_source() as xml:
+            yield from _sheet_rows(xml, cells, filename)
+    except ImportFileError:
+        raise
     except Exception:
-        raise ImportFileError(f"{filename!r} is not a readable Excel workbook (.xlsx).") from None
+        raise unreadable from None
     finally:
         workbook.close()
-    for number, values in enumerate(rows, start=1):
-        yield number, [_cell_text(value) for value in values]
+
+
+def _check_parts(source: Source, filename: str, unreadable: ImportFileError) -> None:
+    """Refuse a workbook whose parts unpack to more than the limits, before anything is unpacked
+    (a part that unpacks to more than it declares fails its checksum when read)."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            parts = archive.infolist()
+    except OSError as error:
+        raise ImportFileError(f"Cannot read {filename!r}: {error.strerror or error}.") from None
+    except Exception:
+        raise unreadable from None
+    finally:
+        if not isinstance(source, (str, Path)):
+            source.seek(0)
+    for part in parts:
+        limit = MAX_SHEET_BYTES if part.filename.startswith("xl/worksheets/") else MAX_PART_BYTES
+        if part.file_size > limit:
+            raise ImportFileError(f"{filename!r} is too large once unpacked ({part.filename}: "
+                                  f"{part.file_size >> 20:,} MB): split it into smaller files or save it as CSV UTF-8.")
+
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_SHEET_DATA, _ROW, _CELL = f"{{{_MAIN}}}sheetData", f"{{{_MAIN}}}row", f"{{{_MAIN}}}c"
+
+
+def _check_bounds(xml: IO[bytes], filename: str) -> None:
+    """Refuse a sheet with a value beyond MAX_COLUMNS or MAX_ROWS wherever that value is, before
+    a single row is held: a first reading of the XML that builds nothing, cells numbered as
+    openpyxl numbers them."""
+    from xml.parsers import expat
+
+    from openpyxl.utils import coordinate_to_tuple
+
+    row, cell, at = f"{_MAIN} row", f"{_MAIN} c", [0, 0, False]  # line, column, the cell still unchecked
+
+    def start(name: str, attributes: dict) -> None:
+        if name == row:
+            at[:] = int(attributes.get("r", at[0] + 1)), 0, False
+        elif name == cell:
+            reference = attributes.get("r")
+            at[:2] = coordinate_to_tuple(reference) if reference else (at[0], at[1] + 1)
+            at[2] = True
+        elif at[2] and name in (f"{_MAIN} v", f"{_MAIN} is"):  # the cell holds a value
+            at[2] = False
+            _within_bounds(filename, at[0], at[1])
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = start
+    parser.ParseFile(xml)
+
+
+def _within_bounds(filename: str, line: int, column: int) -> None:
+    from openpyxl.utils import get_column_letter
+
+    if column > MAX_COLUMNS:
+        raise ImportFileError(
+            f"{filename!r} is too wide: line {line} has a value in column {get_column_letter(column)}, "
+            f"and an import reads the columns A to {get_column_letter(MAX_COLUMNS)} only. "
+            "Delete the columns after your data, or save the sheet as CSV UTF-8.")
+    if line > MAX_ROWS:
+        raise ImportFileError(_too_long(filename))
+
+
+def _sheet_rows(xml: IO[bytes], cells, filename: str) -> Iterator[Row]:
+    """A worksheet's rows as (line, cell texts), read by openpyxl's cell parser; each row leaves
+    the XML tree once read."""
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.utils.escape import unescape
+
+    sheet_data = row = None
+    values: list = []
+    for event, element in iterparse(xml, events=("start", "end")):
+        tag = element.tag
+        if event == "start":
+            if tag == _SHEET_DATA:
+                sheet_data = element
+            elif tag == _ROW and sheet_data is not None:
+                row, values = element, []
+                # As openpyxl numbers rows: by their r attribute, else the one after the last.
+                cells.row_counter = int(element.get("r", cells.row_counter + 1))
+                cells.col_counter = 0
+            continue
+        if tag == _CELL and row is not None:
+            cell = cells.parse_cell(element)
+            row.remove(element)
+            value = cell["value"]
+            if value is None:  # an empty cell (formatting only) holds nothing to import, wherever it is
+                continue
+            column = cell["column"]
+            _within_bounds(filename, cell["row"], column)  # checked already: this keeps `values` bounded
+            if isinstance(value, str):
+                value = unescape(value)  # Excel writes control characters as _x0000_
+            values.extend([None] * (column - len(values)))
+            values[column - 1] = value
+        elif tag == _ROW and row is not None:
+            sheet_data.remove(element)
+            yield cells.row_counter, [_cell_text(value) for value in values]
+            row = None
+        elif tag == _SHEET_DATA:
+            return  # what follows the data (merged cells, page set-up…) is not needed
 
 
 def _cell_text(value) -> str:
@@ -293,7 +420,7 @@ class _LineReader:
 
     def get(self, column: str, parse: Callable[[str], object]):
         try:
-            return parse(self.cells.get(column, ""))
+            return parse(_printable(self.cells.get(column, ""), column))
         except _Invalid as problem:
             self.error(column, str(problem))
             return _MISSING
@@ -305,6 +432,20 @@ class _LineReader:
     @property
     def ok(self) -> bool:
         return self.errors == 0
+
+
+# Control characters (C0, DEL, C1): invisible, they break e-mails, letters and exports. Tabs and
+# line breaks are kept where a text may span lines.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_MULTILINE = {"address"}
+
+
+def _printable(value: str, column: str) -> str:
+    found = (_CONTROL_BUT_LINES if column in _MULTILINE else _CONTROL).search(value)
+    if found:
+        raise _Invalid(f"contains a control character (U+{ord(found[0]):04X}): remove it")
+    return value
 
 
 # Cell parsers: text in, value out, _Invalid with the reason otherwise.

@@ -524,3 +524,114 @@ def test_cli_payments_import_twice(app, session, tmp_path, ledger):
     assert runner.invoke(args=["import", "payments", str(path)]).stdout.strip() == "payments: 0 created, 1 already imported"
     session.expire_all()
     assert entry(session, "INV-1").open_cents == 100000
+
+
+# --- hostile files ---------------------------------------------------------------------------
+
+def test_control_characters_are_errors_of_their_line(session, tmp_path, two_customers):
+    path = write_csv(tmp_path / "customers.csv", [
+        CUSTOMER_HEADER,
+        ["C010", "Acme\x00 SA", "", "", "", "1 rue X\r\n\t75001 Paris", ""],  # the address may span lines
+        ["C\x1b011", "Globex", "", "", "01\x7f23", "", ""],
+        ["C012", "Initech\nLtd", "", "", "", "Bâtiment\x0bB", ""],
+    ])
+
+    report = run(session, "customers", path)
+
+    assert [str(error) for error in report.errors] == [
+        "line 2, column name: contains a control character (U+0000): remove it",
+        # The address of line 2 spans two lines of the file.
+        "line 4, column account: contains a control character (U+001B): remove it",
+        "line 4, column phone: contains a control character (U+007F): remove it",
+        "line 5, column name: contains a control character (U+000A): remove it",
+        "line 5, column address: contains a control character (U+000B): remove it",
+    ]
+    assert count(session, Customer) == 2
+
+
+def test_control_characters_in_xlsx_cells_are_errors_of_their_line(session, tmp_path, ledger):
+    path = write_xlsx(tmp_path / "bank.xlsx", [
+        PAYMENT_HEADER,
+        ["INV-1", "2026-06-10", 10, "VIR_x0000_1"],  # how Excel writes a NUL in a cell
+        ["INV-2", "2026-06-10", 10, "VIR\x9b2"],
+        ["INV-3", "2026-06-10", 1, "VIR 3"],
+    ])
+
+    report = run(session, "payments", path)
+
+    assert [str(error) for error in report.errors] == [
+        "line 2, column reference: contains a control character (U+0000): remove it",
+        "line 3, column reference: contains a control character (U+009B): remove it",
+    ]
+    assert count(session, Payment) == 0
+
+
+def test_a_sheet_wider_than_the_import_reads_is_refused(session, tmp_path):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["account", "name"])
+    for n in range(2, 2000):
+        sheet.append([f"C{n:04d}", f"Customer {n}"])
+    sheet.cell(row=1500, column=16384, value="stray")  # XFD, far down the sheet
+    workbook.save(tmp_path / "customers.xlsx")
+
+    with pytest.raises(ImportFileError) as raised:
+        run(session, "customers", tmp_path / "customers.xlsx")
+
+    assert str(raised.value) == (
+        "'customers.xlsx' is too wide: line 1500 has a value in column XFD, and an import reads the columns "
+        "A to CV only. Delete the columns after your data, or save the sheet as CSV UTF-8.")
+    assert count(session, Customer) == 0
+
+
+def test_other_columns_and_formatted_empty_cells_are_ignored(session, tmp_path):
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["account", "name"])
+    sheet.append(["C001", "Acme SA"])
+    sheet.cell(row=1, column=100, value="Notes")  # CV: the last column read
+    sheet.cell(row=2, column=100, value="pays late")
+    sheet.cell(row=2, column=16384).font = Font(bold=True)  # formatted, nothing in it
+
+    workbook.save(tmp_path / "customers.xlsx")
+    report = run(session, "customers", tmp_path / "customers.xlsx")
+
+    assert (report.created, report.errors) == (1, [])
+    assert customer(session, "C001").name == "Acme SA"
+
+
+@pytest.mark.parametrize("extension", [".csv", ".xlsx"])
+def test_a_file_longer_than_the_limit_is_refused(session, tmp_path, monkeypatch, extension):
+    import domain.imports
+
+    monkeypatch.setattr(domain.imports, "MAX_ROWS", 3)
+    rows = [["account", "name"], ["C001", "Acme"], ["C002", "Globex"], ["C003", "Initech"]]
+    path = (write_csv if extension == ".csv" else write_xlsx)(tmp_path / f"customers{extension}", rows)
+
+    with pytest.raises(ImportFileError) as raised:
+        run(session, "customers", path)
+
+    assert str(raised.value) == f"'customers{extension}' has more than 3 rows: split it into smaller files."
+    assert count(session, Customer) == 0
+
+
+def test_a_zip_bomb_of_shared_strings_is_refused(session, tmp_path):
+    import zipfile
+
+    path = tmp_path / "customers.xlsx"
+    write_xlsx(path, [["account", "name"], ["C001", "Acme"]])
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
+            chunk = b"<si><t>" + b"A" * (1 << 20) + b"</t></si>"
+            for _ in range(120):
+                part.write(chunk)
+    assert path.stat().st_size < 1 << 20
+
+    with pytest.raises(ImportFileError) as raised:
+        run(session, "customers", path)
+
+    assert str(raised.value) == ("'customers.xlsx' is too large once unpacked (xl/sharedStrings.xml: 120 MB): "
+                                 "split it into smaller files or save it as CSV UTF-8.")
+    assert count(session, Customer) == 0

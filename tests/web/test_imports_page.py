@@ -164,3 +164,72 @@ def test_bad_uploads_answer_with_a_message_not_a_crash(finance_client, acme, ses
     assert 'data-testid="import-problem"' in response.text
     assert message in response.text.replace("&#39;", "'")
     assert count(session, Entry) == 0
+
+
+def wide_xlsx(target_size: int, wide_rows: int = 3) -> bytes:
+    """An .xlsx of about `target_size` bytes of customers whose last rows have a value in column
+    XFD, the last Excel has; its <dimension> says so, as Excel would write it."""
+    import os
+    import zipfile
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    relations = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package = "http://schemas.openxmlformats.org/package/2006/relationships"
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr("[Content_Types].xml", (
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'))
+        archive.writestr("_rels/.rels", f'<Relationships xmlns="{package}"><Relationship Id="rId1" '
+                         f'Type="{relations}/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+        archive.writestr("xl/workbook.xml", f'<workbook xmlns="{main}" xmlns:r="{relations}"><sheets>'
+                         '<sheet name="Customers" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        archive.writestr("xl/_rels/workbook.xml.rels", f'<Relationships xmlns="{package}"><Relationship Id="rId1" '
+                         f'Type="{relations}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+        rows_per_block, line = 2000, 1
+        with archive.open("xl/worksheets/sheet1.xml", "w") as sheet:
+            sheet.write(f'<worksheet xmlns="{main}"><dimension ref="A1:XFD1048576"/><sheetData>'
+                        '<row r="1"><c r="A1" t="inlineStr"><is><t>account</t></is></c>'
+                        '<c r="B1" t="inlineStr"><is><t>name</t></is></c>'
+                        '<c r="C1" t="inlineStr"><is><t>address</t></is></c></row>'.encode())
+            while buffer.tell() < target_size:
+                block = []
+                for _ in range(rows_per_block):
+                    line += 1
+                    block.append(f'<row r="{line}"><c r="A{line}" t="inlineStr"><is><t>C{line:07d}</t></is></c>'
+                                 f'<c r="B{line}" t="inlineStr"><is><t>Customer {line}</t></is></c>'
+                                 f'<c r="C{line}" t="inlineStr"><is><t>{os.urandom(60).hex()}</t></is></c></row>')
+                sheet.write("".join(block).encode())
+            for _ in range(wide_rows):
+                line += 1
+                sheet.write(f'<row r="{line}"><c r="A{line}" t="inlineStr"><is><t>C{line:07d}</t></is></c>'
+                            f'<c r="XFD{line}"><v>1</v></c></row>'.encode())
+            sheet.write(b"</sheetData></worksheet>")
+    return buffer.getvalue()
+
+
+def test_a_10_mb_sheet_reaching_column_xfd_is_refused_in_bounded_memory(finance_client, session):
+    import tracemalloc
+
+    content = wide_xlsx(10 << 20)
+    assert len(content) >= 10 << 20
+
+    tracemalloc.start()
+    try:
+        response = upload(finance_client, "customers", content, "customers.xlsx")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+    assert response.status_code == 400
+    message = response.text.replace("&#39;", "'")
+    assert 'data-testid="import-problem"' in response.text
+    assert "'customers.xlsx' is too wide: line " in message and " has a value in column XFD" in message
+    # The upload itself (the test client's request body, the parsed form) is counted too.
+    assert peak <= 50 << 20, f"{peak >> 20} MB"
+    assert count(session, Customer) == 0
