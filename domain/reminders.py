@@ -118,8 +118,7 @@ def holds(session: Session, customer: Customer, entries: Iterable[Entry], today:
                                                                else ".")))
         if entry.in_collection:
             case = f" (case #{entry.collection_case_id})" if entry.collection_case_id else ""
-            found.append(Hold(f"{entry.number} is in collection ⚖️{case}: the collection agency or the court "
-                              f"deals with it now."))
+            found.append(Hold(f"{entry.number} is in collection ⚖️{case}."))
     if level is not None:
         pending = unsettled_message(session, customer.id, level)
         if pending is not None:
@@ -129,12 +128,16 @@ def holds(session: Session, customer: Customer, entries: Iterable[Entry], today:
 
 def pending_text(message) -> str:
     """Why a message still on its way (or of unknown outcome) blocks another one."""
+    from domain.outbox import is_unknown
+
     level = templates.level_name(message.level)
-    if message.status in ("unknown", "sending"):
+    if is_unknown(message):
         return (f"The {level} e-mail of {message.attempted_at:%Y-%m-%d %H:%M} to this customer has an unknown "
                 f"outcome — check your sent mail, then mark it on Deliveries as sent or not sent.")
-    return (f"An {level} e-mail to this customer is still waiting to be delivered (see Deliveries): sending "
-            f"another at this level would remind them twice.")
+    if message.status == "sending":
+        return f"The {level} e-mail to this customer is being sent right now: wait for its outcome."
+    return (f"The {level} e-mail to this customer is still waiting to be delivered (see Deliveries): another "
+            f"one at this level or below would remind them twice.")
 
 
 def check_holds(session: Session, actor: User | None, customer: Customer, entries: list[Entry], level: int,

@@ -67,13 +67,16 @@ def test_send_anyway_with_a_reason_goes_and_the_reason_is_in_the_history(finance
 
 
 def test_a_message_of_unknown_outcome_cannot_be_overridden(finance_client, ledger, company, session, users):
-    from domain import outbox
+    from datetime import timedelta
+
+    from domain import clock, outbox
 
     message, _ = outbox.queue_message(session, customer=ledger["customer"], entries=[ledger["first"]], level=2,
                                       to="compta@bistro.test", subject="R2", body="B", sent_by=users["finance"],
                                       dedupe_key="earlier")
-    outbox.claim(session, message.id)  # the worker died mid-send
-    session.commit()
+    outbox.claim(session, message.id)
+    message.attempted_at = clock.now() - outbox.STALE_SENDING - timedelta(minutes=1)
+    session.commit()  # the worker died mid-send, minutes ago
     html = compose(finance_client, "C100", ledger["first"]).get_data(as_text=True)
     assert "unknown outcome" in html and "disabled" in html and "Send anyway" not in html
     response = finance_client.post("/customers/C100/reminders/email", headers=HTMX, data={
