@@ -38,7 +38,8 @@ from typing import Callable, Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain import clock, outbox, queries, reminders
+from domain import clock, queries, reminders
+from domain import holds as hold_rules
 from domain import reminder_templates as templates
 from domain.exports import params_of
 from domain.models import INVOICE, Customer, Entry, Export, OutboxMessage, User
@@ -169,7 +170,7 @@ def skip_category(reason: str) -> str:
 
 def decide(customer: Customer, overdue: list[Entry], today: date, unsettled_level: int | None = None) -> DunningDecision:
     """The decision for one customer, given its overdue entries (open invoices due before today)
-    and the highest level of its messages still on their way (outbox.unsettled_levels)."""
+    and the highest level of its messages still on their way (holds.unsettled_levels)."""
     base = {"account": customer.account, "name": customer.name, "customer_id": customer.id}
     if customer.reminders_stopped_on(today):
         return DunningDecision(outcome=SKIPPED, reason=CUSTOMER_STOPPED, **base)
@@ -226,7 +227,7 @@ def plan_bulk_dunning(session: Session, selection: Iterable[str] | Filters, toda
     customers, unknown = _customers_of(session, selection)
     ids = [c.id for c in customers]
     overdue = _overdue_entries(session, ids, today)
-    unsettled = outbox.unsettled_levels(session, ids)
+    unsettled = hold_rules.unsettled_levels(session, ids)
     decisions = [decide(customer, overdue[customer.id], today, unsettled.get(customer.id)) for customer in customers]
     decisions += [DunningDecision(account=a, name="", outcome=SKIPPED, reason=UNKNOWN_ACCOUNT) for a in unknown]
     return decisions

@@ -41,24 +41,21 @@ from email.utils import getaddresses, make_msgid, parseaddr
 from pathlib import Path
 from typing import Iterable
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 import mailer
 from domain import audit, clock, reminders
+from domain.holds import STALE_SENDING, holds, is_unknown, pending_text, unsettled_message  # noqa: F401 (STALE_SENDING, is_unknown: the outbox's words too)
 from domain.models import CompanySettings, Customer, Entry, OutboxEntry, OutboxMessage, User
 from domain.settings import company as saved_company
 from domain.settings import is_email
 
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 MAX_ATTEMPTS = 5
-# A send job times out after 300 s (jobs.enqueue_outbox_message): a message "sending" for longer has
-# lost its worker.
-STALE_SENDING = timedelta(minutes=5)
 UNKNOWN_OUTCOME = "outcome unknown — check your sent mail before resending"
-UNSETTLED = ("queued", "sending", "unknown")
 MAX_RECIPIENTS = 20
 
 
@@ -121,7 +118,7 @@ def queue_message(session: Session, *, customer: Customer, entries: list[Entry],
         raise OutboxError("Every entry of a reminder belongs to its customer.")
     pending = unsettled_message(session, customer.id, level)
     if pending is not None:
-        raise OutboxError(reminders.pending_text(pending))
+        raise OutboxError(pending_text(pending))
     try:
         sender = reminders.company_sender(company if company is not None else saved_company(session))
     except reminders.ReminderError as error:
@@ -197,40 +194,6 @@ def expire_stale_sending(session: Session, now: datetime | None = None) -> int:
     return len(stale)
 
 
-def is_unknown(message: OutboxMessage, now: datetime | None = None) -> bool:
-    """Unknown outcome: marked so, or "sending" for longer than any send job lives."""
-    if message.status == "unknown":
-        return True
-    return message.status == "sending" and message.attempted_at is not None and \
-        message.attempted_at < (now or clock.now()) - STALE_SENDING
-
-
-def unsettled_message(session: Session, customer_id: int, level: int) -> OutboxMessage | None:
-    """A message to this customer at `level` or above that is still on its way (queued, sending,
-    failed with a retry to come) or whose outcome is unknown: another one would remind twice."""
-    return session.scalar(
-        select(OutboxMessage).where(
-            OutboxMessage.customer_id == customer_id, OutboxMessage.level >= level,
-            or_(OutboxMessage.status.in_(UNSETTLED),
-                and_(OutboxMessage.status == "failed", OutboxMessage.next_attempt_at.is_not(None))))
-        .order_by(OutboxMessage.id.desc()).limit(1))
-
-
-def unsettled_levels(session: Session, customer_ids: list[int]) -> dict[int, int]:
-    """customer id → the highest level of its unsettled messages (see unsettled_message), for a run
-    that decides for many customers at once."""
-    found: dict[int, int] = {}
-    for start in range(0, len(customer_ids), 500):
-        rows = session.execute(
-            select(OutboxMessage.customer_id, func.max(OutboxMessage.level))
-            .where(OutboxMessage.customer_id.in_(customer_ids[start:start + 500]),
-                   or_(OutboxMessage.status.in_(UNSETTLED),
-                       and_(OutboxMessage.status == "failed", OutboxMessage.next_attempt_at.is_not(None))))
-            .group_by(OutboxMessage.customer_id))
-        found.update({customer_id: level for customer_id, level in rows})
-    return found
-
-
 def hold_back(session: Session, message: OutboxMessage, today=None) -> str | None:
     """Called when a send starts: if the customer or a covered entry was stopped, disputed or put in
     collection since the message was queued (and nobody sent it anyway), the message is cancelled
@@ -238,7 +201,7 @@ def hold_back(session: Session, message: OutboxMessage, today=None) -> str | Non
     if message.override_reason:
         return None
     entries = [c.entry for c in message.covered]
-    found = reminders.holds(session, message.customer, entries, today)
+    found = holds(session, message.customer, entries, today)
     if not found:
         return None
     reason = "Not sent: " + " ".join(h.text for h in found)

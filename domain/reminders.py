@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import audit, clock
+from domain import holds as hold_rules
 from domain import reminder_templates as templates
 from domain.models import (MAX_LEVEL, CompanySettings, Customer, Document, Entry, ReminderActivity, ReminderEntry,
                            ReminderLetter, User)
@@ -80,71 +81,11 @@ def selected_entries(session: Session, customer: Customer, entry_ids: Iterable[i
     return entries
 
 
-@dataclass(frozen=True)
-class Hold:
-    """Why a reminder should not go to this customer now, in the user's words. `overridable`:
-    a person may still send it ("Send anyway", with a reason kept in the history); a message whose
-    outcome is unknown or that is still on its way is not overridable (it would go twice)."""
-
-    text: str
-    overridable: bool = True
-
-
-def _stop_text(subject: str, target, today: date) -> str:
-    text = f"Reminders are stopped for {subject}"
-    if target.stop_reason:
-        text += f": {target.stop_reason}"
-    if target.stop_until is not None:
-        text += f", until {target.stop_until.isoformat()}"
-    return text + "."
-
-
-def holds(session: Session, customer: Customer, entries: Iterable[Entry], today: date | None = None,
-          level: int | None = None) -> list[Hold]:
-    """Everything that says "do not remind" for these entries of `customer`: the customer's or an
-    entry's stop-reminders switch, a dispute, a collection mark ⚖️, and (at `level`) a message to
-    the customer at that level or above that is still on its way or whose outcome is unknown."""
-    from domain.outbox import unsettled_message
-
-    today = today or clock.today()
-    found = []
-    if customer.reminders_stopped_on(today):
-        found.append(Hold(_stop_text("this customer", customer, today)))
-    for entry in entries:
-        if entry.reminders_stopped_on(today):
-            found.append(Hold(_stop_text(entry.number, entry, today)))
-        if entry.disputed:
-            found.append(Hold(f"{entry.number} is disputed" + (f": {entry.dispute_reason}." if entry.dispute_reason
-                                                               else ".")))
-        if entry.in_collection:
-            case = f" (case #{entry.collection_case_id})" if entry.collection_case_id else ""
-            found.append(Hold(f"{entry.number} is in collection ⚖️{case}."))
-    if level is not None:
-        pending = unsettled_message(session, customer.id, level)
-        if pending is not None:
-            found.append(Hold(pending_text(pending), overridable=False))
-    return found
-
-
-def pending_text(message) -> str:
-    """Why a message still on its way (or of unknown outcome) blocks another one."""
-    from domain.outbox import is_unknown
-
-    level = templates.level_name(message.level)
-    if is_unknown(message):
-        return (f"The {level} e-mail of {message.attempted_at:%Y-%m-%d %H:%M} to this customer has an unknown "
-                f"outcome — check your sent mail, then mark it on Deliveries as sent or not sent.")
-    if message.status == "sending":
-        return f"The {level} e-mail to this customer is being sent right now: wait for its outcome."
-    return (f"The {level} e-mail to this customer is still waiting to be delivered (see Deliveries): another "
-            f"one at this level or below would remind them twice.")
-
-
 def check_holds(session: Session, actor: User | None, customer: Customer, entries: list[Entry], level: int,
                 override_reason: str | None, today: date | None = None) -> str | None:
     """The reminder may go: None, or the reason given to send it anyway (kept in the history).
     Refused (ReminderError) while something holds it back and no reason overrides it."""
-    found = holds(session, customer, entries, today, level)
+    found = hold_rules.holds(session, customer, entries, today, level)
     blocking = [h for h in found if not h.overridable]
     if blocking:
         raise ReminderError(" ".join(h.text for h in blocking))

@@ -14,6 +14,7 @@ from flask_login import current_user
 
 import jobs
 from documents.letter import write_letter
+from domain import holds as hold_rules
 from domain import outbox, queries, reminders
 from domain import reminder_templates as templates
 from domain.models import Entry, OutboxMessage
@@ -68,7 +69,7 @@ def _dialog(customer, entries, channel, *, error=None, draft=None, form=None, de
     still on its way) is said at the top, and Send becomes "Send anyway" with a reason."""
     if level is None and draft is not None:
         level = draft.level
-    holds = reminders.holds(db.session, customer, entries, level=level) if entries else []
+    holds = hold_rules.holds(db.session, customer, entries, level=level) if entries else []
     html = render_template("reminders/_compose.html", customer=customer, entries=entries, channel=channel,
                            error=error, draft=draft, form=form or {}, levels=templates.LEVELS,
                            level_name=templates.level_name, level_key=templates.level_key,
