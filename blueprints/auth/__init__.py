@@ -1,23 +1,44 @@
-"""Log in and out. Every other page needs a login."""
+"""Log in and out. Every other page needs a login.
+
+Wrong passwords are limited per e-mail and per address (Flask-Limiter, counted in Redis; only
+failed attempts count): past the limit the form answers 429, even to the right password."""
+import math
+import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_limiter import RateLimitExceeded
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
-from domain.users import authenticate
-from extensions import db
+from domain.users import authenticate, close_session, open_session
+from extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only redirect inside this site after login."""
-    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+    """Only redirect inside this site after login; anything odd (control characters, another
+    host, a scheme) goes to the start page."""
+    if (target and target.startswith("/") and not target.startswith("//") and target.isprintable()
+            and "\\" not in target and not urlsplit(target).netloc):
         return target
     return url_for("receivables.balances")
 
 
+def _login_email() -> str:
+    return "account:" + request.form.get("email", "").strip().lower()
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=get_remote_address,
+               methods=["POST"], deduct_when=_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_login_email,
+               methods=["POST"], deduct_when=_failed)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("receivables.balances"))
@@ -26,16 +47,36 @@ def login():
     if request.method == "POST":
         user = authenticate(db.session, email, request.form.get("password", ""))
         if user is None:
+            current_app.logger.warning("Failed login for %r from %s", email.strip().lower(), request.remote_addr)
             error = "Wrong e-mail or password."
         else:
+            open_session(db.session, user)
+            db.session.commit()
             login_user(user, remember=bool(request.form.get("remember")))
             return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", error=error, email=email), 401 if error else 200
 
 
+@bp.errorhandler(RateLimitExceeded)
+def too_many_attempts(_error):
+    email = request.form.get("email", "")
+    try:
+        wait = max(1, math.ceil((limiter.current_limit.reset_at - time.time()) / 60))
+    except Exception:  # the storage went away meanwhile: the window is the longest wait
+        wait = 15
+    current_app.logger.warning("Login refused (too many failed attempts) for %r from %s",
+                               email.strip().lower(), request.remote_addr)
+    error = f"Too many attempts, try again in {wait} minute{'s' if wait > 1 else ''}."
+    response = current_app.make_response((render_template("auth/login.html", error=error, email=email), 429))
+    response.headers["Retry-After"] = str(wait * 60)
+    return response
+
+
 @bp.post("/logout")
 @login_required
 def logout():
+    close_session(db.session, current_user.session_token)
+    db.session.commit()
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"))
