@@ -13,7 +13,7 @@ from flask import Flask
 
 from domain.users import SESSION_LIFETIME
 
-from extensions import csrf, db, htmx, limiter, login_manager, migrate
+from extensions import csrf, db, htmx, login_manager, migrate
 
 
 class ConfigError(RuntimeError):
@@ -97,7 +97,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
-    limiter.init_app(app)
 
     with app.app_context():
         _configure_database(app)
@@ -107,6 +106,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     install_web_layer(app)
     register_blueprints(app)
+    from blueprints.auth import limit_login_attempts
+
+    limit_login_attempts(app)
 
     from commands import register_commands
 
@@ -115,7 +117,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _configure_login_limits(app: Flask) -> None:
-    """Failed logins are counted in the app's Redis, so every web process shares the counts. If
+    """Flask-Limiter's settings (blueprints.auth applies the limits). Failed logins are counted in the app's Redis, so every web process shares the counts. If
     Redis cannot be reached, Flask-Limiter counts in this process's memory until it answers again
     (logins keep working, limited per process) rather than failing the login page."""
     url = app.config["REDIS_URL"]

@@ -6,13 +6,13 @@ import math
 import time
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_limiter import RateLimitExceeded
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from domain.users import authenticate, close_session, open_session
-from extensions import db, limiter
+from extensions import db
 
 bp = Blueprint("auth", __name__)
 
@@ -34,11 +34,19 @@ def _failed(response) -> bool:
     return response.status_code == 401
 
 
+def limit_login_attempts(app: Flask) -> None:
+    """Put the limits on the login form, with a Limiter of this app's own (its storage and state
+    are per app, read from the RATELIMIT_* settings that app.py sets)."""
+    limiter = Limiter(get_remote_address, app=app)
+    view = app.view_functions["auth.login"]
+    for setting, key in (("LOGIN_LIMIT_PER_ACCOUNT", _login_email), ("LOGIN_LIMIT_PER_ADDRESS", get_remote_address)):
+        view = limiter.limit(lambda setting=setting: current_app.config[setting], key_func=key,
+                             methods=["POST"], deduct_when=_failed)(view)
+    app.view_functions["auth.login"] = view
+    app.extensions["login_limiter"] = limiter
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], key_func=get_remote_address,
-               methods=["POST"], deduct_when=_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], key_func=_login_email,
-               methods=["POST"], deduct_when=_failed)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("receivables.balances"))
@@ -61,7 +69,8 @@ def login():
 def too_many_attempts(_error):
     email = request.form.get("email", "")
     try:
-        wait = max(1, math.ceil((limiter.current_limit.reset_at - time.time()) / 60))
+        limit = current_app.extensions["login_limiter"].current_limit
+        wait = max(1, math.ceil((limit.reset_at - 1 - time.time()) / 60))  # reset_at is rounded up
     except Exception:  # the storage went away meanwhile: the window is the longest wait
         wait = 15
     current_app.logger.warning("Login refused (too many failed attempts) for %r from %s",
