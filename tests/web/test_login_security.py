@@ -206,7 +206,8 @@ def test_every_response_carries_the_security_headers(app, client, finance_client
 
 @pytest.mark.parametrize("url", ["/", "/due-dates", "/collection/", "/exports/", "/follow-up/", "/reminders/deliveries",
                                  "/settings/", "/settings/users/", "/account/", "/notifications/",
-                                 "/settings/templates/", "/imports/", "/login"])
+                                 "/settings/templates/", "/settings/templates/email/R1/en", "/notifications/bell",
+                                 "/imports/", "/login"])
 def test_pages_have_no_inline_script_or_style(admin_client, url):
     import re
 
