@@ -11,6 +11,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from domain.users import SESSION_LIFETIME
+
 from extensions import csrf, db, htmx, login_manager, migrate
 
 
@@ -72,6 +74,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_DURATION=SESSION_LIFETIME,
+        # Wrong passwords allowed before the login form refuses (HTTP 429), per e-mail and per address.
+        LOGIN_LIMIT_PER_ACCOUNT="5 per 15 minutes",
+        LOGIN_LIMIT_PER_ADDRESS="20 per 15 minutes",
         BABEL_LOCALE=os.environ.get("RELANCE_LOCALE", "en_GB"),
         BENCH_ROUTES=os.environ.get("RELANCE_BENCH") == "1",
     )
@@ -79,7 +86,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(app) if not test_config.get("TESTING") else "test"
     app.config.update(test_config)
     if app.config["ENV_NAME"] == "production":
-        app.config["SESSION_COOKIE_SECURE"] = os.environ.get("RELANCE_INSECURE_COOKIES") != "1"
+        secure = os.environ.get("RELANCE_INSECURE_COOKIES") != "1"
+        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = secure
+    _configure_login_limits(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
 
@@ -97,11 +106,30 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     install_web_layer(app)
     register_blueprints(app)
+    from blueprints.auth import limit_login_attempts
+
+    limit_login_attempts(app)
 
     from commands import register_commands
 
     register_commands(app)
     return app
+
+
+def _configure_login_limits(app: Flask) -> None:
+    """Flask-Limiter's settings (blueprints.auth applies the limits). Failed logins are counted in the app's Redis, so every web process shares the counts. If
+    Redis cannot be reached, Flask-Limiter counts in this process's memory until it answers again
+    (logins keep working, limited per process) rather than failing the login page."""
+    url = app.config["REDIS_URL"]
+    if url and url.startswith("unix://"):  # the bundled Redis; `limits` names this scheme redis+unix
+        url = "redis+" + url
+    app.config.setdefault("RATELIMIT_STORAGE_URI", url or "memory://")
+    # A frozen Redis costs a login one second, not a hung page.
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1})
+    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "relance-login")
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
 
 
 def _configure_database(app: Flask) -> None:

@@ -1,4 +1,6 @@
 """Flask extensions, unbound here and bound to the app in create_app()."""
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -12,3 +14,5 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = Htmx()
+# Only the login form is limited (blueprints/auth); storage is the app's Redis (see app.py).
+limiter = Limiter(key_func=get_remote_address)

@@ -4,7 +4,7 @@ from importlib import import_module
 from flask import Flask
 
 AREAS = ("auth", "receivables", "customers", "collection", "exports", "notifications", "settings", "imports",
-         "documents", "reminder_templates", "reminders", "follow_up")
+         "documents", "reminder_templates", "reminders", "follow_up", "users", "account")
 
 
 def register_blueprints(app: Flask) -> None:

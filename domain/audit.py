@@ -20,12 +20,14 @@ def record(
     customer: Customer | None = None,
     entry: Entry | None = None,
     reason: str | None = None,
+    subject_user: User | None = None,
 ) -> AuditEvent:
     if customer is None and entry is not None:
         customer = entry.customer
     event = AuditEvent(
         actor=actor, action=action, detail=detail, reason=reason or None,
         customer_id=customer.id if customer else None, entry_id=entry.id if entry else None,
+        subject_user=subject_user,
     )
     session.add(event)
     return event
@@ -104,3 +106,20 @@ def _timeline_statement(for_entry: bool):
             select(ReminderEntry.activity_id).where(ReminderEntry.entry_id == entry_id)))
     both = union_all(select(changes.subquery()), select(reminders.subquery())).subquery()
     return select(both).order_by(both.c.at.desc(), both.c.kind, both.c.id.desc()).limit(limit)
+
+
+class AccountChange(NamedTuple):
+    """One line of the Users page's history; `who` is None for the command line."""
+
+    at: datetime
+    who: str | None
+    detail: str
+
+
+def account_history(session: Session, limit: int = 50) -> list[AccountChange]:
+    """Changes to users (created, role, active, password, profile), newest first."""
+    rows = session.execute(
+        select(AuditEvent.at, _user_name(AuditEvent.actor_id), AuditEvent.detail)
+        .where(AuditEvent.subject_user_id.is_not(None))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))
+    return [AccountChange(*row) for row in rows]

@@ -40,6 +40,7 @@ class Base(DeclarativeBase):
 
 
 ROLES = ("admin", "finance", "support")
+LANGUAGES = ("en", "fr")  # a user's interface language; the French interface comes later
 INVOICE, CREDIT_NOTE = "invoice", "credit_note"
 ENTRY_KINDS = (INVOICE, CREDIT_NOTE)
 MAX_LEVEL = 5
@@ -57,6 +58,13 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     # How a finished export reaches this user: app | email | both | none
     export_notifications: Mapped[str] = mapped_column(String(10), default="app", server_default="app")
+    language: Mapped[str] = mapped_column(String(5), default="en", server_default="en")
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    # The login (UserSession) this object was loaded for, set by domain.users.open_session and
+    # user_for_session. Flask-Login keeps get_id() in the session and the remember cookie, so a
+    # cookie is only as good as its login row: closing the row ends the cookie.
+    session_token = None
 
     # Flask-Login protocol, kept here so the domain needs no Flask import.
     @property
@@ -72,7 +80,9 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        if not self.session_token:
+            raise RuntimeError("log users in through domain.users.open_session")
+        return self.session_token
 
     @property
     def display_name(self) -> str:
@@ -82,6 +92,20 @@ class User(Base):
         from domain.users import role_allows
 
         return role_allows(self.role, permission)
+
+
+class UserSession(Base):
+    """One login of a user (a browser), until logout, a password change or deactivation ends it.
+
+    The row's id is a SHA-256 digest of the token the cookies carry: the table alone cannot be
+    turned back into working cookies."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 class StopRemindersFlag:
@@ -278,8 +302,11 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(60))
     detail: Mapped[str] = mapped_column(Text, default="")
     reason: Mapped[str | None] = mapped_column(String(500))
+    # The user an account change is about (Settings → Users: role, password, deactivation).
+    subject_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
-    actor: Mapped[User | None] = relationship()
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+    subject_user: Mapped[User | None] = relationship(foreign_keys=[subject_user_id])
     entry: Mapped[Entry | None] = relationship()
 
 

@@ -1,11 +1,17 @@
-"""Users, roles and what each role may do."""
+"""Users, roles and what each role may do; their logins (sessions) and the account rules."""
 from __future__ import annotations
 
-from sqlalchemy import func, select
+import hashlib
+import secrets
+from datetime import timedelta
+from functools import cache
+
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from domain.models import ROLES, User
+from domain import audit, clock
+from domain.models import LANGUAGES, ROLES, User, UserSession
 
 # admin: everything and users; finance: everything but users;
 # support: reads everything and may remove collection marks set by mistake.
@@ -15,6 +21,10 @@ PERMISSIONS = {
     "edit": {"admin", "finance"},
     "manage_users": {"admin"},
 }
+MIN_PASSWORD_LENGTH = 8
+LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
+# A login lasts at most this long, even with "Keep me logged in" (the remember cookie as well).
+SESSION_LIFETIME = timedelta(days=30)
 
 
 def role_allows(role: str, permission: str) -> bool:
@@ -25,18 +35,39 @@ class UserError(ValueError):
     pass
 
 
-def create_user(session: Session, email: str, password: str, role: str, name: str = "") -> User:
-    email = email.strip().lower()
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def _check_role(role: str) -> None:
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
+
+
+def generate_password() -> str:
+    """A password an admin hands over once: 16 URL-safe characters (96 random bits)."""
+    return secrets.token_urlsafe(12)
+
+
+def create_user(session: Session, email: str, password: str, role: str, name: str = "") -> User:
+    """A new user, not recorded in the history (set-up and demo data; people use add_user)."""
+    email = email.strip().lower()
+    _check_role(role)
     if "@" not in email:
         raise UserError(f"{email!r} is not an e-mail address")
-    if len(password) < 8:
-        raise UserError("the password must have at least 8 characters")
+    _check_password(password)
     if find_user(session, email) is not None:
         raise UserError(f"a user {email} already exists")
-    user = User(email=email, name=name, role=role, password_hash=generate_password_hash(password))
+    user = User(email=email, name=name.strip(), role=role, password_hash=generate_password_hash(password))
     session.add(user)
+    return user
+
+
+def add_user(session: Session, actor: User | None, email: str, password: str, role: str, name: str = "") -> User:
+    """A user created by an admin (Settings → Users) or the command line, with its history line."""
+    user = create_user(session, email, password, role, name)
+    audit.record(session, actor, "user.created", f"Created {_who(user)} as {role}", subject_user=user)
     return user
 
 
@@ -44,8 +75,172 @@ def find_user(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16))
+
+
 def authenticate(session: Session, email: str, password: str) -> User | None:
+    """The user with this e-mail and password, if active. An unknown e-mail is checked against a
+    dummy hash, so it is refused in the same time as a wrong password: timing tells nothing."""
     user = find_user(session, email)
-    if user is None or not user.active or not check_password_hash(user.password_hash, password):
+    matches = check_password_hash(user.password_hash if user else _dummy_hash(), password)
+    if user is None or not matches or not user.active:
         return None
     return user
+
+
+# --- logins -------------------------------------------------------------------------------
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_session(session: Session, user: User) -> str:
+    """A new login for `user`; its token becomes the user's Flask-Login id (user.get_id())."""
+    now = clock.now()
+    token = secrets.token_urlsafe(32)
+    session.execute(delete(UserSession).where(UserSession.user_id == user.id, UserSession.expires_at <= now))
+    session.add(UserSession(id=_digest(token), user_id=user.id, created_at=now, expires_at=now + SESSION_LIFETIME))
+    user.last_login_at = now
+    user.session_token = token
+    return token
+
+
+def user_for_session(session: Session, token: str) -> User | None:
+    """The active user of an open login, or None: one query on the primary key, for every request."""
+    user = session.scalar(
+        select(User).join(UserSession, UserSession.user_id == User.id)
+        .where(UserSession.id == _digest(token), UserSession.expires_at > clock.now(), User.active.is_(True)))
+    if user is not None:
+        user.session_token = token
+    return user
+
+
+def close_session(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(delete(UserSession).where(UserSession.id == _digest(token)))
+
+
+def close_sessions(session: Session, user: User, keep: str | None = None) -> None:
+    """End every login of `user` (but `keep`, the one making the change)."""
+    statement = delete(UserSession).where(UserSession.user_id == user.id)
+    if keep:
+        statement = statement.where(UserSession.id != _digest(keep))
+    session.execute(statement)
+
+
+# --- account changes (Settings → Users, the CLI, My account) -------------------------------
+
+
+def _who(user: User) -> str:
+    return f"{user.name} ({user.email})" if user.name else user.email
+
+
+def _keep_an_admin(session: Session, user: User, change) -> None:
+    """Apply `change` to `user`, refusing it if no active admin would be left.
+
+    Safe when two admins demote each other at once: PostgreSQL locks the active admins' rows
+    first (the second transaction waits, then counts what the first committed); SQLite lets one
+    writer at a time, and the count runs after this write, inside its transaction."""
+    was_admin = user.active and user.role == "admin"
+    if was_admin:
+        session.execute(select(User.id).where(User.role == "admin", User.active.is_(True)).with_for_update()).all()
+    change()
+    if was_admin and not (user.active and user.role == "admin"):
+        session.flush()
+        admins = session.scalar(select(func.count()).select_from(User)
+                                .where(User.role == "admin", User.active.is_(True)))
+        if not admins:
+            raise UserError(f"{_who(user)} is the last active admin: make another user admin first, "
+                            "so someone can still manage users.")
+
+
+def set_role(session: Session, actor: User | None, user: User, role: str) -> bool:
+    """False when the user already has this role (nothing recorded)."""
+    _check_role(role)
+    if user.role == role:
+        return False
+    before = user.role
+
+    def change():
+        user.role = role
+
+    _keep_an_admin(session, user, change)
+    audit.record(session, actor, "user.role", f"Role of {_who(user)}: {before} → {role}", subject_user=user)
+    return True
+
+
+def set_active(session: Session, actor: User | None, user: User, active: bool) -> bool:
+    """Deactivating ends the user's logins at once (their next request is refused)."""
+    if user.active == active:
+        return False
+    if not active and actor is not None and actor.id == user.id:
+        raise UserError("You cannot deactivate your own account: ask another admin.")
+
+    def change():
+        user.active = active
+
+    _keep_an_admin(session, user, change)
+    if not active:
+        close_sessions(session, user)
+    audit.record(session, actor, "user.active", f"{'Reactivated' if active else 'Deactivated'} {_who(user)}",
+                 subject_user=user)
+    return True
+
+
+def set_password(session: Session, actor: User | None, user: User, password: str) -> None:
+    """An admin (or the CLI) sets a user's password: every login of that user ends, except the
+    admin's own when they reset their own password."""
+    _check_password(password)
+    user.password_hash = generate_password_hash(password)
+    keep = actor.session_token if actor is not None and actor.id == user.id else None
+    close_sessions(session, user, keep=keep)
+    audit.record(session, actor, "user.password", f"Password of {_who(user)} reset", subject_user=user)
+
+
+def change_own_password(session: Session, user: User, current: str, new: str, confirmation: str) -> None:
+    """My account: the current password is required; the user's other logins end."""
+    errors = {}
+    if not check_password_hash(user.password_hash, current):
+        errors["current_password"] = "This is not your current password."
+    if len(new) < MIN_PASSWORD_LENGTH:
+        errors["new_password"] = f"The new password must have at least {MIN_PASSWORD_LENGTH} characters."
+    elif new != confirmation:
+        errors["confirmation"] = "The two new passwords differ."
+    if errors:
+        raise AccountError(errors)
+    user.password_hash = generate_password_hash(new)
+    close_sessions(session, user, keep=user.session_token)
+    audit.record(session, user, "user.password", f"{_who(user)} changed their password", subject_user=user)
+
+
+def update_profile(session: Session, user: User, name: str, language: str) -> None:
+    """My account: the name shown to others and the interface language."""
+    name = name.strip()
+    errors = {}
+    if len(name) > 200:
+        errors["name"] = "The name is too long (200 characters at most)."
+    if language not in LANGUAGES:
+        errors["language"] = f"Choose one of: {', '.join(LANGUAGE_NAMES[code] for code in LANGUAGES)}."
+    if errors:
+        raise AccountError(errors)
+    changes = []
+    if name != user.name:
+        changes.append(f"name “{user.name}” → “{name}”")
+        user.name = name
+    if language != user.language:
+        changes.append(f"language {user.language} → {language}")
+        user.language = language
+    if changes:
+        audit.record(session, user, "user.profile", f"{user.email} changed their {', '.join(changes)}",
+                     subject_user=user)
+
+
+class AccountError(UserError):
+    """Errors by form field, for My account."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__(" ".join(errors.values()))
+        self.errors = errors

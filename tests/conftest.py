@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -111,6 +112,8 @@ def app_config(database_url, redis_url, tmp_path) -> dict:
         "WTF_CSRF_ENABLED": False,
         "EXPORT_DIR": str(tmp_path / "exports"),
         "DOCUMENT_DIR": str(tmp_path / "documents"),
+        # Failed logins are counted in the shared Redis: each test counts its own.
+        "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
     }
 
 
@@ -119,6 +122,15 @@ def app(app_config, pinned_today):
     from app import create_app
 
     app = create_app(app_config)
+
+    @app.before_request
+    def _user_from_this_request():
+        # Requests here share the fixture's app context, so Flask-Login's cached user (in `g`)
+        # would outlive the request: drop it, so each request is logged in by its own cookies.
+        from flask import g
+
+        g.pop("_login_user", None)
+
     with app.app_context():
         yield app
         from extensions import db
@@ -185,8 +197,11 @@ def client(app):
     return app.test_client()
 
 
-def login(client, email: str, password: str = PASSWORD):
-    return client.post("/login", data={"email": email, "password": password})
+def login(client, email: str, password: str = PASSWORD, remember: bool = False, **kwargs):
+    data = {"email": email, "password": password}
+    if remember:
+        data["remember"] = "1"
+    return client.post("/login", data=data, **kwargs)
 
 
 @pytest.fixture
