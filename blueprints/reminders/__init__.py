@@ -111,6 +111,7 @@ def send_email(account):
     """Queue the e-mail in the outbox; the worker sends it. The same dedupe key (a double click)
     gives back the message already queued."""
     customer = _customer_or_404(account)
+    jobs.require_background()  # nothing is queued in the outbox that the worker cannot hear of
     form, dedupe_key = _form(), (request.form.get("dedupe_key") or "").strip()[:100]
     entries = []
     try:
@@ -218,6 +219,7 @@ def retry(message_id):
     if message is None:
         abort(404, description="This message does not exist.")
     error = None
+    jobs.require_background()
     try:
         outbox.retry(db.session, message)
         db.session.commit()
