@@ -137,7 +137,7 @@ def _gunicorn_options() -> list[str]:
 @click.option("--host", default=lambda: os.environ.get("RELANCE_HOST", "127.0.0.1"), show_default="127.0.0.1")
 @click.option("--port", type=int, default=None, help="Defaults to RELANCE_PORT or 5000.")
 @click.option("--web-workers", type=int, default=lambda: int(os.environ.get("RELANCE_WEB_WORKERS", "3")))
-@click.option("--no-worker", is_flag=True, help="Serve pages only (benchmarks).")
+@click.option("--no-worker", is_flag=True, help="Serve pages only (the worker runs on another host; benchmarks).")
 @with_appcontext
 def serve(host, port, web_workers, no_worker):
     app = current_app
