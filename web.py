@@ -15,9 +15,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from domain.models import User
-from jobs import BackgroundUnavailable
 from domain.queries import FilterError
 from extensions import db, login_manager
+from jobs import BackgroundUnavailable
 
 
 def wants_fragment() -> bool:
