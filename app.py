@@ -57,6 +57,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("RELANCE_INSTANCE_PATH") or None)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     test_config = dict(test_config or {})
+    # Exports, letters and invoice PDFs: a folder every host can share (web and worker apart).
+    storage = Path(os.environ.get("RELANCE_STORAGE_DIR") or app.instance_path)
 
     app.config.update(
         ENV_NAME=os.environ.get("RELANCE_ENV", "development"),
@@ -67,8 +69,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Links in e-mails (export ready, …) point here; defaults to http://localhost:<port>.
         BASE_URL=os.environ.get("RELANCE_BASE_URL") or None,
         PORT=_port(os.environ.get("RELANCE_PORT", "5000")),
-        EXPORT_DIR=str(Path(app.instance_path) / "exports"),
-        DOCUMENT_DIR=str(Path(app.instance_path) / "documents"),
+        STORAGE_DIR=str(storage),
+        EXPORT_DIR=str(storage / "exports"),
+        DOCUMENT_DIR=str(storage / "documents"),
         MAX_CONTENT_LENGTH=50 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -12,7 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flask import Flask, current_app
-from redis import Redis
+from redis import Redis, RedisError
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from sqlalchemy import update
 from rq import Queue
 
@@ -44,22 +46,67 @@ def _job_app() -> Flask:
     return _app
 
 
+BACKGROUND_UNAVAILABLE = "Background work is unavailable right now; nothing was started — try again in a minute."
+# A page waits at most this long for a Redis that is down, restarting or frozen (SIGSTOP): no
+# retries, so an action that needs the worker answers within about three seconds. The worker's
+# own connection gets a longer read timeout from RQ (it blocks on the queue).
+REDIS_CONNECT_TIMEOUT = 1.0
+REDIS_SOCKET_TIMEOUT = 2.0
+
+
+class BackgroundUnavailable(RuntimeError):
+    """Redis cannot be reached: nothing was queued. The web layer answers 503 with the message."""
+
+    def __init__(self, message: str = BACKGROUND_UNAVAILABLE):
+        super().__init__(message)
+
+
 def redis_connection(app: Flask | None = None) -> Redis:
     app = app or current_app
     url = app.config.get("REDIS_URL")
     if not url:
         raise RuntimeError("No Redis configured: set RELANCE_REDIS_URL or start Relance with `make run`.")
-    return Redis.from_url(url)
+    return Redis.from_url(url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT, socket_timeout=REDIS_SOCKET_TIMEOUT,
+                          retry=Retry(NoBackoff(), 0))
 
 
 def queue(app: Flask | None = None) -> Queue:
     return Queue(QUEUE_NAME, connection=redis_connection(app))
 
 
+@contextmanager
+def background():
+    """Talk to Redis; if it does not answer, raise BackgroundUnavailable (nothing was queued)."""
+    try:
+        yield
+    except RedisError as error:
+        log.warning("Redis unavailable: %s", error)
+        raise BackgroundUnavailable() from error
+
+
+def require_background() -> None:
+    """For an action that changes things before it queues its job: refuse before changing anything."""
+    with background():
+        redis_connection().ping()
+
+
 def enqueue_export(export_id: int) -> None:
-    # A stable job id: the same export is never queued twice.
-    queue().enqueue(build_export, export_id, job_id=f"export-{export_id}", job_timeout=1800,
-                    result_ttl=3600, failure_ttl=86400)
+    """Queue the export's build. Without Redis the export is failed with the reason (its Retry
+    works once Redis is back) and BackgroundUnavailable is raised."""
+    try:
+        with background():
+            # A stable job id: the same export is never queued twice.
+            queue().enqueue(build_export, export_id, job_id=f"export-{export_id}", job_timeout=1800,
+                            result_ttl=3600, failure_ttl=86400)
+    except BackgroundUnavailable as error:
+        from extensions import db
+
+        db.session.rollback()
+        export = db.session.get(Export, export_id)
+        if export is not None and export.status == "queued":
+            exports.mark_failed(export, str(error))
+            db.session.commit()
+        raise
 
 
 def build_export(export_id: int) -> None:
@@ -451,6 +498,8 @@ def rebucket_summaries() -> None:
 # --- Telling people, handing files over, cleaning up -------------------------------------------
 
 AGENCY_SEND_TTL = 7 * 86400  # the inline "sent / not sent" answer outlives a long weekend
+AGENCY_STATE_UNKNOWN = ("Background work is unavailable right now: whether the last send went through "
+                        "shows here once it is back.")
 IN_PROGRESS = ("queued", "started", "deferred", "scheduled")
 
 
@@ -533,19 +582,20 @@ def enqueue_send_to_agency(case_id: int, agency_id: int, user_id: int) -> bool:
 
     jobs_queue = queue()
     job_id = agency_send_job_id(case_id)
-    try:
-        previous = Job.fetch(job_id, connection=jobs_queue.connection)
-    except NoSuchJobError:
-        previous = None
-    if previous is not None:
-        if previous.get_status() in IN_PROGRESS:
+    with background():
+        try:
+            previous = Job.fetch(job_id, connection=jobs_queue.connection)
+        except NoSuchJobError:
+            previous = None
+        if previous is not None:
+            if previous.get_status() in IN_PROGRESS:
+                return False
+            previous.delete()  # an earlier answer (sent, or not): this send replaces it
+        try:
+            jobs_queue.enqueue(send_to_agency, case_id, agency_id, user_id, job_id=job_id, unique=True,
+                               job_timeout=600, result_ttl=AGENCY_SEND_TTL, failure_ttl=AGENCY_SEND_TTL)
+        except DuplicateJobError:  # another click queued it a moment ago
             return False
-        previous.delete()  # an earlier answer (sent, or not): this send replaces it
-    try:
-        jobs_queue.enqueue(send_to_agency, case_id, agency_id, user_id, job_id=job_id, unique=True,
-                           job_timeout=600, result_ttl=AGENCY_SEND_TTL, failure_ttl=AGENCY_SEND_TTL)
-    except DuplicateJobError:  # another click queued it a moment ago
-        return False
     return True
 
 
@@ -559,6 +609,8 @@ def agency_send_state(case_id: int) -> tuple[str | None, str | None]:
         status = job.get_status()
     except (NoSuchJobError, InvalidJobOperation):
         return None, None
+    except RedisError:  # what the case says (the database) still shows; the job's answer waits
+        return None, AGENCY_STATE_UNKNOWN
     if status in IN_PROGRESS:
         return "sending", None
     if status == "finished":
@@ -648,9 +700,11 @@ def delete_expired_exports() -> int:
 
 
 def enqueue_outbox_message(message) -> None:
-    """Queue the send of an outbox message; one job per message and attempt (a stable id)."""
-    queue().enqueue(send_outbox_message, message.id, job_id=f"outbox-{message.id}-{message.attempts or 0}",
-                    job_timeout=300, result_ttl=3600, failure_ttl=86400)
+    """Queue the send of an outbox message; one job per message and attempt (a stable id).
+    BackgroundUnavailable without Redis."""
+    with background():
+        queue().enqueue(send_outbox_message, message.id, job_id=f"outbox-{message.id}-{message.attempts or 0}",
+                        job_timeout=300, result_ttl=3600, failure_ttl=86400)
 
 
 def send_outbox_message(message_id: int) -> str:

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from domain.queries import FilterError
 from domain.users import user_for_session
 from extensions import db, login_manager
+from jobs import BackgroundUnavailable
 
 
 # No inline script or style anywhere (htmx runs with allowEval off and its indicator styles in
@@ -199,6 +200,14 @@ def install_web_layer(app: Flask) -> None:
     def _csrf(error):
         return _error_response(400, "Session expired",
                                "The form was out of date or the security token was missing. Reload the page and try again.")
+
+    @app.errorhandler(BackgroundUnavailable)
+    def _background_unavailable(error: BackgroundUnavailable):
+        # Redis is down or frozen: the action is refused at once, whatever view asked for the worker.
+        db.session.rollback()
+        response = _error_response(503, "Not started", str(error))
+        response.headers["Retry-After"] = "60"
+        return response
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):

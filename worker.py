@@ -24,7 +24,12 @@ from domain import clock
 from runtime.redis_server import die_with_parent
 
 log = logging.getLogger("relance.worker")
-DAILY_CHECK_SECONDS = 60
+DAILY_CHECK_SECONDS = 10  # the housekeeping tick (the daily jobs themselves run once a day)
+HEARTBEAT_SECONDS = 5  # RQ refreshes a running job's heartbeat this often (job_monitoring_interval)
+STALE_HEARTBEAT = timedelta(seconds=6 * HEARTBEAT_SECONDS)  # then the worker running it is taken for dead
+QUEUED_TOO_LONG = timedelta(minutes=10)
+SWEEP_LOCK = "relance:sweep-exports"  # one sweep at a time across workers
+REDIS_WAIT_MAX_SECONDS = 5  # RQ's back-off while Redis is away (60 s by default): back at work soon after
 
 
 def enqueue_daily_jobs(app) -> bool:
@@ -64,33 +69,37 @@ def enqueue_outbox_retries(app) -> bool:
 
 
 def schedule_daily_jobs(app, stop: threading.Event) -> None:
+    """The worker's housekeeping thread: the daily jobs, the outbox retries and the export sweep.
+    A Redis or database outage is logged and tried again at the next tick: the thread never dies."""
     while not stop.is_set():
-        enqueue_daily_jobs(app)
-        enqueue_outbox_retries(app)
+        for chore in (enqueue_daily_jobs, enqueue_outbox_retries, sweep_exports):
+            try:
+                chore(app)
+            except Exception:
+                log.warning("%s failed; next try in %s s", chore.__name__, DAILY_CHECK_SECONDS, exc_info=True)
         stop.wait(DAILY_CHECK_SECONDS)
 
 
-def _is_alive(rq_worker) -> bool:
-    """A killed worker stays registered in Redis for minutes: on this machine ask whether its
-    process still exists; elsewhere trust a recent heartbeat."""
-    if rq_worker.hostname == socket.gethostname() and rq_worker.pid:
-        try:
-            os.kill(rq_worker.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-    heartbeat = rq_worker.last_heartbeat
-    return heartbeat is not None and (datetime.now(timezone.utc) - heartbeat.replace(tzinfo=timezone.utc)) < timedelta(seconds=90)
+def _still_building(job) -> bool:
+    """Whether the job is being run by a live worker, wherever it runs: RQ's worker refreshes
+    the job's heartbeat every HEARTBEAT_SECONDS while its work horse runs it. No process table is
+    consulted: the worker may be on another host (or in another container with the same name)."""
+    if job.get_status(refresh=False) != "started" or job.last_heartbeat is None:
+        return False
+    beat = job.last_heartbeat
+    if beat.tzinfo is None:
+        beat = beat.replace(tzinfo=timezone.utc)
+    return datetime.now(timezone.utc) - beat < STALE_HEARTBEAT
 
 
-def fail_interrupted_exports(app) -> None:
-    """An export left 'running' by a worker that died can never finish: say so (and tell its
-    owner), so Retry works. One still being built by another live worker is left alone."""
-    from rq import Worker as RQWorker
-    from rq.job import Job
+def sweep_exports(app) -> int:
+    """Exports that can never finish are failed with a reason (and their owner told, as for any
+    failed export), so Retry works: one left "running" by a worker that died (its job's heartbeat
+    stopped), and one "queued" for longer than QUEUED_TOO_LONG without a job in Redis (Redis lost
+    it, or the web could not queue it). Run by every worker, at start and then every
+    DAILY_CHECK_SECONDS; a Redis key lets one of them do it at a time. How many were failed."""
     from rq.exceptions import NoSuchJobError
+    from rq.job import Job
     from sqlalchemy import select
 
     from domain import exports
@@ -98,23 +107,47 @@ def fail_interrupted_exports(app) -> None:
     from extensions import db
 
     connection = jobs.redis_connection(app)
-    live_workers = {w.name for w in RQWorker.all(connection=connection) if _is_alive(w)}
-    to_email = []
+    if not connection.set(SWEEP_LOCK, socket.gethostname(), nx=True, ex=max(1, int(DAILY_CHECK_SECONDS) - 1)):
+        return 0
+    failed, to_email = 0, []
     with app.app_context():
-        for export in db.session.scalars(select(Export).where(Export.status == "running")):
-            try:
-                job = Job.fetch(f"export-{export.id}", connection=connection)
-                if job.get_status(refresh=True) == "started" and job.worker_name in live_workers:
+        try:
+            now = clock.now()
+            candidates = list(db.session.scalars(select(Export.id).where(Export.status.in_(("queued", "running")))))
+            for export_id in candidates:
+                try:
+                    job = Job.fetch(f"export-{export_id}", connection=connection)
+                except NoSuchJobError:
+                    job = None
+                # Locked and read again: it may have moved on meanwhile (another sweeper, the build itself).
+                export = db.session.get(Export, export_id, with_for_update=True, populate_existing=True)
+                if export is None or export.is_final:
+                    db.session.rollback()
                     continue
-            except NoSuchJobError:
-                pass
-            exports.mark_failed(export, "The worker stopped during the export. Retry to build it again.")
-            if jobs._notify_owner(db, export):
-                to_email.append(export)
-        db.session.commit()
-        for export in to_email:
-            jobs.queue_export_email(export)
-        db.engine.dispose()
+                if export.status == "running":
+                    if job is not None and _still_building(job):
+                        db.session.rollback()
+                        continue
+                    reason = "The worker stopped during the export. Retry to build it again."
+                else:
+                    waiting = job is not None and job.get_status(refresh=False) in jobs.IN_PROGRESS
+                    if waiting or export.created_at > now - QUEUED_TOO_LONG:
+                        db.session.rollback()
+                        continue
+                    reason = ("No worker took this export: background work was unavailable when it was asked "
+                              "for. Retry to build it.")
+                exports.mark_failed(export, reason)
+                if jobs._notify_owner(db, export):
+                    to_email.append(export)
+                db.session.commit()
+                failed += 1
+                log.warning("Export %s failed by the sweep: %s", export_id, reason)
+            for export in to_email:
+                jobs.queue_export_email(export)
+            return failed
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
 def main() -> None:
@@ -123,10 +156,10 @@ def main() -> None:
     os.register_at_fork(after_in_child=lambda: die_with_parent(signum=signal.SIGKILL))
     app = create_app()
     jobs.use_app(app)
-    fail_interrupted_exports(app)
     stop = threading.Event()
     threading.Thread(target=schedule_daily_jobs, args=(app, stop), daemon=True, name="daily").start()
-    worker = Worker([jobs.QUEUE_NAME], connection=jobs.redis_connection(app))
+    worker = Worker([jobs.QUEUE_NAME], connection=jobs.redis_connection(app), job_monitoring_interval=HEARTBEAT_SECONDS)
+    worker.max_connection_wait_time = REDIS_WAIT_MAX_SECONDS
     try:
         worker.work(with_scheduler=False)
     finally:

@@ -1,9 +1,13 @@
 """`flask --app app serve`: web (gunicorn) + RQ worker + Redis, supervised together.
 
-Ctrl-C (or SIGTERM, SIGHUP) stops all of them; if one dies, the others are stopped too and the
-exit status is 1. Children run in process groups of their own, so a Ctrl-C in the terminal
-reaches this supervisor only, which stops web and worker first and Redis last. Children get
-PR_SET_PDEATHSIG, so even a SIGKILL of this supervisor leaves no process behind.
+Ctrl-C (or SIGTERM, SIGHUP) stops all of them. If one dies, it is started again after a pause
+that grows while it keeps dying (RESTART_DELAYS), and the others go on: pages keep serving while
+Redis or the worker is away, and the bundled Redis comes back on the same socket, so web and
+worker reconnect. A child that keeps dying right after its start (a port in use, a bad setting)
+stops everything with exit status 1, so a service manager notices. Children run in process
+groups of their own, so a Ctrl-C in the terminal reaches this supervisor only, which stops web
+and worker first and Redis last. Children get PR_SET_PDEATHSIG, so even a SIGKILL of this
+supervisor leaves no process behind.
 """
 from __future__ import annotations
 
@@ -24,6 +28,72 @@ ROOT = Path(__file__).resolve().parent.parent
 DEMO_LOGIN = ("demo@relance.test", "demo-password")
 GRACE_SECONDS = 6  # gunicorn's graceful timeout is 5 s; a running job gets as long
 FORCE_SECONDS = 3  # after the second SIGTERM (RQ's cold shutdown kills the job's work horse)
+RESTART_DELAYS = (1, 2, 5, 10, 30)  # seconds before the 1st, 2nd, … restart in a row; then 30 s each
+STABLE_SECONDS = 60  # a child that ran this long starts again from the first delay
+GIVE_UP_AFTER = 5  # deaths in a row, each within QUICK_DEATH_SECONDS of its start: stop everything
+QUICK_DEATH_SECONDS = 10
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+def _echo(text: str) -> None:
+    click.echo(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {text}", err=True)
+
+
+class Supervised:
+    """One child kept running: `launch()` starts it and gives its process; when it dies it is
+    started again after a back-off, and `given_up` says it keeps dying at once."""
+
+    def __init__(self, name: str, launch):
+        self.name, self.launch = name, launch
+        self.process: subprocess.Popen | None = None
+        self.started_at = 0.0
+        self.deaths = 0  # in a row
+        self.quick_deaths = 0  # in a row, each soon after its start
+        self.restart_at: float | None = None
+        self.given_up = False
+
+    def start(self) -> None:
+        self.started_at, self.restart_at = time.monotonic(), None
+        try:
+            self.process = self.launch()
+        except Exception as error:  # e.g. the bundled Redis did not answer: counts as a death
+            self.process = None
+            self._died(f"could not start ({error})")
+
+    def check(self) -> None:
+        """Notice a death and schedule the restart, or restart when its time has come."""
+        if self.restart_at is not None:
+            if time.monotonic() >= self.restart_at:
+                self.start()
+                if self.process is not None:
+                    _echo(f"{self.name} restarted (pid {self.process.pid}).")
+            return
+        if self.process is not None and self.process.poll() is not None:
+            code, self.process = self.process.returncode, None
+            self._died(_describe_exit(code))
+
+    def _died(self, how: str) -> None:
+        ran = time.monotonic() - self.started_at
+        if ran >= STABLE_SECONDS:
+            self.deaths = self.quick_deaths = 0
+        self.quick_deaths = self.quick_deaths + 1 if ran < QUICK_DEATH_SECONDS else 0
+        if self.quick_deaths >= GIVE_UP_AFTER:
+            _echo(f"{self.name} exited ({how}) {self.quick_deaths} times in a row right after starting: "
+                  "stopping Relance.")
+            self.given_up = True
+            return
+        delay = RESTART_DELAYS[min(self.deaths, len(RESTART_DELAYS) - 1)]
+        self.deaths += 1
+        self.restart_at = time.monotonic() + delay
+        _echo(f"{self.name} exited ({how}); restarting it in {delay} s.")
 
 
 def _start(command: list[str], env: dict, death_signal: int = signal.SIGTERM) -> subprocess.Popen:
@@ -67,7 +137,7 @@ def _gunicorn_options() -> list[str]:
 @click.option("--host", default=lambda: os.environ.get("RELANCE_HOST", "127.0.0.1"), show_default="127.0.0.1")
 @click.option("--port", type=int, default=None, help="Defaults to RELANCE_PORT or 5000.")
 @click.option("--web-workers", type=int, default=lambda: int(os.environ.get("RELANCE_WEB_WORKERS", "3")))
-@click.option("--no-worker", is_flag=True, help="Serve pages only (benchmarks).")
+@click.option("--no-worker", is_flag=True, help="Serve pages only (the worker runs on another host; benchmarks).")
 @with_appcontext
 def serve(host, port, web_workers, no_worker):
     app = current_app
@@ -81,7 +151,7 @@ def serve(host, port, web_workers, no_worker):
     else:
         click.echo("Redis: RELANCE_REDIS_URL")
 
-    processes: list[subprocess.Popen] = []
+    children: list[Supervised] = []
     stopping = False
     failed = False
 
@@ -92,16 +162,25 @@ def serve(host, port, web_workers, no_worker):
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _on_signal)
     try:
-        processes.append(_start([
+        if redis is not None:
+            # Restarted on the same socket: web and worker reconnect to the address they were given.
+            children.append(Supervised("redis-server", lambda: redis.start().process))
+            children[-1].process, children[-1].started_at = redis.process, time.monotonic()
+        web = Supervised("web (gunicorn)", lambda: _start([
             sys.executable, "-m", "gunicorn", "app:create_app()",
             "--bind", f"{host}:{port}", "--workers", str(web_workers), "--threads", "4",
             "--worker-class", "gthread", "--access-logfile", "-", "--graceful-timeout", "5",
             *_gunicorn_options(),
         ], env))
+        web.start()
+        children.append(web)
         if not no_worker:
             # SIGKILL if this supervisor is killed: on SIGTERM, RQ would wait for a running job,
             # with its Redis (stopped the same way) gone, retrying forever.
-            processes.append(_start([sys.executable, str(ROOT / "worker.py")], env, signal.SIGKILL))
+            worker = Supervised("worker", lambda: _start([sys.executable, str(ROOT / "worker.py")], env,
+                                                         signal.SIGKILL))
+            worker.start()
+            children.append(worker)
         shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
         click.echo("")
         click.echo(f"  Relance is running at http://{shown}:{port}/")
@@ -109,16 +188,15 @@ def serve(host, port, web_workers, no_worker):
         click.echo("  Ctrl-C stops web, worker and Redis.")
         click.echo("", err=False)
         while not stopping:
-            dead = [p.args[2] if p.args[1] == "-m" else p.args[1] for p in processes if p.poll() is not None]
-            if redis is not None and redis.process.poll() is not None:
-                dead.append("redis-server")
-            if dead:
-                click.echo(f"Stopping: {', '.join(map(str, dead))} exited.", err=True)
+            for child in children:
+                child.check()
+            if any(child.given_up for child in children):
                 failed = stopping = True
                 break
             time.sleep(0.2)
     finally:
-        _stop(processes)
+        # Web and worker first, Redis last: they use it until they are gone.
+        _stop([c.process for c in children if c.process is not None and c.name != "redis-server"])
         if redis is not None:
             redis.stop()
     click.echo("Relance stopped.")

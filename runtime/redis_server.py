@@ -54,6 +54,7 @@ class BundledRedis:
         self.directory = Path(directory)
         self.socket = self.directory / "redis.sock"
         self.process: subprocess.Popen | None = None
+        self._stop_registered = False
 
     @property
     def url(self) -> str:
@@ -89,7 +90,9 @@ class BundledRedis:
             # stops Redis last, after the web server and the worker that use it.
             process_group=0,
         )
-        atexit.register(self.stop)
+        if not self._stop_registered:  # start() again (a restart) registers nothing more
+            atexit.register(self.stop)
+            self._stop_registered = True
         self._wait_ready(timeout)
         return self
 

