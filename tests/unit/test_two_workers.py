@@ -76,9 +76,11 @@ def _wait_until(predicate, timeout: float, interval: float = 0.2):
 
 def test_two_workers_send_each_message_once_and_run_the_daily_jobs_once(
         app, session, users, redis_url, smtp_server, tmp_path):
+    import json
+
     import jobs
     import worker
-    from domain import clock, follow_up
+    from domain import clock, dunning, follow_up
     from domain import exports as export_rules
     from domain import queries
     from domain.models import CompanySettings, Export, OutboxMessage, ReminderActivity
@@ -148,6 +150,11 @@ def test_two_workers_send_each_message_once_and_run_the_daily_jobs_once(
         params = queries.parse_filters({}, tuple(queries.BALANCE_SORTS)).query_args(page=1)
         params["customer"] = bulk_accounts
         export, _ = export_rules.request_export(session, users["finance"], "bulk_dunning", params)
+        # Planned and confirmed, as the user does before anything is sent.
+        export.result = json.dumps(dunning.plan(session, export, users["finance"], today=clock.today(),
+                                                mail_server=True))
+        export.status = "planned"
+        dunning.confirm(session, export, users["finance"])
         session.commit()
         export_id = export.id
 
