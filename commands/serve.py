@@ -133,6 +133,22 @@ def _gunicorn_options() -> list[str]:
     return ["--no-control-socket"] if getattr(gunicorn, "version_info", (0,)) >= (27,) else []
 
 
+def _mail_status(app) -> str:
+    """Whether reminders can be e-mailed: the mail server in use, or what is missing."""
+    import mailer
+    from domain.settings import sending_problems
+    from extensions import db
+
+    server = mailer.describe(app.config.get("SMTP_URL"))
+    try:
+        problems = sending_problems(db.session, bool(server))
+    finally:
+        db.session.remove()
+    if not problems:
+        return f"Mail: configured, through {server}."
+    return "Mail: NOT configured — " + " ".join(problems) + " (Settings → Company, RELANCE_SMTP_URL)"
+
+
 @click.command(help="Start web (gunicorn), the worker and Redis; Ctrl-C stops all three.")
 @click.option("--host", default=lambda: os.environ.get("RELANCE_HOST", "127.0.0.1"), show_default="127.0.0.1")
 @click.option("--port", type=int, default=None, help="Defaults to RELANCE_PORT or 5000.")
@@ -185,6 +201,7 @@ def serve(host, port, web_workers, no_worker):
         click.echo("")
         click.echo(f"  Relance is running at http://{shown}:{port}/")
         click.echo(f"  Demo login: {DEMO_LOGIN[0]} / {DEMO_LOGIN[1]}")
+        click.echo(f"  {_mail_status(app)}")
         click.echo("  Ctrl-C stops web, worker and Redis.")
         click.echo("", err=False)
         while not stopping:

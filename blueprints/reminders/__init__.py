@@ -111,6 +111,17 @@ def _compose(customer):
     return _dialog(customer, entries, channel, draft=draft)
 
 
+def _hand_to_worker(message) -> None:
+    """Queue the send; if Redis fails right now, the message turns failed with the reason (retried
+    with back-off, Retry on Deliveries) instead of waiting "queued" for a job that does not exist."""
+    try:
+        jobs.enqueue_outbox_message(message)
+    except Exception as error:
+        current_app.logger.exception("Outbox message %s could not be queued", message.id)
+        outbox.mark_failed(db.session, message, f"The send could not be queued: {error}")
+        db.session.commit()
+
+
 def _safe_level(entries) -> int | None:
     """The level asked for, for the window shown again after a refusal (None when it is not one)."""
     try:
@@ -152,12 +163,7 @@ def send_email(account):
                        dedupe_key=dedupe_key or None, level=_safe_level(entries))
     db.session.commit()
     if is_new:
-        try:
-            jobs.enqueue_outbox_message(message)
-        except Exception as error:  # Redis down: the message says so and Deliveries offers Retry
-            current_app.logger.exception("Outbox message %s could not be queued", message.id)
-            outbox.mark_failed(db.session, message, f"The send could not be queued: {error}")
-            db.session.commit()
+        _hand_to_worker(message)
     headers = {"Vary": "HX-Request"}
     if message.status == "sent":  # already sent (a double click after the send): the page catches up now
         headers["HX-Trigger"] = CHANGED
@@ -267,7 +273,7 @@ def retry(message_id):
     try:
         outbox.retry(db.session, message)
         db.session.commit()
-        jobs.enqueue_outbox_message(message)
+        _hand_to_worker(message)
     except OutboxError as problem:
         db.session.rollback()
         error = str(problem)

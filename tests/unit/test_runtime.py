@@ -361,6 +361,7 @@ def test_serve_starts_web_worker_and_redis_and_ctrl_c_stops_them_all(tmp_path, m
         out = serve.output()
         assert f"Relance is running at http://localhost:{serve.port}/" in out
         assert "Demo login: demo@relance.test / demo-password" in out
+        assert "Mail: NOT configured — The company has no sender e-mail address" in out
         assert f"bundled redis-server on {serve.instance / 'redis' / 'redis.sock'}" in out
         assert (serve.instance / "redis" / "redis.sock").is_socket()
         assert _get_status(f"{serve.base}/") in (200, 302)  # a page needing a login: to /login
