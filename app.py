@@ -12,7 +12,6 @@ from pathlib import Path
 from flask import Flask
 
 from domain.users import SESSION_LIFETIME
-
 from extensions import csrf, db, htmx, login_manager, migrate
 
 
@@ -120,9 +119,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _configure_login_limits(app: Flask) -> None:
-    """Flask-Limiter's settings (blueprints.auth applies the limits). Failed logins are counted in the app's Redis, so every web process shares the counts. If
-    Redis cannot be reached, Flask-Limiter counts in this process's memory until it answers again
-    (logins keep working, limited per process) rather than failing the login page."""
+    """Flask-Limiter's settings (blueprints.auth applies the limits). Failed logins are counted in
+    the app's Redis, so every web process shares the counts. If Redis cannot be reached, Flask-Limiter
+    counts in this process's memory until it answers again (logins keep working, limited per
+    process) rather than failing the login page."""
     url = app.config["REDIS_URL"]
     if url and url.startswith("unix://"):  # the bundled Redis; `limits` names this scheme redis+unix
         url = "redis+" + url
