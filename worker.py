@@ -17,6 +17,7 @@ import weasyprint  # noqa: F401  (imported before the fork: 4x faster documents)
 import documents.collection_zip  # noqa: F401  (openpyxl and the PDF writer, loaded once too)
 from rq import Worker
 from rq.job import Dependency
+from sqlalchemy.orm import configure_mappers
 
 import jobs
 from app import create_app
@@ -68,13 +69,25 @@ def enqueue_outbox_retries(app) -> bool:
     return True
 
 
+# RQ forks a work horse per job while the housekeeping thread may be inside SQLAlchemy or redis-py:
+# a lock that thread holds at the fork stays held for ever in the child (a work horse that hangs on
+# its first query). Each chore runs under this lock, and a fork waits for it (os.register_at_fork).
+FORK_GUARD = threading.Lock()
+
+
+def _guard_forks() -> None:
+    os.register_at_fork(before=FORK_GUARD.acquire, after_in_parent=FORK_GUARD.release,
+                        after_in_child=FORK_GUARD.release)
+
+
 def schedule_daily_jobs(app, stop: threading.Event) -> None:
     """The worker's housekeeping thread: the daily jobs, the outbox retries and the export sweep.
     A Redis or database outage is logged and tried again at the next tick: the thread never dies."""
     while not stop.is_set():
         for chore in (enqueue_daily_jobs, enqueue_outbox_retries, sweep_exports):
             try:
-                chore(app)
+                with FORK_GUARD:
+                    chore(app)
             except Exception:
                 log.warning("%s failed; next try in %s s", chore.__name__, DAILY_CHECK_SECONDS, exc_info=True)
         stop.wait(DAILY_CHECK_SECONDS)
@@ -156,6 +169,8 @@ def main() -> None:
     os.register_at_fork(after_in_child=lambda: die_with_parent(signum=signal.SIGKILL))
     app = create_app()
     jobs.use_app(app)
+    configure_mappers()  # once here, not in every work horse (and never half-done at a fork)
+    _guard_forks()
     stop = threading.Event()
     threading.Thread(target=schedule_daily_jobs, args=(app, stop), daemon=True, name="daily").start()
     worker = Worker([jobs.QUEUE_NAME], connection=jobs.redis_connection(app), job_monitoring_interval=HEARTBEAT_SECONDS)
