@@ -110,9 +110,10 @@ def describe(url: str | None) -> str | None:
     parts = urlsplit(url.strip())
     if parts.password is None:
         return url.strip()
-    user = f"{parts.username}:•••@" if parts.username else ":•••@"
-    host = parts.hostname or ""
-    return parts._replace(netloc=f"{user}{host}{':' + str(parts.port) if parts.port else ''}").geturl()
+    # Only the password is hidden: the rest of netloc is kept as written (a bad port, an IPv6 host).
+    user, _, where = parts.netloc.rpartition("@")
+    name = user.partition(":")[0]
+    return parts._replace(netloc=f"{name}:•••@{where}").geturl()
 
 
 def address(name: str | None, email: str) -> str:

@@ -44,3 +44,12 @@ def test_a_test_email_that_fails_says_why(finance_client, app, company, closed_s
 
 def test_support_cannot_send_a_test_email(support_client, mail):
     assert support_client.post("/settings/mail/test", headers=HTMX).status_code == 403
+
+
+def test_a_malformed_mail_server_address_is_shown_not_a_500(finance_client, app):
+    app.config["SMTP_URL"] = "smtp://relance:s3cret@[::1]:abc"
+    response = finance_client.get("/settings/")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "smtp://relance:•••@[::1]:abc" in html and "s3cret" not in html
+    sent = finance_client.post("/settings/mail/test", headers=HTMX).get_data(as_text=True)
+    assert "Not sent:" in sent
