@@ -83,7 +83,8 @@ def test_a_letter_from_a_due_dates_row_after_choosing_the_level(page, ledger):
     expect(page.get_by_test_id("letter-ready")).to_contain_text("made for 1 entry")
     expect(page.get_by_test_id("letter-ready").get_by_role("link")).to_have_text(re.compile(r"\.pdf$"))
 
-    expect(row(page, "INV-G-1").locator(".level")).to_have_text("R3")
+    # The table redraws itself on entriesChanged (slower on a busy machine: a longer wait than the default).
+    expect(row(page, "INV-G-1").locator(".level")).to_have_text("R3", timeout=15_000)
     expect(page).to_have_url(re.compile(r"sort=number&dir=desc"))  # the same view, redrawn in place
     assert_not_reloaded(page)
 

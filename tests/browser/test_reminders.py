@@ -68,3 +68,33 @@ def test_a_grouped_follow_up_covers_every_ticked_entry(page, account, run_jobs, 
     [message] = smtp_server.messages
     body = message.get_body(("plain",)).get_content()
     assert "INV-R-1" in body and "INV-R-2" in body and "INV-R-3" not in body
+
+
+def test_send_anyway_for_a_stopped_customer_needs_a_reason_and_the_window_ends_clean(
+        page, account, run_jobs, smtp_server, session, users):  # noqa: F811
+    from domain.collection import set_reminders_stopped
+
+    set_reminders_stopped(session, session.merge(account), users["finance"], True, reason="Paying by instalments")
+    session.commit()
+    log_in(page, "finance@relance.test")
+    page.goto("/customers/R001")
+    page.get_by_role("button", name="E-mail reminder for INV-R-1").click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_test_id("reminder-holds")).to_contain_text(
+        "Reminders are stopped for this customer: Paying by instalments")
+    expect(dialog.get_by_role("button", name="Send", exact=True)).to_have_count(0)
+
+    dialog.get_by_label("Why send it anyway?").fill("   ")  # passes the browser's check, not the server's
+    dialog.get_by_role("button", name="Send anyway").click()
+    expect(page.get_by_role("dialog")).to_contain_text("Give a reason to send it anyway")
+    expect(page.get_by_test_id("reminder-holds")).to_have_count(1)  # one window, not one inside the other
+
+    page.get_by_role("dialog").get_by_label("Why send it anyway?").fill("The manager asked for it")
+    page.get_by_role("dialog").get_by_role("button", name="Send anyway").click()
+    status = page.get_by_test_id("outbox-status")
+    expect(status).to_be_visible()
+    expect(page.get_by_role("dialog")).not_to_contain_text("Give a reason")
+    expect(page.get_by_test_id("reminder-holds")).to_have_count(0)
+    run_jobs()
+    expect(status).to_contain_text("Sent to compta@riviere.test", timeout=10_000)
+    assert len(smtp_server.messages) == 1
