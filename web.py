@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache, wraps
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, get_currency_precision
-from flask import Flask, abort, current_app, render_template, request
+from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -142,6 +142,17 @@ def install_web_layer(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
     login_manager.login_message_category = "info"
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():
+        if request.htmx:
+            # A page whose login ended (logged out elsewhere, deactivated) would swap the login form
+            # into itself: the browser goes to the login page instead, and back to that page after.
+            page = urlsplit(request.headers.get("HX-Current-URL", ""))
+            back = page.path + (f"?{page.query}" if page.query else "") if page.path else None
+            return "", 401, {"HX-Redirect": url_for(login_manager.login_view, next=back)}
+        flash(login_manager.login_message, login_manager.login_message_category)
+        return redirect(url_for(login_manager.login_view, next=request.full_path.rstrip("?")))
 
     @login_manager.user_loader
     def load_user(session_token: str):

@@ -239,3 +239,16 @@ def test_a_plain_next_is_followed(client, users):
     response = client.post("/login?next=/customers/C001%3Ftab%3Dhistory",
                            data={"email": "finance@relance.test", "password": PASSWORD})
     assert response.headers["Location"] == "/customers/C001?tab=history"
+
+
+def test_an_htmx_request_after_the_login_ended_sends_the_browser_to_the_login_page(client, users):
+    from tests.conftest import login
+
+    login(client, "finance@relance.test")
+    client.post("/logout")
+    response = client.get("/customers/C1/history", headers={"HX-Request": "true",
+                                                            "HX-Current-URL": "http://localhost/customers/C1?x=1"})
+    assert response.status_code == 401 and response.get_data() == b""
+    assert response.headers["HX-Redirect"] == "/login?next=/customers/C1?x%3D1"
+    plain = client.get("/due-dates?sort=number")
+    assert plain.status_code == 302 and plain.headers["Location"] == "/login?next=/due-dates?sort%3Dnumber"
