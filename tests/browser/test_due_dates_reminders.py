@@ -77,10 +77,14 @@ def test_a_letter_from_a_due_dates_row_after_choosing_the_level(page, ledger):
 
     dialog = page.get_by_role("dialog")
     expect(dialog).to_contain_text("Reminder letter — Garage Martin")
-    dialog.get_by_label("Reminder level").select_option("R3")  # another template: the window redraws
+    # Another template: the window redraws; click only once it has (a click on the window being
+    # replaced is lost).
+    with page.expect_response(lambda r: "/reminders/compose" in r.url and "level=R3" in r.url):
+        dialog.get_by_label("Reminder level").select_option("R3")
     expect(page.get_by_role("dialog").get_by_label("Reminder level")).to_have_value("R3")
+    page.wait_for_load_state("networkidle")
     page.get_by_role("dialog").get_by_role("button", name="Make the letter (PDF)").click()
-    expect(page.get_by_test_id("letter-ready")).to_contain_text("made for 1 entry")
+    expect(page.get_by_test_id("letter-ready")).to_contain_text("made for 1 entry", timeout=15_000)  # a PDF is made
     expect(page.get_by_test_id("letter-ready").get_by_role("link")).to_have_text(re.compile(r"\.pdf$"))
 
     # The table redraws itself on entriesChanged (slower on a busy machine: a longer wait than the default).
