@@ -13,7 +13,8 @@ is queued.
                               make_letter=…)         # make_letter: only when the export asks for letters
 
 Rules per customer: overdue = open invoices due before today with an open amount; entries whose
-reminders are stopped, in collection or disputed are left out; a customer with a message at that
+reminders are stopped, in collection or disputed are left out, and so are entries reminded less
+than holds.REMINDER_GAP_DAYS days ago; a customer with a message at that
 level or above still on its way or of unknown outcome is skipped; level = the most advanced entry's
 level + 1 (at most R5); the e-mail template of that level in the customer's language. Each message
 is queued under the dedupe key (export, customer): a retried job never queues one twice. "Failed"
@@ -59,13 +60,14 @@ ALREADY_QUEUED = "already queued by an earlier run of this export"
 NO_LETTER_MAKER = "the reminder letter cannot be made by this run"
 EXCLUSIONS = (("stopped", "reminders stopped"), ("in_collection", "in collection"), ("disputed", "disputed"))
 NOT_PLANNED = "not in the plan you confirmed: send reminders again to include it"
+RECENTLY_REMINDED = f"every overdue entry was reminded less than {hold_rules.REMINDER_GAP_DAYS} days ago"
 UNSETTLED = "a reminder at this level or above is still on its way or has an unknown outcome (see Deliveries)"
 CONFIRMED_PARAM = "confirmed"  # in the export's params: "1" once the user confirmed the plan
 PLAN_LIFETIME = timedelta(hours=1)  # a plan older than this is made again before anything is sent
 # Why customers are skipped, as the confirmation and the report count them.
 SKIP_CATEGORIES = {CUSTOMER_STOPPED: "reminders stopped", NOTHING_OVERDUE: "nothing overdue", NO_EMAIL: "no e-mail",
                    UNKNOWN_ACCOUNT: "unknown account", UNSETTLED: "a reminder still on its way",
-                   NOT_PLANNED: "not in the confirmed plan"}
+                   NOT_PLANNED: "not in the confirmed plan", RECENTLY_REMINDED: f"reminded in the last {hold_rules.REMINDER_GAP_DAYS} days"}
 
 
 @dataclass(frozen=True)
@@ -176,10 +178,14 @@ def decide(customer: Customer, overdue: list[Entry], today: date, unsettled_leve
         return DunningDecision(outcome=SKIPPED, reason=CUSTOMER_STOPPED, **base)
     if not overdue:
         return DunningDecision(outcome=SKIPPED, reason=NOTHING_OVERDUE, **base)
-    kept = [e for e in overdue if not (e.reminders_stopped_on(today) or e.in_collection or e.disputed)]
-    if not kept:
+    allowed = [e for e in overdue if not (e.reminders_stopped_on(today) or e.in_collection or e.disputed)]
+    if not allowed:
         return DunningDecision(outcome=SKIPPED, reason=_excluded_reason(overdue, today),
                                numbers=tuple(e.number for e in overdue), amounts=_amounts(overdue), **base)
+    kept = [e for e in allowed if not hold_rules.reminded_recently(e, today)]
+    if not kept:
+        return DunningDecision(outcome=SKIPPED, reason=RECENTLY_REMINDED,
+                               numbers=tuple(e.number for e in allowed), amounts=_amounts(allowed), **base)
     level = reminders.default_level(kept)
     covered = {"level": level, "numbers": tuple(e.number for e in kept), "amounts": _amounts(kept)}
     if not customer.email_list:
@@ -413,11 +419,11 @@ class _LetterOption:
 def _carry_out(session: Session, export: Export, texts: reminders.RunTexts, decision: DunningDecision,
                queued_before: set[str], document_dir: str | Path, deliver: Callable[[OutboxMessage], None] | None,
                letter: _LetterOption | None = None) -> DunningLine:
+    key = dedupe_key(export.id, decision.customer_id) if decision.customer_id is not None else None
+    if key in queued_before:  # a retried run: what it already queued stays reported (and is not queued again)
+        return _line(decision, SENT, ALREADY_QUEUED)
     if decision.outcome != SEND:
         return _line(decision, SKIPPED, decision.reason)
-    key = dedupe_key(export.id, decision.customer_id)
-    if key in queued_before:
-        return _line(decision, SENT, ALREADY_QUEUED)
     customer = session.get(Customer, decision.customer_id)
     entries = list(session.scalars(select(Entry).where(Entry.id.in_(decision.entry_ids))
                                    .order_by(Entry.due_date, Entry.id)))

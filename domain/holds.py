@@ -1,5 +1,6 @@
 """What holds a reminder back: the customer's or an entry's stop-reminders switch, a dispute, a
-collection mark ⚖️ (a person may still send it anyway, with a reason), and a message to the same
+collection mark ⚖️, a reminder less than REMINDER_GAP_DAYS ago (a person may still send it anyway,
+with a reason), and a message to the same
 customer at the same level or above that is still on its way or whose outcome is unknown (nobody
 may: it would remind them twice). Read by the compose window, the sends (domain/reminders.py,
 domain/outbox.py) and the bulk run (domain/dunning.py).
@@ -21,6 +22,13 @@ from domain.models import Customer, Entry, OutboxMessage
 # lost its worker.
 STALE_SENDING = timedelta(minutes=5)
 UNSETTLED = ("queued", "sending", "unknown")
+# An entry reminded less than this many days ago is not reminded again by a bulk run, and a manual
+# reminder says so and needs "Send anyway": escalating R2 → R3 → R4 within minutes is never meant.
+REMINDER_GAP_DAYS = 7
+
+
+def reminded_recently(entry: Entry, today: date) -> bool:
+    return entry.last_reminder_on is not None and (today - entry.last_reminder_on).days < REMINDER_GAP_DAYS
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,10 @@ def holds(session: Session, customer: Customer, entries: Iterable[Entry], today:
         if entry.disputed:
             found.append(Hold(f"{entry.number} is disputed" + (f": {entry.dispute_reason}." if entry.dispute_reason
                                                                else ".")))
+        if reminded_recently(entry, today):
+            when = "today" if entry.last_reminder_on == today else f"on {entry.last_reminder_on.isoformat()}"
+            found.append(Hold(f"{entry.number} was reminded {when} (now at {templates.level_name(entry.reminder_level)}), "
+                              f"less than {REMINDER_GAP_DAYS} days ago."))
         if entry.in_collection:
             case = f" (case #{entry.collection_case_id})" if entry.collection_case_id else ""
             found.append(Hold(f"{entry.number} is in collection ⚖️{case}."))

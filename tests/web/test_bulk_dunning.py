@@ -4,6 +4,7 @@ them, and the export ends with a report (counts in the status fragment, a CSV to
 import csv
 import io
 import json
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -274,3 +275,21 @@ def test_a_run_skips_a_customer_whose_message_has_an_unknown_outcome(finance_cli
     run_jobs()
     status = finance_client.get(f"/exports/{the_export(session).id}/status", headers=HTMX).get_data(as_text=True)
     assert "Nothing to send — 1 customer skipped (a reminder still on its way 1)" in status
+
+
+def test_a_second_run_minutes_later_does_not_escalate_again(finance_client, session, three, company, mail,
+                                                            run_jobs):
+    send_reminders(finance_client, "C100", confirm=run_jobs)
+    run_jobs()
+    assert len(mail.envelopes) == 1
+    assert session.get(Entry, three["second"].id).reminder_level == 3
+
+    send_reminders(finance_client, "C100")
+    run_jobs()
+    status = finance_client.get(f"/exports/{the_export(session).id}/status", headers=HTMX).get_data(as_text=True)
+    assert "Nothing to send — 1 customer skipped (reminded in the last 7 days 1)" in status
+
+    clock.pin(clock.today() + timedelta(days=7))  # a week later the next level is due
+    send_reminders(finance_client, "C100", confirm=run_jobs)
+    run_jobs()
+    assert len(mail.envelopes) == 2

@@ -122,3 +122,16 @@ def test_support_cannot_mark_an_unknown_outcome(support_client, ledger, company,
                                       dedupe_key="earlier")
     session.commit()
     assert support_client.post(f"/reminders/messages/{message.id}/resolve", data={"was_sent": "1"}).status_code == 403
+
+
+def test_an_entry_reminded_today_needs_send_anyway(finance_client, ledger, company, session, users):
+    from domain import clock
+
+    ledger["first"].last_reminder_on = clock.today()
+    session.commit()
+    html = compose(finance_client, "C100", ledger["first"]).get_data(as_text=True)
+    assert "INV-2001 was reminded today (now at R1), less than 7 days ago." in html and "Send anyway" in html
+    assert "Give a reason" in send(finance_client, "C100", ledger["first"]).get_data(as_text=True)
+    assert messages(session) == 0
+    other = compose(finance_client, "C100", ledger["second"]).get_data(as_text=True)
+    assert 'data-testid="reminder-holds"' not in other, "an entry never reminded is not held"
