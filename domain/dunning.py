@@ -63,6 +63,7 @@ NOT_PLANNED = "not in the plan you confirmed: send reminders again to include it
 RECENTLY_REMINDED = f"every overdue entry was reminded less than {hold_rules.REMINDER_GAP_DAYS} days ago"
 UNSETTLED = "a reminder at this level or above is still on its way or has an unknown outcome (see Deliveries)"
 CONFIRMED_PARAM = "confirmed"  # in the export's params: "1" once the user confirmed the plan
+PLAN_LISTED = 500  # customers named in the confirmation; the report names all of them
 PLAN_LIFETIME = timedelta(hours=1)  # a plan older than this is made again before anything is sent
 # Why customers are skipped, as the confirmation and the report count them.
 SKIP_CATEGORIES = {CUSTOMER_STOPPED: "reminders stopped", NOTHING_OVERDUE: "nothing overdue", NO_EMAIL: "no e-mail",
@@ -312,7 +313,10 @@ def plan(session: Session, export: Export, actor: User, *, today: date, mail_ser
             "summary": plan_text(len(sending), levels, skipped),
             "skipped": sum(skipped.values()), "skip_reasons": skipped, "templates": wordings,
             "letter": wants_letter(export), "preview": preview, "problem": problem,
-            "customers": [d.customer_id for d in sending]}
+            "customers": [d.customer_id for d in sending],
+            # Who, for the confirmation (the report lists everyone once sent).
+            "listed": [[d.account, d.name, templates.level_name(d.level) if d.outcome == SEND else "",
+                        "" if d.outcome == SEND else skip_category(d.reason)] for d in decisions[:PLAN_LISTED]]}
 
 
 def plan_text(send: int, levels: dict[str, int], skipped: dict[str, int]) -> str:

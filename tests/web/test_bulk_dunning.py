@@ -140,6 +140,7 @@ def test_without_a_company_sender_nothing_can_be_confirmed(finance_client, sessi
     export = the_export(session)
     status = finance_client.get(f"/exports/{export.id}/status", headers=HTMX).get_data(as_text=True)
     assert "Nothing can be sent: No sender e-mail address for the company" in status
+    assert "Would have been: Send 1 reminder (1 R3)" in status
     assert 'data-testid="confirm-bulk"' not in status
     refused = finance_client.post(f"/reminders/bulk/{export.id}/confirm", headers=HTMX).get_data(as_text=True)
     assert "No sender e-mail address" in refused
@@ -187,6 +188,8 @@ def test_nothing_is_sent_before_the_confirmation_which_gives_the_numbers(finance
     assert "Send 6 reminders (2 R1, 3 R2, 1 R3) — 3 customers skipped (no e-mail 2, reminders stopped 1)" in status
     assert "R1 (fr) ×1" in status and "R2 (en) ×3" in status
     assert 'data-testid="bulk-preview"' in status and "Subject:" in status
+    assert "<td>Customer 5</td><td>R3</td>" in status.replace("\n", "")
+    assert "<td>Stopped</td><td>skipped: reminders stopped</td>" in status.replace("\n", "")
     assert "hx-get" not in status, "a plan waiting for its confirmation does not poll"
 
     finance_client.post(f"/reminders/bulk/{export.id}/confirm", headers=HTMX)
