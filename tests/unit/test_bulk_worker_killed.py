@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
 import sys
 import threading
 from datetime import timedelta
@@ -20,8 +18,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from tests.smtp import HOST, Inbox, SmtpServer, free_port
-from tests.unit.test_worker_killed import (ROOT, START_TIMEOUT, Proc, Worker, _stat, _wait_until,  # noqa: F401
-                                           app_config, instance)
+from tests.unit.test_worker_killed import START_TIMEOUT, Worker, _wait_until, app_config, instance  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses process groups")
 
@@ -38,23 +35,6 @@ class HoldingInbox(Inbox):
         while not self.release.is_set():
             await asyncio.sleep(0.05)
         return "250 Message accepted for delivery"
-
-
-class MailingWorker(Worker):
-    """worker.py with a mail server."""
-
-    def __init__(self, instance, database_url, redis_url, log, smtp_url):
-        env = {key: value for key, value in os.environ.items() if not key.startswith(("RELANCE_", "FLASK_"))}
-        env.update(RELANCE_INSTANCE_PATH=str(instance), RELANCE_DATABASE_URL=database_url, RELANCE_REDIS_URL=redis_url,
-                   RELANCE_SMTP_URL=smtp_url, RELANCE_ENV="development", PYTHONUNBUFFERED="1")
-        self.log = log
-        with log.open("ab") as out:
-            self.process = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env,
-                                            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
-        stat = _stat(self.process.pid)
-        self.me = Proc(self.process.pid, stat[2] if stat else -1)
-        self.seen = set()
 
 
 def test_a_worker_killed_mid_send_leaves_the_outcome_unknown_and_a_second_run_sends_nothing(
@@ -85,7 +65,7 @@ def test_a_worker_killed_mid_send_leaves_the_outcome_unknown_and_a_second_run_se
         queue.empty()
         jobs.enqueue_export(export.id)
 
-        worker = MailingWorker(instance, database_url, redis_url, tmp_path / "worker.log", smtp.url)
+        worker = Worker(instance, database_url, redis_url, tmp_path / "worker.log", RELANCE_SMTP_URL=smtp.url)
         assert _wait_until(lambda: len(smtp.envelopes) == 1, START_TIMEOUT + 20), worker.output()
         worker.kill()  # the server has the message; the worker never hears its answer
         inbox.release.set()

@@ -35,6 +35,7 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
@@ -109,12 +110,7 @@ def _descendants(pid: int) -> list[Proc]:
 
 
 def _wait_until(predicate, timeout: float, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
+    return wait_until(predicate, timeout, interval)
 
 
 def _survivors(procs) -> list[Proc]:

@@ -28,6 +28,7 @@ from rq.job import Job
 from sqlalchemy import func, select
 
 from tests.conftest import PASSWORD, LedgerBuilder, login
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 PG = (os.environ.get("RELANCE_DATABASE_URL") or "").startswith("postgresql")
@@ -66,12 +67,7 @@ class WorkerProcess:
 
 
 def _wait_until(predicate, timeout: float, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
+    return wait_until(predicate, timeout, interval)
 
 
 def test_two_workers_send_each_message_once_and_run_the_daily_jobs_once(

@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 import zipfile
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import login
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc, uses process groups")
@@ -80,21 +80,16 @@ def _children(pid: int) -> list[Proc]:
 
 
 def _wait_until(predicate, timeout: float, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
+    return wait_until(predicate, timeout, interval)
 
 
 class Worker:
     """`python worker.py` in a session of its own, as `make run` starts it."""
 
-    def __init__(self, instance: Path, database_url: str, redis_url: str, log: Path):
+    def __init__(self, instance: Path, database_url: str, redis_url: str, log: Path, **settings: str):
         env = {key: value for key, value in os.environ.items() if not key.startswith(("RELANCE_", "FLASK_"))}
         env.update(RELANCE_INSTANCE_PATH=str(instance), RELANCE_DATABASE_URL=database_url,
-                   RELANCE_REDIS_URL=redis_url, RELANCE_ENV="development", PYTHONUNBUFFERED="1")
+                   RELANCE_REDIS_URL=redis_url, RELANCE_ENV="development", PYTHONUNBUFFERED="1", **settings)
         self.log = log
         with log.open("ab") as out:
             self.process = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env,
