@@ -509,10 +509,14 @@ def measure(database: Path, instance: Path, log: Callable[[str], None], messages
     from aiosmtpd.controller import Controller
     from flask_migrate import upgrade
 
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
     import jobs
     from app import create_app
     from domain import clock
-    from domain.models import User
+    from domain.models import Entry, User
     from extensions import db
     from runtime.redis_server import BundledRedis
 
@@ -550,6 +554,11 @@ def measure(database: Path, instance: Path, log: Callable[[str], None], messages
         messages_file = instance / "bare-messages.json"
         for number in range(rounds):
             with app.app_context():
+                # Each round reminds customers not reminded this week, as a real run would: the
+                # previous round's reminders are moved a week back (a run minutes later skips them).
+                db.session.execute(update(Entry).where(Entry.last_reminder_on >= today - timedelta(days=6))
+                                   .values(last_reminder_on=today - timedelta(days=7)))
+                db.session.commit()
                 bare, covered = bare_messages(db.session, accounts, actor_id, today)
                 db.session.remove()
                 db.engine.dispose()
