@@ -11,7 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from redis import Redis, RedisError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -38,12 +38,13 @@ def use_app(app: Flask) -> None:
 
 
 def _job_app() -> Flask:
-    global _app
-    if _app is None:
-        from app import create_app
-
-        _app = create_app()
-    return _app
+    """The app the worker handed over (use_app), or the one whose context runs the job (the CLI,
+    tests): jobs never build an app of their own."""
+    if _app is not None:
+        return _app
+    if has_app_context():
+        return current_app._get_current_object()
+    raise RuntimeError("No app for this job: the worker hands it over with jobs.use_app(app) before it forks.")
 
 
 BACKGROUND_UNAVAILABLE = "Background work is unavailable right now; nothing was started — try again in a minute."
