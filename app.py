@@ -70,7 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         PORT=_port(os.environ.get("RELANCE_PORT", "5000")),
         STORAGE_DIR=str(storage),
         EXPORT_DIR=str(storage / "exports"),
-        DOCUMENT_DIR=str(storage / "documents"),
+        ATTACHMENT_DIR=str(storage / "documents"),
         MAX_CONTENT_LENGTH=50 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -104,15 +104,15 @@ def create_app(test_config: dict | None = None) -> Flask:
         _configure_database(app)
 
     from blueprints import register_blueprints
-    from web import install_web_layer
+    from blueprints._web.layer import install_web_layer
 
     install_web_layer(app)
     register_blueprints(app)
-    from blueprints.auth import limit_login_attempts
+    from blueprints.auth.routes import limit_login_attempts
 
     limit_login_attempts(app)
 
-    from commands import register_commands
+    from cli import register_commands
 
     register_commands(app)
     return app
@@ -138,9 +138,11 @@ def _configure_login_limits(app: Flask) -> None:
 def _configure_database(app: Flask) -> None:
     from sqlalchemy import event
 
-    from domain.ledger import track_summary_upkeep
+    from domain.collection.cases import track_case_upkeep
+    from domain.ledger.summaries import track_summary_upkeep
 
     track_summary_upkeep()
+    track_case_upkeep()
     engine = db.engine
     if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_pragmas):
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -12,14 +12,16 @@ import socket
 import threading
 from datetime import datetime, timedelta, timezone
 
-import weasyprint  # noqa: F401  (imported before the fork: 4x faster documents)
-
-import documents.collection_zip  # noqa: F401  (openpyxl and the PDF writer, loaded once too)
+import weasyprint  # noqa: F401  (imported before the fork: PDFs 4x faster)
 from rq import Worker
 from rq.job import Dependency
 from sqlalchemy.orm import configure_mappers
 
-import jobs
+import files.collection_zip  # noqa: F401  (openpyxl and the PDF writer, loaded once too)
+import jobs.base
+import jobs.exports
+import jobs.ledger
+import jobs.reminders
 from app import create_app
 from domain import clock
 from runtime.redis_server import die_with_parent
@@ -38,20 +40,20 @@ def enqueue_daily_jobs(app) -> bool:
     key per job makes each once per calendar day across restarts and several workers, and a
     worker that was down catches up as soon as it starts. Says whether anything was queued."""
     day = clock.today().isoformat()
-    connection, queue = jobs.redis_connection(app), jobs.queue(app)
+    connection, queue = jobs.base.redis_connection(app), jobs.base.queue(app)
     rebucket = None
     if connection.set(f"relance:daily:rebucket:{day}", "1", nx=True, ex=3 * 86400):
-        rebucket = queue.enqueue(jobs.rebucket_summaries, job_id=f"rebucket-{day}")
+        rebucket = queue.enqueue(jobs.ledger.rebucket_summaries, job_id=f"rebucket-{day}")
         log.info("Daily re-bucketing queued for %s", day)
     # After the re-bucketing, whatever its outcome: the daily jobs take the database one at a time.
     after = Dependency(jobs=[rebucket], allow_failure=True) if rebucket is not None else None
     queued = rebucket is not None
     if connection.set(f"relance:daily:expire-exports:{day}", "1", nx=True, ex=3 * 86400):
-        queue.enqueue(jobs.delete_expired_exports, job_id=f"expire-exports-{day}", depends_on=after)
+        queue.enqueue(jobs.exports.delete_expired_exports, job_id=f"expire-exports-{day}", depends_on=after)
         log.info("Daily clean-up of expired exports queued for %s", day)
         queued = True
     if connection.set(f"relance:daily:follow-up:{day}", "1", nx=True, ex=3 * 86400):
-        from commands.reminders import daily_run
+        from jobs.reminders import daily_run
 
         queue.enqueue(daily_run, day, job_id=f"follow-up-{day}", depends_on=after, job_timeout=3600)
         log.info("Daily follow-up run queued for %s", day)
@@ -63,9 +65,9 @@ def enqueue_outbox_retries(app) -> bool:
     """Once a minute: failed reminder e-mails whose back-off has run out go out again (the job id
     per minute keeps several workers from queueing it twice)."""
     minute = clock.now().strftime("%Y%m%d%H%M")
-    if not jobs.redis_connection(app).set(f"relance:outbox-retry:{minute}", "1", nx=True, ex=3600):
+    if not jobs.base.redis_connection(app).set(f"relance:outbox-retry:{minute}", "1", nx=True, ex=3600):
         return False
-    jobs.queue(app).enqueue(jobs.retry_due_outbox_messages, job_id=f"outbox-retry-{minute}", result_ttl=600)
+    jobs.base.queue(app).enqueue(jobs.reminders.retry_due_outbox_messages, job_id=f"outbox-retry-{minute}", result_ttl=600)
     return True
 
 
@@ -119,7 +121,7 @@ def sweep_exports(app) -> int:
     from domain.models import Export
     from extensions import db
 
-    connection = jobs.redis_connection(app)
+    connection = jobs.base.redis_connection(app)
     if not connection.set(SWEEP_LOCK, socket.gethostname(), nx=True, ex=max(1, int(DAILY_CHECK_SECONDS) - 1)):
         return 0
     failed, to_email = 0, []
@@ -143,20 +145,20 @@ def sweep_exports(app) -> int:
                         continue
                     reason = "The worker stopped during the export. Retry to build it again."
                 else:
-                    waiting = job is not None and job.get_status(refresh=False) in jobs.IN_PROGRESS
+                    waiting = job is not None and job.get_status(refresh=False) in jobs.base.IN_PROGRESS
                     if waiting or export.created_at > now - QUEUED_TOO_LONG:
                         db.session.rollback()
                         continue
                     reason = ("No worker took this export: background work was unavailable when it was asked "
                               "for. Retry to build it.")
                 exports.mark_failed(export, reason)
-                if jobs._notify_owner(db, export):
+                if jobs.exports.notify_owner(export):
                     to_email.append(export)
                 db.session.commit()
                 failed += 1
                 log.warning("Export %s failed by the sweep: %s", export_id, reason)
             for export in to_email:
-                jobs.queue_export_email(export)
+                jobs.exports.queue_export_email(export)
             return failed
         finally:
             db.session.remove()
@@ -168,12 +170,12 @@ def main() -> None:
     # The work horse RQ forks per job dies with this worker, even when the worker is killed.
     os.register_at_fork(after_in_child=lambda: die_with_parent(signum=signal.SIGKILL))
     app = create_app()
-    jobs.use_app(app)
+    jobs.base.use_app(app)
     configure_mappers()  # once here, not in every work horse (and never half-done at a fork)
     _guard_forks()
     stop = threading.Event()
     threading.Thread(target=schedule_daily_jobs, args=(app, stop), daemon=True, name="daily").start()
-    worker = Worker([jobs.QUEUE_NAME], connection=jobs.redis_connection(app), job_monitoring_interval=HEARTBEAT_SECONDS)
+    worker = Worker([jobs.base.QUEUE_NAME], connection=jobs.base.redis_connection(app), job_monitoring_interval=HEARTBEAT_SECONDS)
     worker.max_connection_wait_time = REDIS_WAIT_MAX_SECONDS
     try:
         worker.work(with_scheduler=False)

@@ -8,7 +8,7 @@
 2. `python worker.py` runs with RELANCE_INSTANCE_PATH / RELANCE_REDIS_URL pointing there, the way
    `make run` runs it (WeasyPrint imported before RQ forks a work horse per job).
 3. Each round starts a collection file of all N invoices through the domain
-   (`start_collection_file` + `jobs.enqueue_export`) and polls the Export row until it is ready:
+   (`start_collection_file` + `jobs.exports.enqueue_export`) and polls the Export row until it is ready:
    that wall time is "Generate → ready". Meanwhile the worker's and its work horse's VmHWM are
    sampled from /proc; at the end the worker is reaped with wait4, whose ru_maxrss covers the
    worker and every work horse it reaped.
@@ -203,10 +203,10 @@ def _invoice_pdf() -> bytes:
         f"<table>{rows}</table><p><b>Total due: 5,200.00 EUR</b></p>")).write_pdf()
 
 
-def _seed(session, document_dir: Path, invoices: int, reminders: int, rounds: int, today: date):
+def _seed(session, attachment_dir: Path, invoices: int, reminders: int, rounds: int, today: date):
     """One customer with `invoices` invoices (each with a PDF on disk) and `reminders` reminder
     activities; one finance user per round (a user's second request within 30 s is a double click)."""
-    from domain.models import CompanySettings, Customer, Document, Entry, ReminderActivity, ReminderEntry
+    from domain.models import Attachment, CompanySettings, Customer, Entry, ReminderActivity, ReminderEntry
     from domain.users import create_user
 
     rng = random.Random(20261123)
@@ -220,7 +220,7 @@ def _seed(session, document_dir: Path, invoices: int, reminders: int, rounds: in
     session.add(customer)
     session.flush()
     pdf = _invoice_pdf()
-    document_dir.mkdir(parents=True, exist_ok=True)
+    attachment_dir.mkdir(parents=True, exist_ok=True)
     entries = []
     for n in range(1, invoices + 1):
         due = today - timedelta(days=20 + 4 * n)
@@ -233,8 +233,8 @@ def _seed(session, document_dir: Path, invoices: int, reminders: int, rounds: in
     session.flush()
     for entry in entries:
         storage_name = f"{uuid.uuid4().hex}.pdf"
-        (document_dir / storage_name).write_bytes(pdf)
-        session.add(Document(entry_id=entry.id, filename=f"{entry.number}.pdf", storage_name=storage_name,
+        (attachment_dir / storage_name).write_bytes(pdf)
+        session.add(Attachment(entry_id=entry.id, filename=f"{entry.number}.pdf", storage_name=storage_name,
                              content_type="application/pdf", size=len(pdf)))
     for n in range(reminders):
         covered = sorted(rng.sample(entries, rng.randint(1, 5)), key=lambda e: (e.due_date, e.number))
@@ -264,9 +264,9 @@ def _reminder_html(session, app, entry_ids: list[int]) -> list[str]:
     template), for the WeasyPrint-alone baseline."""
     from sqlalchemy import select
 
-    from documents.collection_zip import CollectionFileContents, CompanyDetails, CustomerDetails, letterhead_of
-    from documents.pdf import CoveredEntry, ReminderDocument, ReminderPdfWriter
     from domain.models import CompanySettings, Customer, ReminderActivity, ReminderEntry
+    from files.collection_zip import CollectionFileContents, CompanyDetails, CustomerDetails, letterhead_of
+    from files.pdf import CoveredEntry, ReminderDocument, ReminderPdfWriter
 
     company = session.scalar(select(CompanySettings).limit(1))
     customer = session.scalar(select(Customer).limit(1))
@@ -431,8 +431,9 @@ def _generate(app, worker_pid: int, user_id: int, customer_id: int, entry_ids: l
     from rq.job import Job
     from sqlalchemy import select
 
-    import jobs
-    from domain.collection_files import start_collection_file
+    import jobs.base
+    import jobs.exports
+    from domain.collection.files import start_collection_file
     from domain.models import Customer, Export, User
     from extensions import db
 
@@ -443,7 +444,7 @@ def _generate(app, worker_pid: int, user_id: int, customer_id: int, entry_ids: l
     export = start_collection_file(session, user, customer, entry_ids).export
     session.commit()
     export_id = export.id
-    jobs.enqueue_export(export_id)
+    jobs.exports.enqueue_export(export_id)
     query = select(Export.status, Export.message, Export.filename).where(Export.id == export_id)
     while True:
         with db.engine.connect() as connection:
@@ -457,7 +458,7 @@ def _generate(app, worker_pid: int, user_id: int, customer_id: int, entry_ids: l
     session.remove()
     if status != "ready":
         raise SystemExit(f"The collection file failed: {message}")
-    job = Job.fetch(f"export-{export_id}", connection=jobs.redis_connection(app))
+    job = Job.fetch(f"export-{export_id}", connection=jobs.base.redis_connection(app))
     for _ in range(100):  # the worker records the end just after the job's last commit
         if job.ended_at:
             break
@@ -472,14 +473,14 @@ def _generate(app, worker_pid: int, user_id: int, customer_id: int, entry_ids: l
     return elapsed, str(Path(app.config["EXPORT_DIR"]) / str(export_id) / filename), job_s, job_cpu
 
 
-def _same_documents(zip_path: str, html_file: Path) -> bool:
+def _same_attachments(zip_path: str, html_file: Path) -> bool:
     """Whether the baseline's first HTML renders to the text of the job's first reminder PDF."""
     import io
     import zipfile
 
     from pypdf import PdfReader
 
-    from documents.pdf import Letterhead, ReminderPdfWriter
+    from files.pdf import Letterhead, ReminderPdfWriter
 
     with zipfile.ZipFile(zip_path) as archive:
         first = next(n for n in archive.namelist() if n.startswith("reminders/"))
@@ -510,7 +511,7 @@ def baseline_main(html_file: str) -> None:
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
-    from documents.pdf import REMINDER_CSS, TEMPLATES, refusing_url_fetcher
+    from files.pdf import REMINDER_CSS, TEMPLATES, refusing_url_fetcher
 
     documents = json.loads(Path(html_file).read_text())
     cpu = time.process_time()
@@ -554,15 +555,16 @@ def run(log: Callable[[str], None] = print, results: Path | None = None, *, invo
         log(f"Collection file bench in {workdir}: seeding {invoices} invoices with PDFs, {reminders} reminders…")
         with app.app_context():
             upgrade()
-            customer, entry_ids, users = _seed(db.session, Path(app.config["DOCUMENT_DIR"]), invoices, reminders,
+            customer, entry_ids, users = _seed(db.session, Path(app.config["ATTACHMENT_DIR"]), invoices, reminders,
                                                rounds, date.today())
             customer_id, user_ids = customer.id, [u.id for u in users]
             html_file = workdir / "reminders.json"
             html_file.write_text(json.dumps(_reminder_html(db.session, app, entry_ids)))
             db.session.remove()
-            import jobs
+            import jobs.base
+            import jobs.exports
 
-            connection = jobs.redis_connection(app)
+            connection = jobs.base.redis_connection(app)
             # Today's daily jobs count as done: they must not run during the measurement.
             for job in ("rebucket", "expire-exports"):
                 connection.set(f"relance:daily:{job}:{date.today().isoformat()}", "1", ex=86400)
@@ -593,7 +595,7 @@ def run(log: Callable[[str], None] = print, results: Path | None = None, *, invo
         expected = 1 + invoices + reminders
         if outcome.members != expected:
             log(f"WARNING: the zip holds {outcome.members} files, {expected} expected.")
-        if not _same_documents(zip_path, html_file):
+        if not _same_attachments(zip_path, html_file):
             log("WARNING: the baseline's HTML does not give the job's first reminder PDF: the ratio compares "
                 "different documents.")
     finally:

@@ -44,8 +44,8 @@ def measure(database: Path, rounds: int = 3) -> dict:
     from sqlalchemy import func, select
 
     from app import create_app
-    from domain import follow_up
     from domain.models import Customer, Entry
+    from domain.reminders import follow_up
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "REDIS_URL": "redis://unused",
                       "SECRET_KEY": "bench"})

@@ -14,8 +14,8 @@ code to a local SMTP sink, against bare WeasyPrint + smtplib doing the same in t
 3. Relance: a worker process like worker.py (WeasyPrint imported first, the app from RELANCE_*,
    one letter made before, untimed) waits; the bulk dunning export with "Attach the reminder letter
    (PDF)" for the N customers is requested here (domain.exports.request_export +
-   jobs.enqueue_export, what the route does) and the worker runs the queue with an RQ Worker, as
-   worker.py does (burst; the job in a forked work horse): jobs.build_export, per customer: the
+   jobs.exports.enqueue_export, what the route does) and the worker runs the queue with an RQ Worker, as
+   worker.py does (burst; the job in a forked work horse): jobs.exports.build_export, per customer: the
    texts, the letter PDF through documents.letter.write_letter written aside and renamed, the
    outbox message, a commit, then its delivery (claim, commit, the letter read from disk,
    mailer.send — one SMTP connection per message —, marked sent with its reminder activity,
@@ -191,7 +191,7 @@ class SendingResult:
     def markdown(self) -> str:
         lines = ["", "## Sending e-mails with a letter PDF", "",
                  f"{self.describe()}. Relance: the bulk dunning export with \"Attach the reminder letter (PDF)\" "
-                 "with its sends, jobs.build_export run by an RQ Worker as worker.py runs it (forked work horse) "
+                 "with its sends, jobs.exports.build_export run by an RQ Worker as worker.py runs it (forked work horse) "
                  "in a worker process of their own (bundled Redis, SQLite copy of the "
                  "bench database), from the request to the sink accepting the last message. Bare: in a fresh "
                  "process, WeasyPrint renders the same letter HTML (same template, stylesheet and fonts) and "
@@ -234,10 +234,10 @@ def pick_customers(session, count: int, today) -> list[str]:
     """`count` accounts a bulk run sends to, without invoice PDFs on the covered entries."""
     from sqlalchemy import select
 
-    from domain import dunning
-    from domain.models import Customer, Document
+    from domain.models import Attachment, Customer
+    from domain.reminders import bulk
 
-    with_pdf = set(session.scalars(select(Document.entry_id)))
+    with_pdf = set(session.scalars(select(Attachment.entry_id)))
     picked: list[str] = []
     last = ""
     while len(picked) < count:
@@ -247,8 +247,8 @@ def pick_customers(session, count: int, today) -> list[str]:
         if not accounts:
             break
         last = accounts[-1]
-        for decision in dunning.plan_bulk_dunning(session, accounts, today):
-            if decision.outcome == dunning.SEND and not with_pdf.intersection(decision.entry_ids):
+        for decision in bulk.plan_bulk_dunning(session, accounts, today):
+            if decision.outcome == bulk.SEND and not with_pdf.intersection(decision.entry_ids):
                 picked.append(decision.account)
         session.expunge_all()
     return sorted(picked[:count])
@@ -272,25 +272,24 @@ def bare_messages(session, accounts: list[str], actor_id: int, today) -> tuple[l
     write_letter lays out), and how many entries they cover. Untimed; read-only."""
     from sqlalchemy import select
 
-    import mailer
-    from documents.letter import letter_document, letter_html
-    from documents.names import safe_name
-    from domain import dunning, reminders
-    from domain import reminder_templates as templates
     from domain.models import Customer, Entry, User
+    from domain.reminders import bulk, sending, templates
     from domain.settings import company as saved_company
+    from files.letter import letter_document, letter_html
+    from files.names import safe_name
+    from mail import smtp as mailer
 
     actor = session.get(User, actor_id)
     company = saved_company(session)
-    sender = reminders.company_sender(company)
+    sender = sending.company_sender(company)
     made, covered = [], 0
-    for decision in dunning.plan_bulk_dunning(session, accounts, today):
+    for decision in bulk.plan_bulk_dunning(session, accounts, today):
         covered += len(decision.entry_ids)
         customer = session.get(Customer, decision.customer_id)
         entries = list(session.scalars(select(Entry).where(Entry.id.in_(decision.entry_ids))
                                        .order_by(Entry.due_date, Entry.id)))
-        text = reminders.rendered(session, customer, entries, decision.level, "email", actor)
-        content = reminders.letter_content(session, customer, entries, actor, level=decision.level)
+        text = sending.rendered(session, customer, entries, decision.level, "email", actor)
+        content = sending.letter_content(session, customer, entries, actor, level=decision.level)
         letter = letter_document(company, customer, entries, content)
         title = f"{templates.level_name(content.level)} {customer.name} {content.day.isoformat()}"
         emails = customer.email_list
@@ -308,8 +307,8 @@ def bare_messages(session, accounts: list[str], actor_id: int, today) -> tuple[l
 def _warm_up_weasyprint() -> tuple:
     """One letter rendered, untimed: WeasyPrint's and fontconfig's first-use costs paid, as in a
     worker that has made a document before. Returns the letter stylesheet and fonts."""
-    from documents.letter import LetterDocument, _stylesheet, render_letter
     from domain import clock
+    from files.letter import LetterDocument, _stylesheet, render_letter
 
     render_letter(LetterDocument(company_name="Warm-up", customer_name="Warm-up", customer_account="W",
                                  day=clock.today(), subject="Warm-up", body_html="<p>Warm-up</p>"))
@@ -336,7 +335,7 @@ def send_bare(messages: list[BareMessage], port: int, stylesheet, fonts) -> floa
 
     from weasyprint import HTML
 
-    from documents.pdf import TEMPLATES, refusing_url_fetcher
+    from files.pdf import TEMPLATES, refusing_url_fetcher
 
     render_s = 0.0
     for item in messages:
@@ -364,16 +363,17 @@ def worker_main() -> None:
     """The Relance process: the worker's imports (WeasyPrint before anything, as worker.py), the
     app from the environment, one untimed letter; "ready" on stdout, then on "go" from stdin an
     RQ Worker runs the queue until it is empty (burst), each job in a forked work horse as worker.py."""
-    import weasyprint  # noqa: F401  (as worker.py: imported before the app)
     import resource
 
+    import weasyprint  # noqa: F401  (as worker.py: imported before the app)
     from rq import Worker
 
-    import jobs
+    import jobs.base
+    import jobs.exports
     from app import create_app
 
     app = create_app()
-    jobs.use_app(app)
+    jobs.base.use_app(app)
     with app.app_context():
         _warm_up_weasyprint()
     print("ready", flush=True)
@@ -384,7 +384,7 @@ def worker_main() -> None:
         return time.process_time() + children.ru_utime + children.ru_stime
 
     cpu = cpu_seconds()
-    queue = jobs.queue(app)
+    queue = jobs.base.queue(app)
     Worker([queue], connection=queue.connection).work(burst=True, logging_level="WARNING")
     print(json.dumps({"cpu_seconds": cpu_seconds() - cpu}), flush=True)
 
@@ -428,22 +428,24 @@ def request_bulk_dunning(app, accounts: list[str], actor_id: int) -> int:
     planned (here, untimed: the user reads the plan before confirming), confirmed and queued."""
     import json
 
-    import jobs
-    from domain import clock, dunning
+    import jobs.base
+    import jobs.exports
+    from domain import clock
     from domain import exports as export_rules
     from domain.models import User
+    from domain.reminders import bulk
     from extensions import db
 
     with app.app_context():
         actor = db.session.get(User, actor_id)
-        export, _ = export_rules.request_export(db.session, actor, dunning.KIND,
-                                                {"customer": accounts, dunning.LETTER_PARAM: "1"})
-        export.result = json.dumps(dunning.plan(db.session, export, actor, today=clock.today(), mail_server=True))
+        export, _ = export_rules.request_export(db.session, actor, bulk.KIND,
+                                                {"customer": accounts, bulk.LETTER_PARAM: "1"})
+        export.result = json.dumps(bulk.plan(db.session, export, actor, today=clock.today(), mail_server=True))
         export.status = "planned"
-        dunning.confirm(db.session, export, actor)
+        bulk.confirm(db.session, export, actor)
         db.session.commit()
         export_id = export.id
-        jobs.enqueue_export(export_id)
+        jobs.exports.enqueue_export(export_id)
         db.session.remove()
     return export_id
 
@@ -451,9 +453,10 @@ def request_bulk_dunning(app, accounts: list[str], actor_id: int) -> int:
 def _job_seconds(app, export_id: int) -> float:
     from rq.job import Job
 
-    import jobs
+    import jobs.base
+    import jobs.exports
 
-    job = Job.fetch(f"export-{export_id}", connection=jobs.redis_connection(app))
+    job = Job.fetch(f"export-{export_id}", connection=jobs.base.redis_connection(app))
     return (job.ended_at - job.started_at).total_seconds() if job.ended_at and job.started_at else 0.0
 
 
@@ -506,14 +509,14 @@ def _pages(pdfs: list[bytes]) -> str:
 # --- the run ------------------------------------------------------------------------------
 
 def measure(database: Path, instance: Path, log: Callable[[str], None], messages: int, rounds: int) -> SendingResult:
-    from aiosmtpd.controller import Controller
-    from flask_migrate import upgrade
-
     from datetime import timedelta
 
+    from aiosmtpd.controller import Controller
+    from flask_migrate import upgrade
     from sqlalchemy import update
 
-    import jobs
+    import jobs.base
+    import jobs.exports
     from app import create_app
     from domain import clock
     from domain.models import Entry, User
@@ -543,7 +546,7 @@ def measure(database: Path, instance: Path, log: Callable[[str], None], messages
             log(f"  migrated and picked {len(accounts):,} customers in {time.perf_counter() - started:.1f} s")
             db.session.remove()
             db.engine.dispose()
-            connection = jobs.redis_connection(app)
+            connection = jobs.base.redis_connection(app)
             for job in ("rebucket", "expire-exports", "follow-up"):  # no daily job in the measurement
                 connection.set(f"relance:daily:{job}:{today.isoformat()}", "1", ex=86400)
         if len(accounts) < messages:

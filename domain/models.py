@@ -8,20 +8,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Date,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    MetaData,
-    SmallInteger,
-    String,
-    Text,
-    UniqueConstraint,
-)
+from sqlalchemy import (BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, SmallInteger, String,
+                        Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 from domain import clock
@@ -40,6 +28,14 @@ class Base(DeclarativeBase):
 
 
 ROLES = ("admin", "finance", "support")
+# admin: everything and users; finance: everything but users;
+# support: reads everything and may remove collection marks set by mistake.
+PERMISSIONS = {
+    "read": {"admin", "finance", "support"},
+    "remove_collection_mark": {"admin", "finance", "support"},
+    "edit": {"admin", "finance"},
+    "manage_users": {"admin"},
+}
 LANGUAGES = ("en", "fr")  # a user's interface language; the French interface comes later
 INVOICE, CREDIT_NOTE = "invoice", "credit_note"
 ENTRY_KINDS = (INVOICE, CREDIT_NOTE)
@@ -89,9 +85,7 @@ class User(Base):
         return self.name or self.email
 
     def can(self, permission: str) -> bool:
-        from domain.users import role_allows
-
-        return role_allows(self.role, permission)
+        return self.role in PERMISSIONS[permission]
 
 
 class UserSession(Base):
@@ -204,7 +198,7 @@ class Entry(StopRemindersFlag, Base):
 
     customer: Mapped[Customer] = relationship(back_populates="entries")
     payments: Mapped[list[Payment]] = relationship(back_populates="entry", order_by="Payment.paid_on")
-    documents: Mapped[list[Document]] = relationship(back_populates="entry")
+    attachments: Mapped[list[Attachment]] = relationship(back_populates="entry")
     collection_marked_by: Mapped[User | None] = relationship(foreign_keys="Entry.collection_marked_by_id")
     collection_case: Mapped[CollectionCase | None] = relationship(back_populates="entries")
     stopped_by: Mapped[User | None] = relationship(foreign_keys="Entry.stopped_by_id")
@@ -237,10 +231,10 @@ class Payment(Base):
     entry: Mapped[Entry] = relationship(back_populates="payments")
 
 
-class Document(Base):
-    """A file attached to an entry (the invoice PDF), stored under instance/documents."""
+class Attachment(Base):
+    """A file attached to an entry (the invoice PDF), stored under the attachment directory."""
 
-    __tablename__ = "documents"
+    __tablename__ = "attachments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
@@ -250,7 +244,7 @@ class Document(Base):
     size: Mapped[int] = mapped_column(Integer)
     uploaded_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
 
-    entry: Mapped[Entry] = relationship(back_populates="documents")
+    entry: Mapped[Entry] = relationship(back_populates="attachments")
 
 
 class ReminderActivity(Base):

@@ -12,9 +12,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain import clock
-from domain.collection_files import EXPORT_LIFETIME
-from domain.collection_files import KIND as COLLECTION_FILE
-from domain.exports import KINDS
+from domain.exports import COLLECTION_FILE, KINDS, LIFETIME
 from domain.models import Export, Notification, User
 
 PREFERENCES = {
@@ -33,7 +31,7 @@ RECENT = 10
 def expires_at_of(export: Export) -> datetime:
     """When the export's file goes: its own date, or 7 days after it was asked for (exports
     made before expiry existed have none)."""
-    return export.expires_at or export.created_at + EXPORT_LIFETIME
+    return export.expires_at or export.created_at + LIFETIME
 
 
 def is_expired(export: Export, at: datetime | None = None) -> bool:
@@ -48,7 +46,7 @@ def expired_exports(session: Session, at: datetime | None = None) -> list[Export
         select(Export)
         .where(Export.file_deleted.is_(False), Export.status.in_(("ready", "failed")),
                or_(Export.expires_at <= at,
-                   and_(Export.expires_at.is_(None), Export.created_at <= at - EXPORT_LIFETIME)))
+                   and_(Export.expires_at.is_(None), Export.created_at <= at - LIFETIME)))
         .order_by(Export.id)
     ))
 

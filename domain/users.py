@@ -13,22 +13,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from domain import audit, clock
 from domain.models import LANGUAGES, ROLES, User, UserSession
 
-# admin: everything and users; finance: everything but users;
-# support: reads everything and may remove collection marks set by mistake.
-PERMISSIONS = {
-    "read": {"admin", "finance", "support"},
-    "remove_collection_mark": {"admin", "finance", "support"},
-    "edit": {"admin", "finance"},
-    "manage_users": {"admin"},
-}
 MIN_PASSWORD_LENGTH = 8
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
 # A login lasts at most this long, even with "Keep me logged in" (the remember cookie as well).
 SESSION_LIFETIME = timedelta(days=30)
-
-
-def role_allows(role: str, permission: str) -> bool:
-    return role in PERMISSIONS[permission]
 
 
 class UserError(ValueError):

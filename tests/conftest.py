@@ -111,7 +111,7 @@ def app_config(database_url, redis_url, tmp_path) -> dict:
         "REDIS_URL": redis_url,
         "WTF_CSRF_ENABLED": False,
         "EXPORT_DIR": str(tmp_path / "exports"),
-        "DOCUMENT_DIR": str(tmp_path / "documents"),
+        "ATTACHMENT_DIR": str(tmp_path / "documents"),
         # Failed logins are counted in the shared Redis: each test counts its own.
         "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",
     }
@@ -142,11 +142,12 @@ def app(app_config, pinned_today):
 @pytest.fixture
 def run_jobs(app, redis_url):
     """Runs the queued jobs in this process with the test app, the way worker.py runs them."""
-    import jobs
     from rq import SimpleWorker
 
-    jobs.use_app(app)
-    queue = jobs.queue(app)
+    import jobs.base
+
+    jobs.base.use_app(app)
+    queue = jobs.base.queue(app)
     queue.empty()
 
     def run():
@@ -154,7 +155,7 @@ def run_jobs(app, redis_url):
 
     yield run
     queue.empty()
-    jobs.use_app(None)
+    jobs.base.use_app(None)
 
 
 @pytest.fixture

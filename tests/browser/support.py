@@ -41,7 +41,7 @@ class Ledger:
 
 
 def seed_ledger(session, ledger_builder, users) -> Ledger:
-    from domain import collection
+    from domain.collection import marks
 
     b = ledger_builder
     alpha = b.customer("A001", "Alpha Bakery", emails="ap@alpha.test")
@@ -56,8 +56,8 @@ def seed_ledger(session, ledger_builder, users) -> Ledger:
     echo = b.customer("E005", "Echo Logistics")
     marked = b.entry(echo, 120, "5000.00", level=5, number="INV-E-120")
     active = b.entry(echo, 20, "250.00", level=2, number="INV-E-020")
-    collection.mark_in_collection(session, marked, users["finance"], "Handed over to the agency")
-    collection.set_reminders_stopped(session, marked, users["finance"], True, "In collection")
+    marks.mark_in_collection(session, marked, users["finance"], "Handed over to the agency")
+    marks.set_reminders_stopped(session, marked, users["finance"], True, "In collection")
     seeded = Ledger(marked.id, marked.number, active.id, active.number, bravo_invoice.number)
     session.commit()
     session.close()

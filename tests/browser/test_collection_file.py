@@ -46,7 +46,7 @@ def invoice_pdf() -> bytes:
 
 @pytest.fixture
 def account(app, session, ledger_builder, users, invoice_pdf) -> Account:
-    from domain.models import Document, ReminderActivity, ReminderEntry
+    from domain.models import Attachment, ReminderActivity, ReminderEntry
 
     customer = ledger_builder.customer(ACCOUNT, CUSTOMER, emails="compta@fontaine.test",
                                        address="12 rue des Halles\n69002 Lyon")
@@ -55,10 +55,10 @@ def account(app, session, ledger_builder, users, invoice_pdf) -> Account:
     untouched = ledger_builder.entry(customer, 5, "120.00", number="INV-F-300")
 
     storage_name = f"{uuid.uuid4().hex}.pdf"
-    folder = Path(app.config["DOCUMENT_DIR"])
+    folder = Path(app.config["ATTACHMENT_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
     (folder / storage_name).write_bytes(invoice_pdf)
-    session.add(Document(entry_id=with_invoice.id, filename="INV-F-100.pdf", storage_name=storage_name,
+    session.add(Attachment(entry_id=with_invoice.id, filename="INV-F-100.pdf", storage_name=storage_name,
                          content_type="application/pdf", size=len(invoice_pdf)))
 
     reminder = ReminderActivity(customer_id=customer.id, sent_at=datetime(2026, 5, 20, 9, 30), channel="email",
@@ -78,10 +78,10 @@ def run_queued_jobs(app, redis_url):
     """Runs what is queued, in this process, with the live server's app (as worker.py would)."""
     from rq import SimpleWorker
 
-    import jobs
+    import jobs.base
 
-    jobs.use_app(app)
-    queue = jobs.queue(app)
+    jobs.base.use_app(app)
+    queue = jobs.base.queue(app)
     queue.empty()
 
     def run() -> None:
@@ -89,7 +89,7 @@ def run_queued_jobs(app, redis_url):
 
     yield run
     queue.empty()
-    jobs.use_app(None)
+    jobs.base.use_app(None)
 
 
 def fresh(session, model, id_):

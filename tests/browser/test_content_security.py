@@ -6,7 +6,7 @@ from tests.browser.support import assert_not_reloaded, expect, log_in, plant_rel
 
 PAGES = ["/", "/due-dates", "/collection/", "/exports/", "/follow-up/", "/reminders/deliveries", "/settings/",
          "/settings/users/", "/settings/templates/", "/account/", "/notifications/", "/imports/",
-         "/documents/upload", "/customers/E005"]
+         "/attachments/upload", "/customers/E005"]
 
 # Runs in every document before its own scripts (CDP-injected, so not itself subject to the CSP).
 WATCH = """
@@ -48,12 +48,13 @@ def test_main_pages_load_without_a_content_security_violation(page, ledger):
 
 
 def test_collection_filters_still_work_without_eval(page, ledger, session):
-    from domain import clock, collection
+    from domain import clock
+    from domain.collection import marks
     from domain.models import CollectionCase, Entry, User
 
     finance = session.query(User).filter_by(email="finance@relance.test").one()
     charlie = session.query(Entry).join(Entry.customer).filter_by(account="C003").one()
-    collection.mark_in_collection(session, charlie, finance, "Handed over")
+    marks.mark_in_collection(session, charlie, finance, "Handed over")
     echo = session.get(Entry, ledger.marked_entry_id)
     case = CollectionCase(customer_id=echo.customer_id, status="legal", opened_by_id=finance.id,
                           status_changed_at=clock.now())

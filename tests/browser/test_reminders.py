@@ -72,7 +72,7 @@ def test_a_grouped_follow_up_covers_every_ticked_entry(page, account, run_jobs, 
 
 def test_send_anyway_for_a_stopped_customer_needs_a_reason_and_the_window_ends_clean(
         page, account, run_jobs, smtp_server, session, users):  # noqa: F811
-    from domain.collection import set_reminders_stopped
+    from domain.collection.marks import set_reminders_stopped
 
     set_reminders_stopped(session, session.merge(account), users["finance"], True, reason="Paying by instalments")
     session.commit()

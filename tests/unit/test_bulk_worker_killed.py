@@ -39,10 +39,13 @@ class HoldingInbox(Inbox):
 
 def test_a_worker_killed_mid_send_leaves_the_outcome_unknown_and_a_second_run_sends_nothing(
         app, session, users, ledger_builder, instance, redis_url, database_url, tmp_path, run_jobs):
-    import jobs
-    from domain import clock, dunning, outbox
+    import jobs.base
+    import jobs.exports
+    import jobs.reminders
+    from domain import clock
     from domain import exports as export_rules
     from domain.models import CompanySettings, OutboxMessage
+    from domain.reminders import bulk, outbox
     from tests.conftest import login
 
     inbox, port = HoldingInbox(), free_port()
@@ -55,15 +58,15 @@ def test_a_worker_killed_mid_send_leaves_the_outcome_unknown_and_a_second_run_se
         session.add(CompanySettings(name="Maison Dupont SAS", sender_email="compta@dupont.test"))
         customer = ledger_builder.customer("K001", "Kaolin Ceramics", emails="ap@kaolin.test")
         ledger_builder.entry(customer, 40, "4200.00", level=4, number="INV-K-001")
-        export, _ = export_rules.request_export(session, users["finance"], dunning.KIND, {"customer": ["K001"]})
-        export.result = json.dumps(dunning.plan(session, export, users["finance"], today=clock.today(),
+        export, _ = export_rules.request_export(session, users["finance"], bulk.KIND, {"customer": ["K001"]})
+        export.result = json.dumps(bulk.plan(session, export, users["finance"], today=clock.today(),
                                                 mail_server=True))
         export.status = "planned"
-        dunning.confirm(session, export, users["finance"])  # the formal notice (R5) is confirmed
+        bulk.confirm(session, export, users["finance"])  # the formal notice (R5) is confirmed
         session.commit()
-        queue = jobs.queue(app)
+        queue = jobs.base.queue(app)
         queue.empty()
-        jobs.enqueue_export(export.id)
+        jobs.exports.enqueue_export(export.id)
 
         worker = Worker(instance, database_url, redis_url, tmp_path / "worker.log", RELANCE_SMTP_URL=smtp.url)
         assert _wait_until(lambda: len(smtp.envelopes) == 1, START_TIMEOUT + 20), worker.output()
@@ -89,7 +92,7 @@ def test_a_worker_killed_mid_send_leaves_the_outcome_unknown_and_a_second_run_se
         # Later: the outbox gives up waiting, never resends, and Deliveries asks a person.
         message.attempted_at = clock.now() - outbox.STALE_SENDING - timedelta(seconds=1)
         session.commit()
-        assert jobs.retry_due_outbox_messages() == 0
+        assert jobs.reminders.retry_due_outbox_messages() == 0
         run_jobs()
         session.expire_all()
         assert session.get(OutboxMessage, message.id).status == "unknown"

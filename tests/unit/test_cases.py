@@ -5,12 +5,14 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import select
 
-from domain import cases, collection, collection_files
-from domain.cases import CaseError, CaseFilters, parse_case_filters, refresh_case_status, set_case_status
-from domain.imports import import_file
-from domain.ledger import record_payment
+from domain.collection import cases
+from domain.collection import files as collection_files
+from domain.collection import marks
+from domain.collection.cases import CaseError, CaseFilters, parse_case_filters, refresh_case_status, set_case_status
+from domain.imports.receivables import import_file
+from domain.ledger.payments import record_payment
+from domain.listing import FilterError
 from domain.models import AuditEvent, CollectionCase, Entry
-from domain.queries import FilterError
 
 
 @pytest.fixture
@@ -182,7 +184,7 @@ def test_the_marked_date_range_includes_the_whole_last_day(session, ledger_build
     early = ledger_builder.entry(acme, 90, "10.00", number="INV-1")
     late = ledger_builder.entry(acme, 90, "20.00", number="INV-2")
     for entry in (early, late):
-        collection.mark_in_collection(session, entry, users["finance"])
+        marks.mark_in_collection(session, entry, users["finance"])
     early.collection_marked_at = datetime(2026, 6, 1, 8, 0)
     late.collection_marked_at = datetime(2026, 6, 10, 23, 59)
     session.commit()
@@ -200,6 +202,6 @@ def test_the_marked_date_range_includes_the_whole_last_day(session, ledger_build
 
 def test_entries_no_longer_in_collection_are_not_listed(session, acme_case, users):
     first = session.get(Entry, acme_case["first"].id)
-    collection.remove_collection_mark(session, first, users["support"])
+    marks.remove_collection_mark(session, first, users["support"])
     session.commit()
     assert [e.number for e in cases.collection_entries(session, CaseFilters(sort="number")).rows] == ["INV-1002"]

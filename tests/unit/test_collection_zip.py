@@ -14,13 +14,14 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from rq import SimpleWorker
 
-import jobs
-from documents.collection_zip import (CollectionFileContents, CompanyDetails, CustomerDetails, EntryLine,
-                                      write_collection_file)
-from documents.names import UniqueNames, safe_name
-from documents.pdf import CoveredEntry, ReminderDocument
-from domain.collection_files import start_collection_file
-from domain.models import CompanySettings, Document, Export, ReminderActivity, ReminderEntry
+import jobs.base
+import jobs.exports
+from domain.collection.files import start_collection_file
+from domain.models import Attachment, CompanySettings, Export, ReminderActivity, ReminderEntry
+from files.collection_zip import (CollectionFileContents, CompanyDetails, CustomerDetails, EntryLine,
+                                  write_collection_file)
+from files.names import UniqueNames, safe_name
+from files.pdf import CoveredEntry, ReminderDocument
 
 TODAY = date(2026, 6, 15)
 RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)), *(f"LPT{n}" for n in range(1, 10))}
@@ -41,10 +42,10 @@ def invoice_pdfs():
 
 def attach_invoice(session, app, entry, pdf: bytes) -> Path:
     storage_name = f"{uuid.uuid4().hex}.pdf"
-    path = Path(app.config["DOCUMENT_DIR"]) / storage_name
+    path = Path(app.config["ATTACHMENT_DIR"]) / storage_name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(pdf)
-    session.add(Document(entry_id=entry.id, filename=f"{entry.number}.pdf", storage_name=storage_name,
+    session.add(Attachment(entry_id=entry.id, filename=f"{entry.number}.pdf", storage_name=storage_name,
                          content_type="application/pdf", size=len(pdf)))
     return path
 
@@ -70,11 +71,11 @@ def assert_safe(path: str) -> None:
 
 
 def build(app, export_id: int) -> None:
-    jobs.use_app(app)
+    jobs.base.use_app(app)
     try:
-        jobs.build_export(export_id)
+        jobs.exports.build_export(export_id)
     finally:
-        jobs.use_app(None)
+        jobs.base.use_app(None)
 
 
 def ready_zip(session, app, export_id: int) -> tuple[Export, zipfile.ZipFile, Path]:
@@ -129,14 +130,14 @@ def start(session, users, customer, entries) -> int:
 def test_collection_file_is_built_by_the_worker(app, session, users, case, redis_url):
     acme, entries = case["customer"], case["entries"]
     export_id = start(session, users, acme, entries)
-    jobs.use_app(app)
+    jobs.base.use_app(app)
     try:
-        queue = jobs.queue(app)
+        queue = jobs.base.queue(app)
         queue.empty()
-        jobs.enqueue_export(export_id)
+        jobs.exports.enqueue_export(export_id)
         SimpleWorker([queue], connection=queue.connection).work(burst=True)
     finally:
-        jobs.use_app(None)
+        jobs.base.use_app(None)
 
     export, archive, path = ready_zip(session, app, export_id)
     assert export.filename == "Acme SARL 2026-06-15.zip"

@@ -11,18 +11,10 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 from stdnum.fr import siren
 
-from domain.demo import DEMO_LOGIN, DEMO_USERS, REMINDER_OFFSETS, DemoActors, DemoLedger, DemoPlan
-from domain.ledger import refresh_summaries
-from domain.models import (
-    AuditEvent,
-    Customer,
-    CustomerSummary,
-    Document,
-    Entry,
-    Payment,
-    ReminderActivity,
-    ReminderEntry,
-)
+from demo.generator import DEMO_LOGIN, DEMO_USERS, REMINDER_OFFSETS, DemoActors, DemoLedger, DemoPlan
+from domain.ledger.summaries import refresh_summaries
+from domain.models import (Attachment, AuditEvent, Customer, CustomerSummary, Entry, Payment, ReminderActivity,
+                           ReminderEntry)
 from domain.users import authenticate
 
 SMALL = ("--customers", "30", "--entries", "400", "--seed", "7")
@@ -84,7 +76,7 @@ def test_if_empty_leaves_a_loaded_database_alone(app, session, loaded):
 
 
 def test_demo_users_can_log_in_with_the_advertised_password(loaded, session):
-    from commands.serve import DEMO_LOGIN as SERVED_LOGIN
+    from cli.serve import DEMO_LOGIN as SERVED_LOGIN
 
     assert DEMO_LOGIN == SERVED_LOGIN == ("demo@relance.test", "demo-password")
     roles = {email: authenticate(session, email, DEMO_LOGIN[1]).role for email, _, _ in DEMO_USERS}
@@ -180,16 +172,16 @@ def test_customers_look_like_real_ones(loaded, session):
 
 
 def test_invoice_pdfs_are_real_pdfs(app, loaded, session):
-    documents = session.scalars(select(Document)).all()
-    assert len(documents) == 2
-    for document in documents:
-        content = (Path(app.config["DOCUMENT_DIR"]) / document.storage_name).read_bytes()
+    attachments = session.scalars(select(Attachment)).all()
+    assert len(attachments) == 2
+    for attachment in attachments:
+        content = (Path(app.config["ATTACHMENT_DIR"]) / attachment.storage_name).read_bytes()
         assert content.startswith(b"%PDF")
-        assert document.size == len(content)
-        assert document.filename == f"{document.entry.number}.pdf"
-        text = PdfReader(Path(app.config["DOCUMENT_DIR"]) / document.storage_name).pages[0].extract_text()
-        assert document.entry.number in text
-        assert document.entry.customer.name.split()[0] in text
+        assert attachment.size == len(content)
+        assert attachment.filename == f"{attachment.entry.number}.pdf"
+        text = PdfReader(Path(app.config["ATTACHMENT_DIR"]) / attachment.storage_name).pages[0].extract_text()
+        assert attachment.entry.number in text
+        assert attachment.entry.customer.name.split()[0] in text
 
 
 def test_the_default_plan_prints_twelve_invoices_at_most_thirty():
@@ -199,7 +191,7 @@ def test_the_default_plan_prints_twelve_invoices_at_most_thirty():
 
 
 def test_new_rows_after_the_demo_get_fresh_ids(loaded, session):
-    from domain.ledger import record_payment
+    from domain.ledger.payments import record_payment
 
     customer = Customer(account="C99999", name="Nouveau client SARL")
     session.add(customer)
@@ -211,7 +203,7 @@ def test_new_rows_after_the_demo_get_fresh_ids(loaded, session):
 
 
 def test_a_failed_load_leaves_nothing_behind(app, session, tmp_path):
-    from domain.demo import load_demo
+    from demo.generator import load_demo
 
     rendered = []
 
@@ -222,7 +214,7 @@ def test_a_failed_load_leaves_nothing_behind(app, session, tmp_path):
         return b"%PDF-1.7 stand-in"
 
     with pytest.raises(RuntimeError, match="printer on fire"):
-        load_demo(session, DemoPlan(customers=5, entries=50, invoice_pdfs=2), document_dir=tmp_path / "docs",
+        load_demo(session, DemoPlan(customers=5, entries=50, invoice_pdfs=2), attachment_dir=tmp_path / "docs",
                   render_invoice=render_then_fail)
     assert rendered
     assert session.scalar(select(func.count()).select_from(Customer)) == 0

@@ -1,4 +1,4 @@
-"""domain.dunning with the letter option: the caller's make_letter writes the letter (the domain
+"""domain.reminders.bulk with the letter option: the caller's make_letter writes the letter (the domain
 knows no documents), the message carries it first, a failure leaves no letter behind."""
 import json
 from pathlib import Path
@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from domain import dunning, outbox
 from domain.models import CompanySettings, Export, OutboxMessage
+from domain.reminders import bulk, outbox
 
 
 @pytest.fixture
@@ -19,7 +19,7 @@ def bistro(session, ledger_builder, users):
 
 
 def an_export(session, user, **params) -> Export:
-    export = Export(user_id=user.id, kind=dunning.KIND, status="running",
+    export = Export(user_id=user.id, kind=bulk.KIND, status="running",
                     params=json.dumps({"customer": ["C100"], **params}))
     session.add(export)
     session.commit()
@@ -46,10 +46,10 @@ def test_the_letter_is_made_at_the_customers_level_and_attached(session, bistro,
     with_company(session)
     export = an_export(session, users["finance"], letter="1")
     maker = Maker(tmp_path)
-    report = dunning.run_bulk_dunning(session, export, users["finance"], today=pinned_today, document_dir=tmp_path,
+    report = bulk.run_bulk_dunning(session, export, users["finance"], today=pinned_today, attachment_dir=tmp_path,
                                       make_letter=maker)
     assert report.summary == "sent 1 · skipped 0 · failed 0"
-    assert maker.calls == [("C100", ["INV-2001"], 3, dunning.letter_name(export.id, bistro.id))]
+    assert maker.calls == [("C100", ["INV-2001"], 3, bulk.letter_name(export.id, bistro.id))]
     message = session.scalar(select(OutboxMessage))
     assert outbox.attachments_of(message) == [outbox.StoredAttachment(
         str(tmp_path / "letters" / f"bulk-{export.id}-{bistro.id}.pdf"), "R3 Bistro du Port.pdf", "application/pdf")]
@@ -58,24 +58,24 @@ def test_the_letter_is_made_at_the_customers_level_and_attached(session, bistro,
 def test_no_letter_without_the_option(session, bistro, users, pinned_today, tmp_path):
     with_company(session)
     maker = Maker(tmp_path)
-    dunning.run_bulk_dunning(session, an_export(session, users["finance"]), users["finance"], today=pinned_today,
-                             document_dir=tmp_path, make_letter=maker)
+    bulk.run_bulk_dunning(session, an_export(session, users["finance"]), users["finance"], today=pinned_today,
+                             attachment_dir=tmp_path, make_letter=maker)
     assert maker.calls == []
     assert outbox.attachments_of(session.scalar(select(OutboxMessage))) == []
 
 
 def test_asked_for_a_letter_without_a_maker_the_message_fails(session, bistro, users, pinned_today, tmp_path):
     with_company(session)
-    report = dunning.run_bulk_dunning(session, an_export(session, users["finance"], letter="1"), users["finance"],
-                                      today=pinned_today, document_dir=tmp_path)
-    assert [(line.outcome, line.reason) for line in report.lines] == [(dunning.FAILED, dunning.NO_LETTER_MAKER)]
+    report = bulk.run_bulk_dunning(session, an_export(session, users["finance"], letter="1"), users["finance"],
+                                      today=pinned_today, attachment_dir=tmp_path)
+    assert [(line.outcome, line.reason) for line in report.lines] == [(bulk.FAILED, bulk.NO_LETTER_MAKER)]
     assert session.scalar(select(OutboxMessage)) is None
 
 
 def test_no_letter_is_made_when_the_message_cannot_be_queued(session, bistro, users, pinned_today, tmp_path):
     maker = Maker(tmp_path)  # no company sender address: nothing can be queued
-    report = dunning.run_bulk_dunning(session, an_export(session, users["finance"], letter="1"), users["finance"],
-                                      today=pinned_today, document_dir=tmp_path, make_letter=maker)
+    report = bulk.run_bulk_dunning(session, an_export(session, users["finance"], letter="1"), users["finance"],
+                                      today=pinned_today, attachment_dir=tmp_path, make_letter=maker)
     assert report.failed == 1 and "No sender e-mail address" in report.lines[0].reason
     assert maker.calls == []
 
@@ -85,7 +85,7 @@ def test_a_letter_for_a_refused_message_is_removed(session, ledger_builder, user
     ledger_builder.entry(ledger_builder.customer("C100", "Bistro du Port", emails="not an address"), 40, "10.00")
     session.commit()
     maker = Maker(tmp_path)
-    report = dunning.run_bulk_dunning(session, an_export(session, users["finance"], letter="1"), users["finance"],
-                                      today=pinned_today, document_dir=tmp_path, make_letter=maker)
+    report = bulk.run_bulk_dunning(session, an_export(session, users["finance"], letter="1"), users["finance"],
+                                      today=pinned_today, attachment_dir=tmp_path, make_letter=maker)
     assert report.failed == 1 and "not an e-mail address" in report.lines[0].reason
     assert len(maker.calls) == 1 and list((tmp_path / "letters").iterdir()) == []

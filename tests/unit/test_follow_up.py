@@ -9,12 +9,13 @@ import pytest
 from flask import current_app
 from sqlalchemy import func, select
 
-import jobs
-import mailer
+import jobs.base
 import worker
-from commands.reminders import run_follow_up
-from domain import clock, follow_up, outbox
-from domain.models import (AuditEvent, CompanySettings, Entry, OutboxMessage, ReminderActivity, ReminderLetter)
+from domain import clock
+from domain.models import AuditEvent, CompanySettings, Entry, OutboxMessage, ReminderActivity, ReminderLetter
+from domain.reminders import follow_up, outbox
+from jobs.reminders import run_follow_up
+from mail import smtp as mailer
 
 
 @pytest.fixture
@@ -97,7 +98,7 @@ def test_a_run_killed_after_the_smtp_send_does_not_send_again(app, session, ledg
     ledger_builder.entry(bistro, 12, "200.00", number="INV-LATE")
     session.commit()
     run(app)
-    jobs.queue(app).empty()  # the run's job never ran: the send happens by hand, then the worker "dies"
+    jobs.base.queue(app).empty()  # the run's job never ran: the send happens by hand, then the worker "dies"
     [message] = messages(session)
     claimed = outbox.claim(session, message.id)
     session.commit()
@@ -135,7 +136,7 @@ def test_a_run_killed_before_handing_the_message_to_the_worker_hands_it_over_nex
     ledger_builder.entry(bistro, 12, "200.00")
     session.commit()
     run(app)
-    jobs.queue(app).empty()  # lost with the worker
+    jobs.base.queue(app).empty()  # lost with the worker
     clock.pin(clock.today() + timedelta(days=1))
     assert run(app).outcomes == [], "not queued a second time"
     run_jobs()
@@ -188,7 +189,7 @@ def test_catch_up_after_downtime_sends_only_the_most_advanced_step(app, session,
     assert (activity.channel, activity.level, activity.sent_by_id) == ("letter", 2, None)
     assert sorted(c.entry_id for c in activity.covered) == sorted([old.id, recent.id])
     letter = session.get(ReminderLetter, activity.id)
-    pdf = Path(current_app.config["DOCUMENT_DIR"]) / letter.storage_name
+    pdf = Path(current_app.config["ATTACHMENT_DIR"]) / letter.storage_name
     assert pdf.read_bytes().startswith(b"%PDF")
     assert run(app).outcomes == [], "the letter raised the levels: not due again"
     run_jobs()
@@ -230,12 +231,12 @@ def test_dry_run_prints_the_plan_and_writes_nothing(app, session, ledger_builder
 def test_the_worker_runs_it_once_a_day(app, session, ledger_builder, plan, company, mail, pinned_today):
     from rq import SimpleWorker
 
-    connection = jobs.redis_connection(app)
+    connection = jobs.base.redis_connection(app)
     for key in connection.scan_iter("relance:daily:*"):
         connection.delete(key)
-    queue = jobs.queue(app)
+    queue = jobs.base.queue(app)
     queue.empty()
-    jobs.use_app(app)
+    jobs.base.use_app(app)
     bistro = with_plan(ledger_builder.customer("C1", "Bistro", emails="compta@bistro.test"), plan)
     ledger_builder.entry(bistro, 12, "200.00")
     session.commit()
@@ -248,7 +249,7 @@ def test_the_worker_runs_it_once_a_day(app, session, ledger_builder, plan, compa
         assert worker.enqueue_daily_jobs(app) is False
     finally:
         queue.empty()
-        jobs.use_app(None)
+        jobs.base.use_app(None)
 
 
 def test_plans_refuse_what_makes_no_sense(session, users, plan):
@@ -411,7 +412,7 @@ def test_deleting_a_plan_unassigns_its_customers_and_keeps_the_history(app, sess
 
 def test_a_message_held_back_by_a_stop_is_not_sent_and_the_step_comes_back_once_restarted(
         app, session, ledger_builder, users, plan, company, mail, run_jobs):
-    from domain.collection import set_reminders_stopped
+    from domain.collection.marks import set_reminders_stopped
 
     bistro = with_plan(ledger_builder.customer("C1", "Bistro", emails="compta@bistro.test"), plan)
     late = ledger_builder.entry(bistro, 12, "200.00", number="INV-LATE")

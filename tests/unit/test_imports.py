@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import event, func, select
 
-from domain.imports import ImportFileError, LineError, import_file, read_rows
+from domain.imports.receivables import ImportFileError, LineError, import_file, read_rows
 from domain.models import AuditEvent, Customer, CustomerSummary, Entry, Payment
 
 CUSTOMER_HEADER = ["account", "name", "registration_number", "email", "phone", "address", "language"]
@@ -604,9 +604,9 @@ def test_other_columns_and_formatted_empty_cells_are_ignored(session, tmp_path):
 
 @pytest.mark.parametrize("extension", [".csv", ".xlsx"])
 def test_a_file_longer_than_the_limit_is_refused(session, tmp_path, monkeypatch, extension):
-    import domain.imports
+    import domain.imports.receivables
 
-    monkeypatch.setattr(domain.imports, "MAX_ROWS", 3)
+    monkeypatch.setattr(domain.imports.receivables, "MAX_ROWS", 3)
     rows = [["account", "name"], ["C001", "Acme"], ["C002", "Globex"], ["C003", "Initech"]]
     path = (write_csv if extension == ".csv" else write_xlsx)(tmp_path / f"customers{extension}", rows)
 

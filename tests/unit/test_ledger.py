@@ -3,8 +3,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from domain import clock, ledger
-from domain.ledger import PaymentError, bucket_of, record_payment
+from domain import clock
+from domain.ledger import summaries as ledger
+from domain.ledger.aging import bucket_of
+from domain.ledger.payments import PaymentError, record_payment
 from domain.models import CustomerSummary
 
 TODAY = date(2026, 6, 15)
@@ -123,18 +125,18 @@ def test_currencies_are_never_added_together(session, ledger_builder):
 
 
 def test_flags_reach_the_summary(session, ledger_builder, users):
-    from domain import collection
+    from domain.collection import marks
 
     acme = ledger_builder.customer("C1", "Acme")
     invoice = ledger_builder.entry(acme, 10, "100.00")
     session.commit()
-    collection.mark_in_collection(session, invoice, users["finance"])
-    collection.set_disputed(session, invoice, users["finance"], True, "wrong quantity")
+    marks.mark_in_collection(session, invoice, users["finance"])
+    marks.set_disputed(session, invoice, users["finance"], True, "wrong quantity")
     session.commit()
     row = summary(session, acme)
     assert (row.in_collection_count, row.disputed_count, row.reminders_stopped) == (1, 1, False)
 
-    collection.set_reminders_stopped(session, acme, users["finance"], True, "promise to pay",
+    marks.set_reminders_stopped(session, acme, users["finance"], True, "promise to pay",
                                      until=TODAY + timedelta(days=3))
     session.commit()
     assert summary(session, acme).reminders_stopped is True

@@ -8,7 +8,7 @@ import time
 import pytest
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-import mailer
+from mail import smtp as mailer
 from tests.smtp import HOST, free_port, running_smtp_server
 
 

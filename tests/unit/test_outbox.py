@@ -5,11 +5,13 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-import jobs
-import mailer
-from domain import clock, outbox
+import jobs.base
+import jobs.reminders
+from domain import clock
 from domain.models import AuditEvent, CompanySettings, Entry, OutboxMessage, ReminderActivity
-from domain.outbox import OutboxError
+from domain.reminders import outbox
+from domain.reminders.outbox import OutboxError
+from mail import smtp as mailer
 
 
 @pytest.fixture
@@ -32,9 +34,9 @@ def account(session, ledger_builder):
 @pytest.fixture
 def worker_app(app, smtp_server):
     app.config["SMTP_URL"] = smtp_server.url
-    jobs.use_app(app)
+    jobs.base.use_app(app)
     yield app
-    jobs.use_app(None)
+    jobs.base.use_app(None)
 
 
 def queue(session, account, users, key="k", **options):
@@ -143,8 +145,8 @@ def test_a_message_kept_since_it_was_queued_reads_its_entries_again_before_raisi
 
 def test_the_job_sends_once(session, account, users, company, worker_app, smtp_server):
     message, _ = queue(session, account, users, copy_to_sender=True)
-    assert jobs.send_outbox_message(message.id) == "sent"
-    assert jobs.send_outbox_message(message.id) == "nothing to send"
+    assert jobs.reminders.send_outbox_message(message.id) == "sent"
+    assert jobs.reminders.send_outbox_message(message.id) == "nothing to send"
     (envelope,) = smtp_server.envelopes
     assert sorted(envelope.rcpt_tos) == ["compta@bistro.test", "finance@relance.test"]
     assert b"Bcc" not in envelope.content
@@ -156,7 +158,7 @@ def test_the_job_sends_once(session, account, users, company, worker_app, smtp_s
 def test_a_failed_send_records_the_servers_answer(session, account, users, company, worker_app, closed_smtp_url):
     worker_app.config["SMTP_URL"] = closed_smtp_url
     message, _ = queue(session, account, users)
-    assert jobs.send_outbox_message(message.id).startswith("failed")
+    assert jobs.reminders.send_outbox_message(message.id).startswith("failed")
     session.expire_all()
     message = session.get(OutboxMessage, message.id)
     assert message.status == "failed" and "Cannot reach the mail server" in message.last_error
@@ -173,15 +175,15 @@ def test_a_send_killed_after_smtp_is_never_repeated_automatically(session, accou
     mailer.send(smtp_server.url, outbox.build_email(message))
     session.rollback()
 
-    assert jobs.send_outbox_message(message.id) == "nothing to send", "a restarted job leaves it alone"
-    assert jobs.retry_due_outbox_messages() == 0
+    assert jobs.reminders.send_outbox_message(message.id) == "nothing to send", "a restarted job leaves it alone"
+    assert jobs.reminders.retry_due_outbox_messages() == 0
     assert len(smtp_server.envelopes) == 1
 
     session.expire_all()
     message = session.get(OutboxMessage, message.id)
     message.attempted_at = clock.now() - outbox.STALE_SENDING - timedelta(seconds=1)
     session.commit()
-    assert jobs.retry_due_outbox_messages() == 0
+    assert jobs.reminders.retry_due_outbox_messages() == 0
     session.expire_all()
     message = session.get(OutboxMessage, message.id)
     assert message.status == "unknown" and message.last_error == outbox.UNKNOWN_OUTCOME
@@ -231,13 +233,13 @@ def test_marked_not_sent_frees_the_level_and_waits_for_a_retry(session, account,
 
 def test_a_message_whose_entry_was_stopped_meanwhile_is_held_back(session, account, users, company, worker_app,
                                                                   smtp_server):
-    from domain.collection import set_reminders_stopped
+    from domain.collection.marks import set_reminders_stopped
 
     message, _ = queue(session, account, users)
     customer, entries = account
     set_reminders_stopped(session, entries[0], users["finance"], True, reason="Paying by cheque")
     session.commit()
-    assert jobs.send_outbox_message(message.id).startswith("held back")
+    assert jobs.reminders.send_outbox_message(message.id).startswith("held back")
     session.expire_all()
     message = session.get(OutboxMessage, message.id)
     assert message.status == "cancelled" and "Paying by cheque" in message.last_error
@@ -247,13 +249,13 @@ def test_a_message_whose_entry_was_stopped_meanwhile_is_held_back(session, accou
 
 def test_a_message_sent_anyway_is_not_held_back_by_what_it_overrode(session, account, users, company, worker_app,
                                                                     smtp_server):
-    from domain.collection import set_reminders_stopped
+    from domain.collection.marks import set_reminders_stopped
 
     customer, entries = account
     set_reminders_stopped(session, customer, users["finance"], True, reason="Negotiating")
     session.commit()
     message, _ = queue(session, account, users, override_reason="The manager asked for it")
-    assert jobs.send_outbox_message(message.id) == "sent"
+    assert jobs.reminders.send_outbox_message(message.id) == "sent"
     assert len(smtp_server.envelopes) == 1
 
 
@@ -263,7 +265,7 @@ def test_due_failures_are_queued_again(session, account, users, company, worker_
     outbox.mark_failed(session, message, "421 try later")
     message.next_attempt_at = clock.now() - timedelta(seconds=1)
     session.commit()
-    assert jobs.retry_due_outbox_messages() == 1
+    assert jobs.reminders.retry_due_outbox_messages() == 1
     run_jobs()
     session.expire_all()
     assert session.get(OutboxMessage, message.id).status == "sent"

@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from domain import reminder_templates as rt
 from domain.models import AuditEvent, CompanySettings, Contact, ReminderTemplate
-from domain.reminder_templates import TemplateError, TemplateText, TemplateValidationError
+from domain.reminders import templates as rt
+from domain.reminders.templates import TemplateError, TemplateText, TemplateValidationError
 
 
 def plain(text: str) -> str:

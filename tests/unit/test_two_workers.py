@@ -74,17 +74,19 @@ def test_two_workers_send_each_message_once_and_run_the_daily_jobs_once(
         app, session, users, redis_url, smtp_server, tmp_path):
     import json
 
-    import jobs
+    import jobs.base
+    import jobs.exports
     import worker
-    from domain import clock, dunning, follow_up
+    from domain import clock
     from domain import exports as export_rules
-    from domain import queries
+    from domain.ledger import queries
     from domain.models import CompanySettings, Export, OutboxMessage, ReminderActivity
+    from domain.reminders import bulk, follow_up
 
     today = date.today()  # the workers' clock is not pinned
     clock.pin(today)
     storage = tmp_path / "shared-volume"
-    app.config.update(EXPORT_DIR=str(storage / "exports"), DOCUMENT_DIR=str(storage / "documents"))
+    app.config.update(EXPORT_DIR=str(storage / "exports"), ATTACHMENT_DIR=str(storage / "documents"))
 
     session.add(CompanySettings(name="Acme SARL", registration_number="732829320",
                                 sender_email="billing@acme-sarl.test", address="1 rue de la Paix\n75002 Paris"))
@@ -103,10 +105,10 @@ def test_two_workers_send_each_message_once_and_run_the_daily_jobs_once(
     follow_up.add_step(session, users["admin"], plan, 10, "email", 1)  # R1 ten days after the due date
     session.commit()
 
-    connection = jobs.redis_connection(app)
+    connection = jobs.base.redis_connection(app)
     for key in [*connection.scan_iter("relance:daily:*"), worker.SWEEP_LOCK]:
         connection.delete(key)
-    queue = jobs.queue(app)
+    queue = jobs.base.queue(app)
     queue.empty()
     database_url = app.config["SQLALCHEMY_DATABASE_URI"]
     workers: list[WorkerProcess] = []
@@ -137,7 +139,7 @@ def test_two_workers_send_each_message_once_and_run_the_daily_jobs_once(
         for customer in planned:
             customer.follow_up_plan_id = plan.id
         session.commit()
-        from commands.reminders import daily_run
+        from jobs.reminders import daily_run
 
         runs = [queue.enqueue(daily_run, day, job_id=f"follow-up-again-{n}") for n in (1, 2)]
 
@@ -147,10 +149,10 @@ def test_two_workers_send_each_message_once_and_run_the_daily_jobs_once(
         params["customer"] = bulk_accounts
         export, _ = export_rules.request_export(session, users["finance"], "bulk_dunning", params)
         # Planned and confirmed, as the user does before anything is sent.
-        export.result = json.dumps(dunning.plan(session, export, users["finance"], today=clock.today(),
+        export.result = json.dumps(bulk.plan(session, export, users["finance"], today=clock.today(),
                                                 mail_server=True))
         export.status = "planned"
-        dunning.confirm(session, export, users["finance"])
+        bulk.confirm(session, export, users["finance"])
         session.commit()
         export_id = export.id
 
@@ -160,7 +162,7 @@ def test_two_workers_send_each_message_once_and_run_the_daily_jobs_once(
         assert _wait_until(runs_done, RUN_TIMEOUT), "\n".join(w.output()[-2000:] for w in workers)
         assert {job.get_status() for job in runs} == {"finished"}, [job.exc_info for job in runs]
         assert _wait_until(both_idle_after_the_daily_jobs, RUN_TIMEOUT)
-        builds = [queue.enqueue(jobs.build_export, export_id, job_id=job_id, job_timeout=600)
+        builds = [queue.enqueue(jobs.exports.build_export, export_id, job_id=job_id, job_timeout=600)
                   for job_id in (f"export-{export_id}", f"export-{export_id}-again")]
 
         expected = PLAN_CUSTOMERS + BULK_CUSTOMERS

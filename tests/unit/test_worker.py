@@ -7,19 +7,20 @@ from rq import SimpleWorker
 from rq.job import JobStatus
 from sqlalchemy import select
 
-import jobs
+import jobs.base
+import jobs.exports
 import worker
 from domain import clock
 from domain.models import CustomerSummary, Export, Notification
 
 
 def test_daily_rebucketing_is_queued_once_per_day_and_moves_amounts(app, session, ledger_builder, pinned_today):
-    connection = jobs.redis_connection(app)
+    connection = jobs.base.redis_connection(app)
     for key in connection.scan_iter("relance:daily:*"):
         connection.delete(key)
-    queue = jobs.queue(app)
+    queue = jobs.base.queue(app)
     queue.empty()
-    jobs.use_app(app)
+    jobs.base.use_app(app)
     acme = ledger_builder.customer("C1", "Acme")
     ledger_builder.entry(acme, 30, "100.00")
     session.commit()
@@ -33,11 +34,11 @@ def test_daily_rebucketing_is_queued_once_per_day_and_moves_amounts(app, session
     session.expire_all()
     row = session.get(CustomerSummary, (acme.id, "EUR"))
     assert (row.days_1_30_cents, row.days_31_60_cents) == (0, 10000)
-    jobs.use_app(None)
+    jobs.base.use_app(None)
 
 
 def sweep(app) -> int:
-    jobs.redis_connection(app).delete(worker.SWEEP_LOCK)  # the previous tick's, in a test
+    jobs.base.redis_connection(app).delete(worker.SWEEP_LOCK)  # the previous tick's, in a test
     return worker.sweep_exports(app)
 
 
@@ -51,7 +52,7 @@ def make_export(session, user, status: str, age: timedelta = timedelta(0)) -> Ex
 
 def started_job(app, export: Export, heartbeat_age: timedelta, worker_name: str = "w1"):
     """The export's job as a worker running it leaves it in Redis: started, with a heartbeat."""
-    queue = jobs.queue(app)
+    queue = jobs.base.queue(app)
     job = queue.enqueue("time.sleep", 0, job_id=f"export-{export.id}")
     queue.remove(job)
     job.worker_name = worker_name
@@ -62,7 +63,7 @@ def started_job(app, export: Export, heartbeat_age: timedelta, worker_name: str 
 
 
 def test_exports_left_running_by_a_dead_worker_become_failed(app, session, users):
-    queue = jobs.queue(app)
+    queue = jobs.base.queue(app)
     queue.empty()
     finance = users["finance"]
     without_job = make_export(session, finance, "running")
@@ -83,18 +84,18 @@ def test_exports_left_running_by_a_dead_worker_become_failed(app, session, users
         assert alive.status == "running", "still being built by a worker whose heartbeat is fresh"
     finally:
         for job_id in (f"export-{silent.id}", f"export-{alive.id}"):
-            jobs.redis_connection(app).delete(f"rq:job:{job_id}")
+            jobs.base.redis_connection(app).delete(f"rq:job:{job_id}")
         queue.empty()
 
 
 def test_an_export_queued_too_long_without_a_job_is_failed_with_a_reason(app, session, users):
-    queue = jobs.queue(app)
+    queue = jobs.base.queue(app)
     queue.empty()
     finance = users["finance"]
     lost = make_export(session, finance, "queued", age=timedelta(minutes=11))
     waiting = make_export(session, finance, "queued", age=timedelta(minutes=11))
     recent = make_export(session, finance, "queued", age=timedelta(minutes=2))
-    jobs.enqueue_export(waiting.id)  # still in the queue behind others: left alone
+    jobs.exports.enqueue_export(waiting.id)  # still in the queue behind others: left alone
     try:
         assert sweep(app) == 1
         session.expire_all()
@@ -112,7 +113,7 @@ def test_the_housekeeping_thread_outlives_a_redis_outage(app, session, users, mo
     for chore in ("enqueue_daily_jobs", "enqueue_outbox_retries"):  # not today's keys of other tests
         monkeypatch.setattr(worker, chore, lambda app: False)
     lost = make_export(session, users["finance"], "queued", age=timedelta(minutes=30))
-    jobs.redis_connection(app).delete(worker.SWEEP_LOCK)
+    jobs.base.redis_connection(app).delete(worker.SWEEP_LOCK)
     url = app.config["REDIS_URL"]
     app.config["REDIS_URL"] = "unix:///nonexistent/relance-test.sock"
     stop = threading.Event()
@@ -135,14 +136,14 @@ def test_the_housekeeping_thread_outlives_a_redis_outage(app, session, users, mo
         stop.set()
         thread.join(5)
         app.config["REDIS_URL"] = url
-        jobs.queue(app).empty()
+        jobs.base.queue(app).empty()
 
 
 def test_outbox_retries_are_queued_once_a_minute(app):
-    connection = jobs.redis_connection(app)
+    connection = jobs.base.redis_connection(app)
     for key in connection.scan_iter("relance:outbox-retry:*"):
         connection.delete(key)
-    queue = jobs.queue(app)
+    queue = jobs.base.queue(app)
     queue.empty()
     assert worker.enqueue_outbox_retries(app) is True
     assert worker.enqueue_outbox_retries(app) is False, "the same minute queues it once"

@@ -148,7 +148,7 @@ def instance(tmp_path) -> Path:
 @pytest.fixture
 def app_config(app_config, instance):
     """The folders the worker's app derives from its instance path, for the test's app too."""
-    return {**app_config, "EXPORT_DIR": str(instance / "exports"), "DOCUMENT_DIR": str(instance / "documents")}
+    return {**app_config, "EXPORT_DIR": str(instance / "exports"), "ATTACHMENT_DIR": str(instance / "documents")}
 
 
 @pytest.fixture(scope="module")
@@ -161,7 +161,7 @@ def invoice_pdf() -> bytes:
 def seed_customer(app, session, ledger_builder, invoice_pdf, reminders: int):
     """A customer with two open entries (one with its invoice PDF on disk) and `reminders`
     reminder activities about them. Returns (customer, entries)."""
-    from domain.models import CompanySettings, Document, ReminderActivity, ReminderEntry
+    from domain.models import Attachment, CompanySettings, ReminderActivity, ReminderEntry
 
     session.add(CompanySettings(name="Maison Dupont SAS", registration_number="552100554",
                                 sender_email="compta@dupont.test", address="8 rue de la Paix\n75002 Paris"))
@@ -170,10 +170,10 @@ def seed_customer(app, session, ledger_builder, invoice_pdf, reminders: int):
     entries = [ledger_builder.entry(customer, 150, "4200.00", level=5, number="INV-K-001"),
                ledger_builder.entry(customer, 75, "830.40", level=4, number="INV-K-002")]
     storage_name = f"{uuid.uuid4().hex}.pdf"
-    folder = Path(app.config["DOCUMENT_DIR"])
+    folder = Path(app.config["ATTACHMENT_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
     (folder / storage_name).write_bytes(invoice_pdf)
-    session.add(Document(entry_id=entries[0].id, filename="INV-K-001.pdf", storage_name=storage_name,
+    session.add(Attachment(entry_id=entries[0].id, filename="INV-K-001.pdf", storage_name=storage_name,
                          content_type="application/pdf", size=len(invoice_pdf)))
     body = ("Dear customer,\n\n" + "Our records show that the invoices below are still unpaid. " * 12
             + "\n\nPlease pay them without delay.\n\nKind regards,\nCredit Control")
@@ -223,17 +223,18 @@ def logged_in(app, email: str):
 
 def test_a_worker_killed_mid_export_leaves_it_failed_with_retry_and_retry_builds_it(
         app, session, users, ledger_builder, invoice_pdf, instance, redis_url, tmp_path):
-    import jobs
-    from domain.collection_files import start_collection_file
+    import jobs.base
+    import jobs.exports
+    from domain.collection.files import start_collection_file
     from domain.models import Notification
 
     customer, entries = seed_customer(app, session, ledger_builder, invoice_pdf, REMINDERS)
     started = start_collection_file(session, users["finance"], customer, [e.id for e in entries])
     session.commit()
     export_id = started.export.id
-    queue = jobs.queue(app)
+    queue = jobs.base.queue(app)
     queue.empty()
-    jobs.enqueue_export(export_id)
+    jobs.exports.enqueue_export(export_id)
     database_url = app.config["SQLALCHEMY_DATABASE_URI"]
     log = tmp_path / "worker.log"
 
@@ -330,8 +331,9 @@ def test_a_ready_collection_file_is_not_found_for_another_user(app, session, use
                                                                 redis_url):
     from rq import SimpleWorker
 
-    import jobs
-    from domain.collection_files import start_collection_file
+    import jobs.base
+    import jobs.exports
+    from domain.collection.files import start_collection_file
     from domain.models import Notification
     from domain.users import create_user
     from tests.conftest import PASSWORD
@@ -340,15 +342,15 @@ def test_a_ready_collection_file_is_not_found_for_another_user(app, session, use
     customer, entries = seed_customer(app, session, ledger_builder, invoice_pdf, reminders=2)
     export_id = start_collection_file(session, users["finance"], customer, [e.id for e in entries]).export.id
     session.commit()
-    jobs.use_app(app)
-    queue = jobs.queue(app)
+    jobs.base.use_app(app)
+    queue = jobs.base.queue(app)
     try:
         queue.empty()
-        jobs.enqueue_export(export_id)
+        jobs.exports.enqueue_export(export_id)
         SimpleWorker([queue], connection=queue.connection).work(burst=True)
     finally:
         queue.empty()
-        jobs.use_app(None)
+        jobs.base.use_app(None)
     export = fresh_export(session, export_id)
     assert export.status == "ready", export.message
     notification_id = session.query(Notification.id).filter_by(export_id=export_id).scalar()

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-import jobs
+import jobs.base
 from domain import clock
 from domain.models import CollectionAgency, CollectionCase, CompanySettings, Export
 from tests.smtp import closed_smtp_url, smtp_server  # noqa: F401  (pytest fixtures)
@@ -69,7 +69,7 @@ def collection_file(session, ledger_builder, users):
         with zipfile.ZipFile(buffer, "w") as archive:
             archive.writestr("Bistro du Port 2026-06-15.xlsx", b"summary")
             archive.writestr("INV-1001.pdf", b"%PDF-1.7 invoice")
-        folder = jobs.export_path(export)
+        folder = jobs.base.export_path(export)
         folder.mkdir(parents=True, exist_ok=True)
         (folder / export.filename).write_bytes(buffer.getvalue())
         session.commit()

@@ -1,7 +1,7 @@
 """Send to agency: a ready collection file e-mailed to a collection agency from the worker."""
 from datetime import timedelta
 
-import jobs
+import jobs.base
 from domain.models import AuditEvent, CollectionAgency, CollectionCase, CompanySettings, Notification
 from tests.conftest import login
 
@@ -64,7 +64,7 @@ def test_the_file_goes_to_the_agency_and_the_case_says_so(
     (attachment,) = message.iter_attachments()
     assert attachment.get_filename() == "Bistro du Port 2026-06-15.zip"
     assert attachment.get_content_type() == "application/zip"
-    assert attachment.get_content() == zip_bytes == (jobs.export_path(export) / export.filename).read_bytes()
+    assert attachment.get_content() == zip_bytes == (jobs.base.export_path(export) / export.filename).read_bytes()
     body = message.get_body(("plain",)).get_content()
     assert "Bistro du Port" in body and "INV-1001" in body and "INV-1002" in body and "finance@relance.test" in body
 
@@ -133,7 +133,7 @@ def test_refused_without_a_siren(finance_client, session, collection_file, agenc
     assert "SIREN in Settings → Company first" in refusal(finance_client, export)
     html = send(finance_client, export, agency).get_data(as_text=True)
     assert "SIREN in Settings → Company first" in html and 'data-state="choose"' in html
-    assert jobs.queue().count == 0
+    assert jobs.base.queue().count == 0
 
 
 def test_refused_without_a_sender_email(finance_client, session, collection_file, agency):
@@ -154,14 +154,14 @@ def test_refused_for_an_inactive_agency(finance_client, session, collection_file
     old = session.query(CollectionAgency).filter_by(name="Old Agency").one()
     export, _, _ = collection_file()
     assert "Choose one of the active" in send(finance_client, export, old).get_data(as_text=True)
-    assert jobs.queue().count == 0
+    assert jobs.base.queue().count == 0
 
 
 def test_refused_once_expired(finance_client, session, collection_file, company, agency, run_jobs):
     export, _, _ = collection_file(expires_in=-timedelta(hours=1))
     assert "expired on" in refusal(finance_client, export)
     assert "expired on" in send(finance_client, export, agency).get_data(as_text=True)
-    assert jobs.queue().count == 0
+    assert jobs.base.queue().count == 0
     assert "Send to agency" not in finance_client.get(f"/exports/{export.id}/status").get_data(as_text=True)
 
 
@@ -171,7 +171,7 @@ def test_support_may_not_send(client, users, session, collection_file, company, 
     assert "Send to agency" not in client.get(f"/exports/{export.id}/status").get_data(as_text=True)
     assert "Your role does not allow" in refusal(client, export)
     assert "Your role does not allow" in send(client, export, agency).get_data(as_text=True)
-    assert jobs.queue().count == 0
+    assert jobs.base.queue().count == 0
 
 
 def test_only_the_owner_or_an_admin_may_send(client, users, session, collection_file, company, agency, mail, run_jobs):

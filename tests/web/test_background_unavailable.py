@@ -19,9 +19,9 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
-import jobs
-from domain import outbox
+import jobs.base
 from domain.models import CollectionCase, Customer, Entry, Export, OutboxMessage
+from domain.reminders import outbox
 
 HTMX = {"HX-Request": "true"}
 MESSAGE = "Background work is unavailable right now; nothing was started — try again in a minute"
@@ -59,7 +59,7 @@ def redis_server(app):
     server = PrivateRedis()
     app.config["REDIS_URL"] = server.url
     yield server
-    jobs.use_app(None)
+    jobs.base.use_app(None)
     server.close()
 
 
@@ -83,8 +83,8 @@ def assert_refused_at_once(response, elapsed):
 
 
 def run_worker(app):
-    jobs.use_app(app)
-    queue = jobs.queue(app)
+    jobs.base.use_app(app)
+    queue = jobs.base.queue(app)
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
 
 

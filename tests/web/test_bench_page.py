@@ -15,7 +15,7 @@ def bench_app(database_url, redis_url, tmp_path, pinned_today):
         "REDIS_URL": redis_url,
         "WTF_CSRF_ENABLED": False,
         "EXPORT_DIR": str(tmp_path / "exports"),
-        "DOCUMENT_DIR": str(tmp_path / "documents"),
+        "ATTACHMENT_DIR": str(tmp_path / "documents"),
         "BENCH_ROUTES": True,
     })
     with app.app_context():

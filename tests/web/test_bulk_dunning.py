@@ -9,9 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from domain import clock, dunning
+from domain import clock
+from domain.ledger.queries import parse_filters
 from domain.models import Entry, Export, OutboxMessage
-from domain.queries import parse_filters
+from domain.reminders import bulk
 
 HTMX = {"HX-Request": "true"}
 
@@ -39,9 +40,8 @@ def send_reminders(client, *accounts, confirm=None, **form):
     data = {"customer": list(accounts), **form}
     response = client.post("/reminders/bulk", data=data, headers=HTMX)
     if confirm is not None:
-        from tests.web.conftest import plan_and_confirm
-
         from extensions import db
+        from tests.web.conftest import plan_and_confirm
 
         plan_and_confirm(client, db.session, confirm)
     return response
@@ -91,7 +91,7 @@ def test_one_message_per_customer_and_a_report(finance_client, session, three, c
     assert export.status == "ready" and export.message == "sent 1 · skipped 2 · failed 0"
     outgoing = session.scalar(select(OutboxMessage))
     assert outgoing.status == "sent" and outgoing.level == 3, "the most advanced entry is R2: R3"
-    assert outgoing.dedupe_key == dunning.dedupe_key(export.id, three["bistro"].id)
+    assert outgoing.dedupe_key == bulk.dedupe_key(export.id, three["bistro"].id)
     assert session.get(Entry, three["first"].id).reminder_level == 3
     assert session.get(Entry, three["second"].id).last_reminder_on == clock.today()
 
@@ -102,8 +102,8 @@ def test_one_message_per_customer_and_a_report(finance_client, session, three, c
     rows = report_rows(finance_client, export)
     assert rows["C100"]["Outcome"] == "sent" and rows["C100"]["Level"] == "R3"
     assert rows["C100"]["Entries"] == "INV-2001 INV-2002" and rows["C100"]["Amount"] == "1500.50"
-    assert (rows["C200"]["Outcome"], rows["C200"]["Reason"]) == ("skipped", dunning.CUSTOMER_STOPPED)
-    assert (rows["C300"]["Outcome"], rows["C300"]["Reason"]) == ("skipped", dunning.NO_EMAIL)
+    assert (rows["C200"]["Outcome"], rows["C200"]["Reason"]) == ("skipped", bulk.CUSTOMER_STOPPED)
+    assert (rows["C300"]["Outcome"], rows["C300"]["Reason"]) == ("skipped", bulk.NO_EMAIL)
 
 
 def test_all_that_match_the_filter(finance_client, session, ledger_builder, company, mail, run_jobs):
@@ -131,7 +131,7 @@ def test_a_retried_job_queues_nothing_twice(finance_client, session, three, comp
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
     export = the_export(session)
     assert export.status == "ready" and export.message == "sent 1 · skipped 2 · failed 0"
-    assert report_rows(finance_client, export)["C100"]["Reason"] == dunning.ALREADY_QUEUED
+    assert report_rows(finance_client, export)["C100"]["Reason"] == bulk.ALREADY_QUEUED
 
 
 def test_without_a_company_sender_nothing_can_be_confirmed(finance_client, session, three, mail, run_jobs):
@@ -256,7 +256,7 @@ def test_another_users_plan_cannot_be_confirmed(client, session, three, company,
 
 def test_a_run_skips_a_customer_whose_message_has_an_unknown_outcome(finance_client, session, three, company,
                                                                      users, mail, run_jobs):
-    from domain import outbox
+    from domain.reminders import outbox
 
     send_reminders(finance_client, "C100")
     run_jobs()  # the plan says: send R3 to C100
@@ -272,7 +272,7 @@ def test_a_run_skips_a_customer_whose_message_has_an_unknown_outcome(finance_cli
     finance_client.post(f"/reminders/bulk/{export.id}/confirm", headers=HTMX)
     run_jobs()
     assert mail.envelopes == [] and session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
-    assert report_rows(finance_client, the_export(session))["C100"]["Reason"] == dunning.UNSETTLED
+    assert report_rows(finance_client, the_export(session))["C100"]["Reason"] == bulk.UNSETTLED
 
     send_reminders(finance_client, "C100")
     run_jobs()

@@ -9,8 +9,8 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from domain import dunning, outbox
 from domain.models import Export, OutboxMessage, ReminderActivity
+from domain.reminders import bulk, outbox
 from tests.web.test_bulk_dunning import send_then_retry
 
 HTMX = {"HX-Request": "true"}
@@ -56,7 +56,7 @@ def pdf_text(data: bytes) -> str:
 
 
 def letters_dir(app) -> Path:
-    return Path(app.config["DOCUMENT_DIR"]) / "letters"
+    return Path(app.config["ATTACHMENT_DIR"]) / "letters"
 
 
 def test_each_email_carries_the_letter_as_a_pdf(app, finance_client, session, two, company, mail, run_jobs):
@@ -80,11 +80,11 @@ def test_each_email_carries_the_letter_as_a_pdf(app, finance_client, session, tw
         stored = session.scalar(select(OutboxMessage).where(OutboxMessage.customer_id == customer.id))
         (attachment,) = outbox.attachments_of(stored)
         assert stored.status == "sent" and attachment.filename == part.get_filename()
-        assert Path(attachment.path) == letters_dir(app) / f"{dunning.letter_name(export.id, customer.id)}.pdf"
+        assert Path(attachment.path) == letters_dir(app) / f"{bulk.letter_name(export.id, customer.id)}.pdf"
         assert Path(attachment.path).read_bytes() == data, "the file stays as the message's attachment"
     assert "Objet" in pdf_text(pdf_attachments(by_recipient["hotel@lac.test"])[0].get_content()), "in French"
     assert sorted(p.name for p in letters_dir(app).iterdir()) == sorted(
-        f"{dunning.letter_name(export.id, c.id)}.pdf" for c in (two["bistro"], two["hotel"])), "nothing left aside"
+        f"{bulk.letter_name(export.id, c.id)}.pdf" for c in (two["bistro"], two["hotel"])), "nothing left aside"
 
 
 def test_the_reminder_history_names_the_letter(app, finance_client, session, two, company, mail, run_jobs):
@@ -124,7 +124,7 @@ def test_a_letter_written_by_a_killed_run_is_replaced(app, finance_client, sessi
     export = the_export(session)
     folder = letters_dir(app)
     folder.mkdir(parents=True)
-    name = f"{dunning.letter_name(export.id, two['bistro'].id)}.pdf"
+    name = f"{bulk.letter_name(export.id, two['bistro'].id)}.pdf"
     (folder / name).write_bytes(b"%PDF-1.7 from the killed run")
     (folder / f".partial-bulk-{export.id}-x").mkdir()
     (folder / f".partial-bulk-{export.id}-x" / "half.pdf").write_bytes(b"%PDF-1.7 half")

@@ -8,8 +8,10 @@ import pytest
 from openpyxl import load_workbook
 
 import jobs
-from domain import collection, collection_files, exports
-from domain.ledger import record_payment
+from domain import exports
+from domain.collection import files as collection_files
+from domain.collection import marks
+from domain.ledger.payments import record_payment
 from domain.models import AuditEvent, CollectionCase, Entry, Export
 
 
@@ -112,7 +114,7 @@ def test_pagination_50_per_page(finance_client, session, ledger_builder, users):
     many = ledger_builder.customer("C100", "Many Invoices")
     for n in range(55):
         entry = ledger_builder.entry(many, 100, "10.00", number=f"INV-9{n:03d}")
-        collection.mark_in_collection(session, entry, users["finance"])
+        marks.mark_in_collection(session, entry, users["finance"])
     session.commit()
     first = finance_client.get("/collection/?sort=number").get_data(as_text=True)
     assert len(numbers_in(first)) == 50 and "1–50 of 55" in first

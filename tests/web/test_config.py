@@ -29,12 +29,12 @@ def _create_app(test_config=None):
 def test_files_live_under_the_storage_dir_a_shared_volume_can_hold(clean_env, tmp_path):
     default = _create_app({"TESTING": True})
     assert default.config["EXPORT_DIR"] == str(tmp_path / "instance" / "exports")
-    assert default.config["DOCUMENT_DIR"] == str(tmp_path / "instance" / "documents")
+    assert default.config["ATTACHMENT_DIR"] == str(tmp_path / "instance" / "documents")
 
     clean_env.setenv("RELANCE_STORAGE_DIR", str(tmp_path / "shared"))
     app = _create_app({"TESTING": True})
     assert app.config["EXPORT_DIR"] == str(tmp_path / "shared" / "exports")
-    assert app.config["DOCUMENT_DIR"] == str(tmp_path / "shared" / "documents")
+    assert app.config["ATTACHMENT_DIR"] == str(tmp_path / "shared" / "documents")
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'instance' / 'relance.db'}"
 
 
@@ -122,7 +122,7 @@ def test_test_config_overrides_the_environment(clean_env):
 
 def test_serve_reads_the_port_from_the_environment(clean_env):
     """`flask serve` binds RELANCE_PORT; the --port option wins over it (checked without binding)."""
-    from commands.serve import serve
+    from cli.serve import serve
 
     clean_env.setenv("RELANCE_PORT", "8123")
     assert _create_app({"TESTING": True}).config["PORT"] == 8123
@@ -131,9 +131,9 @@ def test_serve_reads_the_port_from_the_environment(clean_env):
 
 
 def test_serve_prints_the_login_that_the_demo_data_creates():
-    from commands.serve import DEMO_LOGIN
+    from cli.serve import DEMO_LOGIN
 
-    demo = pytest.importorskip("domain.demo")
+    demo = pytest.importorskip("demo.generator")
     assert DEMO_LOGIN == demo.DEMO_LOGIN
 
 

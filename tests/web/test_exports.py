@@ -5,7 +5,8 @@ import re
 import pytest
 from openpyxl import load_workbook
 
-import jobs
+import jobs.base
+import jobs.exports
 from domain.models import Export
 from tests.conftest import login
 
@@ -50,7 +51,7 @@ def test_double_click_makes_one_export(finance_client, ledger, run_jobs, session
     second = export_id_of(finance_client.post("/exports/balances", data={}).get_data(as_text=True))
     assert first == second
     assert session.query(Export).count() == 1
-    assert len(jobs.queue().job_ids) == 1
+    assert len(jobs.base.queue().job_ids) == 1
 
 
 def test_another_user_cannot_see_or_download_an_export(client, users, ledger, run_jobs):
@@ -67,10 +68,10 @@ def test_another_user_cannot_see_or_download_an_export(client, users, ledger, ru
 
 
 def test_failed_export_shows_the_reason_and_retry_works(finance_client, ledger, run_jobs, session, monkeypatch):
-    def broken(db, export):
+    def broken(export):
         raise OSError("disk full")
 
-    monkeypatch.setitem(jobs._BUILDERS, "balances_xlsx", broken)
+    monkeypatch.setitem(jobs.exports.BUILDERS, "balances_xlsx", broken)
     export_id = export_id_of(finance_client.post("/exports/balances", data={}).get_data(as_text=True))
     run_jobs()
     status = finance_client.get(f"/exports/{export_id}/status").get_data(as_text=True)

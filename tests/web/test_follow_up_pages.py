@@ -96,7 +96,7 @@ def test_entries_under_a_plan_carry_the_marker_and_a_switch(finance_client, sess
 
 
 def test_support_reads_but_cannot_change(support_client, session, ledger_builder, users):
-    from domain import follow_up
+    from domain.reminders import follow_up
 
     customer = ledger_builder.customer("C1", "Bistro du Port")
     entry = ledger_builder.entry(customer, 12, "100.00", number="INV-1")
@@ -214,7 +214,7 @@ def test_deleting_a_plan_unassigns_its_customers_and_their_history_still_opens(f
 
 
 def test_support_cannot_delete_a_plan_nor_change_a_template(support_client, session, users):
-    from domain import follow_up
+    from domain.reminders import follow_up
 
     plan = follow_up.create_plan(session, users["admin"], "Standard")
     step = follow_up.add_step(session, users["admin"], plan, 20, "email", 2, "1")

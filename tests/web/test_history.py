@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 
-from domain import collection
+from domain.collection import marks
 from domain.models import OutboxMessage, ReminderActivity, ReminderEntry
 
 
@@ -14,7 +14,7 @@ def account(session, ledger_builder, users):
     first = ledger_builder.entry(acme, 40, "100.00", number="INV-1")
     second = ledger_builder.entry(acme, 20, "250.00", number="INV-2")
     session.commit()
-    collection.set_disputed(session, second, users["finance"], True, "wrong quantity")
+    marks.set_disputed(session, second, users["finance"], True, "wrong quantity")
     reminder = ReminderActivity(customer_id=acme.id, sent_at=datetime(2026, 6, 20, 9, 30), channel="email", level=2,
                                 sender="ar@relance.test", recipient="ap@acme.test", subject="Second reminder",
                                 body="Dear customer,\nINV-1 is still open.", sent_by_id=users["finance"].id)

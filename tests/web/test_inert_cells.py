@@ -12,11 +12,11 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from documents.cells import csv_cell
-from documents.reports import write_dunning_report
-from domain import collection_files
-from domain.dunning import DunningLine, DunningReport
+from domain.collection import files as collection_files
 from domain.models import Export, ReminderActivity, ReminderEntry
+from domain.reminders.bulk import DunningLine, DunningReport
+from files.cells import csv_cell
+from files.reports import write_dunning_report
 
 HTMX = {"HX-Request": "true"}
 STARTS = ["=", "+", "-", "@", "\t", "\r"]

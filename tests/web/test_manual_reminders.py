@@ -10,9 +10,9 @@ from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from domain import clock
-from domain.documents import attach_document
+from domain.attachments import attach_file
 from domain.models import AuditEvent, Entry, OutboxMessage, ReminderActivity, ReminderLetter
-from tests.unit.test_documents import minimal_pdf
+from tests.unit.test_attachments import minimal_pdf
 
 HTMX = {"HX-Request": "true"}
 
@@ -25,8 +25,8 @@ def ledger(session, ledger_builder, users, app):
     second = ledger_builder.entry(customer, 10, "300.00", number="INV-2002")
     other = ledger_builder.customer("C200", "Garage Martin", emails="garage@martin.test")
     foreign = ledger_builder.entry(other, 20, "99.00", number="INV-3001")
-    attach_document(session, first, "Facture INV-2001.pdf", minimal_pdf("INV-2001"), users["admin"],
-                    directory=current_app.config["DOCUMENT_DIR"])
+    attach_file(session, first, "Facture INV-2001.pdf", minimal_pdf("INV-2001"), users["admin"],
+                    directory=current_app.config["ATTACHMENT_DIR"])
     session.commit()
     return {"customer": customer, "first": first, "second": second, "other": other, "foreign": foreign}
 
@@ -137,12 +137,12 @@ def test_a_double_click_makes_one_message(finance_client, session, ledger, compa
 
 
 def test_a_sent_message_is_never_sent_again(finance_client, session, ledger, company, mail, run_jobs):
-    import jobs
+    import jobs.reminders
 
     send(finance_client, "C100", ledger["first"])
     run_jobs()
     message = session.scalar(select(OutboxMessage))
-    assert jobs.send_outbox_message(message.id) == "nothing to send"
+    assert jobs.reminders.send_outbox_message(message.id) == "nothing to send"
     assert len(mail.envelopes) == 1
 
 
@@ -218,7 +218,7 @@ def test_a_failed_send_is_listed_on_deliveries_and_retried(finance_client, sessi
 
 
 def test_support_sees_deliveries_without_retry(support_client, session, ledger, company, users):
-    from domain import outbox
+    from domain.reminders import outbox
 
     message, _ = outbox.queue_message(session, customer=ledger["customer"], entries=[ledger["first"]], level=2,
                                       to="compta@bistro.test", subject="Relance", body="Merci.",

@@ -5,7 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-import jobs
+import jobs.base
+import jobs.exports
 import worker
 from domain import clock
 from domain.models import Export, Notification
@@ -66,10 +67,10 @@ def test_bell_counts_the_ready_export_and_opening_it_reads_it_and_downloads(fina
 
 
 def test_a_failed_export_is_announced_and_leads_to_the_exports_page(finance_client, ledger, run_jobs, monkeypatch):
-    def broken(db, export):
+    def broken(export):
         raise OSError("disk full")
 
-    monkeypatch.setitem(jobs._BUILDERS, "balances_xlsx", broken)
+    monkeypatch.setitem(jobs.exports.BUILDERS, "balances_xlsx", broken)
     export_balances(finance_client)
     run_jobs()
     assert unread(finance_client) == 1
@@ -158,10 +159,10 @@ def test_the_email_says_ready_with_the_download_link_and_no_attachment(
 
 def test_the_email_of_a_failed_export_gives_the_reason(
         finance_client, users, session, ledger, run_jobs, mail, company, monkeypatch):
-    def broken(db, export):
+    def broken(export):
         raise OSError("disk full")
 
-    monkeypatch.setitem(jobs._BUILDERS, "balances_xlsx", broken)
+    monkeypatch.setitem(jobs.exports.BUILDERS, "balances_xlsx", broken)
     prefer(session, users["finance"], "email")
     export_balances(finance_client)
     run_jobs()
@@ -194,7 +195,7 @@ def make_export(session, user, *, age: timedelta, expires_at=None, filename="old
                     created_at=clock.now() - age, finished_at=clock.now() - age, expires_at=expires_at)
     session.add(export)
     session.flush()
-    folder = jobs.export_path(export)
+    folder = jobs.base.export_path(export)
     folder.mkdir(parents=True)
     (folder / filename).write_bytes(b"xlsx")
     session.commit()
@@ -213,22 +214,22 @@ def test_daily_clean_up_deletes_expired_files_and_the_download_refuses(finance_c
     expired = make_export(session, finance, age=timedelta(days=8), expires_at=clock.now() - timedelta(days=1))
     older = make_export(session, finance, age=timedelta(days=8))  # made before expiry dates existed
     fresh = make_export(session, finance, age=timedelta(days=1), expires_at=clock.now() + timedelta(days=6))
-    jobs.use_app(app)
+    jobs.base.use_app(app)
     try:
-        assert jobs.delete_expired_exports() == 2
+        assert jobs.exports.delete_expired_exports() == 2
     finally:
-        jobs.use_app(None)
+        jobs.base.use_app(None)
 
     session.expire_all()
     for gone in (expired, older):
         assert gone.file_deleted and gone.expires_at is not None
-        assert not jobs.export_path(gone).exists()
+        assert not jobs.base.export_path(gone).exists()
         response = finance_client.get(f"/exports/{gone.id}/download")
         assert response.status_code == 410
         assert "expired" in response.get_data(as_text=True)
         status = finance_client.get(f"/exports/{gone.id}/status").get_data(as_text=True)
         assert "Expired on" in status and "/download" not in status
-    assert not fresh.file_deleted and jobs.export_path(fresh).exists()
+    assert not fresh.file_deleted and jobs.base.export_path(fresh).exists()
     assert finance_client.get(f"/exports/{fresh.id}/download").status_code == 200
     assert "Expired" not in finance_client.get(f"/exports/{fresh.id}/status").get_data(as_text=True)
 
@@ -248,13 +249,13 @@ def test_the_notification_of_an_expired_export_leads_to_the_exports_page(finance
 
 
 def test_the_clean_up_is_queued_once_a_day_after_the_rebucketing(app, session, users, pinned_today):
-    connection = jobs.redis_connection(app)
+    connection = jobs.base.redis_connection(app)
     for key in connection.scan_iter("relance:daily:*"):
         connection.delete(key)
-    queue = jobs.queue(app)
+    queue = jobs.base.queue(app)
     queue.empty()
     expired = make_export(session, users["finance"], age=timedelta(days=8), expires_at=clock.now() - timedelta(days=1))
-    jobs.use_app(app)
+    jobs.base.use_app(app)
     try:
         clock.pin(pinned_today + timedelta(days=3))
         assert worker.enqueue_daily_jobs(app) is True
@@ -263,7 +264,7 @@ def test_the_clean_up_is_queued_once_a_day_after_the_rebucketing(app, session, u
 
         SimpleWorker([queue], connection=connection).work(burst=True)
     finally:
-        jobs.use_app(None)
+        jobs.base.use_app(None)
         queue.empty()
     session.expire_all()
     assert expired.file_deleted

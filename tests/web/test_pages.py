@@ -92,13 +92,13 @@ def test_balances_filters_and_sorting(finance_client, ledger, query, expected):
 
 
 def test_marker_filters(finance_client, ledger, session, users):
-    from domain import collection
+    from domain.collection import marks
 
     acme_old = session.query(Entry).filter_by(number="INV-1001").one()
-    collection.mark_in_collection(session, acme_old, users["finance"])
-    collection.set_disputed(session, session.query(Entry).filter_by(number="INV-2001").one(), users["finance"], True,
+    marks.mark_in_collection(session, acme_old, users["finance"])
+    marks.set_disputed(session, session.query(Entry).filter_by(number="INV-2001").one(), users["finance"], True,
                             "price")
-    collection.set_reminders_stopped(session, ledger["castor"], users["finance"], True, "promise to pay")
+    marks.set_reminders_stopped(session, ledger["castor"], users["finance"], True, "promise to pay")
     session.commit()
     get = lambda q: rows_of(finance_client.get(f"/?{q}").get_data(as_text=True))  # noqa: E731
     assert get("collection=1") == ["C001"]
@@ -193,11 +193,11 @@ def test_unknown_customer_is_a_404_page(finance_client, ledger):
 
 
 def test_removing_a_collection_mark_keeps_reminders_stopped_and_is_in_history(support_client, session, ledger, users):
-    from domain import collection
+    from domain.collection import marks
 
     entry = session.query(Entry).filter_by(number="INV-1001").one()
-    collection.mark_in_collection(session, entry, users["finance"])
-    collection.set_reminders_stopped(session, entry, users["finance"], True, "sent to collection")
+    marks.mark_in_collection(session, entry, users["finance"])
+    marks.set_reminders_stopped(session, entry, users["finance"], True, "sent to collection")
     session.commit()
 
     response = support_client.post(f"/entries/{entry.id}/collection-mark/remove", headers={"HX-Request": "true"})
@@ -217,13 +217,12 @@ def test_removing_a_collection_mark_keeps_reminders_stopped_and_is_in_history(su
 def test_support_changes_nothing_else(support_client, session, ledger):
     entry = session.query(Entry).filter_by(number="INV-1001").one()
     for url, data in ((f"/entries/{entry.id}/stop-reminders", {"stopped": "1", "reason": "x"}),
-                      (f"/entries/{entry.id}/dispute", {"disputed": "1", "reason": "x"}),
                       ("/customers/C001/stop-reminders", {"stopped": "1", "reason": "x"})):
         response = support_client.post(url, data=data, headers={"HX-Request": "true"})
         assert response.status_code == 403
         assert "does not allow" in response.get_data(as_text=True)
     session.expire_all()
-    assert not entry.reminders_stopped and not entry.disputed
+    assert not entry.reminders_stopped
 
 
 def test_stop_reminders_on_an_entry_needs_a_reason(finance_client, session, ledger):
@@ -279,20 +278,22 @@ def test_mutations_need_a_csrf_token(app, session, ledger, users):
     assert client.post("/login", data={"email": "finance@relance.test", "password": "correct-horse-battery",
                                        "csrf_token": token}).status_code == 302
     entry = session.query(Entry).filter_by(number="INV-2001").one()
-    refused = client.post(f"/entries/{entry.id}/dispute", data={"disputed": "1", "reason": "price"},
+    refused = client.post(f"/entries/{entry.id}/stop-reminders", data={"stopped": "1", "reason": "price"},
                           headers={"HX-Request": "true"})
     assert refused.status_code == 400
     assert "security token" in refused.get_data(as_text=True)
     page = client.get("/customers/C002").get_data(as_text=True)
     header_token = page.split('"X-CSRFToken": "')[1].split('"')[0]
-    accepted = client.post(f"/entries/{entry.id}/dispute", data={"disputed": "1", "reason": "price"},
+    accepted = client.post(f"/entries/{entry.id}/stop-reminders", data={"stopped": "1", "reason": "price"},
                            headers={"HX-Request": "true", "X-CSRFToken": header_token})
-    assert accepted.status_code == 200 and "Disputed" in accepted.get_data(as_text=True)
+    assert accepted.status_code == 200
+    session.expire_all()
+    assert entry.reminders_stopped
 
 
 def test_a_page_seen_before_shows_a_payment_made_since(finance_client, session, ledger, pinned_today):
     """List views are cached until the ledger changes: a payment must show at once."""
-    from domain.ledger import record_payment
+    from domain.ledger.payments import record_payment
 
     assert "€1,000.00" in finance_client.get("/").get_data(as_text=True)
     assert "INV-1001" in finance_client.get("/due-dates").get_data(as_text=True)
@@ -304,7 +305,7 @@ def test_a_page_seen_before_shows_a_payment_made_since(finance_client, session, 
 
 
 def test_tables_show_the_last_follow_up_and_the_automatic_follow_up_marker(finance_client, session, ledger, users):
-    from domain import follow_up
+    from domain.reminders import follow_up
 
     plan = follow_up.create_plan(session, users["finance"], "Standard")
     follow_up.assign(session, users["finance"], plan, ledger["acme"])

@@ -4,7 +4,7 @@ stopped, that is disputed or in collection says so at the top of the compose win
 import pytest
 from sqlalchemy import func, select
 
-from domain.collection import mark_in_collection, set_disputed, set_reminders_stopped
+from domain.collection.marks import mark_in_collection, set_disputed, set_reminders_stopped
 from domain.models import AuditEvent, OutboxMessage, ReminderActivity
 from tests.web.test_manual_reminders import HTMX, compose, ledger, send  # noqa: F401  (the fixture)
 
@@ -69,7 +69,8 @@ def test_send_anyway_with_a_reason_goes_and_the_reason_is_in_the_history(finance
 def test_a_message_of_unknown_outcome_cannot_be_overridden(finance_client, ledger, company, session, users):
     from datetime import timedelta
 
-    from domain import clock, outbox
+    from domain import clock
+    from domain.reminders import outbox
 
     message, _ = outbox.queue_message(session, customer=ledger["customer"], entries=[ledger["first"]], level=2,
                                       to="compta@bistro.test", subject="R2", body="B", sent_by=users["finance"],
@@ -88,7 +89,8 @@ def test_a_message_of_unknown_outcome_cannot_be_overridden(finance_client, ledge
 def test_deliveries_shows_an_unknown_outcome_and_a_person_marks_it(finance_client, ledger, company, session, users):
     from datetime import timedelta
 
-    from domain import clock, outbox
+    from domain import clock
+    from domain.reminders import outbox
 
     message, _ = outbox.queue_message(session, customer=ledger["customer"], entries=[ledger["first"]], level=2,
                                       to="compta@bistro.test", subject="Mise en demeure", body="B",
@@ -115,7 +117,7 @@ def test_deliveries_shows_an_unknown_outcome_and_a_person_marks_it(finance_clien
 
 
 def test_support_cannot_mark_an_unknown_outcome(support_client, ledger, company, session, users):
-    from domain import outbox
+    from domain.reminders import outbox
 
     message, _ = outbox.queue_message(session, customer=ledger["customer"], entries=[ledger["first"]], level=2,
                                       to="compta@bistro.test", subject="R2", body="B", sent_by=users["finance"],

@@ -4,8 +4,8 @@ import re
 
 import pytest
 
-from domain import reminder_templates as rt
 from domain.models import ReminderTemplate
+from domain.reminders import templates as rt
 
 HTMX = {"HX-Request": "true"}
 EDIT_URL = "/settings/templates/email/R1/fr"

@@ -104,7 +104,7 @@ def test_change_a_role_and_see_it_in_the_history(app, session, admin_client, use
     assert (event.actor_id, event.subject_user_id) == (users["admin"].id, users["finance"].id)
     finance = app.test_client()
     login(finance, "finance@relance.test")
-    assert finance.post("/entries/1/dispute", data={"disputed": "1", "reason": "x"}).status_code == 403
+    assert finance.post("/entries/1/stop-reminders", data={"stopped": "1", "reason": "x"}).status_code == 403
 
 
 def test_the_last_active_admin_cannot_be_demoted(admin_client, users):

@@ -1,0 +1,156 @@
+"""The web layer installed on the app: login loading, security headers, error pages that htmx
+can show, and the template filters (money, numbers, dates) and globals."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import lru_cache
+from urllib.parse import quote, urlsplit
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+from flask import Flask, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from domain.listing import FilterError
+from domain.money import format_money
+from domain.users import user_for_session
+from extensions import db, login_manager
+from jobs.base import BackgroundUnavailable
+
+# No inline script or style anywhere (htmx runs with allowEval off and its indicator styles in
+# app.css); no framing (clickjacking), no MIME sniffing, no full URLs leaked to other sites.
+CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def _number(value) -> str:
+    return format_decimal(value, locale=current_app.config["BABEL_LOCALE"])
+
+
+def _date(value: date | datetime | None, fmt: str = "short") -> str:
+    if value is None:
+        return ""
+    return _formatted_date(value, fmt, current_app.config["BABEL_LOCALE"])
+
+
+@lru_cache(maxsize=8192)
+def _formatted_date(value: date | datetime, fmt: str, locale: str) -> str:
+    # Tables show the same few hundred dates over and over; Babel's pattern work is done once each.
+    if isinstance(value, datetime):
+        return format_datetime(value, fmt, locale=locale)
+    return format_date(value, fmt, locale=locale)
+
+
+def _error_response(status: int, title: str, message: str):
+    template = "errors/_message.html" if request.htmx else "errors/error.html"
+    response = current_app.make_response(
+        (render_template(template, status=status, title=title, message=message), status)
+    )
+    response.vary.add("HX-Request")
+    return response
+
+
+def install_web_layer(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message_category = "info"
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():
+        if request.htmx:
+            # A page whose login ended (logged out elsewhere, deactivated) would swap the login form
+            # into itself: the browser goes to the login page instead, and back to that page after.
+            page = urlsplit(request.headers.get("HX-Current-URL", ""))
+            back = page.path + (f"?{page.query}" if page.query else "") if page.path else None
+            return "", 401, {"HX-Redirect": url_for(login_manager.login_view, next=back)}
+        flash(login_manager.login_message, login_manager.login_message_category)
+        return redirect(url_for(login_manager.login_view, next=request.full_path.rstrip("?")))
+
+    @login_manager.user_loader
+    def load_user(session_token: str):
+        # The id in the session and the remember cookie is a login's token (domain.users): a
+        # closed login or a deactivated user is refused here, on the next request.
+        return user_for_session(db.session, session_token)
+
+    @app.after_request
+    def _security_headers(response):
+        headers = response.headers
+        for name, value in SECURITY_HEADERS.items():
+            headers.setdefault(name, value)
+        return response
+
+    config = app.config  # read directly: a table formats hundreds of cells, each via current_app otherwise
+
+    def money(cents, currency="EUR", blank_zero=False):
+        return format_money(cents, currency, config["BABEL_LOCALE"], blank_zero)
+
+    def day(value, fmt="short"):
+        return "" if value is None else _formatted_date(value, fmt, config["BABEL_LOCALE"])
+
+    app.jinja_env.filters.update(money=money, number=_number, day=day)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    # The account link of every table row, built without a url_for per row (a page has hundreds);
+    # tests check it matches url_for("customers.account_status").
+    account_prefix = app.config.get("APPLICATION_ROOT", "/").rstrip("/") + "/customers/"
+
+    def account_path(account: str) -> str:
+        return f"{request.script_root}{account_prefix}{quote(account, safe='')}"
+
+    app.jinja_env.globals["account_path"] = account_path
+
+    @app.context_processor
+    def _globals():
+        from domain import clock
+
+        return {"today": clock.today(), "has_endpoint": lambda name: name in app.view_functions,
+                "sending_problems": _sending_problems}
+
+    def _sending_problems() -> list[str]:
+        """For the banner of admins and finance: what keeps any reminder from going out."""
+        from domain.settings import sending_problems
+
+        if not current_user.is_authenticated or not current_user.can("edit"):
+            return []
+        return sending_problems(db.session, bool(app.config.get("SMTP_URL")))
+
+    @app.errorhandler(FilterError)
+    def _bad_filter(error):
+        return _error_response(400, "Bad filter", str(error))
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error):
+        return _error_response(400, "Session expired",
+                               "The form was out of date or the security token was missing. Reload the page and try again.")
+
+    @app.errorhandler(BackgroundUnavailable)
+    def _background_unavailable(error: BackgroundUnavailable):
+        # Redis is down or frozen: the action is refused at once, whatever view asked for the worker.
+        db.session.rollback()
+        response = _error_response(503, "Not started", str(error))
+        response.headers["Retry-After"] = "60"
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        if error.code and error.code < 400:
+            return error
+        titles = {403: "Not allowed", 404: "Not found", 405: "Not allowed", 413: "File too large"}
+        return _error_response(error.code or 500, titles.get(error.code, error.name), error.description or error.name)
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            return _http(error)
+        app.logger.exception("Unhandled error on %s", request.path)
+        db.session.rollback()
+        return _error_response(500, "Something went wrong", "The error has been logged; nothing was changed.")

@@ -1,0 +1,59 @@
+"""My account (every logged-in user): my name, my language, my password."""
+from flask import Blueprint, request
+from flask_login import current_user, login_required
+
+from blueprints._web.views import render_view, wants_fragment
+from domain import users as user_rules
+from domain.models import LANGUAGES
+from domain.users import LANGUAGE_NAMES, MIN_PASSWORD_LENGTH, AccountError
+from extensions import db
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+def _answer(fragment: str, failed: bool = False, **overrides):
+    context = {
+        "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
+        "min_password_length": MIN_PASSWORD_LENGTH,
+        "profile_form": None, "profile_errors": {}, "profile_notice": None,
+        "password_errors": {}, "password_notice": None,
+    }
+    context.update(overrides)
+    response = render_view("account/index.html", fragment, **context)
+    if failed and not wants_fragment():
+        response.status_code = 400
+    return response
+
+
+@bp.get("/")
+@login_required
+def index():
+    return _answer("account/index.html")
+
+
+@bp.post("/profile")
+@login_required
+def profile():
+    form = request.form
+    try:
+        user_rules.update_profile(db.session, current_user, form.get("name", ""), form.get("language", ""))
+    except AccountError as problem:
+        db.session.rollback()
+        return _answer("account/_profile.html", failed=True, profile_form=form, profile_errors=problem.errors)
+    db.session.commit()
+    return _answer("account/_profile.html", profile_notice="Saved.")
+
+
+@bp.post("/password")
+@login_required
+def password():
+    form = request.form
+    try:
+        user_rules.change_own_password(db.session, current_user, form.get("current_password", ""),
+                                       form.get("new_password", ""), form.get("confirmation", ""))
+    except AccountError as problem:
+        db.session.rollback()
+        return _answer("account/_password.html", failed=True, password_errors=problem.errors)
+    db.session.commit()
+    return _answer("account/_password.html",
+                   password_notice="Password changed. Your other sessions (other browsers, devices) are logged out.")

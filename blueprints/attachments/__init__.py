@@ -1,0 +1,1 @@
+"""Invoice PDFs: attach one to an entry from its row, upload a .zip of them, download one."""

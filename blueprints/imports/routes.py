@@ -1,0 +1,62 @@
+"""Upload a customers, entries or payments file: check it (a dry run) or import it, all or nothing."""
+from flask import Blueprint, render_template, request
+from flask_login import current_user
+from sqlalchemy.exc import IntegrityError
+
+from blueprints._web.views import permission_required, render_view, wants_fragment
+from domain.imports.receivables import COLUMNS, CONCURRENT_CHANGE, KINDS, ImportFileError, import_file
+from extensions import db
+
+bp = Blueprint("imports", __name__, url_prefix="/imports")
+
+LABELS = {
+    "customers": "Customers",
+    "entries": "Invoices and credit notes",
+    "payments": "Payments (bank export)",
+}
+SHOWN_ERRORS = 500  # a broken 100,000-line file needs its first errors, not a 100,000-row page
+
+
+def _page_context(**context) -> dict:
+    return {"kinds": KINDS, "labels": LABELS, "columns": COLUMNS, "shown_errors": SHOWN_ERRORS,
+            "kind": "entries", "report": None, "problem": None, **context}
+
+
+@bp.get("/")
+@permission_required("edit")
+def index():
+    kind = request.args.get("kind")
+    return render_template("imports/index.html", **_page_context(kind=kind if kind in KINDS else "entries"))
+
+
+@bp.post("/")
+@permission_required("edit")
+def upload():
+    kind = request.form.get("kind", "")
+    upload = request.files.get("file")
+    dry_run = request.form.get("action") != "import"  # anything but an explicit Import only checks
+    report, problem = None, None
+    if kind not in KINDS:
+        problem = "Choose what the file holds: customers, invoices and credit notes, or payments."
+    elif upload is None or not upload.filename:
+        problem = "Choose a .csv or .xlsx file."
+    else:
+        try:
+            report = import_file(db.session, kind, upload.stream, upload.filename, dry_run=dry_run,
+                                 actor=current_user._get_current_object())
+        except ImportFileError as error:
+            problem = str(error)
+    if report is not None and report.written:
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            report, problem = None, CONCURRENT_CHANGE
+    else:
+        db.session.rollback()
+    response = render_view("imports/index.html", "imports/_result.html",
+                           **_page_context(kind=kind if kind in KINDS else "entries", report=report, problem=problem))
+    # htmx swaps only 2xx answers: the fragment says what is wrong with a 200, the full page with a 400.
+    if (problem is not None or not report.ok) and not wants_fragment():
+        response.status_code = 400
+    return response

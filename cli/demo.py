@@ -1,0 +1,71 @@
+"""`flask --app app demo`: fill an empty database with a realistic, deterministic demo ledger."""
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import click
+from babel.dates import format_date
+from babel.numbers import format_decimal, format_percent
+from flask import current_app, render_template
+from flask.cli import with_appcontext
+
+from demo.generator import MAX_INVOICE_PDFS, DemoError, DemoPlan, InvoicePrint, has_customers, load_demo
+from domain.money import format_money
+from extensions import db
+
+INVOICE_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
+
+
+def render_invoice_pdf(invoice: InvoicePrint) -> bytes:
+    """The invoice as the customer received it, in their language (templates/pdf/invoice.html)."""
+    from weasyprint import HTML  # slow to import; only this command needs it
+
+    locale = INVOICE_LOCALES.get(invoice.language, "en_GB")
+    html = render_template(
+        "pdf/invoice.html",
+        invoice=invoice,
+        money=lambda cents: format_money(cents, invoice.currency, locale),
+        day=lambda value: format_date(value, "long", locale=locale),
+        quantity=lambda value: format_decimal(value, locale=locale),
+        percent=lambda value: format_percent(Decimal(value) / 100, locale=locale),
+    )
+    return HTML(string=html, base_url=current_app.root_path).write_pdf()
+
+
+@click.command("demo", help="Fill an empty database with demo customers, entries, payments, reminders "
+                            "and a few invoice PDFs. The same seed gives the same data.")
+@click.option("--customers", type=click.IntRange(min=1), default=DemoPlan.customers, show_default=True)
+@click.option("--entries", type=click.IntRange(min=0), default=DemoPlan.entries, show_default=True,
+              help="Invoices and credit notes, spread over the last 18 months.")
+@click.option("--seed", type=int, default=DemoPlan.seed, show_default=True)
+@click.option("--invoice-pdfs", type=click.IntRange(0, MAX_INVOICE_PDFS), default=DemoPlan.invoice_pdfs,
+              show_default=True, help="Invoice PDFs rendered and attached to recent open invoices.")
+@click.option("--if-empty", is_flag=True,
+              help="Skip quietly (exit 0) when the database already has data, instead of failing.")
+@with_appcontext
+def command(customers, entries, seed, invoice_pdfs, if_empty):
+    session = db.session
+    if has_customers(session):
+        if if_empty:
+            click.echo("Database already has data; demo not loaded.")
+            return
+        raise click.ClickException(
+            "The database already has customers; the demo only loads into an empty database. "
+            "Point RELANCE_DATABASE_URL (or RELANCE_INSTANCE_PATH) at a fresh one, or use --if-empty.")
+    plan = DemoPlan(customers=customers, entries=entries, seed=seed, invoice_pdfs=invoice_pdfs)
+    started = time.monotonic()
+    click.echo(f"Loading the demo: {customers:,} customers, {entries:,} entries (seed {seed})…")
+    try:
+        result = load_demo(
+            session, plan,
+            attachment_dir=current_app.config["ATTACHMENT_DIR"],
+            render_invoice=render_invoice_pdf,
+            progress=lambda message: click.echo(f"  {message}  [{time.monotonic() - started:.1f} s]"),
+        )
+    except DemoError as error:  # another process loaded data meanwhile
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Demo loaded in {time.monotonic() - started:.1f} s: {result.counts.get('customers', 0):,} customers, "
+               f"{result.counts.get('entries', 0):,} entries, {result.counts.get('payments', 0):,} payments.")
+    click.echo(f"  Demo login: {result.login[0]} / {result.login[1]} (admin); "
+               f"finance@relance.test and support@relance.test use the same password.")

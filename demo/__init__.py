@@ -1,0 +1,1 @@
+"""The demo ledger behind `flask demo`: generated data, not a domain rule."""

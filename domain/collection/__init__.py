@@ -1,0 +1,1 @@
+"""Collection: ⚖️ marks and stop-reminders, collection cases, collection files, agencies."""

@@ -1,0 +1,149 @@
+"""Collection agencies, and handing a collection file over to one.
+
+The hand-off is an e-mail from the company's sender address with the .zip attached and the
+company's SIREN in the subject: agencies file their clients' cases under it.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain import audit, clock
+from domain.collection.files import KIND as COLLECTION_FILE
+from domain.models import CASE_STATUS_LABELS, CollectionAgency, CollectionCase, CompanySettings, Export, User
+from domain.notifications import expires_at_of, is_expired
+from domain.settings import company, is_email
+
+# A case still with the company, or already with an agency (a lost e-mail can be sent again).
+SENDABLE_STATUSES = ("open", "sent_to_agency")
+
+
+class AgencyError(ValueError):
+    """What is wrong with the agency form, field by field; nothing was saved."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+class SendRefused(ValueError):
+    """The file cannot go to an agency now; the message says why and what to do."""
+
+
+# --- Agencies --------------------------------------------------------------------------------
+
+def all_agencies(session: Session) -> list[CollectionAgency]:
+    return list(session.scalars(select(CollectionAgency).order_by(CollectionAgency.active.desc(),
+                                                                 CollectionAgency.name, CollectionAgency.id)))
+
+
+def active_agencies(session: Session) -> list[CollectionAgency]:
+    return list(session.scalars(select(CollectionAgency).where(CollectionAgency.active.is_(True))
+                                .order_by(CollectionAgency.name, CollectionAgency.id)))
+
+
+def _checked(name: str, email: str) -> tuple[str, str]:
+    name, email = (name or "").strip(), (email or "").strip()
+    errors = {}
+    if not name:
+        errors["name"] = "The agency's name is required."
+    elif len(name) > 200:
+        errors["name"] = "The agency's name has at most 200 characters."
+    if not is_email(email):
+        errors["email"] = f"{email} is not an e-mail address." if email else "The agency's e-mail address is required."
+    if errors:
+        raise AgencyError(errors)
+    return name, email
+
+
+def add_agency(session: Session, actor: User, name: str, email: str) -> CollectionAgency:
+    name, email = _checked(name, email)
+    agency = CollectionAgency(name=name, email=email, active=True)
+    session.add(agency)
+    audit.record(session, actor, "agency.added", f"Collection agency added: {name} <{email}>")
+    return agency
+
+
+def update_agency(session: Session, actor: User, agency: CollectionAgency, name: str, email: str) -> None:
+    name, email = _checked(name, email)
+    if (agency.name, agency.email) != (name, email):
+        audit.record(session, actor, "agency.changed",
+                     f"Collection agency changed: {agency.name} <{agency.email}> → {name} <{email}>")
+    agency.name, agency.email = name, email
+
+
+def set_agency_active(session: Session, actor: User, agency: CollectionAgency, active: bool) -> None:
+    """Deactivate rather than delete: cases sent to the agency still name it."""
+    if agency.active != active:
+        agency.active = active
+        audit.record(session, actor, "agency.activated" if active else "agency.deactivated",
+                     f"Collection agency {'reactivated' if active else 'deactivated'}: {agency.name}")
+
+
+# --- Sending a collection file ---------------------------------------------------------------
+
+def case_of_export(session: Session, export: Export) -> CollectionCase | None:
+    if export.kind != COLLECTION_FILE:
+        return None
+    return session.scalar(select(CollectionCase).where(CollectionCase.export_id == export.id)
+                          .order_by(CollectionCase.id.desc()).limit(1))
+
+
+def cases_by_export(session: Session, exports: list[Export]) -> dict[int, CollectionCase]:
+    ids = [e.id for e in exports if e.kind == COLLECTION_FILE]
+    if not ids:
+        return {}
+    return {case.export_id: case for case in session.scalars(
+        select(CollectionCase).where(CollectionCase.export_id.in_(ids)).order_by(CollectionCase.id))}
+
+
+def check_send(
+    session: Session,
+    user: User,
+    export: Export,
+    case: CollectionCase | None,
+    agency: CollectionAgency | None = None,
+    *,
+    agency_chosen: bool = True,
+) -> CompanySettings:
+    """Refuse, with the reason, anything that would make the hand-off go wrong; the company
+    settings the e-mail needs when all is well. With agency_chosen=False only the file and the
+    settings are checked (the dialog before an agency is picked)."""
+    if not user.can("edit"):
+        raise SendRefused("Your role does not allow sending collection files to an agency.")
+    if export.user_id != user.id and user.role != "admin":
+        raise SendRefused("Only the person who made this collection file, or an admin, may send it.")
+    if export.kind != COLLECTION_FILE or case is None:
+        raise SendRefused("This file has no collection case (its entries were not marked as in collection): "
+                          "make a new collection file with “Mark entries as in collection” ticked.")
+    if export.status != "ready":
+        raise SendRefused("The collection file is not ready yet.")
+    if is_expired(export):
+        raise SendRefused(f"This collection file expired on {expires_at_of(export):%Y-%m-%d} and was deleted: "
+                          "make a new one from the customer's account.")
+    if case.status not in SENDABLE_STATUSES:
+        raise SendRefused(f"This case is “{CASE_STATUS_LABELS[case.status]}”: it is not sent to an agency any more.")
+    settings = company(session)
+    if settings is None or not settings.registration_number:
+        raise SendRefused("Set the company's SIREN in Settings → Company first: agencies file cases under it.")
+    if not settings.sender_email:
+        raise SendRefused("Set the company's sender e-mail in Settings → Company first: the file is sent from it.")
+    if not active_agencies(session):
+        raise SendRefused("There is no collection agency yet: add one in Settings → Collection agencies.")
+    if agency_chosen and (agency is None or not agency.active):
+        raise SendRefused("Choose one of the active collection agencies.")
+    return settings
+
+
+def subject(settings: CompanySettings) -> str:
+    return f"Collection file — {settings.name} — SIREN {settings.registration_number}"
+
+
+def record_sent(session: Session, case: CollectionCase, agency: CollectionAgency, user: User) -> None:
+    """The agency has the file: the case says so, and the customer's history too."""
+    now = clock.now()
+    case.status, case.agency_id, case.sent_at, case.status_changed_at = "sent_to_agency", agency.id, now, now
+    numbers = ", ".join(e.number for e in case.entries)
+    audit.record(session, user, "collection_file.sent",
+                 f"Collection file sent to {agency.name} <{agency.email}>" + (f" for {numbers}" if numbers else ""),
+                 customer=case.customer)

@@ -1,0 +1,819 @@
+"""Getting data in: customers, entries and payments from a CSV or XLSX file, all or nothing.
+
+An import runs in two steps. First every line is checked in memory against the file itself and
+against what the ledger already holds (looked up in bulk, a chunk of keys per query); every
+problem becomes a `LineError` naming the file's line and the column. Only a file without a
+single problem is then written, in the caller's transaction: the caller commits when
+`report.written`, and a report with errors has added nothing to the session.
+
+Importing the same file again changes nothing: customers are matched by account, entries by
+number, payments by entry number + reference (a bank export read twice pays nothing twice).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import IO, Callable, Iterable, Iterator, NamedTuple, Union
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.orm import Session
+from stdnum import exceptions as stdnum_errors
+from stdnum.fr import siren, siret
+
+from domain import audit
+from domain.ledger.payments import record_payment
+from domain.ledger.summaries import mark_customers_dirty
+from domain.models import ENTRY_KINDS, MAX_LEVEL, Customer, Entry, Payment, User
+from domain.money import plain
+
+Source = Union[str, Path, IO[bytes]]
+
+KINDS = ("customers", "entries", "payments")
+EXTENSIONS = (".csv", ".xlsx")
+CHUNK = 500  # keys per IN (...) lookup: well under every database's bound-parameter limit
+MAX_ROWS = 1_000_000  # lines of a file, the header's included
+MAX_COLUMNS = 100  # of a sheet: the import's own columns and room for others it ignores (A to CV)
+# What one part of an .xlsx may unpack to: a sheet is streamed, but its shared strings are held
+# in memory whole, and a zip bomb must not take the server down.
+MAX_SHEET_BYTES = 1 << 30
+MAX_PART_BYTES = 100 << 20
+ANALYZE_AFTER = 1000  # rows inserted at once after which PostgreSQL's statistics are refreshed
+
+
+@dataclass(frozen=True)
+class Columns:
+    required: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+COLUMNS = {
+    "customers": Columns(("account", "name"), ("registration_number", "email", "phone", "address", "language")),
+    "entries": Columns(("account", "number", "kind", "issue_date", "due_date", "amount"),
+                       ("open_amount", "currency", "reminder_level")),
+    "payments": Columns(("number", "date", "amount", "reference")),
+}
+
+
+CONCURRENT_CHANGE = ("Another import or user changed the same customers or entries at the same moment; "
+                     "nothing was imported. Run the import again.")
+
+
+class ImportFileError(ValueError):
+    """The file cannot be read at all: wrong extension, not UTF-8, not a workbook, empty."""
+
+
+class LineError(NamedTuple):
+    """One problem in the file: its line (the header is line 1), the column and why."""
+
+    line: int
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}, column {self.column}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    filename: str
+    dry_run: bool = False
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0  # for payments: already imported
+    errors: list[LineError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def written(self) -> bool:
+        """The import's changes are in the session, waiting for the caller's commit."""
+        return self.ok and not self.dry_run
+
+    def add_error(self, line: int, column: str, reason: str) -> None:
+        self.errors.append(LineError(line, column, reason))
+
+    def counts(self) -> str:
+        if self.kind == "payments":
+            return f"{self.created} created, {self.unchanged} already imported"
+        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+
+    def summary(self) -> str:
+        if not self.ok:
+            problems = "1 error" if len(self.errors) == 1 else f"{len(self.errors)} errors"
+            return f"{self.kind}: {problems}, nothing imported."
+        text = f"{self.kind}: {self.counts()}"
+        return f"{text}. Dry run: nothing written." if self.dry_run else text
+
+
+# --- reading files -------------------------------------------------------------------------
+
+Row = tuple[int, list[str]]  # (line number in the file, cell texts)
+
+
+def read_rows(source: Source, filename: str) -> tuple[list[str], list[Row]]:
+    """The header cells and the non-blank data rows of a .csv (UTF-8, comma) or .xlsx (first
+    sheet) file, every cell as trimmed text, each row with its line number in the file."""
+    _, headers, rows = _read_table(source, filename)
+    return headers, rows
+
+
+def _read_table(source: Source, filename: str) -> tuple[int, list[str], list[Row]]:
+    """Like read_rows, with the header's own line number (the first non-blank line)."""
+    extension = Path(filename).suffix.lower()
+    if extension == ".xls":
+        raise ImportFileError(f"{filename!r} is an old-style Excel file (.xls): save it as .xlsx or CSV UTF-8.")
+    if extension not in EXTENSIONS:
+        raise ImportFileError(f"{filename!r} is neither a .csv nor an .xlsx file.")
+    lines = _csv_lines(source, filename) if extension == ".csv" else _xlsx_lines(source, filename)
+    rows = [(number, cells) for number, cells in lines if any(cells)]
+    if not rows:
+        raise ImportFileError(f"{filename!r} is empty.")
+    (header_line, headers), data = rows[0], rows[1:]
+    if extension == ".csv" and len(headers) == 1 and ";" in headers[0]:
+        # Excel in French locales saves "CSV" with semicolons; say so rather than list missing columns.
+        raise ImportFileError(f"{filename!r} separates its columns with ';': save it as CSV UTF-8 with commas.")
+    return header_line, headers, data
+
+
+def _read_bytes(source: Source, filename: str) -> bytes:
+    try:
+        if isinstance(source, (str, Path)):
+            return Path(source).read_bytes()
+        return source.read()
+    except OSError as error:
+        raise ImportFileError(f"Cannot read {filename!r}: {error.strerror or error}.") from None
+
+
+def _csv_lines(source: Source, filename: str) -> Iterator[Row]:
+    raw = _read_bytes(source, filename)
+    try:
+        text = raw.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a byte-order mark
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise ImportFileError(
+            f"{filename!r} is not UTF-8 text (line {line}): save it as CSV UTF-8.") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        while True:
+            # A quoted cell may span lines: a row is numbered by the line it starts on.
+            start = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            if start > MAX_ROWS:
+                raise ImportFileError(_too_long(filename))
+            yield start, [cell.strip() for cell in cells]
+    except csv.Error as error:
+        raise ImportFileError(f"{filename!r} line {reader.line_num}: {error}.") from None
+
+
+def _too_long(filename: str) -> str:
+    return f"{filename!r} has more than {MAX_ROWS:,} rows: split it into smaller files."
+
+
+def _xlsx_lines(source: Source, filename: str) -> Iterator[Row]:
+    """The first sheet's rows, one at a time: a sheet too wide or too long is refused before the
+    first row comes out, and no row is ever wider than MAX_COLUMNS."""
+    from openpyxl import load_workbook
+    from openpyxl.worksheet._reader import WorkSheetParser
+
+    if not isinstance(source, (str, Path)) and not (hasattr(source, "seekable") and source.seekable()):
+        source = io.BytesIO(_read_bytes(source, filename))  # openpyxl needs to seek
+    unreadable = ImportFileError(f"{filename!r} is not a readable Excel workbook (.xlsx).")
+    _check_parts(source, filename, unreadable)
+    try:
+        workbook = load_workbook(source, read_only=True, data_only=True)
+    except OSError as error:
+        raise ImportFileError(f"Cannot read {filename!r}: {error.strerror or error}.") from None
+    except Exception:  # zipfile, XML and openpyxl errors all mean the same to the user
+        raise unreadable from None
+    try:
+        if not workbook.worksheets:
+            return
+        sheet = workbook.worksheets[0]
+        # openpyxl's read-only rows are padded to the widest row (one cell at XFD makes every row
+        # 16,384 cells) and leave an XML element behind per row: rows are read here instead, with
+        # openpyxl's own cell parser set up as its read-only sheet sets it up (private names,
+        # hence the <4 pin; tests/unit/test_imports.py covers dates, numbers and shared strings).
+        with sheet._get_source() as xml:
+            _check_bounds(xml, filename)
+        cells = WorkSheetParser(None, sheet._shared_strings, data_only=True, epoch=workbook.epoch,
+                                date_formats=workbook._date_formats, timedelta_formats=workbook._timedelta_formats)
+        with sheet._get_source() as xml:
+            yield from _sheet_rows(xml, cells, filename)
+    except ImportFileError:
+        raise
+    except Exception:
+        raise unreadable from None
+    finally:
+        workbook.close()
+
+
+def _check_parts(source: Source, filename: str, unreadable: ImportFileError) -> None:
+    """Refuse a workbook whose parts unpack to more than the limits, before anything is unpacked
+    (a part that unpacks to more than it declares fails its checksum when read)."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            parts = archive.infolist()
+    except OSError as error:
+        raise ImportFileError(f"Cannot read {filename!r}: {error.strerror or error}.") from None
+    except Exception:
+        raise unreadable from None
+    finally:
+        if not isinstance(source, (str, Path)):
+            source.seek(0)
+    for part in parts:
+        limit = MAX_SHEET_BYTES if part.filename.startswith("xl/worksheets/") else MAX_PART_BYTES
+        if part.file_size > limit:
+            raise ImportFileError(f"{filename!r} is too large once unpacked ({part.filename}: "
+                                  f"{part.file_size >> 20:,} MB): split it into smaller files or save it as CSV UTF-8.")
+
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_SHEET_DATA, _ROW, _CELL = f"{{{_MAIN}}}sheetData", f"{{{_MAIN}}}row", f"{{{_MAIN}}}c"
+
+
+def _check_bounds(xml: IO[bytes], filename: str) -> None:
+    """Refuse a sheet with a value beyond MAX_COLUMNS or MAX_ROWS wherever that value is, before
+    a single row is held: a first reading of the XML that builds nothing, cells numbered as
+    openpyxl numbers them."""
+    from xml.parsers import expat
+
+    from openpyxl.utils import coordinate_to_tuple
+
+    row, cell, at = f"{_MAIN} row", f"{_MAIN} c", [0, 0, False]  # line, column, the cell still unchecked
+
+    def start(name: str, attributes: dict) -> None:
+        if name == row:
+            at[:] = int(attributes.get("r", at[0] + 1)), 0, False
+        elif name == cell:
+            reference = attributes.get("r")
+            at[:2] = coordinate_to_tuple(reference) if reference else (at[0], at[1] + 1)
+            at[2] = True
+        elif at[2] and name in (f"{_MAIN} v", f"{_MAIN} is"):  # the cell holds a value
+            at[2] = False
+            _within_bounds(filename, at[0], at[1])
+
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = start
+    parser.ParseFile(xml)
+
+
+def _within_bounds(filename: str, line: int, column: int) -> None:
+    from openpyxl.utils import get_column_letter
+
+    if column > MAX_COLUMNS:
+        raise ImportFileError(
+            f"{filename!r} is too wide: line {line} has a value in column {get_column_letter(column)}, "
+            f"and an import reads the columns A to {get_column_letter(MAX_COLUMNS)} only. "
+            "Delete the columns after your data, or save the sheet as CSV UTF-8.")
+    if line > MAX_ROWS:
+        raise ImportFileError(_too_long(filename))
+
+
+def _sheet_rows(xml: IO[bytes], cells, filename: str) -> Iterator[Row]:
+    """A worksheet's rows as (line, cell texts), read by openpyxl's cell parser; each row leaves
+    the XML tree once read."""
+    from xml.etree.ElementTree import iterparse
+
+    from openpyxl.utils.escape import unescape
+
+    sheet_data = row = None
+    values: list = []
+    for event, element in iterparse(xml, events=("start", "end")):
+        tag = element.tag
+        if event == "start":
+            if tag == _SHEET_DATA:
+                sheet_data = element
+            elif tag == _ROW and sheet_data is not None:
+                row, values = element, []
+                # As openpyxl numbers rows: by their r attribute, else the one after the last.
+                cells.row_counter = int(element.get("r", cells.row_counter + 1))
+                cells.col_counter = 0
+            continue
+        if tag == _CELL and row is not None:
+            cell = cells.parse_cell(element)
+            row.remove(element)
+            value = cell["value"]
+            if value is None:  # an empty cell (formatting only) holds nothing to import, wherever it is
+                continue
+            column = cell["column"]
+            _within_bounds(filename, cell["row"], column)  # checked already: this keeps `values` bounded
+            if isinstance(value, str):
+                value = unescape(value)  # Excel writes control characters as _x0000_
+            values.extend([None] * (column - len(values)))
+            values[column - 1] = value
+        elif tag == _ROW and row is not None:
+            sheet_data.remove(element)
+            yield cells.row_counter, [_cell_text(value) for value in values]
+            row = None
+        elif tag == _SHEET_DATA:
+            return  # what follows the data (merged cells, page set-up…) is not needed
+
+
+def _cell_text(value) -> str:
+    """A spreadsheet cell as the text a CSV would hold (dates ISO, no float noise)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        # 1234.56 stays "1234.56"; a formula's 0.30000000000000004 becomes "0.3".
+        return f"{value:.10f}".rstrip("0").rstrip(".")
+    return str(value).strip()
+
+
+# --- importing -----------------------------------------------------------------------------
+
+def import_file(
+    session: Session,
+    kind: str,
+    source: Source,
+    filename: str,
+    *,
+    dry_run: bool = False,
+    actor: User | None = None,
+) -> ImportReport:
+    """Check a whole file and, when every line is right and this is not a dry run, write it into
+    the session with one audit event (actor None = the command line). The caller commits when
+    `report.written`. Raises ImportFileError when the file cannot be read at all."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown import kind {kind!r}")
+    header_line, headers, rows = _read_table(source, filename)
+    report = ImportReport(kind=kind, filename=filename, dry_run=dry_run, rows=len(rows))
+    cells = _map_columns(header_line, headers, rows, COLUMNS[kind], report)
+    if not report.ok:
+        return report
+    plan = _CHECKS[kind](session, cells, report)
+    report.errors.sort(key=lambda error: error.line)
+    if report.ok and not dry_run:
+        plan.write(session, report)
+        audit.record(session, actor, f"import.{kind}", f"{filename}: {report.counts()}")
+        session.flush()
+    return report
+
+
+Cells = dict[str, str]  # canonical column name -> cell text, only for columns the file has
+
+
+def _canonical(header: str) -> str:
+    return re.sub(r"[\s-]+", "_", header.strip().lower())
+
+
+def _map_columns(header_line: int, headers: list[str], rows: list[Row], columns: Columns,
+                 report: ImportReport) -> list[tuple[int, Cells]]:
+    """Rows as {column: text} by header name (any order, case-insensitive); extra columns are ignored."""
+    positions: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        name = _canonical(header)
+        if name not in columns.all:
+            continue
+        if name in positions:
+            report.add_error(header_line, name, "the column appears twice")
+        positions[name] = index
+    for name in columns.required:
+        if name not in positions:
+            report.add_error(header_line, name, "missing column")
+    return [(line, {name: values[i] if i < len(values) else "" for name, i in positions.items()})
+            for line, values in rows]
+
+
+class _Invalid(ValueError):
+    """A cell that cannot be read; the message is the reason shown to the user."""
+
+
+_MISSING = object()  # what a bad cell reads as, so later checks can tell it from an empty one
+
+
+def _given(value) -> bool:
+    return value is not None and value is not _MISSING
+
+
+class _LineReader:
+    """Reads one line's cells, noting a LineError for each bad cell instead of stopping at the first."""
+
+    def __init__(self, line: int, cells: Cells, report: ImportReport):
+        self.line, self.cells, self.report = line, cells, report
+        self.errors = 0
+
+    def has(self, column: str) -> bool:
+        return column in self.cells
+
+    def get(self, column: str, parse: Callable[[str], object]):
+        try:
+            return parse(_printable(self.cells.get(column, ""), column))
+        except _Invalid as problem:
+            self.error(column, str(problem))
+            return _MISSING
+
+    def error(self, column: str, reason: str) -> None:
+        self.errors += 1
+        self.report.add_error(self.line, column, reason)
+
+    @property
+    def ok(self) -> bool:
+        return self.errors == 0
+
+
+# Control characters (C0, DEL, C1): invisible, they break e-mails, letters and exports. Tabs and
+# line breaks are kept where a text may span lines.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_MULTILINE = {"address"}
+
+
+def _printable(value: str, column: str) -> str:
+    found = (_CONTROL_BUT_LINES if column in _MULTILINE else _CONTROL).search(value)
+    if found:
+        raise _Invalid(f"contains a control character (U+{ord(found[0]):04X}): remove it")
+    return value
+
+
+# Cell parsers: text in, value out, _Invalid with the reason otherwise.
+
+def _text(max_length: int, required: bool = False) -> Callable[[str], str | None]:
+    def parse(value: str) -> str | None:
+        if not value:
+            if required:
+                raise _Invalid("required")
+            return None
+        if len(value) > max_length:
+            raise _Invalid(f"longer than {max_length} characters")
+        return value
+
+    return parse
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date(value: str) -> date:
+    if not value:
+        raise _Invalid("required")
+    if _ISO_DATE.fullmatch(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise _Invalid(f"{value!r} is not a date like 2026-06-30")
+
+
+_AMOUNT = re.compile(r"\d{1,13}(\.\d{1,2})?")
+
+
+def _cents(value: str) -> int:
+    """A positive amount with a '.' decimal point and at most 2 decimals, as integer cents."""
+    if not value:
+        raise _Invalid("required")
+    if not _AMOUNT.fullmatch(value):
+        if value.startswith("-"):
+            raise _Invalid(f"{value!r} is negative: amounts are positive (a credit note has kind credit_note)")
+        if re.fullmatch(r"\d+,\d+", value):
+            raise _Invalid(f"{value!r} uses a comma: write the decimal point as '.'")
+        if re.fullmatch(r"\d+\.\d{3,}", value):
+            raise _Invalid(f"{value!r} has more than 2 decimals")
+        raise _Invalid(f"{value!r} is not an amount like 1234.56")
+    return int(Decimal(value) * 100)
+
+
+_ACCOUNT, _ENTRY_NUMBER, _REFERENCE = _text(40, required=True), _text(60, required=True), _text(100, required=True)
+
+
+def _positive_cents(value: str) -> int:
+    cents = _cents(value)
+    if cents == 0:
+        raise _Invalid("must be more than 0")
+    return cents
+
+
+def _optional_cents(value: str) -> int | None:
+    return _cents(value) if value else None
+
+
+def _kind(value: str) -> str:
+    kind = value.lower()
+    if kind not in ENTRY_KINDS:
+        raise _Invalid(f"{value!r} is not a kind: write invoice or credit_note" if value else "required")
+    return kind
+
+
+def _currency(value: str) -> str:
+    if not value:
+        return "EUR"
+    if not re.fullmatch(r"[A-Za-z]{3}", value):
+        raise _Invalid(f"{value!r} is not a currency code like EUR")
+    return value.upper()
+
+
+def _reminder_level(value: str) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit() or int(value) > MAX_LEVEL:
+        raise _Invalid(f"{value!r} is not a reminder level from 0 to {MAX_LEVEL}")
+    return int(value)
+
+
+def _registration_number(value: str) -> str | None:
+    """A 9-digit number must be a valid SIREN; a valid SIRET is stored compact; anything else
+    (a foreign company number) is kept as given."""
+    if not value:
+        return None
+    compact = siren.compact(value)
+    if compact.isdigit() and len(compact) == 9:
+        try:
+            return siren.validate(compact)
+        except stdnum_errors.ValidationError:
+            raise _Invalid(f"{value!r} is not a valid SIREN (check digit)") from None
+    if siret.is_valid(value):
+        return siret.compact(value)
+    return _text(40)(value)
+
+
+_EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+")
+
+
+def _emails(value: str) -> str:
+    addresses = [part.strip() for part in re.split(r"[;,]", value) if part.strip()]
+    for address in addresses:
+        if not _EMAIL.fullmatch(address):
+            raise _Invalid(f"{address!r} is not an e-mail address")
+    return _text(500)(",".join(addresses)) or ""
+
+
+def _language(value: str) -> str:
+    if not value:
+        return "en"
+    match = re.fullmatch(r"([A-Za-z]{2,3})([-_][A-Za-z0-9]{2,4})?", value)
+    if match is None:
+        raise _Invalid(f"{value!r} is not a language code like en or fr")
+    return match[1].lower() + (match[2] or "")
+
+
+def _in_chunks(keys: Iterable) -> Iterator[list]:
+    keys = sorted(set(keys))
+    for start in range(0, len(keys), CHUNK):
+        yield keys[start:start + CHUNK]
+
+
+def _first_seen(seen: dict, key, line: int, reader: _LineReader, column: str, label: str) -> None:
+    """A key met twice in one file is an error of the later line."""
+    if key in seen:
+        reader.error(column, f"{label} already appears on line {seen[key]}")
+    else:
+        seen[key] = line
+
+
+# --- customers -----------------------------------------------------------------------------
+
+_CUSTOMER_FIELDS = {
+    # column -> (Customer attribute, parser)
+    "name": ("name", _text(200, required=True)),
+    "registration_number": ("registration_number", _registration_number),
+    "email": ("emails", _emails),
+    "phone": ("phone", _text(40)),
+    "address": ("address", _text(5000)),
+    "language": ("language", _language),
+}
+_CUSTOMER_DEFAULTS = {"registration_number": None, "emails": "", "phone": None, "address": None, "language": "en"}
+
+
+@dataclass
+class _BulkPlan:
+    """Rows to insert and rows to update by primary key, written without loading objects."""
+
+    model: type
+    creates: list[dict] = field(default_factory=list)
+    updates: list[dict] = field(default_factory=list)
+    touched_customers: set[int] = field(default_factory=set)
+
+    def write(self, session: Session, report: ImportReport) -> None:
+        if self.creates:
+            session.execute(insert(self.model), self.creates)
+            if len(self.creates) >= ANALYZE_AFTER and session.get_bind().dialect.name == "postgresql":
+                # PostgreSQL plans by its statistics, and its cached plans of the lookups above were
+                # made for the table before this load: an immediate re-import would scan the whole
+                # table per chunk. "Run ANALYZE afterwards" (PostgreSQL docs, Populating a Database).
+                session.execute(text(f"ANALYZE {self.model.__tablename__}"))
+        if self.updates:
+            session.execute(update(self.model), self.updates)
+        # Bulk statements bypass the flush events that keep summaries in step: name the customers.
+        mark_customers_dirty(session, self.touched_customers)
+
+
+def _check_customers(session: Session, lines: list[tuple[int, Cells]], report: ImportReport) -> _BulkPlan:
+    seen: dict[str, int] = {}
+    parsed: list[tuple[str, dict]] = []
+    for line, cells in lines:
+        reader = _LineReader(line, cells, report)
+        account = reader.get("account", _ACCOUNT)
+        if _given(account):
+            _first_seen(seen, account, line, reader, "account", f"account {account}")
+        values = {attribute: reader.get(column, parse)
+                  for column, (attribute, parse) in _CUSTOMER_FIELDS.items() if reader.has(column)}
+        if reader.ok:
+            parsed.append((account, values))
+
+    existing = {}
+    compared = [getattr(Customer, attribute) for attribute, _ in _CUSTOMER_FIELDS.values()]
+    for chunk in _in_chunks(account for account, _ in parsed):
+        rows = session.execute(select(Customer.id, Customer.account, *compared).where(Customer.account.in_(chunk)))
+        existing.update((row.account, row) for row in rows)
+
+    plan = _BulkPlan(Customer)
+    for account, values in parsed:
+        customer = existing.get(account)
+        if customer is None:
+            plan.creates.append({"account": account, **_CUSTOMER_DEFAULTS, **values})
+            report.created += 1
+            continue
+        # Only the columns the file has are compared: a file without phones keeps the phones.
+        changes = {name: value for name, value in values.items() if getattr(customer, name) != value}
+        if changes:
+            plan.updates.append({"id": customer.id, **changes})
+            plan.touched_customers.add(customer.id)
+            report.updated += 1
+        else:
+            report.unchanged += 1
+    return plan
+
+
+# --- entries -------------------------------------------------------------------------------
+
+_ENTRY_FIELDS = ("kind", "issue_date", "due_date", "amount_cents", "open_cents", "currency", "reminder_level")
+
+
+def _check_entries(session: Session, lines: list[tuple[int, Cells]], report: ImportReport) -> _BulkPlan:
+    seen: dict[str, int] = {}
+    readers: list[tuple[_LineReader, dict]] = []
+    for line, cells in lines:
+        reader = _LineReader(line, cells, report)
+        entry = {
+            "account": reader.get("account", _ACCOUNT),
+            "number": reader.get("number", _ENTRY_NUMBER),
+            "kind": reader.get("kind", _kind),
+            "issue_date": reader.get("issue_date", _date),
+            "due_date": reader.get("due_date", _date),
+            "amount_cents": reader.get("amount", _positive_cents),
+            "open_cents": reader.get("open_amount", _optional_cents),
+            # An absent currency column leaves existing entries' currencies alone.
+            "currency": reader.get("currency", _currency) if reader.has("currency") else None,
+            "reminder_level": reader.get("reminder_level", _reminder_level),
+        }
+        if _given(entry["number"]):
+            _first_seen(seen, entry["number"], line, reader, "number", f"entry {entry['number']}")
+        issue, due = entry["issue_date"], entry["due_date"]
+        if isinstance(issue, date) and isinstance(due, date) and due < issue:
+            reader.error("due_date", f"due date {due.isoformat()} is before the issue date {issue.isoformat()}")
+        amount, open_cents = entry["amount_cents"], entry["open_cents"]
+        if isinstance(amount, int) and isinstance(open_cents, int) and open_cents > amount:
+            reader.error("open_amount", f"open amount {plain(open_cents)} is larger than the amount {plain(amount)}")
+        readers.append((reader, entry))
+
+    customer_ids: dict[str, int] = {}
+    for chunk in _in_chunks(e["account"] for _, e in readers if _given(e["account"])):
+        customer_ids.update(session.execute(select(Customer.account, Customer.id).where(Customer.account.in_(chunk))).all())
+    existing = {}
+    for chunk in _in_chunks(e["number"] for _, e in readers if _given(e["number"])):
+        rows = session.execute(select(Entry.id, Entry.number, Entry.customer_id, *(getattr(Entry, f) for f in _ENTRY_FIELDS))
+                               .where(Entry.number.in_(chunk)))
+        existing.update((row.number, row) for row in rows)
+    # The accounts of entries the file puts under another customer, to say whose they are.
+    owners = {current.customer_id for _, e in readers if (current := existing.get(e["number"])) is not None}
+    account_of = {customer_id: account for account, customer_id in customer_ids.items()}
+    for chunk in _in_chunks(owners - account_of.keys()):
+        account_of.update(session.execute(select(Customer.id, Customer.account).where(Customer.id.in_(chunk))).all())
+    paid: dict[int, int] = {}
+    for chunk in _in_chunks(row.id for row in existing.values()):
+        totals = session.execute(select(Payment.entry_id, func.sum(Payment.amount_cents))
+                                 .where(Payment.entry_id.in_(chunk)).group_by(Payment.entry_id))
+        paid.update((entry_id, int(total)) for entry_id, total in totals)  # PostgreSQL sums to numeric
+
+    plan = _BulkPlan(Entry)
+    for reader, entry in readers:
+        account, number = entry["account"], entry["number"]
+        if _given(account) and account not in customer_ids:
+            reader.error("account", f"unknown account {account}")
+        current = existing.get(number) if _given(number) else None
+        if current is not None and _given(account) and account_of[current.customer_id] != account:
+            reader.error("account", f"entry {number} belongs to account {account_of[current.customer_id]}")
+        if current is not None and reader.ok and entry["open_cents"] is None:
+            # No open amount in the file: the amount less what Relance has recorded as paid, so
+            # re-reading an ERP export does not undo the payments imported since.
+            if paid.get(current.id, 0) > entry["amount_cents"]:
+                reader.error("amount", f"payments of {plain(paid[current.id])} are already recorded on "
+                                       f"entry {number}, more than this amount")
+        if not reader.ok:
+            continue
+        values = {name: entry[name] for name in _ENTRY_FIELDS}
+        if current is None:
+            values["open_cents"] = values["amount_cents"] if values["open_cents"] is None else values["open_cents"]
+            values["currency"] = values["currency"] or "EUR"
+            values["reminder_level"] = values["reminder_level"] or 0
+            values["is_open"] = values["open_cents"] != 0
+            plan.creates.append({"customer_id": customer_ids[account], "number": number, **values})
+            plan.touched_customers.add(customer_ids[account])
+            report.created += 1
+            continue
+        if values["open_cents"] is None:
+            values["open_cents"] = values["amount_cents"] - paid.get(current.id, 0)
+        # Once an entry exists its reminder level is Relance's (the reminders raise it): an empty
+        # cell keeps it, and so does a file without a currency column keep the currency.
+        for kept in ("currency", "reminder_level"):
+            if values[kept] is None:
+                values[kept] = getattr(current, kept)
+        if all(getattr(current, name) == value for name, value in values.items()):
+            report.unchanged += 1
+            continue
+        values["is_open"] = values["open_cents"] != 0
+        plan.updates.append({"id": current.id, **values})
+        plan.touched_customers.add(current.customer_id)
+        report.updated += 1
+    return plan
+
+
+# --- payments ------------------------------------------------------------------------------
+
+@dataclass
+class _PaymentPlan:
+    payments: list[tuple[Entry, date, int, str]] = field(default_factory=list)
+
+    def write(self, session: Session, report: ImportReport) -> None:
+        # The ledger's own rule applies each payment, so the open amount changes with it.
+        with session.no_autoflush:
+            for entry, paid_on, cents, reference in self.payments:
+                if record_payment(session, entry, paid_on, cents, reference).duplicate:
+                    # Recorded by someone else since the check: still "already imported".
+                    report.created -= 1
+                    report.unchanged += 1
+
+
+def _check_payments(session: Session, lines: list[tuple[int, Cells]], report: ImportReport) -> _PaymentPlan:
+    seen: dict[tuple[str, str], int] = {}
+    readers: list[tuple[_LineReader, dict]] = []
+    for line, cells in lines:
+        reader = _LineReader(line, cells, report)
+        payment = {
+            "number": reader.get("number", _ENTRY_NUMBER),
+            "date": reader.get("date", _date),
+            "amount": reader.get("amount", _positive_cents),
+            "reference": reader.get("reference", _REFERENCE),
+        }
+        if _given(payment["number"]) and _given(payment["reference"]):
+            key = (payment["number"], payment["reference"])
+            _first_seen(seen, key, line, reader, "reference", f"payment {key[1]} on entry {key[0]}")
+        readers.append((reader, payment))
+
+    entries: dict[str, Entry] = {}
+    for chunk in _in_chunks(p["number"] for _, p in readers if _given(p["number"])):
+        entries.update((entry.number, entry) for entry in session.scalars(select(Entry).where(Entry.number.in_(chunk))))
+    recorded: set[tuple[int, str]] = set()
+    for chunk in _in_chunks(entry.id for entry in entries.values()):
+        rows = session.execute(select(Payment.entry_id, Payment.reference).where(Payment.entry_id.in_(chunk)))
+        recorded.update((entry_id, reference) for entry_id, reference in rows)
+
+    plan = _PaymentPlan()
+    left: dict[int, int] = {}  # open amount left on each entry after the lines above
+    for reader, payment in readers:
+        number = payment["number"]
+        entry = entries.get(number) if _given(number) else None
+        if _given(number) and entry is None:
+            reader.error("number", f"unknown entry {number}")
+        if not reader.ok:
+            continue
+        if (entry.id, payment["reference"]) in recorded:
+            report.unchanged += 1
+            continue
+        open_cents = left.get(entry.id, entry.open_cents)
+        if payment["amount"] > open_cents:
+            earlier = "" if entry.id not in left else " left after the lines above"
+            reader.error("amount", f"payment of {plain(payment['amount'])} is larger than the open amount"
+                                   f"{earlier} of entry {number} ({plain(open_cents)})")
+            continue
+        left[entry.id] = open_cents - payment["amount"]
+        plan.payments.append((entry, payment["date"], payment["amount"], payment["reference"]))
+        report.created += 1
+    return plan
+
+
+_CHECKS = {"customers": _check_customers, "entries": _check_entries, "payments": _check_payments}

@@ -1,0 +1,88 @@
+"""What every list page shares: pages of rows, sort and page from the query string, filter errors,
+and index-friendly text matching. Knows no table of its own."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Mapping
+
+from sqlalchemy import and_
+
+PAGE_SIZE = 50
+COUNT_CAP = 10_000  # counting past this on every page view costs more than it tells
+
+
+class FilterError(ValueError):
+    """A filter value in the URL that makes no sense; the page answers 400 with this message."""
+
+
+def flag(args: Mapping[str, str], name: str) -> bool:
+    value = (args.get(name) or "").strip().lower()
+    if value in ("", "0", "false", "off"):
+        return False
+    if value in ("1", "true", "on", "yes"):
+        return True
+    raise FilterError(f"'{name}' must be 1 or 0, not {value!r}.")
+
+
+def parse_date(args: Mapping[str, str], name: str, label: str) -> date | None:
+    value = (args.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise FilterError(f"The {label} date {value!r} is not a date (YYYY-MM-DD).") from None
+
+
+def parse_sort_and_page(args: Mapping[str, str], sort_keys) -> tuple[str, str, int]:
+    """The sort column, direction and page every list view reads from its query string."""
+    sort = (args.get("sort") or "").strip()
+    if sort and sort not in sort_keys:
+        raise FilterError(f"Cannot sort on {sort!r}: choose one of {', '.join(sort_keys)}.")
+    direction = (args.get("dir") or "").strip()
+    if direction not in ("", "asc", "desc"):
+        raise FilterError(f"The sort direction must be asc or desc, not {direction!r}.")
+    page_text = (args.get("page") or "1").strip()
+    if not page_text.isdigit() or int(page_text) < 1:
+        raise FilterError(f"The page must be a positive whole number, not {page_text!r}.")
+    return sort, direction, int(page_text)
+
+
+def like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def prefix_range(column, text: str):
+    """`column` starts with `text`, as a range the column's index can serve (LIKE cannot on SQLite)."""
+    return and_(column >= text, column < text + "\U0010ffff")
+
+
+@dataclass
+class Page:
+    rows: list
+    page: int
+    total: int
+    totals: list = field(default_factory=list)
+    cap: int | None = None  # the count stopped at cap + 1
+
+    @property
+    def pages(self) -> int:
+        counted = min(self.total, self.cap) if self.cap else self.total
+        return max(1, -(-counted // PAGE_SIZE))
+
+    @property
+    def total_is_capped(self) -> bool:
+        return self.cap is not None and self.total > self.cap
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def first_row(self) -> int:
+        return (self.page - 1) * PAGE_SIZE + 1 if self.rows else 0
+
+    @property
+    def last_row(self) -> int:
+        return (self.page - 1) * PAGE_SIZE + len(self.rows)

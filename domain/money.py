@@ -1,0 +1,68 @@
+"""Money: integer cents and a currency, never a float. The one place amounts become text (Babel),
+for pages, Excel, PDFs, letters and e-mails alike, and become Decimal for spreadsheet cells."""
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+
+from babel.numbers import format_currency, get_currency_precision
+
+
+def to_decimal(cents: int) -> Decimal:
+    """12345 → Decimal('123.45'): for spreadsheet cells and CSV files (numbers, not text)."""
+    return Decimal(int(cents)).scaleb(-2).quantize(Decimal("0.01"))
+
+
+def plain(cents: int) -> str:
+    """12345 → "123.45": amounts in messages about a file's lines, written the way the file has them."""
+    return str(to_decimal(cents))
+
+
+def format_money(cents: int | None, currency: str = "EUR", locale: str = "en_GB", blank_zero: bool = False) -> str:
+    """Babel's currency format of integer cents in `locale`: €1,234.56 (en_GB), 1 234,56 € (fr_FR)."""
+    if cents is None or (blank_zero and cents == 0):
+        return ""
+    shape = _money_shape(locale, currency)
+    if shape is None:
+        return format_currency(Decimal(int(cents)).scaleb(-2), currency, locale=locale)
+    return _shaped(cents, shape)
+
+
+@lru_cache(maxsize=256)
+def _money_shape(locale: str, currency: str) -> tuple[str, str, str, str, str, str, int] | None:
+    """How Babel writes amounts of `currency` in `locale`, read once from a sample, so formatting
+    a table row costs microseconds instead of a pattern parse per cell. None when the shape does
+    not give back what Babel writes for a few checks (a locale with rules of its own): those
+    amounts go through Babel every time."""
+    digits = get_currency_precision(currency)
+    sample = Decimal("1234567.891234")
+    positive = format_currency(sample, currency, locale=locale)
+    negative = format_currency(-sample, currency, locale=locale)
+
+    def split(text: str) -> tuple[str, str, str]:
+        first = next(i for i, ch in enumerate(text) if ch.isdigit())
+        last = max(i for i, ch in enumerate(text) if ch.isdigit())
+        return text[:first], text[first:last + 1], text[last + 1:]
+
+    prefix, body, suffix = split(positive)
+    negative_prefix, _, negative_suffix = split(negative)
+    group = body[1] if not body[1].isdigit() else ""
+    decimal_mark = body[-(digits + 1)] if digits else ""
+    shape = prefix, suffix, negative_prefix, negative_suffix, group, decimal_mark, digits
+    checks = (1, -5, 123456, -123456, 123456789, 10**12)
+    if any(_shaped(cents, shape) != format_currency(Decimal(cents) / 100, currency, locale=locale) for cents in checks):
+        return None
+    return shape
+
+
+def _shaped(cents: int, shape: tuple[str, str, str, str, str, str, int]) -> str:
+    prefix, suffix, negative_prefix, negative_suffix, group, decimal_mark, digits = shape
+    units, fraction = divmod(abs(int(cents)), 100)
+    if not digits:  # JPY and the like: round the hundredths away as Babel would
+        units, fraction = round(Decimal(abs(int(cents))) / 100), 0
+    text = f"{units:,}".replace(",", group)
+    if digits:
+        text += decimal_mark + f"{fraction:02d}"[:digits].ljust(digits, "0")
+    if cents < 0:
+        return f"{negative_prefix}{text}{negative_suffix}"
+    return f"{prefix}{text}{suffix}"

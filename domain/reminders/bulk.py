@@ -1,0 +1,458 @@
+"""Bulk dunning: from Who owes you what?, one reminder e-mail per ticked customer (or per customer
+matching the filter) covering its overdue entries, queued in the outbox, with a report of what was
+sent, skipped and why, and what failed.
+
+Nothing is sent on the click: the job first makes a plan (`plan`: how many messages at which level,
+who is skipped and why, the templates, one message as it would go), the user confirms it
+(`confirm`) or cancels it, and only then does the run send, to the planned customers only. A set-up
+problem (no sender address, no mail server) is said in the plan and fails the run before anything
+is queued.
+
+    decisions = plan_bulk_dunning(session, ["C100", "C200"] | filters, today)
+    report = run_bulk_dunning(session, export, actor, today=…, attachment_dir=…, deliver=…, progress=…,
+                              make_letter=…)         # make_letter: only when the export asks for letters
+
+Rules per customer: overdue = open invoices due before today with an open amount; entries whose
+reminders are stopped, in collection or disputed are left out, and so are entries reminded less
+than holds.REMINDER_GAP_DAYS days ago; a customer with a message at that
+level or above still on its way or of unknown outcome is skipped; level = the most advanced entry's
+level + 1 (at most R5); the e-mail template of that level in the customer's language. Each message
+is queued under the dedupe key (export, customer): a retried job never queues one twice. "Failed"
+means it could not be queued (a broken template, no company sender address…); the delivery itself
+shows later on Deliveries. No Flask, no Redis here: the job passes plain arguments and callbacks.
+
+With the option "Attach the reminder letter (PDF)" (`letter=1` in the export's params) each e-mail
+also carries the formal letter of the customer's level (the letter template, as the ✉️ button
+makes it), written by the caller's `make_letter(customer, entries, content, name)` → (storage name
+under the document directory, file name): the domain knows no documents. The file stays as the
+message's stored attachment, so the reminder's history lists it. `name` is the same for the same
+export and customer (`letter_name`): a retried job replaces a letter it had written, never adds one.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Callable, Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain import clock
+from domain.exports import params_of
+from domain.ledger import queries
+from domain.ledger.queries import Filters
+from domain.models import INVOICE, Customer, Entry, Export, OutboxMessage, User
+from domain.reminders import holds as hold_rules
+from domain.reminders import sending as reminders
+from domain.reminders import templates
+from domain.reminders.outbox import OutboxError, StoredAttachment, queue_message
+
+KIND = "bulk_dunning"
+LETTER_PARAM = "letter"  # in the export's params: "1" when each e-mail carries the reminder letter
+SEND, SENT, SKIPPED, FAILED = "send", "sent", "skipped", "failed"
+CHUNK = 500
+
+CUSTOMER_STOPPED = "reminders stopped for the customer"
+NOTHING_OVERDUE = "nothing overdue"
+NO_EMAIL = "no e-mail address"
+UNKNOWN_ACCOUNT = "no customer with this account"
+ALREADY_QUEUED = "already queued by an earlier run of this export"
+NO_LETTER_MAKER = "the reminder letter cannot be made by this run"
+EXCLUSIONS = (("stopped", "reminders stopped"), ("in_collection", "in collection"), ("disputed", "disputed"))
+NOT_PLANNED = "not in the plan you confirmed: send reminders again to include it"
+RECENTLY_REMINDED = f"every overdue entry was reminded less than {hold_rules.REMINDER_GAP_DAYS} days ago"
+UNSETTLED = "a reminder at this level or above is still on its way or has an unknown outcome (see Deliveries)"
+CONFIRMED_PARAM = "confirmed"  # in the export's params: "1" once the user confirmed the plan
+PLAN_LISTED = 500  # customers named in the confirmation; the report names all of them
+PLAN_LIFETIME = timedelta(hours=1)  # a plan older than this is made again before anything is sent
+# Why customers are skipped, as the confirmation and the report count them.
+SKIP_CATEGORIES = {CUSTOMER_STOPPED: "reminders stopped", NOTHING_OVERDUE: "nothing overdue", NO_EMAIL: "no e-mail",
+                   UNKNOWN_ACCOUNT: "unknown account", UNSETTLED: "a reminder still on its way",
+                   NOT_PLANNED: "not in the confirmed plan", RECENTLY_REMINDED: f"reminded in the last {hold_rules.REMINDER_GAP_DAYS} days"}
+
+
+@dataclass(frozen=True)
+class DunningDecision:
+    """What to do for one customer: SEND (with the level and entries) or SKIPPED (with why)."""
+
+    account: str
+    name: str
+    outcome: str
+    reason: str = ""
+    customer_id: int | None = None
+    level: int | None = None
+    entry_ids: tuple[int, ...] = ()
+    numbers: tuple[str, ...] = ()
+    amounts: tuple[tuple[str, int], ...] = ()  # (currency, open cents) of the covered entries
+
+
+@dataclass(frozen=True)
+class DunningLine:
+    """One line of the report: the decision's outcome once the run is over."""
+
+    account: str
+    name: str
+    outcome: str  # SENT | SKIPPED | FAILED
+    reason: str
+    level: int | None
+    numbers: tuple[str, ...]
+    amounts: tuple[tuple[str, int], ...]
+
+
+@dataclass
+class DunningReport:
+    lines: list[DunningLine] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for line in self.lines if line.outcome == outcome)
+
+    def not_delivered(self, account: str, why: str) -> None:
+        """The mail server did not take this customer's message: the line says so, and that the
+        outbox tries again."""
+        self.lines = [replace(line, outcome=FAILED, reason=f"{why} (Relance tries again: see Deliveries)")
+                      if line.account == account and line.outcome == SENT else line for line in self.lines]
+
+    @property
+    def sent(self) -> int:
+        return self.count(SENT)
+
+    @property
+    def skipped(self) -> int:
+        return self.count(SKIPPED)
+
+    @property
+    def failed(self) -> int:
+        return self.count(FAILED)
+
+    @property
+    def summary(self) -> str:
+        return f"sent {self.sent} · skipped {self.skipped} · failed {self.failed}"
+
+
+# make_letter(customer, entries, content, name) → (storage name under the document directory, file name)
+LetterMaker = Callable[[Customer, list, "reminders.LetterContent", str], tuple[str, str]]
+
+
+def dedupe_key(export_id: int, customer_id: int) -> str:
+    return f"bulk:{export_id}:{customer_id}"
+
+
+def letter_name(export_id: int, customer_id: int) -> str:
+    """The stable name of the letter attached for this export and customer (no customer text)."""
+    return f"bulk-{export_id}-{customer_id}"
+
+
+def wants_letter(export: Export) -> bool:
+    """Whether this bulk dunning export attaches the reminder letter (PDF) to each e-mail."""
+    return str(params_of(export).get(LETTER_PARAM) or "") == "1"
+
+
+def _amounts(entries: Iterable[Entry]) -> tuple[tuple[str, int], ...]:
+    totals: dict[str, int] = {}
+    for entry in entries:
+        totals[entry.currency] = totals.get(entry.currency, 0) + entry.open_cents
+    return tuple(sorted(totals.items()))
+
+
+def _excluded_reason(entries: list[Entry], today: date) -> str:
+    counts = {"stopped": 0, "in_collection": 0, "disputed": 0}
+    for entry in entries:
+        if entry.reminders_stopped_on(today):
+            counts["stopped"] += 1
+        elif entry.in_collection:
+            counts["in_collection"] += 1
+        elif entry.disputed:
+            counts["disputed"] += 1
+    parts = [f"{counts[key]} {label}" for key, label in EXCLUSIONS if counts[key]]
+    return "every overdue entry is left out: " + ", ".join(parts)
+
+
+def skip_category(reason: str) -> str:
+    return SKIP_CATEGORIES.get(reason, "stopped, disputed or in collection")
+
+
+def decide(customer: Customer, overdue: list[Entry], today: date, unsettled_level: int | None = None) -> DunningDecision:
+    """The decision for one customer, given its overdue entries (open invoices due before today)
+    and the highest level of its messages still on their way (holds.unsettled_levels)."""
+    base = {"account": customer.account, "name": customer.name, "customer_id": customer.id}
+    if customer.reminders_stopped_on(today):
+        return DunningDecision(outcome=SKIPPED, reason=CUSTOMER_STOPPED, **base)
+    if not overdue:
+        return DunningDecision(outcome=SKIPPED, reason=NOTHING_OVERDUE, **base)
+    allowed = [e for e in overdue if not (e.reminders_stopped_on(today) or e.in_collection or e.disputed)]
+    if not allowed:
+        return DunningDecision(outcome=SKIPPED, reason=_excluded_reason(overdue, today),
+                               numbers=tuple(e.number for e in overdue), amounts=_amounts(overdue), **base)
+    kept = [e for e in allowed if not hold_rules.reminded_recently(e, today)]
+    if not kept:
+        return DunningDecision(outcome=SKIPPED, reason=RECENTLY_REMINDED,
+                               numbers=tuple(e.number for e in allowed), amounts=_amounts(allowed), **base)
+    level = reminders.default_level(kept)
+    covered = {"level": level, "numbers": tuple(e.number for e in kept), "amounts": _amounts(kept)}
+    if not customer.email_list:
+        return DunningDecision(outcome=SKIPPED, reason=NO_EMAIL, **covered, **base)
+    if unsettled_level is not None and level <= unsettled_level:
+        return DunningDecision(outcome=SKIPPED, reason=UNSETTLED, **covered, **base)
+    return DunningDecision(outcome=SEND, entry_ids=tuple(e.id for e in kept), **covered, **base)
+
+
+def _customers_of(session: Session, selection: Iterable[str] | Filters) -> tuple[list[Customer], list[str]]:
+    """The customers to consider, in the view's order (filters) or by account (ticked), and the
+    ticked accounts that match no customer."""
+    if isinstance(selection, Filters):
+        ids: list[int] = []
+        seen: set[int] = set()
+        for _summary, customer in queries.all_balances(session, selection):
+            if customer.id not in seen:  # one row per customer and currency
+                seen.add(customer.id)
+                ids.append(customer.id)
+        found: dict[int, Customer] = {}
+        for start in range(0, len(ids), CHUNK):
+            found.update((c.id, c) for c in session.scalars(select(Customer).where(Customer.id.in_(ids[start:start + CHUNK]))))
+        return [found[i] for i in ids if i in found], []
+    accounts = sorted({a.strip() for a in selection if a and a.strip()})
+    by_account: dict[str, Customer] = {}
+    for start in range(0, len(accounts), CHUNK):
+        by_account.update((c.account, c) for c in session.scalars(
+            select(Customer).where(Customer.account.in_(accounts[start:start + CHUNK]))))
+    return [by_account[a] for a in accounts if a in by_account], [a for a in accounts if a not in by_account]
+
+
+def _overdue_entries(session: Session, customer_ids: list[int], today: date) -> dict[int, list[Entry]]:
+    overdue: dict[int, list[Entry]] = {i: [] for i in customer_ids}
+    for start in range(0, len(customer_ids), CHUNK):
+        for entry in session.scalars(
+                select(Entry).where(Entry.customer_id.in_(customer_ids[start:start + CHUNK]), Entry.is_open.is_(True),
+                                    Entry.kind == INVOICE, Entry.due_date < today, Entry.open_cents > 0)
+                .order_by(Entry.customer_id, Entry.due_date, Entry.id)):
+            overdue[entry.customer_id].append(entry)
+    return overdue
+
+
+def plan_bulk_dunning(session: Session, selection: Iterable[str] | Filters, today: date) -> list[DunningDecision]:
+    """One decision per customer: the ticked accounts, or every customer matching the filters."""
+    customers, unknown = _customers_of(session, selection)
+    ids = [c.id for c in customers]
+    overdue = _overdue_entries(session, ids, today)
+    unsettled = hold_rules.unsettled_levels(session, ids)
+    decisions = [decide(customer, overdue[customer.id], today, unsettled.get(customer.id)) for customer in customers]
+    decisions += [DunningDecision(account=a, name="", outcome=SKIPPED, reason=UNKNOWN_ACCOUNT) for a in unknown]
+    return decisions
+
+
+def selection_of(export: Export) -> Iterable[str] | Filters:
+    """What a bulk dunning export was asked for: all customers matching its filter (all=1), or
+    the ticked accounts."""
+    params = params_of(export)
+    if str(params.get("all") or "") == "1":
+        return queries.parse_filters(params, tuple(queries.BALANCE_SORTS))
+    accounts = params.get("customer") or []
+    return [accounts] if isinstance(accounts, str) else list(accounts)
+
+
+def setup_problem(company, mail_server: bool) -> str | None:
+    """What keeps every message of a run from going out (said once, before anything is queued)."""
+    try:
+        reminders.company_sender(company)
+    except reminders.ReminderError as error:
+        return str(error)
+    if not mail_server:
+        return "No mail server is configured (RELANCE_SMTP_URL): no e-mail can be sent."
+    return None
+
+
+def is_confirmed(export: Export) -> bool:
+    return str(params_of(export).get(CONFIRMED_PARAM) or "") == "1"
+
+
+def plan_of(export: Export) -> dict:
+    """The plan the job stored for the user to confirm (see `plan`), or {}."""
+    try:
+        found = json.loads(export.result or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def plan(session: Session, export: Export, actor: User, *, today: date, mail_server: bool) -> dict:
+    """What the run would do, for the user to confirm before anything is sent: how many messages
+    at which level, who is skipped and why, the templates used, one message as it would go, and
+    the customers it covers (the run sends to these only)."""
+    decisions = plan_bulk_dunning(session, selection_of(export), today)
+    texts = reminders.RunTexts(session, actor)
+    sending = [d for d in decisions if d.outcome == SEND]
+    levels: dict[str, int] = {}
+    wordings: dict[str, int] = {}
+    skipped: dict[str, int] = {}
+    for decision in decisions:
+        if decision.outcome == SEND:
+            levels[str(decision.level)] = levels.get(str(decision.level), 0) + 1
+        else:
+            category = skip_category(decision.reason)
+            skipped[category] = skipped.get(category, 0) + 1
+    languages: dict[int, str] = {}
+    for start in range(0, len(sending), CHUNK):
+        languages.update((c.id, templates.template_language(c.language)) for c in session.scalars(
+            select(Customer).where(Customer.id.in_([d.customer_id for d in sending[start:start + CHUNK]]))))
+    for decision in sending:
+        wording = f"{templates.level_name(decision.level)} ({languages.get(decision.customer_id, 'en')})"
+        wordings[wording] = wordings.get(wording, 0) + 1
+    preview, problem = None, setup_problem(texts.company, mail_server)
+    if sending:
+        first = sending[0]
+        customer = session.get(Customer, first.customer_id)
+        entries = list(session.scalars(select(Entry).where(Entry.id.in_(first.entry_ids))
+                                       .order_by(Entry.due_date, Entry.id)))
+        try:
+            message = texts.email(customer, texts.context(customer, entries, first.level))
+            preview = {"account": customer.account, "name": customer.name, "to": ", ".join(customer.email_list),
+                       "level": first.level, "subject": message.subject, "body": message.body}
+        except reminders.ReminderError as error:
+            problem = problem or str(error)
+    return {"planned_at": clock.now().isoformat(), "send": len(sending), "levels": levels,
+            "summary": plan_text(len(sending), levels, skipped),
+            "skipped": sum(skipped.values()), "skip_reasons": skipped, "templates": wordings,
+            "letter": wants_letter(export), "preview": preview, "problem": problem,
+            "customers": [d.customer_id for d in sending],
+            # Who, for the confirmation (the report lists everyone once sent).
+            "listed": [[d.account, d.name, templates.level_name(d.level) if d.outcome == SEND else "",
+                        "" if d.outcome == SEND else skip_category(d.reason)] for d in decisions[:PLAN_LISTED]]}
+
+
+def plan_text(send: int, levels: dict[str, int], skipped: dict[str, int]) -> str:
+    """"Send 37 reminders (12 R1, 20 R2, 5 R3) — 8 customers skipped (reminders stopped 5, no e-mail 3)"."""
+    def s(count: int) -> str:
+        return "" if count == 1 else "s"
+
+    text = "Nothing to send"
+    if send:
+        by_level = ", ".join(f"{levels[level]} {templates.level_name(int(level))}"
+                             for level in sorted(levels, key=int))
+        text = f"Send {send} reminder{s(send)} ({by_level})"
+    count = sum(skipped.values())
+    if count:
+        why = ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items(), key=lambda item: (-item[1], item[0])))
+        text += f" — {count} customer{s(count)} skipped ({why})"
+    return text
+
+
+class PlanError(ValueError):
+    """The plan cannot be confirmed; the message says why."""
+
+
+def confirm(session: Session, export: Export, actor: User) -> None:
+    """The user confirmed the plan: the run may start (it sends to the planned customers only)."""
+    if export.kind != KIND or export.status != "planned":
+        raise PlanError("These reminders are not waiting for a confirmation any more.")
+    found = plan_of(export)
+    if found.get("problem"):
+        raise PlanError(found["problem"])
+    if not found.get("send"):
+        raise PlanError("There is nothing to send.")
+    planned_at = found.get("planned_at")
+    if not planned_at or clock.now() - datetime.fromisoformat(planned_at) > PLAN_LIFETIME:
+        raise PlanError("This plan is more than an hour old and the ledger may have changed: make it again.")
+    params = params_of(export)
+    params[CONFIRMED_PARAM] = "1"
+    export.params = json.dumps(params, sort_keys=True)
+    export.status, export.progress, export.message = "queued", 0, None
+    from domain import audit
+
+    audit.record(session, actor, "bulk_dunning.confirmed",
+                 f"Bulk reminders confirmed: {found['send']} to send, {found.get('skipped', 0)} skipped.")
+
+
+def cancel(export: Export) -> None:
+    if export.kind != KIND or export.status != "planned":
+        raise PlanError("These reminders are not waiting for a confirmation any more.")
+    export.status, export.message, export.finished_at = "cancelled", "Cancelled: nothing was sent.", clock.now()
+
+
+def _line(decision: DunningDecision, outcome: str, reason: str) -> DunningLine:
+    return DunningLine(account=decision.account, name=decision.name, outcome=outcome, reason=reason,
+                       level=decision.level, numbers=decision.numbers, amounts=decision.amounts)
+
+
+def run_bulk_dunning(session: Session, export: Export, actor: User, *, today: date, attachment_dir: str | Path = ".",
+                     deliver: Callable[[OutboxMessage], None] | None = None,
+                     progress: Callable[[int, int], None] | None = None,
+                     make_letter: LetterMaker | None = None) -> DunningReport:
+    """Queue one reminder e-mail per customer the export asks for, and say what happened to each.
+
+    `deliver(message)` is called right after each new message is in the session (the job commits
+    and sends it there); a message the mail server did not take is reported afterwards through
+    `report.not_delivered(account, why)`. `progress(done, total)` after each customer.
+    A customer already queued under this export's key (a retried job) is not queued again.
+    When the export asks for the letter, `make_letter` writes it (without one, each such
+    message fails with NO_LETTER_MAKER)."""
+    decisions = plan_bulk_dunning(session, selection_of(export), today)
+    if is_confirmed(export):  # what the user confirmed, and nothing more
+        planned = set(plan_of(export).get("customers") or ())
+        decisions = [replace(d, outcome=SKIPPED, reason=NOT_PLANNED)
+                     if d.outcome == SEND and d.customer_id not in planned else d for d in decisions]
+    prefix = dedupe_key(export.id, 0)[:-1]
+    queued_before = {key for key in session.scalars(
+        select(OutboxMessage.dedupe_key).where(queries.prefix_range(OutboxMessage.dedupe_key, prefix)))}
+    letter = _LetterOption(make_letter, Path(attachment_dir)) if wants_letter(export) else None
+    texts = reminders.RunTexts(session, actor)
+    report, total = DunningReport(), len(decisions)
+    for done, decision in enumerate(decisions, start=1):
+        report.lines.append(_carry_out(session, export, texts, decision, queued_before, attachment_dir, deliver,
+                                       letter))
+        if progress is not None:
+            progress(done, total)
+    return report
+
+
+@dataclass(frozen=True)
+class _LetterOption:
+    make: LetterMaker | None
+    attachment_dir: Path
+
+    def attachment(self, export: Export, texts: reminders.RunTexts, customer: Customer, entries: list[Entry],
+                   context: dict) -> StoredAttachment:
+        """The letter of the message's level for these entries, written by the caller, as a stored attachment."""
+        if self.make is None:
+            raise reminders.ReminderError(NO_LETTER_MAKER)
+        reminders.company_sender(texts.company)  # no letter for a message that cannot be queued
+        content = texts.letter(customer, context)
+        storage_name, filename = self.make(customer, entries, content, letter_name(export.id, customer.id))
+        return StoredAttachment(str(self.attachment_dir / storage_name), filename, "application/pdf")
+
+
+def _carry_out(session: Session, export: Export, texts: reminders.RunTexts, decision: DunningDecision,
+               queued_before: set[str], attachment_dir: str | Path, deliver: Callable[[OutboxMessage], None] | None,
+               letter: _LetterOption | None = None) -> DunningLine:
+    key = dedupe_key(export.id, decision.customer_id) if decision.customer_id is not None else None
+    if key in queued_before:  # a retried run: what it already queued stays reported (and is not queued again)
+        return _line(decision, SENT, ALREADY_QUEUED)
+    if decision.outcome != SEND:
+        return _line(decision, SKIPPED, decision.reason)
+    customer = session.get(Customer, decision.customer_id)
+    entries = list(session.scalars(select(Entry).where(Entry.id.in_(decision.entry_ids))
+                                   .order_by(Entry.due_date, Entry.id)))
+    letter_file = None
+    try:
+        context = texts.context(customer, entries, decision.level)
+        message_text = texts.email(customer, context)
+        files = reminders.invoice_files(session, entries, attachment_dir)
+        attachments = [StoredAttachment(str(f.path), f.filename, f.content_type) for f in files]
+        if letter is not None:
+            letter_file = letter.attachment(export, texts, customer, entries, context)
+            attachments.insert(0, letter_file)
+        emails = customer.email_list
+        message, is_new = queue_message(
+            session, customer=customer, entries=entries, level=decision.level, to=emails[:1], cc=emails[1:],
+            subject=message_text.subject, body=message_text.body, sent_by=texts.sender, dedupe_key=key,
+            attachments=attachments, company=texts.company)
+    except (reminders.ReminderError, OutboxError) as error:
+        if letter_file is not None:  # written for a message that will not exist
+            Path(letter_file.path).unlink(missing_ok=True)
+        return _line(decision, FAILED, str(error))
+    if not is_new:
+        return _line(decision, SENT, ALREADY_QUEUED)
+    if deliver is not None:
+        deliver(message)
+    return _line(decision, SENT, "")

@@ -1,0 +1,125 @@
+"""What holds a reminder back: the customer's or an entry's stop-reminders switch, a dispute, a
+collection mark ⚖️, a reminder less than REMINDER_GAP_DAYS ago (a person may still send it anyway,
+with a reason), and a message to the same
+customer at the same level or above that is still on its way or whose outcome is unknown (nobody
+may: it would remind them twice). Read by the compose window, the sends (domain/reminders.py,
+domain/outbox.py) and the bulk run (domain/dunning.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Iterable
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from domain import clock
+from domain.models import Customer, Entry, OutboxMessage
+from domain.reminders import templates
+
+# A send job times out after 300 s (jobs.reminders.enqueue_outbox_message): a message "sending" for longer has
+# lost its worker.
+STALE_SENDING = timedelta(minutes=5)
+UNSETTLED = ("queued", "sending", "unknown")
+# An entry reminded less than this many days ago is not reminded again by a bulk run, and a manual
+# reminder says so and needs "Send anyway": escalating R2 → R3 → R4 within minutes is never meant.
+REMINDER_GAP_DAYS = 7
+
+
+def reminded_recently(entry: Entry, today: date) -> bool:
+    return entry.last_reminder_on is not None and (today - entry.last_reminder_on).days < REMINDER_GAP_DAYS
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Why a reminder should not go to this customer now, in the user's words. `overridable`:
+    a person may still send it ("Send anyway", with a reason kept in the history); a message whose
+    outcome is unknown or that is still on its way is not overridable (it would go twice)."""
+
+    text: str
+    overridable: bool = True
+
+
+def _stop_text(subject: str, target, today: date) -> str:
+    text = f"Reminders are stopped for {subject}"
+    if target.stop_reason:
+        text += f": {target.stop_reason}"
+    if target.stop_until is not None:
+        text += f", until {target.stop_until.isoformat()}"
+    return text + "."
+
+
+def holds(session: Session, customer: Customer, entries: Iterable[Entry], today: date | None = None,
+          level: int | None = None) -> list[Hold]:
+    """Everything that says "do not remind" for these entries of `customer`: the customer's or an
+    entry's stop-reminders switch, a dispute, a collection mark ⚖️, and (at `level`) a message to
+    the customer at that level or above that is still on its way or whose outcome is unknown."""
+    today = today or clock.today()
+    found = []
+    if customer.reminders_stopped_on(today):
+        found.append(Hold(_stop_text("this customer", customer, today)))
+    for entry in entries:
+        if entry.reminders_stopped_on(today):
+            found.append(Hold(_stop_text(entry.number, entry, today)))
+        if entry.disputed:
+            found.append(Hold(f"{entry.number} is disputed" + (f": {entry.dispute_reason}." if entry.dispute_reason
+                                                               else ".")))
+        if reminded_recently(entry, today):
+            when = "today" if entry.last_reminder_on == today else f"on {entry.last_reminder_on.isoformat()}"
+            found.append(Hold(f"{entry.number} was reminded {when} (now at {templates.level_name(entry.reminder_level)}), "
+                              f"less than {REMINDER_GAP_DAYS} days ago."))
+        if entry.in_collection:
+            case = f" (case #{entry.collection_case_id})" if entry.collection_case_id else ""
+            found.append(Hold(f"{entry.number} is in collection ⚖️{case}."))
+    if level is not None:
+        pending = unsettled_message(session, customer.id, level)
+        if pending is not None:
+            found.append(Hold(pending_text(pending), overridable=False))
+    return found
+
+
+def pending_text(message) -> str:
+    """Why a message still on its way (or of unknown outcome) blocks another one."""
+    level = templates.level_name(message.level)
+    if is_unknown(message):
+        return (f"The {level} e-mail of {message.attempted_at:%Y-%m-%d %H:%M} to this customer has an unknown "
+                f"outcome — check your sent mail, then mark it on Deliveries as sent or not sent.")
+    if message.status == "sending":
+        return f"The {level} e-mail to this customer is being sent right now: wait for its outcome."
+    return (f"The {level} e-mail to this customer is still waiting to be delivered (see Deliveries): another "
+            f"one at this level or below would remind them twice.")
+
+
+def is_unknown(message: OutboxMessage, now: datetime | None = None) -> bool:
+    """Unknown outcome: marked so, or "sending" for longer than any send job lives."""
+    if message.status == "unknown":
+        return True
+    return message.status == "sending" and message.attempted_at is not None and \
+        message.attempted_at < (now or clock.now()) - STALE_SENDING
+
+
+def unsettled_message(session: Session, customer_id: int, level: int) -> OutboxMessage | None:
+    """A message to this customer at `level` or above that is still on its way (queued, sending,
+    failed with a retry to come) or whose outcome is unknown: another one would remind twice."""
+    return session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.customer_id == customer_id, OutboxMessage.level >= level,
+            or_(OutboxMessage.status.in_(UNSETTLED),
+                and_(OutboxMessage.status == "failed", OutboxMessage.next_attempt_at.is_not(None))))
+        .order_by(OutboxMessage.id.desc()).limit(1))
+
+
+def unsettled_levels(session: Session, customer_ids: list[int]) -> dict[int, int]:
+    """customer id → the highest level of its unsettled messages (see unsettled_message), for a run
+    that decides for many customers at once."""
+    found: dict[int, int] = {}
+    for start in range(0, len(customer_ids), 500):
+        rows = session.execute(
+            select(OutboxMessage.customer_id, func.max(OutboxMessage.level))
+            .where(OutboxMessage.customer_id.in_(customer_ids[start:start + 500]),
+                   or_(OutboxMessage.status.in_(UNSETTLED),
+                       and_(OutboxMessage.status == "failed", OutboxMessage.next_attempt_at.is_not(None))))
+            .group_by(OutboxMessage.customer_id))
+        found.update({customer_id: level for customer_id, level in rows})
+    return found

@@ -1,0 +1,331 @@
+"""The outbox: every outgoing reminder e-mail is a row before it is a message on the wire.
+
+    message, is_new = queue_message(session, customer=…, entries=…, level=…, to=…, subject=…,
+                                    body=…, sent_by=user, copy_to_sender=True, dedupe_key=…)
+    # job (jobs.reminders.send_outbox_message):
+    message = claim(session, message_id)           # None: nothing to send (sent, sending, gone)
+    session.commit()                               # "sending" is on disk before SMTP starts
+    mailer.send(url, build_email(message))
+    mark_sent(session, message) | mark_failed(session, message, str(error))
+
+Statuses: queued → sending → sent | failed | unknown; failed or unknown → cancelled (a person
+said not to send it, or what it is about was stopped, disputed or put in collection meanwhile). A message is claimed (status "sending", the attempt
+time, attempts + 1) and committed before the SMTP exchange; only after the server has taken it
+does it turn "sent", in one transaction with its ReminderActivity, the entries' level and
+last-reminder date and the history event (domain.reminders.record_reminder). A message already
+"sent" or "sending" is never claimed again. If the worker dies between SMTP and that commit, the
+message stays "sending": after STALE_SENDING it turns "unknown" and is never retried by itself (the
+Message-ID it went with is kept: look it up in the mailbox first); a person marks it sent or not
+sent (`resolve_unknown`). Until then, and while a message is on its way (queued, sending, or failed
+with a retry to come), no new message goes to that customer at the same or a lower level
+(`unsettled_message`): it would remind them twice.
+
+A message is checked again when its send starts (`hold_back`): if its entries or its customer were
+stopped, disputed or put in collection since it was queued, it is cancelled instead of sent, unless
+a person sent it anyway (`override_reason`).
+
+A failure keeps the server's answer, and schedules the next try with back-off (BACKOFF);
+after MAX_ATTEMPTS it gives up (no next try, the Deliveries page still offers Retry).
+
+`dedupe_key` is unique: the same key twice (a double click; the daily run's customer + step +
+date) gives back the first message.
+"""
+from __future__ import annotations
+
+import json
+import mimetypes
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import getaddresses, make_msgid, parseaddr
+from pathlib import Path
+from typing import Iterable
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
+
+from domain import audit, clock
+from domain.models import CompanySettings, Customer, Entry, OutboxEntry, OutboxMessage, User
+from domain.reminders import sending
+from domain.reminders.holds import (STALE_SENDING,  # noqa: F401 (STALE_SENDING, is_unknown: the outbox's words too)
+                                    holds, is_unknown, pending_text, unsettled_message)
+from domain.settings import company as saved_company
+from domain.settings import is_email
+from mail import smtp as mailer
+
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
+MAX_ATTEMPTS = 5
+UNKNOWN_OUTCOME = "outcome unknown — check your sent mail before resending"
+MAX_RECIPIENTS = 20
+
+
+class OutboxError(ValueError):
+    """The message cannot be queued or retried; the message says why."""
+
+
+@dataclass(frozen=True)
+class StoredAttachment:
+    path: str
+    filename: str
+    content_type: str = "application/pdf"
+
+
+def parse_addresses(text: str | None, field: str) -> list[str]:
+    """The addresses of a To/Cc field (commas or semicolons between them); a bad one is refused."""
+    found = []
+    for part in (text or "").replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        address = parseaddr(part)[1]
+        if not is_email(address):
+            raise OutboxError(f"{part} in {field} is not an e-mail address.")
+        found.append(part)
+    if len(found) > MAX_RECIPIENTS:
+        raise OutboxError(f"At most {MAX_RECIPIENTS} addresses in {field}.")
+    return found
+
+
+def queue_message(session: Session, *, customer: Customer, entries: list[Entry], level: int, to: str | Iterable[str],
+                  subject: str, body: str, sent_by: User | None, dedupe_key: str, cc: str | Iterable[str] = "",
+                  copy_to_sender: bool = False, attachments: Iterable[StoredAttachment] = (),
+                  company: CompanySettings | None = None,
+                  override_reason: str | None = None) -> tuple[OutboxMessage, bool]:
+    """A queued message (and True), or the message already queued under `dedupe_key` (and False).
+    From is the company's sender address (`company`: the settings a run read once; else read
+    here); Reply-To the user who sends it (the company for an automatic run); the copy goes to
+    the user as a Bcc."""
+    dedupe_key = (dedupe_key or "").strip()
+    if not dedupe_key:
+        raise OutboxError("A message needs a dedupe key.")
+    existing = queued_under(session, dedupe_key)
+    if existing is not None:
+        return existing, False
+    to_list = parse_addresses(to if isinstance(to, str) else ", ".join(to), "To")
+    if not to_list:
+        raise OutboxError(f"{customer.name} has no e-mail address: fill in To.")
+    cc_list = parse_addresses(cc if isinstance(cc, str) else ", ".join(cc), "Cc")
+    subject = " ".join((subject or "").split())
+    if not subject:
+        raise OutboxError("The subject is empty.")
+    if len(subject) > 500:
+        raise OutboxError("The subject has at most 500 characters.")
+    if not (body or "").strip():
+        raise OutboxError("The message is empty.")
+    if not entries:
+        raise OutboxError("A reminder covers at least one entry.")
+    if any(e.customer_id != customer.id for e in entries):
+        raise OutboxError("Every entry of a reminder belongs to its customer.")
+    pending = unsettled_message(session, customer.id, level)
+    if pending is not None:
+        raise OutboxError(pending_text(pending))
+    try:
+        sender = sending.company_sender(company if company is not None else saved_company(session))
+    except sending.ReminderError as error:
+        raise OutboxError(str(error)) from None
+    if sent_by is not None:
+        reply_to = mailer.address(sent_by.name, sent_by.email)
+    else:
+        reply_to = sender
+    bcc = sent_by.email if copy_to_sender and sent_by is not None else ""
+    message = OutboxMessage(
+        dedupe_key=dedupe_key, customer_id=customer.id, customer=customer, level=level, sender=sender,
+        to_addresses=", ".join(to_list), cc_addresses=", ".join(cc_list), bcc_addresses=bcc, reply_to=reply_to,
+        subject=subject, body=body.replace("\r\n", "\n"),
+        attachments=json.dumps([{"path": str(a.path), "filename": a.filename, "content_type": a.content_type}
+                                for a in attachments]),
+        message_id=make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None),
+        status="queued", attempts=0, created_by_id=sent_by.id if sent_by else None,
+        override_reason=override_reason or None)
+    message.covered = [OutboxEntry(entry_id=e.id, open_cents=e.open_cents) for e in entries]
+    try:
+        with session.begin_nested():
+            session.add(message)
+            session.flush()
+    except IntegrityError:  # the same key committed a moment ago by another request
+        existing = session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+        if existing is None:
+            raise
+        return existing, False
+    return message, True
+
+
+def queued_under(session: Session, dedupe_key: str) -> OutboxMessage | None:
+    """The message already queued under this key (a double click), if any."""
+    return session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
+
+
+def attachments_of(message: OutboxMessage) -> list[StoredAttachment]:
+    return [StoredAttachment(**item) for item in json.loads(message.attachments or "[]")]
+
+
+def recipients_of(message: OutboxMessage) -> list[str]:
+    """Every envelope recipient: To, Cc and the sender's copy."""
+    text = ", ".join(filter(None, (message.to_addresses, message.cc_addresses, message.bcc_addresses)))
+    return [address for _, address in getaddresses([text]) if address]
+
+
+def build_email(message: OutboxMessage) -> EmailMessage:
+    """The e-mail as it goes out, with the attachments read from disk and the Message-ID the
+    outbox chose (the same on every attempt). Raises OSError when an attachment is gone."""
+    files = [mailer.Attachment(a.filename, Path(a.path).read_bytes(),
+                               a.content_type or mimetypes.guess_type(a.filename)[0] or "application/octet-stream")
+             for a in attachments_of(message)]
+    email = mailer.build_message(sender=message.sender, to=[a.strip() for a in message.to_addresses.split(",")],
+                                 subject=message.subject, body=message.body, reply_to=message.reply_to or None,
+                                 attachments=files)
+    if message.cc_addresses:
+        email["Cc"] = message.cc_addresses
+    if message.bcc_addresses:  # smtplib sends to Bcc and strips the header from what it transmits
+        email["Bcc"] = message.bcc_addresses
+    del email["Message-ID"]
+    email["Message-ID"] = message.message_id
+    return email
+
+
+def expire_stale_sending(session: Session, now: datetime | None = None) -> int:
+    """Messages left "sending" for longer than STALE_SENDING (a worker killed mid-send) turn
+    "unknown": never retried by themselves, shown on Deliveries until a person says what happened."""
+    now = now or clock.now()
+    stale = list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == "sending",
+                                                             OutboxMessage.attempted_at < now - STALE_SENDING)))
+    for message in stale:
+        message.status, message.last_error, message.next_attempt_at = "unknown", UNKNOWN_OUTCOME, None
+    return len(stale)
+
+
+def hold_back(session: Session, message: OutboxMessage, today=None) -> str | None:
+    """Called when a send starts: if the customer or a covered entry was stopped, disputed or put in
+    collection since the message was queued (and nobody sent it anyway), the message is cancelled
+    and the reason returned; None: it may go."""
+    if message.override_reason:
+        return None
+    entries = [c.entry for c in message.covered]
+    found = holds(session, message.customer, entries, today)
+    if not found:
+        return None
+    reason = "Not sent: " + " ".join(h.text for h in found)
+    message.status, message.last_error, message.next_attempt_at = "cancelled", reason[:2000], None
+    return reason
+
+
+def resolve_unknown(session: Session, message: OutboxMessage, actor: User, was_sent: bool) -> None:
+    """A person checked the sent mail: the message went (recorded as sent, levels raised) or did not
+    (failed, no retry by itself: Deliveries offers Retry). Either way another message may follow."""
+    if not is_unknown(message):
+        raise OutboxError("Only a message whose outcome is unknown can be marked sent or not sent.")
+    if was_sent:
+        mark_sent(session, message, now=message.attempted_at)
+        what = "was sent"
+    else:
+        message.status, message.next_attempt_at = "failed", None
+        message.last_error = f"Not sent (checked by {actor.display_name})."
+        what = "was not sent"
+    audit.record(session, actor, "outbox.resolved",
+                 f"The {sending.templates.level_name(message.level)} e-mail \"{message.subject}\" of "
+                 f"{message.attempted_at:%Y-%m-%d %H:%M}, of unknown outcome, {what}.", customer=message.customer)
+
+
+def cancel(session: Session, message: OutboxMessage, actor: User) -> None:
+    """A person decides a failed (or unknown) message is not to be sent: it is never retried."""
+    if message.status not in ("failed", "unknown") and not is_unknown(message):
+        raise OutboxError("Only a message that failed or whose outcome is unknown can be cancelled.")
+    message.status, message.next_attempt_at = "cancelled", None
+    message.last_error = f"Cancelled by {actor.display_name}: not to be sent."
+    audit.record(session, actor, "outbox.cancelled",
+                 f"The {sending.templates.level_name(message.level)} e-mail \"{message.subject}\" will not be "
+                 f"sent.", customer=message.customer)
+
+
+def claim(session: Session, message_id: int, now: datetime | None = None) -> OutboxMessage | None:
+    """The message, marked "sending" for this attempt, when it is queued or failed; None when it
+    is sent, being sent, or gone. The caller commits before talking to the mail server."""
+    message = loaded(session, message_id, for_update=True)
+    if message is None or message.status not in ("queued", "failed"):
+        return None
+    begin_attempt(message, now)
+    session.flush()
+    return message
+
+
+def loaded(session: Session, message_id: int, *, for_update: bool = False) -> OutboxMessage | None:
+    """The message with its covered entries (mark_sent raises their levels)."""
+    # populate_existing: the entries' levels are read afresh even when the session kept them.
+    return session.get(OutboxMessage, message_id, with_for_update=for_update, populate_existing=True,
+                       options=[selectinload(OutboxMessage.covered).joinedload(OutboxEntry.entry)])
+
+
+def read_entries_again(session: Session, message: OutboxMessage) -> None:
+    """The entries `message` covers, read afresh in one query, for a caller that kept the message
+    since it queued it (loaded() reads everything again): mark_sent raises their levels."""
+    covered = {c.entry_id: c for c in message.covered}
+    for entry in session.scalars(select(Entry).where(Entry.id.in_(list(covered)))
+                                 .execution_options(populate_existing=True)):
+        set_committed_value(covered[entry.id], "entry", entry)
+
+
+def begin_attempt(message: OutboxMessage, now: datetime | None = None) -> None:
+    """An attempt starts: "sending", to be committed before the SMTP exchange. `claim` does it for
+    a message in the database; a run that queues and sends at once does it before its commit."""
+    message.status, message.attempted_at, message.next_attempt_at = "sending", now or clock.now(), None
+    message.attempts = (message.attempts or 0) + 1
+
+
+def next_attempt(attempts: int, now: datetime) -> datetime | None:
+    """When to try again after `attempts` failed attempts; None once MAX_ATTEMPTS is reached."""
+    if attempts >= MAX_ATTEMPTS:
+        return None
+    return now + BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
+
+
+def mark_failed(session: Session, message: OutboxMessage, error: str, now: datetime | None = None) -> None:
+    now = now or clock.now()
+    message.status, message.last_error = "failed", (error or "unknown error")[:2000]
+    message.next_attempt_at = next_attempt(message.attempts or 0, now)
+
+
+def mark_sent(session: Session, message: OutboxMessage, now: datetime | None = None):
+    """The mail server took it: sent, with its activity, the entries' level and last-reminder date
+    raised and the history event, in the caller's transaction."""
+    now = now or clock.now()
+    covered = [(c.entry, c.open_cents) for c in sorted(message.covered, key=lambda c: (c.entry.due_date, c.entry_id))]
+    recipient = ", ".join(filter(None, (message.to_addresses, message.cc_addresses)))
+    activity = sending.record_reminder(
+        session, customer=message.customer, covered=covered, channel="email", level=message.level,
+        sender=message.sender, recipient=recipient[:500], subject=message.subject, body=message.body,
+        sent_by=message.created_by, sent_at=now)
+    message.status, message.sent_at, message.activity = "sent", now, activity
+    message.last_error, message.next_attempt_at = None, None
+    return activity
+
+
+def retry(session: Session, message: OutboxMessage) -> None:
+    """A user asks to send a failed message again (after fixing the cause)."""
+    if message.status != "failed":
+        raise OutboxError("Only a failed message can be retried." if message.status != "sent"
+                          else "This message was sent: it is not sent again.")
+    message.status, message.next_attempt_at = "queued", None
+
+
+def due_for_retry(session: Session, now: datetime | None = None) -> list[OutboxMessage]:
+    """Failed messages whose next try has come (the back-off schedule)."""
+    now = now or clock.now()
+    return list(session.scalars(select(OutboxMessage).where(
+        OutboxMessage.status == "failed", OutboxMessage.next_attempt_at.is_not(None),
+        OutboxMessage.next_attempt_at <= now).order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)))
+
+
+def failed_messages(session: Session, limit: int = 200, now: datetime | None = None) -> list[OutboxMessage]:
+    """The Deliveries page: messages whose outcome is unknown, then failed ones and those held
+    back or cancelled in the last 30 days, the newest attempt first."""
+    now = now or clock.now()
+    return list(session.scalars(
+        select(OutboxMessage).where(or_(
+            OutboxMessage.status.in_(("failed", "unknown")),
+            and_(OutboxMessage.status == "sending", OutboxMessage.attempted_at < now - STALE_SENDING),
+            and_(OutboxMessage.status == "cancelled", OutboxMessage.created_at >= now - timedelta(days=30))))
+        .options(joinedload(OutboxMessage.customer), selectinload(OutboxMessage.covered))
+        .order_by((OutboxMessage.status.in_(("unknown", "sending"))).desc(), OutboxMessage.attempted_at.desc(),
+                  OutboxMessage.id.desc()).limit(limit)))

@@ -1,0 +1,318 @@
+"""The collection file: one .zip for a collection agency or a lawyer.
+
+    <Customer> <date>.xlsx          the customer, the selected entries, the files below per entry
+    invoices/<entry number>.pdf     the invoice PDF of each selected entry that has one
+    reminders/<date> R<n> <channel>.pdf   each reminder activity about those entries:
+                                    page 1 the summary, page 2 the message as sent
+
+`write_collection_file` knows no database: the job loads a `CollectionFileContents` (plain
+dataclasses) and hands it over. Files are streamed into the zip one at a time (invoices copied
+from disk, reminders rendered straight into their zip member), so memory stays flat however
+many documents there are. Every name in the zip is safe on Windows and macOS and unique, case
+folded, since both file systems ignore case.
+"""
+from __future__ import annotations
+
+import shutil
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable
+
+# At module level, like WeasyPrint in worker.py: a worker that imports this module before it forks
+# spares every work horse the import (openpyxl alone is ~0.1 s of CPU).
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font
+
+from files.cells import xlsx_cell
+from files.names import UniqueNames, file_stem
+from files.pdf import Letterhead, ReminderDocument, ReminderPdfWriter, language_of
+
+INVOICE_FOLDER = "invoices"
+REMINDER_FOLDER = "reminders"
+MONEY_FORMAT = "#,##0.00"
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+
+# --- what goes in --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CompanyDetails:
+    """The company using Relance (CompanySettings), at the top of every reminder."""
+
+    name: str
+    registration_number: str = ""
+    sender_email: str = ""
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class CustomerDetails:
+    account: str
+    name: str
+    registration_number: str = ""
+    address: str = ""
+    emails: tuple[str, ...] = ()
+    phone: str = ""
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class InvoiceFile:
+    """An invoice document on disk (ATTACHMENT_DIR / storage_name) and its uploaded name."""
+
+    path: Path
+    filename: str = ""
+
+
+@dataclass(frozen=True)
+class EntryLine:
+    """A selected entry. Amounts are positive integer cents; `kind` says invoice or credit note."""
+
+    id: int
+    number: str
+    kind: str
+    issue_date: date
+    due_date: date
+    amount_cents: int
+    open_cents: int
+    currency: str
+    reminder_level: int
+    days_overdue: int
+    in_collection: bool = False
+    reminders_stopped: bool = False
+    disputed: bool = False
+    invoice: InvoiceFile | None = None
+
+    @property
+    def sign(self) -> int:
+        return -1 if self.kind == "credit_note" else 1
+
+
+@dataclass(frozen=True)
+class CollectionFileContents:
+    customer: CustomerDetails
+    company: CompanyDetails
+    entries: list[EntryLine]
+    reminders: list[ReminderDocument]  # each covered entry's `entry_id` ties it to the entries
+    exported_on: date
+    exported_at: datetime | None = None  # the time stamp of the zip members (default: exported_on, 00:00)
+    locale: str = "en_GB"
+
+
+@dataclass
+class CollectionFileSummary:
+    """What was written: zip paths by entry id / activity id, and entries without an invoice file."""
+
+    workbook: str = ""
+    invoices: dict[int, str] = field(default_factory=dict)
+    reminders: dict[int, str] = field(default_factory=dict)
+    unavailable: list[str] = field(default_factory=list)
+
+
+# --- the .zip --------------------------------------------------------------------------------
+
+def write_collection_file(target: Path, contents: CollectionFileContents,
+                          progress: Callable[[int], None] | None = None) -> CollectionFileSummary:
+    """Write the collection file to `target` (a .zip). `progress` receives 0–99 as documents are
+    added (only when the figure changes)."""
+    summary = CollectionFileSummary()
+    names = UniqueNames()
+    stamp = (contents.exported_at or datetime.combine(contents.exported_on, datetime.min.time())).timetuple()[:6]
+    steps = len(contents.entries) + len(contents.reminders) + 1
+    reported = [-1]
+
+    def step(done: int) -> None:
+        percent = min(99, done * 100 // steps)
+        if progress is not None and percent != reported[0]:
+            reported[0] = percent
+            progress(percent)
+
+    def member(path: str, compress: int) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(path, date_time=stamp)
+        info.compress_type = compress
+        info.external_attr = 0o644 << 16
+        return info
+
+    done = 0
+    step(done)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        for entry in contents.entries:
+            copied = _copy_invoice(archive, entry, names, member)
+            if copied:
+                summary.invoices[entry.id] = copied
+            else:
+                summary.unavailable.append(entry.number)
+            done += 1
+            step(done)
+
+        if contents.reminders:
+            writer = ReminderPdfWriter(letterhead_of(contents), contents.locale)
+            for reminder in contents.reminders:
+                path = names.claim(REMINDER_FOLDER, _reminder_stem(reminder), ".pdf")
+                # Rendered straight into the zip: no PDF is ever held whole in memory.
+                with archive.open(member(path, zipfile.ZIP_DEFLATED), "w") as out:
+                    writer.write(reminder, out)
+                summary.reminders[reminder.id] = path
+                done += 1
+                step(done)
+
+        summary.workbook = names.claim("", file_stem(contents.customer.name, contents.exported_on), ".xlsx")
+        with archive.open(member(summary.workbook, zipfile.ZIP_DEFLATED), "w") as out:
+            write_workbook(out, contents, summary)
+        step(steps)
+    return summary
+
+
+def _copy_invoice(archive: zipfile.ZipFile, entry: EntryLine, names: UniqueNames, member) -> str | None:
+    """Copy the entry's invoice file into the zip (stored: PDFs are compressed already). A missing
+    or unreadable file means "not available", never a failed collection file."""
+    if entry.invoice is None:
+        return None
+    try:
+        source = open(entry.invoice.path, "rb")
+    except OSError:
+        return None
+    with source:
+        extension = Path(entry.invoice.filename).suffix.lower() or ".pdf"
+        path = names.claim(INVOICE_FOLDER, entry.number, extension)
+        with archive.open(member(path, zipfile.ZIP_STORED), "w") as out:
+            shutil.copyfileobj(source, out, 1 << 16)
+    return path
+
+
+def _reminder_stem(reminder: ReminderDocument) -> str:
+    return f"{reminder.sent_at.date().isoformat()} R{reminder.level} {reminder.channel}"
+
+
+def letterhead_of(contents: CollectionFileContents) -> Letterhead:
+    company, customer = contents.company, contents.customer
+    return Letterhead(company_name=company.name, customer_name=customer.name, customer_account=customer.account,
+                      company_address=company.address, company_registration=company.registration_number,
+                      company_email=company.sender_email, customer_registration=customer.registration_number)
+
+
+# --- the Excel file ------------------------------------------------------------------------
+
+XLSX_LABELS = {
+    "en": {
+        "title": "Collection file", "exported": "Exported on", "company": "Creditor",
+        "customer": "Customer", "account": "Account", "name": "Name", "registration": "Registration number",
+        "address": "Address", "emails": "E-mails", "phone": "Phone", "language": "Language",
+        "entries": "Entries", "reminders_sheet": "Reminders",
+        "columns": ["Entry", "Kind", "Issue date", "Due date", "Amount", "Open amount", "Currency",
+                    "Reminder level", "Days overdue", "In collection", "Reminders stopped", "Disputed",
+                    "Invoice PDF", "Reminder PDFs"],
+        "reminder_columns": ["Sent on", "Channel", "Level", "Sender", "Recipient", "Subject", "Entries",
+                             "Amount covered", "Currency", "PDF"],
+        "kinds": {"invoice": "Invoice", "credit_note": "Credit note"},
+        "channels": {"email": "E-mail", "letter": "Letter"},
+        "yes": "yes", "total": "Total", "not_available": "not available",
+    },
+    "fr": {
+        "title": "Dossier de recouvrement", "exported": "Exporté le", "company": "Créancier",
+        "customer": "Client", "account": "Compte", "name": "Nom", "registration": "SIREN",
+        "address": "Adresse", "emails": "E-mails", "phone": "Téléphone", "language": "Langue",
+        "entries": "Écritures", "reminders_sheet": "Relances",
+        "columns": ["Écriture", "Type", "Date", "Échéance", "Montant", "Restant dû", "Devise",
+                    "Niveau de relance", "Jours de retard", "En recouvrement", "Stop relance", "Litige",
+                    "Facture PDF", "Relances PDF"],
+        "reminder_columns": ["Envoyée le", "Canal", "Niveau", "Expéditeur", "Destinataire", "Objet", "Écritures",
+                             "Montant relancé", "Devise", "PDF"],
+        "kinds": {"invoice": "Facture", "credit_note": "Avoir"},
+        "channels": {"email": "E-mail", "letter": "Courrier"},
+        "yes": "oui", "total": "Total", "not_available": "non disponible",
+    },
+}
+
+
+def _amount(cents: int) -> Decimal:
+    """Integer cents as a Decimal with two places: exact, never a float."""
+    return Decimal(int(cents)).scaleb(-2)
+
+
+def write_workbook(out, contents: CollectionFileContents, summary: CollectionFileSummary) -> None:
+    """The Excel file: customer details, one row per entry with its files in the zip, totals per
+    currency; a second sheet lists the reminders. Write-only openpyxl: rows stream out."""
+    labels = XLSX_LABELS[language_of(contents.locale)]
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(labels["title"][:31])
+    bold, title_font, wrap = Font(bold=True), Font(bold=True, size=14), Alignment(wrap_text=True, vertical="top")
+    top = Alignment(vertical="top")
+
+    def cell(value, *, font=None, number_format=None, alignment=top):
+        return xlsx_cell(sheet, value, font=font, number_format=number_format, alignment=alignment)
+
+    for letter, width in zip("ABCDEFGHIJKLMN", (22, 12, 12, 12, 14, 14, 9, 10, 10, 10, 10, 9, 34, 44)):
+        sheet.column_dimensions[letter].width = width
+
+    customer = contents.customer
+    sheet.append([cell(f"{labels['title']} – {customer.name}", font=title_font, alignment=None)])
+    sheet.append([cell(labels["exported"]), cell(contents.exported_on, number_format=DATE_FORMAT)])
+    if contents.company.name:
+        sheet.append([cell(labels["company"]), cell(contents.company.name)])
+    sheet.append([])
+    sheet.append([cell(labels["customer"], font=bold)])
+    for key, value in (("account", customer.account), ("name", customer.name),
+                       ("registration", customer.registration_number), ("address", customer.address),
+                       ("emails", ", ".join(customer.emails)), ("phone", customer.phone),
+                       ("language", customer.language)):
+        sheet.append([cell(labels[key]), cell(value or "", alignment=wrap)])
+    sheet.append([])
+    sheet.append([cell(labels["entries"], font=bold)])
+    sheet.append([cell(text, font=bold, alignment=wrap) for text in labels["columns"]])
+
+    reminders_of: dict[int, list[str]] = {}
+    for reminder in contents.reminders:
+        for line in reminder.covered:
+            if line.entry_id is not None and reminder.id in summary.reminders:
+                reminders_of.setdefault(line.entry_id, []).append(summary.reminders[reminder.id])
+
+    totals: dict[str, list[int]] = {}
+    for entry in contents.entries:
+        amount, open_amount = entry.sign * entry.amount_cents, entry.sign * entry.open_cents
+        total = totals.setdefault(entry.currency, [0, 0])
+        total[0] += amount
+        total[1] += open_amount
+        yes = labels["yes"]
+        sheet.append([
+            cell(entry.number), cell(labels["kinds"].get(entry.kind, entry.kind)),
+            cell(entry.issue_date, number_format=DATE_FORMAT), cell(entry.due_date, number_format=DATE_FORMAT),
+            cell(_amount(amount), number_format=MONEY_FORMAT), cell(_amount(open_amount), number_format=MONEY_FORMAT),
+            cell(entry.currency), cell(f"R{entry.reminder_level}"), cell(entry.days_overdue),
+            cell(yes if entry.in_collection else ""), cell(yes if entry.reminders_stopped else ""),
+            cell(yes if entry.disputed else ""),
+            cell(summary.invoices.get(entry.id, labels["not_available"])),
+            cell("\n".join(dict.fromkeys(reminders_of.get(entry.id, []))), alignment=wrap),
+        ])
+    for currency, (amount, open_amount) in totals.items():
+        label = labels["total"] if len(totals) == 1 else f"{labels['total']} {currency}"
+        sheet.append([cell(label, font=bold), None, None, None,
+                      cell(_amount(amount), font=bold, number_format=MONEY_FORMAT),
+                      cell(_amount(open_amount), font=bold, number_format=MONEY_FORMAT), cell(currency, font=bold)])
+
+    if contents.reminders:
+        _reminder_sheet(workbook, contents, summary, labels)
+    workbook.save(out)
+
+
+def _reminder_sheet(workbook, contents: CollectionFileContents, summary: CollectionFileSummary, labels) -> None:
+    sheet = workbook.create_sheet(labels["reminders_sheet"][:31])
+    for letter, width in zip("ABCDEFGHIJ", (17, 9, 7, 28, 34, 44, 30, 15, 9, 40)):
+        sheet.column_dimensions[letter].width = width
+    bold = Font(bold=True)
+    sheet.append([xlsx_cell(sheet, text, font=bold) for text in labels["reminder_columns"]])
+    for reminder in contents.reminders:
+        totals = reminder.totals()
+        if len(totals) == 1:
+            amount, currency = xlsx_cell(sheet, _amount(totals[0][1]), number_format=MONEY_FORMAT), totals[0][0]
+        else:
+            amount, currency = xlsx_cell(sheet, ", ".join(f"{_amount(c)} {cur}" for cur, c in totals)), ""
+        texts = (labels["channels"].get(reminder.channel, reminder.channel), f"R{reminder.level}",
+                 reminder.sender, reminder.recipient, reminder.subject,
+                 ", ".join(line.number for line in reminder.covered))
+        sheet.append([xlsx_cell(sheet, reminder.sent_at, number_format=DATETIME_FORMAT),
+                      *(xlsx_cell(sheet, text) for text in texts), amount,
+                      xlsx_cell(sheet, currency), xlsx_cell(sheet, summary.reminders.get(reminder.id, ""))])

@@ -1,0 +1,79 @@
+"""Excel workbooks (openpyxl, write-only mode so a large ledger streams instead of filling memory)."""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable, Iterable
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+from domain.ledger.aging import BUCKETS
+from files.cells import xlsx_cell
+
+MONEY_FORMAT = "#,##0.00"
+
+
+def _amount(cents: int) -> Decimal:
+    return Decimal(cents) / 100
+
+
+def write_balances(path: Path, rows: Iterable, title: str, progress: Callable[[int], None] | None = None) -> int:
+    """Who owes you what?: one row per customer and currency, amounts as numbers with 2 decimals."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Who owes you what")
+    bold = Font(bold=True)
+    sheet.append([xlsx_cell(sheet, title)])
+    header = ["Account", "Customer", "Currency", *(label for _, label, _ in BUCKETS), "Total",
+              "Highest level", "Last reminder", "In collection", "Reminders stopped", "Disputed"]
+    sheet.append([xlsx_cell(sheet, text, font=bold) for text in header])
+    count = 0
+    for summary, customer in rows:
+        values = [customer.account, customer.name, summary.currency]
+        row = [xlsx_cell(sheet, v) for v in values]
+        for _, _, column in BUCKETS:
+            row.append(xlsx_cell(sheet, _amount(getattr(summary, column)), number_format=MONEY_FORMAT))
+        row.append(xlsx_cell(sheet, _amount(summary.total_cents), number_format=MONEY_FORMAT))
+        row += [xlsx_cell(sheet, f"R{summary.highest_level}"),
+                xlsx_cell(sheet, summary.last_reminder_on, number_format="yyyy-mm-dd"),
+                xlsx_cell(sheet, summary.in_collection_count),
+                xlsx_cell(sheet, "yes" if summary.reminders_stopped else ""),
+                xlsx_cell(sheet, summary.disputed_count)]
+        sheet.append(row)
+        count += 1
+        if progress and count % 1000 == 0:
+            progress(count)
+    workbook.save(path)
+    return count
+
+
+def write_collection(path: Path, entries: Iterable, title: str, progress: Callable[[int], None] | None = None) -> int:
+    """The Collection page: one row per entry in collection, with its case and the file it went out in."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Collection")
+    bold = Font(bold=True)
+    sheet.append([xlsx_cell(sheet, title)])
+    header = ["Account", "Customer", "Entry", "Kind", "Currency", "Amount", "Open amount", "Due date",
+              "Marked on", "Marked by", "Case", "Case status", "Collection file"]
+    sheet.append([xlsx_cell(sheet, text, font=bold) for text in header])
+    count = 0
+    for entry in entries:
+        case = entry.collection_case
+        row = [xlsx_cell(sheet, v) for v in (
+            entry.customer.account, entry.customer.name, entry.number,
+            "credit note" if entry.kind == "credit_note" else "invoice", entry.currency)]
+        for cents in (entry.sign * entry.amount_cents, entry.balance_cents):
+            row.append(xlsx_cell(sheet, _amount(cents), number_format=MONEY_FORMAT))
+        by = entry.collection_marked_by.display_name if entry.collection_marked_by else ""
+        row += [xlsx_cell(sheet, entry.due_date, number_format="yyyy-mm-dd"),
+                xlsx_cell(sheet, entry.collection_marked_at, number_format="yyyy-mm-dd hh:mm"),
+                xlsx_cell(sheet, by),
+                xlsx_cell(sheet, case.id if case else None),
+                xlsx_cell(sheet, case.status_label if case else ""),
+                xlsx_cell(sheet, case.export.filename if case and case.export else "")]
+        sheet.append(row)
+        count += 1
+        if progress and count % 1000 == 0:
+            progress(count)
+    workbook.save(path)
+    return count

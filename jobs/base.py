@@ -1,0 +1,183 @@
+"""What every job shares: the app the worker hands over, the `job` decorator, the queue and its
+Redis, and the helpers of jobs that write a file with progress (write aside, progress, heap).
+
+A job takes ids, never objects; it runs inside the app the worker built once (`use_app`) or the
+app context that calls it (the CLI, tests), never an app of its own."""
+from __future__ import annotations
+
+import functools
+import gc
+import logging
+import os
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable
+
+from flask import Flask, current_app, has_app_context
+from redis import Redis, RedisError
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from rq import Queue
+from sqlalchemy import update
+
+from domain.models import Export
+from extensions import db
+from mail import smtp as mailer
+
+QUEUE_NAME = "relance"
+
+
+log = logging.getLogger("relance.jobs")
+IN_PROGRESS = ("queued", "started", "deferred", "scheduled")  # RQ statuses of a job not yet final
+_app: Flask | None = None
+
+
+def use_app(app: Flask) -> None:
+    """The worker hands its app over once, before it forks."""
+    global _app
+    _app = app
+
+
+def job_app() -> Flask:
+    """The app the worker handed over (use_app), or the one whose context runs the job (the CLI,
+    tests): jobs never build an app of their own."""
+    if _app is not None:
+        return _app
+    if has_app_context():
+        return current_app._get_current_object()
+    raise RuntimeError("No app for this job: the worker hands it over with jobs.base.use_app(app) before it forks.")
+
+
+def job(function: Callable) -> Callable:
+    """An RQ job: runs in the app's context on connections of its own (a forked work horse must
+    not share the pool it inherited), and leaves no session behind, whatever happened. Jobs that
+    keep a record (an export) also bring it to a final state themselves, in a `finally`."""
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        with job_app().app_context():
+            db.engine.dispose(close=False)  # never share a connection pooled before the fork
+            try:
+                return function(*args, **kwargs)
+            finally:
+                db.session.remove()
+
+    return run
+
+
+BACKGROUND_UNAVAILABLE = "Background work is unavailable right now; nothing was started — try again in a minute."
+# A page waits at most this long for a Redis that is down, restarting or frozen (SIGSTOP): no
+# retries, so an action that needs the worker answers within about three seconds. The worker's
+# own connection gets a longer read timeout from RQ (it blocks on the queue).
+REDIS_CONNECT_TIMEOUT = 1.0
+REDIS_SOCKET_TIMEOUT = 2.0
+
+
+class BackgroundUnavailable(RuntimeError):
+    """Redis cannot be reached: nothing was queued. The web layer answers 503 with the message."""
+
+    def __init__(self, message: str = BACKGROUND_UNAVAILABLE):
+        super().__init__(message)
+
+
+def redis_connection(app: Flask | None = None) -> Redis:
+    app = app or current_app
+    url = app.config.get("REDIS_URL")
+    if not url:
+        raise RuntimeError("No Redis configured: set RELANCE_REDIS_URL or start Relance with `make run`.")
+    return Redis.from_url(url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT, socket_timeout=REDIS_SOCKET_TIMEOUT,
+                          retry=Retry(NoBackoff(), 0))
+
+
+def queue(app: Flask | None = None) -> Queue:
+    return Queue(QUEUE_NAME, connection=redis_connection(app))
+
+
+@contextmanager
+def background():
+    """Talk to Redis; if it does not answer, raise BackgroundUnavailable (nothing was queued)."""
+    try:
+        yield
+    except RedisError as error:
+        log.warning("Redis unavailable: %s", error)
+        raise BackgroundUnavailable() from error
+
+
+def require_background() -> None:
+    """For an action that changes things before it queues its job: refuse before changing anything."""
+    with background():
+        redis_connection().ping()
+
+
+# --- Jobs that write a file ----------------------------------------------------------------------
+
+
+def export_path(export: Export) -> Path:
+    return Path(current_app.config["EXPORT_DIR"]) / str(export.id)
+
+
+def write_aside(target: Path, write) -> None:
+    """Write into a temporary file beside `target`, then rename: a half-written file is never served."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".partial-", suffix=target.suffix)
+    os.close(handle)
+    try:
+        write(Path(temporary))
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def progress_recorder(export_id: int, total: int = 100, every: float = 0.0) -> Callable[..., None]:
+    """progress(done[, total]) → the export's progress (0–99), each write in its own short
+    transaction (the job's session may be streaming rows), at most once per `every` seconds
+    (the last step always)."""
+    last_write = [0.0]
+
+    def progress(done: int, of: int | None = None) -> None:
+        of = of or total
+        if every and done < of and time.monotonic() - last_write[0] < every:
+            return
+        with db.engine.begin() as connection:
+            connection.execute(update(Export).where(Export.id == export_id)
+                               .values(progress=min(99, int(done * 100 / max(of, 1)))))
+        last_write[0] = time.monotonic()
+
+    return progress
+
+
+@contextmanager
+def rendering_heap():
+    """For jobs that render many documents (WeasyPrint makes a great many short-lived objects):
+    the objects that exist when the job starts (the app's, inherited from the worker) are left out
+    of garbage collections, which would otherwise walk (and, in a forked work horse, copy) that
+    whole heap each time; young collections run less often. At the end the job's own garbage is
+    collected while that heap is still out of reach, then everything is handed back (for a worker
+    that runs jobs in-process)."""
+    thresholds = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(RENDERING_GC_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+RENDERING_GC_THRESHOLD = 10_000  # allocations between young collections (Python's default: 700)
+
+
+def absolute_url(app: Flask, endpoint: str, **values) -> str:
+    """A link for an e-mail, on the address people open Relance at (no request to copy it from)."""
+    from urllib.parse import urlsplit
+
+    base = urlsplit(mailer.base_url(app.config))
+    adapter = app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http")
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def sender_address(company) -> str:
+    return mailer.address(company.name, company.sender_email) if company is not None and company.sender_email else ""

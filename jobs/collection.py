@@ -1,0 +1,172 @@
+"""Collection jobs: build a collection file (.zip: invoice PDFs, reminder activities, Excel) and
+hand it over to a collection agency by e-mail, saying "sent" only once the mail server took it."""
+from __future__ import annotations
+
+import mimetypes
+from pathlib import Path
+
+from flask import current_app, render_template
+from redis import RedisError
+from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
+from rq.job import Job
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload, selectinload
+
+from domain import clock, notifications
+from domain.collection import agency as agency_rules
+from domain.collection.files import entry_ids_of
+from domain.models import (Attachment, CollectionAgency, CollectionCase, CompanySettings, Customer, Entry, Export,
+                           ReminderActivity, ReminderEntry, User)
+from extensions import db
+from files.collection_zip import (CollectionFileContents, CompanyDetails, CustomerDetails, EntryLine, InvoiceFile,
+                                  write_collection_file)
+from files.names import file_stem, safe_name
+from files.pdf import CoveredEntry, ReminderDocument
+from jobs.base import (IN_PROGRESS, background, export_path, job, log, progress_recorder, queue, redis_connection,
+                       rendering_heap, sender_address, write_aside)
+from mail import smtp as mailer
+
+AGENCY_SEND_TTL = 7 * 86400  # the inline "sent / not sent" answer outlives a long weekend
+AGENCY_STATE_UNKNOWN = ("Background work is unavailable right now: whether the last send went through "
+                        "shows here once it is back.")
+
+
+def build_collection_file(export: Export) -> str:
+    """The collection file of `export.customer_id`'s selected entries: their invoice PDFs, the
+    reminder activities about them and an Excel file (files/collection_zip.py), as a .zip."""
+    with rendering_heap():
+        session, day = db.session, clock.today()
+        customer = session.get(Customer, export.customer_id) if export.customer_id else None
+        if customer is None:
+            raise LookupError("The customer of this collection file no longer exists.")
+        ids = entry_ids_of(export)
+        entries = list(session.scalars(select(Entry).where(Entry.id.in_(ids), Entry.customer_id == customer.id)
+                                       .order_by(Entry.due_date, Entry.id))) if ids else []
+        if not entries:
+            raise LookupError("None of the selected entries is on this customer's account any more.")
+        attachments: dict[int, Attachment] = {}  # entry id → its latest PDF (else its latest file)
+        for attachment in session.scalars(select(Attachment).where(Attachment.entry_id.in_(ids))
+                                        .order_by(Attachment.uploaded_at, Attachment.id)):
+            current = attachments.get(attachment.entry_id)
+            if current is None or "pdf" in attachment.content_type or "pdf" not in current.content_type:
+                attachments[attachment.entry_id] = attachment
+        activities = session.scalars(
+            select(ReminderActivity)
+            .where(ReminderActivity.id.in_(select(ReminderEntry.activity_id).where(ReminderEntry.entry_id.in_(ids))))
+            .options(selectinload(ReminderActivity.covered).joinedload(ReminderEntry.entry),
+                     joinedload(ReminderActivity.sent_by))
+            .order_by(ReminderActivity.sent_at, ReminderActivity.id))
+        company = session.scalar(select(CompanySettings).order_by(CompanySettings.id).limit(1))
+
+        attachment_dir = Path(current_app.config["ATTACHMENT_DIR"])
+        selected = {entry.id for entry in entries}
+        contents = CollectionFileContents(
+            customer=CustomerDetails(
+                account=customer.account, name=customer.name, registration_number=customer.registration_number or "",
+                address=customer.address or "", emails=tuple(customer.email_list), phone=customer.phone or "",
+                language=customer.language or ""),
+            company=CompanyDetails(name=company.name, registration_number=company.registration_number or "",
+                                   sender_email=company.sender_email or "", address=company.address or "")
+            if company else CompanyDetails(name=""),
+            entries=[EntryLine(
+                id=e.id, number=e.number, kind=e.kind, issue_date=e.issue_date, due_date=e.due_date,
+                amount_cents=e.amount_cents, open_cents=e.open_cents, currency=e.currency,
+                reminder_level=e.reminder_level, days_overdue=e.days_overdue(day), in_collection=e.in_collection,
+                reminders_stopped=e.reminders_stopped_on(day), disputed=e.disputed,
+                invoice=InvoiceFile(attachment_dir / Path(attachments[e.id].storage_name).name, attachments[e.id].filename)
+                if e.id in attachments else None) for e in entries],
+            reminders=[ReminderDocument(
+                id=a.id, sent_at=a.sent_at, channel=a.channel, level=a.level, sender=a.sender or "",
+                recipient=a.recipient, subject=a.subject, body=a.body,
+                sent_by=a.sent_by.display_name if a.sent_by else None,
+                covered=tuple(CoveredEntry(number=c.entry.number, open_cents=c.open_cents,
+                                           currency=c.entry.currency, due_date=c.entry.due_date,
+                                           in_file=c.entry_id in selected, entry_id=c.entry_id)
+                              for c in sorted(a.covered, key=lambda c: (c.entry.due_date, c.entry.number))))
+                for a in activities],
+            exported_on=day, exported_at=clock.now(), locale=current_app.config.get("BABEL_LOCALE") or "en_GB")
+        filename = safe_name(file_stem(customer.name, day)) + ".zip"
+        progress = progress_recorder(export.id, every=0.2)  # percent, at most five times a second
+        write_aside(export_path(export) / filename, lambda path: write_collection_file(path, contents, progress))
+        return filename
+
+
+def agency_send_job_id(case_id: int) -> str:
+    return f"agency-send-{case_id}"
+
+
+def enqueue_send_to_agency(case_id: int, agency_id: int, user_id: int) -> bool:
+    """Queue the hand-off, unless this case's hand-off is already on its way (a double click)."""
+    jobs_queue = queue()
+    job_id = agency_send_job_id(case_id)
+    with background():
+        try:
+            previous = Job.fetch(job_id, connection=jobs_queue.connection)
+        except NoSuchJobError:
+            previous = None
+        if previous is not None:
+            if previous.get_status() in IN_PROGRESS:
+                return False
+            previous.delete()  # an earlier answer (sent, or not): this send replaces it
+        try:
+            jobs_queue.enqueue(send_to_agency, case_id, agency_id, user_id, job_id=job_id, unique=True,
+                               job_timeout=600, result_ttl=AGENCY_SEND_TTL, failure_ttl=AGENCY_SEND_TTL)
+        except DuplicateJobError:  # another click queued it a moment ago
+            return False
+    return True
+
+
+def agency_send_state(case_id: int) -> tuple[str | None, str | None]:
+    """Where the case's last hand-off stands: (None | "sending" | "sent" | "failed", message)."""
+    try:
+        sent = Job.fetch(agency_send_job_id(case_id), connection=redis_connection())
+        status = sent.get_status()
+    except (NoSuchJobError, InvalidJobOperation):
+        return None, None
+    except RedisError:  # what the case says (the database) still shows; the job's answer waits
+        return None, AGENCY_STATE_UNKNOWN
+    if status in IN_PROGRESS:
+        return "sending", None
+    if status == "finished":
+        result = sent.return_value() or {}
+        return ("sent" if result.get("sent") else "failed"), result.get("message")
+    return "failed", "The send stopped before it finished: try again."
+
+
+@job
+def send_to_agency(case_id: int, agency_id: int, user_id: int) -> dict:
+    """E-mail the collection file to the agency: the .zip attached, the company's SIREN in the
+    subject, replies going to the user. Only once the mail server has taken it does the case
+    say "sent to agency"; otherwise nothing changes and the user is told why."""
+    case = db.session.get(CollectionCase, case_id)
+    agency = db.session.get(CollectionAgency, agency_id)
+    user = db.session.get(User, user_id)
+    if case is None or agency is None or user is None or case.export is None:
+        return {"sent": False, "message": "The case, the agency or the user no longer exists."}
+    export, customer_name, agency_name = case.export, case.customer.name, agency.name
+    try:
+        company = agency_rules.check_send(db.session, user, export, case, agency)
+        path = export_path(export) / export.filename
+        if not path.is_file():
+            raise agency_rules.SendRefused("The collection file is no longer on the server: make a new one.")
+        body = render_template("mail/collection_file.txt", company=company, case=case, agency=agency,
+                               customer=case.customer, entries=case.entries, user=user, export=export)
+        message = mailer.build_message(
+            sender=sender_address(company), to=agency.email, reply_to=mailer.address(user.name, user.email),
+            subject=agency_rules.subject(company), body=body,
+            attachments=[mailer.Attachment(export.filename, path.read_bytes(),
+                                           mimetypes.guess_type(export.filename)[0] or "application/zip")])
+        mailer.send(current_app.config.get("SMTP_URL"), message)
+    except (agency_rules.SendRefused, mailer.MailError, OSError) as error:
+        db.session.rollback()
+        reason = str(error)
+        log.warning("Case %s: collection file not sent to %s: %s", case_id, agency_name, reason)
+        notifications.notify(db.session, user_id,
+                             f"The collection file for {customer_name} was not sent to {agency_name}: {reason}")
+        db.session.commit()
+        return {"sent": False, "message": reason}
+    agency_rules.record_sent(db.session, case, agency, user)
+    notifications.notify(db.session, user_id, f"The collection file for {customer_name} was sent to {agency_name}.")
+    db.session.commit()
+    log.info("Case %s: collection file sent to %s", case_id, agency_name)
+    return {"sent": True, "message": f"Sent to {agency_name} <{agency.email}>."}

@@ -1,0 +1,267 @@
+"""Reminder jobs: the bulk run (plan, then send once confirmed), the outbox (one job per message
+and attempt, retries), and the daily follow-up run of the plans.
+
+The domain decides what to send; these jobs hand it what it does not know: how a queued e-mail
+reaches the worker (enqueue_outbox_message), how a letter becomes a PDF (files/letter.py), and
+the mail server."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import date
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from domain import clock
+from domain import settings as settings_rules
+from domain.models import Export, User
+from domain.reminders import bulk, follow_up, outbox, templates
+from domain.settings import company as saved_company
+from extensions import db
+from files.letter import write_letter
+from files.names import safe_name
+from files.reports import write_dunning_report
+from jobs.base import background, export_path, job, log, progress_recorder, queue, rendering_heap, write_aside
+from mail import smtp as mailer
+
+follow_up_log = logging.getLogger("relance.follow_up")
+
+
+# --- Bulk reminders -----------------------------------------------------------------------------
+
+
+def bulk_letter_maker(attachment_dir: str | Path, aside: Path, company):
+    """make_letter(customer, entries, content, name) → (storage_name, filename) for bulk dunning:
+    the reminder letter PDF (files.letter.write_letter, as the ✉️ button makes it), written in
+    the folder `aside` and renamed to letters/<name>.pdf, so a half-written letter is never attached
+    and a retried job replaces the letter it had written instead of adding one."""
+    def make(customer, entries, content, name: str) -> tuple[str, str]:
+        written, filename = write_letter(
+            aside, company, customer, entries, content,
+            f"{templates.level_name(content.level)} {customer.name} {content.day.isoformat()}")
+        storage_name = f"letters/{safe_name(name, fallback='letter')}.pdf"
+        os.replace(aside / written, Path(attachment_dir) / storage_name)
+        return storage_name, filename
+
+    return make
+
+
+class BulkRefused(Exception):
+    """The whole bulk run cannot send anything (no sender address, no mail server): said once."""
+
+
+def build_bulk_dunning(export: Export) -> str | None:
+    """Bulk reminders (domain/reminders/bulk.py). Unconfirmed: the plan for the user to confirm (status
+    "planned", no file). Confirmed: one reminder e-mail per planned customer (with the reminder
+    letter as a PDF when the export asks for it), queued in the outbox and sent at once by this
+    job. The file is the CSV report; the counts go in the export's message and result."""
+    actor = db.session.get(User, export.user_id)
+    if actor is None:
+        raise LookupError("The user who asked for these reminders no longer exists.")
+    mail_server = bool(current_app.config.get("SMTP_URL"))
+    if not bulk.is_confirmed(export):
+        export.result = json.dumps(bulk.plan(db.session, export, actor, today=clock.today(),
+                                                mail_server=mail_server))
+        export.status, export.progress = "planned", 100
+        return None
+    problem = bulk.setup_problem(settings_rules.company(db.session), mail_server)
+    if problem:
+        raise BulkRefused(problem)
+    day, export_id = clock.today(), export.id
+    attachment_dir = current_app.config["ATTACHMENT_DIR"]
+    make_letter = aside = None
+    if bulk.wants_letter(export):
+        letters = Path(attachment_dir) / "letters"
+        # Letters a killed run of this export left half-written: one run per export at a time.
+        for stale in letters.glob(f".partial-bulk-{export_id}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        letters.mkdir(parents=True, exist_ok=True)
+        aside = Path(tempfile.mkdtemp(dir=letters, prefix=f".partial-bulk-{export_id}-"))
+        make_letter = bulk_letter_maker(attachment_dir, aside, settings_rules.company(db.session))
+
+    sender = _BulkSender(current_app.config.get("SMTP_URL"))
+    # The run commits twice per customer; what it only reads (the user, the export, the company,
+    # the customer) need not be read again after each commit. The outbox reads the entries it
+    # raises afresh (outbox.loaded).
+    expire_on_commit, db.session().expire_on_commit = db.session().expire_on_commit, False
+
+    progress = progress_recorder(export_id, every=1)  # at most once a second: each write is a commit
+
+    try:
+        with rendering_heap():
+            report = bulk.run_bulk_dunning(db.session, export, actor, today=day, attachment_dir=attachment_dir,
+                                              deliver=sender.deliver, progress=progress,
+                                              make_letter=make_letter)
+    except BaseException:
+        db.session.rollback()  # what the next customer had in progress: neither committed nor sent
+        raise
+    finally:
+        sender.close()  # the message in flight gets its outcome written, whatever happened
+        db.session().expire_on_commit = expire_on_commit
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
+    for account, why in sender.failures.items():
+        report.not_delivered(account, why)
+    filename = safe_name(f"Bulk reminders {day.isoformat()}") + ".csv"
+    write_aside(export_path(export) / filename, lambda path: write_dunning_report(path, report))
+    export.message = report.summary
+    # Beside the plan (a retried run sends to the planned customers only).
+    export.result = json.dumps({**bulk.plan_of(export),
+                                "outcome": {"sent": report.sent, "skipped": report.skipped, "failed": report.failed}})
+    return filename
+
+
+class _BulkSender:
+    """The bulk run's deliveries. Each message is marked "sending" in the commit that queues it,
+    then handed to a thread that talks to the mail server while the job prepares the next
+    customer (WeasyPrint keeps the CPU busy meanwhile): a fork and a job per message would cost
+    more than the SMTP exchange. Outcomes are written on the job's thread (the session is not
+    shared), in the commit that hands the next message over, and at the end; the outbox rules
+    are those of send_outbox_message, and a message not taken is retried by the outbox later."""
+
+    def __init__(self, smtp_url: str | None):
+        self.smtp_url = smtp_url
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-smtp")
+        self.in_flight: tuple[object, str, Future | None, str | None] | None = None
+        self.failures: dict[str, str] = {}  # account → why its message was not delivered
+
+    def deliver(self, message) -> None:
+        outbox.begin_attempt(message)
+        email, problem = None, None
+        try:
+            email = outbox.build_email(message)
+        except OSError as error:
+            problem = f"An attachment cannot be read: {error}"
+        handed = (message, message.customer.account)
+        # One commit: the previous message's outcome, and this one "sending" before the mail
+        # server hears of it.
+        self.finish(commit=False)
+        db.session.commit()
+        future = self.pool.submit(mailer.send, self.smtp_url, email) if email is not None else None
+        self.in_flight = (*handed, future, problem)
+
+    def finish(self, *, commit: bool = True) -> None:
+        """Write the outcome of the message in flight, if any (and commit it, unless the caller will)."""
+        if self.in_flight is None:
+            return
+        message, account, future, problem = self.in_flight
+        self.in_flight = None
+        if future is not None:
+            error = future.exception()
+            if error is not None and not isinstance(error, mailer.MailError):
+                raise error  # a bug, not a delivery problem: the message stays "sending" (unknown outcome)
+            problem = str(error) if error is not None else None
+        if problem is None:
+            # The session kept the message (it does not expire on commit); its entries' levels
+            # may have moved since it was queued, so they are read again.
+            outbox.read_entries_again(db.session, message)
+            outbox.mark_sent(db.session, message)
+            log.info("Outbox message %s sent to %s", message.id, message.to_addresses)
+        else:
+            outbox.mark_failed(db.session, message, problem)
+            self.failures[account] = problem
+            log.warning("Outbox message %s not sent: %s", message.id, problem)
+        if commit:
+            db.session.commit()
+
+    def close(self) -> None:
+        try:
+            self.finish()
+        finally:
+            self.pool.shutdown(wait=True)
+
+# --- The outbox: one job per message and attempt ------------------------------------------------
+
+
+def enqueue_outbox_message(message) -> None:
+    """Queue the send of an outbox message; one job per message and attempt (a stable id).
+    BackgroundUnavailable without Redis."""
+    with background():
+        queue().enqueue(send_outbox_message, message.id, job_id=f"outbox-{message.id}-{message.attempts or 0}",
+                        job_timeout=300, result_ttl=3600, failure_ttl=86400)
+
+
+@job
+def send_outbox_message(message_id: int) -> str:
+    """Send one outbox message (domain/reminders/outbox.py): claimed as "sending" and committed
+    before the SMTP exchange; sent (with its activity and the entries' levels) or failed (with the
+    server's answer and the next try) after it. A message already sent or being sent is left alone."""
+    return _deliver(message_id)
+
+
+def _deliver(message_id: int) -> str:
+    """Claim, send and record one outbox message in the app context's session: "sent", "nothing
+    to send" or "failed: <why>" (the message then waits for its next try)."""
+    message = outbox.claim(db.session, message_id)
+    if message is None:
+        db.session.rollback()
+        return "nothing to send"
+    held = outbox.hold_back(db.session, message)
+    db.session.commit()
+    if held:
+        log.info("Outbox message %s not sent: %s", message_id, held)
+        return f"held back: {held}"
+    try:
+        email = outbox.build_email(message)
+        mailer.send(current_app.config.get("SMTP_URL"), email)
+    except (mailer.MailError, OSError) as error:
+        db.session.rollback()
+        message = db.session.get(outbox.OutboxMessage, message_id)
+        reason = str(error) if isinstance(error, mailer.MailError) else f"An attachment cannot be read: {error}"
+        outbox.mark_failed(db.session, message, reason)
+        db.session.commit()
+        log.warning("Outbox message %s not sent: %s", message_id, reason)
+        return f"failed: {reason}"
+    outbox.mark_sent(db.session, message)
+    db.session.commit()
+    log.info("Outbox message %s sent to %s", message_id, message.to_addresses)
+    return "sent"
+
+
+@job
+def retry_due_outbox_messages() -> int:
+    """Periodic: give up on messages stuck "sending" (unknown outcome) and queue the failed ones
+    whose back-off has run out. Returns how many were queued again."""
+    outbox.expire_stale_sending(db.session)
+    due = outbox.due_for_retry(db.session)
+    db.session.commit()
+    for message in due:
+        enqueue_outbox_message(message)
+    return len(due)
+
+
+# --- The daily follow-up run --------------------------------------------------------------------
+
+
+def letter_maker(attachment_dir: str | Path):
+    """make_letter(customer, entries, content) → (storage_name, filename): the letter PDF,
+    written under the attachment directory the way a manual letter is."""
+    def make(customer, entries, content) -> tuple[str, str]:
+        return write_letter(attachment_dir, saved_company(db.session), customer, entries, content,
+                            f"{templates.level_name(content.level)} {customer.name} {content.day.isoformat()}")
+
+    return make
+
+
+def run_follow_up(app: Flask, day: date | None = None, dry_run: bool = False):
+    """The run inside `app`'s context: the report (domain.reminders.follow_up.RunReport)."""
+    if dry_run:
+        return follow_up.run(db.session, day, dry_run=True)
+    return follow_up.run(db.session, day, enqueue=enqueue_outbox_message,
+                         make_letter=letter_maker(app.config["ATTACHMENT_DIR"]))
+
+
+@job
+def daily_run(day: str | None = None) -> str:
+    """Today's automatic follow-up (queued once a day by worker.enqueue_daily_jobs)."""
+    report = run_follow_up(current_app._get_current_object(), date.fromisoformat(day) if day else None)
+    summary = (f"{len(report.outcomes)} customers: {report.count('queued')} e-mails queued, "
+               f"{report.count('letter')} letters, {report.count('task')} tasks, "
+               f"{report.count('skipped')} skipped")
+    follow_up_log.info("Follow-up run for %s: %s", report.day, summary)
+    return summary

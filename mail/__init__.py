@@ -1,0 +1,1 @@
+"""Mail to people outside the app: SMTP delivery."""
