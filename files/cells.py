@@ -11,6 +11,7 @@ and dates.
 from __future__ import annotations
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MONEY_FORMAT = "#,##0.00"  # amounts are Decimal cells (domain.money.to_decimal): numbers a sheet can sum
 
 
 def xlsx_cell(sheet, value, *, font=None, number_format: str | None = None, alignment=None):

@@ -17,7 +17,6 @@ import shutil
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
@@ -26,13 +25,13 @@ from typing import Callable
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from files.cells import xlsx_cell
+from domain.money import to_decimal
+from files.cells import MONEY_FORMAT, xlsx_cell
 from files.names import UniqueNames, file_stem
 from files.pdf import Letterhead, ReminderDocument, ReminderPdfWriter, language_of
 
 INVOICE_FOLDER = "invoices"
 REMINDER_FOLDER = "reminders"
-MONEY_FORMAT = "#,##0.00"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
@@ -228,11 +227,6 @@ XLSX_LABELS = {
 }
 
 
-def _amount(cents: int) -> Decimal:
-    """Integer cents as a Decimal with two places: exact, never a float."""
-    return Decimal(int(cents)).scaleb(-2)
-
-
 def write_workbook(out, contents: CollectionFileContents, summary: CollectionFileSummary) -> None:
     """The Excel file: customer details, one row per entry with its files in the zip, totals per
     currency; a second sheet lists the reminders. Write-only openpyxl: rows stream out."""
@@ -280,7 +274,7 @@ def write_workbook(out, contents: CollectionFileContents, summary: CollectionFil
         sheet.append([
             cell(entry.number), cell(labels["kinds"].get(entry.kind, entry.kind)),
             cell(entry.issue_date, number_format=DATE_FORMAT), cell(entry.due_date, number_format=DATE_FORMAT),
-            cell(_amount(amount), number_format=MONEY_FORMAT), cell(_amount(open_amount), number_format=MONEY_FORMAT),
+            cell(to_decimal(amount), number_format=MONEY_FORMAT), cell(to_decimal(open_amount), number_format=MONEY_FORMAT),
             cell(entry.currency), cell(f"R{entry.reminder_level}"), cell(entry.days_overdue),
             cell(yes if entry.in_collection else ""), cell(yes if entry.reminders_stopped else ""),
             cell(yes if entry.disputed else ""),
@@ -290,8 +284,8 @@ def write_workbook(out, contents: CollectionFileContents, summary: CollectionFil
     for currency, (amount, open_amount) in totals.items():
         label = labels["total"] if len(totals) == 1 else f"{labels['total']} {currency}"
         sheet.append([cell(label, font=bold), None, None, None,
-                      cell(_amount(amount), font=bold, number_format=MONEY_FORMAT),
-                      cell(_amount(open_amount), font=bold, number_format=MONEY_FORMAT), cell(currency, font=bold)])
+                      cell(to_decimal(amount), font=bold, number_format=MONEY_FORMAT),
+                      cell(to_decimal(open_amount), font=bold, number_format=MONEY_FORMAT), cell(currency, font=bold)])
 
     if contents.reminders:
         _reminder_sheet(workbook, contents, summary, labels)
@@ -307,9 +301,9 @@ def _reminder_sheet(workbook, contents: CollectionFileContents, summary: Collect
     for reminder in contents.reminders:
         totals = reminder.totals()
         if len(totals) == 1:
-            amount, currency = xlsx_cell(sheet, _amount(totals[0][1]), number_format=MONEY_FORMAT), totals[0][0]
+            amount, currency = xlsx_cell(sheet, to_decimal(totals[0][1]), number_format=MONEY_FORMAT), totals[0][0]
         else:
-            amount, currency = xlsx_cell(sheet, ", ".join(f"{_amount(c)} {cur}" for cur, c in totals)), ""
+            amount, currency = xlsx_cell(sheet, ", ".join(f"{to_decimal(c)} {cur}" for cur, c in totals)), ""
         texts = (labels["channels"].get(reminder.channel, reminder.channel), f"R{reminder.level}",
                  reminder.sender, reminder.recipient, reminder.subject,
                  ", ".join(line.number for line in reminder.covered))

@@ -1,7 +1,6 @@
 """Excel workbooks (openpyxl, write-only mode so a large ledger streams instead of filling memory)."""
 from __future__ import annotations
 
-from decimal import Decimal
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -9,13 +8,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 
 from domain.ledger.aging import BUCKETS
-from files.cells import xlsx_cell
+from domain.money import to_decimal
+from files.cells import MONEY_FORMAT, xlsx_cell
 
-MONEY_FORMAT = "#,##0.00"
-
-
-def _amount(cents: int) -> Decimal:
-    return Decimal(cents) / 100
 
 
 def write_balances(path: Path, rows: Iterable, title: str, progress: Callable[[int], None] | None = None) -> int:
@@ -32,8 +27,8 @@ def write_balances(path: Path, rows: Iterable, title: str, progress: Callable[[i
         values = [customer.account, customer.name, summary.currency]
         row = [xlsx_cell(sheet, v) for v in values]
         for _, _, column in BUCKETS:
-            row.append(xlsx_cell(sheet, _amount(getattr(summary, column)), number_format=MONEY_FORMAT))
-        row.append(xlsx_cell(sheet, _amount(summary.total_cents), number_format=MONEY_FORMAT))
+            row.append(xlsx_cell(sheet, to_decimal(getattr(summary, column)), number_format=MONEY_FORMAT))
+        row.append(xlsx_cell(sheet, to_decimal(summary.total_cents), number_format=MONEY_FORMAT))
         row += [xlsx_cell(sheet, f"R{summary.highest_level}"),
                 xlsx_cell(sheet, summary.last_reminder_on, number_format="yyyy-mm-dd"),
                 xlsx_cell(sheet, summary.in_collection_count),
@@ -63,7 +58,7 @@ def write_collection(path: Path, entries: Iterable, title: str, progress: Callab
             entry.customer.account, entry.customer.name, entry.number,
             "credit note" if entry.kind == "credit_note" else "invoice", entry.currency)]
         for cents in (entry.sign * entry.amount_cents, entry.balance_cents):
-            row.append(xlsx_cell(sheet, _amount(cents), number_format=MONEY_FORMAT))
+            row.append(xlsx_cell(sheet, to_decimal(cents), number_format=MONEY_FORMAT))
         by = entry.collection_marked_by.display_name if entry.collection_marked_by else ""
         row += [xlsx_cell(sheet, entry.due_date, number_format="yyyy-mm-dd"),
                 xlsx_cell(sheet, entry.collection_marked_at, number_format="yyyy-mm-dd hh:mm"),
