@@ -6,7 +6,7 @@
    entries) is copied to a temporary folder (the original is never touched) and migrated there.
 2. A plan (-5 prevention e-mail, +10 R1 e-mail, +30 R2 letter, +45 phone-call task) is created and
    assigned to every customer (one UPDATE).
-3. The decision — domain.follow_up.decide, the SQL the dry run and the daily run use: one query
+3. The decision — domain.reminders.follow_up.decide, the SQL the dry run and the daily run use: one query
    joining the open entries of customers with a plan to the plan's steps, grouped per customer —
    is timed `rounds` times; the median is reported against the target (< 10 s).
 

@@ -139,7 +139,7 @@ def prepare_database(args, env: dict[str, str]) -> str:
     else:
         _log(f"Database: building {wanted[0]:,} customers / {wanted[1]:,} entries.")
     if not _demo_available(env):
-        raise SystemExit("The `flask demo` command is not available (commands/demo.py), so the bench database "
+        raise SystemExit("The `flask demo` command is not available (cli/demo.py), so the bench database "
                          "cannot be built. Nothing was measured.")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{DB_FILE}{suffix}").unlink(missing_ok=True)

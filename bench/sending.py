@@ -9,19 +9,19 @@ code to a local SMTP sink, against bare WeasyPrint + smtplib doing the same in t
    and an aiosmtpd sink in a thread of this process: it accepts every message and notes when; the
    bytes are checked after the timing, not during it.
 2. N customers are picked, in account order: an e-mail address, and a bulk run would send to them
-   (domain.dunning.plan_bulk_dunning says "send": overdue entries, reminders not stopped), with no
+   (domain.reminders.bulk.plan_bulk_dunning says "send": overdue entries, reminders not stopped), with no
    invoice PDF on those entries, so that each message carries exactly one PDF, the letter.
 3. Relance: a worker process like worker.py (WeasyPrint imported first, the app from RELANCE_*,
    one letter made before, untimed) waits; the bulk dunning export with "Attach the reminder letter
    (PDF)" for the N customers is requested here (domain.exports.request_export +
    jobs.exports.enqueue_export, what the route does) and the worker runs the queue with an RQ Worker, as
    worker.py does (burst; the job in a forked work horse): jobs.exports.build_export, per customer: the
-   texts, the letter PDF through documents.letter.write_letter written aside and renamed, the
+   texts, the letter PDF through files.letter.write_letter written aside and renamed, the
    outbox message, a commit, then its delivery (claim, commit, the letter read from disk,
    mailer.send — one SMTP connection per message —, marked sent with its reminder activity,
    commit). Timed from the request to the sink accepting the N-th reminder.
 4. Bare: the same N letters — their HTML made beforehand (untimed) from the same domain texts by
-   documents.letter.letter_html, so the same template, stylesheet, fonts and PDF work — rendered by
+   files.letter.letter_html, so the same template, stylesheet, fonts and PDF work — rendered by
    WeasyPrint in a fresh process that imported it and made one letter first (as the worker), each
    put with the same e-mail text in an EmailMessage and sent by smtplib.SMTP to the same sink, one
    connection per message as Relance does. Timed in that process.
@@ -268,7 +268,7 @@ class BareMessage:
 
 def bare_messages(session, accounts: list[str], actor_id: int, today) -> tuple[list[BareMessage], int]:
     """What Relance will send to these customers, made beforehand by the same domain functions: the
-    e-mail text of the level and the letter's HTML (documents.letter.letter_html of the document
+    e-mail text of the level and the letter's HTML (files.letter.letter_html of the document
     write_letter lays out), and how many entries they cover. Untimed; read-only."""
     from sqlalchemy import select
 

@@ -477,7 +477,7 @@ OUTBOX_STATUSES = ("queued", "sending", "sent", "failed", "unknown", "cancelled"
 
 
 class OutboxMessage(Base):
-    """An outgoing reminder e-mail (domain/outbox.py): queued → sending → sent | failed. It
+    """An outgoing reminder e-mail (domain/reminders/outbox.py): queued → sending → sent | failed. It
     becomes a ReminderActivity only once the mail server has taken it."""
 
     __tablename__ = "outbox_messages"
@@ -544,7 +544,7 @@ FOLLOW_UP_CHANNELS = ("email", "letter", "task")
 
 
 class FollowUpPlan(Base):
-    """A named automatic follow-up plan: steps relative to the due date (domain/follow_up.py)."""
+    """A named automatic follow-up plan: steps relative to the due date (domain/reminders/follow_up.py)."""
 
     __tablename__ = "follow_up_plans"
 

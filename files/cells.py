@@ -16,7 +16,7 @@ MONEY_FORMAT = "#,##0.00"  # amounts are Decimal cells (domain.money.to_decimal)
 
 def xlsx_cell(sheet, value, *, font=None, number_format: str | None = None, alignment=None):
     """A write-only cell; text is always a string cell, never a formula or an error code."""
-    # Imported here so that the CSV writers (and the web app through jobs.py) do not load
+    # Imported here so that the CSV writers (and the web app through jobs/) do not load
     # openpyxl (~0.13 s); once loaded, this costs a tenth of making the cell.
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE

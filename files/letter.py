@@ -1,9 +1,9 @@
 """Reminder letters as PDF (WeasyPrint): the company's letterhead, the customer's address block,
 the date, the object line (the rendered subject), the letter text (the rendered template, already
-escaped as HTML by domain.reminder_templates) and the table of the entries concerned.
+escaped as HTML by domain.reminders.templates) and the table of the entries concerned.
 
 The page's HTML is autoescaped; only `body_html` (escaped text with <p>, <br> and <pre>) goes in
-as markup. Like documents/pdf.py, a letter loads nothing from outside.
+as markup. Like files/pdf.py, a letter loads nothing from outside.
 """
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 collection mark ⚖️, a reminder less than REMINDER_GAP_DAYS ago (a person may still send it anyway,
 with a reason), and a message to the same
 customer at the same level or above that is still on its way or whose outcome is unknown (nobody
-may: it would remind them twice). Read by the compose window, the sends (domain/reminders.py,
-domain/outbox.py) and the bulk run (domain/dunning.py).
+may: it would remind them twice). Read by the compose window, the sends (domain/reminders/sending.py,
+domain/reminders/outbox.py) and the bulk run (domain/reminders/bulk.py).
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 from the reminder template, the invoice PDFs to attach, and what a reminder that went out leaves
 behind (an activity, the entries' level and last-reminder date raised, a history event).
 
-E-mails go through the outbox (domain/outbox.py), which calls `record_reminder` once the mail
+E-mails go through the outbox (domain/reminders/outbox.py), which calls `record_reminder` once the mail
 server has taken the message; letters are recorded with `record_letter` as soon as their PDF is
 made. No Flask here: the blueprint, the jobs and the CLI pass plain arguments.
 """
@@ -236,7 +236,7 @@ def record_reminder(session: Session, *, customer: Customer, covered: list[tuple
 
 @dataclass(frozen=True)
 class LetterContent:
-    """What a reminder letter says, before it is laid out as a PDF (documents/letter.py)."""
+    """What a reminder letter says, before it is laid out as a PDF (files/letter.py)."""
 
     level: int
     language: str
