@@ -79,3 +79,8 @@ def attachments(path: Path) -> None:
     click.echo(report.summary(), err=not report.ok)
     if not report.ok:
         click.get_current_context().exit(1)
+
+
+# The name this command had before invoice PDFs were called attachments: scripts (cron) keep working.
+command.add_command(click.Command("documents", callback=attachments.callback, params=attachments.params, hidden=True,
+                                  help="The former name of `import attachments`."))

@@ -39,7 +39,7 @@ from domain.models import (CREDIT_NOTE, INVOICE, MAX_LEVEL, Attachment, AuditEve
 from domain.money import format_money
 from domain.users import create_user, find_user
 
-DEMO_LOGIN = ("demo@relance.test", "demo-password")  # matches commands.serve.DEMO_LOGIN
+DEMO_LOGIN = ("demo@relance.test", "demo-password")  # matches cli.serve.DEMO_LOGIN
 DEMO_USERS = (
     # e-mail, role, name: the admin is the login shown by `serve`; the others share its password.
     (DEMO_LOGIN[0], "admin", "Camille Durand"),
@@ -301,7 +301,6 @@ LEVEL_SUBJECTS = {
            3: "Second reminder: unpaid invoice", 4: "Final reminder before formal notice",
            5: "Formal notice to pay"},
 }
-CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
 TRANSFER_METHODS = {"EUR": "VIR", "GBP": "BACS", "USD": "ACH"}  # how bank statements name a transfer
 EN_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 

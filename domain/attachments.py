@@ -53,7 +53,7 @@ def display_name(filename: str) -> str:
 
 
 def attachment_path(directory: str | Path, attachment: Attachment) -> Path:
-    """Where a attachment's bytes are."""
+    """Where an attachment's bytes are."""
     return Path(directory) / attachment.storage_name
 
 

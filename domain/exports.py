@@ -14,7 +14,7 @@ KINDS = {"balances_xlsx": "Who owes you what? (Excel)", "collection_xlsx": "Coll
          "bulk_dunning": "Bulk reminders (report)"}
 DOUBLE_CLICK_WINDOW = timedelta(seconds=30)
 COLLECTION_FILE = "collection_file"  # the kind of a collection file's export (domain.collection.files)
-LIFETIME = timedelta(days=7)  # an export's file is kept this long after it is ready
+LIFETIME = timedelta(days=7)  # an export (and its file) is kept this long after it was asked for
 
 
 def request_export(session: Session, user: User, kind: str, params: dict) -> tuple[Export, bool]:

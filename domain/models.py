@@ -456,7 +456,7 @@ class Notification(Base):
 
 class ReminderTemplate(Base):
     """A customised reminder template: it overrides the default shipped with the app
-    (domain/default_templates) for its level (0 = prevention, 1…5 = R1…R5), channel and language."""
+    (domain/reminders/default_templates) for its level (0 = prevention, 1…5 = R1…R5), channel and language."""
 
     __tablename__ = "reminder_templates"
     __table_args__ = (UniqueConstraint("level", "channel", "language"),)

@@ -18,6 +18,14 @@ def plain(cents: int) -> str:
     return str(to_decimal(cents))
 
 
+def format_amount(amount: Decimal, currency: str, locale: str) -> str:
+    """An amount already in currency units, as a template's arithmetic gives it: Babel's own
+    rounding to the currency's digits (half-even), e.g. KWD keeps its three."""
+    if amount == amount.scaleb(2).to_integral_value().scaleb(-2) and get_currency_precision(currency) == 2:
+        return format_money(int(amount.scaleb(2)), currency, locale)  # whole cents: the fast path
+    return format_currency(amount, currency, locale=locale)
+
+
 def format_money(cents: int | None, currency: str = "EUR", locale: str = "en_GB", blank_zero: bool = False) -> str:
     """Babel's currency format of integer cents in `locale`: €1,234.56 (en_GB), 1 234,56 € (fr_FR)."""
     if cents is None or (blank_zero and cents == 0):

@@ -25,7 +25,7 @@ from typing import Callable
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
-from domain.money import to_decimal
+from domain.money import plain, to_decimal
 from files.cells import MONEY_FORMAT, xlsx_cell
 from files.names import UniqueNames, file_stem
 from files.pdf import Letterhead, ReminderDocument, ReminderPdfWriter, language_of
@@ -303,7 +303,7 @@ def _reminder_sheet(workbook, contents: CollectionFileContents, summary: Collect
         if len(totals) == 1:
             amount, currency = xlsx_cell(sheet, to_decimal(totals[0][1]), number_format=MONEY_FORMAT), totals[0][0]
         else:
-            amount, currency = xlsx_cell(sheet, ", ".join(f"{to_decimal(c)} {cur}" for cur, c in totals)), ""
+            amount, currency = xlsx_cell(sheet, ", ".join(f"{plain(c)} {cur}" for cur, c in totals)), ""
         texts = (labels["channels"].get(reminder.channel, reminder.channel), f"R{reminder.level}",
                  reminder.sender, reminder.recipient, reminder.subject,
                  ", ".join(line.number for line in reminder.covered))

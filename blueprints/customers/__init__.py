@@ -1,1 +1,1 @@
-"""One customer's account status, and the switches on it (collection mark, stop reminders, dispute)."""
+"""One customer's account status, and the switches on it (collection mark, stop reminders)."""

@@ -3,7 +3,7 @@ rendered in a sandbox.
 
 Levels are 0 (prevention: a courteous heads-up before the due date) and 1…5 (R1…R5); channels
 are "email" and "letter"; languages are LANGUAGES, the customer's language picking the template
-and English standing in for the others. The defaults ship in domain/default_templates; a saved
+and English standing in for the others. The defaults ship in domain/reminders/default_templates; a saved
 template (a ReminderTemplate row) overrides its default until "Reset to default" deletes it.
 
 How the others use this module (no Flask needed):
@@ -37,7 +37,7 @@ import traceback
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Iterable, Iterator
 
@@ -55,7 +55,7 @@ from sqlalchemy.orm import Session
 
 from domain import audit, clock
 from domain.models import CREDIT_NOTE, MAX_LEVEL, CompanySettings, Customer, Entry, ReminderTemplate, User
-from domain.money import format_money
+from domain.money import format_amount
 from domain.reminders.default_templates import DEFAULTS
 
 PREVENTION = 0
@@ -248,7 +248,7 @@ def _money(value: Any, currency: str = "EUR") -> str:
     """{{ amount|money(currency) }}: 1 234,56 € in French, €1,234.56 in English."""
     if value is None or value == "":
         return ""
-    return format_money(int((Decimal(str(value)) * 100).to_integral_value(ROUND_HALF_UP)), str(currency), _state().locale)
+    return format_amount(Decimal(str(value)), str(currency), _state().locale)
 
 
 def _format_date(value: Any, format: str | None = None) -> str:

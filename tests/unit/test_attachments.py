@@ -198,10 +198,11 @@ def test_a_file_that_is_not_a_zip_is_refused(session, ledger, users, directory):
 
 # --- the command line ---------------------------------------------------------------------
 
-def test_cli_attaches_and_exits_0(app, session, ledger, tmp_path, directory):
+@pytest.mark.parametrize("name", ["attachments", "documents"])  # "documents": its former name, kept for scripts
+def test_cli_attaches_and_exits_0(app, session, ledger, tmp_path, directory, name):
     path = tmp_path / "invoices.zip"
     path.write_bytes(zip_of({"INV-1.pdf": minimal_pdf(), "unknown.pdf": minimal_pdf("x")}).getvalue())
-    result = app.test_cli_runner().invoke(args=["import", "attachments", str(path)])
+    result = app.test_cli_runner().invoke(args=["import", name, str(path)])
     assert result.exit_code == 0, result.output
     assert "INV-1.pdf: attached to INV-1" in result.output
     assert "unknown.pdf: skipped, no entry number in its name" in result.output

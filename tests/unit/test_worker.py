@@ -3,6 +3,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from rq import SimpleWorker
 from rq.job import JobStatus
 from sqlalchemy import select
@@ -149,3 +150,15 @@ def test_outbox_retries_are_queued_once_a_minute(app):
     assert worker.enqueue_outbox_retries(app) is False, "the same minute queues it once"
     assert queue.count == 1
     queue.empty()
+
+
+@pytest.mark.parametrize("path", ["jobs.build_export", "jobs.send_export_email", "jobs.delete_expired_exports",
+                                  "jobs.send_to_agency", "jobs.send_outbox_message", "jobs.retry_due_outbox_messages",
+                                  "jobs.rebucket_summaries"])
+def test_jobs_queued_by_the_previous_version_still_find_their_function(path):
+    """RQ imports a queued job's function by its path: an upgrade must not strand queued e-mails."""
+    from rq.utils import import_attribute
+
+    name = path.split(".")[-1]
+    moved = import_attribute(path)
+    assert moved.__name__ == name and moved.__module__.startswith("jobs.") and moved.__module__ != "jobs"

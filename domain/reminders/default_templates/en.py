@@ -1,7 +1,7 @@
 """English default reminder templates: prevention (0) and R1…R5, by e-mail and by letter.
 
 Translators: change only the text between the triple quotes; keep every {{ placeholder }} and
-{% if %}…{% endif %} as it is. See domain/default_templates/__init__.py.
+{% if %}…{% endif %} as it is. See domain/reminders/default_templates/__init__.py.
 """
 from domain.reminders.default_templates.default import Default
 

@@ -1,7 +1,7 @@
 """Modèles de relance par défaut en français : prévention (0) et R1…R5, par e-mail et par courrier.
 
 Traducteurs : ne modifiez que le texte entre les triples guillemets ; gardez tels quels les
-{{ champs }} et les {% if %}…{% endif %}. Voir domain/default_templates/__init__.py.
+{{ champs }} et les {% if %}…{% endif %}. Voir domain/reminders/default_templates/__init__.py.
 """
 from domain.reminders.default_templates.default import Default
 
