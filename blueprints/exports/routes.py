@@ -4,11 +4,13 @@ from flask import Blueprint, abort, current_app, render_template, request, send_
 from flask_login import current_user
 
 from blueprints._web.events import EXPORT_CHANGED
-from blueprints._web.views import found, fragment, permission_required
+from blueprints._web.views import found, fragment, permission_required, render_view
 from domain import exports as export_rules
 from domain import notifications as notification_rules
 from domain.collection import agency as agency_rules
 from domain.collection.agency import SendRefused
+from domain.ledger import queries
+from domain.ledger.queries import parse_filters
 from domain.models import CollectionAgency
 from extensions import db
 from jobs.base import export_path
@@ -16,7 +18,6 @@ from jobs.collection import agency_send_state, enqueue_send_to_agency
 from jobs.exports import enqueue_export
 
 bp = Blueprint("exports", __name__, url_prefix="/exports")
-
 
 
 @bp.app_template_global()
@@ -53,6 +54,19 @@ def index():
     exports = export_rules.user_exports(db.session, current_user)
     return render_template("exports/index.html", exports=exports, kinds=export_rules.KINDS,
                            cases=agency_rules.cases_by_export(db.session, exports))
+
+
+@bp.post("/balances")
+@permission_required("read")
+def balances():
+    """Excel export of the filtered Who owes you what? view, built in the worker."""
+    filters = parse_filters(request.form, tuple(queries.BALANCE_SORTS))
+    export, is_new = export_rules.request_export(db.session, current_user, "balances_xlsx",
+                                                 filters.query_args(page=1))
+    db.session.commit()
+    if is_new:
+        enqueue_export(export.id)
+    return render_view("exports/_status.html", "exports/_status.html", export=export)
 
 
 @bp.get("/<int:export_id>/status")

@@ -13,10 +13,15 @@ from flask import Blueprint, abort, current_app, render_template, request, send_
 from flask_login import current_user
 
 import jobs.base
+import jobs.exports
 import jobs.reminders
 from blueprints._web.events import ACCOUNT_CHANGED, ENTRIES_CHANGED
 from blueprints._web.views import customer_or_404, found, fragment, get_or_404, permission_required, render_view
+from domain import exports as export_rules
+from domain.ledger import queries
+from domain.ledger.queries import parse_filters
 from domain.models import Entry, OutboxMessage
+from domain.reminders import bulk
 from domain.reminders import holds as hold_rules
 from domain.reminders import outbox, sending, templates
 from domain.reminders.outbox import OutboxError
@@ -284,3 +289,64 @@ def cancel(message_id):
         db.session.rollback()
         return _delivery_row(message, str(problem))
     return _delivery_row(message)
+
+
+# --- Bulk reminders (planned, then confirmed) from Who owes you what? --------------------------
+
+
+@bp.post("/reminders/bulk")
+@permission_required("edit")
+def bulk_run():
+    """Plan reminders to the ticked customers (or all that match the filter), in the worker, each
+    with the reminder letter as a PDF when "Attach the reminder letter" is ticked; the status
+    fragment polls like an export and ends with the plan to confirm (nothing is sent before)."""
+    filters = parse_filters(request.form, tuple(queries.BALANCE_SORTS))
+    accounts = sorted({a.strip() for a in request.form.getlist("customer") if a.strip()})
+    take_all = request.form.get("all") == "1"
+    if not take_all and not accounts:
+        return render_template("receivables/_dunning_refused.html",
+                               reason="Tick at least one customer, or choose all that match the filter.")
+    params = filters.query_args(page=1)
+    params.update({"all": "1"} if take_all else {"customer": accounts})
+    if request.form.get("letter") == "1":
+        params[bulk.LETTER_PARAM] = "1"
+    export, is_new = export_rules.request_export(db.session, current_user, "bulk_dunning", params)
+    db.session.commit()
+    if is_new:
+        jobs.exports.enqueue_export(export.id)
+    return render_view("exports/_status.html", "exports/_status.html", export=export)
+
+
+def _planned_export(export_id: int):
+    export = export_rules.visible_export(db.session, current_user, export_id)
+    if export is None or export.kind != bulk.KIND:
+        abort(404, description="There are no such reminders.")
+    return export
+
+
+@bp.post("/reminders/bulk/<int:export_id>/confirm")
+@permission_required("edit")
+def confirm_bulk_run(export_id):
+    """The user confirmed the plan: the worker sends, to the planned customers only."""
+    export = _planned_export(export_id)
+    try:
+        bulk.confirm(db.session, export, current_user)
+    except bulk.PlanError as problem:
+        db.session.rollback()
+        return render_view("exports/_status.html", "exports/_status.html", export=export, error=str(problem))
+    db.session.commit()
+    jobs.exports.enqueue_export(export.id)
+    return render_view("exports/_status.html", "exports/_status.html", export=export)
+
+
+@bp.post("/reminders/bulk/<int:export_id>/cancel")
+@permission_required("edit")
+def cancel_bulk_run(export_id):
+    export = _planned_export(export_id)
+    try:
+        bulk.cancel(export)
+    except bulk.PlanError as problem:
+        db.session.rollback()
+        return render_view("exports/_status.html", "exports/_status.html", export=export, error=str(problem))
+    db.session.commit()
+    return render_view("exports/_status.html", "exports/_status.html", export=export)
