@@ -27,16 +27,22 @@ def test_upgrading_a_filled_sqlite_database_keeps_every_row(tmp_path, redis_url)
             connection.execute(text(
                 "INSERT INTO payments (entry_id, paid_on, amount_cents, reference, created_at) "
                 "VALUES (1, '2026-01-10', 1000, 'BANK-1', '2026-01-10')"))
+            connection.execute(text(
+                "INSERT INTO documents (id, entry_id, filename, storage_name, content_type, size, uploaded_at) "
+                "VALUES (7, 1, 'INV-1.pdf', 'abc.pdf', 'application/pdf', 3, '2026-01-10')"))
         upgrade()
         with engine.connect() as connection:
             assert connection.execute(text("SELECT open_cents, reminder_level FROM entries")).one() == (9000, 2)
             assert connection.execute(text("SELECT count(*) FROM payments")).scalar() == 1
             assert connection.execute(text("SELECT collection_case_id FROM entries")).scalar() is None
             assert connection.execute(text("SELECT export_notifications FROM users")).scalar() == "app"
+            assert connection.execute(text("SELECT id, entry_id, filename FROM attachments")).all() == [(7, 1, "INV-1.pdf")], \
+                "the invoice PDFs attached before the rename are still attached"
             assert connection.execute(text("PRAGMA foreign_key_check")).fetchall() == []
         downgrade(revision=FIRST)
         with engine.connect() as connection:
             assert connection.execute(text("SELECT count(*) FROM payments")).scalar() == 1
+            assert connection.execute(text("SELECT count(*) FROM documents")).scalar() == 1
         engine.dispose()
         from extensions import db
 
