@@ -49,6 +49,13 @@ def parse_sort_and_page(args: Mapping[str, str], sort_keys) -> tuple[str, str, i
     return sort, direction, int(page_text)
 
 
+def query_string(args: dict[str, str], sort: str, direction: str, page: int) -> dict[str, str]:
+    """A list view's query string for links: its filters `args`, then the sort and page every list
+    shares (page 1 and empty values left out, so the URL stays short)."""
+    args = {**args, "sort": sort, "dir": direction, "page": str(page) if page > 1 else ""}
+    return {k: v for k, v in args.items() if v}
+
+
 def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 from domain import audit, clock
 from domain.ledger import summaries
 from domain.listing import (COUNT_CAP, PAGE_SIZE, FilterError, Page, like_escape, parse_date, parse_sort_and_page,
-                            prefix_range)
+                            prefix_range, query_string)
 from domain.models import CASE_STATUS_LABELS, CASE_STATUSES, CollectionCase, Customer, Entry, User
 
 PAID = "paid"
@@ -54,11 +54,8 @@ class CaseFilters:
             "status": f.status or "",
             "from": f.marked_from.isoformat() if f.marked_from else "",
             "to": f.marked_to.isoformat() if f.marked_to else "",
-            "sort": f.sort,
-            "dir": f.direction,
-            "page": str(f.page) if f.page > 1 else "",
         }
-        return {k: v for k, v in args.items() if v}
+        return query_string(args, f.sort, f.direction, f.page)
 
     @property
     def active(self) -> bool:

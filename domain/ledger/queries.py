@@ -14,7 +14,7 @@ from domain import clock
 from domain.ledger.aging import BUCKET_COLUMNS, BUCKET_KEYS, bucket_due_range
 from domain.ledger.summaries import summaries_stamp
 from domain.listing import (COUNT_CAP, PAGE_SIZE, FilterError, Page, flag, like_escape, parse_date, parse_sort_and_page,
-                            prefix_range)
+                            prefix_range, query_string)
 from domain.models import CREDIT_NOTE, MAX_LEVEL, Contact, Customer, CustomerSummary, Entry
 
 
@@ -44,11 +44,8 @@ class Filters:
             "disputed": "1" if f.disputed else "",
             "from": f.due_from.isoformat() if f.due_from else "",
             "to": f.due_to.isoformat() if f.due_to else "",
-            "sort": f.sort,
-            "dir": f.direction,
-            "page": str(f.page) if f.page > 1 else "",
         }
-        return {k: v for k, v in args.items() if v}
+        return query_string(args, f.sort, f.direction, f.page)
 
     @property
     def active(self) -> bool:
