@@ -70,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         PORT=_port(os.environ.get("RELANCE_PORT", "5000")),
         STORAGE_DIR=str(storage),
         EXPORT_DIR=str(storage / "exports"),
+        BULK_RUN_DIR=str(storage / "bulk-runs"),  # the bulk runs' reports
         ATTACHMENT_DIR=str(storage / "documents"),
         MAX_CONTENT_LENGTH=50 * 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,

@@ -1,4 +1,4 @@
-"""The RQ worker: builds exports and runs the daily jobs.
+"""The RQ worker: builds exports, runs bulk reminders, and runs the daily jobs.
 
 Run with `python worker.py` (make run does). WeasyPrint is imported here, once, before the
 worker forks a child per job; each job disposes the database pool it inherited.
@@ -107,18 +107,31 @@ def _still_building(job) -> bool:
     return datetime.now(timezone.utc) - beat < STALE_HEARTBEAT
 
 
+def _sweepable():
+    """What the sweep looks after: each record's model, its job's id, how it fails, how its owner hears of it."""
+    from domain import exports
+    from domain.models import BulkRun, Export
+    from domain.reminders import bulk
+
+    unavailable = "background work was unavailable when {} asked for."
+    return ((Export, "export-{}", exports.mark_failed, jobs.exports.queue_export_email,
+             "The worker stopped during the export. Retry to build it again.",
+             f"No worker took this export: {unavailable.format('it was')} Retry to build it."),
+            (BulkRun, "bulk-run-{}", bulk.mark_failed, jobs.reminders.queue_run_email,
+             "The worker stopped during the run. Retry to carry it on: a reminder it queued is never queued twice.",
+             f"No worker took these reminders: {unavailable.format('they were')} Retry to start them."))
+
+
 def sweep_exports(app) -> int:
-    """Exports that can never finish are failed with a reason (and their owner told, as for any
-    failed export), so Retry works: one left "running" by a worker that died (its job's heartbeat
-    stopped), and one "queued" for longer than QUEUED_TOO_LONG without a job in Redis (Redis lost
-    it, or the web could not queue it). Run by every worker, at start and then every
+    """Exports and bulk runs that can never finish are failed with a reason (and their owner told,
+    as for any failure), so Retry works: one left "running" by a worker that died (its job's
+    heartbeat stopped), and one "queued" for longer than QUEUED_TOO_LONG without a job in Redis
+    (Redis lost it, or the web could not queue it). Run by every worker, at start and then every
     DAILY_CHECK_SECONDS; a Redis key lets one of them do it at a time. How many were failed."""
     from rq.exceptions import NoSuchJobError
     from rq.job import Job
     from sqlalchemy import select
 
-    from domain import exports
-    from domain.models import Export
     from extensions import db
 
     connection = jobs.base.redis_connection(app)
@@ -128,37 +141,37 @@ def sweep_exports(app) -> int:
     with app.app_context():
         try:
             now = clock.now()
-            candidates = list(db.session.scalars(select(Export.id).where(Export.status.in_(("queued", "running")))))
-            for export_id in candidates:
-                try:
-                    job = Job.fetch(f"export-{export_id}", connection=connection)
-                except NoSuchJobError:
-                    job = None
-                # Locked and read again: it may have moved on meanwhile (another sweeper, the build itself).
-                export = db.session.get(Export, export_id, with_for_update=True, populate_existing=True)
-                if export is None or export.is_final:
-                    db.session.rollback()
-                    continue
-                if export.status == "running":
-                    if job is not None and _still_building(job):
+            for model, job_id, mark_failed, email, stopped, lost in _sweepable():
+                candidates = list(db.session.scalars(select(model.id).where(model.status.in_(("queued", "running")))))
+                for work_id in candidates:
+                    try:
+                        job = Job.fetch(job_id.format(work_id), connection=connection)
+                    except NoSuchJobError:
+                        job = None
+                    # Locked and read again: it may have moved on meanwhile (another sweeper, the job itself).
+                    work = db.session.get(model, work_id, with_for_update=True, populate_existing=True)
+                    if work is None or work.is_final:
                         db.session.rollback()
                         continue
-                    reason = "The worker stopped during the export. Retry to build it again."
-                else:
-                    waiting = job is not None and job.get_status(refresh=False) in jobs.base.IN_PROGRESS
-                    if waiting or export.created_at > now - QUEUED_TOO_LONG:
-                        db.session.rollback()
-                        continue
-                    reason = ("No worker took this export: background work was unavailable when it was asked "
-                              "for. Retry to build it.")
-                exports.mark_failed(export, reason)
-                if jobs.exports.notify_owner(export):
-                    to_email.append(export)
-                db.session.commit()
-                failed += 1
-                log.warning("Export %s failed by the sweep: %s", export_id, reason)
-            for export in to_email:
-                jobs.exports.queue_export_email(export)
+                    if work.status == "running":
+                        if job is not None and _still_building(job):
+                            db.session.rollback()
+                            continue
+                        reason = stopped
+                    else:
+                        waiting = job is not None and job.get_status(refresh=False) in jobs.base.IN_PROGRESS
+                        if waiting or work.created_at > now - QUEUED_TOO_LONG:
+                            db.session.rollback()
+                            continue
+                        reason = lost
+                    mark_failed(work, reason)
+                    if jobs.base.notify_owner(work):
+                        to_email.append((email, work))
+                    db.session.commit()
+                    failed += 1
+                    log.warning("%s %s failed by the sweep: %s", model.__name__, work_id, reason)
+            for email, work in to_email:
+                email(work)
             return failed
         finally:
             db.session.remove()

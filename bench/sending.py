@@ -12,10 +12,10 @@ code to a local SMTP sink, against bare WeasyPrint + smtplib doing the same in t
    (domain.reminders.bulk.plan_bulk_dunning says "send": overdue entries, reminders not stopped), with no
    invoice PDF on those entries, so that each message carries exactly one PDF, the letter.
 3. Relance: a worker process like worker.py (WeasyPrint imported first, the app from RELANCE_*,
-   one letter made before, untimed) waits; the bulk dunning export with "Attach the reminder letter
-   (PDF)" for the N customers is requested here (domain.exports.request_export +
-   jobs.exports.enqueue_export, what the route does) and the worker runs the queue with an RQ Worker, as
-   worker.py does (burst; the job in a forked work horse): jobs.exports.build_export, per customer: the
+   one letter made before, untimed) waits; the bulk run with "Attach the reminder letter
+   (PDF)" for the N customers is requested here (domain.reminders.bulk.request_run +
+   jobs.reminders.enqueue_run, what the route does) and the worker runs the queue with an RQ Worker, as
+   worker.py does (burst; the job in a forked work horse): jobs.reminders.run_bulk, per customer: the
    texts, the letter PDF through files.letter.write_letter written aside and renamed, the
    outbox message, a commit, then its delivery (claim, commit, the letter read from disk,
    mailer.send — one SMTP connection per message —, marked sent with its reminder activity,
@@ -74,7 +74,7 @@ class Sink:
 
     def __init__(self):
         self.received: list[tuple[float, tuple[str, ...], bytes]] = []
-        self.ignored: set[str] = set()  # envelope recipients not counted (the export's owner)
+        self.ignored: set[str] = set()  # envelope recipients not counted (the run's owner)
         self.wanted = self.counted = 0
         self.done = threading.Event()
 
@@ -132,7 +132,7 @@ class Usage:
 class Round:
     relance_s: float
     bare_s: float
-    job_s: float  # of Relance's time: the bulk dunning export job (texts, letters, queuing)
+    job_s: float  # of Relance's time: the bulk run's job (texts, letters, queuing)
     render_s: float  # of the bare time: WeasyPrint
     relance_cpu_s: float
     bare_cpu_s: float
@@ -166,7 +166,7 @@ class SendingResult:
                           f"WeasyPrint + smtplib (target ≤ {MAX_RATIO})")
         return missed
 
-    HEADERS = ["Round", "Relance s", "of which the export job s", "Bare s", "of which WeasyPrint s", "Ratio",
+    HEADERS = ["Round", "Relance s", "of which the run's job s", "Bare s", "of which WeasyPrint s", "Ratio",
                "CPU s Relance / bare", "Others' CPU %", "First"]
 
     def table(self) -> list[list[str]]:
@@ -190,8 +190,8 @@ class SendingResult:
 
     def markdown(self) -> str:
         lines = ["", "## Sending e-mails with a letter PDF", "",
-                 f"{self.describe()}. Relance: the bulk dunning export with \"Attach the reminder letter (PDF)\" "
-                 "with its sends, jobs.exports.build_export run by an RQ Worker as worker.py runs it (forked work horse) "
+                 f"{self.describe()}. Relance: the bulk run with \"Attach the reminder letter (PDF)\" "
+                 "with its sends, jobs.reminders.run_bulk run by an RQ Worker as worker.py runs it (forked work horse) "
                  "in a worker process of their own (bundled Redis, SQLite copy of the "
                  "bench database), from the request to the sink accepting the last message. Bare: in a fresh "
                  "process, WeasyPrint renders the same letter HTML (same template, stylesheet and fonts) and "
@@ -209,7 +209,7 @@ class SendingResult:
 # --- preparing ----------------------------------------------------------------------------
 
 def _prepare(session) -> int:
-    """A company sender address (reminders need one) and the user who asks for the export: its id."""
+    """A company sender address (reminders need one) and the user who asks for the run: its id."""
     from sqlalchemy import select
 
     from domain.models import CompanySettings, User
@@ -225,7 +225,7 @@ def _prepare(session) -> int:
     actor = (session.scalar(select(User).where(User.email.in_(ACTOR_EMAILS)).order_by(User.email))
              or session.scalar(select(User).order_by(User.id)))
     if actor is None:
-        raise SystemExit("The bench database has no user to ask for the export.")
+        raise SystemExit("The bench database has no user to ask for the run.")
     session.commit()
     return actor.id
 
@@ -369,7 +369,7 @@ def worker_main() -> None:
     from rq import Worker
 
     import jobs.base
-    import jobs.exports
+    import jobs.reminders  # noqa: F401  (the job the worker runs)
     from app import create_app
 
     app = create_app()
@@ -424,39 +424,35 @@ class RelanceWorker:
 
 
 def request_bulk_dunning(app, accounts: list[str], actor_id: int) -> int:
-    """What the route and the confirmation do: the export with the letter option for these accounts,
-    planned (here, untimed: the user reads the plan before confirming), confirmed and queued."""
+    """What the route and the confirmation do: the bulk run with the letter option for these
+    accounts, planned (here, untimed: the user reads the plan before confirming), confirmed and queued."""
     import json
 
-    import jobs.base
-    import jobs.exports
+    import jobs.reminders
     from domain import clock
-    from domain import exports as export_rules
     from domain.models import User
     from domain.reminders import bulk
     from extensions import db
 
     with app.app_context():
         actor = db.session.get(User, actor_id)
-        export, _ = export_rules.request_export(db.session, actor, bulk.KIND,
-                                                {"customer": accounts, bulk.LETTER_PARAM: "1"})
-        export.result = json.dumps(bulk.plan(db.session, export, actor, today=clock.today(), mail_server=True))
-        export.status = "planned"
-        bulk.confirm(db.session, export, actor)
+        run, _ = bulk.request_run(db.session, actor, {"customer": accounts, bulk.LETTER_PARAM: "1"})
+        run.result = json.dumps(bulk.plan(db.session, run, actor, today=clock.today(), mail_server=True))
+        run.status = "planned"
+        bulk.confirm(db.session, run, actor)
         db.session.commit()
-        export_id = export.id
-        jobs.exports.enqueue_export(export_id)
+        run_id = run.id
+        jobs.reminders.enqueue_run(run_id)
         db.session.remove()
-    return export_id
+    return run_id
 
 
-def _job_seconds(app, export_id: int) -> float:
+def _job_seconds(app, run_id: int) -> float:
     from rq.job import Job
 
     import jobs.base
-    import jobs.exports
 
-    job = Job.fetch(f"export-{export_id}", connection=jobs.base.redis_connection(app))
+    job = Job.fetch(f"bulk-run-{run_id}", connection=jobs.base.redis_connection(app))
     return (job.ended_at - job.started_at).total_seconds() if job.ended_at and job.started_at else 0.0
 
 
@@ -516,7 +512,6 @@ def measure(database: Path, instance: Path, log: Callable[[str], None], messages
     from sqlalchemy import update
 
     import jobs.base
-    import jobs.exports
     from app import create_app
     from domain import clock
     from domain.models import Entry, User
@@ -540,7 +535,7 @@ def measure(database: Path, instance: Path, log: Callable[[str], None], messages
             started = time.perf_counter()
             upgrade()
             actor_id = _prepare(db.session)
-            sink.ignored = {db.session.get(User, actor_id).email}  # the export's owner, if told by e-mail
+            sink.ignored = {db.session.get(User, actor_id).email}  # the run's owner, if told by e-mail
             today = clock.today()
             accounts = pick_customers(db.session, messages, today)
             log(f"  migrated and picked {len(accounts):,} customers in {time.perf_counter() - started:.1f} s")
@@ -581,14 +576,14 @@ def measure(database: Path, instance: Path, log: Callable[[str], None], messages
                     worker = RelanceWorker(worker_env)
                     before = Usage.now()
                     started = time.perf_counter()
-                    export_id = request_bulk_dunning(app, accounts, actor_id)
+                    run_id = request_bulk_dunning(app, accounts, actor_id)
                     worker.go()
                     relance_cpu = worker.finish()
                     sink.done.wait(60)
                     received = sink.reminders()
                     last = received[len(bare) - 1][0] if len(received) >= len(bare) else time.perf_counter()
                     figures[side] = (last - started, relance_cpu)
-                    job_s = _job_seconds(app, export_id)
+                    job_s = _job_seconds(app, run_id)
                 shares.append(Usage.now().others_share_since(before))
                 problems, pdfs[side] = _check(sink, len(bare), side)
                 outcome.problems += [p for p in problems if p not in outcome.problems]

@@ -10,11 +10,10 @@ from sqlalchemy.orm import Session
 from domain import clock
 from domain.models import Export, User
 
-KINDS = {"balances_xlsx": "Who owes you what? (Excel)", "collection_xlsx": "Collection (Excel)",
-         "bulk_dunning": "Bulk reminders (report)"}
-DOUBLE_CLICK_WINDOW = timedelta(seconds=30)
+KINDS = {"balances_xlsx": "Who owes you what? (Excel)", "collection_xlsx": "Collection (Excel)"}
+DOUBLE_CLICK_WINDOW = timedelta(seconds=30)  # the same request again within this is the same export (or bulk run)
 COLLECTION_FILE = "collection_file"  # the kind of a collection file's export (domain.collection.files)
-LIFETIME = timedelta(days=7)  # an export (and its file) is kept this long after it was asked for
+LIFETIME = timedelta(days=7)  # an export's file (and a bulk run's report) is kept this long after it was asked for
 
 
 def request_export(session: Session, user: User, kind: str, params: dict) -> tuple[Export, bool]:

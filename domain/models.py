@@ -352,16 +352,14 @@ class LedgerState(Base):
     summaries_stamp: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class Export(Base):
-    """A file built in the worker: queued → running → ready | failed. Bulk reminders are planned
-    first (queued → running → planned), and sent only once confirmed (planned → queued → …) or
-    cancelled."""
-
-    __tablename__ = "exports"
+class BackgroundWork:
+    """What the worker does for a user, followed on screen until it ends: who asked (user), with
+    which parameters (JSON), where it stands (status, progress, message), the file it leaves
+    (filename; deleted with its folder after expires_at) and what the job found (result, JSON).
+    Exports and bulk runs share these columns, never their ids' meaning: each has its own table."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(40))
     params: Mapped[str] = mapped_column(Text, default="{}")  # JSON
     status: Mapped[str] = mapped_column(String(20), default="queued")
     progress: Mapped[int] = mapped_column(SmallInteger, default=0)
@@ -369,19 +367,45 @@ class Export(Base):
     filename: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
-    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
-    # After this the file is deleted by the daily clean-up and the export shows as expired.
+    # After this the file is deleted by the daily clean-up and the record shows as expired.
     expires_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
     file_deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
-    # What the job found, as JSON: a bulk run's plan awaiting confirmation, then its counts.
     result: Mapped[str | None] = mapped_column(Text)
 
-    user: Mapped[User] = relationship()
-    customer: Mapped[Customer | None] = relationship()
+    FINAL = ("ready", "failed", "cancelled")
+
+    @declared_attr
+    def user(cls) -> Mapped[User]:
+        return relationship(User)
 
     @property
     def is_final(self) -> bool:
-        return self.status in ("ready", "failed", "cancelled")
+        return self.status in self.FINAL
+
+
+class Export(BackgroundWork, Base):
+    """A file built in the worker: queued → running → ready | failed."""
+
+    __tablename__ = "exports"
+    # Ids are never reused on SQLite: an export's folder (exports/<id>/) is its own.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    kind: Mapped[str] = mapped_column(String(40))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+
+    customer: Mapped[Customer | None] = relationship()
+
+
+class BulkRun(BackgroundWork, Base):
+    """Bulk reminders from Who owes you what?: planned first (queued → running → planned), sent
+    only once the user confirms the plan (planned → queued → running → done | failed) or never
+    (cancelled). `result` holds the plan, then the counts; the file is the CSV report."""
+
+    __tablename__ = "bulk_runs"
+    # Ids are never reused on SQLite: the outbox's dedupe keys name the run (bulk:<run>:<customer>).
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    FINAL = ("done", "failed", "cancelled")
 
 
 CASE_STATUSES = ("open", "sent_to_agency", "amicable", "legal", "paid", "closed")
@@ -439,7 +463,7 @@ class CompanySettings(Base):
 
 
 class Notification(Base):
-    """An in-app notification (the bell): an export is ready or failed."""
+    """An in-app notification (the bell): an export is ready or failed, bulk reminders were sent or failed."""
 
     __tablename__ = "notifications"
     __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at"),)
@@ -447,11 +471,13 @@ class Notification(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     export_id: Mapped[int | None] = mapped_column(ForeignKey("exports.id"))
+    bulk_run_id: Mapped[int | None] = mapped_column(ForeignKey("bulk_runs.id"))
     text: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     read_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     export: Mapped[Export | None] = relationship()
+    bulk_run: Mapped[BulkRun | None] = relationship()
 
 
 class ReminderTemplate(Base):

@@ -1,8 +1,9 @@
-"""Telling people their export is ready (or failed): the bell in the app, and e-mail.
+"""Telling people their export is ready (or failed), or their bulk reminders were sent (or
+failed): the bell in the app, and e-mail.
 
-Each user chooses how export notifications reach them (User.export_notifications). This module
-also holds the export lifetime rules the bell relies on: a notification opens the download only
-while the file still exists.
+Each user chooses how these notifications reach them (User.export_notifications). This module
+also holds the lifetime rules of the files the bell opens (an export's file, a bulk run's report):
+a notification opens the download only while the file still exists.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from domain import clock
 from domain.exports import COLLECTION_FILE, KINDS, LIFETIME
-from domain.models import Export, Notification, User
+from domain.models import BackgroundWork, BulkRun, Export, Notification, User
 
 PREFERENCES = {
     "app": "In the app (the bell)",
@@ -26,33 +27,34 @@ BY_EMAIL = {"email", "both"}
 RECENT = 10
 
 
-# --- Export lifetime -------------------------------------------------------------------------
+# --- File lifetime ---------------------------------------------------------------------------
 
-def expires_at_of(export: Export) -> datetime:
-    """When the export's file goes: its own date, or 7 days after it was asked for (exports
-    made before expiry existed have none)."""
-    return export.expires_at or export.created_at + LIFETIME
-
-
-def is_expired(export: Export, at: datetime | None = None) -> bool:
-    return export.file_deleted or expires_at_of(export) <= (at or clock.now())
+def expires_at_of(work: BackgroundWork) -> datetime:
+    """When the export's file (or the run's report) goes: its own date, or 7 days after it was
+    asked for (exports made before expiry existed have none)."""
+    return work.expires_at or work.created_at + LIFETIME
 
 
-def expired_exports(session: Session, at: datetime | None = None) -> list[Export]:
-    """Finished exports past their date whose file is still on disk. Queued or running ones are
-    left alone: a worker may be writing into their folder."""
+def is_expired(work: BackgroundWork, at: datetime | None = None) -> bool:
+    return work.file_deleted or expires_at_of(work) <= (at or clock.now())
+
+
+def expired(session: Session, model: type[BackgroundWork], at: datetime | None = None) -> list[BackgroundWork]:
+    """Finished exports (or bulk runs) past their date whose file is still on disk. Queued or
+    running ones are left alone: a worker may be writing into their folder."""
     at = at or clock.now()
     return list(session.scalars(
-        select(Export)
-        .where(Export.file_deleted.is_(False), Export.status.in_(("ready", "failed")),
-               or_(Export.expires_at <= at,
-                   and_(Export.expires_at.is_(None), Export.created_at <= at - LIFETIME)))
-        .order_by(Export.id)
+        select(model)
+        .where(model.file_deleted.is_(False), model.status.in_(model.FINAL),
+               or_(model.expires_at <= at, and_(model.expires_at.is_(None), model.created_at <= at - LIFETIME)))
+        .order_by(model.id)
     ))
 
 
-def can_download(export: Export | None) -> bool:
-    return export is not None and export.status == "ready" and bool(export.filename) and not is_expired(export)
+def can_download(work: BackgroundWork | None) -> bool:
+    """Whether the export's file (or the run's report) can be downloaded now."""
+    return (work is not None and work.status in ("ready", "done") and bool(work.filename)
+            and not is_expired(work))
 
 
 # --- What an export is called ----------------------------------------------------------------
@@ -74,29 +76,47 @@ def export_email_subject(export: Export) -> str:
     return f"Your export “{export_label(export)}” {'is ready' if export.status == 'ready' else 'failed'}"
 
 
+RUN_LABEL = "Bulk reminders"
+
+
+def run_text(run: BulkRun) -> str:
+    """The notification's sentence for a finished bulk run, also its e-mail's subject."""
+    if run.status == "done":
+        return f"Your bulk reminders were sent: {run.message}"
+    return f"Your bulk reminders failed: {run.message or 'unknown reason'}"
+
+
+def text_of(work: BackgroundWork) -> str:
+    return run_text(work) if isinstance(work, BulkRun) else export_text(work)
+
+
 # --- Notifications ---------------------------------------------------------------------------
 
-def notify(session: Session, user_id: int, text: str, export: Export | None = None) -> Notification:
-    notification = Notification(user_id=user_id, text=text[:500], export_id=export.id if export else None)
+def notify(session: Session, user_id: int, text: str, work: BackgroundWork | None = None) -> Notification:
+    notification = Notification(user_id=user_id, text=text[:500])
+    if isinstance(work, BulkRun):
+        notification.bulk_run_id = work.id
+    elif work is not None:
+        notification.export_id = work.id
     session.add(notification)
     return notification
 
 
-def export_finished(session: Session, export: Export) -> bool:
-    """The export reached its final state: put it on the owner's bell if they want that, and say
-    whether they also want an e-mail."""
-    preference = export.user.export_notifications
+def work_finished(session: Session, work: BackgroundWork) -> bool:
+    """The export (or bulk run) reached its final state: put it on the owner's bell if they want
+    that, and say whether they also want an e-mail."""
+    preference = work.user.export_notifications
     if preference in IN_APP:
-        notify(session, export.user_id, export_text(export), export)
+        notify(session, work.user_id, text_of(work), work)
     return preference in BY_EMAIL
 
 
-def email_failed(session: Session, export: Export, reason: str) -> Notification | None:
+def email_failed(session: Session, work: BackgroundWork, reason: str) -> Notification | None:
     """The e-mail could not go out. Someone who only wanted e-mail would never hear of the
-    export otherwise, so the bell tells them instead (and why)."""
-    if export.user.export_notifications in IN_APP:
+    export (or run) otherwise, so the bell tells them instead (and why)."""
+    if work.user.export_notifications in IN_APP:
         return None
-    return notify(session, export.user_id, f"{export_text(export)} (the e-mail could not be sent: {reason})"[:500], export)
+    return notify(session, work.user_id, f"{text_of(work)} (the e-mail could not be sent: {reason})"[:500], work)
 
 
 def unread_count(session: Session, user: User) -> int:

@@ -22,7 +22,8 @@ from redis.retry import Retry
 from rq import Queue
 from sqlalchemy import update
 
-from domain.models import Export
+from domain import notifications
+from domain.models import BackgroundWork, BulkRun, Export
 from extensions import db
 from mail import smtp as mailer
 
@@ -104,10 +105,72 @@ def background():
         raise BackgroundUnavailable() from error
 
 
+def enqueue_work(model: type[BackgroundWork], work_id: int, function: Callable, job_id: str,
+                 fail: Callable[[BackgroundWork, str], None]) -> None:
+    """Queue function(work_id) under a stable job id (the same export or run is never queued twice
+    at once). Without Redis the record, still queued, is failed with the reason (its Retry works
+    once Redis is back) and BackgroundUnavailable is raised."""
+    try:
+        with background():
+            queue().enqueue(function, work_id, job_id=job_id, job_timeout=1800, result_ttl=3600, failure_ttl=86400)
+    except BackgroundUnavailable as error:
+        db.session.rollback()
+        work = db.session.get(model, work_id)
+        if work is not None and work.status == "queued":
+            fail(work, str(error))
+            db.session.commit()
+        raise
+
+
 def require_background() -> None:
     """For an action that changes things before it queues its job: refuse before changing anything."""
     with background():
         redis_connection().ping()
+
+
+# --- Jobs that keep a record (an export, a bulk run) --------------------------------------------
+
+
+def notify_owner(work: BackgroundWork) -> bool:
+    """The export (or run) is final: the bell entry (in the caller's transaction), and whether its
+    owner also wants an e-mail. A problem here is logged and never changes the work's own outcome."""
+    try:
+        with db.session.begin_nested():
+            return notifications.work_finished(db.session, work)
+    except Exception:
+        log.exception("%s %s: its owner could not be notified", type(work).__name__, work.id)
+        return False
+
+
+def see_through(work: BackgroundWork, carry_out: Callable[[BackgroundWork], bool], *,
+                fail: Callable[[BackgroundWork, str], None], email: Callable[[BackgroundWork], None],
+                stopped: str, resting: tuple[str, ...] = (), expected: tuple[type[Exception], ...] = ()) -> None:
+    """Run carry_out(work), which marks the record final and says True, or leaves it in a `resting`
+    status (a plan waiting for its confirmation) and says False; whatever happens, the record ends
+    final or resting. A failure says why: the message of an `expected` error, else its type too.
+    The owner hears of the end on the bell in the commit that makes it final, then by e-mail
+    (`email(work)` queues it) if they want."""
+    model, work_id = type(work), work.id
+    by_email = False
+    try:
+        if carry_out(work):
+            by_email = notify_owner(work)  # same commit: the bell never lags the status
+        db.session.commit()
+    except Exception as error:  # the record must say why, whatever happened
+        db.session.rollback()
+        work = db.session.get(model, work_id)
+        fail(work, str(error) if isinstance(error, expected) else f"{type(error).__name__}: {error}")
+        by_email = notify_owner(work)
+        db.session.commit()
+        raise
+    finally:
+        work = db.session.get(model, work_id)
+        if work is not None and not work.is_final and work.status not in resting:
+            fail(work, stopped)
+            by_email = notify_owner(work)
+            db.session.commit()
+        if by_email:
+            email(work)
 
 
 # --- Jobs that write a file ----------------------------------------------------------------------
@@ -115,6 +178,20 @@ def require_background() -> None:
 
 def export_path(export: Export) -> Path:
     return Path(current_app.config["EXPORT_DIR"]) / str(export.id)
+
+
+def run_path(run: BulkRun) -> Path:
+    """The folder of a bulk run's report. Runs made when they were still exports kept their report
+    in the export's folder (exports/<id>/; no export ever takes that id again)."""
+    own = Path(current_app.config["BULK_RUN_DIR"]) / str(run.id)
+    earlier = Path(current_app.config["EXPORT_DIR"]) / str(run.id)
+    if run.filename and not (own / run.filename).exists() and (earlier / run.filename).exists():
+        return earlier
+    return own
+
+
+def folder_of(work: BackgroundWork) -> Path:
+    return run_path(work) if isinstance(work, BulkRun) else export_path(work)
 
 
 def write_aside(target: Path, write) -> None:
@@ -130,18 +207,19 @@ def write_aside(target: Path, write) -> None:
             os.unlink(temporary)
 
 
-def progress_recorder(export_id: int, total: int = 100, every: float = 0.0) -> Callable[..., None]:
-    """progress(done[, total]) → the export's progress (0–99), each write in its own short
-    transaction (the job's session may be streaming rows), at most once per `every` seconds
+def progress_recorder(work: BackgroundWork, total: int = 100, every: float = 0.0) -> Callable[..., None]:
+    """progress(done[, total]) → the export's (or run's) progress (0–99), each write in its own
+    short transaction (the job's session may be streaming rows), at most once per `every` seconds
     (the last step always)."""
     last_write = [0.0]
+    model, work_id = type(work), work.id
 
     def progress(done: int, of: int | None = None) -> None:
         of = of or total
         if every and done < of and time.monotonic() - last_write[0] < every:
             return
         with db.engine.begin() as connection:
-            connection.execute(update(Export).where(Export.id == export_id)
+            connection.execute(update(model).where(model.id == work_id)
                                .values(progress=min(99, int(done * 100 / max(of, 1)))))
         last_write[0] = time.monotonic()
 

@@ -86,7 +86,7 @@ def build_collection_file(export: Export) -> str:
                 for a in activities],
             exported_on=day, exported_at=clock.now(), locale=current_app.config.get("BABEL_LOCALE") or "en_GB")
         filename = safe_name(file_stem(customer.name, day)) + ".zip"
-        progress = progress_recorder(export.id, every=0.2)  # percent, at most five times a second
+        progress = progress_recorder(export, every=0.2)  # percent, at most five times a second
         write_aside(export_path(export) / filename, lambda path: write_collection_file(path, contents, progress))
         return filename
 

@@ -15,18 +15,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask, current_app, render_template
 
-from domain import clock
+from domain import clock, notifications
 from domain import settings as settings_rules
-from domain.models import Export, User
+from domain.models import BulkRun, User
 from domain.reminders import bulk, follow_up, outbox, templates
 from domain.settings import company as saved_company
 from extensions import db
 from files.letter import write_letter
 from files.names import safe_name
 from files.reports import write_dunning_report
-from jobs.base import background, export_path, job, log, progress_recorder, queue, rendering_heap, write_aside
+from jobs.base import (absolute_url, background, enqueue_work, job, log, progress_recorder, queue, rendering_heap,
+                       run_path, see_through, sender_address, write_aside)
 from mail import smtp as mailer
 
 follow_up_log = logging.getLogger("relance.follow_up")
@@ -55,48 +56,65 @@ class BulkRefused(Exception):
     """The whole bulk run cannot send anything (no sender address, no mail server): said once."""
 
 
-def build_bulk_dunning(export: Export) -> str | None:
-    """Bulk reminders (domain/reminders/bulk.py). Unconfirmed: the plan for the user to confirm (status
-    "planned", no file). Confirmed: one reminder e-mail per planned customer (with the reminder
-    letter as a PDF when the export asks for it), queued in the outbox and sent at once by this
-    job. The file is the CSV report; the counts go in the export's message and result."""
-    actor = db.session.get(User, export.user_id)
+def enqueue_run(run_id: int) -> None:
+    """Queue the run's job (its plan, or its sending once confirmed). Without Redis the run is
+    failed with the reason (its Retry works once Redis is back) and BackgroundUnavailable is raised."""
+    enqueue_work(BulkRun, run_id, run_bulk, f"bulk-run-{run_id}", bulk.mark_failed)
+
+
+@job
+def run_bulk(run_id: int) -> None:
+    """Bulk reminders (domain/reminders/bulk.py). Unconfirmed: the plan for the user to confirm
+    (status "planned"). Confirmed: one reminder e-mail per planned customer (with the reminder
+    letter as a PDF when the run asks for it), queued in the outbox and sent at once by this job,
+    and the CSV report. The run always ends done, failed or planned; its owner hears of the end."""
+    run = db.session.get(BulkRun, run_id)
+    if run is None or run.is_final or run.status == "planned":
+        return
+    bulk.mark_running(run)
+    db.session.commit()
+    for stale in run_path(run).glob(".partial-*"):  # a report a killed attempt left half-written
+        stale.unlink(missing_ok=True)
+    see_through(run, _plan_or_send, fail=bulk.mark_failed, email=queue_run_email, resting=("planned",),
+                expected=(BulkRefused,), stopped="The run stopped before it finished.")
+
+
+def _plan_or_send(run: BulkRun) -> bool:
+    actor = db.session.get(User, run.user_id)
     if actor is None:
         raise LookupError("The user who asked for these reminders no longer exists.")
     mail_server = bool(current_app.config.get("SMTP_URL"))
-    if not bulk.is_confirmed(export):
-        export.result = json.dumps(bulk.plan(db.session, export, actor, today=clock.today(),
-                                                mail_server=mail_server))
-        export.status, export.progress = "planned", 100
-        return None
+    if not bulk.is_confirmed(run):
+        run.result = json.dumps(bulk.plan(db.session, run, actor, today=clock.today(), mail_server=mail_server))
+        run.status, run.progress = "planned", 100
+        return False
     problem = bulk.setup_problem(settings_rules.company(db.session), mail_server)
     if problem:
         raise BulkRefused(problem)
-    day, export_id = clock.today(), export.id
+    day, run_id = clock.today(), run.id
     attachment_dir = current_app.config["ATTACHMENT_DIR"]
     make_letter = aside = None
-    if bulk.wants_letter(export):
+    if bulk.wants_letter(run):
         letters = Path(attachment_dir) / "letters"
-        # Letters a killed run of this export left half-written: one run per export at a time.
-        for stale in letters.glob(f".partial-bulk-{export_id}-*"):
+        # Letters a killed attempt of this run left half-written: one attempt per run at a time.
+        for stale in letters.glob(f".partial-bulk-{run_id}-*"):
             shutil.rmtree(stale, ignore_errors=True)
         letters.mkdir(parents=True, exist_ok=True)
-        aside = Path(tempfile.mkdtemp(dir=letters, prefix=f".partial-bulk-{export_id}-"))
+        aside = Path(tempfile.mkdtemp(dir=letters, prefix=f".partial-bulk-{run_id}-"))
         make_letter = bulk_letter_maker(attachment_dir, aside, settings_rules.company(db.session))
 
     sender = _BulkSender(current_app.config.get("SMTP_URL"))
-    # The run commits twice per customer; what it only reads (the user, the export, the company,
+    # The run commits twice per customer; what it only reads (the user, the run, the company,
     # the customer) need not be read again after each commit. The outbox reads the entries it
     # raises afresh (outbox.loaded).
     expire_on_commit, db.session().expire_on_commit = db.session().expire_on_commit, False
 
-    progress = progress_recorder(export_id, every=1)  # at most once a second: each write is a commit
+    progress = progress_recorder(run, every=1)  # at most once a second: each write is a commit
 
     try:
         with rendering_heap():
-            report = bulk.run_bulk_dunning(db.session, export, actor, today=day, attachment_dir=attachment_dir,
-                                              deliver=sender.deliver, progress=progress,
-                                              make_letter=make_letter)
+            report = bulk.run_bulk_dunning(db.session, run, actor, today=day, attachment_dir=attachment_dir,
+                                           deliver=sender.deliver, progress=progress, make_letter=make_letter)
     except BaseException:
         db.session.rollback()  # what the next customer had in progress: neither committed nor sent
         raise
@@ -108,12 +126,44 @@ def build_bulk_dunning(export: Export) -> str | None:
     for account, why in sender.failures.items():
         report.not_delivered(account, why)
     filename = safe_name(f"Bulk reminders {day.isoformat()}") + ".csv"
-    write_aside(export_path(export) / filename, lambda path: write_dunning_report(path, report))
-    export.message = report.summary
-    # Beside the plan (a retried run sends to the planned customers only).
-    export.result = json.dumps({**bulk.plan_of(export),
-                                "outcome": {"sent": report.sent, "skipped": report.skipped, "failed": report.failed}})
-    return filename
+    write_aside(run_path(run) / filename, lambda path: write_dunning_report(path, report))
+    bulk.mark_done(run, filename, report)
+    run.expires_at = notifications.expires_at_of(run)
+    return True
+
+
+def queue_run_email(run: BulkRun) -> None:
+    try:
+        queue().enqueue(send_run_email, run.id, run.user_id, job_id=f"bulk-run-email-{run.id}",
+                        job_timeout=300, result_ttl=3600, failure_ttl=86400)
+    except Exception:
+        log.exception("Bulk run %s: the e-mail to its owner could not be queued", run.id)
+
+
+@job
+def send_run_email(run_id: int, user_id: int) -> str:
+    """E-mail the user that their bulk reminders were sent (the counts, the report's link) or
+    failed (the reason)."""
+    app = current_app._get_current_object()
+    run, user = db.session.get(BulkRun, run_id), db.session.get(User, user_id)
+    if run is None or user is None or not run.is_final:
+        return "nothing to send"
+    body = render_template("mail/bulk_run.txt", run=run, user=user, outcome=bulk.plan_of(run).get("outcome") or {},
+                           queued=bulk.queued_count(db.session, run),
+                           report_url=absolute_url(app, "reminders.bulk_report", run_id=run.id),
+                           runs_url=absolute_url(app, "reminders.bulk_runs"),
+                           deliveries_url=absolute_url(app, "reminders.deliveries"))
+    try:
+        message = mailer.build_message(sender=sender_address(settings_rules.company(db.session)), to=user.email,
+                                       subject=notifications.run_text(run), body=body)
+        mailer.send(app.config.get("SMTP_URL"), message)
+    except mailer.MailError as error:
+        log.warning("Bulk run %s was not e-mailed to %s: %s", run.id, user.email, error)
+        notifications.email_failed(db.session, run, str(error))
+        db.session.commit()
+        return f"not sent: {error}"
+    log.info("Bulk run %s e-mailed to %s", run.id, user.email)
+    return "sent"
 
 
 class _BulkSender:

@@ -111,6 +111,7 @@ def app_config(database_url, redis_url, tmp_path) -> dict:
         "REDIS_URL": redis_url,
         "WTF_CSRF_ENABLED": False,
         "EXPORT_DIR": str(tmp_path / "exports"),
+        "BULK_RUN_DIR": str(tmp_path / "bulk-runs"),
         "ATTACHMENT_DIR": str(tmp_path / "documents"),
         # Failed logins are counted in the shared Redis: each test counts its own.
         "RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}",

@@ -3,4 +3,4 @@
 
 ACCOUNT_CHANGED = "accountChanged"  # a customer's account status (switches, marks, notes)
 ENTRIES_CHANGED = "entriesChanged"  # entries' levels or flags: the lists redraw their rows
-EXPORT_CHANGED = "exportChanged"  # an export (or task) reached a final state: the bell and lists follow
+EXPORT_CHANGED = "exportChanged"  # an export or a bulk run reached a final state: the bell follows

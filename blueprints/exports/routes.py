@@ -31,14 +31,6 @@ def export_expires_at(export):
 
 
 @bp.app_template_global()
-def export_result(export) -> dict:
-    """What the job found (a bulk run's plan, then its counts), as a dict."""
-    from domain.reminders.bulk import plan_of
-
-    return plan_of(export)
-
-
-@bp.app_template_global()
 def export_label(export) -> str:
     return notification_rules.export_label(export)
 

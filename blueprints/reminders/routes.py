@@ -9,15 +9,14 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, render_template, request, send_file
+from flask import Blueprint, abort, current_app, render_template, request, send_file, send_from_directory
 from flask_login import current_user
 
 import jobs.base
-import jobs.exports
 import jobs.reminders
-from blueprints._web.events import ACCOUNT_CHANGED, ENTRIES_CHANGED
+from blueprints._web.events import ACCOUNT_CHANGED, ENTRIES_CHANGED, EXPORT_CHANGED
 from blueprints._web.views import customer_or_404, found, fragment, get_or_404, permission_required, render_view
-from domain import exports as export_rules
+from domain import notifications as notification_rules
 from domain.ledger import queries
 from domain.ledger.queries import parse_filters
 from domain.models import Entry, OutboxMessage
@@ -294,12 +293,28 @@ def cancel(message_id):
 # --- Bulk reminders (planned, then confirmed) from Who owes you what? --------------------------
 
 
+@bp.app_template_global()
+def bulk_result(run) -> dict:
+    """What the run's job found (its plan, then its counts), as a dict."""
+    return bulk.plan_of(run)
+
+
+@bp.app_template_global()
+def bulk_queued(run) -> int:
+    return bulk.queued_count(db.session, run)
+
+
+def _run_fragment(run, error: str | None = None, status: int = 200):
+    html = render_template("reminders/_bulk_run.html", run=run, error=error)
+    return fragment(html, status, events=(EXPORT_CHANGED,) if run.is_final else ())
+
+
 @bp.post("/reminders/bulk")
 @permission_required("edit")
 def bulk_run():
     """Plan reminders to the ticked customers (or all that match the filter), in the worker, each
     with the reminder letter as a PDF when "Attach the reminder letter" is ticked; the status
-    fragment polls like an export and ends with the plan to confirm (nothing is sent before)."""
+    fragment polls and ends with the plan to confirm (nothing is sent before)."""
     filters = parse_filters(request.form, tuple(queries.BALANCE_SORTS))
     accounts = sorted({a.strip() for a in request.form.getlist("customer") if a.strip()})
     take_all = request.form.get("all") == "1"
@@ -310,43 +325,81 @@ def bulk_run():
     params.update({"all": "1"} if take_all else {"customer": accounts})
     if request.form.get("letter") == "1":
         params[bulk.LETTER_PARAM] = "1"
-    export, is_new = export_rules.request_export(db.session, current_user, "bulk_dunning", params)
+    run, is_new = bulk.request_run(db.session, current_user, params)
     db.session.commit()
     if is_new:
-        jobs.exports.enqueue_export(export.id)
-    return render_view("exports/_status.html", "exports/_status.html", export=export)
+        jobs.reminders.enqueue_run(run.id)
+    return _run_fragment(run)
 
 
-def _planned_export(export_id: int):
-    export = export_rules.visible_export(db.session, current_user, export_id)
-    if export is None or export.kind != bulk.KIND:
-        abort(404, description="There are no such reminders.")
-    return export
+@bp.get("/reminders/bulk")
+@permission_required("read")
+def bulk_runs():
+    """The user's bulk runs (an admin's: everyone's), newest first."""
+    return render_template("reminders/bulk_runs.html", runs=bulk.user_runs(db.session, current_user))
 
 
-@bp.post("/reminders/bulk/<int:export_id>/confirm")
+def _run_or_404(run_id: int):
+    # Someone else's run is "not found", not "forbidden": its existence is nobody else's business.
+    return found(bulk.visible_run(db.session, current_user, run_id), "There are no such reminders.")
+
+
+@bp.get("/reminders/bulk/<int:run_id>/status")
+@permission_required("read")
+def bulk_status(run_id):
+    return _run_fragment(_run_or_404(run_id))
+
+
+@bp.post("/reminders/bulk/<int:run_id>/confirm")
 @permission_required("edit")
-def confirm_bulk_run(export_id):
+def confirm_bulk_run(run_id):
     """The user confirmed the plan: the worker sends, to the planned customers only."""
-    export = _planned_export(export_id)
+    run = _run_or_404(run_id)
     try:
-        bulk.confirm(db.session, export, current_user)
+        bulk.confirm(db.session, run, current_user)
     except bulk.PlanError as problem:
         db.session.rollback()
-        return render_view("exports/_status.html", "exports/_status.html", export=export, error=str(problem))
+        return _run_fragment(run, str(problem))
     db.session.commit()
-    jobs.exports.enqueue_export(export.id)
-    return render_view("exports/_status.html", "exports/_status.html", export=export)
+    jobs.reminders.enqueue_run(run.id)
+    return _run_fragment(run)
 
 
-@bp.post("/reminders/bulk/<int:export_id>/cancel")
+@bp.post("/reminders/bulk/<int:run_id>/cancel")
 @permission_required("edit")
-def cancel_bulk_run(export_id):
-    export = _planned_export(export_id)
+def cancel_bulk_run(run_id):
+    run = _run_or_404(run_id)
     try:
-        bulk.cancel(export)
+        bulk.cancel(run)
     except bulk.PlanError as problem:
         db.session.rollback()
-        return render_view("exports/_status.html", "exports/_status.html", export=export, error=str(problem))
+        return _run_fragment(run, str(problem))
     db.session.commit()
-    return render_view("exports/_status.html", "exports/_status.html", export=export)
+    return _run_fragment(run)
+
+
+@bp.post("/reminders/bulk/<int:run_id>/retry")
+@permission_required("edit")
+def retry_bulk_run(run_id):
+    """A failed run again: it goes on with what was confirmed (never queuing a message twice), or
+    makes a new plan to confirm when the confirmation is more than an hour old."""
+    run = _run_or_404(run_id)
+    if bulk.retry(run):
+        db.session.commit()
+        jobs.reminders.enqueue_run(run.id)
+    return _run_fragment(run)
+
+
+@bp.get("/reminders/bulk/<int:run_id>/report")
+@permission_required("read")
+def bulk_report(run_id):
+    """The run's CSV report: who was sent what, who was skipped and why."""
+    run = _run_or_404(run_id)
+    if run.status != "done" or not run.filename:
+        abort(404, description="These reminders have no report yet.")
+    if notification_rules.is_expired(run):
+        abort(410, description=f"This report was deleted on {notification_rules.expires_at_of(run):%Y-%m-%d}.")
+    folder = jobs.base.run_path(run)
+    if not (folder / run.filename).is_file():
+        abort(404, description="This report is no longer available.")
+    return send_from_directory(folder, run.filename, as_attachment=True)

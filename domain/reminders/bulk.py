@@ -9,24 +9,27 @@ problem (no sender address, no mail server) is said in the plan and fails the ru
 is queued.
 
     decisions = plan_bulk_dunning(session, ["C100", "C200"] | filters, today)
-    report = run_bulk_dunning(session, export, actor, today=…, attachment_dir=…, deliver=…, progress=…,
-                              make_letter=…)         # make_letter: only when the export asks for letters
+    run, is_new = request_run(session, user, params)    # the same run again on a double click
+    run.result = json.dumps(plan(session, run, actor, today=…, mail_server=…))   # in the worker
+    confirm(session, run, actor)                         # the user's click: the run may send
+    report = run_bulk_dunning(session, run, actor, today=…, attachment_dir=…, deliver=…, progress=…,
+                              make_letter=…)         # make_letter: only when the run asks for letters
 
 Rules per customer: overdue = open invoices due before today with an open amount; entries whose
 reminders are stopped, in collection or disputed are left out, and so are entries reminded less
 than holds.REMINDER_GAP_DAYS days ago; a customer with a message at that
 level or above still on its way or of unknown outcome is skipped; level = the most advanced entry's
 level + 1 (at most R5); the e-mail template of that level in the customer's language. Each message
-is queued under the dedupe key (export, customer): a retried job never queues one twice. "Failed"
+is queued under the dedupe key (run, customer): a retried job never queues one twice. "Failed"
 means it could not be queued (a broken template, no company sender address…); the delivery itself
 shows later on Deliveries. No Flask, no Redis here: the job passes plain arguments and callbacks.
 
-With the option "Attach the reminder letter (PDF)" (`letter=1` in the export's params) each e-mail
+With the option "Attach the reminder letter (PDF)" (`letter=1` in the run's params) each e-mail
 also carries the formal letter of the customer's level (the letter template, as the ✉️ button
 makes it), written by the caller's `make_letter(customer, entries, content, name)` → (storage name
 under the document directory, file name): the domain knows no documents. The file stays as the
 message's stored attachment, so the reminder's history lists it. `name` is the same for the same
-export and customer (`letter_name`): a retried job replaces a letter it had written, never adds one.
+run and customer (`letter_name`): a retried job replaces a letter it had written, never adds one.
 """
 from __future__ import annotations
 
@@ -36,21 +39,20 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Callable, Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain import clock
-from domain.exports import params_of
+from domain.exports import DOUBLE_CLICK_WINDOW
 from domain.ledger import queries
 from domain.ledger.queries import Filters
-from domain.models import INVOICE, Customer, Entry, Export, OutboxMessage, User
+from domain.models import INVOICE, BulkRun, Customer, Entry, OutboxMessage, User
 from domain.reminders import holds as hold_rules
 from domain.reminders import sending as reminders
 from domain.reminders import templates
 from domain.reminders.outbox import OutboxError, StoredAttachment, queue_message
 
-KIND = "bulk_dunning"
-LETTER_PARAM = "letter"  # in the export's params: "1" when each e-mail carries the reminder letter
+LETTER_PARAM = "letter"  # in the run's params: "1" when each e-mail carries the reminder letter
 SEND, SENT, SKIPPED, FAILED = "send", "sent", "skipped", "failed"
 CHUNK = 500
 
@@ -58,13 +60,13 @@ CUSTOMER_STOPPED = "reminders stopped for the customer"
 NOTHING_OVERDUE = "nothing overdue"
 NO_EMAIL = "no e-mail address"
 UNKNOWN_ACCOUNT = "no customer with this account"
-ALREADY_QUEUED = "already queued by an earlier run of this export"
+ALREADY_QUEUED = "already queued by an earlier attempt of this run"
 NO_LETTER_MAKER = "the reminder letter cannot be made by this run"
 EXCLUSIONS = (("stopped", "reminders stopped"), ("in_collection", "in collection"), ("disputed", "disputed"))
 NOT_PLANNED = "not in the plan you confirmed: send reminders again to include it"
 RECENTLY_REMINDED = f"every overdue entry was reminded less than {hold_rules.REMINDER_GAP_DAYS} days ago"
 UNSETTLED = "a reminder at this level or above is still on its way or has an unknown outcome (see Deliveries)"
-CONFIRMED_PARAM = "confirmed"  # in the export's params: "1" once the user confirmed the plan
+CONFIRMED_PARAM = "confirmed"  # in the run's params: "1" once the user confirmed the plan
 PLAN_LISTED = 500  # customers named in the confirmation; the report names all of them
 PLAN_LIFETIME = timedelta(hours=1)  # a plan older than this is made again before anything is sent
 # Why customers are skipped, as the confirmation and the report count them.
@@ -135,18 +137,59 @@ class DunningReport:
 LetterMaker = Callable[[Customer, list, "reminders.LetterContent", str], tuple[str, str]]
 
 
-def dedupe_key(export_id: int, customer_id: int) -> str:
-    return f"bulk:{export_id}:{customer_id}"
+def dedupe_key(run_id: int, customer_id: int) -> str:
+    return f"bulk:{run_id}:{customer_id}"
 
 
-def letter_name(export_id: int, customer_id: int) -> str:
-    """The stable name of the letter attached for this export and customer (no customer text)."""
-    return f"bulk-{export_id}-{customer_id}"
+def letter_name(run_id: int, customer_id: int) -> str:
+    """The stable name of the letter attached for this run and customer (no customer text)."""
+    return f"bulk-{run_id}-{customer_id}"
 
 
-def wants_letter(export: Export) -> bool:
-    """Whether this bulk dunning export attaches the reminder letter (PDF) to each e-mail."""
-    return str(params_of(export).get(LETTER_PARAM) or "") == "1"
+def params_of(run: BulkRun) -> dict:
+    return json.loads(run.params or "{}")
+
+
+def request_run(session: Session, user: User, params: dict) -> tuple[BulkRun, bool]:
+    """A new run to plan, or the same one again when the user just asked for it (a double click).
+    The flag says whether it is new, i.e. whether it still has to be queued."""
+    encoded = json.dumps(params, sort_keys=True)
+    recent = session.scalar(
+        select(BulkRun)
+        .where(BulkRun.user_id == user.id, BulkRun.params == encoded, BulkRun.status.in_(("queued", "running")),
+               BulkRun.created_at >= clock.now() - DOUBLE_CLICK_WINDOW)
+        .order_by(BulkRun.id.desc()))
+    if recent is not None:
+        return recent, False
+    run = BulkRun(user_id=user.id, params=encoded, status="queued")
+    session.add(run)
+    session.flush()
+    return run, True
+
+
+def visible_run(session: Session, user: User, run_id: int) -> BulkRun | None:
+    """The run if this user may see it: whoever asked for it, or an admin."""
+    run = session.get(BulkRun, run_id)
+    if run is None or (run.user_id != user.id and user.role != "admin"):
+        return None
+    return run
+
+
+def user_runs(session: Session, user: User, limit: int = 50) -> list[BulkRun]:
+    """The user's runs, newest first; an admin sees everyone's (who sent what to the customers)."""
+    query = select(BulkRun) if user.role == "admin" else select(BulkRun).where(BulkRun.user_id == user.id)
+    return list(session.scalars(query.order_by(BulkRun.id.desc()).limit(limit)))
+
+
+def queued_count(session: Session, run: BulkRun) -> int:
+    """How many messages this run put in the outbox (what a run that stopped half-way did send)."""
+    return session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        queries.prefix_range(OutboxMessage.dedupe_key, dedupe_key(run.id, 0)[:-1]))) or 0
+
+
+def wants_letter(run: BulkRun) -> bool:
+    """Whether this run attaches the reminder letter (PDF) to each e-mail."""
+    return str(params_of(run).get(LETTER_PARAM) or "") == "1"
 
 
 def _amounts(entries: Iterable[Entry]) -> tuple[tuple[str, int], ...]:
@@ -242,10 +285,9 @@ def plan_bulk_dunning(session: Session, selection: Iterable[str] | Filters, toda
     return decisions
 
 
-def selection_of(export: Export) -> Iterable[str] | Filters:
-    """What a bulk dunning export was asked for: all customers matching its filter (all=1), or
-    the ticked accounts."""
-    params = params_of(export)
+def selection_of(run: BulkRun) -> Iterable[str] | Filters:
+    """What a run was asked for: all customers matching its filter (all=1), or the ticked accounts."""
+    params = params_of(run)
     if str(params.get("all") or "") == "1":
         return queries.parse_filters(params, tuple(queries.BALANCE_SORTS))
     accounts = params.get("customer") or []
@@ -263,24 +305,25 @@ def setup_problem(company, mail_server: bool) -> str | None:
     return None
 
 
-def is_confirmed(export: Export) -> bool:
-    return str(params_of(export).get(CONFIRMED_PARAM) or "") == "1"
+def is_confirmed(run: BulkRun) -> bool:
+    return str(params_of(run).get(CONFIRMED_PARAM) or "") == "1"
 
 
-def plan_of(export: Export) -> dict:
-    """The plan the job stored for the user to confirm (see `plan`), or {}."""
+def plan_of(run: BulkRun) -> dict:
+    """The plan the job stored for the user to confirm (see `plan`), then with the run's counts
+    under "outcome", or {}."""
     try:
-        found = json.loads(export.result or "{}")
+        found = json.loads(run.result or "{}")
     except ValueError:
         return {}
     return found if isinstance(found, dict) else {}
 
 
-def plan(session: Session, export: Export, actor: User, *, today: date, mail_server: bool) -> dict:
+def plan(session: Session, run: BulkRun, actor: User, *, today: date, mail_server: bool) -> dict:
     """What the run would do, for the user to confirm before anything is sent: how many messages
     at which level, who is skipped and why, the templates used, one message as it would go, and
     the customers it covers (the run sends to these only)."""
-    decisions = plan_bulk_dunning(session, selection_of(export), today)
+    decisions = plan_bulk_dunning(session, selection_of(run), today)
     texts = reminders.RunTexts(session, actor)
     sending = [d for d in decisions if d.outcome == SEND]
     levels: dict[str, int] = {}
@@ -314,7 +357,7 @@ def plan(session: Session, export: Export, actor: User, *, today: date, mail_ser
     return {"planned_at": clock.now().isoformat(), "send": len(sending), "levels": levels,
             "summary": plan_text(len(sending), levels, skipped),
             "skipped": sum(skipped.values()), "skip_reasons": skipped, "templates": wordings,
-            "letter": wants_letter(export), "preview": preview, "problem": problem,
+            "letter": wants_letter(run), "preview": preview, "problem": problem,
             "customers": [d.customer_id for d in sending],
             # Who, for the confirmation (the report lists everyone once sent).
             "listed": [[d.account, d.name, templates.level_name(d.level) if d.outcome == SEND else "",
@@ -342,11 +385,11 @@ class PlanError(ValueError):
     """The plan cannot be confirmed; the message says why."""
 
 
-def confirm(session: Session, export: Export, actor: User) -> None:
+def confirm(session: Session, run: BulkRun, actor: User) -> None:
     """The user confirmed the plan: the run may start (it sends to the planned customers only)."""
-    if export.kind != KIND or export.status != "planned":
+    if run.status != "planned":
         raise PlanError("These reminders are not waiting for a confirmation any more.")
-    found = plan_of(export)
+    found = plan_of(run)
     if found.get("problem"):
         raise PlanError(found["problem"])
     if not found.get("send"):
@@ -354,20 +397,52 @@ def confirm(session: Session, export: Export, actor: User) -> None:
     planned_at = found.get("planned_at")
     if not planned_at or clock.now() - datetime.fromisoformat(planned_at) > PLAN_LIFETIME:
         raise PlanError("This plan is more than an hour old and the ledger may have changed: make it again.")
-    params = params_of(export)
+    params = params_of(run)
     params[CONFIRMED_PARAM] = "1"
-    export.params = json.dumps(params, sort_keys=True)
-    export.status, export.progress, export.message = "queued", 0, None
+    run.params = json.dumps(params, sort_keys=True)
+    run.status, run.progress, run.message = "queued", 0, None
     from domain import audit
 
     audit.record(session, actor, "bulk_dunning.confirmed",
                  f"Bulk reminders confirmed: {found['send']} to send, {found.get('skipped', 0)} skipped.")
 
 
-def cancel(export: Export) -> None:
-    if export.kind != KIND or export.status != "planned":
+def cancel(run: BulkRun) -> None:
+    if run.status != "planned":
         raise PlanError("These reminders are not waiting for a confirmation any more.")
-    export.status, export.message, export.finished_at = "cancelled", "Cancelled: nothing was sent.", clock.now()
+    run.status, run.message, run.finished_at = "cancelled", "Cancelled: nothing was sent.", clock.now()
+
+
+def retry(run: BulkRun) -> bool:
+    """A failed run, queued again. Confirmed less than PLAN_LIFETIME ago, it goes on sending to the
+    planned customers (what it queued already is never queued twice); older, the confirmation is
+    dropped and a new plan waits for the user's. Whether the run was queued again."""
+    if run.status != "failed":
+        return False
+    planned_at = plan_of(run).get("planned_at")
+    if is_confirmed(run) and (not planned_at or clock.now() - datetime.fromisoformat(planned_at) > PLAN_LIFETIME):
+        params = params_of(run)
+        params.pop(CONFIRMED_PARAM, None)
+        run.params, run.result = json.dumps(params, sort_keys=True), None
+    run.status, run.progress, run.message, run.finished_at = "queued", 0, None, None
+    return True
+
+
+def mark_running(run: BulkRun) -> None:
+    run.status, run.progress, run.message = "running", 0, None
+
+
+def mark_done(run: BulkRun, filename: str, report: DunningReport) -> None:
+    """The run sent what it could: the report's name, its counts beside the plan (a retried run
+    sends to the planned customers only)."""
+    run.status, run.progress, run.filename, run.finished_at = "done", 100, filename, clock.now()
+    run.message = report.summary
+    run.result = json.dumps({**plan_of(run),
+                             "outcome": {"sent": report.sent, "skipped": report.skipped, "failed": report.failed}})
+
+
+def mark_failed(run: BulkRun, reason: str) -> None:
+    run.status, run.message, run.finished_at = "failed", reason[:500], clock.now()
 
 
 def _line(decision: DunningDecision, outcome: str, reason: str) -> DunningLine:
@@ -375,31 +450,31 @@ def _line(decision: DunningDecision, outcome: str, reason: str) -> DunningLine:
                        level=decision.level, numbers=decision.numbers, amounts=decision.amounts)
 
 
-def run_bulk_dunning(session: Session, export: Export, actor: User, *, today: date, attachment_dir: str | Path = ".",
+def run_bulk_dunning(session: Session, run: BulkRun, actor: User, *, today: date, attachment_dir: str | Path = ".",
                      deliver: Callable[[OutboxMessage], None] | None = None,
                      progress: Callable[[int, int], None] | None = None,
                      make_letter: LetterMaker | None = None) -> DunningReport:
-    """Queue one reminder e-mail per customer the export asks for, and say what happened to each.
+    """Queue one reminder e-mail per customer the run asks for, and say what happened to each.
 
     `deliver(message)` is called right after each new message is in the session (the job commits
     and sends it there); a message the mail server did not take is reported afterwards through
     `report.not_delivered(account, why)`. `progress(done, total)` after each customer.
-    A customer already queued under this export's key (a retried job) is not queued again.
-    When the export asks for the letter, `make_letter` writes it (without one, each such
+    A customer already queued under this run's key (a retried job) is not queued again.
+    When the run asks for the letter, `make_letter` writes it (without one, each such
     message fails with NO_LETTER_MAKER)."""
-    decisions = plan_bulk_dunning(session, selection_of(export), today)
-    if is_confirmed(export):  # what the user confirmed, and nothing more
-        planned = set(plan_of(export).get("customers") or ())
+    decisions = plan_bulk_dunning(session, selection_of(run), today)
+    if is_confirmed(run):  # what the user confirmed, and nothing more
+        planned = set(plan_of(run).get("customers") or ())
         decisions = [replace(d, outcome=SKIPPED, reason=NOT_PLANNED)
                      if d.outcome == SEND and d.customer_id not in planned else d for d in decisions]
-    prefix = dedupe_key(export.id, 0)[:-1]
+    prefix = dedupe_key(run.id, 0)[:-1]
     queued_before = {key for key in session.scalars(
         select(OutboxMessage.dedupe_key).where(queries.prefix_range(OutboxMessage.dedupe_key, prefix)))}
-    letter = _LetterOption(make_letter, Path(attachment_dir)) if wants_letter(export) else None
+    letter = _LetterOption(make_letter, Path(attachment_dir)) if wants_letter(run) else None
     texts = reminders.RunTexts(session, actor)
     report, total = DunningReport(), len(decisions)
     for done, decision in enumerate(decisions, start=1):
-        report.lines.append(_carry_out(session, export, texts, decision, queued_before, attachment_dir, deliver,
+        report.lines.append(_carry_out(session, run, texts, decision, queued_before, attachment_dir, deliver,
                                        letter))
         if progress is not None:
             progress(done, total)
@@ -411,21 +486,21 @@ class _LetterOption:
     make: LetterMaker | None
     attachment_dir: Path
 
-    def attachment(self, export: Export, texts: reminders.RunTexts, customer: Customer, entries: list[Entry],
+    def attachment(self, run: BulkRun, texts: reminders.RunTexts, customer: Customer, entries: list[Entry],
                    context: dict) -> StoredAttachment:
         """The letter of the message's level for these entries, written by the caller, as a stored attachment."""
         if self.make is None:
             raise reminders.ReminderError(NO_LETTER_MAKER)
         reminders.company_sender(texts.company)  # no letter for a message that cannot be queued
         content = texts.letter(customer, context)
-        storage_name, filename = self.make(customer, entries, content, letter_name(export.id, customer.id))
+        storage_name, filename = self.make(customer, entries, content, letter_name(run.id, customer.id))
         return StoredAttachment(str(self.attachment_dir / storage_name), filename, "application/pdf")
 
 
-def _carry_out(session: Session, export: Export, texts: reminders.RunTexts, decision: DunningDecision,
+def _carry_out(session: Session, run: BulkRun, texts: reminders.RunTexts, decision: DunningDecision,
                queued_before: set[str], attachment_dir: str | Path, deliver: Callable[[OutboxMessage], None] | None,
                letter: _LetterOption | None = None) -> DunningLine:
-    key = dedupe_key(export.id, decision.customer_id) if decision.customer_id is not None else None
+    key = dedupe_key(run.id, decision.customer_id) if decision.customer_id is not None else None
     if key in queued_before:  # a retried run: what it already queued stays reported (and is not queued again)
         return _line(decision, SENT, ALREADY_QUEUED)
     if decision.outcome != SEND:
@@ -440,7 +515,7 @@ def _carry_out(session: Session, export: Export, texts: reminders.RunTexts, deci
         files = reminders.invoice_files(session, entries, attachment_dir)
         attachments = [StoredAttachment(str(f.path), f.filename, f.content_type) for f in files]
         if letter is not None:
-            letter_file = letter.attachment(export, texts, customer, entries, context)
+            letter_file = letter.attachment(run, texts, customer, entries, context)
             attachments.insert(0, letter_file)
         emails = customer.email_list
         message, is_new = queue_message(

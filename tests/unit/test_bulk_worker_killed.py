@@ -40,10 +40,8 @@ class HoldingInbox(Inbox):
 def test_a_worker_killed_mid_send_leaves_the_outcome_unknown_and_a_second_run_sends_nothing(
         app, session, users, ledger_builder, instance, redis_url, database_url, tmp_path, run_jobs):
     import jobs.base
-    import jobs.exports
     import jobs.reminders
     from domain import clock
-    from domain import exports as export_rules
     from domain.models import CompanySettings, OutboxMessage
     from domain.reminders import bulk, outbox
     from tests.conftest import login
@@ -58,15 +56,15 @@ def test_a_worker_killed_mid_send_leaves_the_outcome_unknown_and_a_second_run_se
         session.add(CompanySettings(name="Maison Dupont SAS", sender_email="compta@dupont.test"))
         customer = ledger_builder.customer("K001", "Kaolin Ceramics", emails="ap@kaolin.test")
         ledger_builder.entry(customer, 40, "4200.00", level=4, number="INV-K-001")
-        export, _ = export_rules.request_export(session, users["finance"], bulk.KIND, {"customer": ["K001"]})
-        export.result = json.dumps(bulk.plan(session, export, users["finance"], today=clock.today(),
+        run, _ = bulk.request_run(session, users["finance"], {"customer": ["K001"]})
+        run.result = json.dumps(bulk.plan(session, run, users["finance"], today=clock.today(),
                                                 mail_server=True))
-        export.status = "planned"
-        bulk.confirm(session, export, users["finance"])  # the formal notice (R5) is confirmed
+        run.status = "planned"
+        bulk.confirm(session, run, users["finance"])  # the formal notice (R5) is confirmed
         session.commit()
         queue = jobs.base.queue(app)
         queue.empty()
-        jobs.exports.enqueue_export(export.id)
+        jobs.reminders.enqueue_run(run.id)
 
         worker = Worker(instance, database_url, redis_url, tmp_path / "worker.log", RELANCE_SMTP_URL=smtp.url)
         assert _wait_until(lambda: len(smtp.envelopes) == 1, START_TIMEOUT + 20), worker.output()
@@ -85,7 +83,7 @@ def test_a_worker_killed_mid_send_leaves_the_outcome_unknown_and_a_second_run_se
         client.post("/reminders/bulk", data={"customer": ["K001"]}, headers={"HX-Request": "true"})
         run_jobs()
         session.expire_all()
-        second = session.scalar(select(type(export)).order_by(type(export).id.desc()))
+        second = session.scalar(select(type(run)).order_by(type(run).id.desc()))
         assert json.loads(second.result)["send"] == 0
         assert "a reminder still on its way" in json.loads(second.result)["summary"]
 

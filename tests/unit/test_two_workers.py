@@ -75,18 +75,18 @@ def test_two_workers_send_each_message_once_and_run_the_daily_jobs_once(
     import json
 
     import jobs.base
-    import jobs.exports
+    import jobs.reminders
     import worker
     from domain import clock
-    from domain import exports as export_rules
     from domain.ledger import queries
-    from domain.models import CompanySettings, Export, OutboxMessage, ReminderActivity
+    from domain.models import BulkRun, CompanySettings, OutboxMessage, ReminderActivity
     from domain.reminders import bulk, follow_up
 
     today = date.today()  # the workers' clock is not pinned
     clock.pin(today)
     storage = tmp_path / "shared-volume"
-    app.config.update(EXPORT_DIR=str(storage / "exports"), ATTACHMENT_DIR=str(storage / "documents"))
+    app.config.update(EXPORT_DIR=str(storage / "exports"), BULK_RUN_DIR=str(storage / "bulk-runs"),
+                      ATTACHMENT_DIR=str(storage / "documents"))
 
     session.add(CompanySettings(name="Acme SARL", registration_number="732829320",
                                 sender_email="billing@acme-sarl.test", address="1 rue de la Paix\n75002 Paris"))
@@ -147,14 +147,13 @@ def test_two_workers_send_each_message_once_and_run_the_daily_jobs_once(
         #    worker taken for dead).
         params = queries.parse_filters({}, tuple(queries.BALANCE_SORTS)).query_args(page=1)
         params["customer"] = bulk_accounts
-        export, _ = export_rules.request_export(session, users["finance"], "bulk_dunning", params)
+        run, _ = bulk.request_run(session, users["finance"], params)
         # Planned and confirmed, as the user does before anything is sent.
-        export.result = json.dumps(bulk.plan(session, export, users["finance"], today=clock.today(),
-                                                mail_server=True))
-        export.status = "planned"
-        bulk.confirm(session, export, users["finance"])
+        run.result = json.dumps(bulk.plan(session, run, users["finance"], today=clock.today(), mail_server=True))
+        run.status = "planned"
+        bulk.confirm(session, run, users["finance"])
         session.commit()
-        export_id = export.id
+        run_id = run.id
 
         def runs_done():
             return all(job.get_status(refresh=True) in ("finished", "failed") for job in runs)
@@ -162,8 +161,8 @@ def test_two_workers_send_each_message_once_and_run_the_daily_jobs_once(
         assert _wait_until(runs_done, RUN_TIMEOUT), "\n".join(w.output()[-2000:] for w in workers)
         assert {job.get_status() for job in runs} == {"finished"}, [job.exc_info for job in runs]
         assert _wait_until(both_idle_after_the_daily_jobs, RUN_TIMEOUT)
-        builds = [queue.enqueue(jobs.exports.build_export, export_id, job_id=job_id, job_timeout=600)
-                  for job_id in (f"export-{export_id}", f"export-{export_id}-again")]
+        builds = [queue.enqueue(jobs.reminders.run_bulk, run_id, job_id=job_id, job_timeout=600)
+                  for job_id in (f"bulk-run-{run_id}", f"bulk-run-{run_id}-again")]
 
         expected = PLAN_CUSTOMERS + BULK_CUSTOMERS
 
@@ -193,13 +192,13 @@ def test_two_workers_send_each_message_once_and_run_the_daily_jobs_once(
         assert session.scalar(select(func.count()).select_from(ReminderActivity)) == expected
 
         # The report lies on the shared volume: the web app (another "host") serves it.
-        export = session.get(Export, export_id)
-        assert export.status == "ready", export.message
-        assert (storage / "exports" / str(export_id) / export.filename).is_file()
+        run = session.get(BulkRun, run_id)
+        assert run.status == "done", run.message
+        assert (storage / "bulk-runs" / str(run_id) / run.filename).is_file()
         with app.app_context():
             client = app.test_client()
             assert login(client, "finance@relance.test", PASSWORD).status_code == 302
-            download = client.get(f"/exports/{export_id}/download")
+            download = client.get(f"/reminders/bulk/{run_id}/report")
         assert download.status_code == 200, download.get_data(as_text=True)[:500]
         report = download.get_data().decode("utf-8-sig")
         assert all(account in report for account in bulk_accounts)

@@ -12,7 +12,7 @@ import jobs.base
 import jobs.exports
 import worker
 from domain import clock
-from domain.models import CustomerSummary, Export, Notification
+from domain.models import BulkRun, CustomerSummary, Export, Notification
 
 
 def test_daily_rebucketing_is_queued_once_per_day_and_moves_amounts(app, session, ledger_builder, pinned_today):
@@ -51,10 +51,10 @@ def make_export(session, user, status: str, age: timedelta = timedelta(0)) -> Ex
     return export
 
 
-def started_job(app, export: Export, heartbeat_age: timedelta, worker_name: str = "w1"):
-    """The export's job as a worker running it leaves it in Redis: started, with a heartbeat."""
+def started_job(app, export: Export, heartbeat_age: timedelta, worker_name: str = "w1", prefix: str = "export"):
+    """The export's (or run's) job as a worker running it leaves it in Redis: started, with a heartbeat."""
     queue = jobs.base.queue(app)
-    job = queue.enqueue("time.sleep", 0, job_id=f"export-{export.id}")
+    job = queue.enqueue("time.sleep", 0, job_id=f"{prefix}-{export.id}")
     queue.remove(job)
     job.worker_name = worker_name
     job.save()
@@ -104,6 +104,34 @@ def test_an_export_queued_too_long_without_a_job_is_failed_with_a_reason(app, se
         assert session.scalar(select(Notification).where(Notification.export_id == lost.id)) is not None
         assert (waiting.status, recent.status) == ("queued", "queued")
     finally:
+        queue.empty()
+
+
+def test_bulk_runs_a_dead_worker_left_or_no_worker_took_become_failed_and_say_so(app, session, users):
+    queue = jobs.base.queue(app)
+    queue.empty()
+    finance = users["finance"]
+
+    def a_run(status, age=timedelta(0)):
+        run = BulkRun(user_id=finance.id, status=status, created_at=clock.now() - age)
+        session.add(run)
+        session.commit()
+        return run
+
+    sending, alive, lost = a_run("running"), a_run("running"), a_run("queued", timedelta(minutes=11))
+    planned = a_run("planned", timedelta(hours=2))
+    # A live worker is sending the other one: its job (bulk-run-<id>) has a fresh heartbeat.
+    started_job(app, alive, heartbeat_age=timedelta(seconds=3), prefix="bulk-run")
+    try:
+        assert sweep(app) == 2
+        session.expire_all()
+        assert sending.status == "failed" and "Retry to carry it on" in sending.message
+        assert lost.status == "failed" and "No worker took these reminders" in lost.message
+        assert (alive.status, planned.status) == ("running", "planned"), "a plan waits for its user, not a worker"
+        texts = [n.text for n in session.scalars(select(Notification).where(Notification.bulk_run_id == sending.id))]
+        assert texts == [f"Your bulk reminders failed: {sending.message}"]
+    finally:
+        jobs.base.redis_connection(app).delete(f"rq:job:bulk-run-{alive.id}")
         queue.empty()
 
 

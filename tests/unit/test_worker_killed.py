@@ -148,7 +148,8 @@ def instance(tmp_path) -> Path:
 @pytest.fixture
 def app_config(app_config, instance):
     """The folders the worker's app derives from its instance path, for the test's app too."""
-    return {**app_config, "EXPORT_DIR": str(instance / "exports"), "ATTACHMENT_DIR": str(instance / "documents")}
+    return {**app_config, "EXPORT_DIR": str(instance / "exports"),
+            "BULK_RUN_DIR": str(instance / "bulk-runs"), "ATTACHMENT_DIR": str(instance / "documents")}
 
 
 @pytest.fixture(scope="module")

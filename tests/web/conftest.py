@@ -82,13 +82,13 @@ def plan_and_confirm(client, session, run_jobs):
     """Bulk reminders: the worker makes the plan, the user confirms it (the next run_jobs sends)."""
     from sqlalchemy import select
 
-    from domain.models import Export
+    from domain.models import BulkRun
 
     run_jobs()
     session.expire_all()
-    export = session.scalar(select(Export).where(Export.kind == "bulk_dunning").order_by(Export.id.desc()))
-    assert export.status == "planned", export.message
-    response = client.post(f"/reminders/bulk/{export.id}/confirm", headers={"HX-Request": "true"})
+    run = session.scalar(select(BulkRun).order_by(BulkRun.id.desc()))
+    assert run.status == "planned", run.message
+    response = client.post(f"/reminders/bulk/{run.id}/confirm", headers={"HX-Request": "true"})
     assert response.status_code == 200 and "Reminders queued" in response.get_data(as_text=True), \
         response.get_data(as_text=True)
-    return export
+    return run

@@ -20,7 +20,7 @@ from rq import SimpleWorker
 from sqlalchemy import func, select
 
 import jobs.base
-from domain.models import CollectionCase, Customer, Entry, Export, OutboxMessage
+from domain.models import BulkRun, CollectionCase, Customer, Entry, Export, OutboxMessage
 from domain.reminders import outbox
 
 HTMX = {"HX-Request": "true"}
@@ -163,7 +163,7 @@ def test_bulk_reminders_are_refused_at_once_and_send_nothing(finance_client, led
     response, elapsed = timed(lambda: finance_client.post("/reminders/bulk", data={"customer": ["C001"]},
                                                           headers=HTMX))
     assert_refused_at_once(response, elapsed)
-    assert [e.status for e in session.scalars(select(Export))] == ["failed"]
+    assert [run.status for run in session.scalars(select(BulkRun))] == ["failed"]
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 

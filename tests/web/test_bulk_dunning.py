@@ -1,6 +1,6 @@
 """Bulk dunning from Who owes you what?: tick customers (or take all matching the filter), the
 worker queues one reminder per customer through the outbox, a real SMTP server (aiosmtpd) gets
-them, and the export ends with a report (counts in the status fragment, a CSV to download)."""
+them, and the run ends with a report (counts in the status fragment, a CSV to download)."""
 import csv
 import io
 import json
@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from domain import clock
 from domain.ledger.queries import parse_filters
-from domain.models import Entry, Export, OutboxMessage
+from domain.models import BulkRun, Entry, OutboxMessage
 from domain.reminders import bulk
 
 HTMX = {"HX-Request": "true"}
@@ -47,24 +47,24 @@ def send_reminders(client, *accounts, confirm=None, **form):
     return response
 
 
-def the_export(session) -> Export:
+def the_run(session) -> BulkRun:
     session.expire_all()
-    return session.scalar(select(Export).where(Export.kind == "bulk_dunning").order_by(Export.id.desc()))
+    return session.scalar(select(BulkRun).order_by(BulkRun.id.desc()))
 
 
 def send_then_retry(client, session, run_jobs, *accounts, **form) -> None:
-    """Send, then retry the finished export as if the worker had died after queuing."""
+    """Send, then retry the finished run as if the worker had died after queuing."""
     send_reminders(client, *accounts, confirm=run_jobs, **form)
     run_jobs()
-    export = the_export(session)
-    export.status = "failed"
+    run = the_run(session)
+    run.status = "failed"
     session.commit()
-    assert client.post(f"/exports/{export.id}/retry", headers=HTMX).status_code == 200
+    assert client.post(f"/reminders/bulk/{run.id}/retry", headers=HTMX).status_code == 200
     run_jobs()
 
 
-def report_rows(client, export) -> dict[str, dict]:
-    response = client.get(f"/exports/{export.id}/download")
+def report_rows(client, run) -> dict[str, dict]:
+    response = client.get(f"/reminders/bulk/{run.id}/report")
     assert response.status_code == 200
     rows = list(csv.DictReader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     return {row["Customer account"]: row for row in rows}
@@ -73,9 +73,9 @@ def report_rows(client, export) -> dict[str, dict]:
 def test_one_message_per_customer_and_a_report(finance_client, session, three, company, mail, run_jobs):
     response = send_reminders(finance_client, "C100", "C200", "C300", confirm=run_jobs)
     assert response.status_code == 200
-    assert 'data-testid="export-status"' in response.get_data(as_text=True)
-    export = the_export(session)
-    assert json.loads(export.params)["customer"] == ["C100", "C200", "C300"]
+    assert 'data-testid="bulk-run-status"' in response.get_data(as_text=True)
+    run = the_run(session)
+    assert json.loads(run.params)["customer"] == ["C100", "C200", "C300"]
 
     run_jobs()
 
@@ -87,19 +87,19 @@ def test_one_message_per_customer_and_a_report(finance_client, session, three, c
     assert "INV-2001" in text and "INV-2002" in text
     assert "INV-2003" not in text and "INV-2004" not in text, "not due / disputed entries are left out"
 
-    export = the_export(session)
-    assert export.status == "ready" and export.message == "sent 1 · skipped 2 · failed 0"
+    run = the_run(session)
+    assert run.status == "done" and run.message == "sent 1 · skipped 2 · failed 0"
     outgoing = session.scalar(select(OutboxMessage))
     assert outgoing.status == "sent" and outgoing.level == 3, "the most advanced entry is R2: R3"
-    assert outgoing.dedupe_key == bulk.dedupe_key(export.id, three["bistro"].id)
+    assert outgoing.dedupe_key == bulk.dedupe_key(run.id, three["bistro"].id)
     assert session.get(Entry, three["first"].id).reminder_level == 3
     assert session.get(Entry, three["second"].id).last_reminder_on == clock.today()
 
-    status = finance_client.get(f"/exports/{export.id}/status", headers=HTMX).get_data(as_text=True)
-    assert "sent 1 · skipped 2 · failed 0" in status and f"/exports/{export.id}/download" in status
+    status = finance_client.get(f"/reminders/bulk/{run.id}/status", headers=HTMX).get_data(as_text=True)
+    assert "sent 1 · skipped 2 · failed 0" in status and f"/reminders/bulk/{run.id}/report" in status
     assert "hx-trigger" not in status, "a final fragment stops polling"
 
-    rows = report_rows(finance_client, export)
+    rows = report_rows(finance_client, run)
     assert rows["C100"]["Outcome"] == "sent" and rows["C100"]["Level"] == "R3"
     assert rows["C100"]["Entries"] == "INV-2001 INV-2002" and rows["C100"]["Amount"] == "1500.50"
     assert (rows["C200"]["Outcome"], rows["C200"]["Reason"]) == ("skipped", bulk.CUSTOMER_STOPPED)
@@ -114,14 +114,14 @@ def test_all_that_match_the_filter(finance_client, session, ledger_builder, comp
     session.commit()
 
     assert send_reminders(finance_client, all="1", level="3", confirm=run_jobs).status_code == 200
-    export = the_export(session)
-    assert json.loads(export.params) == {"all": "1", "level": "3", "confirmed": "1"}
+    run = the_run(session)
+    assert json.loads(run.params) == {"all": "1", "level": "3", "confirmed": "1"}
     run_jobs()
 
     (message,) = mail.messages
     assert message["To"] == "compta@bistro.test" and "INV-2001" in message.get_body(("plain",)).get_content()
-    assert the_export(session).message == "sent 1 · skipped 0 · failed 0"
-    assert set(report_rows(finance_client, the_export(session))) == {"C100"}
+    assert the_run(session).message == "sent 1 · skipped 0 · failed 0"
+    assert set(report_rows(finance_client, the_run(session))) == {"C100"}
 
 
 def test_a_retried_job_queues_nothing_twice(finance_client, session, three, company, mail, run_jobs):
@@ -129,24 +129,24 @@ def test_a_retried_job_queues_nothing_twice(finance_client, session, three, comp
 
     assert len(mail.envelopes) == 1
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
-    export = the_export(session)
-    assert export.status == "ready" and export.message == "sent 1 · skipped 2 · failed 0"
-    assert report_rows(finance_client, export)["C100"]["Reason"] == bulk.ALREADY_QUEUED
+    run = the_run(session)
+    assert run.status == "done" and run.message == "sent 1 · skipped 2 · failed 0"
+    assert report_rows(finance_client, run)["C100"]["Reason"] == bulk.ALREADY_QUEUED
 
 
 def test_without_a_company_sender_nothing_can_be_confirmed(finance_client, session, three, mail, run_jobs):
     send_reminders(finance_client, "C100")
     run_jobs()
-    export = the_export(session)
-    status = finance_client.get(f"/exports/{export.id}/status", headers=HTMX).get_data(as_text=True)
+    run = the_run(session)
+    status = finance_client.get(f"/reminders/bulk/{run.id}/status", headers=HTMX).get_data(as_text=True)
     assert "Nothing can be sent: No sender e-mail address for the company" in status
     assert "Would have been: Send 1 reminder (1 R3)" in status
     assert 'data-testid="confirm-bulk"' not in status
-    refused = finance_client.post(f"/reminders/bulk/{export.id}/confirm", headers=HTMX).get_data(as_text=True)
+    refused = finance_client.post(f"/reminders/bulk/{run.id}/confirm", headers=HTMX).get_data(as_text=True)
     assert "No sender e-mail address" in refused
     run_jobs()
     assert mail.envelopes == [] and session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
-    assert the_export(session).status == "planned"
+    assert the_run(session).status == "planned"
 
 
 @pytest.mark.parametrize("missing", ["sender", "mail server"])
@@ -159,11 +159,11 @@ def test_a_set_up_problem_fails_the_whole_run_at_once_before_anything_is_queued(
     else:
         app.config["SMTP_URL"] = None
     run_jobs()
-    export = the_export(session)
-    assert export.status == "failed"
-    assert ("No sender e-mail address" if missing == "sender" else "No mail server is configured") in export.message
+    run = the_run(session)
+    assert run.status == "failed"
+    assert ("No sender e-mail address" if missing == "sender" else "No mail server is configured") in run.message
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0 and mail.envelopes == []
-    status = finance_client.get(f"/exports/{export.id}/status", headers=HTMX).get_data(as_text=True)
+    status = finance_client.get(f"/reminders/bulk/{run.id}/status", headers=HTMX).get_data(as_text=True)
     assert "❌ No reminder was sent:" in status and "✅" not in status
 
 
@@ -183,8 +183,8 @@ def test_nothing_is_sent_before_the_confirmation_which_gives_the_numbers(finance
     send_reminders(finance_client, all="1")
     run_jobs()
     assert mail.envelopes == [] and session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
-    export = the_export(session)
-    status = finance_client.get(f"/exports/{export.id}/status", headers=HTMX).get_data(as_text=True)
+    run = the_run(session)
+    status = finance_client.get(f"/reminders/bulk/{run.id}/status", headers=HTMX).get_data(as_text=True)
     assert "Send 6 reminders (2 R1, 3 R2, 1 R3) — 3 customers skipped (no e-mail 2, reminders stopped 1)" in status
     assert "R1 (fr) ×1" in status and "R2 (en) ×3" in status
     assert 'data-testid="bulk-preview"' in status and "Subject:" in status
@@ -192,11 +192,11 @@ def test_nothing_is_sent_before_the_confirmation_which_gives_the_numbers(finance
     assert "<td>Stopped</td><td>skipped: reminders stopped</td>" in status.replace("\n", "")
     assert "hx-get" not in status, "a plan waiting for its confirmation does not poll"
 
-    finance_client.post(f"/reminders/bulk/{export.id}/confirm", headers=HTMX)
+    finance_client.post(f"/reminders/bulk/{run.id}/confirm", headers=HTMX)
     run_jobs()
     assert len(mail.envelopes) == 6
     session.expire_all()
-    status = finance_client.get(f"/exports/{export.id}/status", headers=HTMX).get_data(as_text=True)
+    status = finance_client.get(f"/reminders/bulk/{run.id}/status", headers=HTMX).get_data(as_text=True)
     assert "✅" in status and "sent 6 · skipped 3 · failed 0" in status
 
 
@@ -210,7 +210,7 @@ def test_the_run_sends_to_the_planned_customers_only(finance_client, session, le
     late = ledger_builder.customer("C2", "Arrived after the plan", emails="two@x.test")
     ledger_builder.entry(late, 30, "100.00", number="INV-2")
     session.commit()
-    finance_client.post(f"/reminders/bulk/{the_export(session).id}/confirm", headers=HTMX)
+    finance_client.post(f"/reminders/bulk/{the_run(session).id}/confirm", headers=HTMX)
     run_jobs()
     assert [m["To"] for m in mail.messages] == ["one@x.test"]
 
@@ -221,18 +221,18 @@ def test_a_cancelled_plan_sends_nothing_and_an_old_plan_is_made_again(finance_cl
 
     send_reminders(finance_client, "C100")
     run_jobs()
-    export = the_export(session)
-    plan = json.loads(export.result)
+    run = the_run(session)
+    plan = json.loads(run.result)
     plan["planned_at"] = (clock.now() - timedelta(hours=2)).isoformat()
-    export.result = json.dumps(plan)
+    run.result = json.dumps(plan)
     session.commit()
-    stale = finance_client.post(f"/reminders/bulk/{export.id}/confirm", headers=HTMX).get_data(as_text=True)
+    stale = finance_client.post(f"/reminders/bulk/{run.id}/confirm", headers=HTMX).get_data(as_text=True)
     assert "more than an hour old" in stale
-    cancelled = finance_client.post(f"/reminders/bulk/{export.id}/cancel", headers=HTMX).get_data(as_text=True)
+    cancelled = finance_client.post(f"/reminders/bulk/{run.id}/cancel", headers=HTMX).get_data(as_text=True)
     assert "Cancelled: nothing was sent." in cancelled
-    assert finance_client.post(f"/reminders/bulk/{export.id}/confirm", headers=HTMX).status_code == 200
+    assert finance_client.post(f"/reminders/bulk/{run.id}/confirm", headers=HTMX).status_code == 200
     run_jobs()
-    assert mail.envelopes == [] and the_export(session).status == "cancelled"
+    assert mail.envelopes == [] and the_run(session).status == "cancelled"
 
 
 def test_another_users_plan_cannot_be_confirmed(client, session, three, company, users, run_jobs):
@@ -241,17 +241,17 @@ def test_another_users_plan_cannot_be_confirmed(client, session, three, company,
     login(client, "finance@relance.test")
     send_reminders(client, "C100")
     run_jobs()
-    export = the_export(session)
+    run = the_run(session)
     client.post("/logout")
     login(client, "admin@relance.test")
-    assert client.post(f"/reminders/bulk/{export.id}/confirm", headers=HTMX).status_code == 200  # an admin may
+    assert client.post(f"/reminders/bulk/{run.id}/confirm", headers=HTMX).status_code == 200  # an admin may
     client.post("/logout")
     from domain.users import create_user
 
     create_user(session, "other@relance.test", "correct-horse-battery", "finance")
     session.commit()
     login(client, "other@relance.test")
-    assert client.post(f"/reminders/bulk/{export.id}/cancel", headers=HTMX).status_code == 404
+    assert client.post(f"/reminders/bulk/{run.id}/cancel", headers=HTMX).status_code == 404
 
 
 def test_a_run_skips_a_customer_whose_message_has_an_unknown_outcome(finance_client, session, three, company,
@@ -260,8 +260,8 @@ def test_a_run_skips_a_customer_whose_message_has_an_unknown_outcome(finance_cli
 
     send_reminders(finance_client, "C100")
     run_jobs()  # the plan says: send R3 to C100
-    export = the_export(session)
-    assert "Send 1 reminder (1 R3)" in export.result
+    run = the_run(session)
+    assert "Send 1 reminder (1 R3)" in run.result
     # Meanwhile an R3 to the same customer was being sent when its worker died: still "sending".
     message, _ = outbox.queue_message(session, customer=three["bistro"], entries=[three["first"]], level=3,
                                       to="compta@bistro.test", subject="Mise en demeure", body="B",
@@ -269,14 +269,14 @@ def test_a_run_skips_a_customer_whose_message_has_an_unknown_outcome(finance_cli
     outbox.claim(session, message.id)
     session.commit()
 
-    finance_client.post(f"/reminders/bulk/{export.id}/confirm", headers=HTMX)
+    finance_client.post(f"/reminders/bulk/{run.id}/confirm", headers=HTMX)
     run_jobs()
     assert mail.envelopes == [] and session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
-    assert report_rows(finance_client, the_export(session))["C100"]["Reason"] == bulk.UNSETTLED
+    assert report_rows(finance_client, the_run(session))["C100"]["Reason"] == bulk.UNSETTLED
 
     send_reminders(finance_client, "C100")
     run_jobs()
-    status = finance_client.get(f"/exports/{the_export(session).id}/status", headers=HTMX).get_data(as_text=True)
+    status = finance_client.get(f"/reminders/bulk/{the_run(session).id}/status", headers=HTMX).get_data(as_text=True)
     assert "Nothing to send — 1 customer skipped (a reminder still on its way 1)" in status
 
 
@@ -289,7 +289,7 @@ def test_a_second_run_minutes_later_does_not_escalate_again(finance_client, sess
 
     send_reminders(finance_client, "C100")
     run_jobs()
-    status = finance_client.get(f"/exports/{the_export(session).id}/status", headers=HTMX).get_data(as_text=True)
+    status = finance_client.get(f"/reminders/bulk/{the_run(session).id}/status", headers=HTMX).get_data(as_text=True)
     assert "Nothing to send — 1 customer skipped (reminded in the last 7 days 1)" in status
 
     clock.pin(clock.today() + timedelta(days=7))  # a week later the next level is due

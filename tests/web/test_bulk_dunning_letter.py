@@ -9,7 +9,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
-from domain.models import Export, OutboxMessage, ReminderActivity
+from domain.models import BulkRun, OutboxMessage, ReminderActivity
 from domain.reminders import bulk, outbox
 from tests.web.test_bulk_dunning import send_then_retry
 
@@ -42,9 +42,9 @@ def send_reminders(client, *accounts, confirm=None, **form):
     return response
 
 
-def the_export(session) -> Export:
+def the_run(session) -> BulkRun:
     session.expire_all()
-    return session.scalar(select(Export).where(Export.kind == "bulk_dunning").order_by(Export.id.desc()))
+    return session.scalar(select(BulkRun).order_by(BulkRun.id.desc()))
 
 
 def pdf_attachments(message) -> list:
@@ -61,11 +61,11 @@ def letters_dir(app) -> Path:
 
 def test_each_email_carries_the_letter_as_a_pdf(app, finance_client, session, two, company, mail, run_jobs):
     assert send_reminders(finance_client, "C100", "C300", "C400", letter="1", confirm=run_jobs).status_code == 200
-    export = the_export(session)
-    assert json.loads(export.params)["letter"] == "1"
+    run = the_run(session)
+    assert json.loads(run.params)["letter"] == "1"
     run_jobs()
 
-    assert the_export(session).message == "sent 2 · skipped 1 · failed 0"
+    assert the_run(session).message == "sent 2 · skipped 1 · failed 0"
     by_recipient = {m["To"]: m for m in mail.messages}
     assert set(by_recipient) == {"compta@bistro.test", "hotel@lac.test"}
     for to, customer, numbers in (("compta@bistro.test", two["bistro"], ("INV-2001", "INV-2002")),
@@ -80,11 +80,11 @@ def test_each_email_carries_the_letter_as_a_pdf(app, finance_client, session, tw
         stored = session.scalar(select(OutboxMessage).where(OutboxMessage.customer_id == customer.id))
         (attachment,) = outbox.attachments_of(stored)
         assert stored.status == "sent" and attachment.filename == part.get_filename()
-        assert Path(attachment.path) == letters_dir(app) / f"{bulk.letter_name(export.id, customer.id)}.pdf"
+        assert Path(attachment.path) == letters_dir(app) / f"{bulk.letter_name(run.id, customer.id)}.pdf"
         assert Path(attachment.path).read_bytes() == data, "the file stays as the message's attachment"
     assert "Objet" in pdf_text(pdf_attachments(by_recipient["hotel@lac.test"])[0].get_content()), "in French"
     assert sorted(p.name for p in letters_dir(app).iterdir()) == sorted(
-        f"{bulk.letter_name(export.id, c.id)}.pdf" for c in (two["bistro"], two["hotel"])), "nothing left aside"
+        f"{bulk.letter_name(run.id, c.id)}.pdf" for c in (two["bistro"], two["hotel"])), "nothing left aside"
 
 
 def test_the_reminder_history_names_the_letter(app, finance_client, session, two, company, mail, run_jobs):
@@ -99,8 +99,8 @@ def test_the_reminder_history_names_the_letter(app, finance_client, session, two
 
 def test_without_the_option_no_letter(app, finance_client, session, two, company, mail, run_jobs):
     send_reminders(finance_client, "C100", "C400", confirm=run_jobs)
-    export = the_export(session)
-    assert "letter" not in json.loads(export.params)
+    run = the_run(session)
+    assert "letter" not in json.loads(run.params)
     run_jobs()
 
     assert len(mail.messages) == 2
@@ -121,13 +121,13 @@ def test_a_letter_written_by_a_killed_run_is_replaced(app, finance_client, sessi
     """The job died after writing a customer's letter but before its message was committed, and
     left a half-written one aside: the retried run writes the letter again under the same name."""
     send_reminders(finance_client, "C100", letter="1", confirm=run_jobs)
-    export = the_export(session)
+    run = the_run(session)
     folder = letters_dir(app)
     folder.mkdir(parents=True)
-    name = f"{bulk.letter_name(export.id, two['bistro'].id)}.pdf"
+    name = f"{bulk.letter_name(run.id, two['bistro'].id)}.pdf"
     (folder / name).write_bytes(b"%PDF-1.7 from the killed run")
-    (folder / f".partial-bulk-{export.id}-x").mkdir()
-    (folder / f".partial-bulk-{export.id}-x" / "half.pdf").write_bytes(b"%PDF-1.7 half")
+    (folder / f".partial-bulk-{run.id}-x").mkdir()
+    (folder / f".partial-bulk-{run.id}-x" / "half.pdf").write_bytes(b"%PDF-1.7 half")
     run_jobs()
 
     assert sorted(p.name for p in folder.iterdir()) == [name]

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from domain.collection import files as collection_files
-from domain.models import Export, ReminderActivity, ReminderEntry
+from domain.models import BulkRun, Export, ReminderActivity, ReminderEntry
 from domain.reminders.bulk import DunningLine, DunningReport
 from files.cells import csv_cell
 from files.reports import write_dunning_report
@@ -155,8 +155,10 @@ def test_the_bulk_reminders_report_prefixes_formula_like_text(finance_client, se
     plan_and_confirm(finance_client, session, run_jobs)
     run_jobs()
     session.expire_all()
-    export = session.scalar(select(Export).where(Export.kind == "bulk_dunning"))
-    text = download(finance_client, export.id).decode("utf-8-sig")
+    run = session.scalar(select(BulkRun))
+    response = finance_client.get(f"/reminders/bulk/{run.id}/report")
+    assert response.status_code == 200
+    text = response.get_data().decode("utf-8-sig")
 
     rows = {row["Customer account"]: row for row in csv.DictReader(io.StringIO(text))}
     assert set(rows) == {"'" + c.account for c in dangerous}
