@@ -10,15 +10,19 @@ from sqlalchemy.orm import Session
 from domain import clock
 from domain.models import Export, User
 
-KINDS = {"balances_xlsx": "Who owes you what? (Excel)", "collection_xlsx": "Collection (Excel)"}
+KINDS = {"balances_xlsx": "Who owes you what? (Excel)", "collection_xlsx": "Collection (Excel)",
+         "statement_pdf": "Statement (PDF)", "statement_xlsx": "Statement (Excel)"}
+STATEMENTS = ("statement_pdf", "statement_xlsx")  # a customer's statement of account (domain.ledger.statements)
 DOUBLE_CLICK_WINDOW = timedelta(seconds=30)  # the same request again within this is the same export (or bulk run)
 COLLECTION_FILE = "collection_file"  # the kind of a collection file's export (domain.collection.files)
 LIFETIME = timedelta(days=7)  # an export's file (and a bulk run's report) is kept this long after it was asked for
 
 
-def request_export(session: Session, user: User, kind: str, params: dict) -> tuple[Export, bool]:
-    """A new export, or the same one again when the user just asked for it (a double click).
-    The flag says whether it is new, i.e. whether it still has to be queued."""
+def request_export(session: Session, user: User, kind: str, params: dict,
+                   customer_id: int | None = None) -> tuple[Export, bool]:
+    """A new export (of one customer's, when it is about one), or the same one again when the user
+    just asked for it (a double click). The flag says whether it is new, i.e. whether it still has
+    to be queued."""
     encoded = json.dumps(params, sort_keys=True)
     recent = session.scalar(
         select(Export)
@@ -28,7 +32,7 @@ def request_export(session: Session, user: User, kind: str, params: dict) -> tup
     )
     if recent is not None:
         return recent, False
-    export = Export(user_id=user.id, kind=kind, params=encoded, status="queued")
+    export = Export(user_id=user.id, kind=kind, params=encoded, status="queued", customer_id=customer_id)
     session.add(export)
     session.flush()
     return export, True

@@ -129,6 +129,8 @@ class Customer(StopRemindersFlag, Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(8), default="en")
+    # Days from issue to due date agreed with the customer (None: the company's default).
+    payment_terms_days: Mapped[int | None] = mapped_column(SmallInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     # The automatic follow-up plan the daily run applies to this customer's entries (None: none).
     follow_up_plan_id: Mapped[int | None] = mapped_column(ForeignKey("follow_up_plans.id"), index=True)
@@ -218,6 +220,9 @@ class Entry(StopRemindersFlag, Base):
 
 
 class Payment(Base):
+    """What settles one entry: imported (a bank or ERP line), or the part of a receipt recorded by
+    hand. Reversed (a cheque returned unpaid) it stays listed, and its amount is open again."""
+
     __tablename__ = "payments"
     __table_args__ = (UniqueConstraint("entry_id", "reference"),)
 
@@ -227,8 +232,46 @@ class Payment(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     reference: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    receipt_id: Mapped[int | None] = mapped_column(ForeignKey("receipts.id"), index=True)
+    reversed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     entry: Mapped[Entry] = relationship(back_populates="payments")
+    receipt: Mapped[Receipt | None] = relationship(back_populates="payments")
+
+
+PAYMENT_METHODS = {"transfer": "Transfer", "cheque": "Cheque", "card": "Card", "direct_debit": "Direct debit",
+                   "cash": "Cash"}
+
+
+class Receipt(Base):
+    """A payment received from a customer (a cheque, a transfer…), recorded by hand and spread over
+    its entries as payments. Reversed with a reason (a cheque returned unpaid): its payments are
+    reversed and the entries open again."""
+
+    __tablename__ = "receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    method: Mapped[str] = mapped_column(String(20))  # PAYMENT_METHODS
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    # The form's token: the same form sent twice (a double click, a retried request) is one receipt.
+    dedupe_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    reversed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reversed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reversal_reason: Mapped[str | None] = mapped_column(String(500))
+
+    customer: Mapped[Customer] = relationship()
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+    payments: Mapped[list[Payment]] = relationship(back_populates="receipt", order_by="Payment.id")
+
+    @property
+    def method_label(self) -> str:
+        return PAYMENT_METHODS.get(self.method, self.method)
 
 
 class Attachment(Base):

@@ -74,3 +74,45 @@ def _shaped(cents: int, shape: tuple[str, str, str, str, str, str, int]) -> str:
     if cents < 0:
         return f"{negative_prefix}{text}{negative_suffix}"
     return f"{prefix}{text}{suffix}"
+
+
+class AmountError(ValueError):
+    """What a person typed is not an amount; the message says why, with what they typed."""
+
+
+_SPACES = str.maketrans("", "", " \u00a0\u202f'")
+
+
+def parse_amount(text: str) -> int:
+    """What a person types in an amount field, as positive integer cents: "1234.56", "1234,56",
+    "1 234,56", "1.234,56", "1,234.56", "€ 80". With both marks the last one is the decimal mark;
+    a lone mark followed by exactly three digits ("1,234", "1.234") could be either and is refused
+    rather than guessed."""
+    typed = (text or "").strip()
+    value = typed.translate(_SPACES).strip("€$£")
+    if not value:
+        raise AmountError("Enter an amount.")
+    if value.startswith("-"):
+        raise AmountError(f"{typed!r} is negative: enter a positive amount.")
+    marks = [ch for ch in value if ch in ",."]
+    if not value.replace(",", "").replace(".", "").isdigit():
+        raise AmountError(f"{typed!r} is not an amount like 1234.56.")
+    units, fraction = value, ""
+    if marks:
+        decimal_mark = marks[-1]
+        if len(set(marks)) == 1 and len(marks) > 1:  # "1.234.567": thousands only
+            decimal_mark = ""
+        elif len(set(marks)) == 1 and len(value.rpartition(decimal_mark)[2]) == 3:
+            raise AmountError(f"{typed!r} could mean thousands or decimals: write it without the thousands mark "
+                              "(1234) or with two decimals at most (1234.56).")
+        if decimal_mark:
+            units, _, fraction = value.rpartition(decimal_mark)
+        if len(fraction) > 2:
+            raise AmountError(f"{typed!r} has more than two decimals.")
+        groups = units.replace(",", ".").split(".")
+        if len(groups) > 1 and (not 1 <= len(groups[0]) <= 3 or any(len(g) != 3 for g in groups[1:])):
+            raise AmountError(f"{typed!r} is not an amount like 1234.56.")
+        units = "".join(groups)
+    if len(units) > 13:
+        raise AmountError(f"{typed!r} is too large.")
+    return int(units or "0") * 100 + int(fraction.ljust(2, "0") or "0")

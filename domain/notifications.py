@@ -62,7 +62,8 @@ def can_download(work: BackgroundWork | None) -> bool:
 def export_label(export: Export) -> str:
     if export.kind == COLLECTION_FILE:
         return f"Collection file — {export.customer.name}" if export.customer else "Collection file"
-    return KINDS.get(export.kind, export.kind)
+    label = KINDS.get(export.kind, export.kind)
+    return f"{label} — {export.customer.name}" if export.customer else label
 
 
 def export_text(export: Export) -> str:

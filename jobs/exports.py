@@ -12,8 +12,8 @@ from flask import current_app, render_template
 from domain import clock, exports, notifications
 from domain import settings as settings_rules
 from domain.collection import cases
-from domain.ledger import queries
-from domain.models import BulkRun, Export, User
+from domain.ledger import queries, statements
+from domain.models import BulkRun, Customer, Export, User
 from extensions import db
 from files.names import safe_name
 from jobs.base import (absolute_url, enqueue_work, export_path, folder_of, job, log, progress_recorder, queue, see_through,
@@ -85,9 +85,32 @@ def build_collection_xlsx(export: Export) -> str:
     return filename
 
 
+def build_statement(export: Export) -> str:
+    """A customer's statement of account for a period, as PDF or Excel (its kind)."""
+    from datetime import date
+
+    from files.statement import write_statement_pdf, write_statement_xlsx
+
+    params = exports.params_of(export)
+    customer = db.session.get(Customer, export.customer_id)
+    if customer is None:
+        raise LookupError("The customer of this statement no longer exists.")
+    start, end = date.fromisoformat(params["start"]), date.fromisoformat(params["end"])
+    found = statements.statement(db.session, customer, start, end, params["currency"])
+    as_pdf, day = export.kind == "statement_pdf", clock.today()
+    filename = safe_name(f"Statement {customer.account} {start.isoformat()} {end.isoformat()}") + (
+        ".pdf" if as_pdf else ".xlsx")
+    company = settings_rules.company(db.session)
+    write_aside(export_path(export) / filename,
+                lambda path: write_statement_pdf(path, found, company, day) if as_pdf
+                else write_statement_xlsx(path, found, day))
+    return filename
+
+
 # What builds each kind of export: (export) → the file's name.
 BUILDERS = {"balances_xlsx": build_balances_xlsx, "collection_xlsx": build_collection_xlsx,
-            "collection_file": build_collection_file}
+            "collection_file": build_collection_file, "statement_pdf": build_statement,
+            "statement_xlsx": build_statement}
 
 
 def queue_export_email(export: Export) -> None:

@@ -14,7 +14,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from domain.listing import FilterError
-from domain.money import format_money
+from domain.money import format_money, plain
 from domain.users import user_for_session
 from extensions import db, login_manager
 from jobs.base import BackgroundUnavailable
@@ -95,7 +95,8 @@ def install_web_layer(app: Flask) -> None:
     def day(value, fmt="short"):
         return "" if value is None else _formatted_date(value, fmt, config["BABEL_LOCALE"])
 
-    app.jinja_env.filters.update(money=money, number=_number, day=day)
+    # plain_amount: an amount as a form field holds it (1234.56), for the user to change.
+    app.jinja_env.filters.update(money=money, number=_number, day=day, plain_amount=plain)
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -23,10 +23,9 @@ from typing import IO, Callable, Iterable, Iterator, NamedTuple, Union
 
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
-from stdnum import exceptions as stdnum_errors
-from stdnum.fr import siren, siret
 
 from domain import audit
+from domain.ledger import customers as customer_rules
 from domain.ledger.payments import record_payment
 from domain.ledger.summaries import mark_customers_dirty
 from domain.models import ENTRY_KINDS, MAX_LEVEL, Customer, Entry, Payment, User
@@ -534,40 +533,20 @@ def _reminder_level(value: str) -> int | None:
     return int(value)
 
 
-def _registration_number(value: str) -> str | None:
-    """A 9-digit number must be a valid SIREN; a valid SIRET is stored compact; anything else
-    (a foreign company number) is kept as given."""
-    if not value:
-        return None
-    compact = siren.compact(value)
-    if compact.isdigit() and len(compact) == 9:
+def _shared(rule: Callable[[str], object]) -> Callable[[str], object]:
+    """A field rule of the customers' own (domain.ledger.customers), as an import cell's parser."""
+    def parse(value: str):
         try:
-            return siren.validate(compact)
-        except stdnum_errors.ValidationError:
-            raise _Invalid(f"{value!r} is not a valid SIREN (check digit)") from None
-    if siret.is_valid(value):
-        return siret.compact(value)
-    return _text(40)(value)
+            return rule(value)
+        except customer_rules.FieldError as error:
+            raise _Invalid(str(error)) from None
+
+    return parse
 
 
-_EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+")
-
-
-def _emails(value: str) -> str:
-    addresses = [part.strip() for part in re.split(r"[;,]", value) if part.strip()]
-    for address in addresses:
-        if not _EMAIL.fullmatch(address):
-            raise _Invalid(f"{address!r} is not an e-mail address")
-    return _text(500)(",".join(addresses)) or ""
-
-
-def _language(value: str) -> str:
-    if not value:
-        return "en"
-    match = re.fullmatch(r"([A-Za-z]{2,3})([-_][A-Za-z0-9]{2,4})?", value)
-    if match is None:
-        raise _Invalid(f"{value!r} is not a language code like en or fr")
-    return match[1].lower() + (match[2] or "")
+_registration_number = _shared(customer_rules.registration_number)
+_emails = _shared(customer_rules.emails)
+_language = _shared(customer_rules.language)
 
 
 def _in_chunks(keys: Iterable) -> Iterator[list]:
@@ -706,7 +685,8 @@ def _check_entries(session: Session, lines: list[tuple[int, Cells]], report: Imp
     paid: dict[int, int] = {}
     for chunk in _in_chunks(row.id for row in existing.values()):
         totals = session.execute(select(Payment.entry_id, func.sum(Payment.amount_cents))
-                                 .where(Payment.entry_id.in_(chunk)).group_by(Payment.entry_id))
+                                 .where(Payment.entry_id.in_(chunk), Payment.reversed_at.is_(None))
+                                 .group_by(Payment.entry_id))
         paid.update((entry_id, int(total)) for entry_id, total in totals)  # PostgreSQL sums to numeric
 
     plan = _BulkPlan(Entry)

@@ -8,14 +8,14 @@ from functools import cache
 from typing import Mapping, NamedTuple
 
 from sqlalchemy import Select, and_, bindparam, case, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from domain import clock
 from domain.ledger.aging import BUCKET_COLUMNS, BUCKET_KEYS, bucket_due_range
 from domain.ledger.summaries import summaries_stamp
 from domain.listing import (COUNT_CAP, PAGE_SIZE, FilterError, Page, flag, like_escape, parse_date, parse_sort_and_page,
                             prefix_range, query_string)
-from domain.models import CREDIT_NOTE, MAX_LEVEL, Contact, Customer, CustomerSummary, Entry
+from domain.models import CREDIT_NOTE, MAX_LEVEL, Contact, Customer, CustomerSummary, Entry, Payment
 
 
 @dataclass(frozen=True)
@@ -457,3 +457,17 @@ def _account_statements() -> _AccountStatements:
         .order_by(Entry.due_date, Entry.id)
         .limit(ACCOUNT_ENTRY_LIMIT),
     )
+
+
+PAID_LIMIT = 100  # the paid entries an account status lists, the latest first
+
+
+def paid_entries(session: Session, customer: Customer, limit: int = PAID_LIMIT) -> tuple[list[Entry], int]:
+    """The customer's settled entries (nothing left open), the latest due first, each with its
+    payments (reversed ones too, struck through on screen); and how many there are in all."""
+    where = (Entry.customer_id == customer.id, Entry.is_open.is_(False))
+    count = session.scalar(select(func.count()).select_from(Entry).where(*where)) or 0
+    entries = list(session.scalars(
+        select(Entry).where(*where).options(selectinload(Entry.payments).joinedload(Payment.receipt))
+        .order_by(Entry.due_date.desc(), Entry.id.desc()).limit(limit)))
+    return entries, count

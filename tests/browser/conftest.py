@@ -139,3 +139,22 @@ def page(browser, live_server):
 def ledger(session, ledger_builder, users):
     """Five customers at various levels and ages; one entry in collection with reminders stopped."""
     return seed_ledger(session, ledger_builder, users)
+
+
+@pytest.fixture
+def run_queued_jobs(app, redis_url):
+    """Runs what is queued, in this process, with the live server's app (as worker.py would)."""
+    from rq import SimpleWorker
+
+    import jobs.base
+
+    jobs.base.use_app(app)
+    queue = jobs.base.queue(app)
+    queue.empty()
+
+    def run() -> None:
+        SimpleWorker([queue], connection=queue.connection).work(burst=True)
+
+    yield run
+    queue.empty()
+    jobs.base.use_app(None)

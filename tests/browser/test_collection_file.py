@@ -73,25 +73,6 @@ def account(app, session, ledger_builder, users, invoice_pdf) -> Account:
     return seeded
 
 
-@pytest.fixture
-def run_queued_jobs(app, redis_url):
-    """Runs what is queued, in this process, with the live server's app (as worker.py would)."""
-    from rq import SimpleWorker
-
-    import jobs.base
-
-    jobs.base.use_app(app)
-    queue = jobs.base.queue(app)
-    queue.empty()
-
-    def run() -> None:
-        SimpleWorker([queue], connection=queue.connection).work(burst=True)
-
-    yield run
-    queue.empty()
-    jobs.base.use_app(None)
-
-
 def fresh(session, model, id_):
     """The row as the database has it now (a new transaction sees the live server's commits)."""
     session.rollback()

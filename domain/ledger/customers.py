@@ -1,0 +1,264 @@
+"""Customers by hand: the fields' rules (shared with the imports), creating and changing a customer
+and its contacts with before → after in the history, and the customers list (every customer,
+those owing nothing too).
+
+    values, errors = check_customer(form)            # field → message; nothing written
+    customer = create(session, actor, values)        # CustomerError: the account is taken
+    update(session, actor, customer, values)         # one history event naming each change
+"""
+from __future__ import annotations
+
+import re
+from typing import Mapping
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import Session
+from stdnum import exceptions as stdnum_errors
+from stdnum.eu import vat
+from stdnum.fr import siren, siret
+
+from domain import audit
+from domain.listing import PAGE_SIZE, FilterError, Page, like_escape, parse_sort_and_page
+from domain.models import Contact, Customer, CustomerSummary, User
+
+MAX_TERMS_DAYS = 365
+
+
+class FieldError(ValueError):
+    """One field's value is wrong; the message says why, with the value."""
+
+
+class CustomerError(ValueError):
+    """The customer cannot be saved as asked; the message says why."""
+
+
+def registration_number(value: str) -> str | None:
+    """A 9-digit number must be a valid SIREN; a valid SIRET is stored compact; a European VAT
+    number must be valid (FR12345678901); anything else (a foreign company number) is kept as given."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    compact = siren.compact(value)
+    if compact.isdigit() and len(compact) == 9:
+        try:
+            return siren.validate(compact)
+        except stdnum_errors.ValidationError:
+            raise FieldError(f"{value!r} is not a valid SIREN (check digit)") from None
+    if compact.isdigit() and len(compact) == 14:
+        try:
+            return siret.validate(compact)
+        except stdnum_errors.ValidationError:
+            raise FieldError(f"{value!r} is not a valid SIRET (check digit)") from None
+    try:
+        candidate = vat.compact(value).upper()
+    except stdnum_errors.ValidationError:  # no EU country prefix: not a VAT number
+        candidate = ""
+    # An EU VAT number: a country prefix and mostly digits (a register number like "HRB 12345" is not one).
+    if (re.fullmatch(r"[A-Z]{2}[0-9A-Z+*]{8,13}", candidate) and sum(ch.isdigit() for ch in candidate) >= 7
+            and candidate[:2].lower() in vat.MEMBER_STATES):
+        try:
+            return vat.validate(candidate)
+        except stdnum_errors.ValidationError:
+            raise FieldError(f"{value!r} is not a valid VAT number") from None
+    return text(value, 40, "registration number")
+
+
+_EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+")
+
+
+def emails(value: str) -> str:
+    """Addresses separated by commas or semicolons, each checked, stored comma-separated."""
+    addresses = [part.strip() for part in re.split(r"[;,\s]+", value or "") if part.strip()]
+    for address in addresses:
+        if not _EMAIL.fullmatch(address):
+            raise FieldError(f"{address!r} is not an e-mail address")
+    return text(",".join(addresses), 500, "list of e-mail addresses") or ""
+
+
+def language(value: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        return "en"
+    match = re.fullmatch(r"([A-Za-z]{2,3})([-_][A-Za-z0-9]{2,4})?", value)
+    if match is None:
+        raise FieldError(f"{value!r} is not a language code like en or fr")
+    return match[1].lower() + (match[2] or "")
+
+
+def text(value: str, max_length: int, label: str) -> str | None:
+    value = (value or "").strip()
+    if len(value) > max_length:
+        raise FieldError(f"the {label} is longer than {max_length} characters")
+    return value or None
+
+
+def terms_days(value: str) -> int | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) > MAX_TERMS_DAYS:
+        raise FieldError(f"{value!r} is not a number of days from 0 to {MAX_TERMS_DAYS}")
+    return int(value)
+
+
+# The form's fields: name → (the customer's attribute, the rule, required)
+FIELDS = {
+    "account": (lambda v: text(v, 40, "account"), True),
+    "name": (lambda v: text(v, 200, "name"), True),
+    "registration_number": (registration_number, False),
+    "emails": (emails, False),
+    "phone": (lambda v: text(v, 40, "phone number"), False),
+    "address": (lambda v: text(v, 2000, "address"), False),
+    "language": (language, False),
+    "payment_terms_days": (terms_days, False),
+}
+LABELS = {"account": "Account", "name": "Name", "registration_number": "Registration no.", "emails": "E-mail",
+          "phone": "Phone", "address": "Address", "language": "Language", "payment_terms_days": "Payment terms"}
+
+
+def check_customer(form: Mapping[str, str], *, fields=tuple(FIELDS)) -> tuple[dict, dict[str, str]]:
+    """The form's values as the customer keeps them, and what is wrong with each field."""
+    values, errors = {}, {}
+    for name in fields:
+        rule, required = FIELDS[name]
+        try:
+            value = rule(form.get(name, ""))
+        except FieldError as error:
+            errors[name] = str(error)
+            continue
+        if required and not value:
+            errors[name] = "required"
+        values[name] = value
+    if values.get("account") and not re.fullmatch(r"[^\s/?#]+", values["account"]):
+        errors["account"] = "no spaces, slashes, ? or # in an account code"
+    elif values.get("account") == "new":
+        errors["account"] = "\"new\" is not an account code Relance can use"
+    return values, errors
+
+
+def _shown(value) -> str:
+    return "—" if value in (None, "") else str(value)
+
+
+def create(session: Session, actor: User, values: dict) -> Customer:
+    if session.scalar(select(Customer.id).where(Customer.account == values["account"])) is not None:
+        raise CustomerError(f"The account {values['account']} already exists.")
+    customer = Customer(**values)
+    session.add(customer)
+    session.flush()
+    audit.record(session, actor, "customer.created", f"Customer created: {customer.name} ({customer.account}).",
+                 customer=customer)
+    return customer
+
+
+def update(session: Session, actor: User, customer: Customer, values: dict) -> list[str]:
+    """Change what differs; one history event says each change, before → after. The account code
+    is not changed here (imports and the ERP know the customer by it)."""
+    changes = []
+    for name, value in values.items():
+        if name == "account" or getattr(customer, name) == value:
+            continue
+        changes.append(f"{LABELS[name]}: {_shown(getattr(customer, name))} → {_shown(value)}")
+        setattr(customer, name, value)
+    if changes:
+        audit.record(session, actor, "customer.changed", "Customer changed: " + "; ".join(changes) + ".",
+                     customer=customer)
+    return changes
+
+
+# --- Contacts ------------------------------------------------------------------------------------
+
+CONTACT_FIELDS = {
+    "name": (lambda v: text(v, 200, "name"), True),
+    "position": (lambda v: text(v, 100, "position"), False),
+    "email": (lambda v: _one_email(v), False),
+    "phone": (lambda v: text(v, 40, "phone number"), False),
+}
+
+
+def _one_email(value: str) -> str | None:
+    value = (value or "").strip()
+    if value and not _EMAIL.fullmatch(value):
+        raise FieldError(f"{value!r} is not an e-mail address")
+    return value or None
+
+
+def check_contact(form: Mapping[str, str]) -> tuple[dict, dict[str, str]]:
+    values, errors = {}, {}
+    for name, (rule, required) in CONTACT_FIELDS.items():
+        try:
+            values[name] = rule(form.get(name, ""))
+        except FieldError as error:
+            errors[name] = str(error)
+            continue
+        if required and not values[name]:
+            errors[name] = "required"
+    return values, errors
+
+
+def _contact_text(contact: Contact) -> str:
+    return ", ".join(part for part in (contact.name, contact.position, contact.email, contact.phone) if part)
+
+
+def add_contact(session: Session, actor: User, customer: Customer, values: dict) -> Contact:
+    contact = Contact(customer=customer, **values)
+    session.add(contact)
+    audit.record(session, actor, "contact.added", f"Contact added: {_contact_text(contact)}.", customer=customer)
+    return contact
+
+
+def update_contact(session: Session, actor: User, contact: Contact, values: dict) -> None:
+    before = _contact_text(contact)
+    for name, value in values.items():
+        setattr(contact, name, value)
+    after = _contact_text(contact)
+    if after != before:
+        audit.record(session, actor, "contact.changed", f"Contact changed: {before} → {after}.",
+                     customer=contact.customer)
+
+
+def remove_contact(session: Session, actor: User, contact: Contact) -> None:
+    audit.record(session, actor, "contact.removed", f"Contact removed: {_contact_text(contact)}.",
+                 customer=contact.customer)
+    session.delete(contact)
+
+
+# --- The customers list ----------------------------------------------------------------------------
+
+SORTS = {"name": Customer.name, "account": Customer.account, "created": Customer.created_at}
+OWING = {"": "All customers", "owing": "Owing something", "settled": "Owing nothing"}
+
+
+def list_customers(session: Session, args: Mapping[str, str]) -> tuple[Page, dict[str, str]]:
+    """A page of customers: a search on account, name or registration number, whether they owe
+    something, sorted by name (or account, or newest). And the filters as read, for the links."""
+    sort, direction, page = parse_sort_and_page(args, tuple(SORTS))
+    owing = (args.get("owing") or "").strip()
+    if owing not in OWING:
+        raise FilterError(f"'owing' must be one of {', '.join(k for k in OWING if k)}, not {owing!r}.")
+    search = (args.get("q") or "").strip()
+    query = select(Customer)
+    if search:
+        pattern = f"%{like_escape(search)}%"
+        query = query.where(or_(Customer.account.ilike(pattern, escape="\\"), Customer.name.ilike(pattern, escape="\\"),
+                                Customer.registration_number.ilike(pattern, escape="\\")))
+    owes = exists().where(CustomerSummary.customer_id == Customer.id, CustomerSummary.total_cents != 0)
+    if owing == "owing":
+        query = query.where(owes)
+    elif owing == "settled":
+        query = query.where(~owes)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    column = SORTS[sort or "name"]
+    order = column.desc() if (direction or ("desc" if sort == "created" else "asc")) == "desc" else column.asc()
+    rows = list(session.scalars(query.order_by(order, Customer.id).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    return Page(rows=rows, page=page, total=total), {"q": search, "owing": owing}
+
+
+def totals_of(session: Session, customers: list[Customer]) -> dict[int, list[CustomerSummary]]:
+    """What each listed customer owes, per currency (one query for the page)."""
+    found: dict[int, list[CustomerSummary]] = {c.id: [] for c in customers}
+    if customers:
+        for summary in session.scalars(select(CustomerSummary).where(CustomerSummary.customer_id.in_(found))
+                                       .order_by(CustomerSummary.currency)):
+            found[summary.customer_id].append(summary)
+    return found

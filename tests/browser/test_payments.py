@@ -1,0 +1,74 @@
+"""Recording a cheque over two invoices on an account status, as a finance user does it, then
+asking for the customer's statement (PDF, read back), then reversing the cheque when the bank
+returns it unpaid: the amounts, the balance, the paid entries and the payments move without a reload."""
+import re
+
+from pypdf import PdfReader
+
+from tests.browser.support import assert_not_reloaded, expect, log_in, plant_reload_marker
+
+ALPHA = "/customers/A001"  # INV-00001 €1,200.00 overdue, INV-00002 €300.00 not due
+
+
+def test_a_cheque_over_two_invoices_a_statement_then_the_cheque_returned_unpaid(page, ledger, run_queued_jobs,
+                                                                                tmp_path):
+    log_in(page, "finance@relance.test")
+    page.goto(ALPHA)
+    balance = page.get_by_role("region", name="Balance")
+    payments = page.get_by_role("region", name="Payments")
+    expect(balance).to_contain_text("€1,500.00")
+
+    page.get_by_label("Select INV-00001").check()
+    page.get_by_label("Select INV-00002").check()
+    page.get_by_test_id("open-payment").click()
+    dialog = page.get_by_role("dialog", name="Record a payment — Alpha Bakery")
+    amount = dialog.get_by_test_id("payment-amount")
+    expect(amount).to_have_value("1500.00")
+    expect(dialog.get_by_label("Paid on INV-00002")).to_have_value("300.00")
+
+    amount.fill("1 400,00")
+    amount.press("Tab")  # the proposal follows the amount: the oldest invoice first
+    expect(dialog.get_by_label("Paid on INV-00002")).to_have_value("200.00")
+    expect(dialog.get_by_label("Paid on INV-00001")).to_have_value("1200.00")
+    dialog.get_by_label("Method").select_option("cheque")
+    dialog.get_by_label("Reference").fill("CHQ-0071")
+    dialog.get_by_test_id("record-payment").click()
+
+    expect(page.get_by_test_id("payment-done")).to_contain_text("€1,400.00 by cheque CHQ-0071")
+    page.get_by_role("dialog").get_by_role("button", name="Close").click()
+    expect(balance).to_contain_text("€100.00")
+    open_entries = page.get_by_test_id("open-entries")
+    expect(open_entries.locator("tr[data-number='INV-00001']")).to_have_count(0)  # paid: no longer open
+    expect(open_entries.locator("tr[data-number='INV-00002']")).to_contain_text("€100.00")
+    expect(payments).to_contain_text("CHQ-0071")
+    expect(page.get_by_role("region", name="Paid entries").locator("tr[data-number='INV-00001']")).to_contain_text(
+        "€1,200.00 cheque CHQ-0071")
+
+    # The customer asks for a statement: made in the worker, downloaded, read back.
+    page.get_by_test_id("statement-link").click()
+    expect(page.get_by_test_id("closing-balance")).to_have_text("€100.00")
+    page.get_by_test_id("statement-pdf").click()
+    status = page.get_by_test_id("export-status")
+    expect(status).to_contain_text("Export queued…")
+    run_queued_jobs()
+    link = status.get_by_role("link", name=re.compile(r"Statement.*\.pdf"))
+    with page.expect_download() as downloading:
+        link.click()
+    saved = tmp_path / "statement.pdf"
+    downloading.value.save_as(saved)
+    text = "".join(p.extract_text() for p in PdfReader(str(saved)).pages)
+    assert "Statement of account" in text and "Cheque CHQ-0071" in text and "€100.00" in text
+    page.goto(ALPHA)
+    plant_reload_marker(page)
+
+    payments.get_by_role("button", name="Reverse").click()
+    reverse = page.get_by_role("dialog", name="Reverse this payment?")
+    reverse.get_by_label("Why").fill("Cheque returned unpaid")
+    reverse.get_by_test_id("confirm-reverse").click()
+    expect(page.get_by_test_id("payment-done")).to_contain_text("These invoices owe it again")
+    page.get_by_role("dialog").get_by_role("button", name="Close").click()
+    expect(balance).to_contain_text("€1,500.00")
+    expect(open_entries.locator("tr[data-number='INV-00001']")).to_contain_text("€1,200.00")
+    expect(payments).to_contain_text("Cheque returned unpaid")
+    expect(page.get_by_role("region", name="Paid entries")).to_contain_text("No entry of this customer is paid yet")
+    assert_not_reloaded(page)
