@@ -194,6 +194,11 @@ class Entry(StopRemindersFlag, Base):
     disputed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     dispute_reason: Mapped[str | None] = mapped_column(String(500))
 
+    # Cancelled by hand (issued by mistake): kept and listed, open amount 0, in no balance.
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+
     # "Follow-up plan enabled": off, the daily run leaves this entry alone. On by default through
     # the database's default only (no Python default): bulk Core inserts (demo, imports) leave it out.
     follow_up_enabled: Mapped[bool] = mapped_column(Boolean, server_default="1")
@@ -205,6 +210,7 @@ class Entry(StopRemindersFlag, Base):
     collection_case: Mapped[CollectionCase | None] = relationship(back_populates="entries")
     stopped_by: Mapped[User | None] = relationship(foreign_keys="Entry.stopped_by_id")
     disputed_by: Mapped[User | None] = relationship(foreign_keys="Entry.disputed_by_id")
+    cancelled_by: Mapped[User | None] = relationship(foreign_keys="Entry.cancelled_by_id")
 
     @property
     def sign(self) -> int:

@@ -25,7 +25,7 @@ LABELS = {
            "undated": "{amount} was settled outside Relance on a day it does not know: it is not in this "
                       "statement, which ends before today.",
            "kinds": {"invoice": "Invoice", "credit_note": "Credit note", "payment": "Payment",
-                     "reversal": "Payment reversed", "settled": "Settled outside Relance"}},
+                     "reversal": "Payment reversed", "cancelled": "Cancelled", "settled": "Settled outside Relance"}},
     "fr": {"title": "Relevé de compte", "period": "Du {start} au {end}", "account": "Compte",
            "registration": "SIREN", "date": "Date", "entry": "Pièce", "label": "Libellé",
            "debit": "Débit", "credit": "Crédit", "balance": "Solde", "opening": "Solde d'ouverture",
@@ -33,7 +33,7 @@ LABELS = {
            "undated": "{amount} a été réglé hors de Relance à une date inconnue : ce montant n'est pas dans ce "
                       "relevé, qui s'arrête avant aujourd'hui.",
            "kinds": {"invoice": "Facture", "credit_note": "Avoir", "payment": "Règlement",
-                     "reversal": "Règlement annulé", "settled": "Réglé hors de Relance"}},
+                     "reversal": "Règlement annulé", "cancelled": "Annulée", "settled": "Réglé hors de Relance"}},
 }
 LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 

@@ -15,6 +15,7 @@ from domain.collection import marks
 from domain.collection.files import CollectionFileError
 from domain.collection.marks import FlagError
 from domain.ledger import customers as customer_rules
+from domain.ledger import entries as entry_rules
 from domain.ledger import queries, receipts, statements
 from domain.listing import FilterError
 from domain.models import PAYMENT_METHODS, Contact, Entry
@@ -469,3 +470,85 @@ def remove_contact(account, contact_id):
     db.session.commit()
     return _contacts_fragment(customer)
 
+
+
+# --- Entries by hand: add an invoice or a credit note, change it, cancel it ---------------------
+
+
+def _entry_dialog(customer, entry=None, *, values=None, errors=None, error=None):
+    return fragment(render_template("customers/_entry_dialog.html", customer=customer, entry=entry,
+                                    values=values or {}, errors=errors or {}, error=error,
+                                    labels=entry_rules.LABELS, kinds=entry_rules.KIND_LABELS))
+
+
+def _entry_saved(customer, entry, message: str):
+    html = render_template("customers/_entry_saved.html", customer=customer, entry=entry, message=message)
+    return fragment(html, events=(ACCOUNT_CHANGED, ENTRIES_CHANGED))
+
+
+@bp.get("/customers/<account>/entries/new")
+@permission_required("edit")
+def new_entry(account):
+    customer = customer_or_404(account)
+    values = {"kind": "invoice", "issue_date": clock.today().isoformat(),
+              "currency": statements.currencies(db.session, customer)[0]}
+    return _entry_dialog(customer, values=values)
+
+
+@bp.post("/customers/<account>/entries/new")
+@permission_required("edit")
+def add_entry(account):
+    customer = customer_or_404(account)
+    values, errors = entry_rules.check_entry(request.form, customer)
+    if errors:
+        return _entry_dialog(customer, values=dict(request.form), errors=errors)
+    try:
+        entry = entry_rules.add(db.session, current_user, customer, values)
+        db.session.commit()
+    except entry_rules.EntryError as problem:
+        db.session.rollback()
+        return _entry_dialog(customer, values=dict(request.form), errors={"number": str(problem)})
+    label = entry_rules.KIND_LABELS[entry.kind]
+    return _entry_saved(customer, entry, f"{label} {entry.number} added, due {entry.due_date:%d/%m/%Y}.")
+
+
+@bp.get("/entries/<int:entry_id>/edit")
+@permission_required("edit")
+def edit_entry(entry_id):
+    entry = _entry_or_404(entry_id)
+    values = {"issue_date": entry.issue_date.isoformat(), "due_date": entry.due_date.isoformat(),
+              "amount": plain(entry.amount_cents), "currency": entry.currency}
+    return _entry_dialog(entry.customer, entry, values=values)
+
+
+@bp.post("/entries/<int:entry_id>/edit")
+@permission_required("edit")
+def change_entry(entry_id):
+    entry = _entry_or_404(entry_id)
+    values, errors = entry_rules.check_entry(request.form, entry.customer, new=False)
+    if errors:
+        return _entry_dialog(entry.customer, entry, values=dict(request.form), errors=errors)
+    try:
+        changes = entry_rules.change(db.session, current_user, entry, values)
+        db.session.commit()
+    except entry_rules.EntryError as problem:
+        db.session.rollback()
+        return _entry_dialog(entry.customer, entry, values=dict(request.form), error=str(problem))
+    message = f"{entry.number} changed: " + "; ".join(changes) + "." if changes else "Nothing was changed."
+    return _entry_saved(entry.customer, entry, message)
+
+
+@bp.post("/entries/<int:entry_id>/cancel")
+@permission_required("edit")
+def cancel_entry(entry_id):
+    """Cancelled by mistake? It stays listed, struck through, out of every balance."""
+    entry = _entry_or_404(entry_id)
+    try:
+        entry_rules.cancel(db.session, current_user, entry, request.form.get("reason", ""))
+        db.session.commit()
+    except entry_rules.EntryError as problem:
+        db.session.rollback()
+        values = {"issue_date": entry.issue_date.isoformat(), "due_date": entry.due_date.isoformat(),
+                  "amount": plain(entry.amount_cents), "currency": entry.currency}
+        return _entry_dialog(entry.customer, entry, values=values, error=str(problem))
+    return _entry_saved(entry.customer, entry, f"{entry.number} cancelled: it no longer counts in any balance.")

@@ -674,7 +674,8 @@ def _check_entries(session: Session, lines: list[tuple[int, Cells]], report: Imp
         customer_ids.update(session.execute(select(Customer.account, Customer.id).where(Customer.account.in_(chunk))).all())
     existing = {}
     for chunk in _in_chunks(e["number"] for _, e in readers if _given(e["number"])):
-        rows = session.execute(select(Entry.id, Entry.number, Entry.customer_id, *(getattr(Entry, f) for f in _ENTRY_FIELDS))
+        rows = session.execute(select(Entry.id, Entry.number, Entry.customer_id, Entry.cancelled_at,
+                                      *(getattr(Entry, f) for f in _ENTRY_FIELDS))
                                .where(Entry.number.in_(chunk)))
         existing.update((row.number, row) for row in rows)
     # The accounts of entries the file puts under another customer, to say whose they are.
@@ -704,6 +705,9 @@ def _check_entries(session: Session, lines: list[tuple[int, Cells]], report: Imp
                 reader.error("amount", f"payments of {plain(paid[current.id])} are already recorded on "
                                        f"entry {number}, more than this amount")
         if not reader.ok:
+            continue
+        if current is not None and current.cancelled_at is not None:
+            report.unchanged += 1  # cancelled in Relance: a file that still lists it does not bring it back
             continue
         values = {name: entry[name] for name in _ENTRY_FIELDS}
         if current is None:

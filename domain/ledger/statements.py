@@ -29,7 +29,7 @@ class StatementError(ValueError):
 @dataclass(frozen=True)
 class StatementLine:
     day: date
-    kind: str  # "invoice" | "credit_note" | "payment" | "reversal" | "settled"
+    kind: str  # "invoice" | "credit_note" | "payment" | "reversal" | "cancelled" | "settled"
     number: str  # the entry's
     label: str
     debit_cents: int  # what the customer owes more
@@ -70,7 +70,8 @@ def currencies(session: Session, customer: Customer) -> list[str]:
 def _movements(session: Session, customer: Customer, currency: str, today: date):
     """Every dated movement of the account in this currency: (day, order, line without balance)."""
     entries = list(session.execute(
-        select(Entry.id, Entry.number, Entry.kind, Entry.issue_date, Entry.amount_cents, Entry.open_cents)
+        select(Entry.id, Entry.number, Entry.kind, Entry.issue_date, Entry.amount_cents, Entry.open_cents,
+               Entry.cancelled_at, Entry.cancel_reason)
         .where(Entry.customer_id == customer.id, Entry.currency == currency)))
     paid_by_hand: dict[int, int] = {}
     payments = session.execute(
@@ -92,9 +93,14 @@ def _movements(session: Session, customer: Customer, currency: str, today: date)
                           f"Reversed: {why}" if why else "Payment reversed", sign * cents))
         else:
             paid_by_hand[entry_id] = paid_by_hand.get(entry_id, 0) + cents
-    for entry_id, number, kind, issued, amount, open_cents in entries:
+    for entry_id, number, kind, issued, amount, open_cents, cancelled_at, why in entries:
         sign = -1 if kind == CREDIT_NOTE else 1
         moves.append((issued, 1, kind, number, "Credit note" if kind == CREDIT_NOTE else "Invoice", sign * amount))
+        if cancelled_at is not None:  # what was still open when it was cancelled leaves the balance that day
+            cancelled = amount - paid_by_hand.get(entry_id, 0)
+            moves.append((cancelled_at.date(), 3, "cancelled", number, f"Cancelled: {why}" if why else "Cancelled",
+                          -sign * cancelled))
+            continue
         settled = amount - open_cents - paid_by_hand.get(entry_id, 0)
         if settled:
             moves.append((today, 4, "settled", number, "Settled outside Relance (no payment recorded)",

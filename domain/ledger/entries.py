@@ -1,0 +1,155 @@
+"""Entries by hand: an invoice or a credit note added to a customer, changed (an amount change is in
+the history, before → after, and moves the open amount by as much), or cancelled (kept, struck
+through, out of every balance).
+
+    values, errors = check_entry(form, customer)       # field → message; nothing written
+    entry = add(session, actor, customer, values)      # EntryError: the number is taken
+    change(session, actor, entry, values)
+    cancel(session, actor, entry, reason)
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Mapping
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain import audit, clock
+from domain.ledger.payments import set_open_amount
+from domain.models import CREDIT_NOTE, ENTRY_KINDS, INVOICE, Customer, Entry, Payment, User
+from domain.money import AmountError, format_money, parse_amount
+
+DEFAULT_TERMS_DAYS = 30  # due date = issue date + this, when the customer has no payment terms of its own
+KIND_LABELS = {INVOICE: "Invoice", CREDIT_NOTE: "Credit note"}
+LABELS = {"number": "Number", "kind": "Kind", "issue_date": "Issue date", "due_date": "Due date",
+          "amount": "Amount", "currency": "Currency"}
+
+
+class EntryError(ValueError):
+    """The entry cannot be saved (or cancelled) as asked; the message says why."""
+
+
+def _date(value: str, label: str) -> date | None:
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise EntryError(f"{value!r} is not a date") from None
+
+
+def check_entry(form: Mapping[str, str], customer: Customer, *, new: bool = True) -> tuple[dict, dict[str, str]]:
+    """The form's values as the entry keeps them (amount in cents), and what is wrong with each field.
+    Without a due date: the issue date plus the customer's payment terms (else 30 days)."""
+    values, errors = {}, {}
+    if new:
+        number = (form.get("number") or "").strip()
+        if not number:
+            errors["number"] = "required"
+        elif len(number) > 60:
+            errors["number"] = "longer than 60 characters"
+        values["number"] = number
+        kind = form.get("kind") or INVOICE
+        if kind not in ENTRY_KINDS:
+            errors["kind"] = "choose invoice or credit note"
+        values["kind"] = kind
+    for name in ("issue_date", "due_date"):
+        try:
+            values[name] = _date(form.get(name, ""), LABELS[name])
+        except EntryError as error:
+            errors[name] = str(error)
+    if "issue_date" not in errors and values["issue_date"] is None:
+        errors["issue_date"] = "required"
+    if not errors.get("issue_date") and not errors.get("due_date"):
+        if values["due_date"] is None:
+            terms = customer.payment_terms_days
+            values["due_date"] = values["issue_date"] + timedelta(days=DEFAULT_TERMS_DAYS if terms is None else terms)
+        elif values["due_date"] < values["issue_date"]:
+            errors["due_date"] = "before the issue date"
+    try:
+        values["amount_cents"] = parse_amount(form.get("amount", ""))
+        if values["amount_cents"] == 0:
+            errors["amount"] = "must be more than zero"
+    except AmountError as error:
+        errors["amount"] = str(error)
+    currency = (form.get("currency") or "EUR").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        errors["currency"] = f"{currency!r} is not a currency code like EUR"
+    values["currency"] = currency
+    return values, errors
+
+
+def _money(cents: int, currency: str) -> str:
+    return format_money(cents, currency)
+
+
+def add(session: Session, actor: User, customer: Customer, values: dict) -> Entry:
+    if session.scalar(select(Entry.id).where(Entry.number == values["number"])) is not None:
+        raise EntryError(f"An entry numbered {values['number']} already exists: entry numbers are unique.")
+    entry = Entry(customer=customer, number=values["number"], kind=values["kind"], issue_date=values["issue_date"],
+                  due_date=values["due_date"], amount_cents=values["amount_cents"], currency=values["currency"],
+                  open_cents=values["amount_cents"], is_open=True, reminder_level=0)
+    session.add(entry)
+    session.flush()
+    audit.record(session, actor, "entry.added",
+                 f"{KIND_LABELS[entry.kind]} {entry.number} added: {_money(entry.amount_cents, entry.currency)}, "
+                 f"issued {entry.issue_date:%d/%m/%Y}, due {entry.due_date:%d/%m/%Y}.", entry=entry)
+    return entry
+
+
+def paid_cents(session: Session, entry: Entry) -> int:
+    """What payments recorded in Relance have settled of this entry (reversed ones are not counted)."""
+    return session.scalar(select(func.coalesce(func.sum(Payment.amount_cents), 0))
+                          .where(Payment.entry_id == entry.id, Payment.reversed_at.is_(None))) or 0
+
+
+def change(session: Session, actor: User, entry: Entry, values: dict) -> list[str]:
+    """Change the dates, the amount or the currency; the open amount moves by the amount's change.
+    An amount below what is already paid, or a currency change once something is paid, is refused."""
+    if entry.cancelled_at is not None:
+        raise EntryError(f"{entry.number} is cancelled: it cannot be changed.")
+    paid = paid_cents(session, entry)
+    if values["amount_cents"] != entry.amount_cents and values["amount_cents"] < entry.amount_cents - entry.open_cents:
+        raise EntryError(f"{_money(entry.amount_cents - entry.open_cents, entry.currency)} of {entry.number} is "
+                         "already paid: the amount cannot be less.")
+    if values["currency"] != entry.currency and paid:
+        raise EntryError(f"{entry.number} has payments in {entry.currency}: its currency cannot change.")
+    changes = []
+    for name in ("issue_date", "due_date"):
+        if getattr(entry, name) != values[name]:
+            changes.append(f"{LABELS[name]}: {getattr(entry, name):%d/%m/%Y} → {values[name]:%d/%m/%Y}")
+            setattr(entry, name, values[name])
+    if values["currency"] != entry.currency:
+        changes.append(f"Currency: {entry.currency} → {values['currency']}")
+        entry.currency = values["currency"]
+    if values["amount_cents"] != entry.amount_cents:
+        before, open_before = entry.amount_cents, entry.open_cents
+        set_open_amount(entry, entry.open_cents + values["amount_cents"] - before)
+        entry.amount_cents = values["amount_cents"]
+        changes.append(f"Amount: {_money(before, entry.currency)} → {_money(entry.amount_cents, entry.currency)} "
+                       f"(open amount {_money(open_before, entry.currency)} → {_money(entry.open_cents, entry.currency)})")
+    if changes:
+        audit.record(session, actor, "entry.changed", f"{entry.number} changed: " + "; ".join(changes) + ".",
+                     entry=entry)
+    return changes
+
+
+def cancel(session: Session, actor: User, entry: Entry, reason: str) -> None:
+    """Cancelled (issued by mistake, replaced): kept and listed, out of every balance and reminder.
+    An entry with payments recorded is refused: reverse them first, or record a credit note."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise EntryError("Say why the entry is cancelled.")
+    if entry.cancelled_at is not None:
+        raise EntryError(f"{entry.number} is already cancelled.")
+    if paid_cents(session, entry):
+        raise EntryError(f"{entry.number} has payments recorded: reverse them first, or record a credit note.")
+    before = entry.open_cents
+    entry.cancelled_at, entry.cancelled_by_id, entry.cancel_reason = clock.now(), actor.id, reason[:500]
+    set_open_amount(entry, 0)
+    audit.record(session, actor, "entry.cancelled",
+                 f"{KIND_LABELS.get(entry.kind, entry.kind)} {entry.number} cancelled: open amount "
+                 f"{_money(before, entry.currency)} → {_money(0, entry.currency)}.", entry=entry, reason=reason)
