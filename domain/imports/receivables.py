@@ -15,6 +15,7 @@ import csv
 import io
 import re
 import zipfile
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -24,11 +25,11 @@ from typing import IO, Callable, Iterable, Iterator, NamedTuple, Union
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from domain import audit
+from domain import audit, clock
 from domain.ledger import customers as customer_rules
 from domain.ledger.payments import record_payment
 from domain.ledger.summaries import mark_customers_dirty
-from domain.models import ENTRY_KINDS, MAX_LEVEL, Customer, Entry, Payment, User
+from domain.models import ENTRY_KINDS, MAX_LEVEL, AuditEvent, Customer, Entry, Payment, User
 from domain.money import plain
 
 Source = Union[str, Path, IO[bytes]]
@@ -369,8 +370,42 @@ def import_file(
     if report.ok and not dry_run:
         plan.write(session, report)
         audit.record(session, actor, f"import.{kind}", f"{filename}: {report.counts()}")
+        _record_per_customer(session, actor, kind, filename, plan.tally)
         session.flush()
     return report
+
+
+_TALLY_WORDS = {"created": "customer created", "added": "{n} {entries} added", "updated": "{n} {entries} updated",
+                "paid": "{n} paid", "payments": "{n} {payments} recorded"}
+
+
+def _tally_text(counts: Counter) -> str:
+    """"3 entries added, 1 paid" / "changed: name, e-mail": what an import did to one customer."""
+    words = []
+    for key in ("created", "added", "updated", "payments", "paid"):
+        n = counts.get(key)
+        if n:
+            words.append(_TALLY_WORDS[key].format(n=n, entries="entry" if n == 1 else "entries",
+                                                  payments="payment" if n == 1 else "payments"))
+    changed = sorted(key.removeprefix("changed ") for key in counts if key.startswith("changed "))
+    if changed:
+        words.append("changed: " + ", ".join(customer_rules.LABELS.get(name, name).lower() for name in changed))
+    return ", ".join(words)
+
+
+def _record_per_customer(session: Session, actor: User | None, kind: str, filename: str, tally: dict) -> None:
+    """One history event per customer the file touched, written in bulk (a file may touch thousands)."""
+    if not tally:
+        return
+    accounts = [key for key in tally if isinstance(key, str)]
+    ids: dict[str, int] = {}
+    for chunk in _in_chunks(accounts):
+        ids.update(session.execute(select(Customer.account, Customer.id).where(Customer.account.in_(chunk))).all())
+    at = clock.now()
+    rows = [{"at": at, "actor_id": actor.id if actor else None, "action": f"import.{kind}", "reason": None,
+             "customer_id": ids.get(key) if isinstance(key, str) else key,
+             "detail": f"Imported from {filename}: {_tally_text(counts)}."} for key, counts in tally.items()]
+    session.execute(insert(AuditEvent), [row for row in rows if row["customer_id"] is not None])
 
 
 Cells = dict[str, str]  # canonical column name -> cell text, only for columns the file has
@@ -585,6 +620,9 @@ class _BulkPlan:
     creates: list[dict] = field(default_factory=list)
     updates: list[dict] = field(default_factory=list)
     touched_customers: set[int] = field(default_factory=set)
+    # What the file did to each customer (its id, or its account when the file creates it), for
+    # one history event per customer: {"added": 3, "paid": 1, …} or the customer's changed fields.
+    tally: dict[int | str, Counter] = field(default_factory=lambda: defaultdict(Counter))
 
     def write(self, session: Session, report: ImportReport) -> None:
         if self.creates:
@@ -624,6 +662,7 @@ def _check_customers(session: Session, lines: list[tuple[int, Cells]], report: I
         customer = existing.get(account)
         if customer is None:
             plan.creates.append({"account": account, **_CUSTOMER_DEFAULTS, **values})
+            plan.tally[account]["created"] += 1
             report.created += 1
             continue
         # Only the columns the file has are compared: a file without phones keeps the phones.
@@ -631,6 +670,7 @@ def _check_customers(session: Session, lines: list[tuple[int, Cells]], report: I
         if changes:
             plan.updates.append({"id": customer.id, **changes})
             plan.touched_customers.add(customer.id)
+            plan.tally[customer.id].update(f"changed {name}" for name in changes)
             report.updated += 1
         else:
             report.unchanged += 1
@@ -717,6 +757,7 @@ def _check_entries(session: Session, lines: list[tuple[int, Cells]], report: Imp
             values["is_open"] = values["open_cents"] != 0
             plan.creates.append({"customer_id": customer_ids[account], "number": number, **values})
             plan.touched_customers.add(customer_ids[account])
+            plan.tally[customer_ids[account]]["added"] += 1
             report.created += 1
             continue
         if values["open_cents"] is None:
@@ -732,6 +773,8 @@ def _check_entries(session: Session, lines: list[tuple[int, Cells]], report: Imp
         values["is_open"] = values["open_cents"] != 0
         plan.updates.append({"id": current.id, **values})
         plan.touched_customers.add(current.customer_id)
+        newly_paid = values["open_cents"] == 0 and current.open_cents != 0
+        plan.tally[current.customer_id]["paid" if newly_paid else "updated"] += 1
         report.updated += 1
     return plan
 
@@ -741,6 +784,7 @@ def _check_entries(session: Session, lines: list[tuple[int, Cells]], report: Imp
 @dataclass
 class _PaymentPlan:
     payments: list[tuple[Entry, date, int, str]] = field(default_factory=list)
+    tally: dict[int | str, Counter] = field(default_factory=lambda: defaultdict(Counter))
 
     def write(self, session: Session, report: ImportReport) -> None:
         # The ledger's own rule applies each payment, so the open amount changes with it.
@@ -750,6 +794,10 @@ class _PaymentPlan:
                     # Recorded by someone else since the check: still "already imported".
                     report.created -= 1
                     report.unchanged += 1
+                    continue
+                self.tally[entry.customer_id]["payments"] += 1
+                if not entry.is_open:
+                    self.tally[entry.customer_id]["paid"] += 1
 
 
 def _check_payments(session: Session, lines: list[tuple[int, Cells]], report: ImportReport) -> _PaymentPlan:

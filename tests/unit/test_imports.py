@@ -453,16 +453,46 @@ def test_unreadable_files_say_why(session, tmp_path, name, content, message):
     assert str(raised.value) == message
 
 
-def test_one_audit_event_per_import_that_wrote(session, tmp_path):
+def test_an_import_that_wrote_is_in_the_history_once_and_on_each_customer_it_touched(session, tmp_path):
     customers = write_csv(tmp_path / "customers.csv", [["account", "name"], ["C001", "Acme"]])
     broken = write_csv(tmp_path / "broken.csv", [["account", "name"], ["", "Acme"]])
     run(session, "customers", customers, dry_run=True)
     run(session, "customers", broken)
     run(session, "customers", customers)
+    acme = session.scalar(select(Customer))
 
-    events = session.scalars(select(AuditEvent)).all()
-    assert [(e.action, e.actor_id, e.detail) for e in events] == [
-        ("import.customers", None, "customers.csv: 1 created, 0 updated, 0 unchanged")]
+    events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [(e.action, e.actor_id, e.customer_id, e.detail) for e in events] == [
+        ("import.customers", None, None, "customers.csv: 1 created, 0 updated, 0 unchanged"),
+        ("import.customers", None, acme.id, "Imported from customers.csv: customer created.")]
+
+
+def test_each_customer_hears_what_an_entries_and_a_payments_file_did_to_it(session, tmp_path):
+    run(session, "customers", write_csv(tmp_path / "customers.csv", [["account", "name", "email"],
+                                                                      ["C001", "Acme", ""], ["C002", "Bravo", ""]]))
+    run(session, "entries", write_csv(tmp_path / "entries.csv", [
+        ["account", "number", "kind", "issue_date", "due_date", "amount"],
+        ["C001", "A-1", "invoice", "2026-05-01", "2026-05-31", "100.00"],
+        ["C001", "A-2", "invoice", "2026-05-02", "2026-06-01", "200.00"],
+        ["C002", "B-1", "invoice", "2026-05-03", "2026-06-02", "50.00"]]))
+    run(session, "payments", write_csv(tmp_path / "bank.csv", [
+        ["number", "date", "amount", "reference"], ["A-1", "2026-06-01", "100.00", "VIR-1"],
+        ["A-2", "2026-06-01", "20.00", "VIR-2"]]))
+    run(session, "customers", write_csv(tmp_path / "again.csv", [["account", "name", "email"],
+                                                                  ["C001", "Acme SAS", "ap@acme.test"],
+                                                                  ["C002", "Bravo", ""]]))
+    acme, bravo = session.scalars(select(Customer).order_by(Customer.account)).all()
+
+    def history(customer):
+        return [e.detail for e in session.scalars(select(AuditEvent).where(AuditEvent.customer_id == customer.id)
+                                                  .order_by(AuditEvent.id))]
+
+    assert history(acme) == ["Imported from customers.csv: customer created.",
+                             "Imported from entries.csv: 2 entries added.",
+                             "Imported from bank.csv: 2 payments recorded, 1 paid.",
+                             "Imported from again.csv: changed: e-mail, name."]
+    assert history(bravo) == ["Imported from customers.csv: customer created.",
+                              "Imported from entries.csv: 1 entry added."], "nothing changed: nothing said"
 
 
 def test_cli_imports_and_prints_a_summary(app, session, tmp_path, two_customers):
@@ -481,7 +511,9 @@ def test_cli_imports_and_prints_a_summary(app, session, tmp_path, two_customers)
 
     again = runner.invoke(args=["import", "entries", str(path)])
     assert again.stdout.strip() == "entries: 0 created, 0 updated, 4 unchanged"
-    assert [e.action for e in session.scalars(select(AuditEvent))] == ["import.entries", "import.entries"]
+    events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [e.action for e in events if e.customer_id is None] == ["import.entries", "import.entries"]
+    assert len([e for e in events if e.customer_id is not None]) == 2, "the first run, once per customer; the second, none"
 
 
 def test_cli_reports_every_error_on_stderr_and_exits_1(app, session, tmp_path, two_customers):
