@@ -3,13 +3,14 @@ payments recorded on it by hand."""
 import secrets
 from datetime import date
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from blueprints._web.events import ACCOUNT_CHANGED, ENTRIES_CHANGED
 from blueprints._web.views import customer_or_404, found, fragment, get_or_404, permission_required, render_view
 from domain import audit, clock
 from domain import exports as export_rules
+from domain.attachments import MAX_ATTACHMENT_BYTES, AttachmentError, attach_file
 from domain.collection import files as collection_files
 from domain.collection import marks
 from domain.collection.files import CollectionFileError
@@ -502,14 +503,20 @@ def add_entry(account):
     values, errors = entry_rules.check_entry(request.form, customer)
     if errors:
         return _entry_dialog(customer, values=dict(request.form), errors=errors)
+    upload = request.files.get("pdf")
     try:
         entry = entry_rules.add(db.session, current_user, customer, values)
+        if upload is not None and upload.filename:  # the invoice PDF, in the same transaction
+            attach_file(db.session, entry, upload.filename, upload.read(MAX_ATTACHMENT_BYTES + 1), current_user,
+                        directory=current_app.config["ATTACHMENT_DIR"])
         db.session.commit()
-    except entry_rules.EntryError as problem:
+    except (entry_rules.EntryError, AttachmentError) as problem:
         db.session.rollback()
-        return _entry_dialog(customer, values=dict(request.form), errors={"number": str(problem)})
+        field = "pdf" if isinstance(problem, AttachmentError) else "number"
+        return _entry_dialog(customer, values=dict(request.form), errors={field: str(problem)})
     label = entry_rules.KIND_LABELS[entry.kind]
-    return _entry_saved(customer, entry, f"{label} {entry.number} added, due {entry.due_date:%d/%m/%Y}.")
+    with_pdf = " with its PDF" if entry.attachments else ""
+    return _entry_saved(customer, entry, f"{label} {entry.number} added{with_pdf}, due {entry.due_date:%d/%m/%Y}.")
 
 
 @bp.get("/entries/<int:entry_id>/edit")

@@ -131,3 +131,20 @@ def test_a_file_that_still_lists_a_cancelled_entry_does_not_bring_it_back(financ
     session.commit()
     assert report.ok and (report.updated, report.unchanged) == (0, 1)
     assert balance(session, bistro) == 0 and session.get(Entry, entry.id).cancelled_at is not None
+
+
+def test_the_invoice_pdf_goes_in_with_the_invoice_or_nothing_does(finance_client, session, bistro, app):
+    import io
+
+    from domain.models import Attachment
+
+    data = {"number": "INV-7", "kind": "invoice", "issue_date": "2026-06-01", "amount": "70", "currency": "EUR"}
+    refused = finance_client.post("/customers/C100/entries/new", headers=HTMX, content_type="multipart/form-data",
+                                  data={**data, "pdf": (io.BytesIO(b"MZ not a pdf"), "INV-7.pdf")})
+    assert "INV-7.pdf is not a PDF file" in refused.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Entry)) == 1, "no invoice without its PDF"
+    added = finance_client.post("/customers/C100/entries/new", headers=HTMX, content_type="multipart/form-data",
+                                data={**data, "pdf": (io.BytesIO(b"%PDF-1.7 invoice\n%%EOF\n"), "INV-7.pdf")})
+    assert "Invoice INV-7 added with its PDF" in added.get_data(as_text=True)
+    (attachment,) = session.scalars(select(Attachment)).all()
+    assert attachment.entry.number == "INV-7" and attachment.filename == "INV-7.pdf"
