@@ -592,6 +592,7 @@ class DemoLedger:
             "position": rng.choice(FR_POSITIONS if french else EN_POSITIONS),
             "email": f"{_slug(first)}.{_slug(last)}@{domain}" if rng.random() < 0.85 else None,
             "phone": f"{phone[:-2]}{rng.randrange(100):02d}" if rng.random() < 0.6 else None,
+            "billing": False,  # reminders go to the customer's own addresses, as the bench's bare side sends them
         }
 
     def _audit(self, at: datetime, actor_id: int, customer_id: int, entry_id: int | None, action: str,

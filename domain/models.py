@@ -144,6 +144,17 @@ class Customer(StopRemindersFlag, Base):
     def email_list(self) -> list[str]:
         return [e.strip() for e in (self.emails or "").split(",") if e.strip()]
 
+    @property
+    def billing_contact(self) -> Contact | None:
+        return next((c for c in self.contacts if c.billing), None)
+
+    @property
+    def reminder_emails(self) -> list[str]:
+        """Where reminders go: the billing contact's address first (To), then the customer's (Cc)."""
+        billing = self.billing_contact
+        first = [billing.email] if billing is not None and billing.email else []
+        return first + [e for e in self.email_list if not first or e.lower() != first[0].lower()]
+
 
 class Contact(Base):
     __tablename__ = "contacts"
@@ -154,6 +165,8 @@ class Contact(Base):
     position: Mapped[str | None] = mapped_column(String(100))
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
+    # The one contact of the customer who receives the reminders (and whom they greet).
+    billing: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     customer: Mapped[Customer] = relationship(back_populates="contacts")
 

@@ -184,6 +184,8 @@ def _one_email(value: str) -> str | None:
 
 
 def check_contact(form: Mapping[str, str]) -> tuple[dict, dict[str, str]]:
+    """The contact's values and what is wrong with each; `billing` (the one who receives the
+    reminders) needs an e-mail address."""
     values, errors = {}, {}
     for name, (rule, required) in CONTACT_FIELDS.items():
         try:
@@ -193,16 +195,29 @@ def check_contact(form: Mapping[str, str]) -> tuple[dict, dict[str, str]]:
             continue
         if required and not values[name]:
             errors[name] = "required"
+    values["billing"] = form.get("billing") == "1"
+    if values["billing"] and not values.get("email") and "email" not in errors:
+        errors["email"] = "the billing contact receives the reminders: give an e-mail address"
     return values, errors
 
 
 def _contact_text(contact: Contact) -> str:
-    return ", ".join(part for part in (contact.name, contact.position, contact.email, contact.phone) if part)
+    parts = [part for part in (contact.name, contact.position, contact.email, contact.phone) if part]
+    return ", ".join(parts + (["billing"] if contact.billing else []))
+
+
+def _one_billing(customer: Customer, contact: Contact) -> None:
+    """One billing contact per customer: this one takes the role from any other."""
+    for other in customer.contacts:
+        if other is not contact and other.billing:
+            other.billing = False
 
 
 def add_contact(session: Session, actor: User, customer: Customer, values: dict) -> Contact:
     contact = Contact(customer=customer, **values)
     session.add(contact)
+    if contact.billing:
+        _one_billing(customer, contact)
     audit.record(session, actor, "contact.added", f"Contact added: {_contact_text(contact)}.", customer=customer)
     return contact
 
@@ -211,6 +226,8 @@ def update_contact(session: Session, actor: User, contact: Contact, values: dict
     before = _contact_text(contact)
     for name, value in values.items():
         setattr(contact, name, value)
+    if contact.billing:
+        _one_billing(contact.customer, contact)
     after = _contact_text(contact)
     if after != before:
         audit.record(session, actor, "contact.changed", f"Contact changed: {before} → {after}.",

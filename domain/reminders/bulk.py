@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from domain import clock
 from domain.exports import DOUBLE_CLICK_WINDOW
@@ -234,7 +234,7 @@ def decide(customer: Customer, overdue: list[Entry], today: date, unsettled_leve
                                numbers=tuple(e.number for e in allowed), amounts=_amounts(allowed), **base)
     level = reminders.default_level(kept)
     covered = {"level": level, "numbers": tuple(e.number for e in kept), "amounts": _amounts(kept)}
-    if not customer.email_list:
+    if not customer.reminder_emails:
         return DunningDecision(outcome=SKIPPED, reason=NO_EMAIL, **covered, **base)
     if unsettled_level is not None and level <= unsettled_level:
         return DunningDecision(outcome=SKIPPED, reason=UNSETTLED, **covered, **base)
@@ -253,13 +253,15 @@ def _customers_of(session: Session, selection: Iterable[str] | Filters) -> tuple
                 ids.append(customer.id)
         found: dict[int, Customer] = {}
         for start in range(0, len(ids), CHUNK):
-            found.update((c.id, c) for c in session.scalars(select(Customer).where(Customer.id.in_(ids[start:start + CHUNK]))))
+            found.update((c.id, c) for c in session.scalars(select(Customer).options(selectinload(Customer.contacts))
+                                                            .where(Customer.id.in_(ids[start:start + CHUNK]))))
         return [found[i] for i in ids if i in found], []
     accounts = sorted({a.strip() for a in selection if a and a.strip()})
     by_account: dict[str, Customer] = {}
     for start in range(0, len(accounts), CHUNK):
         by_account.update((c.account, c) for c in session.scalars(
-            select(Customer).where(Customer.account.in_(accounts[start:start + CHUNK]))))
+            select(Customer).options(selectinload(Customer.contacts))
+            .where(Customer.account.in_(accounts[start:start + CHUNK]))))
     return [by_account[a] for a in accounts if a in by_account], [a for a in accounts if a not in by_account]
 
 
@@ -350,7 +352,7 @@ def plan(session: Session, run: BulkRun, actor: User, *, today: date, mail_serve
                                        .order_by(Entry.due_date, Entry.id)))
         try:
             message = texts.email(customer, texts.context(customer, entries, first.level))
-            preview = {"account": customer.account, "name": customer.name, "to": ", ".join(customer.email_list),
+            preview = {"account": customer.account, "name": customer.name, "to": ", ".join(customer.reminder_emails),
                        "level": first.level, "subject": message.subject, "body": message.body}
         except reminders.ReminderError as error:
             problem = problem or str(error)
@@ -517,7 +519,7 @@ def _carry_out(session: Session, run: BulkRun, texts: reminders.RunTexts, decisi
         if letter is not None:
             letter_file = letter.attachment(run, texts, customer, entries, context)
             attachments.insert(0, letter_file)
-        emails = customer.email_list
+        emails = customer.reminder_emails
         message, is_new = queue_message(
             session, customer=customer, entries=entries, level=decision.level, to=emails[:1], cc=emails[1:],
             subject=message_text.subject, body=message_text.body, sent_by=texts.sender, dedupe_key=key,

@@ -426,7 +426,7 @@ LetterMaker = Callable[[Customer, list, "reminders.LetterContent"], tuple[str, s
 
 def _skip_reason(customer: Customer, decision: CustomerDecision, company) -> str:
     if decision.channel == "email":
-        if not customer.email_list:
+        if not customer.reminder_emails:
             return "no e-mail address"
         if company is None or not (company.sender_email or "").strip():
             return "no sender e-mail address for the company (Settings → Company)"
@@ -487,7 +487,7 @@ def _send(session: Session, customer: Customer, entries: list[Entry], decision: 
     if decision.channel == "email":
         message = texts.email(customer, texts.context(customer, entries, level),
                               template_level=decision.step.template_level)
-        emails = customer.email_list
+        emails = customer.reminder_emails
         queued, is_new = outbox.queue_message(
             session, customer=customer, entries=entries, level=level, to=emails[:1], cc=emails[1:],
             subject=message.subject, body=message.body, sent_by=None,

@@ -196,12 +196,12 @@ class RunTexts:
 def draft(session: Session, customer: Customer, entries: list[Entry], sender: User, *, level: int | None = None,
           channel: str = "email", attachment_dir: str | Path = ".") -> Draft:
     """The compose window's content: the template of the level (default: entry level + 1) in the
-    customer's language, addressed to the customer's e-mail addresses."""
+    customer's language, addressed to the billing contact and the customer's e-mail addresses."""
     if channel not in CHANNELS:
         raise ReminderError("A reminder goes by e-mail or by letter.")
     level = check_level(level, entries)
     message = rendered(session, customer, entries, level, channel, sender)
-    emails = customer.email_list
+    emails = customer.reminder_emails
     return Draft(level=level, channel=channel, language=templates.template_language(customer.language),
                  to=", ".join(emails[:1]), cc=", ".join(emails[1:]), subject=message.subject, body=message.body,
                  body_html=str(message.body_html),

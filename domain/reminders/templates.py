@@ -624,14 +624,17 @@ def reminder_context(session: Session, customer: Customer, entries: Iterable[Ent
 
         company = saved_company(session)
     company_data = _company_data(company)
-    contact = next((c for c in customer.contacts if (c.name or "").strip()), None)
+    # Whom the reminder greets: the billing contact, else the first contact with a name.
+    contact = customer.billing_contact
+    if contact is None or not (contact.name or "").strip():
+        contact = next((c for c in customer.contacts if (c.name or "").strip()), None)
     customer_data = {
         "name": customer.name or "",
         "account": customer.account or "",
         "registration_number": customer.registration_number or "",
         "address": customer.address or "",
         "contact_name": contact.name.strip() if contact else "",
-        "email": (customer.email_list or [""])[0],
+        "email": (customer.reminder_emails or [""])[0],
         "language": customer.language or "",
     }
     if sender is not None:

@@ -101,3 +101,26 @@ def test_support_reads_customers_but_cannot_change_them(support_client, session,
     assert support_client.post("/customers/new", data=GOOD).status_code == 403
     assert support_client.post("/customers/C100/edit", data={"name": "X"}).status_code == 403
     assert session.scalar(select(func.count()).select_from(Customer)) == 2
+
+
+def test_the_billing_contact_receives_the_reminders_and_is_the_only_one(finance_client, session, some, company):
+    entry = session.scalar(select(Customer).where(Customer.account == "C100")).entries.first()
+    customer = entry.customer
+    customer.emails = "ap@alpha.test"
+    session.commit()
+    refused = finance_client.post("/customers/C100/contacts", data={"name": "No Mail", "billing": "1"}, headers=HTMX)
+    assert "the billing contact receives the reminders: give an e-mail address" in refused.get_data(as_text=True)
+    finance_client.post("/customers/C100/contacts", data={"name": "Claire Martin", "email": "claire@alpha.test",
+                                                          "billing": "1"}, headers=HTMX)
+    compose = finance_client.get(f"/customers/C100/reminders/compose?channel=email&entry={entry.id}",
+                                 headers=HTMX).get_data(as_text=True)
+    assert 'name="to" value="claire@alpha.test"' in compose and 'name="cc" value="ap@alpha.test"' in compose
+    assert "Claire Martin" in compose, "the reminder greets the billing contact"
+
+    finance_client.post("/customers/C100/contacts", data={"name": "Paul Roux", "email": "paul@alpha.test",
+                                                          "billing": "1"}, headers=HTMX)
+    session.expire_all()
+    assert [(c.name, c.billing) for c in session.scalars(select(Contact).order_by(Contact.id))] == [
+        ("Claire Martin", False), ("Paul Roux", True)]
+    assert "Contact added: Paul Roux, paul@alpha.test, billing." in [
+        e.detail for e in session.scalars(select(AuditEvent).where(AuditEvent.action == "contact.added"))]
