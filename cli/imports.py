@@ -12,15 +12,17 @@ from domain.imports.receivables import COLUMNS, CONCURRENT_CHANGE, KINDS, Import
 from extensions import db
 
 
-@click.group("import", help="Import customers, entries or payments from a .csv (UTF-8, comma) or .xlsx file. "
-                            "A file with any bad line imports nothing.")
+@click.group("import", help="Import customers, entries or payments from a .csv (UTF-8, Windows-1252 or ISO-8859-15; "
+                            "comma, semicolon, tab or | separated) or .xlsx file. A file with any bad line imports "
+                            "nothing.")
 def command():
     pass
 
 
-def _run(kind: str, path: Path, dry_run: bool) -> None:
+def _run(kind: str, path: Path, dry_run: bool, decimal_mark: str | None = None) -> None:
     try:
-        report = import_file(db.session, kind, path, path.name, dry_run=dry_run, actor=None)
+        report = import_file(db.session, kind, path, path.name, dry_run=dry_run, actor=None,
+                             decimal_mark=decimal_mark)
     except ImportFileError as problem:
         db.session.rollback()
         raise click.ClickException(str(problem)) from None
@@ -48,9 +50,11 @@ def _add_kind(kind: str, what: str) -> None:
     @command.command(kind, help=help_text)
     @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
     @click.option("--dry-run", is_flag=True, help="Check every line and show the counts; write nothing.")
+    @click.option("--decimal-mark", type=click.Choice([".", ","]), default=None,
+                  help="The amounts' decimal mark, when the file cannot tell (amounts like 1,234 only).")
     @with_appcontext
-    def run(path: Path, dry_run: bool) -> None:
-        _run(kind, path, dry_run)
+    def run(path: Path, dry_run: bool, decimal_mark: str | None) -> None:
+        _run(kind, path, dry_run, decimal_mark)
 
 
 _WHAT = {

@@ -4,7 +4,7 @@ from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from blueprints._web.views import permission_required, render_view, wants_fragment
-from domain.imports.receivables import COLUMNS, CONCURRENT_CHANGE, KINDS, ImportFileError, import_file
+from domain.imports.receivables import COLUMNS, CONCURRENT_CHANGE, DECIMAL_MARKS, KINDS, ImportFileError, import_file
 from extensions import db
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
@@ -42,8 +42,10 @@ def upload():
         problem = "Choose a .csv or .xlsx file."
     else:
         try:
+            mark = request.form.get("decimal_mark")
             report = import_file(db.session, kind, upload.stream, upload.filename, dry_run=dry_run,
-                                 actor=current_user._get_current_object())
+                                 actor=current_user._get_current_object(),
+                                 decimal_mark=mark if mark in DECIMAL_MARKS else None)
         except ImportFileError as error:
             problem = str(error)
     if report is not None and report.written:

@@ -17,6 +17,7 @@ import re
 import zipfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -93,6 +94,13 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0  # for payments: already imported
     errors: list[LineError] = field(default_factory=list)
+    # How the file was read, to show before anything is written: its encoding and separator (CSV),
+    # the decimal mark of its amounts, and its first lines as they will be imported.
+    encoding: str | None = None
+    separator: str | None = None
+    decimal_mark: str | None = None
+    decimal_mark_needed: bool = False  # the amounts could be read two ways: the user must choose
+    preview: list[dict] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -125,27 +133,26 @@ Row = tuple[int, list[str]]  # (line number in the file, cell texts)
 
 
 def read_rows(source: Source, filename: str) -> tuple[list[str], list[Row]]:
-    """The header cells and the non-blank data rows of a .csv (UTF-8, comma) or .xlsx (first
-    sheet) file, every cell as trimmed text, each row with its line number in the file."""
+    """The header cells and the non-blank data rows of a .csv (its encoding and separator
+    detected) or .xlsx (first sheet) file, every cell as trimmed text, each row with its line
+    number in the file."""
     _, headers, rows = _read_table(source, filename)
     return headers, rows
 
 
-def _read_table(source: Source, filename: str) -> tuple[int, list[str], list[Row]]:
-    """Like read_rows, with the header's own line number (the first non-blank line)."""
+def _read_table(source: Source, filename: str, report: ImportReport | None = None) -> tuple[int, list[str], list[Row]]:
+    """Like read_rows, with the header's own line number (the first non-blank line); a CSV file's
+    encoding and separator go in the report."""
     extension = Path(filename).suffix.lower()
     if extension == ".xls":
         raise ImportFileError(f"{filename!r} is an old-style Excel file (.xls): save it as .xlsx or CSV UTF-8.")
     if extension not in EXTENSIONS:
         raise ImportFileError(f"{filename!r} is neither a .csv nor an .xlsx file.")
-    lines = _csv_lines(source, filename) if extension == ".csv" else _xlsx_lines(source, filename)
+    lines = _csv_lines(source, filename, report) if extension == ".csv" else _xlsx_lines(source, filename)
     rows = [(number, cells) for number, cells in lines if any(cells)]
     if not rows:
         raise ImportFileError(f"{filename!r} is empty.")
     (header_line, headers), data = rows[0], rows[1:]
-    if extension == ".csv" and len(headers) == 1 and ";" in headers[0]:
-        # Excel in French locales saves "CSV" with semicolons; say so rather than list missing columns.
-        raise ImportFileError(f"{filename!r} separates its columns with ';': save it as CSV UTF-8 with commas.")
     return header_line, headers, data
 
 
@@ -158,15 +165,48 @@ def _read_bytes(source: Source, filename: str) -> bytes:
         raise ImportFileError(f"Cannot read {filename!r}: {error.strerror or error}.") from None
 
 
-def _csv_lines(source: Source, filename: str) -> Iterator[Row]:
-    raw = _read_bytes(source, filename)
+SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+
+
+def _decoded(raw: bytes, filename: str) -> tuple[str, str]:
+    """The text and the name of its encoding: UTF-8 (with or without the byte-order mark Excel's
+    "CSV UTF-8" writes), else Windows-1252 when a byte only it prints is there (€ is 0x80), else
+    ISO-8859-15 (Latin-9, € is 0xA4). Both are what French accounting software writes."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        encoding, label = "utf-8-sig", "UTF-8 (with BOM)"
+    else:
+        encoding, label = "utf-8", "UTF-8"
     try:
-        text = raw.decode("utf-8-sig")  # Excel's "CSV UTF-8" starts with a byte-order mark
+        return raw.decode(encoding), label
     except UnicodeDecodeError as error:
-        line = raw[:error.start].count(b"\n") + 1
-        raise ImportFileError(
-            f"{filename!r} is not UTF-8 text (line {line}): save it as CSV UTF-8.") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+        if encoding == "utf-8-sig":  # it says UTF-8 and is not
+            line = raw[:error.start].count(b"\n") + 1
+            raise ImportFileError(f"{filename!r} starts as UTF-8 but is not UTF-8 text (line {line}).") from None
+    if any(0x80 <= byte <= 0x9F for byte in raw):
+        try:
+            return raw.decode("windows-1252"), "Windows-1252"
+        except UnicodeDecodeError as error:
+            line = raw[:error.start].count(b"\n") + 1
+            raise ImportFileError(f"{filename!r} is neither UTF-8 nor Windows-1252 text (line {line}): "
+                                  "save it as CSV UTF-8.") from None
+    return raw.decode("iso-8859-15"), "ISO-8859-15"
+
+
+def _separator(text: str) -> str:
+    """The separator that splits the first non-blank line into the most columns (a comma when
+    none splits it)."""
+    first = next((line for line in text[:65536].splitlines() if line.strip()), "")
+    counts = {sep: len(next(csv.reader([first], delimiter=sep), [])) for sep in SEPARATORS}
+    best = max(counts, key=lambda sep: (counts[sep], sep == ","))
+    return best if counts[best] > 1 else ","
+
+
+def _csv_lines(source: Source, filename: str, report: ImportReport | None = None) -> Iterator[Row]:
+    text, encoding = _decoded(_read_bytes(source, filename), filename)
+    separator = _separator(text)
+    if report is not None:
+        report.encoding, report.separator = encoding, SEPARATORS[separator]
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     try:
         while True:
             # A quoted cell may span lines: a row is numbered by the line it starts on.
@@ -354,17 +394,25 @@ def import_file(
     *,
     dry_run: bool = False,
     actor: User | None = None,
+    decimal_mark: str | None = None,
 ) -> ImportReport:
     """Check a whole file and, when every line is right and this is not a dry run, write it into
-    the session with one audit event (actor None = the command line). The caller commits when
+    the session with one audit event (actor None = the command line), and one per customer it
+    touched. A CSV file's encoding and separator are detected; the amounts' decimal mark is read
+    from the file, or `decimal_mark` ("." or ",") when the file cannot tell. The caller commits when
     `report.written`. Raises ImportFileError when the file cannot be read at all."""
     if kind not in KINDS:
         raise ValueError(f"unknown import kind {kind!r}")
-    header_line, headers, rows = _read_table(source, filename)
-    report = ImportReport(kind=kind, filename=filename, dry_run=dry_run, rows=len(rows))
+    report = ImportReport(kind=kind, filename=filename, dry_run=dry_run)
+    header_line, headers, rows = _read_table(source, filename, report)
+    report.rows = len(rows)
     cells = _map_columns(header_line, headers, rows, COLUMNS[kind], report)
     if not report.ok:
         return report
+    report.decimal_mark = _decimal_mark(cells, decimal_mark, report)
+    if report.decimal_mark_needed:  # every amount would be read on a guess: ask first
+        return report
+    report.preview = [_as_read(line_cells, report.decimal_mark) for _, line_cells in cells[:PREVIEW_LINES]]
     plan = _CHECKS[kind](session, cells, report)
     report.errors.sort(key=lambda error: error.line)
     if report.ok and not dry_run:
@@ -409,6 +457,24 @@ def _record_per_customer(session: Session, actor: User | None, kind: str, filena
 
 
 Cells = dict[str, str]  # canonical column name -> cell text, only for columns the file has
+PREVIEW_LINES = 5
+DATE_COLUMNS = ("issue_date", "due_date", "date")
+
+
+def _as_read(cells: Cells, mark: str) -> dict[str, str]:
+    """One line as the import will read it: dates as 2026-06-30, amounts as 1234.56 (a cell that
+    cannot be read stays as written; its error is in the report)."""
+    shown = {}
+    for column, value in cells.items():
+        try:
+            if value and column in AMOUNT_COLUMNS:
+                value = plain(_cents(value, mark))
+            elif value and column in DATE_COLUMNS:
+                value = _date(value).isoformat()
+        except _Invalid:
+            pass
+        shown[column] = value
+    return shown
 
 
 def _canonical(header: str) -> str:
@@ -499,50 +565,102 @@ def _text(max_length: int, required: bool = False) -> Callable[[str], str | None
     return parse
 
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# The dates files really have: ISO, French (day first, / or .), and the FEC's compact form.
+_DATES = ((re.compile(r"(\d{4})-(\d{2})-(\d{2})"), (1, 2, 3)), (re.compile(r"(\d{2})/(\d{2})/(\d{4})"), (3, 2, 1)),
+          (re.compile(r"(\d{2})\.(\d{2})\.(\d{4})"), (3, 2, 1)), (re.compile(r"(\d{4})(\d{2})(\d{2})"), (1, 2, 3)))
 
 
 def _date(value: str) -> date:
+    """2026-06-30, 30/06/2026, 30.06.2026 or 20260630 (the day always before the month)."""
     if not value:
         raise _Invalid("required")
-    if _ISO_DATE.fullmatch(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise _Invalid(f"{value!r} is not a date like 2026-06-30")
+    for pattern, (year, month, day) in _DATES:
+        found = pattern.fullmatch(value)
+        if found:
+            try:
+                return date(int(found[year]), int(found[month]), int(found[day]))
+            except ValueError:
+                raise _Invalid(f"{value!r} is not a day of the calendar") from None
+    raise _Invalid(f"{value!r} is not a date like 2026-06-30 or 30/06/2026")
 
 
 _AMOUNT = re.compile(r"\d{1,13}(\.\d{1,2})?")
+_SPACES = re.compile(r"[\s\u00a0\u202f']")
+AMOUNT_COLUMNS = ("amount", "open_amount")
+DECIMAL_MARKS = {".": "a point (1,234.56)", ",": "a comma (1 234,56)"}
 
 
-def _cents(value: str) -> int:
-    """A positive amount with a '.' decimal point and at most 2 decimals, as integer cents."""
+def _mark_of(value: str) -> str | None:
+    """The decimal mark this amount shows ("." or ","), "?" when it could be either ("1,234"),
+    None when it has none."""
+    value = _SPACES.sub("", value)
+    if "." in value and "," in value:
+        return "." if value.rfind(".") > value.rfind(",") else ","
+    for mark in ".,":
+        if mark in value:
+            if value.count(mark) > 1:  # "1.234.567": groups of thousands, the other mark is the decimal one
+                return "," if mark == "." else "."
+            return "?" if len(value.rsplit(mark, 1)[1]) == 3 else mark
+    return None
+
+
+def _decimal_mark(lines: list[tuple[int, Cells]], chosen: str | None, report: ImportReport) -> str:
+    """The one way this file writes its amounts, read from all its amount cells: each line is read
+    the same way. A file mixing both ways is refused; one whose amounts could be read either way
+    ("1,234") needs the user's choice (`chosen`)."""
+    first: dict[str, tuple[int, str, str]] = {}
+    ambiguous = None
+    for line, cells in lines:
+        for column in AMOUNT_COLUMNS:
+            mark = _mark_of(cells.get(column, ""))
+            if mark == "?":
+                ambiguous = ambiguous or (line, column, cells[column])
+            elif mark is not None and mark not in first:
+                first[mark] = (line, column, cells[column])
+    if len(first) == 2:  # read as its first lines are: the lines written the other way are the errors
+        (line_a, _, value_a), (line_b, column_b, value_b) = sorted(first.values())
+        report.add_error(line_b, column_b, f"{value_b!r} is not written like {value_a!r} on line {line_a}: "
+                                           "a file writes all its amounts one way")
+        return min(first, key=lambda mark: first[mark][0])
+    if first:
+        return next(iter(first))
+    if ambiguous and chosen is None:
+        line, column, value = ambiguous
+        report.decimal_mark_needed = True
+        report.add_error(line, column, f"{value!r} could mean thousands or decimals: choose whether this file's "
+                                       "decimal mark is a point or a comma")
+        return "."
+    return chosen or "."
+
+
+def _cents(value: str, mark: str = ".") -> int:
+    """A positive amount with at most 2 decimals, written with the file's decimal mark (spaces and
+    the other mark may group thousands), as integer cents."""
     if not value:
         raise _Invalid("required")
-    if not _AMOUNT.fullmatch(value):
-        if value.startswith("-"):
-            raise _Invalid(f"{value!r} is negative: amounts are positive (a credit note has kind credit_note)")
-        if re.fullmatch(r"\d+,\d+", value):
-            raise _Invalid(f"{value!r} uses a comma: write the decimal point as '.'")
-        if re.fullmatch(r"\d+\.\d{3,}", value):
+    if value.startswith("-"):
+        raise _Invalid(f"{value!r} is negative: amounts are positive (a credit note has kind credit_note)")
+    thousands = "," if mark == "." else "."
+    plain_value = _SPACES.sub("", value).replace(thousands, "").replace(mark, ".")
+    if not _AMOUNT.fullmatch(plain_value):
+        if re.fullmatch(r"\d+\.\d{3,}", plain_value):
             raise _Invalid(f"{value!r} has more than 2 decimals")
         raise _Invalid(f"{value!r} is not an amount like 1234.56")
-    return int(Decimal(value) * 100)
+    return int(Decimal(plain_value) * 100)
 
 
 _ACCOUNT, _ENTRY_NUMBER, _REFERENCE = _text(40, required=True), _text(60, required=True), _text(100, required=True)
 
 
-def _positive_cents(value: str) -> int:
-    cents = _cents(value)
+def _positive_cents(value: str, mark: str = ".") -> int:
+    cents = _cents(value, mark)
     if cents == 0:
         raise _Invalid("must be more than 0")
     return cents
 
 
-def _optional_cents(value: str) -> int | None:
-    return _cents(value) if value else None
+def _optional_cents(value: str, mark: str = ".") -> int | None:
+    return _cents(value, mark) if value else None
 
 
 def _kind(value: str) -> str:
@@ -693,8 +811,8 @@ def _check_entries(session: Session, lines: list[tuple[int, Cells]], report: Imp
             "kind": reader.get("kind", _kind),
             "issue_date": reader.get("issue_date", _date),
             "due_date": reader.get("due_date", _date),
-            "amount_cents": reader.get("amount", _positive_cents),
-            "open_cents": reader.get("open_amount", _optional_cents),
+            "amount_cents": reader.get("amount", partial(_positive_cents, mark=report.decimal_mark or ".")),
+            "open_cents": reader.get("open_amount", partial(_optional_cents, mark=report.decimal_mark or ".")),
             # An absent currency column leaves existing entries' currencies alone.
             "currency": reader.get("currency", _currency) if reader.has("currency") else None,
             "reminder_level": reader.get("reminder_level", _reminder_level),
@@ -808,7 +926,7 @@ def _check_payments(session: Session, lines: list[tuple[int, Cells]], report: Im
         payment = {
             "number": reader.get("number", _ENTRY_NUMBER),
             "date": reader.get("date", _date),
-            "amount": reader.get("amount", _positive_cents),
+            "amount": reader.get("amount", partial(_positive_cents, mark=report.decimal_mark or ".")),
             "reference": reader.get("reference", _REFERENCE),
         }
         if _given(payment["number"]) and _given(payment["reference"]):

@@ -211,7 +211,7 @@ def test_every_bad_line_is_reported_and_nothing_is_written(session, tmp_path, tw
     path = write_csv(tmp_path / "entries.csv", [
         ENTRY_HEADER,
         ["C001", "INV-1", "invoice", "2026-04-01", "2026-05-01", "100.00", "", "", ""],  # fine
-        ["C001", "INV-2", "bill", "01/04/2026", "2026-02-30", "12,50", "", "EURO", "7"],
+        ["C001", "INV-2", "bill", "01-04-2026", "2026-02-30", "12,50", "", "EURO", "7"],
         ["C999", "INV-3", "invoice", "2026-04-01", "2026-03-01", "-5", "", "", ""],
         ["C001", "INV-1", "invoice", "2026-04-01", "2026-05-01", "1.234", "2000", "", ""],
         ["C002", "INV-4", "credit_note", "2026-04-01", "2026-05-01", "10", "20", "", "x"],
@@ -221,10 +221,10 @@ def test_every_bad_line_is_reported_and_nothing_is_written(session, tmp_path, tw
     report = run(session, "entries", path)
 
     assert [str(error) for error in report.errors] == [
+        "line 3, column amount: '12,50' is not written like '100.00' on line 2: a file writes all its amounts one way",
         "line 3, column kind: 'bill' is not a kind: write invoice or credit_note",
-        "line 3, column issue_date: '01/04/2026' is not a date like 2026-06-30",
-        "line 3, column due_date: '2026-02-30' is not a date like 2026-06-30",
-        "line 3, column amount: '12,50' uses a comma: write the decimal point as '.'",
+        "line 3, column issue_date: '01-04-2026' is not a date like 2026-06-30 or 30/06/2026",
+        "line 3, column due_date: '2026-02-30' is not a day of the calendar",
         "line 3, column currency: 'EURO' is not a currency code like EUR",
         "line 3, column reminder_level: '7' is not a reminder level from 0 to 5",
         "line 4, column amount: '-5' is negative: amounts are positive (a credit note has kind credit_note)",
@@ -413,13 +413,13 @@ def test_payment_errors_unknown_entry_duplicates_bad_values(session, tmp_path, l
         ["INV-1", "2026-06-10", "10", "VIR-1"],
         ["INV-404", "2026-06-10", "10", "VIR-2"],
         ["INV-1", "2026-06-11", "20", "VIR-1"],
-        ["INV-2", "10/06/2026", "abc", ""],
+        ["INV-2", "10/16/2026", "abc", ""],
     ]))
 
     assert [str(error) for error in report.errors] == [
         "line 3, column number: unknown entry INV-404",
         "line 4, column reference: payment VIR-1 on entry INV-1 already appears on line 2",
-        "line 5, column date: '10/06/2026' is not a date like 2026-06-30",
+        "line 5, column date: '10/16/2026' is not a day of the calendar",
         "line 5, column amount: 'abc' is not an amount like 1234.56",
         "line 5, column reference: required",
     ]
@@ -441,8 +441,10 @@ def test_line_numbers_count_lines_inside_quoted_cells(tmp_path):
     ("customers.xls", b"\xd0\xcf", "'customers.xls' is an old-style Excel file (.xls): save it as .xlsx or CSV UTF-8."),
     ("customers.csv", b"", "'customers.csv' is empty."),
     ("customers.csv", b"\n \n,,\n", "'customers.csv' is empty."),
-    ("customers.csv", b"account,name\nC1,Soci\xe9t\xe9\n", "'customers.csv' is not UTF-8 text (line 2): save it as CSV UTF-8."),
-    ("customers.csv", b"account;name\nC1;Acme\n", "'customers.csv' separates its columns with ';': save it as CSV UTF-8 with commas."),
+    ("customers.csv", b"account,name\nC1,Soci\x81t\x80\n",
+     "'customers.csv' is neither UTF-8 nor Windows-1252 text (line 2): save it as CSV UTF-8."),
+    ("customers.csv", b"\xef\xbb\xbfaccount,name\nC1,Soci\xe9t\xe9\n",
+     "'customers.csv' starts as UTF-8 but is not UTF-8 text (line 2)."),
     ("customers.xlsx", b"PK\x03\x04 not really a workbook", "'customers.xlsx' is not a readable Excel workbook (.xlsx)."),
 ])
 def test_unreadable_files_say_why(session, tmp_path, name, content, message):
@@ -528,7 +530,7 @@ def test_cli_reports_every_error_on_stderr_and_exits_1(app, session, tmp_path, t
     assert result.exit_code == 1
     assert result.stdout == ""
     assert result.stderr.splitlines() == [
-        "line 3, column due_date: '2026-13-01' is not a date like 2026-06-30",
+        "line 3, column due_date: '2026-13-01' is not a day of the calendar",
         "line 3, column account: unknown account C404",
         "entries: 2 errors, nothing imported.",
     ]

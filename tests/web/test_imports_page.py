@@ -149,7 +149,7 @@ def test_errors_in_an_htmx_upload_come_with_200_so_htmx_shows_them(finance_clien
     ("entries", None, None, "Choose a .csv or .xlsx file."),
     ("ledger", ENTRIES_CSV, "entries.csv", "Choose what the file holds"),
     ("entries", ENTRIES_CSV, "entries.pdf", "is neither a .csv nor an .xlsx file"),
-    ("entries", b"account,number\nC001,Soci\xe9t\xe9\n", "entries.csv", "is not UTF-8 text (line 2)"),
+    ("entries", b"account,number\nC001,Soci\x81t\x80\n", "entries.csv", "is neither UTF-8 nor Windows-1252 text (line 2)"),
     ("entries", b"PK\x03\x04garbage", "entries.xlsx", "is not a readable Excel workbook"),
     ("entries", b"", "entries.csv", "is empty"),
 ])
@@ -233,3 +233,22 @@ def test_a_10_mb_sheet_reaching_column_xfd_is_refused_in_bounded_memory(finance_
     # The upload itself (the test client's request body, the parsed form) is counted too.
     assert peak <= 50 << 20, f"{peak >> 20} MB"
     assert count(session, Customer) == 0
+
+
+def test_the_check_says_how_the_file_was_read_and_shows_its_first_lines(finance_client, acme, session):
+    french = ("account;number;kind;issue_date;due_date;amount\r\n"
+              "C001;FA-7;invoice;31/03/2026;30/04/2026;1 234,50\r\n").encode("windows-1252")
+    html = upload(finance_client, "entries", french, "ventes.csv", action="check",
+                  **{"HX-Request": "true"}).get_data(as_text=True)
+    assert "Read as UTF-8 text, columns separated by semicolons, amounts with a comma as the decimal mark" in html
+    assert "<td>2026-03-31</td>" in html and "<td>1234.50</td>" in html
+    assert count(session, Entry) == 0
+
+
+def test_amounts_that_could_be_read_two_ways_wait_for_the_users_choice(finance_client, acme, session):
+    content = b'account,number,kind,issue_date,due_date,amount\nC001,FA-8,invoice,2026-04-01,2026-05-01,"1,500"\n'
+    html = upload(finance_client, "entries", content, "e.csv", **{"HX-Request": "true"}).get_data(as_text=True)
+    assert 'data-testid="decimal-mark-needed"' in html and count(session, Entry) == 0
+    data = {"kind": "entries", "action": "import", "decimal_mark": ".", "file": (io.BytesIO(content), "e.csv")}
+    finance_client.post("/imports/", data=data, content_type="multipart/form-data", headers={"HX-Request": "true"})
+    assert session.scalar(select(Entry.amount_cents)) == 150000
