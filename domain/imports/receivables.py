@@ -17,9 +17,9 @@ import re
 import zipfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator, NamedTuple, Union
 
