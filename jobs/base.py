@@ -22,7 +22,7 @@ from redis.retry import Retry
 from rq import Queue
 from sqlalchemy import update
 
-from domain import notifications
+from domain import notifications, settings
 from domain.models import BackgroundWork, BulkRun, Export
 from extensions import db
 from mail import smtp as mailer
@@ -171,6 +171,23 @@ def see_through(work: BackgroundWork, carry_out: Callable[[BackgroundWork], bool
             db.session.commit()
         if by_email:
             email(work)
+
+
+def mail_owner(work: BackgroundWork, user, subject: str, body: str) -> str:
+    """E-mail the owner of an export (or run) about its end: "sent", or "not sent: why", in which
+    case the bell says so to someone who only wanted e-mail."""
+    app = current_app._get_current_object()
+    try:
+        message = mailer.build_message(sender=sender_address(settings.company(db.session)), to=user.email,
+                                       subject=subject, body=body)
+        mailer.send(app.config.get("SMTP_URL"), message)
+    except mailer.MailError as error:
+        log.warning("%s %s was not e-mailed to %s: %s", type(work).__name__, work.id, user.email, error)
+        notifications.email_failed(db.session, work, str(error))
+        db.session.commit()
+        return f"not sent: {error}"
+    log.info("%s %s e-mailed to %s", type(work).__name__, work.id, user.email)
+    return "sent"
 
 
 # --- Jobs that write a file ----------------------------------------------------------------------

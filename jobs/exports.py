@@ -16,11 +16,10 @@ from domain.ledger import queries, statements
 from domain.models import BulkRun, Customer, Export, User
 from extensions import db
 from files.names import safe_name
-from jobs.base import (absolute_url, enqueue_work, export_path, folder_of, job, log, progress_recorder, queue, see_through,
-                       sender_address, write_aside)
+from jobs.base import (absolute_url, enqueue_work, export_path, folder_of, job, log, mail_owner, progress_recorder,
+                       queue, see_through, write_aside)
 from jobs.collection import build_collection_file
 from jobs.reminders import run_bulk
-from mail import smtp as mailer
 
 
 def enqueue_export(export_id: int) -> None:
@@ -136,17 +135,7 @@ def send_export_email(export_id: int, user_id: int) -> str:
         expires_at=notifications.expires_at_of(export),
         download_url=absolute_url(app, "exports.download", export_id=export.id),
         exports_url=absolute_url(app, "exports.index"))
-    try:
-        message = mailer.build_message(sender=sender_address(settings_rules.company(db.session)), to=user.email,
-                                       subject=notifications.export_email_subject(export), body=body)
-        mailer.send(app.config.get("SMTP_URL"), message)
-    except mailer.MailError as error:
-        log.warning("Export %s was not e-mailed to %s: %s", export.id, user.email, error)
-        notifications.email_failed(db.session, export, str(error))
-        db.session.commit()
-        return f"not sent: {error}"
-    log.info("Export %s e-mailed to %s", export.id, user.email)
-    return "sent"
+    return mail_owner(export, user, notifications.export_email_subject(export), body)
 
 
 @job

@@ -26,8 +26,8 @@ from extensions import db
 from files.letter import write_letter
 from files.names import safe_name
 from files.reports import write_dunning_report
-from jobs.base import (absolute_url, background, enqueue_work, job, log, progress_recorder, queue, rendering_heap,
-                       run_path, see_through, sender_address, write_aside)
+from jobs.base import (absolute_url, background, enqueue_work, job, log, mail_owner, progress_recorder, queue,
+                       rendering_heap, run_path, see_through, write_aside)
 from mail import smtp as mailer
 
 follow_up_log = logging.getLogger("relance.follow_up")
@@ -153,17 +153,7 @@ def send_run_email(run_id: int, user_id: int) -> str:
                            report_url=absolute_url(app, "reminders.bulk_report", run_id=run.id),
                            runs_url=absolute_url(app, "reminders.bulk_runs"),
                            deliveries_url=absolute_url(app, "reminders.deliveries"))
-    try:
-        message = mailer.build_message(sender=sender_address(settings_rules.company(db.session)), to=user.email,
-                                       subject=notifications.run_text(run), body=body)
-        mailer.send(app.config.get("SMTP_URL"), message)
-    except mailer.MailError as error:
-        log.warning("Bulk run %s was not e-mailed to %s: %s", run.id, user.email, error)
-        notifications.email_failed(db.session, run, str(error))
-        db.session.commit()
-        return f"not sent: {error}"
-    log.info("Bulk run %s e-mailed to %s", run.id, user.email)
-    return "sent"
+    return mail_owner(run, user, notifications.run_text(run), body)
 
 
 class _BulkSender:
