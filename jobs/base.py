@@ -173,6 +173,16 @@ def see_through(work: BackgroundWork, carry_out: Callable[[BackgroundWork], bool
             email(work)
 
 
+def queue_owner_email(send: Callable, work: BackgroundWork, job_id: str) -> None:
+    """Queue send(work id, owner id), the e-mail telling the owner of an export (or run) it ended; a
+    queue that cannot take it is logged and never changes the work's own outcome."""
+    try:
+        queue().enqueue(send, work.id, work.user_id, job_id=job_id, job_timeout=300, result_ttl=3600,
+                        failure_ttl=86400)
+    except Exception:
+        log.exception("%s %s: the e-mail to its owner could not be queued", type(work).__name__, work.id)
+
+
 def mail_owner(work: BackgroundWork, user, subject: str, body: str) -> str:
     """E-mail the owner of an export (or run) about its end: "sent", or "not sent: why", in which
     case the bell says so to someone who only wanted e-mail."""

@@ -17,7 +17,7 @@ from domain.models import BulkRun, Customer, Export, User
 from extensions import db
 from files.names import safe_name
 from jobs.base import (absolute_url, enqueue_work, export_path, folder_of, job, log, mail_owner, progress_recorder,
-                       queue, see_through, write_aside)
+                       queue_owner_email, see_through, write_aside)
 from jobs.collection import build_collection_file
 from jobs.reminders import run_bulk
 
@@ -113,11 +113,7 @@ BUILDERS = {"balances_xlsx": build_balances_xlsx, "collection_xlsx": build_colle
 
 
 def queue_export_email(export: Export) -> None:
-    try:
-        queue().enqueue(send_export_email, export.id, export.user_id, job_id=f"export-email-{export.id}",
-                        job_timeout=300, result_ttl=3600, failure_ttl=86400)
-    except Exception:
-        log.exception("Export %s: the e-mail to its owner could not be queued", export.id)
+    queue_owner_email(send_export_email, export, f"export-email-{export.id}")
 
 
 @job

@@ -27,7 +27,7 @@ from files.letter import write_letter
 from files.names import safe_name
 from files.reports import write_dunning_report
 from jobs.base import (absolute_url, background, enqueue_work, job, log, mail_owner, progress_recorder, queue,
-                       rendering_heap, run_path, see_through, write_aside)
+                       queue_owner_email, rendering_heap, run_path, see_through, write_aside)
 from mail import smtp as mailer
 
 follow_up_log = logging.getLogger("relance.follow_up")
@@ -133,11 +133,7 @@ def _plan_or_send(run: BulkRun) -> bool:
 
 
 def queue_run_email(run: BulkRun) -> None:
-    try:
-        queue().enqueue(send_run_email, run.id, run.user_id, job_id=f"bulk-run-email-{run.id}",
-                        job_timeout=300, result_ttl=3600, failure_ttl=86400)
-    except Exception:
-        log.exception("Bulk run %s: the e-mail to its owner could not be queued", run.id)
+    queue_owner_email(send_run_email, run, f"bulk-run-email-{run.id}")
 
 
 @job
