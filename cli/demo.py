@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import click
 from babel.dates import format_date
@@ -10,7 +11,9 @@ from babel.numbers import format_decimal, format_percent
 from flask import current_app, render_template
 from flask.cli import with_appcontext
 
+from demo.fec import write_fec
 from demo.generator import MAX_INVOICE_PDFS, DemoError, DemoPlan, InvoicePrint, has_customers, load_demo
+from domain import clock
 from domain.money import format_money
 from extensions import db
 
@@ -41,10 +44,18 @@ def render_invoice_pdf(invoice: InvoicePrint) -> bytes:
 @click.option("--seed", type=int, default=DemoPlan.seed, show_default=True)
 @click.option("--invoice-pdfs", type=click.IntRange(0, MAX_INVOICE_PDFS), default=DemoPlan.invoice_pdfs,
               show_default=True, help="Invoice PDFs rendered and attached to recent open invoices.")
+@click.option("--fec", "fec_path", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
+              help="Write a sample FEC of this year to FILE (to try `import fec`) instead of loading the demo.")
 @click.option("--if-empty", is_flag=True,
               help="Skip quietly (exit 0) when the database already has data, instead of failing.")
 @with_appcontext
-def command(customers, entries, seed, invoice_pdfs, if_empty):
+def command(customers, entries, seed, invoice_pdfs, fec_path, if_empty):
+    if fec_path is not None:
+        today = clock.today()
+        write_fec(fec_path, today.year, today.month)
+        click.echo(f"Wrote a sample FEC of {today.year} (January to {today:%B}) to {fec_path}: "
+                   f"flask --app app import fec {fec_path} --dry-run")
+        return
     session = db.session
     if has_customers(session):
         if if_empty:

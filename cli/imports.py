@@ -1,4 +1,5 @@
-"""`flask --app app import customers|entries|payments FILE [--dry-run]` and
+"""`flask --app app import customers|entries|payments FILE [--dry-run]`,
+`flask --app app import fec FILE [--dry-run] [--terms-days N]` and
 `flask --app app import attachments FILE.zip`."""
 from pathlib import Path
 
@@ -8,7 +9,9 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import IntegrityError
 
 from domain.attachments import AttachmentImportError, import_attachment_zip
+from domain.imports.fec import DEFAULT_CUSTOMER_ACCOUNTS, import_fec, parse_accounts
 from domain.imports.receivables import COLUMNS, CONCURRENT_CHANGE, KINDS, ImportFileError, import_file
+from domain.money import plain
 from extensions import db
 
 
@@ -64,6 +67,78 @@ _WHAT = {
 }
 for _kind in KINDS:
     _add_kind(_kind, _WHAT[_kind])
+
+
+def _accounts(_context, _parameter, value: str) -> tuple[str, ...]:
+    try:
+        return parse_accounts(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+@command.command("fec", help="Import an FEC (Fichier des Écritures Comptables): customers from the auxiliary accounts "
+                             "of the customer accounts, invoices and credit notes from the sales journals, payments "
+                             "from the others, settled by the file's lettering. Importing it again, or next month's "
+                             "FEC, adds what is new.")
+@click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Read the file and show the report; write nothing.")
+@click.option("--terms-days", type=click.IntRange(0, 365), default=None,
+              help="Due date = piece date + this many days, for customers without payment terms (default 30).")
+@click.option("--accounts", default=",".join(DEFAULT_CUSTOMER_ACCOUNTS), show_default=True, callback=_accounts,
+              help="The customer accounts: CompteNum prefixes, comma separated.")
+@click.option("--apply-on-account", is_flag=True,
+              help="Apply the payments no lettering uses to each customer's oldest open invoices.")
+@with_appcontext
+def fec(path: Path, dry_run: bool, terms_days: int | None, accounts: tuple[str, ...], apply_on_account: bool) -> None:
+    try:
+        report = import_fec(db.session, path, path.name, dry_run=dry_run, terms_days=terms_days, accounts=accounts,
+                            apply_on_account=apply_on_account)
+    except ImportFileError as problem:
+        db.session.rollback()
+        raise click.ClickException(str(problem)) from None
+    if report.written:
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            raise click.ClickException(CONCURRENT_CHANGE) from None
+    else:
+        db.session.rollback()
+    if not report.ok:
+        for error in report.errors:
+            click.echo(str(error), err=True)
+        click.echo(report.summary(), err=True)
+        click.get_current_context().exit(1)
+    for line in fec_report_lines(report):
+        click.echo(line)
+
+
+def fec_report_lines(report) -> list[str]:
+    """The FEC report as the terminal shows it."""
+    lines = [f"Read {report.filename}: {report.encoding}, separated by {report.separator}, {report.layout}; "
+             f"{report.lines:,} lines, {report.customer_lines:,} on customer accounts "
+             f"({', '.join(report.accounts)}); sales journals: {', '.join(report.sales_journals) or 'none'}.",
+             f"Customers: {report.customers_created} new, {report.customers_known} known. "
+             f"Invoices: {report.invoices}, credit notes: {report.credit_notes}, payments: {report.payments}, "
+             f"lettered groups: {report.lettered_groups}.",
+             f"Entries: {report.entries_created} new, {report.entries_known} known, {report.entries_open} still open; "
+             + "open total " + ", ".join(f"{plain(cents)} {currency}" for currency, cents
+                                         in sorted(report.open_by_currency.items())) + "."
+             if report.open_by_currency else
+             f"Entries: {report.entries_created} new, {report.entries_known} known, none open."]
+    if report.on_account_found:
+        applied = "applied to the oldest open invoices" if report.apply_on_account else "not applied"
+        other_view = "" if report.apply_on_account else (
+            f" If applied oldest-first (--apply-on-account), the open total would be "
+            f"{plain(report.on_account_open_cents)}.")
+        lines.append(f"Payments on account, {applied}: {len(report.on_account_found)} "
+                     f"({plain(report.on_account_cents)}).{other_view}")
+    lines.append(report.control())
+    lines += [f"  {'line ' + str(d.line) + ': ' if d.line else ''}{d.text}: {plain(d.cents)}"
+              for d in report.differences]
+    lines += [f"Warning: {warning}" for warning in report.warnings]
+    lines.append(report.summary())
+    return lines
 
 
 @command.command("attachments", help="Attach invoice PDFs from a .zip: each file goes to the entry whose number is "

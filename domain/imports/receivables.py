@@ -156,7 +156,7 @@ def _read_table(source: Source, filename: str, report: ImportReport | None = Non
     return header_line, headers, data
 
 
-def _read_bytes(source: Source, filename: str) -> bytes:
+def read_bytes(source: Source, filename: str) -> bytes:
     try:
         if isinstance(source, (str, Path)):
             return Path(source).read_bytes()
@@ -168,7 +168,7 @@ def _read_bytes(source: Source, filename: str) -> bytes:
 SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
 
-def _decoded(raw: bytes, filename: str) -> tuple[str, str]:
+def decode_text(raw: bytes, filename: str) -> tuple[str, str]:
     """The text and the name of its encoding: UTF-8 (with or without the byte-order mark Excel's
     "CSV UTF-8" writes), else Windows-1252 when a byte only it prints is there (€ is 0x80), else
     ISO-8859-15 (Latin-9, € is 0xA4). Both are what French accounting software writes."""
@@ -202,7 +202,7 @@ def _separator(text: str) -> str:
 
 
 def _csv_lines(source: Source, filename: str, report: ImportReport | None = None) -> Iterator[Row]:
-    text, encoding = _decoded(_read_bytes(source, filename), filename)
+    text, encoding = decode_text(read_bytes(source, filename), filename)
     separator = _separator(text)
     if report is not None:
         report.encoding, report.separator = encoding, SEPARATORS[separator]
@@ -233,7 +233,7 @@ def _xlsx_lines(source: Source, filename: str) -> Iterator[Row]:
     from openpyxl.worksheet._reader import WorkSheetParser
 
     if not isinstance(source, (str, Path)) and not (hasattr(source, "seekable") and source.seekable()):
-        source = io.BytesIO(_read_bytes(source, filename))  # openpyxl needs to seek
+        source = io.BytesIO(read_bytes(source, filename))  # openpyxl needs to seek
     unreadable = ImportFileError(f"{filename!r} is not a readable Excel workbook (.xlsx).")
     _check_parts(source, filename, unreadable)
     try:
@@ -418,7 +418,7 @@ def import_file(
     if report.ok and not dry_run:
         plan.write(session, report)
         audit.record(session, actor, f"import.{kind}", f"{filename}: {report.counts()}")
-        _record_per_customer(session, actor, kind, filename, plan.tally)
+        record_per_customer(session, actor, kind, filename, plan.tally)
         session.flush()
     return report
 
@@ -441,13 +441,13 @@ def _tally_text(counts: Counter) -> str:
     return ", ".join(words)
 
 
-def _record_per_customer(session: Session, actor: User | None, kind: str, filename: str, tally: dict) -> None:
+def record_per_customer(session: Session, actor: User | None, kind: str, filename: str, tally: dict) -> None:
     """One history event per customer the file touched, written in bulk (a file may touch thousands)."""
     if not tally:
         return
     accounts = [key for key in tally if isinstance(key, str)]
     ids: dict[str, int] = {}
-    for chunk in _in_chunks(accounts):
+    for chunk in in_chunks(accounts):
         ids.update(session.execute(select(Customer.account, Customer.id).where(Customer.account.in_(chunk))).all())
     at = clock.now()
     rows = [{"at": at, "actor_id": actor.id if actor else None, "action": f"import.{kind}", "reason": None,
@@ -470,8 +470,8 @@ def _as_read(cells: Cells, mark: str) -> dict[str, str]:
             if value and column in AMOUNT_COLUMNS:
                 value = plain(_cents(value, mark))
             elif value and column in DATE_COLUMNS:
-                value = _date(value).isoformat()
-        except _Invalid:
+                value = parse_date(value).isoformat()
+        except InvalidCell:
             pass
         shown[column] = value
     return shown
@@ -499,7 +499,7 @@ def _map_columns(header_line: int, headers: list[str], rows: list[Row], columns:
             for line, values in rows]
 
 
-class _Invalid(ValueError):
+class InvalidCell(ValueError):
     """A cell that cannot be read; the message is the reason shown to the user."""
 
 
@@ -523,7 +523,7 @@ class _LineReader:
     def get(self, column: str, parse: Callable[[str], object]):
         try:
             return parse(_printable(self.cells.get(column, ""), column))
-        except _Invalid as problem:
+        except InvalidCell as problem:
             self.error(column, str(problem))
             return _MISSING
 
@@ -546,20 +546,20 @@ _MULTILINE = {"address"}
 def _printable(value: str, column: str) -> str:
     found = (_CONTROL_BUT_LINES if column in _MULTILINE else _CONTROL).search(value)
     if found:
-        raise _Invalid(f"contains a control character (U+{ord(found[0]):04X}): remove it")
+        raise InvalidCell(f"contains a control character (U+{ord(found[0]):04X}): remove it")
     return value
 
 
-# Cell parsers: text in, value out, _Invalid with the reason otherwise.
+# Cell parsers: text in, value out, InvalidCell with the reason otherwise.
 
 def _text(max_length: int, required: bool = False) -> Callable[[str], str | None]:
     def parse(value: str) -> str | None:
         if not value:
             if required:
-                raise _Invalid("required")
+                raise InvalidCell("required")
             return None
         if len(value) > max_length:
-            raise _Invalid(f"longer than {max_length} characters")
+            raise InvalidCell(f"longer than {max_length} characters")
         return value
 
     return parse
@@ -570,18 +570,18 @@ _DATES = ((re.compile(r"(\d{4})-(\d{2})-(\d{2})"), (1, 2, 3)), (re.compile(r"(\d
           (re.compile(r"(\d{2})\.(\d{2})\.(\d{4})"), (3, 2, 1)), (re.compile(r"(\d{4})(\d{2})(\d{2})"), (1, 2, 3)))
 
 
-def _date(value: str) -> date:
+def parse_date(value: str) -> date:
     """2026-06-30, 30/06/2026, 30.06.2026 or 20260630 (the day always before the month)."""
     if not value:
-        raise _Invalid("required")
+        raise InvalidCell("required")
     for pattern, (year, month, day) in _DATES:
         found = pattern.fullmatch(value)
         if found:
             try:
                 return date(int(found[year]), int(found[month]), int(found[day]))
             except ValueError:
-                raise _Invalid(f"{value!r} is not a day of the calendar") from None
-    raise _Invalid(f"{value!r} is not a date like 2026-06-30 or 30/06/2026")
+                raise InvalidCell(f"{value!r} is not a day of the calendar") from None
+    raise InvalidCell(f"{value!r} is not a date like 2026-06-30 or 30/06/2026")
 
 
 _AMOUNT = re.compile(r"\d{1,13}(\.\d{1,2})?")
@@ -637,15 +637,15 @@ def _cents(value: str, mark: str = ".") -> int:
     """A positive amount with at most 2 decimals, written with the file's decimal mark (spaces and
     the other mark may group thousands), as integer cents."""
     if not value:
-        raise _Invalid("required")
+        raise InvalidCell("required")
     if value.startswith("-"):
-        raise _Invalid(f"{value!r} is negative: amounts are positive (a credit note has kind credit_note)")
+        raise InvalidCell(f"{value!r} is negative: amounts are positive (a credit note has kind credit_note)")
     thousands = "," if mark == "." else "."
     plain_value = _SPACES.sub("", value).replace(thousands, "").replace(mark, ".")
     if not _AMOUNT.fullmatch(plain_value):
         if re.fullmatch(r"\d+\.\d{3,}", plain_value):
-            raise _Invalid(f"{value!r} has more than 2 decimals")
-        raise _Invalid(f"{value!r} is not an amount like 1234.56")
+            raise InvalidCell(f"{value!r} has more than 2 decimals")
+        raise InvalidCell(f"{value!r} is not an amount like 1234.56")
     return int(Decimal(plain_value) * 100)
 
 
@@ -655,7 +655,7 @@ _ACCOUNT, _ENTRY_NUMBER, _REFERENCE = _text(40, required=True), _text(60, requir
 def _positive_cents(value: str, mark: str = ".") -> int:
     cents = _cents(value, mark)
     if cents == 0:
-        raise _Invalid("must be more than 0")
+        raise InvalidCell("must be more than 0")
     return cents
 
 
@@ -666,7 +666,7 @@ def _optional_cents(value: str, mark: str = ".") -> int | None:
 def _kind(value: str) -> str:
     kind = value.lower()
     if kind not in ENTRY_KINDS:
-        raise _Invalid(f"{value!r} is not a kind: write invoice or credit_note" if value else "required")
+        raise InvalidCell(f"{value!r} is not a kind: write invoice or credit_note" if value else "required")
     return kind
 
 
@@ -674,7 +674,7 @@ def _currency(value: str) -> str:
     if not value:
         return "EUR"
     if not re.fullmatch(r"[A-Za-z]{3}", value):
-        raise _Invalid(f"{value!r} is not a currency code like EUR")
+        raise InvalidCell(f"{value!r} is not a currency code like EUR")
     return value.upper()
 
 
@@ -682,7 +682,7 @@ def _reminder_level(value: str) -> int | None:
     if not value:
         return None
     if not value.isdigit() or int(value) > MAX_LEVEL:
-        raise _Invalid(f"{value!r} is not a reminder level from 0 to {MAX_LEVEL}")
+        raise InvalidCell(f"{value!r} is not a reminder level from 0 to {MAX_LEVEL}")
     return int(value)
 
 
@@ -692,7 +692,7 @@ def _shared(rule: Callable[[str], object]) -> Callable[[str], object]:
         try:
             return rule(value)
         except customer_rules.FieldError as error:
-            raise _Invalid(str(error)) from None
+            raise InvalidCell(str(error)) from None
 
     return parse
 
@@ -702,7 +702,7 @@ _emails = _shared(customer_rules.emails)
 _language = _shared(customer_rules.language)
 
 
-def _in_chunks(keys: Iterable) -> Iterator[list]:
+def in_chunks(keys: Iterable) -> Iterator[list]:
     keys = sorted(set(keys))
     for start in range(0, len(keys), CHUNK):
         yield keys[start:start + CHUNK]
@@ -771,7 +771,7 @@ def _check_customers(session: Session, lines: list[tuple[int, Cells]], report: I
 
     existing = {}
     compared = [getattr(Customer, attribute) for attribute, _ in _CUSTOMER_FIELDS.values()]
-    for chunk in _in_chunks(account for account, _ in parsed):
+    for chunk in in_chunks(account for account, _ in parsed):
         rows = session.execute(select(Customer.id, Customer.account, *compared).where(Customer.account.in_(chunk)))
         existing.update((row.account, row) for row in rows)
 
@@ -809,8 +809,8 @@ def _check_entries(session: Session, lines: list[tuple[int, Cells]], report: Imp
             "account": reader.get("account", _ACCOUNT),
             "number": reader.get("number", _ENTRY_NUMBER),
             "kind": reader.get("kind", _kind),
-            "issue_date": reader.get("issue_date", _date),
-            "due_date": reader.get("due_date", _date),
+            "issue_date": reader.get("issue_date", parse_date),
+            "due_date": reader.get("due_date", parse_date),
             "amount_cents": reader.get("amount", partial(_positive_cents, mark=report.decimal_mark or ".")),
             "open_cents": reader.get("open_amount", partial(_optional_cents, mark=report.decimal_mark or ".")),
             # An absent currency column leaves existing entries' currencies alone.
@@ -828,10 +828,10 @@ def _check_entries(session: Session, lines: list[tuple[int, Cells]], report: Imp
         readers.append((reader, entry))
 
     customer_ids: dict[str, int] = {}
-    for chunk in _in_chunks(e["account"] for _, e in readers if _given(e["account"])):
+    for chunk in in_chunks(e["account"] for _, e in readers if _given(e["account"])):
         customer_ids.update(session.execute(select(Customer.account, Customer.id).where(Customer.account.in_(chunk))).all())
     existing = {}
-    for chunk in _in_chunks(e["number"] for _, e in readers if _given(e["number"])):
+    for chunk in in_chunks(e["number"] for _, e in readers if _given(e["number"])):
         rows = session.execute(select(Entry.id, Entry.number, Entry.customer_id, Entry.cancelled_at,
                                       *(getattr(Entry, f) for f in _ENTRY_FIELDS))
                                .where(Entry.number.in_(chunk)))
@@ -839,10 +839,10 @@ def _check_entries(session: Session, lines: list[tuple[int, Cells]], report: Imp
     # The accounts of entries the file puts under another customer, to say whose they are.
     owners = {current.customer_id for _, e in readers if (current := existing.get(e["number"])) is not None}
     account_of = {customer_id: account for account, customer_id in customer_ids.items()}
-    for chunk in _in_chunks(owners - account_of.keys()):
+    for chunk in in_chunks(owners - account_of.keys()):
         account_of.update(session.execute(select(Customer.id, Customer.account).where(Customer.id.in_(chunk))).all())
     paid: dict[int, int] = {}
-    for chunk in _in_chunks(row.id for row in existing.values()):
+    for chunk in in_chunks(row.id for row in existing.values()):
         totals = session.execute(select(Payment.entry_id, func.sum(Payment.amount_cents))
                                  .where(Payment.entry_id.in_(chunk), Payment.reversed_at.is_(None))
                                  .group_by(Payment.entry_id))
@@ -925,7 +925,7 @@ def _check_payments(session: Session, lines: list[tuple[int, Cells]], report: Im
         reader = _LineReader(line, cells, report)
         payment = {
             "number": reader.get("number", _ENTRY_NUMBER),
-            "date": reader.get("date", _date),
+            "date": reader.get("date", parse_date),
             "amount": reader.get("amount", partial(_positive_cents, mark=report.decimal_mark or ".")),
             "reference": reader.get("reference", _REFERENCE),
         }
@@ -935,10 +935,10 @@ def _check_payments(session: Session, lines: list[tuple[int, Cells]], report: Im
         readers.append((reader, payment))
 
     entries: dict[str, Entry] = {}
-    for chunk in _in_chunks(p["number"] for _, p in readers if _given(p["number"])):
+    for chunk in in_chunks(p["number"] for _, p in readers if _given(p["number"])):
         entries.update((entry.number, entry) for entry in session.scalars(select(Entry).where(Entry.number.in_(chunk))))
     recorded: set[tuple[int, str]] = set()
-    for chunk in _in_chunks(entry.id for entry in entries.values()):
+    for chunk in in_chunks(entry.id for entry in entries.values()):
         rows = session.execute(select(Payment.entry_id, Payment.reference).where(Payment.entry_id.in_(chunk)))
         recorded.update((entry_id, reference) for entry_id, reference in rows)
 
