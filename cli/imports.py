@@ -22,10 +22,11 @@ def command():
     pass
 
 
-def _run(kind: str, path: Path, dry_run: bool, decimal_mark: str | None = None) -> None:
+def _run(kind: str, path: Path, dry_run: bool, decimal_mark: str | None = None,
+         mapping: dict[str, str] | None = None) -> None:
     try:
         report = import_file(db.session, kind, path, path.name, dry_run=dry_run, actor=None,
-                             decimal_mark=decimal_mark)
+                             decimal_mark=decimal_mark, mapping=mapping)
     except ImportFileError as problem:
         db.session.rollback()
         raise click.ClickException(str(problem)) from None
@@ -37,12 +38,30 @@ def _run(kind: str, path: Path, dry_run: bool, decimal_mark: str | None = None) 
             raise click.ClickException(CONCURRENT_CHANGE) from None
     else:
         db.session.rollback()
+    if report.mapping:
+        source = "remembered from the last import" if report.mapping_remembered else "as given"
+        click.echo(f"Columns {source}: " + ", ".join(f"{header!r} -> {column}"
+                                                    for column, header in report.mapping.items()))
     if not report.ok:
         for error in report.errors:
             click.echo(str(error), err=True)
+        if report.mapping_needed:
+            click.echo("The file's headers are not Relance's: say which holds what with --column, e.g. "
+                       + " ".join(f"--column {column}={header!r}" for column, header in report.guesses.items()),
+                       err=True)
         click.echo(report.summary(), err=True)
         click.get_current_context().exit(1)
     click.echo(report.summary())
+
+
+def _mapping(_context, _parameter, values: tuple[str, ...]) -> dict[str, str] | None:
+    mapping = {}
+    for value in values:
+        column, separator, header = value.partition("=")
+        if not separator or not header.strip():
+            raise click.BadParameter(f"{value!r}: write COLUMN=HEADER, e.g. number=\"N° facture\"")
+        mapping[column.strip()] = header.strip()
+    return mapping or None
 
 
 def _add_kind(kind: str, what: str) -> None:
@@ -55,9 +74,12 @@ def _add_kind(kind: str, what: str) -> None:
     @click.option("--dry-run", is_flag=True, help="Check every line and show the counts; write nothing.")
     @click.option("--decimal-mark", type=click.Choice([".", ","]), default=None,
                   help="The amounts' decimal mark, when the file cannot tell (amounts like 1,234 only).")
+    @click.option("--column", "mapping", multiple=True, callback=_mapping, metavar="COLUMN=HEADER",
+                  help="Which of the file's headers holds a column, when its headers are not Relance's "
+                       "(repeat it; remembered for the next import of this kind).")
     @with_appcontext
-    def run(path: Path, dry_run: bool, decimal_mark: str | None) -> None:
-        _run(kind, path, dry_run, decimal_mark)
+    def run(path: Path, dry_run: bool, decimal_mark: str | None, mapping: dict[str, str] | None) -> None:
+        _run(kind, path, dry_run, decimal_mark, mapping)
 
 
 _WHAT = {

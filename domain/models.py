@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, SmallInteger, String,
-                        Text, UniqueConstraint)
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, SmallInteger,
+                        String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 from domain import clock
@@ -522,6 +522,17 @@ class CompanySettings(Base):
     registration_number: Mapped[str] = mapped_column(String(40), default="")  # SIREN
     sender_email: Mapped[str] = mapped_column(String(254), default="")
     address: Mapped[str | None] = mapped_column(Text)
+
+
+class ImportMapping(Base):
+    """Which of a file's headers holds each of an import's columns, remembered per kind (customers,
+    entries, payments) when a file with headers of its own ("N° facture") was imported."""
+
+    __tablename__ = "import_mappings"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    columns: Mapped[dict] = mapped_column(JSON)  # column -> the file's header
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
 
 
 class Notification(Base):

@@ -46,9 +46,11 @@ def upload():
     else:
         try:
             mark = request.form.get("decimal_mark")
+            mapping = {column: request.form.get(f"map_{column}", "").strip() for column in COLUMNS[kind].all
+                       if f"map_{column}" in request.form}
             report = import_file(db.session, kind, upload.stream, upload.filename, dry_run=dry_run,
                                  actor=current_user._get_current_object(),
-                                 decimal_mark=mark if mark in DECIMAL_MARKS else None)
+                                 decimal_mark=mark if mark in DECIMAL_MARKS else None, mapping=mapping or None)
         except ImportFileError as error:
             problem = str(error)
     if report is not None and report.written:

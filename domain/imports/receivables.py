@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 import zipfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from domain import audit, clock
 from domain.ledger import customers as customer_rules
 from domain.ledger.payments import record_payment
 from domain.ledger.summaries import mark_customers_dirty
-from domain.models import ENTRY_KINDS, MAX_LEVEL, AuditEvent, Customer, Entry, Payment, User
+from domain.models import ENTRY_KINDS, MAX_LEVEL, AuditEvent, Customer, Entry, ImportMapping, Payment, User
 from domain.money import plain
 
 Source = Union[str, Path, IO[bytes]]
@@ -100,6 +101,14 @@ class ImportReport:
     separator: str | None = None
     decimal_mark: str | None = None
     decimal_mark_needed: bool = False  # the amounts could be read two ways: the user must choose
+    # Headers of the file's own ("N° facture"): which header holds each column, as the user chose
+    # or as remembered from the last import of this kind; when columns are missing, the file's
+    # headers and a guess for each column, for the user to map.
+    mapping: dict[str, str] = field(default_factory=dict)
+    mapping_remembered: bool = False
+    mapping_needed: bool = False
+    headers: list[str] = field(default_factory=list)
+    guesses: dict[str, str] = field(default_factory=dict)
     preview: list[dict] = field(default_factory=list)
 
     @property
@@ -395,18 +404,25 @@ def import_file(
     dry_run: bool = False,
     actor: User | None = None,
     decimal_mark: str | None = None,
+    mapping: dict[str, str] | None = None,
 ) -> ImportReport:
     """Check a whole file and, when every line is right and this is not a dry run, write it into
     the session with one audit event (actor None = the command line), and one per customer it
     touched. A CSV file's encoding and separator are detected; the amounts' decimal mark is read
-    from the file, or `decimal_mark` ("." or ",") when the file cannot tell. The caller commits when
-    `report.written`. Raises ImportFileError when the file cannot be read at all."""
+    from the file, or `decimal_mark` ("." or ",") when the file cannot tell. `mapping` says which of
+    the file's headers holds each column (column -> header) when the file has headers of its own;
+    without it, the mapping last imported for this kind is used when the file has those headers.
+    The caller commits when `report.written`. Raises ImportFileError when the file cannot be read
+    at all."""
     if kind not in KINDS:
         raise ValueError(f"unknown import kind {kind!r}")
     report = ImportReport(kind=kind, filename=filename, dry_run=dry_run)
     header_line, headers, rows = _read_table(source, filename, report)
     report.rows = len(rows)
-    cells = _map_columns(header_line, headers, rows, COLUMNS[kind], report)
+    explicit = {column: header for column, header in (mapping or {}).items() if header}
+    remembered = None if explicit else session.get(ImportMapping, kind)
+    cells = _map_columns(header_line, headers, rows, COLUMNS[kind], report, explicit,
+                         remembered.columns if remembered else {})
     if not report.ok:
         return report
     report.decimal_mark = _decimal_mark(cells, decimal_mark, report)
@@ -419,6 +435,8 @@ def import_file(
         plan.write(session, report)
         audit.record(session, actor, f"import.{kind}", f"{filename}: {report.counts()}")
         record_per_customer(session, actor, kind, filename, plan.tally)
+        if report.mapping and not report.mapping_remembered:
+            _remember(session, kind, report.mapping)
         session.flush()
     return report
 
@@ -481,9 +499,59 @@ def _canonical(header: str) -> str:
     return re.sub(r"[\s-]+", "_", header.strip().lower())
 
 
-def _map_columns(header_line: int, headers: list[str], rows: list[Row], columns: Columns,
-                 report: ImportReport) -> list[tuple[int, Cells]]:
-    """Rows as {column: text} by header name (any order, case-insensitive); extra columns are ignored."""
+def _plain_header(header: str) -> str:
+    """ "N° facture" -> "n facture", "Date d'échéance" -> "date d echeance": headers compared
+    without case, accents or punctuation."""
+    text = unicodedata.normalize("NFKD", header.strip().lower())
+    text = "".join(char for char in text if not unicodedata.combining(char))
+    return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
+
+
+# What the columns are called in the files people have (French and English accounting and
+# invoicing software): only a first guess, which the user confirms on the upload page.
+SYNONYMS = {
+    "account": ("code client", "compte client", "n client", "numero client", "compte", "client", "customer",
+                "customer account", "customer id", "account number"),
+    "name": ("raison sociale", "nom client", "nom", "societe", "customer name", "company", "client"),
+    "registration_number": ("siren", "siret", "n siren", "n siret", "n tva", "tva intracommunautaire", "vat number"),
+    "email": ("e mail", "email", "courriel", "adresse e mail", "mail"),
+    "phone": ("telephone", "tel", "n telephone"),
+    "address": ("adresse", "adresse postale"),
+    "language": ("langue",),
+    "number": ("n facture", "numero facture", "numero de facture", "n piece", "numero piece", "facture", "piece",
+               "invoice number", "invoice no", "invoice", "document number"),
+    "kind": ("type", "type de piece", "type piece", "nature", "document type"),
+    "issue_date": ("date facture", "date de facture", "date piece", "date d emission", "date emission",
+                   "invoice date", "date"),
+    "due_date": ("date d echeance", "date echeance", "echeance", "due date", "due"),
+    "amount": ("montant ttc", "total ttc", "montant", "amount", "total", "amount incl tax"),
+    "open_amount": ("reste du", "reste a payer", "montant restant", "solde", "open amount", "balance", "amount due"),
+    "currency": ("devise", "monnaie"),
+    "reminder_level": ("niveau de relance", "niveau relance"),
+    "date": ("date de paiement", "date paiement", "date de reglement", "date reglement", "payment date", "date"),
+    "reference": ("reference", "ref", "reference paiement", "reference du paiement", "libelle", "payment reference"),
+}
+
+
+def _guess(headers: list[str], columns: Columns, taken: set[int]) -> dict[str, str]:
+    """A header for each column not found by name, from the synonyms; each header used once."""
+    plain_headers = [_plain_header(header) for header in headers]
+    guesses = {}
+    for column in columns.all:
+        for synonym in SYNONYMS.get(column, ()):
+            if synonym in plain_headers and plain_headers.index(synonym) not in taken:
+                index = plain_headers.index(synonym)
+                guesses[column] = headers[index]
+                taken.add(index)
+                break
+    return guesses
+
+
+def _map_columns(header_line: int, headers: list[str], rows: list[Row], columns: Columns, report: ImportReport,
+                 mapping: dict[str, str], remembered: dict[str, str]) -> list[tuple[int, Cells]]:
+    """Rows as {column: text}: by header name (any order, case-insensitive), or by the file's own
+    header the mapping names for a column; extra columns are ignored. A file that lacks required
+    columns asks for a mapping, with a guess for each."""
     positions: dict[str, int] = {}
     for index, header in enumerate(headers):
         name = _canonical(header)
@@ -492,11 +560,43 @@ def _map_columns(header_line: int, headers: list[str], rows: list[Row], columns:
         if name in positions:
             report.add_error(header_line, name, "the column appears twice")
         positions[name] = index
-    for name in columns.required:
-        if name not in positions:
-            report.add_error(header_line, name, "missing column")
+    plain_headers = [_plain_header(header) for header in headers]
+    remembered = {column: header for column, header in remembered.items() if column in columns.all}
+    if not mapping and remembered and all(_plain_header(header) in plain_headers for header in remembered.values()) \
+            and any(name not in positions for name in columns.required):
+        mapping, report.mapping_remembered = remembered, True  # the same software's file as last time
+    mapped_from: dict[int, str] = {}
+    for column, header in mapping.items():
+        if column not in columns.all:
+            continue
+        wanted = _plain_header(header)
+        if wanted not in plain_headers:
+            report.add_error(header_line, column, f"the file has no column {header!r}")
+            continue
+        index = plain_headers.index(wanted)
+        if index in mapped_from:
+            report.add_error(header_line, column, f"{header!r} is already read as {mapped_from[index]}")
+            continue
+        mapped_from[index] = column
+        positions[column] = index
+        report.mapping[column] = headers[index]
+    missing = [name for name in columns.required if name not in positions]
+    for name in missing:
+        report.add_error(header_line, name, "missing column")
+    if missing:
+        report.mapping_needed = True
+        report.headers = [header for header in headers if header]
+        report.guesses = {**report.mapping, **_guess(headers, columns, set(positions.values()))}
     return [(line, {name: values[i] if i < len(values) else "" for name, i in positions.items()})
             for line, values in rows]
+
+
+def _remember(session: Session, kind: str, mapping: dict[str, str]) -> None:
+    remembered = session.get(ImportMapping, kind)
+    if remembered is None:
+        session.add(ImportMapping(kind=kind, columns=dict(mapping), updated_at=clock.now()))
+    else:
+        remembered.columns, remembered.updated_at = dict(mapping), clock.now()
 
 
 class InvalidCell(ValueError):
@@ -663,8 +763,11 @@ def _optional_cents(value: str, mark: str = ".") -> int | None:
     return _cents(value, mark) if value else None
 
 
+_KIND_WORDS = {"invoice": "invoice", "credit note": "credit_note", "facture": "invoice", "avoir": "credit_note"}
+
+
 def _kind(value: str) -> str:
-    kind = value.lower()
+    kind = _KIND_WORDS.get(_plain_header(value), value.lower())  # "Facture", "Avoir" as French software writes
     if kind not in ENTRY_KINDS:
         raise InvalidCell(f"{value!r} is not a kind: write invoice or credit_note" if value else "required")
     return kind

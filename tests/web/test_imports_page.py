@@ -252,3 +252,26 @@ def test_amounts_that_could_be_read_two_ways_wait_for_the_users_choice(finance_c
     data = {"kind": "entries", "action": "import", "decimal_mark": ".", "file": (io.BytesIO(content), "e.csv")}
     finance_client.post("/imports/", data=data, content_type="multipart/form-data", headers={"HX-Request": "true"})
     assert session.scalar(select(Entry.amount_cents)) == 150000
+
+
+def test_foreign_headers_are_mapped_on_the_page_and_remembered(finance_client, acme, session):
+    content = ("N° facture;Code client;Type;Date facture;Date d'échéance;Montant TTC\r\n"
+               "FA-9;C001;Facture;01/04/2026;01/05/2026;1 234,56\r\n").encode()
+    asked = upload(finance_client, "entries", content, "export.csv", action="check")
+    page = asked.get_data(as_text=True)
+    assert asked.status_code == 400 and 'data-testid="import-mapping"' in page
+    assert 'name="map_number" form="import-form"' in page
+    assert '<option value="N° facture" selected>' in page  # the first guess
+    assert count(session, Entry) == 0
+
+    mapping = {"map_account": "Code client", "map_number": "N° facture", "map_kind": "Type",
+               "map_issue_date": "Date facture", "map_due_date": "Date d'échéance", "map_amount": "Montant TTC",
+               "map_open_amount": ""}
+    data = {"kind": "entries", "action": "import", "file": (io.BytesIO(content), "export.csv"), **mapping}
+    done = finance_client.post("/imports/", data=data, content_type="multipart/form-data")
+    assert done.status_code == 200, done.get_data(as_text=True)
+    assert count(session, Entry) == 1
+
+    again = upload(finance_client, "entries", content.replace(b"FA-9", b"FA-10"), "export.csv")
+    assert again.status_code == 200 and "remembered from the last import" in again.get_data(as_text=True)
+    assert count(session, Entry) == 2
