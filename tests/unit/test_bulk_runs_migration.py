@@ -1,6 +1,7 @@
 """Bulk reminders made while they were exports (kind bulk_dunning) become bulk runs with the same ids:
 their outbox keys and bell notifications still name them, their reports still download, and no new
 export or run ever takes one of their ids."""
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,13 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, text
 
 BEFORE = "c7d2a5e81f40"
+# The rows were made days ago: recently enough that their reports are kept (a fixed date would
+# expire them as the calendar moves on).
+MADE = (datetime.now() - timedelta(days=2)).strftime("%Y-%m-%d")
+
+
+def made(sql: str):
+    return text(sql.replace("{MADE}", MADE))
 
 
 @pytest.fixture
@@ -22,22 +30,22 @@ def upgraded(tmp_path, redis_url):
     with app.app_context():
         upgrade(revision=BEFORE)
         with engine.begin() as connection:
-            connection.execute(text(
+            connection.execute(made(
                 "INSERT INTO users (id, email, name, password_hash, role, active, created_at, export_notifications) "
-                "VALUES (1, 'finance@relance.test', '', 'x', 'finance', 1, '2026-11-30', 'app')"))
-            connection.execute(text(
+                "VALUES (1, 'finance@relance.test', '', 'x', 'finance', 1, '{MADE}', 'app')"))
+            connection.execute(made(
                 "INSERT INTO exports (id, user_id, kind, params, status, progress, created_at, finished_at, filename, "
                 "file_deleted, result, message) VALUES "
-                "(1, 1, 'balances_xlsx', '{}', 'ready', 100, '2026-11-30', '2026-11-30', 'Who owes you what.xlsx', 0, "
+                "(1, 1, 'balances_xlsx', '{}', 'ready', 100, '{MADE}', '{MADE}', 'Who owes you what.xlsx', 0, "
                 "NULL, NULL), "
-                "(2, 1, 'bulk_dunning', '{\"confirmed\": \"1\", \"customer\": [\"C1\"]}', 'ready', 100, '2026-11-30', "
-                "'2026-11-30', 'Bulk reminders 2026-11-30.csv', 0, '{\"send\": 1, \"outcome\": {\"sent\": 1}}', "
+                "(2, 1, 'bulk_dunning', '{\"confirmed\": \"1\", \"customer\": [\"C1\"]}', 'ready', 100, '{MADE}', "
+                "'{MADE}', 'Bulk reminders 2026-11-30.csv', 0, '{\"send\": 1, \"outcome\": {\"sent\": 1}}', "
                 "'sent 1 · skipped 0 · failed 0'), "
-                "(3, 1, 'bulk_dunning', '{\"customer\": [\"C1\"]}', 'planned', 100, '2026-11-30', NULL, NULL, 0, "
+                "(3, 1, 'bulk_dunning', '{\"customer\": [\"C1\"]}', 'planned', 100, '{MADE}', NULL, NULL, 0, "
                 "'{\"send\": 1, \"summary\": \"Send 1 reminder (1 R2)\", \"templates\": {\"R2 (en)\": 1}}', NULL)"))
-            connection.execute(text(
+            connection.execute(made(
                 "INSERT INTO notifications (id, user_id, export_id, text, created_at) VALUES "
-                "(1, 1, 1, 'Your export is ready', '2026-11-30'), (2, 1, 2, 'Your export is ready', '2026-11-30')"))
+                "(1, 1, 1, 'Your export is ready', '{MADE}'), (2, 1, 2, 'Your export is ready', '{MADE}')"))
         report = tmp_path / "exports" / "2" / "Bulk reminders 2026-11-30.csv"  # where the run wrote it then
         report.parent.mkdir(parents=True)
         report.write_bytes(b"\xef\xbb\xbfCustomer account;Outcome\r\nC1;sent\r\n")
