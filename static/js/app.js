@@ -53,3 +53,34 @@ document.addEventListener("htmx:confirm", (event) => {
     select.value = form.dataset.current;
   }
 });
+
+// Tabs (WAI-ARIA tabs pattern): a [role=tablist] of [role=tab] buttons, each showing the panel it
+// controls and hiding the others; arrow keys move between tabs; #<panel id> in the address opens one.
+function selectTab(tab, focus) {
+  const list = tab.closest("[role=tablist]");
+  list.querySelectorAll("[role=tab]").forEach((other) => {
+    const selected = other === tab;
+    other.setAttribute("aria-selected", String(selected));
+    other.tabIndex = selected ? 0 : -1;
+    const panel = document.getElementById(other.getAttribute("aria-controls"));
+    if (panel) panel.hidden = !selected;
+  });
+  if (focus) tab.focus();
+}
+document.addEventListener("click", (event) => {
+  const tab = event.target.closest("[role=tablist] [role=tab]");
+  if (tab) selectTab(tab, false);
+});
+document.addEventListener("keydown", (event) => {
+  const tab = event.target.closest("[role=tablist] [role=tab]");
+  if (!tab || !["ArrowLeft", "ArrowRight", "Home", "End"].includes(event.key)) return;
+  const tabs = [...tab.closest("[role=tablist]").querySelectorAll("[role=tab]")];
+  const at = tabs.indexOf(tab);
+  const next = { ArrowLeft: at - 1, ArrowRight: at + 1, Home: 0, End: tabs.length - 1 }[event.key];
+  selectTab(tabs[(next + tabs.length) % tabs.length], true);
+  event.preventDefault();
+});
+document.addEventListener("DOMContentLoaded", () => {
+  const wanted = location.hash && document.querySelector(`[role=tab][aria-controls="${CSS.escape(location.hash.slice(1))}"]`);
+  if (wanted) selectTab(wanted, false);
+});

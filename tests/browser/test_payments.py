@@ -41,8 +41,12 @@ def test_a_cheque_over_two_invoices_a_statement_then_the_cheque_returned_unpaid(
     expect(open_entries.locator("tr[data-number='INV-00001']")).to_have_count(0)  # paid: no longer open
     expect(open_entries.locator("tr[data-number='INV-00002']")).to_contain_text("€100.00")
     expect(payments).to_contain_text("CHQ-0071")
-    expect(page.get_by_role("region", name="Paid entries").locator("tr[data-number='INV-00001']")).to_contain_text(
+    page.get_by_role("tab", name="Paid").click()
+    expect(page.get_by_role("tabpanel", name="Paid").locator("tr[data-number='INV-00001']")).to_contain_text(
         "€1,200.00 cheque CHQ-0071")
+    expect(open_entries).to_be_hidden()
+    page.get_by_role("tab", name="Open").click()
+    expect(open_entries).to_be_visible()
 
     # The customer asks for a statement: made in the worker, downloaded, read back.
     page.get_by_test_id("statement-link").click()
@@ -70,5 +74,6 @@ def test_a_cheque_over_two_invoices_a_statement_then_the_cheque_returned_unpaid(
     expect(balance).to_contain_text("€1,500.00")
     expect(open_entries.locator("tr[data-number='INV-00001']")).to_contain_text("€1,200.00")
     expect(payments).to_contain_text("Cheque returned unpaid")
-    expect(page.get_by_role("region", name="Paid entries")).to_contain_text("No entry of this customer is paid yet")
+    page.get_by_role("tab", name="Paid").press("Enter")
+    expect(page.get_by_role("tabpanel", name="Paid")).to_contain_text("No entry of this customer is paid yet")
     assert_not_reloaded(page)
