@@ -105,7 +105,8 @@ def _accounts(_context, _parameter, value: str) -> tuple[str, ...]:
 @click.argument("path", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Read the file and show the report; write nothing.")
 @click.option("--terms-days", type=click.IntRange(0, 365), default=None,
-              help="Due date = piece date + this many days, for customers without payment terms (default 30).")
+              help="Due date = piece date + this many days, for customers without payment terms "
+                   "(default: Settings → Company, 30 days unless changed).")
 @click.option("--accounts", default=",".join(DEFAULT_CUSTOMER_ACCOUNTS), show_default=True, callback=_accounts,
               help="The customer accounts: CompteNum prefixes, comma separated.")
 @click.option("--apply-on-account", is_flag=True,

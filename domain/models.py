@@ -522,6 +522,9 @@ class CompanySettings(Base):
     registration_number: Mapped[str] = mapped_column(String(40), default="")  # SIREN
     sender_email: Mapped[str] = mapped_column(String(254), default="")
     address: Mapped[str | None] = mapped_column(Text)
+    # Due date = issue date + this, for customers without payment terms of their own (entries by
+    # hand without a due date, the FEC, which has no due dates).
+    payment_terms_days: Mapped[int] = mapped_column(SmallInteger, default=30, server_default="30")
 
 
 class ImportMapping(Base):

@@ -13,7 +13,8 @@ from domain.models import CompanySettings, User
 from domain.notifications import PREFERENCES
 
 EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
-COMPANY_FIELDS = {"name": "name", "registration_number": "SIREN", "sender_email": "sender e-mail", "address": "address"}
+COMPANY_FIELDS = {"name": "name", "registration_number": "SIREN", "sender_email": "sender e-mail", "address": "address",
+                  "payment_terms_days": "payment terms"}
 
 
 class SettingsError(ValueError):
@@ -73,11 +74,22 @@ def save_company(
     registration_number: str,
     sender_email: str,
     address: str | None,
+    payment_terms_days: str | int | None = None,
 ) -> CompanySettings:
-    """Check every field, then save them all (creating the row on the first save) or none."""
+    """Check every field, then save them all (creating the row on the first save) or none.
+    Payment terms None keep the current ones."""
+    row = company(session)
     values = {"name": (name or "").strip(), "sender_email": (sender_email or "").strip(),
               "address": (address or "").strip() or None}
     errors: dict[str, str] = {}
+    terms = str(payment_terms_days if payment_terms_days is not None else "").strip()
+    if payment_terms_days is None:
+        values["payment_terms_days"] = row.payment_terms_days if row is not None and row.payment_terms_days is not None \
+            else 30
+    elif terms.isdigit() and int(terms) <= 365:
+        values["payment_terms_days"] = int(terms)
+    else:
+        errors["payment_terms_days"] = "Payment terms: a number of days from 0 to 365."
     if not values["name"]:
         errors["name"] = "The company name is required: it signs the mail sent to agencies."
     elif len(values["name"]) > 200:
@@ -91,7 +103,6 @@ def save_company(
     if errors:
         raise SettingsError(errors)
 
-    row = company(session)
     if row is None:
         row = CompanySettings()
         session.add(row)

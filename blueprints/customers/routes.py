@@ -500,7 +500,8 @@ def new_entry(account):
 @permission_required("edit")
 def add_entry(account):
     customer = customer_or_404(account)
-    values, errors = entry_rules.check_entry(request.form, customer)
+    values, errors = entry_rules.check_entry(request.form, customer,
+                                             default_terms=entry_rules.default_terms_days(db.session))
     if errors:
         return _entry_dialog(customer, values=dict(request.form), errors=errors)
     upload = request.files.get("pdf")
@@ -532,7 +533,8 @@ def edit_entry(entry_id):
 @permission_required("edit")
 def change_entry(entry_id):
     entry = _entry_or_404(entry_id)
-    values, errors = entry_rules.check_entry(request.form, entry.customer, new=False)
+    values, errors = entry_rules.check_entry(request.form, entry.customer, new=False,
+                                             default_terms=entry_rules.default_terms_days(db.session))
     if errors:
         return _entry_dialog(entry.customer, entry, values=dict(request.form), errors=errors)
     try:

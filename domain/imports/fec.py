@@ -15,7 +15,8 @@ What the file says, in Relance's words:
   debits oldest first, on the lettering date (DateLet); a credit that no lettering uses is a
   payment on account, applied oldest-first only when the user asks.
 
-The FEC has no due dates: due date = piece date + the customer's payment terms, else `terms_days`.
+The FEC has no due dates: due date = piece date + the customer's payment terms, else `terms_days`,
+else Settings → Company (30 days unless changed).
 Reading it again, or next month's FEC of the same year, adds what is new: entries are matched by
 number, payments by (entry, reference) where the reference names the accounting line ("FEC BQ 42").
 What an existing entry already has (its due date, completed by an entries import, its payments by
@@ -41,7 +42,7 @@ from sqlalchemy.orm import Session
 from domain import audit
 from domain.imports.receivables import (ANALYZE_AFTER, ImportFileError, InvalidCell, LineError, Source, decode_text,
                                         in_chunks, parse_date, read_bytes, record_per_customer)
-from domain.ledger.entries import DEFAULT_TERMS_DAYS
+from domain.ledger.entries import default_terms_days
 from domain.ledger.summaries import mark_customers_dirty
 from domain.models import CREDIT_NOTE, INVOICE, Customer, Entry, Payment, User
 from domain.money import plain
@@ -699,7 +700,7 @@ def _write(session: Session, ledger: _Ledger, report: FecReport, known: dict, ex
             known.update((account, (customer_id, terms)) for account, customer_id, terms in rows)
         for row in new_customers:
             tally[known[row["account"]][0]]["created"] += 1
-    default_terms = DEFAULT_TERMS_DAYS if terms_days is None else terms_days
+    default_terms = default_terms_days(session) if terms_days is None else terms_days
     paid_now = defaultdict(int)
     for number, _day, cents, _reference in new_payments:
         paid_now[number] += cents

@@ -18,10 +18,16 @@ from sqlalchemy.orm import Session
 
 from domain import audit, clock
 from domain.ledger.payments import set_open_amount
-from domain.models import CREDIT_NOTE, ENTRY_KINDS, INVOICE, Customer, Entry, Payment, User
+from domain.models import CREDIT_NOTE, ENTRY_KINDS, INVOICE, CompanySettings, Customer, Entry, Payment, User
 from domain.money import AmountError, format_money, parse_amount
 
-DEFAULT_TERMS_DAYS = 30  # due date = issue date + this, when the customer has no payment terms of its own
+DEFAULT_TERMS_DAYS = 30  # due date = issue date + this, when neither the customer nor Settings → Company say
+
+
+def default_terms_days(session: Session) -> int:
+    """The payment terms of customers without their own: Settings → Company, else 30 days."""
+    terms = session.scalar(select(CompanySettings.payment_terms_days))
+    return DEFAULT_TERMS_DAYS if terms is None else terms
 KIND_LABELS = {INVOICE: "Invoice", CREDIT_NOTE: "Credit note"}
 LABELS = {"number": "Number", "kind": "Kind", "issue_date": "Issue date", "due_date": "Due date",
           "amount": "Amount", "currency": "Currency"}
@@ -41,9 +47,10 @@ def _date(value: str, label: str) -> date | None:
         raise EntryError(f"{value!r} is not a date") from None
 
 
-def check_entry(form: Mapping[str, str], customer: Customer, *, new: bool = True) -> tuple[dict, dict[str, str]]:
+def check_entry(form: Mapping[str, str], customer: Customer, *, new: bool = True,
+                default_terms: int = DEFAULT_TERMS_DAYS) -> tuple[dict, dict[str, str]]:
     """The form's values as the entry keeps them (amount in cents), and what is wrong with each field.
-    Without a due date: the issue date plus the customer's payment terms (else 30 days)."""
+    Without a due date: the issue date plus the customer's payment terms (else `default_terms`)."""
     values, errors = {}, {}
     if new:
         number = (form.get("number") or "").strip()
@@ -66,7 +73,7 @@ def check_entry(form: Mapping[str, str], customer: Customer, *, new: bool = True
     if not errors.get("issue_date") and not errors.get("due_date"):
         if values["due_date"] is None:
             terms = customer.payment_terms_days
-            values["due_date"] = values["issue_date"] + timedelta(days=DEFAULT_TERMS_DAYS if terms is None else terms)
+            values["due_date"] = values["issue_date"] + timedelta(days=default_terms if terms is None else terms)
         elif values["due_date"] < values["issue_date"]:
             errors["due_date"] = "before the issue date"
     try:

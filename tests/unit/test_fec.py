@@ -310,3 +310,12 @@ def test_the_command_line_reports_and_imports(app, session, tmp_path):
     assert "6 customers created, 10 entries added" in imported.output
     refused = runner.invoke(args=["import", "fec", str(path), "--accounts", "clients"])
     assert refused.exit_code == 2 and "not a list of account numbers" in refused.output
+
+
+def test_without_terms_days_the_company_payment_terms_apply(session):
+    from domain.models import CompanySettings
+
+    session.add(CompanySettings(name="Acme", registration_number="", sender_email="", payment_terms_days=10))
+    session.commit()
+    load(session, fec([sale("VT1", "20260105", "C1", "Alpha", "FA-1", debit="100,00")]))
+    assert session.scalar(select(Entry.due_date)) == date(2026, 1, 15)

@@ -160,3 +160,25 @@ def test_agency_fields_are_checked(finance_client, session):
 
 def test_an_unknown_agency_is_not_found(finance_client):
     assert finance_client.post("/settings/agencies/999", data={"name": "X", "email": "x@x.test"}).status_code == 404
+
+
+def test_the_company_payment_terms_give_due_dates_to_entries_without_one(finance_client, session, users):
+    from datetime import date
+
+    from domain.models import Customer, Entry
+
+    session.add(Customer(account="C1", name="Alpha"))
+    session.commit()
+    refused = save_company(finance_client, payment_terms_days="400").get_data(as_text=True)
+    assert "Payment terms: a number of days from 0 to 365." in refused and "Nothing was saved" in refused
+    assert "payment terms" not in (session.query(AuditEvent).filter_by(action="settings.company_changed")
+                                   .with_entities(AuditEvent.detail).scalar() or "")
+
+    saved = save_company(finance_client, payment_terms_days="45")
+    assert saved.status_code == 200 and 'name="payment_terms_days" value="45"' in saved.get_data(as_text=True)
+    response = finance_client.post("/customers/C1/entries/new", data={"number": "F-1", "kind": "invoice",
+                                                                  "issue_date": "2026-06-01", "amount": "100"},
+                                   headers=HTMX)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    session.expire_all()
+    assert session.query(Entry).filter_by(number="F-1").one().due_date == date(2026, 7, 16)
