@@ -126,6 +126,10 @@ def test_a_clean_file_meets_the_control_total_exactly(session):
 
     assert report.control_cents == report.relance_cents == open_total(session) == 120000
     assert report.differences == [] and report.difference_cents == 0
+    # The same figure on "Who owes you what?", from the maintained summaries.
+    from domain.ledger import queries
+    page = queries.balances(session, queries.parse_filters({}, tuple(queries.BALANCE_SORTS)))
+    assert [(total["currency"], total["total"]) for total in page.totals] == [("EUR", 120000)]
     assert "Control total 1200.00 = open total in Relance 1200.00" in report.control()
 
 
