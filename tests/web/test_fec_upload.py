@@ -31,7 +31,7 @@ def test_check_shows_the_report_and_writes_nothing_then_import_writes(finance_cl
     page = checked.get_data(as_text=True)
     assert checked.status_code == 200
     assert "FEC.txt is ready to import." in page and "ISO-8859-15" in page
-    assert "Control total 8795.00, open total in Relance 9020.00" in page
+    assert "Control total €8,795.00, open total in Relance\n      €9,020.00: a difference of -€225.00" in page
     assert "without an auxiliary account" in page and "Applied oldest-first, the open total would be" in page
     assert entries(session) == 0
 
