@@ -586,7 +586,8 @@ def _map_columns(header_line: int, headers: list[str], rows: list[Row], columns:
     if missing:
         report.mapping_needed = True
         report.headers = [header for header in headers if header]
-        report.guesses = {**report.mapping, **_guess(headers, columns, set(positions.values()))}
+        report.guesses = {**{name: headers[index] for name, index in positions.items()},
+                          **_guess(headers, columns, set(positions.values()))}
     return [(line, {name: values[i] if i < len(values) else "" for name, i in positions.items()})
             for line, values in rows]
 
