@@ -141,7 +141,7 @@ def test_errors_in_an_htmx_upload_come_with_200_so_htmx_shows_them(finance_clien
     response = upload(finance_client, "entries", content, "entries.csv", **{"HX-Request": "true"})
 
     assert response.status_code == 200
-    assert "\n    and choose kind, issue_date, due_date, amount, then check entries.csv again." in response.text
+    assert "and choose kind, issue_date, due_date, amount, then check entries.csv again." in response.text
     assert count(session, Entry) == 0
 
 
