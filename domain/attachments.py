@@ -76,11 +76,11 @@ def _same_attachment(directory: Path, entry: Entry, data: bytes) -> Attachment |
     return None
 
 
-def _store(directory: Path, data: bytes) -> str:
+def store_bytes(directory: Path, data: bytes, suffix: str = ".pdf") -> str:
     """Write the bytes under a new random name (via a temporary file, so a half-written
     attachment is never read) and return that name."""
     directory.mkdir(parents=True, exist_ok=True)
-    storage_name = f"{secrets.token_hex(16)}.pdf"
+    storage_name = f"{secrets.token_hex(16)}{suffix}"
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".partial-")
     try:
         with os.fdopen(handle, "wb") as out:
@@ -103,7 +103,7 @@ def attach_file_once(session: Session, entry: Entry, filename: str, data: bytes,
     existing = _same_attachment(directory, entry, data)
     if existing is not None:
         return existing, False
-    attachment = Attachment(entry=entry, filename=name, storage_name=_store(directory, data),
+    attachment = Attachment(entry=entry, filename=name, storage_name=store_bytes(directory, data),
                         content_type="application/pdf", size=len(data))
     session.add(attachment)
     audit.record(session, actor, "document.attached", f"Invoice PDF {name} attached to entry {entry.number}",

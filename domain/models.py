@@ -397,6 +397,7 @@ class CustomerSummary(Base):
     oldest_due_on: Mapped[date | None] = mapped_column(Date)
     in_collection_count: Mapped[int] = mapped_column(Integer, default=0)
     disputed_count: Mapped[int] = mapped_column(Integer, default=0)
+    disputed_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # in the total, never out
     reminders_stopped: Mapped[bool] = mapped_column(Boolean, default=False)
     as_of: Mapped[date] = mapped_column(Date)
 
@@ -512,6 +513,87 @@ class CollectionAgency(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+DISPUTE_REASONS = {"not_received": "Invoice not received", "wrong_amount": "Amount or price wrong",
+                   "goods_disputed": "Goods or service disputed", "already_paid": "Already paid",
+                   "duplicate": "Duplicate", "other": "Other"}
+DISPUTE_STATUSES = {"open": "Open", "waiting_customer": "Waiting for the customer", "waiting_us": "Waiting for us",
+                    "resolved": "Resolved"}
+DISPUTE_OUTCOMES = {"justified": "Justified", "not_justified": "Not justified", "paid": "Paid"}
+
+
+class Dispute(Base):
+    """What a customer contests, on one or several of its entries: reminders stop for them while it
+    is unresolved (`Entry.disputed` is kept in step), the amounts stay in every balance."""
+
+    __tablename__ = "disputes"
+    __table_args__ = (Index("ix_disputes_status_activity", "status", "last_activity_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(20))  # DISPUTE_REASONS
+    note: Mapped[str] = mapped_column(Text, default="")
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    follow_up_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # DISPUTE_STATUSES
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    opened_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    last_activity_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    # Resolution: the outcome; a justified dispute waits for its credit note (proposed amount),
+    # the entries staying held until it is recorded.
+    outcome: Mapped[str | None] = mapped_column(String(20))  # DISPUTE_OUTCOMES
+    credit_note_cents: Mapped[int | None] = mapped_column(BigInteger)
+    credit_note_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    customer: Mapped[Customer] = relationship()
+    contact: Mapped[Contact | None] = relationship()
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
+    opened_by: Mapped[User | None] = relationship(foreign_keys=[opened_by_id])
+    entries: Mapped[list[Entry]] = relationship(secondary="dispute_entries", order_by="Entry.due_date")
+    events: Mapped[list[DisputeEvent]] = relationship(back_populates="dispute", order_by="DisputeEvent.id")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != "resolved"
+
+    @property
+    def reason_label(self) -> str:
+        return DISPUTE_REASONS.get(self.reason, self.reason)
+
+    @property
+    def status_label(self) -> str:
+        return DISPUTE_STATUSES.get(self.status, self.status)
+
+
+class DisputeEntry(Base):
+    __tablename__ = "dispute_entries"
+
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("disputes.id", ondelete="CASCADE"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True, index=True)
+
+
+class DisputeEvent(Base):
+    """One step on a dispute's timeline: opened, a note (with a file or not), a status, an owner,
+    the resolution."""
+
+    __tablename__ = "dispute_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dispute_id: Mapped[int] = mapped_column(ForeignKey("disputes.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # opened, note, status, owner, resolved, credit_note
+    text: Mapped[str] = mapped_column(Text, default="")
+    filename: Mapped[str | None] = mapped_column(String(255))  # a file attached to a note
+    storage_name: Mapped[str | None] = mapped_column(String(255), unique=True)
+    size: Mapped[int | None] = mapped_column(Integer)
+
+    dispute: Mapped[Dispute] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
 class CompanySettings(Base):
     """The company using Relance (one row): named in reminders and in the agency hand-off."""
 
@@ -525,6 +607,8 @@ class CompanySettings(Base):
     # Due date = issue date + this, for customers without payment terms of their own (entries by
     # hand without a due date, the FEC, which has no due dates).
     payment_terms_days: Mapped[int] = mapped_column(SmallInteger, default=30, server_default="30")
+    # A dispute nobody touched for this many days is named in the morning digest and flagged.
+    dispute_stale_days: Mapped[int] = mapped_column(SmallInteger, default=14, server_default="14")
 
 
 class ImportMapping(Base):

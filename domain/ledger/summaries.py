@@ -57,6 +57,7 @@ def _summary_select(today: date, customer_ids: Iterable[int] | None):
             func.min(Entry.due_date),
             func.sum(case((Entry.in_collection.is_(True), 1), else_=0)),
             func.sum(case((Entry.disputed.is_(True), 1), else_=0)),
+            func.coalesce(func.sum(case((Entry.disputed.is_(True), signed), else_=0)), 0),
             func.max(case((or_(entry_stopped, customer_stopped), 1), else_=0)) == 1,
             literal(today),
         )
@@ -73,7 +74,7 @@ _SUMMARY_COLUMNS = (
     "customer_id", "currency", "not_due_cents", "days_1_30_cents", "days_31_60_cents",
     "days_61_90_cents", "over_90_cents", "total_cents", "overdue_cents", "open_entries",
     "highest_level", "last_reminder_on", "oldest_due_on", "in_collection_count",
-    "disputed_count", "reminders_stopped", "as_of",
+    "disputed_count", "disputed_cents", "reminders_stopped", "as_of",
 )
 
 
