@@ -294,7 +294,8 @@ class DisputeFilters:
     page: int = 1
 
     def as_args(self) -> dict[str, str]:
-        return {key: value for key, value in (("status", self.status), ("reason", self.reason), ("owner", self.owner),
+        status = "" if self.status == "unresolved" else self.status  # the default stays out of the address
+        return {key: value for key, value in (("status", status), ("reason", self.reason), ("owner", self.owner),
                                               ("q", self.q), ("stale", "1" if self.stale else "")) if value}
 
 

@@ -194,6 +194,7 @@ def _balance_totals(session: Session, filters: Filters) -> list[dict]:
         CustomerSummary.currency,
         func.count(),
         *(func.sum(getattr(CustomerSummary, c)) for c in BUCKET_COLUMNS.values()),
+        func.sum(CustomerSummary.disputed_cents),
         func.sum(CustomerSummary.total_cents),
     )
     if filters.q:
@@ -201,7 +202,8 @@ def _balance_totals(session: Session, filters: Filters) -> list[dict]:
     stmt = (stmt.where(*_balance_conditions(filters)).group_by(CustomerSummary.currency)
             .order_by(func.sum(CustomerSummary.total_cents).desc()))
     return [
-        {"currency": currency, "count": n, "buckets": dict(zip(BUCKET_COLUMNS, amounts[:-1])), "total": amounts[-1]}
+        {"currency": currency, "count": n, "buckets": dict(zip(BUCKET_COLUMNS, amounts[:-2])), "disputed": amounts[-2],
+         "total": amounts[-1]}
         for currency, n, *amounts in session.execute(stmt)
     ]
 
