@@ -72,3 +72,33 @@ def write_collection(path: Path, entries: Iterable, title: str, progress: Callab
             progress(count)
     workbook.save(path)
     return count
+
+
+def write_disputes(path: Path, rows: Iterable, title: str, progress: Callable[[int], None] | None = None) -> int:
+    """The Disputes page: one row per dispute, its entries, amount still open, reason, status, owner, age."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Disputes")
+    bold = Font(bold=True)
+    sheet.append([xlsx_cell(sheet, title)])
+    header = ["Dispute", "Account", "Customer", "Entries", "Currency", "Open amount", "Reason", "Status", "Outcome",
+              "Owner", "Opened on", "Age (days)", "Last activity", "Follow up on", "Note"]
+    sheet.append([xlsx_cell(sheet, text, font=bold) for text in header])
+    count = 0
+    for row in rows:
+        dispute = row.dispute
+        sheet.append([
+            xlsx_cell(sheet, dispute.id), xlsx_cell(sheet, dispute.customer.account),
+            xlsx_cell(sheet, dispute.customer.name),
+            xlsx_cell(sheet, ", ".join(entry.number for entry in dispute.entries)), xlsx_cell(sheet, row.currency),
+            xlsx_cell(sheet, to_decimal(row.amount_cents), number_format=MONEY_FORMAT),
+            xlsx_cell(sheet, dispute.reason_label), xlsx_cell(sheet, dispute.status_label),
+            xlsx_cell(sheet, (dispute.outcome or "").replace("_", " ")),
+            xlsx_cell(sheet, dispute.owner.display_name if dispute.owner else ""),
+            xlsx_cell(sheet, dispute.opened_at, number_format="yyyy-mm-dd hh:mm"), xlsx_cell(sheet, row.age_days),
+            xlsx_cell(sheet, dispute.last_activity_at, number_format="yyyy-mm-dd hh:mm"),
+            xlsx_cell(sheet, dispute.follow_up_on, number_format="yyyy-mm-dd"), xlsx_cell(sheet, dispute.note)])
+        count += 1
+        if progress and count % 1000 == 0:
+            progress(count)
+    workbook.save(path)
+    return count

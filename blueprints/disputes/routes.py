@@ -8,14 +8,17 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from blueprints._web.events import ACCOUNT_CHANGED, ENTRIES_CHANGED
-from blueprints._web.views import customer_or_404, found, fragment, get_or_404, permission_required, wants_fragment
+from blueprints._web.views import (customer_or_404, found, fragment, get_or_404, permission_required, render_view,
+                                   wants_fragment)
 from domain import clock
+from domain import exports as export_rules
 from domain.ledger import disputes
 from domain.ledger.disputes import DisputeError
 from domain.models import (DISPUTE_OUTCOMES, DISPUTE_REASONS, DISPUTE_STATUSES, Contact, Dispute, DisputeEvent, Entry,
                            User)
 from domain.money import AmountError, parse_amount, plain
 from extensions import db
+from jobs.exports import enqueue_export
 
 bp = Blueprint("disputes", __name__)
 
@@ -117,6 +120,18 @@ def index():
     return render_template("disputes/index.html", rows=rows, total=total, filters=filters, pages=pages,
                            reasons=DISPUTE_REASONS, statuses=DISPUTE_STATUSES, users=_users(),
                            stale_days=disputes.stale_days(db.session))
+
+
+@bp.post("/disputes/export")
+@permission_required("read")
+def export():
+    """Excel export of the filtered Disputes view, built in the worker."""
+    filters = disputes.parse_filters(request.form)
+    export, is_new = export_rules.request_export(db.session, current_user, "disputes_xlsx", filters.as_args())
+    db.session.commit()
+    if is_new:
+        enqueue_export(export.id)
+    return render_view("exports/_status.html", "exports/_status.html", export=export)
 
 
 # --- one dispute -----------------------------------------------------------------------------

@@ -132,3 +132,21 @@ def test_support_reads_disputes_but_changes_nothing(support_client, session, alp
     assert support_client.post("/disputes/1/resolve", data={"outcome": "paid"}).status_code == 403
     assert support_client.post("/customers/C1/disputes", data={"entry": entry_ids(session, "F-2"),
                                                                "reason": "duplicate"}).status_code == 403
+
+
+def test_the_filtered_disputes_export_to_excel(finance_client, session, alpha, run_jobs):
+    import re
+
+    from openpyxl import load_workbook
+
+    open_one(finance_client, session, "F-1", note="Never received")
+    open_one(finance_client, session, "F-2", "F-3", reason="duplicate")
+    queued = finance_client.post("/disputes/export", data={"reason": "duplicate"}, headers=HTMX).get_data(as_text=True)
+    assert "Export queued" in queued
+    export_id = re.search(r"/exports/(\d+)/status", queued)[1]
+    run_jobs()
+    download = finance_client.get(f"/exports/{export_id}/download")
+    assert download.status_code == 200
+    rows = list(load_workbook(io.BytesIO(download.data)).active.iter_rows(values_only=True))
+    assert rows[1][:8] == ("Dispute", "Account", "Customer", "Entries", "Currency", "Open amount", "Reason", "Status")
+    assert [row[:8] for row in rows[2:]] == [(2, "C1", "Alpha", "F-2, F-3", "EUR", 500, "Duplicate", "Open")]
