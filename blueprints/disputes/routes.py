@@ -78,6 +78,16 @@ def new(account):
     return _open_dialog(customer, entries)
 
 
+@bp.get("/disputes/new")
+@permission_required("edit")
+def new_for_entry():
+    """The same dialog for entries given by id (`?entry=…`), the customer found from the first: the
+    Due dates rows, of many customers, need one URL for every row."""
+    first = next((value for value in request.values.getlist("entry") if value.isdigit()), None)
+    entry = found(db.session.get(Entry, int(first)) if first else None, "This entry does not exist: reload the page.")
+    return _open_dialog(entry.customer, _ticked(entry.customer))
+
+
 @bp.post("/customers/<account>/disputes")
 @permission_required("edit")
 def open_dispute(account):

@@ -150,3 +150,12 @@ def test_the_filtered_disputes_export_to_excel(finance_client, session, alpha, r
     rows = list(load_workbook(io.BytesIO(download.data)).active.iter_rows(values_only=True))
     assert rows[1][:8] == ("Dispute", "Account", "Customer", "Entries", "Currency", "Open amount", "Reason", "Status")
     assert [row[:8] for row in rows[2:]] == [(2, "C1", "Alpha", "F-2, F-3", "EUR", 500, "Duplicate", "Open")]
+
+
+def test_a_due_dates_row_opens_the_dispute_dialog_of_its_customer(finance_client, session, alpha):
+    page = finance_client.get("/due-dates").get_data(as_text=True)
+    assert 'aria-label="Open a dispute on F-1"' in page
+    dialog = finance_client.get("/disputes/new", query_string={"entry": entry_ids(session, "F-2")},
+                                headers=HTMX).get_data(as_text=True)
+    assert "Open a dispute — Alpha" in dialog and "Reminders stop at once for F-2 (€200.00)" in dialog
+    assert finance_client.get("/disputes/new?entry=999").status_code == 404
