@@ -52,6 +52,12 @@ def enqueue_daily_jobs(app) -> bool:
         queue.enqueue(jobs.exports.delete_expired_exports, job_id=f"expire-exports-{day}", depends_on=after)
         log.info("Daily clean-up of expired exports queued for %s", day)
         queued = True
+    if connection.set(f"relance:daily:promises:{day}", "1", nx=True, ex=3 * 86400):
+        # Before the follow-up run, so the entries of a broken promise are reminded today.
+        after = Dependency(jobs=[queue.enqueue(jobs.ledger.evaluate_promises, day, job_id=f"promises-{day}",
+                                               depends_on=after)], allow_failure=True)
+        log.info("Daily settling of promises queued for %s", day)
+        queued = True
     if connection.set(f"relance:daily:follow-up:{day}", "1", nx=True, ex=3 * 86400):
         from jobs.reminders import daily_run
 

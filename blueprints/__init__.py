@@ -12,6 +12,7 @@ from blueprints.exports.routes import bp as exports
 from blueprints.follow_up.routes import bp as follow_up
 from blueprints.imports.routes import bp as imports
 from blueprints.notifications.routes import bp as notifications
+from blueprints.promises.routes import bp as promises
 from blueprints.receivables.routes import bp as receivables
 from blueprints.reminder_templates.routes import bp as reminder_templates
 from blueprints.reminders.routes import bp as reminders
@@ -19,7 +20,7 @@ from blueprints.settings.routes import bp as settings
 from blueprints.users.routes import bp as users
 
 BLUEPRINTS = (auth, receivables, customers, collection, exports, notifications, settings, imports,
-              attachments, reminder_templates, reminders, follow_up, users, account, disputes)
+              attachments, reminder_templates, reminders, follow_up, users, account, disputes, promises)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -6,7 +6,7 @@ positive and `Entry.kind` says whether an entry adds to the balance (invoice) or
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, MetaData, SmallInteger,
                         String, Text, UniqueConstraint)
@@ -206,6 +206,8 @@ class Entry(StopRemindersFlag, Base):
     disputed_at: Mapped[datetime | None] = mapped_column(DateTime)
     disputed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     dispute_reason: Mapped[str | None] = mapped_column(String(500))
+    # Under an open promise to pay: reminders pause until this day (included), then resume.
+    promised_until: Mapped[date | None] = mapped_column(Date)
 
     # Cancelled by hand (issued by mistake): kept and listed, open amount 0, in no balance.
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -233,6 +235,10 @@ class Entry(StopRemindersFlag, Base):
     def balance_cents(self) -> int:
         """What this entry adds to the customer's balance (negative for a credit note)."""
         return self.sign * self.open_cents
+
+    def promised_on_hold(self, day: date) -> bool:
+        """Under an open promise to pay whose date (+ grace) has not passed: reminders wait."""
+        return self.promised_until is not None and self.promised_until >= day
 
     def days_overdue(self, day: date | None = None) -> int:
         return max(0, ((day or clock.today()) - self.due_date).days)
@@ -594,6 +600,63 @@ class DisputeEvent(Base):
     actor: Mapped[User | None] = relationship()
 
 
+PROMISE_CHANNELS = {"phone": "Phone", "email": "E-mail", "portal": "Portal", "letter": "Letter"}
+PROMISE_STATUSES = {"open": "Open", "kept": "Kept", "partly_kept": "Partly kept", "broken": "Broken",
+                    "cancelled": "Cancelled"}
+
+
+class Promise(Base):
+    """A customer's promise to pay an amount by a date, on one or several of its entries: their
+    reminders pause until the date + a grace period (`Entry.promised_until`), and what is paid on
+    them decides, by itself, whether it was kept."""
+
+    __tablename__ = "promises"
+    __table_args__ = (Index("ix_promises_status_due", "status", "promised_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    promised_on: Mapped[date] = mapped_column(Date)
+    grace_days: Mapped[int] = mapped_column(SmallInteger)  # as set when it was recorded
+    channel: Mapped[str] = mapped_column(String(20))  # PROMISE_CHANNELS
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    # What the entries still owed when it was made: what they owe less later is what was paid.
+    open_at_start_cents: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # PROMISE_STATUSES
+    paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)  # toward it, when it was settled
+    settled_on: Mapped[date | None] = mapped_column(Date)
+    cancelled_reason: Mapped[str | None] = mapped_column(String(500))
+
+    customer: Mapped[Customer] = relationship()
+    contact: Mapped[Contact | None] = relationship()
+    recorded_by: Mapped[User | None] = relationship()
+    entries: Mapped[list[Entry]] = relationship(secondary="promise_entries", order_by="Entry.due_date")
+
+    @property
+    def until(self) -> date:
+        """Reminders for its entries pause until this day (included)."""
+        return self.promised_on + timedelta(days=self.grace_days)
+
+    @property
+    def status_label(self) -> str:
+        return PROMISE_STATUSES.get(self.status, self.status)
+
+    @property
+    def channel_label(self) -> str:
+        return PROMISE_CHANNELS.get(self.channel, self.channel)
+
+
+class PromiseEntry(Base):
+    __tablename__ = "promise_entries"
+
+    promise_id: Mapped[int] = mapped_column(ForeignKey("promises.id", ondelete="CASCADE"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True, index=True)
+
+
 class CompanySettings(Base):
     """The company using Relance (one row): named in reminders and in the agency hand-off."""
 
@@ -609,6 +672,8 @@ class CompanySettings(Base):
     payment_terms_days: Mapped[int] = mapped_column(SmallInteger, default=30, server_default="30")
     # A dispute nobody touched for this many days is named in the morning digest and flagged.
     dispute_stale_days: Mapped[int] = mapped_column(SmallInteger, default=14, server_default="14")
+    # Reminders for entries under a promise pause until its date + these days.
+    promise_grace_days: Mapped[int] = mapped_column(SmallInteger, default=3, server_default="3")
 
 
 class ImportMapping(Base):
@@ -632,12 +697,14 @@ class Notification(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     export_id: Mapped[int | None] = mapped_column(ForeignKey("exports.id"))
     bulk_run_id: Mapped[int | None] = mapped_column(ForeignKey("bulk_runs.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))  # opens its account (a broken promise)
     text: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     read_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     export: Mapped[Export | None] = relationship()
     bulk_run: Mapped[BulkRun | None] = relationship()
+    customer: Mapped[Customer | None] = relationship()
 
 
 class ReminderTemplate(Base):

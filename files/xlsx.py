@@ -102,3 +102,33 @@ def write_disputes(path: Path, rows: Iterable, title: str, progress: Callable[[i
             progress(count)
     workbook.save(path)
     return count
+
+
+def write_promises(path: Path, promises: Iterable, title: str, progress: Callable[[int], None] | None = None) -> int:
+    """The Promises page: one row per promise, what was promised, by when, and what came of it."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Promises to pay")
+    bold = Font(bold=True)
+    sheet.append([xlsx_cell(sheet, title)])
+    header = ["Promise", "Account", "Customer", "Entries", "Currency", "Amount promised", "Promised on",
+              "Reminders wait until", "Channel", "Recorded by", "Recorded on", "Status", "Paid toward it", "Note"]
+    sheet.append([xlsx_cell(sheet, text, font=bold) for text in header])
+    count = 0
+    for promise in promises:
+        sheet.append([
+            xlsx_cell(sheet, promise.id), xlsx_cell(sheet, promise.customer.account), xlsx_cell(sheet, promise.customer.name),
+            xlsx_cell(sheet, ", ".join(entry.number for entry in promise.entries)), xlsx_cell(sheet, promise.currency),
+            xlsx_cell(sheet, to_decimal(promise.amount_cents), number_format=MONEY_FORMAT),
+            xlsx_cell(sheet, promise.promised_on, number_format="yyyy-mm-dd"),
+            xlsx_cell(sheet, promise.until, number_format="yyyy-mm-dd"), xlsx_cell(sheet, promise.channel_label),
+            xlsx_cell(sheet, promise.recorded_by.display_name if promise.recorded_by else ""),
+            xlsx_cell(sheet, promise.recorded_at, number_format="yyyy-mm-dd hh:mm"),
+            xlsx_cell(sheet, promise.status_label),
+            xlsx_cell(sheet, to_decimal(promise.paid_cents), number_format=MONEY_FORMAT) if promise.status != "open"
+            else xlsx_cell(sheet, None),
+            xlsx_cell(sheet, promise.note)])
+        count += 1
+        if progress and count % 1000 == 0:
+            progress(count)
+    workbook.save(path)
+    return count

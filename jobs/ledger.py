@@ -1,9 +1,19 @@
-"""Ledger jobs: the daily move of open amounts between aging buckets."""
+"""Ledger jobs: the daily move of open amounts between aging buckets, and the daily settling of
+promises to pay (the broken ones told to whoever recorded them)."""
 from __future__ import annotations
 
-from domain.ledger import summaries
+from datetime import date
+
+from flask import current_app, render_template
+
+from domain import settings
+from domain.ledger import promises, summaries
+from domain.models import Notification, Promise
 from extensions import db
-from jobs.base import job
+from jobs.base import absolute_url, job, log, sender_address
+from mail import smtp as mailer
+
+BY_EMAIL = ("email", "both")
 
 
 @job
@@ -11,3 +21,39 @@ def rebucket_summaries() -> None:
     """The daily run: amounts move between aging buckets as days pass."""
     summaries.rebucket_all(db.session)
     db.session.commit()
+
+
+@job
+def evaluate_promises(day: str | None = None) -> str:
+    """The daily run: promises whose date + grace has passed are kept, partly kept or broken; the
+    user who recorded a broken one hears of it (the bell, set in the same transaction, and e-mail
+    if they chose it)."""
+    settled = promises.evaluate(db.session, date.fromisoformat(day) if day else None)
+    broken = [p.id for p in settled if p.status == "broken"]
+    db.session.commit()
+    for promise_id in broken:
+        _mail_broken(db.session.get(Promise, promise_id))
+    summary = f"{len(settled)} promises settled, {len(broken)} broken"
+    log.info("Promises: %s", summary)
+    return summary
+
+
+def _mail_broken(promise: Promise) -> None:
+    user = promise.recorded_by
+    if user is None or not user.active or user.export_notifications not in BY_EMAIL:
+        return
+    subject = f"Promise broken: {promise.customer.name}"
+    body = render_template("mail/promise_broken.txt", promise=promise, user=user,
+                           url=absolute_url(current_app, "customers.account_status",
+                                            account=promise.customer.account))
+    try:
+        message = mailer.build_message(sender=sender_address(settings.company(db.session)), to=user.email,
+                                       subject=subject, body=body)
+        mailer.send(current_app.config.get("SMTP_URL"), message)
+    except mailer.MailError as error:
+        log.warning("Promise %s: the e-mail to %s was not sent: %s", promise.id, user.email, error)
+        if user.export_notifications != "both":  # someone who only wanted e-mail would never hear of it
+            db.session.add(Notification(user_id=user.id, customer_id=promise.customer_id,
+                                        text=f"{promise.customer.name}: promise #{promise.id} broken (the e-mail "
+                                             f"could not be sent: {error})"[:500]))
+            db.session.commit()

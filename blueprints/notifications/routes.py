@@ -42,6 +42,9 @@ def index():
 def open_notification(notification_id):
     notification = found(notification_rules.open_notification(db.session, current_user, notification_id), "There is no such notification.")
     db.session.commit()
+    if notification.customer_id is not None:  # a broken promise: the customer's account, its promises
+        return redirect(url_for("customers.account_status", account=notification.customer.account,
+                                _anchor="promises"))
     if notification.bulk_run_id is not None:  # the run's counts, report and Retry
         return redirect(url_for("reminders.bulk_runs", _anchor=f"bulk-run-{notification.bulk_run_id}"))
     if notification_rules.can_download(notification.export):

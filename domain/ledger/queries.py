@@ -296,6 +296,7 @@ class DueEntryRow(NamedTuple):
     on_follow_up: bool  # under the customer's follow-up plan (⚡)
     account: str
     customer_name: str
+    promised_until: date | None = None  # under a promise to pay: reminders wait until then (🤝)
 
 
 def _stopped_on(flag, until, today: date):
@@ -319,7 +320,7 @@ def _due_entries(session: Session, filters: Filters) -> Page:
                Entry.open_cents, Entry.currency, Entry.reminder_level, Entry.last_reminder_on, Entry.in_collection,
                stopped, Entry.disputed,
                and_(Customer.follow_up_plan_id.is_not(None), Entry.follow_up_enabled.is_not(False)),
-               Customer.account, Customer.name)
+               Customer.account, Customer.name, Entry.promised_until)
         .join(Customer, Customer.id == Entry.customer_id)
         .where(*conditions)
         .order_by(order, Entry.id)
@@ -328,11 +329,12 @@ def _due_entries(session: Session, filters: Filters) -> Page:
     )
     rows = []
     for (entry_id, number, kind, issued, due, amount, open_cents, currency, level, last_reminder, in_collection,
-         is_stopped, disputed, on_follow_up, account, name) in result:
+         is_stopped, disputed, on_follow_up, account, name, promised_until) in result:
         sign = -1 if kind == CREDIT_NOTE else 1
         rows.append(DueEntryRow(entry_id, number, kind == CREDIT_NOTE, issued, due, max(0, (today - due).days),
                                 sign * amount, sign * open_cents, currency, level, last_reminder, in_collection,
-                                bool(is_stopped), disputed, bool(on_follow_up), account, name))
+                                bool(is_stopped), disputed, bool(on_follow_up), account, name,
+                                promised_until if promised_until and promised_until >= today else None))
     counted = select(Entry.id)
     if filters.q or filters.stopped:  # only these filters read the customer
         counted = counted.join(Customer, Customer.id == Entry.customer_id)

@@ -153,6 +153,9 @@ def _collect_dirty_customers(session: Session, _flush_context) -> None:
 def _refresh_dirty_summaries(session: Session) -> None:
     session.flush()
     _refresh_dirty_cases(session)
+    customers = {i for i in session.info.get(_DIRTY, ()) if i is not None}
+    if customers and any([follow(session, customers) for follow in _CUSTOMER_FOLLOWERS]):
+        session.flush()
     dirty = session.info.pop(_DIRTY, None)
     if dirty:
         refresh_summaries(session, {i for i in dirty if i is not None})
@@ -175,6 +178,16 @@ _CASE_FOLLOWERS: list[Callable[[Session, set[int], set[int]], bool]] = []
 def follow_case_changes(follow: Callable[[Session, set[int], set[int]], bool]) -> None:
     if follow not in _CASE_FOLLOWERS:
         _CASE_FOLLOWERS.append(follow)
+
+
+# follow(session, customer ids whose entries changed) → whether it changed anything. The promises
+# register here (promises.track_promise_upkeep): a payment may keep a promise at once.
+_CUSTOMER_FOLLOWERS: list[Callable[[Session, set[int]], bool]] = []
+
+
+def follow_customer_changes(follow: Callable[[Session, set[int]], bool]) -> None:
+    if follow not in _CUSTOMER_FOLLOWERS:
+        _CUSTOMER_FOLLOWERS.append(follow)
 
 
 def _forget_dirty_customers(session: Session) -> None:

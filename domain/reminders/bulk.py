@@ -62,7 +62,8 @@ NO_EMAIL = "no e-mail address"
 UNKNOWN_ACCOUNT = "no customer with this account"
 ALREADY_QUEUED = "already queued by an earlier attempt of this run"
 NO_LETTER_MAKER = "the reminder letter cannot be made by this run"
-EXCLUSIONS = (("stopped", "reminders stopped"), ("in_collection", "in collection"), ("disputed", "disputed"))
+EXCLUSIONS = (("stopped", "reminders stopped"), ("in_collection", "in collection"), ("disputed", "disputed"),
+              ("promised", "under a promise to pay"))
 NOT_PLANNED = "not in the plan you confirmed: send reminders again to include it"
 RECENTLY_REMINDED = f"every overdue entry was reminded less than {hold_rules.REMINDER_GAP_DAYS} days ago"
 UNSETTLED = "a reminder at this level or above is still on its way or has an unknown outcome (see Deliveries)"
@@ -200,7 +201,7 @@ def _amounts(entries: Iterable[Entry]) -> tuple[tuple[str, int], ...]:
 
 
 def _excluded_reason(entries: list[Entry], today: date) -> str:
-    counts = {"stopped": 0, "in_collection": 0, "disputed": 0}
+    counts = {"stopped": 0, "in_collection": 0, "disputed": 0, "promised": 0}
     for entry in entries:
         if entry.reminders_stopped_on(today):
             counts["stopped"] += 1
@@ -208,12 +209,14 @@ def _excluded_reason(entries: list[Entry], today: date) -> str:
             counts["in_collection"] += 1
         elif entry.disputed:
             counts["disputed"] += 1
+        elif entry.promised_on_hold(today):
+            counts["promised"] += 1
     parts = [f"{counts[key]} {label}" for key, label in EXCLUSIONS if counts[key]]
     return "every overdue entry is left out: " + ", ".join(parts)
 
 
 def skip_category(reason: str) -> str:
-    return SKIP_CATEGORIES.get(reason, "stopped, disputed or in collection")
+    return SKIP_CATEGORIES.get(reason, "stopped, disputed, promised or in collection")
 
 
 def decide(customer: Customer, overdue: list[Entry], today: date, unsettled_level: int | None = None) -> DunningDecision:
@@ -224,7 +227,8 @@ def decide(customer: Customer, overdue: list[Entry], today: date, unsettled_leve
         return DunningDecision(outcome=SKIPPED, reason=CUSTOMER_STOPPED, **base)
     if not overdue:
         return DunningDecision(outcome=SKIPPED, reason=NOTHING_OVERDUE, **base)
-    allowed = [e for e in overdue if not (e.reminders_stopped_on(today) or e.in_collection or e.disputed)]
+    allowed = [e for e in overdue if not (e.reminders_stopped_on(today) or e.in_collection or e.disputed
+                                          or e.promised_on_hold(today))]
     if not allowed:
         return DunningDecision(outcome=SKIPPED, reason=_excluded_reason(overdue, today),
                                numbers=tuple(e.number for e in overdue), amounts=_amounts(overdue), **base)

@@ -1,4 +1,5 @@
 """What holds a reminder back: the customer's or an entry's stop-reminders switch, a dispute, a
+promise to pay until its date + grace, a
 collection mark ⚖️, a reminder less than REMINDER_GAP_DAYS ago (a person may still send it anyway,
 with a reason), and a message to the same
 customer at the same level or above that is still on its way or whose outcome is unknown (nobody
@@ -65,6 +66,9 @@ def holds(session: Session, customer: Customer, entries: Iterable[Entry], today:
         if entry.disputed:
             found.append(Hold(f"{entry.number} is disputed" + (f": {entry.dispute_reason}." if entry.dispute_reason
                                                                else ".")))
+        if entry.promised_on_hold(today):
+            found.append(Hold(f"{entry.number} is under a promise to pay: reminders resume after "
+                              f"{entry.promised_until.isoformat()}."))
         if reminded_recently(entry, today):
             when = "today" if entry.last_reminder_on == today else f"on {entry.last_reminder_on.isoformat()}"
             found.append(Hold(f"{entry.number} was reminded {when} (now at {templates.level_name(entry.reminder_level)}), "

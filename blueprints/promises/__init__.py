@@ -1,0 +1,1 @@
+"""Promises to pay: recorded from the account status, listed on /promises."""

@@ -1,0 +1,300 @@
+"""Promises to pay: "we'll pay on the 15th", recorded on one or several invoices of a customer.
+
+    promise = record_promise(session, actor, customer, [entry.id], promised_on=date(2026, 7, 15), channel="phone")
+    evaluate(session, today)  # daily, and on every change to the customers' entries
+
+While a promise is open its entries carry `Entry.promised_until` (its date + the grace period of
+Settings): every send holds them back until that day (domain.reminders.holds, bulk, follow_up),
+then they resume by themselves. Nobody updates a promise by hand: what its entries owe less than
+when it was made is what was paid toward it, however it was paid (a receipt, an import, an FEC,
+a credit note); fully paid → kept, at once; at the date + grace, partly paid → partly kept (the rest
+resumes), nothing → broken, which tells the user who recorded it (the bell, with the customer) and
+goes in the history. A customer's reliability is its promises kept and broken over 12 months.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Iterable
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from domain import audit, clock
+from domain.ledger.summaries import follow_customer_changes
+from domain.listing import like_escape
+from domain.models import (INVOICE, PROMISE_CHANNELS, PROMISE_STATUSES, CompanySettings, Contact, Customer, Entry,
+                           Notification, Promise, PromiseEntry, User)
+from domain.money import format_money
+
+DEFAULT_GRACE_DAYS = 3
+MAX_NOTE = 5000
+PAGE_SIZE = 50
+CHUNK = 500
+SETTLED = ("kept", "partly_kept", "broken")
+IN_APP = ("app", "both")  # the user's notification preference (domain.notifications.PREFERENCES)
+
+
+class PromiseError(ValueError):
+    """The promise cannot be recorded or changed as asked; the message says why."""
+
+
+def grace_days(session: Session) -> int:
+    days = session.scalar(select(CompanySettings.promise_grace_days))
+    return DEFAULT_GRACE_DAYS if days is None else days
+
+
+def _numbers(entries: Iterable[Entry]) -> str:
+    return ", ".join(entry.number for entry in entries)
+
+
+def _open_promises_of(session: Session, entry_ids: list[int]) -> dict[int, int]:
+    rows = session.execute(select(PromiseEntry.entry_id, Promise.id).join(Promise, Promise.id == PromiseEntry.promise_id)
+                           .where(PromiseEntry.entry_id.in_(entry_ids), Promise.status == "open"))
+    return dict(rows.all())
+
+
+def record_promise(session: Session, actor: User, customer: Customer, entry_ids: list[int], *, promised_on: date,
+                   channel: str, amount_cents: int | None = None, contact_id: int | None = None,
+                   note: str = "") -> Promise:
+    """Record what the customer promised; the entries' reminders pause until the date + grace."""
+    today = clock.today()
+    ids = sorted(set(entry_ids))
+    if not ids:
+        raise PromiseError("Tick the invoices the customer promises to pay.")
+    entries = list(session.scalars(select(Entry).where(Entry.id.in_(ids), Entry.customer_id == customer.id)
+                                   .order_by(Entry.due_date, Entry.number)))
+    if len(entries) != len(ids):
+        raise PromiseError("Some of these entries are not this customer's: reload the page.")
+    not_invoices = [e.number for e in entries if e.kind != INVOICE]
+    if not_invoices:
+        raise PromiseError(f"{', '.join(not_invoices)}: a promise is to pay invoices, not credit notes.")
+    closed = [e.number for e in entries if not e.is_open or e.cancelled_at is not None]
+    if closed:
+        raise PromiseError(f"{', '.join(closed)}: paid or cancelled, nothing left to promise.")
+    if len({e.currency for e in entries}) > 1:
+        raise PromiseError("These invoices are in different currencies: one promise per currency.")
+    held = _open_promises_of(session, ids)
+    if held:
+        numbers = ", ".join(f"{e.number} (promise #{held[e.id]})" for e in entries if e.id in held)
+        raise PromiseError(f"Already promised: {numbers}. Cancel that promise first if the customer changed it.")
+    if channel not in PROMISE_CHANNELS:
+        raise PromiseError("Choose how the customer promised: " + ", ".join(PROMISE_CHANNELS.values()).lower() + ".")
+    if promised_on < today:
+        raise PromiseError("The promised date has passed: a promise is for today or later.")
+    if promised_on > today + timedelta(days=366):
+        raise PromiseError("A promise more than a year away is a payment schedule: record a schedule instead.")
+    open_total = sum(e.open_cents for e in entries)
+    amount = open_total if amount_cents is None else amount_cents
+    currency = entries[0].currency
+    if amount <= 0 or amount > open_total:
+        raise PromiseError(f"The promised amount is more than zero and at most what these invoices owe: "
+                           f"{format_money(open_total, currency)}.")
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        raise PromiseError(f"The note has at most {MAX_NOTE:,} characters.")
+    if contact_id is not None and session.scalar(select(Contact.id).where(
+            Contact.id == contact_id, Contact.customer_id == customer.id)) is None:
+        raise PromiseError("This contact is not one of the customer's.")
+    promise = Promise(customer=customer, amount_cents=amount, currency=currency, promised_on=promised_on,
+                      grace_days=grace_days(session), channel=channel, contact_id=contact_id, note=note,
+                      recorded_by=actor, recorded_at=clock.now(), open_at_start_cents=open_total, status="open",
+                      paid_cents=0, entries=entries)
+    session.add(promise)
+    for entry in entries:
+        entry.promised_until = max(promise.until, entry.promised_until or promise.until)
+    session.flush()
+    audit.record(session, actor, "promise.recorded",
+                 f"Promise #{promise.id}: {format_money(amount, currency)} by {promised_on:%d/%m/%Y} "
+                 f"({promise.channel_label.lower()}) on {_numbers(entries)}; reminders wait until "
+                 f"{promise.until:%d/%m/%Y}.", customer=customer, reason=note or None)
+    return promise
+
+
+def _release(session: Session, promise: Promise) -> None:
+    """Its entries' pause ends, unless another open promise still covers them."""
+    for entry in promise.entries:
+        others = session.scalars(select(Promise).join(PromiseEntry, PromiseEntry.promise_id == Promise.id)
+                                 .where(PromiseEntry.entry_id == entry.id, Promise.status == "open",
+                                        Promise.id != promise.id)).all()
+        entry.promised_until = max((other.until for other in others), default=None)
+
+
+def cancel_promise(session: Session, actor: User, promise: Promise, reason: str) -> None:
+    """Recorded by mistake, or replaced by another: taken off, with the reason; the pause ends."""
+    reason = (reason or "").strip()
+    if promise.status != "open":
+        raise PromiseError(f"Promise #{promise.id} is {promise.status_label.lower()}: only an open one can be cancelled.")
+    if not reason:
+        raise PromiseError("Say why the promise is cancelled.")
+    promise.status, promise.cancelled_reason, promise.settled_on = "cancelled", reason[:500], clock.today()
+    _release(session, promise)
+    audit.record(session, actor, "promise.cancelled", f"Promise #{promise.id} cancelled; reminders resume for "
+                 f"{_numbers(promise.entries)}.", customer=promise.customer, reason=reason)
+
+
+def paid_toward(promise: Promise) -> int:
+    """What its entries owe less than when it was made (a cancelled entry owes nothing, but was not paid)."""
+    now_open = sum(entry.open_cents for entry in promise.entries if entry.cancelled_at is None)
+    cancelled = sum(entry.open_cents for entry in promise.entries if entry.cancelled_at is not None)
+    return max(0, promise.open_at_start_cents - now_open - cancelled)
+
+
+def evaluate(session: Session, today: date | None = None, customer_ids: Iterable[int] | None = None) -> list[Promise]:
+    """Settle the open promises that are decided: kept as soon as fully paid; at the date + grace,
+    partly kept or broken. Returns the promises settled now."""
+    today = today or clock.today()
+    query = select(Promise).where(Promise.status == "open")
+    if customer_ids is not None:
+        ids = sorted({i for i in customer_ids if i is not None})
+        if not ids:
+            return []
+        promises = [p for start in range(0, len(ids), CHUNK)
+                    for p in session.scalars(query.where(Promise.customer_id.in_(ids[start:start + CHUNK])))]
+    else:
+        promises = list(session.scalars(query))
+    settled = []
+    for promise in promises:
+        paid = paid_toward(promise)
+        if paid >= promise.amount_cents:
+            status = "kept"
+        elif today > promise.until:
+            status = "partly_kept" if paid else "broken"
+        else:
+            continue
+        promise.status, promise.paid_cents, promise.settled_on = status, min(paid, promise.amount_cents), today
+        _release(session, promise)
+        money = format_money(promise.paid_cents, promise.currency)
+        detail = {"kept": f"Promise #{promise.id} kept: {money} paid",
+                  "partly_kept": f"Promise #{promise.id} partly kept: {money} of "
+                                 f"{format_money(promise.amount_cents, promise.currency)} paid by "
+                                 f"{promise.promised_on:%d/%m/%Y}; reminders resume for the rest",
+                  "broken": f"Promise #{promise.id} broken: nothing paid by {promise.promised_on:%d/%m/%Y}; "
+                            "reminders resume"}[status]
+        audit.record(session, None, f"promise.{status}", detail, customer=promise.customer)
+        if status == "broken" and promise.recorded_by is not None and \
+                promise.recorded_by.export_notifications in IN_APP:
+            session.add(Notification(user_id=promise.recorded_by_id, customer_id=promise.customer_id,
+                                     text=f"{promise.customer.name}: {detail}."[:500]))
+        settled.append(promise)
+    return settled
+
+
+def follow_ledger_changes(session: Session, customer_ids: set[int]) -> bool:
+    """Registered with the summaries' upkeep: a change to these customers' entries (a payment, an
+    import) may keep a promise at once."""
+    return bool(evaluate(session, customer_ids=customer_ids))
+
+
+def track_promise_upkeep() -> None:
+    """Evaluate the promises of every customer whose entries a commit changed (idempotent)."""
+    follow_customer_changes(follow_ledger_changes)
+
+
+@dataclass(frozen=True)
+class Reliability:
+    kept: int
+    partly_kept: int
+    broken: int
+
+    @property
+    def total(self) -> int:
+        return self.kept + self.partly_kept + self.broken
+
+
+def reliability(session: Session, customer: Customer, today: date | None = None) -> Reliability:
+    """Promises kept, partly kept and broken over the last 12 months."""
+    since = (today or clock.today()) - timedelta(days=365)
+    counts = dict(session.execute(select(Promise.status, func.count()).where(
+        Promise.customer_id == customer.id, Promise.status.in_(SETTLED), Promise.settled_on >= since)
+        .group_by(Promise.status)).all())
+    return Reliability(counts.get("kept", 0), counts.get("partly_kept", 0), counts.get("broken", 0))
+
+
+def promises_of(session: Session, customer: Customer, limit: int = 50) -> list[Promise]:
+    return list(session.scalars(select(Promise).where(Promise.customer_id == customer.id)
+                                .order_by((Promise.status != "open"), Promise.promised_on.desc()).limit(limit)))
+
+
+# --- the Promises page --------------------------------------------------------------------------
+
+VIEWS = {"open": "Open", "week": "Due this week", "broken": "Broken", "kept": "Kept", "all": "All"}
+
+
+@dataclass(frozen=True)
+class PromiseFilters:
+    view: str = "open"
+    owner: str = ""  # a user id, or "" for anyone
+    start: date | None = None  # promised on or after
+    end: date | None = None
+    min_cents: int | None = None
+    q: str = ""
+    page: int = 1
+
+    def as_args(self) -> dict[str, str]:
+        args = {"view": "" if self.view == "open" else self.view, "owner": self.owner, "q": self.q,
+                "from": self.start.isoformat() if self.start else "", "to": self.end.isoformat() if self.end else "",
+                "min": f"{self.min_cents / 100:.2f}" if self.min_cents is not None else ""}
+        return {key: value for key, value in args.items() if value}
+
+
+def parse_filters(args, parse_amount) -> PromiseFilters:
+    """The page's filters from the address (a bad value is dropped, never an error page)."""
+    def day(name):
+        try:
+            return date.fromisoformat(args.get(name, "")) if args.get(name) else None
+        except ValueError:
+            return None
+    try:
+        minimum = parse_amount(args["min"]) if args.get("min") else None
+    except ValueError:
+        minimum = None
+    try:
+        page = max(1, int(args.get("page", 1)))
+    except ValueError:
+        page = 1
+    view = args.get("view", "open")
+    owner = args.get("owner", "")
+    return PromiseFilters(view=view if view in VIEWS else "open", owner=owner if owner.isdigit() else "",
+                          start=day("from"), end=day("to"), min_cents=minimum, q=(args.get("q") or "")[:100].strip(),
+                          page=page)
+
+
+def _conditions(filters: PromiseFilters, today: date) -> list:
+    conditions = []
+    if filters.view == "open":
+        conditions.append(Promise.status == "open")
+    elif filters.view == "week":
+        conditions += [Promise.status == "open", Promise.promised_on <= today + timedelta(days=6)]
+    elif filters.view == "broken":
+        conditions.append(Promise.status.in_(("broken", "partly_kept")))
+    elif filters.view == "kept":
+        conditions.append(Promise.status == "kept")
+    if filters.owner:
+        conditions.append(Promise.recorded_by_id == int(filters.owner))
+    if filters.start:
+        conditions.append(Promise.promised_on >= filters.start)
+    if filters.end:
+        conditions.append(Promise.promised_on <= filters.end)
+    if filters.min_cents is not None:
+        conditions.append(Promise.amount_cents >= filters.min_cents)
+    if filters.q:
+        pattern = f"%{like_escape(filters.q)}%"
+        conditions.append(or_(Customer.name.ilike(pattern, escape="\\"), Customer.account.ilike(pattern, escape="\\")))
+    return conditions
+
+
+def promise_rows(session: Session, filters: PromiseFilters, *, limit: int | None = PAGE_SIZE) -> tuple[list[Promise], int]:
+    """The page's promises (the nearest date first while open, the latest settled first otherwise)."""
+    conditions = _conditions(filters, clock.today())
+    base = select(Promise).join(Customer, Customer.id == Promise.customer_id).where(*conditions)
+    total = session.scalar(select(func.count()).select_from(base.subquery()))
+    order = (Promise.promised_on, Promise.id) if filters.view in ("open", "week") else \
+        (Promise.settled_on.desc(), Promise.id.desc())
+    stmt = base.order_by(*order)
+    if limit is not None:
+        stmt = stmt.limit(limit).offset((filters.page - 1) * limit)
+    return list(session.scalars(stmt)), total
+
+
+__all__ = ["PROMISE_STATUSES", "PromiseError", "cancel_promise", "evaluate", "record_promise", "reliability"]
