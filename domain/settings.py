@@ -13,8 +13,15 @@ from domain.models import CompanySettings, User
 from domain.notifications import PREFERENCES
 
 EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+# Numbers of days the company sets: (label, lowest, highest, default).
+DAY_SETTINGS = {
+    "payment_terms_days": ("Payment terms", 0, 365, 30),  # due date of entries without one (and of the FEC's)
+    "promise_grace_days": ("Grace after a promised date", 0, 60, 3),  # reminders wait that much longer
+    "dispute_stale_days": ("A dispute is untouched after", 1, 365, 14),  # flagged, and in the morning digest
+}
 COMPANY_FIELDS = {"name": "name", "registration_number": "SIREN", "sender_email": "sender e-mail", "address": "address",
-                  "payment_terms_days": "payment terms"}
+                  "payment_terms_days": "payment terms", "promise_grace_days": "promise grace",
+                  "dispute_stale_days": "untouched disputes"}
 
 
 class SettingsError(ValueError):
@@ -74,22 +81,27 @@ def save_company(
     registration_number: str,
     sender_email: str,
     address: str | None,
-    payment_terms_days: str | int | None = None,
+    **days: str | int | None,
 ) -> CompanySettings:
     """Check every field, then save them all (creating the row on the first save) or none.
-    Payment terms None keep the current ones."""
+    `days` are the numbers of days of DAY_SETTINGS; one not given (None) keeps its value."""
     row = company(session)
     values = {"name": (name or "").strip(), "sender_email": (sender_email or "").strip(),
               "address": (address or "").strip() or None}
     errors: dict[str, str] = {}
-    terms = str(payment_terms_days if payment_terms_days is not None else "").strip()
-    if payment_terms_days is None:
-        values["payment_terms_days"] = row.payment_terms_days if row is not None and row.payment_terms_days is not None \
-            else 30
-    elif terms.isdigit() and int(terms) <= 365:
-        values["payment_terms_days"] = int(terms)
-    else:
-        errors["payment_terms_days"] = "Payment terms: a number of days from 0 to 365."
+    unknown = set(days) - DAY_SETTINGS.keys()
+    if unknown:
+        raise TypeError(f"unknown settings {sorted(unknown)}")
+    for field, (label, low, high, default) in DAY_SETTINGS.items():
+        given = days.get(field)
+        text = str(given if given is not None else "").strip()
+        if given is None:
+            current = getattr(row, field) if row is not None else None
+            values[field] = default if current is None else current
+        elif text.isdigit() and low <= int(text) <= high:
+            values[field] = int(text)
+        else:
+            errors[field] = f"{label}: a number of days from {low} to {high}."
     if not values["name"]:
         errors["name"] = "The company name is required: it signs the mail sent to agencies."
     elif len(values["name"]) > 200:

@@ -71,7 +71,7 @@ def company():
         settings_rules.save_company(db.session, current_user, name=form.get("name", ""),
                                     registration_number=form.get("registration_number", ""),
                                     sender_email=form.get("sender_email", ""), address=form.get("address"),
-                                    payment_terms_days=form.get("payment_terms_days"))
+                                    **{field: form.get(field) for field in settings_rules.DAY_SETTINGS})
     except SettingsError as problem:
         db.session.rollback()
         return _answer("settings/_company.html", failed=True, company_form=form, company_errors=problem.errors)

@@ -182,3 +182,13 @@ def test_the_company_payment_terms_give_due_dates_to_entries_without_one(finance
     assert response.status_code == 200, response.get_data(as_text=True)
     session.expire_all()
     assert session.query(Entry).filter_by(number="F-1").one().due_date == date(2026, 7, 16)
+
+
+def test_the_promise_grace_and_the_untouched_disputes_days_are_settings(finance_client, session, users):
+    refused = save_company(finance_client, promise_grace_days="90", dispute_stale_days="0").get_data(as_text=True)
+    assert "Grace after a promised date: a number of days from 0 to 60." in refused
+    assert "A dispute is untouched after: a number of days from 1 to 365." in refused
+    save_company(finance_client, promise_grace_days="5", dispute_stale_days="30")
+    session.expire_all()
+    row = session.query(CompanySettings).one()
+    assert (row.promise_grace_days, row.dispute_stale_days, row.payment_terms_days) == (5, 30, 30)
