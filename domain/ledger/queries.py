@@ -3,11 +3,11 @@ maintained summaries (never the whole ledger), search, and one customer's accoun
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from typing import Mapping, NamedTuple
 
-from sqlalchemy import Select, and_, bindparam, case, func, or_, select
+from sqlalchemy import Select, and_, bindparam, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from domain import clock
@@ -15,7 +15,8 @@ from domain.ledger.aging import BUCKET_COLUMNS, BUCKET_KEYS, bucket_due_range
 from domain.ledger.summaries import summaries_stamp
 from domain.listing import (COUNT_CAP, PAGE_SIZE, FilterError, Page, flag, like_escape, parse_date, parse_sort_and_page,
                             prefix_range, query_string)
-from domain.models import CREDIT_NOTE, MAX_LEVEL, Contact, Customer, CustomerSummary, Entry, Payment
+from domain.models import (CREDIT_NOTE, MAX_LEVEL, Contact, Customer, CustomerSummary, Entry, Payment, Promise,
+                           PromiseEntry)
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Filters:
     in_collection: bool = False
     stopped: bool = False
     disputed: bool = False
+    promise: str = ""  # "open": under an open promise to pay; "broken": one broken in the last 30 days
     due_from: date | None = None
     due_to: date | None = None
     sort: str = ""
@@ -42,6 +44,7 @@ class Filters:
             "collection": "1" if f.in_collection else "",
             "stopped": "1" if f.stopped else "",
             "disputed": "1" if f.disputed else "",
+            "promise": f.promise,
             "from": f.due_from.isoformat() if f.due_from else "",
             "to": f.due_to.isoformat() if f.due_to else "",
         }
@@ -50,7 +53,7 @@ class Filters:
     @property
     def active(self) -> bool:
         return any((self.q, self.level, self.bucket, self.in_collection, self.stopped, self.disputed,
-                    self.due_from, self.due_to))
+                    self.promise, self.due_from, self.due_to))
 
 
 def parse_filters(args: Mapping[str, str], sort_keys: tuple[str, ...]) -> Filters:
@@ -68,11 +71,33 @@ def parse_filters(args: Mapping[str, str], sort_keys: tuple[str, ...]) -> Filter
     due_from, due_to = parse_date(args, "from", "from"), parse_date(args, "to", "to")
     if due_from and due_to and due_from > due_to:
         raise FilterError("The from date is after the to date.")
+    promise = (args.get("promise") or "").strip()
+    if promise not in PROMISE_FILTERS:
+        raise FilterError(f"Unknown promise filter {promise!r}: choose open or broken.")
     return Filters(
         q=(args.get("q") or "").strip()[:100], level=level, bucket=bucket,
         in_collection=flag(args, "collection"), stopped=flag(args, "stopped"), disputed=flag(args, "disputed"),
-        due_from=due_from, due_to=due_to, sort=sort, direction=direction, page=page,
+        promise=promise, due_from=due_from, due_to=due_to, sort=sort, direction=direction, page=page,
     )
+
+
+PROMISE_FILTERS = {"": "", "open": "Promise open", "broken": "Promise broken (30 days)"}
+BROKEN_RECENTLY_DAYS = 30
+
+
+def _promise_condition(kind: str, today: date, customer_id=None, entry_id=None):
+    """EXISTS a promise of the customer (or on the entry) that is open, or broken lately."""
+    if kind == "open":
+        status = Promise.status == "open"
+    else:
+        status = and_(Promise.status.in_(("broken", "partly_kept")),
+                      Promise.settled_on >= today - timedelta(days=BROKEN_RECENTLY_DAYS))
+    found = select(literal(1)).select_from(Promise)
+    if entry_id is not None:
+        found = found.join(PromiseEntry, PromiseEntry.promise_id == Promise.id).where(PromiseEntry.entry_id == entry_id)
+    else:
+        found = found.where(Promise.customer_id == customer_id)
+    return exists(found.where(status))
 
 
 # --- Who owes you what? ------------------------------------------------------------------
@@ -100,6 +125,8 @@ def _balance_conditions(filters: Filters) -> list:
         conditions.append(CustomerSummary.reminders_stopped.is_(True))
     if filters.disputed:
         conditions.append(CustomerSummary.disputed_count > 0)
+    if filters.promise:
+        conditions.append(_promise_condition(filters.promise, clock.today(), customer_id=CustomerSummary.customer_id))
     if filters.q:
         pattern = f"%{like_escape(filters.q)}%"
         conditions.append(or_(Customer.name.ilike(pattern, escape="\\"), Customer.account.ilike(pattern, escape="\\")))
@@ -259,6 +286,10 @@ def _due_conditions(filters: Filters, today: date) -> list:
         conditions.append(Entry.in_collection.is_(True))
     if filters.disputed:
         conditions.append(Entry.disputed.is_(True))
+    if filters.promise == "open":
+        conditions.append(Entry.promised_until >= today)
+    elif filters.promise:
+        conditions.append(_promise_condition(filters.promise, today, entry_id=Entry.id))
     if filters.stopped:
         conditions.append(or_(
             and_(Entry.reminders_stopped.is_(True), or_(Entry.stop_until.is_(None), Entry.stop_until >= today)),

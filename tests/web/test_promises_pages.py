@@ -93,3 +93,23 @@ def test_the_promises_page_views_and_export(finance_client, session, alpha, user
     note = session.scalar(select(Notification))
     opened = finance_client.get(f"/notifications/{note.id}/open")
     assert opened.headers["Location"].endswith("/customers/C1#promises")
+
+
+def test_who_owes_and_due_dates_filter_by_open_and_broken_promises(finance_client, session, alpha, users):
+    beta = Customer(account="C2", name="Beta", entries=[
+        Entry(number="G-1", kind="invoice", issue_date=date(2026, 3, 1), due_date=date(2026, 4, 1),
+              amount_cents=5000, open_cents=5000)])
+    session.add(beta)
+    session.commit()
+    record(finance_client, session, "F-1", promised_on=(TODAY + timedelta(days=1)).isoformat())
+    balances = finance_client.get("/?promise=open").get_data(as_text=True)
+    assert "Alpha" in balances and "Beta" not in balances
+    due = finance_client.get("/due-dates?promise=open").get_data(as_text=True)
+    assert "F-1" in due and "F-2" not in due and "G-1" not in due
+    clock.pin(TODAY + timedelta(days=5))
+    promises.evaluate(session)
+    session.commit()
+    assert "Alpha" in finance_client.get("/?promise=broken").get_data(as_text=True)
+    assert "F-1" in finance_client.get("/due-dates?promise=broken").get_data(as_text=True)
+    assert "Alpha" not in finance_client.get("/?promise=open").get_data(as_text=True)
+    assert finance_client.get("/?promise=maybe").status_code == 400
