@@ -52,6 +52,17 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _time_zone(name: str) -> str:
+    """An IANA time zone name (Europe/Paris), checked now rather than at 8:00 tomorrow."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"RELANCE_TIMEZONE must be a time zone like Europe/Paris, not {name!r}.") from None
+    return name
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=os.environ.get("RELANCE_INSTANCE_PATH") or None)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -83,6 +94,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         LOGIN_LIMIT_PER_ACCOUNT="5 per 15 minutes",
         LOGIN_LIMIT_PER_ADDRESS="20 per 15 minutes",
         BABEL_LOCALE=os.environ.get("RELANCE_LOCALE", "en_GB"),
+        # The instance's time zone: the morning digest goes at 8:00 there.
+        TIMEZONE=_time_zone(os.environ.get("RELANCE_TIMEZONE", "Europe/Paris")),
         BENCH_ROUTES=os.environ.get("RELANCE_BENCH") == "1",
     )
     if "SECRET_KEY" not in test_config:

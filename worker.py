@@ -11,6 +11,7 @@ import signal
 import socket
 import threading
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import weasyprint  # noqa: F401  (imported before the fork: PDFs 4x faster)
 from rq import Worker
@@ -19,6 +20,7 @@ from sqlalchemy.orm import configure_mappers
 
 import files.collection_zip  # noqa: F401  (openpyxl and the PDF writer, loaded once too)
 import jobs.base
+import jobs.digest
 import jobs.exports
 import jobs.ledger
 import jobs.reminders
@@ -27,6 +29,7 @@ from domain import clock
 from runtime.redis_server import die_with_parent
 
 log = logging.getLogger("relance.worker")
+DIGEST_HOUR = 8  # the morning digest goes at 8:00 in the instance's time zone (RELANCE_TIMEZONE)
 DAILY_CHECK_SECONDS = 10  # the housekeeping tick (the daily jobs themselves run once a day)
 HEARTBEAT_SECONDS = 5  # RQ refreshes a running job's heartbeat this often (job_monitoring_interval)
 STALE_HEARTBEAT = timedelta(seconds=6 * HEARTBEAT_SECONDS)  # then the worker running it is taken for dead
@@ -57,6 +60,13 @@ def enqueue_daily_jobs(app) -> bool:
         after = Dependency(jobs=[queue.enqueue(jobs.ledger.evaluate_promises, day, job_id=f"promises-{day}",
                                                depends_on=after)], allow_failure=True)
         log.info("Daily settling of promises queued for %s", day)
+        queued = True
+    local = datetime.now(ZoneInfo(app.config.get("TIMEZONE", "Europe/Paris")))
+    if local.hour >= DIGEST_HOUR and connection.set(f"relance:daily:digest:{local.date()}", "1", nx=True,
+                                                    ex=3 * 86400):
+        queue.enqueue(jobs.digest.morning_digest, local.date().isoformat(), job_id=f"digest-{local.date()}",
+                      depends_on=after, job_timeout=1800)
+        log.info("Morning digest queued for %s", local.date())
         queued = True
     if connection.set(f"relance:daily:follow-up:{day}", "1", nx=True, ex=3 * 86400):
         from jobs.reminders import daily_run

@@ -56,6 +56,8 @@ class User(Base):
     export_notifications: Mapped[str] = mapped_column(String(10), default="app", server_default="app")
     language: Mapped[str] = mapped_column(String(5), default="en", server_default="en")
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The morning digest at 8:00: broken promises, untouched disputes, what is due today.
+    morning_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     # The login (UserSession) this object was loaded for, set by domain.users.open_session and
     # user_for_session. Flask-Login keeps get_id() in the session and the remember cookie, so a
@@ -655,6 +657,24 @@ class PromiseEntry(Base):
 
     promise_id: Mapped[int] = mapped_column(ForeignKey("promises.id", ondelete="CASCADE"), primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True, index=True)
+
+
+class DigestDelivery(Base):
+    """One user's morning digest of one day: made once (the unique key), e-mailed once. Like the
+    outbox, a send that was started and never finished is "unknown", never sent again by itself."""
+
+    __tablename__ = "digest_deliveries"
+    __table_args__ = (UniqueConstraint("user_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    day: Mapped[date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)  # the e-mail's body, as made
+    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued | sending | sent | failed | unknown | none
+    attempted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    error: Mapped[str | None] = mapped_column(String(500))
+
+    user: Mapped[User] = relationship()
 
 
 class CompanySettings(Base):

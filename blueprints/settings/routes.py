@@ -56,6 +56,7 @@ def notifications():
     choice = request.form.get("export_notifications", "")
     try:
         settings_rules.set_export_notifications(current_user, choice)
+        current_user.morning_digest = request.form.get("morning_digest") == "1"
     except SettingsError as problem:
         db.session.rollback()
         return _answer("settings/_notifications.html", failed=True, preference_error=str(problem))

@@ -192,3 +192,14 @@ def test_the_promise_grace_and_the_untouched_disputes_days_are_settings(finance_
     session.expire_all()
     row = session.query(CompanySettings).one()
     assert (row.promise_grace_days, row.dispute_stale_days, row.payment_terms_days) == (5, 30, 30)
+
+
+def test_each_user_asks_for_the_morning_digest(finance_client, session, users):
+    response = finance_client.post("/settings/notifications", data={"export_notifications": "both",
+                                                                    "morning_digest": "1"}, headers=HTMX)
+    assert "Morning digest at 8:00 (Europe/Paris)" in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(User, users["finance"].id).morning_digest is True
+    finance_client.post("/settings/notifications", data={"export_notifications": "both"}, headers=HTMX)
+    session.expire_all()
+    assert session.get(User, users["finance"].id).morning_digest is False

@@ -1,0 +1,143 @@
+"""The morning digest: at 8:00 (the instance's time zone), one e-mail and one bell notification per
+user who asked for it (Settings → Notifications), naming what needs them today — promises broken
+since yesterday, disputes untouched for N days (Settings), promises due today. Nothing when there
+is nothing.
+
+    made = make_digests(session, today)        # one DigestDelivery per user and day, at most
+    claim(session, delivery_id) → send → mark_sent / mark_failed
+
+A delivery is keyed by (user, day): made twice — the worker restarted, two workers — it is made
+once. Its e-mail is claimed ("sending") before it goes: one found "sending" later has an unknown
+outcome and is never sent again by itself (the outbox's rule, domain.reminders.outbox).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from domain import clock
+from domain.ledger.disputes import stale_days
+from domain.models import DigestDelivery, Dispute, Notification, Promise, User
+from domain.money import format_money
+
+IN_APP = ("app", "both")
+
+
+@dataclass
+class Digest:
+    day: date
+    broken: list[Promise] = field(default_factory=list)
+    untouched: list[Dispute] = field(default_factory=list)
+    due_today: list[Promise] = field(default_factory=list)
+    stale_after: int = 14
+
+    @property
+    def empty(self) -> bool:
+        return not (self.broken or self.untouched or self.due_today)
+
+    def headline(self) -> str:
+        parts = []
+        if self.broken:
+            parts.append(f"{len(self.broken)} promise{'s' if len(self.broken) > 1 else ''} broken")
+        if self.untouched:
+            parts.append(f"{len(self.untouched)} dispute{'s' if len(self.untouched) > 1 else ''} untouched")
+        if self.due_today:
+            parts.append(f"{len(self.due_today)} promise{'s' if len(self.due_today) > 1 else ''} due today")
+        return f"Relance, {self.day:%d/%m/%Y}: " + ", ".join(parts)
+
+    def lines(self) -> list[str]:
+        lines = []
+        if self.broken:
+            lines.append("Promises broken since yesterday:")
+            lines += [f"  - {p.customer.name} ({p.customer.account}): {format_money(p.amount_cents, p.currency)} "
+                      f"promised by {p.promised_on:%d/%m/%Y}, {format_money(p.paid_cents, p.currency)} paid"
+                      for p in self.broken]
+        if self.untouched:
+            lines.append(f"Disputes untouched for {self.stale_after} days or more:")
+            lines += [f"  - #{d.id} {d.customer.name} ({d.customer.account}): {d.reason_label}, "
+                      f"last activity {d.last_activity_at:%d/%m/%Y}"
+                      + (f", owner {d.owner.display_name}" if d.owner else ", nobody assigned")
+                      for d in self.untouched]
+        if self.due_today:
+            lines.append("Promises due today:")
+            lines += [f"  - {p.customer.name} ({p.customer.account}): {format_money(p.amount_cents, p.currency)} "
+                      f"on {', '.join(e.number for e in p.entries)}" for p in self.due_today]
+        return lines
+
+
+def digest_of(session: Session, today: date, now: datetime | None = None) -> Digest:
+    """What the team must look at today (the same for every user: a small team shares it)."""
+    now = now or clock.now()
+    days = stale_days(session)
+    return Digest(
+        day=today, stale_after=days,
+        broken=list(session.scalars(select(Promise).where(
+            Promise.status.in_(("broken", "partly_kept")), Promise.settled_on >= today - timedelta(days=1))
+            .order_by(Promise.settled_on, Promise.id))),
+        untouched=list(session.scalars(select(Dispute).where(
+            Dispute.status != "resolved", Dispute.last_activity_at < now - timedelta(days=days))
+            .order_by(Dispute.last_activity_at, Dispute.id))),
+        due_today=list(session.scalars(select(Promise).where(Promise.status == "open", Promise.promised_on == today)
+                                       .order_by(Promise.id))),
+    )
+
+
+def make_digests(session: Session, today: date) -> list[int]:
+    """Today's digest for every active user who asked for it, once: the bell notification (if they
+    take notifications in the app) and a delivery row for the e-mail. Returns the deliveries to
+    e-mail (those made now, and those of today still queued)."""
+    digest = digest_of(session, today)
+    users = list(session.scalars(select(User).where(User.active.is_(True), User.morning_digest.is_(True))
+                                 .order_by(User.id)))
+    made = set(session.scalars(select(DigestDelivery.user_id).where(DigestDelivery.day == today)))
+    for user in users:
+        if user.id in made:
+            continue
+        text = "\n".join(digest.lines())
+        delivery = DigestDelivery(user_id=user.id, day=today, text=text,
+                                  status="none" if digest.empty else "queued")
+        try:
+            with session.begin_nested():
+                session.add(delivery)
+                if not digest.empty and user.export_notifications in IN_APP:
+                    session.add(Notification(user_id=user.id, text=digest.headline()[:500]))
+        except IntegrityError:  # another worker made it meanwhile
+            continue
+    session.flush()
+    return list(session.scalars(select(DigestDelivery.id).where(DigestDelivery.day == today,
+                                                                DigestDelivery.status == "queued")))
+
+
+def claim(session: Session, delivery_id: int) -> DigestDelivery | None:
+    """Take a queued delivery for sending (one worker wins); None when it is not queued any more."""
+    claimed = session.execute(update(DigestDelivery).where(DigestDelivery.id == delivery_id,
+                                                           DigestDelivery.status == "queued")
+                              .values(status="sending", attempted_at=clock.now()))
+    if claimed.rowcount != 1:
+        return None
+    return session.get(DigestDelivery, delivery_id)
+
+
+def mark_sent(delivery: DigestDelivery) -> None:
+    delivery.status, delivery.error = "sent", None
+
+
+def mark_failed(delivery: DigestDelivery, error: str) -> None:
+    delivery.status, delivery.error = "failed", error[:500]
+
+
+def mark_unknown_sends(session: Session, now: datetime | None = None) -> int:
+    """Deliveries left "sending" by a worker that died: their outcome is unknown, never re-sent."""
+    cutoff = (now or clock.now()) - timedelta(minutes=5)
+    result = session.execute(update(DigestDelivery).where(DigestDelivery.status == "sending",
+                                                          DigestDelivery.attempted_at < cutoff)
+                             .values(status="unknown", error="The worker stopped while sending: check the mailbox."))
+    return result.rowcount or 0
+
+
+def subject_of(delivery: DigestDelivery) -> str:
+    return f"Relance: what needs you on {delivery.day:%d/%m/%Y}"
