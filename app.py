@@ -154,11 +154,13 @@ def _configure_database(app: Flask) -> None:
 
     from domain.collection.cases import track_case_upkeep
     from domain.ledger.promises import track_promise_upkeep
+    from domain.ledger.schedules import track_schedule_upkeep
     from domain.ledger.summaries import track_summary_upkeep
 
     track_summary_upkeep()
     track_case_upkeep()
     track_promise_upkeep()
+    track_schedule_upkeep()
     engine = db.engine
     if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_pragmas):
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -16,11 +16,13 @@ from blueprints.promises.routes import bp as promises
 from blueprints.receivables.routes import bp as receivables
 from blueprints.reminder_templates.routes import bp as reminder_templates
 from blueprints.reminders.routes import bp as reminders
+from blueprints.schedules.routes import bp as schedules
 from blueprints.settings.routes import bp as settings
 from blueprints.users.routes import bp as users
 
 BLUEPRINTS = (auth, receivables, customers, collection, exports, notifications, settings, imports,
-              attachments, reminder_templates, reminders, follow_up, users, account, disputes, promises)
+              attachments, reminder_templates, reminders, follow_up, users, account, disputes, promises,
+              schedules)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,7 +1,7 @@
 """The morning digest: at 8:00 (the instance's time zone), one e-mail and one bell notification per
 user who asked for it (Settings → Notifications), naming what needs them today — promises broken
-since yesterday, disputes untouched for N days (Settings), promises due today. Nothing when there
-is nothing.
+since yesterday, instalments missed, disputes untouched for N days (Settings), promises and
+instalments due today. Nothing when there is nothing.
 
     made = make_digests(session, today)        # one DigestDelivery per user and day, at most
     claim(session, delivery_id) → send → mark_sent / mark_failed
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from domain import clock
 from domain.ledger.disputes import stale_days
-from domain.models import DigestDelivery, Dispute, Notification, Promise, User
+from domain.models import DigestDelivery, Dispute, Instalment, Notification, PaymentSchedule, Promise, User
 from domain.money import format_money
 
 IN_APP = ("app", "both")
@@ -33,11 +33,13 @@ class Digest:
     broken: list[Promise] = field(default_factory=list)
     untouched: list[Dispute] = field(default_factory=list)
     due_today: list[Promise] = field(default_factory=list)
+    missed: list[Instalment] = field(default_factory=list)  # late since yesterday
+    instalments_today: list[Instalment] = field(default_factory=list)
     stale_after: int = 14
 
     @property
     def empty(self) -> bool:
-        return not (self.broken or self.untouched or self.due_today)
+        return not (self.broken or self.untouched or self.due_today or self.missed or self.instalments_today)
 
     def headline(self) -> str:
         parts = []
@@ -47,6 +49,11 @@ class Digest:
             parts.append(f"{len(self.untouched)} dispute{'s' if len(self.untouched) > 1 else ''} untouched")
         if self.due_today:
             parts.append(f"{len(self.due_today)} promise{'s' if len(self.due_today) > 1 else ''} due today")
+        if self.missed:
+            parts.append(f"{len(self.missed)} instalment{'s' if len(self.missed) > 1 else ''} missed")
+        if self.instalments_today:
+            parts.append(f"{len(self.instalments_today)} instalment{'s' if len(self.instalments_today) > 1 else ''} "
+                         "due today")
         return f"Relance, {self.day:%d/%m/%Y}: " + ", ".join(parts)
 
     def lines(self) -> list[str]:
@@ -66,6 +73,14 @@ class Digest:
             lines.append("Promises due today:")
             lines += [f"  - {p.customer.name} ({p.customer.account}): {format_money(p.amount_cents, p.currency)} "
                       f"on {', '.join(e.number for e in p.entries)}" for p in self.due_today]
+        for title, instalments in (("Instalments missed:", self.missed), ("Instalments due today:",
+                                                                          self.instalments_today)):
+            if instalments:
+                lines.append(title)
+                lines += [f"  - {i.schedule.customer.name} ({i.schedule.customer.account}), schedule #{i.schedule_id}: "
+                          f"instalment {i.number} of {format_money(i.amount_cents, i.schedule.currency)} due "
+                          f"{i.due_on:%d/%m/%Y}, {format_money(i.paid_cents, i.schedule.currency)} paid"
+                          for i in instalments]
         return lines
 
 
@@ -76,13 +91,23 @@ def digest_of(session: Session, today: date, now: datetime | None = None) -> Dig
     return Digest(
         day=today, stale_after=days,
         broken=list(session.scalars(select(Promise).where(
-            Promise.status.in_(("broken", "partly_kept")), Promise.settled_on >= today - timedelta(days=1))
+            Promise.status.in_(("broken", "partly_kept")), Promise.settled_on == today)
             .order_by(Promise.settled_on, Promise.id))),
         untouched=list(session.scalars(select(Dispute).where(
             Dispute.status != "resolved", Dispute.last_activity_at < now - timedelta(days=days))
             .order_by(Dispute.last_activity_at, Dispute.id))),
         due_today=list(session.scalars(select(Promise).where(Promise.status == "open", Promise.promised_on == today)
                                        .order_by(Promise.id))),
+        # Broken, and late, since yesterday: the daily run that settles them runs before the digest.
+        missed=[i for i in session.scalars(
+            select(Instalment).join(PaymentSchedule, PaymentSchedule.id == Instalment.schedule_id)
+            .where(Instalment.status == "late", PaymentSchedule.status.in_(("late", "broken")),
+                   Instalment.due_on >= today - timedelta(days=400)).order_by(Instalment.due_on, Instalment.id))
+            if i.due_on + timedelta(days=i.schedule.grace_days + 1) == today],
+        instalments_today=list(session.scalars(
+            select(Instalment).join(PaymentSchedule, PaymentSchedule.id == Instalment.schedule_id)
+            .where(Instalment.due_on == today, Instalment.status != "paid",
+                   PaymentSchedule.status.in_(("running", "late"))).order_by(Instalment.id))),
     )
 
 

@@ -210,6 +210,8 @@ class Entry(StopRemindersFlag, Base):
     dispute_reason: Mapped[str | None] = mapped_column(String(500))
     # Under an open promise to pay: reminders pause until this day (included), then resume.
     promised_until: Mapped[date | None] = mapped_column(Date)
+    # Under a running payment schedule: reminded by its instalments, not its due date.
+    scheduled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     # Cancelled by hand (issued by mistake): kept and listed, open amount 0, in no balance.
     cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -677,6 +679,85 @@ class DigestDelivery(Base):
     user: Mapped[User] = relationship()
 
 
+SCHEDULE_FREQUENCIES = {"weekly": "Weekly", "monthly": "Monthly", "custom": "Custom dates"}
+SCHEDULE_STATUSES = {"running": "Running", "late": "Late", "completed": "Completed", "broken": "Broken",
+                     "cancelled": "Cancelled"}
+INSTALMENT_STATUSES = {"due": "Due", "partly_paid": "Partly paid", "paid": "Paid", "late": "Late"}
+
+
+class PaymentSchedule(Base):
+    """An instalment plan (échéancier) agreed with a customer over several of its invoices: while it
+    runs, its entries are reminded by its instalments, not their due dates (`Entry.scheduled`)."""
+
+    __tablename__ = "payment_schedules"
+    __table_args__ = (Index("ix_payment_schedules_status", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    open_at_start_cents: Mapped[int] = mapped_column(BigInteger)  # what its entries owed when it was agreed
+    frequency: Mapped[str] = mapped_column(String(10))  # SCHEDULE_FREQUENCIES
+    grace_days: Mapped[int] = mapped_column(SmallInteger)  # an instalment is late after its date + these
+    broken_after: Mapped[int] = mapped_column(SmallInteger)  # missed instalments that break it
+    waive_fees: Mapped[bool] = mapped_column(Boolean, default=False)  # late interest and the €40 waived while kept
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    status: Mapped[str] = mapped_column(String(10), default="running")  # SCHEDULE_STATUSES
+    paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)  # as last evaluated
+    settled_on: Mapped[date | None] = mapped_column(Date)
+    cancelled_reason: Mapped[str | None] = mapped_column(String(500))
+
+    customer: Mapped[Customer] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    entries: Mapped[list[Entry]] = relationship(secondary="schedule_entries", order_by="Entry.due_date")
+    instalments: Mapped[list[Instalment]] = relationship(back_populates="schedule", order_by="Instalment.number",
+                                                         cascade="all, delete-orphan")
+
+    @property
+    def status_label(self) -> str:
+        return SCHEDULE_STATUSES.get(self.status, self.status)
+
+    @property
+    def remaining_cents(self) -> int:
+        return max(0, self.total_cents - self.paid_cents)
+
+    @property
+    def next_instalment(self) -> Instalment | None:
+        return next((i for i in self.instalments if i.status != "paid"), None)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ("running", "late")
+
+
+class ScheduleEntry(Base):
+    __tablename__ = "schedule_entries"
+
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("payment_schedules.id", ondelete="CASCADE"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True, index=True)
+
+
+class Instalment(Base):
+    __tablename__ = "instalments"
+    __table_args__ = (UniqueConstraint("schedule_id", "number"), Index("ix_instalments_due", "due_on"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("payment_schedules.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(SmallInteger)
+    due_on: Mapped[date] = mapped_column(Date)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(12), default="due")  # INSTALMENT_STATUSES
+
+    schedule: Mapped[PaymentSchedule] = relationship(back_populates="instalments")
+
+    @property
+    def status_label(self) -> str:
+        return INSTALMENT_STATUSES.get(self.status, self.status)
+
+
 class CompanySettings(Base):
     """The company using Relance (one row): named in reminders and in the agency hand-off."""
 
@@ -694,6 +775,8 @@ class CompanySettings(Base):
     dispute_stale_days: Mapped[int] = mapped_column(SmallInteger, default=14, server_default="14")
     # Reminders for entries under a promise pause until its date + these days.
     promise_grace_days: Mapped[int] = mapped_column(SmallInteger, default=3, server_default="3")
+    # A payment schedule with this many missed instalments is broken.
+    schedule_broken_after: Mapped[int] = mapped_column(SmallInteger, default=2, server_default="2")
 
 
 class ImportMapping(Base):

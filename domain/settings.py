@@ -18,10 +18,11 @@ DAY_SETTINGS = {
     "payment_terms_days": ("Payment terms", 0, 365, 30),  # due date of entries without one (and of the FEC's)
     "promise_grace_days": ("Grace after a promised date", 0, 60, 3),  # reminders wait that much longer
     "dispute_stale_days": ("A dispute is untouched after", 1, 365, 14),  # flagged, and in the morning digest
+    "schedule_broken_after": ("Missed instalments that break a schedule", 1, 12, 2),
 }
 COMPANY_FIELDS = {"name": "name", "registration_number": "SIREN", "sender_email": "sender e-mail", "address": "address",
                   "payment_terms_days": "payment terms", "promise_grace_days": "promise grace",
-                  "dispute_stale_days": "untouched disputes"}
+                  "dispute_stale_days": "untouched disputes", "schedule_broken_after": "missed instalments"}
 
 
 class SettingsError(ValueError):
@@ -101,7 +102,8 @@ def save_company(
         elif text.isdigit() and low <= int(text) <= high:
             values[field] = int(text)
         else:
-            errors[field] = f"{label}: a number of days from {low} to {high}."
+            unit = "instalments" if field == "schedule_broken_after" else "days"
+            errors[field] = f"{label}: a number of {unit} from {low} to {high}."
     if not values["name"]:
         errors["name"] = "The company name is required: it signs the mail sent to agencies."
     elif len(values["name"]) > 200:

@@ -132,3 +132,43 @@ def write_promises(path: Path, promises: Iterable, title: str, progress: Callabl
             progress(count)
     workbook.save(path)
     return count
+
+
+def write_schedules(path: Path, schedules: Iterable, title: str, progress: Callable[[int], None] | None = None) -> int:
+    """The Schedules overview: a sheet of schedules, and a sheet of their instalments."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("Payment schedules")
+    lines = workbook.create_sheet("Instalments")
+    bold = Font(bold=True)
+    sheet.append([xlsx_cell(sheet, title)])
+    sheet.append([xlsx_cell(sheet, text, font=bold) for text in (
+        "Schedule", "Account", "Customer", "Entries", "Currency", "Total", "Paid", "Remaining", "Next instalment",
+        "Next amount", "Status", "Agreed on")])
+    lines.append([xlsx_cell(lines, text, font=bold) for text in (
+        "Schedule", "Account", "Instalment", "Due on", "Amount", "Paid", "Status")])
+    count = 0
+    for schedule in schedules:
+        upcoming = schedule.next_instalment if schedule.is_active else None
+        money = {"number_format": MONEY_FORMAT}
+        sheet.append([
+            xlsx_cell(sheet, schedule.id), xlsx_cell(sheet, schedule.customer.account),
+            xlsx_cell(sheet, schedule.customer.name), xlsx_cell(sheet, ", ".join(e.number for e in schedule.entries)),
+            xlsx_cell(sheet, schedule.currency), xlsx_cell(sheet, to_decimal(schedule.total_cents), **money),
+            xlsx_cell(sheet, to_decimal(schedule.paid_cents), **money),
+            xlsx_cell(sheet, to_decimal(schedule.remaining_cents), **money),
+            xlsx_cell(sheet, upcoming.due_on if upcoming else None, number_format="yyyy-mm-dd"),
+            xlsx_cell(sheet, to_decimal(upcoming.amount_cents - upcoming.paid_cents) if upcoming else None, **money),
+            xlsx_cell(sheet, schedule.status_label),
+            xlsx_cell(sheet, schedule.created_at, number_format="yyyy-mm-dd")])
+        for instalment in schedule.instalments:
+            lines.append([xlsx_cell(lines, schedule.id), xlsx_cell(lines, schedule.customer.account),
+                          xlsx_cell(lines, instalment.number),
+                          xlsx_cell(lines, instalment.due_on, number_format="yyyy-mm-dd"),
+                          xlsx_cell(lines, to_decimal(instalment.amount_cents), **money),
+                          xlsx_cell(lines, to_decimal(instalment.paid_cents), **money),
+                          xlsx_cell(lines, instalment.status_label)])
+        count += 1
+        if progress and count % 1000 == 0:
+            progress(count)
+    workbook.save(path)
+    return count

@@ -12,7 +12,7 @@ from flask import current_app, render_template
 from domain import clock, exports, notifications
 from domain import settings as settings_rules
 from domain.collection import cases
-from domain.ledger import disputes, promises, queries, statements
+from domain.ledger import disputes, promises, queries, schedules, statements
 from domain.models import BulkRun, Customer, Export, User
 from extensions import db
 from files.names import safe_name
@@ -113,6 +113,20 @@ def build_promises_xlsx(export: Export) -> str:
     return filename
 
 
+def build_schedules_xlsx(export: Export) -> str:
+    """The Schedules overview's filtered view as a workbook: one row per schedule, one per instalment."""
+    from files.xlsx import write_schedules
+
+    filters = schedules.parse_filters(exports.params_of(export))
+    day = clock.today()
+    filename = safe_name(f"Payment schedules {day.isoformat()}") + ".xlsx"
+    rows, total = schedules.schedule_rows(db.session, filters, limit=None)
+    progress = progress_recorder(export, total or 1)
+    write_aside(export_path(export) / filename,
+                lambda path: write_schedules(path, rows, f"Payment schedules on {day.isoformat()}", progress))
+    return filename
+
+
 def build_statement(export: Export) -> str:
     """A customer's statement of account for a period, as PDF or Excel (its kind)."""
     from datetime import date
@@ -138,6 +152,7 @@ def build_statement(export: Export) -> str:
 # What builds each kind of export: (export) → the file's name.
 BUILDERS = {"balances_xlsx": build_balances_xlsx, "collection_xlsx": build_collection_xlsx,
             "disputes_xlsx": build_disputes_xlsx, "promises_xlsx": build_promises_xlsx,
+            "schedules_xlsx": build_schedules_xlsx,
             "collection_file": build_collection_file, "statement_pdf": build_statement,
             "statement_xlsx": build_statement}
 

@@ -7,7 +7,7 @@ from datetime import date
 from flask import current_app, render_template
 
 from domain import settings
-from domain.ledger import promises, summaries
+from domain.ledger import promises, schedules, summaries
 from domain.models import Notification, Promise
 from extensions import db
 from jobs.base import absolute_url, job, log, sender_address
@@ -25,15 +25,19 @@ def rebucket_summaries() -> None:
 
 @job
 def evaluate_promises(day: str | None = None) -> str:
-    """The daily run: promises whose date + grace has passed are kept, partly kept or broken; the
-    user who recorded a broken one hears of it (the bell, set in the same transaction, and e-mail
-    if they chose it)."""
-    settled = promises.evaluate(db.session, date.fromisoformat(day) if day else None)
+    """The daily run: promises whose date + grace has passed are kept, partly kept or broken (the
+    user who recorded a broken one hears of it: the bell, set in the same transaction, and e-mail
+    if they chose it); payment schedules whose instalment was missed turn late or broken (their
+    owner told on the bell)."""
+    today = date.fromisoformat(day) if day else None
+    settled = promises.evaluate(db.session, today)
     broken = [p.id for p in settled if p.status == "broken"]
+    moved = schedules.evaluate(db.session, today)
     db.session.commit()
     for promise_id in broken:
         _mail_broken(db.session.get(Promise, promise_id))
-    summary = f"{len(settled)} promises settled, {len(broken)} broken"
+    summary = (f"{len(settled)} promises settled, {len(broken)} broken; "
+               f"{len(moved)} schedules changed, {sum(s.status == 'late' for s in moved)} late")
     log.info("Promises: %s", summary)
     return summary
 

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from typing import Iterable
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from domain import audit, clock
 from domain.ledger.summaries import follow_customer_changes
@@ -111,15 +111,6 @@ def record_promise(session: Session, actor: User, customer: Customer, entry_ids:
     return promise
 
 
-def _release(session: Session, promise: Promise) -> None:
-    """Its entries' pause ends, unless another open promise still covers them."""
-    for entry in promise.entries:
-        others = session.scalars(select(Promise).join(PromiseEntry, PromiseEntry.promise_id == Promise.id)
-                                 .where(PromiseEntry.entry_id == entry.id, Promise.status == "open",
-                                        Promise.id != promise.id)).all()
-        entry.promised_until = max((other.until for other in others), default=None)
-
-
 def cancel_promise(session: Session, actor: User, promise: Promise, reason: str) -> None:
     """Recorded by mistake, or replaced by another: taken off, with the reason; the pause ends."""
     reason = (reason or "").strip()
@@ -128,56 +119,85 @@ def cancel_promise(session: Session, actor: User, promise: Promise, reason: str)
     if not reason:
         raise PromiseError("Say why the promise is cancelled.")
     promise.status, promise.cancelled_reason, promise.settled_on = "cancelled", reason[:500], clock.today()
-    _release(session, promise)
+    _release_all(session, [promise])
     audit.record(session, actor, "promise.cancelled", f"Promise #{promise.id} cancelled; reminders resume for "
                  f"{_numbers(promise.entries)}.", customer=promise.customer, reason=reason)
 
 
-def paid_toward(promise: Promise) -> int:
-    """What its entries owe less than when it was made (a cancelled entry owes nothing, but was not paid)."""
-    now_open = sum(entry.open_cents for entry in promise.entries if entry.cancelled_at is None)
-    cancelled = sum(entry.open_cents for entry in promise.entries if entry.cancelled_at is not None)
-    return max(0, promise.open_at_start_cents - now_open - cancelled)
+def _open_sums(session: Session, customer_ids: list[int] | None):
+    """(promise id, amount, open when made, promised on, grace, what its entries owe now) of the
+    open promises (of these customers): one grouped query, no object loaded."""
+    query = (select(Promise.id, Promise.amount_cents, Promise.open_at_start_cents, Promise.promised_on,
+                    Promise.grace_days, func.sum(Entry.open_cents))
+             .join(PromiseEntry, PromiseEntry.promise_id == Promise.id).join(Entry, Entry.id == PromiseEntry.entry_id)
+             .where(Promise.status == "open").group_by(Promise.id))
+    if customer_ids is None:
+        yield from session.execute(query)
+        return
+    for start in range(0, len(customer_ids), CHUNK):
+        yield from session.execute(query.where(Promise.customer_id.in_(customer_ids[start:start + CHUNK])))
 
 
 def evaluate(session: Session, today: date | None = None, customer_ids: Iterable[int] | None = None) -> list[Promise]:
     """Settle the open promises that are decided: kept as soon as fully paid; at the date + grace,
-    partly kept or broken. Returns the promises settled now."""
+    partly kept or broken. Returns the promises settled now. Decided from sums in SQL, so the daily
+    run over thousands of open promises loads only those it settles."""
     today = today or clock.today()
-    query = select(Promise).where(Promise.status == "open")
+    ids = None
     if customer_ids is not None:
         ids = sorted({i for i in customer_ids if i is not None})
         if not ids:
             return []
-        promises = [p for start in range(0, len(ids), CHUNK)
-                    for p in session.scalars(query.where(Promise.customer_id.in_(ids[start:start + CHUNK])))]
-    else:
-        promises = list(session.scalars(query))
-    settled = []
-    for promise in promises:
-        paid = paid_toward(promise)
-        if paid >= promise.amount_cents:
-            status = "kept"
-        elif today > promise.until:
-            status = "partly_kept" if paid else "broken"
-        else:
-            continue
-        promise.status, promise.paid_cents, promise.settled_on = status, min(paid, promise.amount_cents), today
-        _release(session, promise)
+    decided: dict[int, tuple[str, int]] = {}
+    for promise_id, amount, at_start, promised_on, grace, owed_now in _open_sums(session, ids):
+        paid = max(0, at_start - int(owed_now or 0))  # PostgreSQL sums to numeric
+        if paid >= amount:
+            decided[promise_id] = ("kept", amount)
+        elif today > promised_on + timedelta(days=grace):
+            decided[promise_id] = ("partly_kept" if paid else "broken", paid)
+    if not decided:
+        return []
+    settled: list[Promise] = []
+    chosen = sorted(decided)
+    for start in range(0, len(chosen), CHUNK):
+        settled += session.scalars(select(Promise).where(Promise.id.in_(chosen[start:start + CHUNK]))
+                                   .options(selectinload(Promise.entries), selectinload(Promise.customer),
+                                            selectinload(Promise.recorded_by)).order_by(Promise.id))
+    for promise in settled:
+        promise.status, promise.paid_cents = decided[promise.id]
+        promise.settled_on = today
+    _release_all(session, settled)
+    for promise in settled:
         money = format_money(promise.paid_cents, promise.currency)
         detail = {"kept": f"Promise #{promise.id} kept: {money} paid",
                   "partly_kept": f"Promise #{promise.id} partly kept: {money} of "
                                  f"{format_money(promise.amount_cents, promise.currency)} paid by "
                                  f"{promise.promised_on:%d/%m/%Y}; reminders resume for the rest",
                   "broken": f"Promise #{promise.id} broken: nothing paid by {promise.promised_on:%d/%m/%Y}; "
-                            "reminders resume"}[status]
-        audit.record(session, None, f"promise.{status}", detail, customer=promise.customer)
-        if status == "broken" and promise.recorded_by is not None and \
+                            "reminders resume"}[promise.status]
+        audit.record(session, None, f"promise.{promise.status}", detail, customer=promise.customer)
+        if promise.status == "broken" and promise.recorded_by is not None and \
                 promise.recorded_by.export_notifications in IN_APP:
             session.add(Notification(user_id=promise.recorded_by_id, customer_id=promise.customer_id,
                                      text=f"{promise.customer.name}: {detail}."[:500]))
-        settled.append(promise)
     return settled
+
+
+def _release_all(session: Session, settled: list[Promise]) -> None:
+    """The pause of their entries ends, except where another open promise still covers them."""
+    entry_ids = sorted({entry.id for promise in settled for entry in promise.entries})
+    still: dict[int, date] = {}
+    for start in range(0, len(entry_ids), CHUNK):
+        rows = session.execute(select(PromiseEntry.entry_id, Promise.promised_on, Promise.grace_days)
+                               .join(Promise, Promise.id == PromiseEntry.promise_id)
+                               .where(PromiseEntry.entry_id.in_(entry_ids[start:start + CHUNK]),
+                                      Promise.status == "open"))
+        for entry_id, promised_on, grace in rows:
+            until = promised_on + timedelta(days=grace)
+            still[entry_id] = max(until, still.get(entry_id, until))
+    for promise in settled:
+        for entry in promise.entries:
+            entry.promised_until = still.get(entry.id)
 
 
 def follow_ledger_changes(session: Session, customer_ids: set[int]) -> bool:

@@ -15,8 +15,8 @@ from domain.ledger.aging import BUCKET_COLUMNS, BUCKET_KEYS, bucket_due_range
 from domain.ledger.summaries import summaries_stamp
 from domain.listing import (COUNT_CAP, PAGE_SIZE, FilterError, Page, flag, like_escape, parse_date, parse_sort_and_page,
                             prefix_range, query_string)
-from domain.models import (CREDIT_NOTE, MAX_LEVEL, Contact, Customer, CustomerSummary, Entry, Payment, Promise,
-                           PromiseEntry)
+from domain.models import (CREDIT_NOTE, MAX_LEVEL, Contact, Customer, CustomerSummary, Entry, Payment, PaymentSchedule,
+                           Promise, PromiseEntry, ScheduleEntry)
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Filters:
     stopped: bool = False
     disputed: bool = False
     promise: str = ""  # "open": under an open promise to pay; "broken": one broken in the last 30 days
+    scheduled: bool = False  # under a running (or late) payment schedule
     due_from: date | None = None
     due_to: date | None = None
     sort: str = ""
@@ -45,6 +46,7 @@ class Filters:
             "stopped": "1" if f.stopped else "",
             "disputed": "1" if f.disputed else "",
             "promise": f.promise,
+            "scheduled": "1" if f.scheduled else "",
             "from": f.due_from.isoformat() if f.due_from else "",
             "to": f.due_to.isoformat() if f.due_to else "",
         }
@@ -53,7 +55,7 @@ class Filters:
     @property
     def active(self) -> bool:
         return any((self.q, self.level, self.bucket, self.in_collection, self.stopped, self.disputed,
-                    self.promise, self.due_from, self.due_to))
+                    self.promise, self.scheduled, self.due_from, self.due_to))
 
 
 def parse_filters(args: Mapping[str, str], sort_keys: tuple[str, ...]) -> Filters:
@@ -77,7 +79,7 @@ def parse_filters(args: Mapping[str, str], sort_keys: tuple[str, ...]) -> Filter
     return Filters(
         q=(args.get("q") or "").strip()[:100], level=level, bucket=bucket,
         in_collection=flag(args, "collection"), stopped=flag(args, "stopped"), disputed=flag(args, "disputed"),
-        promise=promise, due_from=due_from, due_to=due_to, sort=sort, direction=direction, page=page,
+        promise=promise, scheduled=flag(args, "scheduled"), due_from=due_from, due_to=due_to, sort=sort, direction=direction, page=page,
     )
 
 
@@ -98,6 +100,17 @@ def _promise_condition(kind: str, today: date, customer_id=None, entry_id=None):
     else:
         found = found.where(Promise.customer_id == customer_id)
     return exists(found.where(status))
+
+
+def _schedule_condition(customer_id=None, entry_id=None):
+    """EXISTS a running or late payment schedule of the customer (or over the entry)."""
+    found = select(literal(1)).select_from(PaymentSchedule).where(PaymentSchedule.status.in_(("running", "late")))
+    if entry_id is not None:
+        found = found.join(ScheduleEntry, ScheduleEntry.schedule_id == PaymentSchedule.id) \
+            .where(ScheduleEntry.entry_id == entry_id)
+    else:
+        found = found.where(PaymentSchedule.customer_id == customer_id)
+    return exists(found)
 
 
 # --- Who owes you what? ------------------------------------------------------------------
@@ -127,6 +140,8 @@ def _balance_conditions(filters: Filters) -> list:
         conditions.append(CustomerSummary.disputed_count > 0)
     if filters.promise:
         conditions.append(_promise_condition(filters.promise, clock.today(), customer_id=CustomerSummary.customer_id))
+    if filters.scheduled:
+        conditions.append(_schedule_condition(customer_id=CustomerSummary.customer_id))
     if filters.q:
         pattern = f"%{like_escape(filters.q)}%"
         conditions.append(or_(Customer.name.ilike(pattern, escape="\\"), Customer.account.ilike(pattern, escape="\\")))
@@ -290,6 +305,8 @@ def _due_conditions(filters: Filters, today: date) -> list:
         conditions.append(Entry.promised_until >= today)
     elif filters.promise:
         conditions.append(_promise_condition(filters.promise, today, entry_id=Entry.id))
+    if filters.scheduled:
+        conditions.append(_schedule_condition(entry_id=Entry.id))
     if filters.stopped:
         conditions.append(or_(
             and_(Entry.reminders_stopped.is_(True), or_(Entry.stop_until.is_(None), Entry.stop_until >= today)),
@@ -328,6 +345,7 @@ class DueEntryRow(NamedTuple):
     account: str
     customer_name: str
     promised_until: date | None = None  # under a promise to pay: reminders wait until then (🤝)
+    scheduled: bool = False  # under a payment schedule on time: reminded by its instalments (📅)
 
 
 def _stopped_on(flag, until, today: date):
@@ -351,7 +369,7 @@ def _due_entries(session: Session, filters: Filters) -> Page:
                Entry.open_cents, Entry.currency, Entry.reminder_level, Entry.last_reminder_on, Entry.in_collection,
                stopped, Entry.disputed,
                and_(Customer.follow_up_plan_id.is_not(None), Entry.follow_up_enabled.is_not(False)),
-               Customer.account, Customer.name, Entry.promised_until)
+               Customer.account, Customer.name, Entry.promised_until, Entry.scheduled)
         .join(Customer, Customer.id == Entry.customer_id)
         .where(*conditions)
         .order_by(order, Entry.id)
@@ -360,12 +378,13 @@ def _due_entries(session: Session, filters: Filters) -> Page:
     )
     rows = []
     for (entry_id, number, kind, issued, due, amount, open_cents, currency, level, last_reminder, in_collection,
-         is_stopped, disputed, on_follow_up, account, name, promised_until) in result:
+         is_stopped, disputed, on_follow_up, account, name, promised_until, scheduled) in result:
         sign = -1 if kind == CREDIT_NOTE else 1
         rows.append(DueEntryRow(entry_id, number, kind == CREDIT_NOTE, issued, due, max(0, (today - due).days),
                                 sign * amount, sign * open_cents, currency, level, last_reminder, in_collection,
                                 bool(is_stopped), disputed, bool(on_follow_up), account, name,
-                                promised_until if promised_until and promised_until >= today else None))
+                                promised_until if promised_until and promised_until >= today else None,
+                                bool(scheduled)))
     counted = select(Entry.id)
     if filters.q or filters.stopped:  # only these filters read the customer
         counted = counted.join(Customer, Customer.id == Entry.customer_id)

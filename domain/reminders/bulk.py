@@ -63,7 +63,7 @@ UNKNOWN_ACCOUNT = "no customer with this account"
 ALREADY_QUEUED = "already queued by an earlier attempt of this run"
 NO_LETTER_MAKER = "the reminder letter cannot be made by this run"
 EXCLUSIONS = (("stopped", "reminders stopped"), ("in_collection", "in collection"), ("disputed", "disputed"),
-              ("promised", "under a promise to pay"))
+              ("promised", "under a promise to pay"), ("scheduled", "under a payment schedule"))
 NOT_PLANNED = "not in the plan you confirmed: send reminders again to include it"
 RECENTLY_REMINDED = f"every overdue entry was reminded less than {hold_rules.REMINDER_GAP_DAYS} days ago"
 UNSETTLED = "a reminder at this level or above is still on its way or has an unknown outcome (see Deliveries)"
@@ -201,7 +201,7 @@ def _amounts(entries: Iterable[Entry]) -> tuple[tuple[str, int], ...]:
 
 
 def _excluded_reason(entries: list[Entry], today: date) -> str:
-    counts = {"stopped": 0, "in_collection": 0, "disputed": 0, "promised": 0}
+    counts = {"stopped": 0, "in_collection": 0, "disputed": 0, "promised": 0, "scheduled": 0}
     for entry in entries:
         if entry.reminders_stopped_on(today):
             counts["stopped"] += 1
@@ -211,6 +211,8 @@ def _excluded_reason(entries: list[Entry], today: date) -> str:
             counts["disputed"] += 1
         elif entry.promised_on_hold(today):
             counts["promised"] += 1
+        elif entry.scheduled:
+            counts["scheduled"] += 1
     parts = [f"{counts[key]} {label}" for key, label in EXCLUSIONS if counts[key]]
     return "every overdue entry is left out: " + ", ".join(parts)
 
@@ -228,7 +230,7 @@ def decide(customer: Customer, overdue: list[Entry], today: date, unsettled_leve
     if not overdue:
         return DunningDecision(outcome=SKIPPED, reason=NOTHING_OVERDUE, **base)
     allowed = [e for e in overdue if not (e.reminders_stopped_on(today) or e.in_collection or e.disputed
-                                          or e.promised_on_hold(today))]
+                                          or e.promised_on_hold(today) or e.scheduled)]
     if not allowed:
         return DunningDecision(outcome=SKIPPED, reason=_excluded_reason(overdue, today),
                                numbers=tuple(e.number for e in overdue), amounts=_amounts(overdue), **base)

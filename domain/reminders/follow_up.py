@@ -357,7 +357,7 @@ def decide(session: Session, today: date | None = None) -> list[CustomerDecision
         .where(Customer.follow_up_plan_id.is_not(None), not_(_stopped(Customer, today)),
                Entry.is_open.is_(True), Entry.kind == INVOICE, Entry.follow_up_enabled.is_(True),
                Entry.in_collection.is_(False), Entry.disputed.is_(False), not_(_stopped(Entry, today)),
-               or_(Entry.promised_until.is_(None), Entry.promised_until < today),
+               or_(Entry.promised_until.is_(None), Entry.promised_until < today), Entry.scheduled.is_(False),
                Entry.due_date <= cut.c.cutoff,
                or_(cut.c.level > Entry.reminder_level,
                    and_(cut.c.level == 0, Entry.reminder_level == 0, Entry.last_reminder_on.is_(None))),

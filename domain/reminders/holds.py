@@ -66,6 +66,8 @@ def holds(session: Session, customer: Customer, entries: Iterable[Entry], today:
         if entry.disputed:
             found.append(Hold(f"{entry.number} is disputed" + (f": {entry.dispute_reason}." if entry.dispute_reason
                                                                else ".")))
+        if entry.scheduled:
+            found.append(Hold(f"{entry.number} is under a payment schedule: reminders follow its instalments."))
         if entry.promised_on_hold(today):
             found.append(Hold(f"{entry.number} is under a promise to pay: reminders resume after "
                               f"{entry.promised_until.isoformat()}."))

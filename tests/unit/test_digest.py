@@ -106,3 +106,27 @@ def test_a_mail_server_down_is_said_on_the_bell(app, session, users, busy_mornin
     assert delivery.status == "failed" and delivery.error
     note = session.scalar(select(Notification).where(Notification.text.like("Your morning digest%")))
     assert note.text.startswith("Your morning digest could not be e-mailed:")
+
+
+def test_instalments_missed_and_due_today_are_in_the_digest(session, users, mail, alpha):
+    from domain.ledger import schedules
+    from domain.ledger.schedules import Plan
+
+    users["finance"].morning_digest = True
+    session.commit()
+    schedule = schedules.create_schedule(session, users["finance"], alpha, ids(session, "F-1", "F-2"),
+                                         Plan("weekly", first=TODAY, count=3))
+    session.commit()
+    day = TODAY + timedelta(days=schedule.grace_days + 1)  # the first is late, nothing due that day
+    clock.pin(day)
+    schedules.evaluate(session)
+    session.commit()
+    jobs.digest.morning_digest(day.isoformat())
+    body = mail.messages[0].get_content().replace("\r\n", "\n")
+    assert "Instalments missed:\n  - Alpha (C1), schedule #1: instalment 1 of €100.00 due 15/06/2026, €0.00 paid" in body
+    later = TODAY + timedelta(days=7)
+    clock.pin(later)
+    jobs.digest.morning_digest(later.isoformat())
+    body = mail.messages[1].get_content().replace("\r\n", "\n")
+    assert "Instalments due today:\n  - Alpha (C1), schedule #1: instalment 2 of €100.00 due 22/06/2026" in body
+    assert "Instalments missed" not in body, "said once, the morning after"

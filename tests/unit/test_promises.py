@@ -174,7 +174,7 @@ def test_the_daily_job_settles_promises_and_mails_whoever_asked_for_e_mail(app, 
     promise = promise_on(session, users, alpha, "F-3")
     clock.pin(promise.until + timedelta(days=1))
     summary = jobs.ledger.evaluate_promises()
-    assert summary == "1 promises settled, 1 broken"
+    assert summary == "1 promises settled, 1 broken; 0 schedules changed, 0 late"
     [mail] = smtp_server.messages
     assert mail["Subject"] == "Promise broken: Alpha" and mail["To"] == "finance@relance.test"
     body = mail.get_content()

@@ -1,0 +1,1 @@
+"""Payment schedules: made from the account status, one page each, the overview on /schedules."""

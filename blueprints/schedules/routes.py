@@ -1,0 +1,149 @@
+"""Payment schedules: made on ticked invoices of the account status (the instalments previewed and
+checked against what the invoices owe), one page each (instalments, what was paid, cancel), the
+overview on /schedules with the cash expected month by month, exported to Excel."""
+from datetime import date, timedelta
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from blueprints._web.events import ACCOUNT_CHANGED, ENTRIES_CHANGED
+from blueprints._web.views import (customer_or_404, fragment, get_or_404, permission_required, render_view,
+                                   wants_fragment)
+from domain import clock
+from domain import exports as export_rules
+from domain.ledger import schedules
+from domain.ledger.schedules import Plan, ScheduleError
+from domain.models import INVOICE, SCHEDULE_FREQUENCIES, SCHEDULE_STATUSES, Entry, PaymentSchedule
+from domain.money import AmountError, parse_amount
+from extensions import db
+from jobs.exports import enqueue_export
+
+bp = Blueprint("schedules", __name__)
+
+
+def _ticked(customer) -> list[Entry]:
+    ids = [int(value) for value in request.values.getlist("entry") if value.isdigit()]
+    if not ids:
+        return []
+    return [e for e in db.session.scalars(select(Entry).where(Entry.id.in_(ids), Entry.customer_id == customer.id)
+                                          .order_by(Entry.due_date, Entry.number)) if e.kind == INVOICE]
+
+
+def _dialog(customer, entries, error=None, form=None, status=200):
+    default = {"frequency": "monthly", "first": (clock.today() + timedelta(days=7)).isoformat(), "count": "3"}
+    html = render_template("schedules/_dialog.html", customer=customer, entries=entries, error=error,
+                           form=form or default, frequencies=SCHEDULE_FREQUENCIES)
+    return fragment(html, status)
+
+
+def _plan(form) -> Plan:
+    """The form as a plan: equal instalments every week or month, or "date amount" lines."""
+    frequency = form.get("frequency", "")
+    waive, note = form.get("waive_fees") == "1", form.get("note", "")
+    if frequency == "custom":
+        dates, amounts = [], []
+        for number, line in enumerate((form.get("lines") or "").splitlines(), start=1):
+            if not line.strip():
+                continue
+            day, _, amount = line.strip().partition(" ")
+            try:
+                dates.append(date.fromisoformat(day.strip()))
+            except ValueError:
+                raise ScheduleError(f"Line {number}: {day!r} is not a date like 2026-07-15.") from None
+            if amount.strip():
+                try:
+                    amounts.append(parse_amount(amount))
+                except AmountError as error:
+                    raise ScheduleError(f"Line {number}: {error}") from None
+        if amounts and len(amounts) != len(dates):
+            raise ScheduleError("Give an amount on every line, or on none (equal instalments).")
+        return Plan("custom", dates=tuple(dates), amounts=tuple(amounts), waive_fees=waive, note=note)
+    try:
+        first = date.fromisoformat(form.get("first", "").strip())
+    except ValueError:
+        raise ScheduleError("Give the date of the first instalment.") from None
+    count = form.get("count", "").strip()
+    if not count.isdigit():
+        raise ScheduleError("Give the number of instalments.")
+    return Plan(frequency, first=first, count=int(count), waive_fees=waive, note=note)
+
+
+@bp.get("/customers/<account>/schedules/new")
+@permission_required("edit")
+def new(account):
+    customer = customer_or_404(account)
+    entries = _ticked(customer)
+    if not entries:
+        return _dialog(customer, [], error="Tick the invoices the schedule covers, then make the schedule.")
+    return _dialog(customer, entries)
+
+
+@bp.post("/customers/<account>/schedules")
+@permission_required("edit")
+def create(account):
+    customer = customer_or_404(account)
+    entries = _ticked(customer)
+    try:
+        schedule = schedules.create_schedule(db.session, current_user, customer, [e.id for e in entries],
+                                             _plan(request.form))
+        db.session.commit()
+    except ScheduleError as problem:
+        db.session.rollback()
+        return _dialog(customer, entries, error=str(problem), form=request.form,
+                       status=200 if wants_fragment() else 400)
+    return fragment(render_template("schedules/_made.html", schedule=schedule), events=(ACCOUNT_CHANGED, ENTRIES_CHANGED))
+
+
+@bp.get("/customers/<account>/schedules")
+@permission_required("read")
+def of_customer(account):
+    customer = customer_or_404(account)
+    return render_template("schedules/_of_customer.html", customer=customer,
+                           schedules=schedules.schedules_of(db.session, customer))
+
+
+@bp.get("/schedules/<int:schedule_id>")
+@permission_required("read")
+def show(schedule_id):
+    schedule = get_or_404(PaymentSchedule, schedule_id, "This payment schedule does not exist.")
+    return render_template("schedules/page.html", schedule=schedule, error=None)
+
+
+@bp.post("/schedules/<int:schedule_id>/cancel")
+@permission_required("edit")
+def cancel(schedule_id):
+    schedule = get_or_404(PaymentSchedule, schedule_id, "This payment schedule does not exist.")
+    try:
+        schedules.cancel_schedule(db.session, current_user, schedule, request.form.get("reason", ""))
+        db.session.commit()
+    except ScheduleError as problem:
+        db.session.rollback()
+        return render_template("schedules/page.html", schedule=schedule, error=str(problem)), 400
+    return redirect(url_for("schedules.show", schedule_id=schedule.id))
+
+
+def _filters():
+    return schedules.parse_filters(request.args if request.method == "GET" else request.form)
+
+
+@bp.get("/schedules")
+@permission_required("read")
+def index():
+    filters = _filters()
+    rows, total = schedules.schedule_rows(db.session, filters)
+    pages = max(1, -(-total // schedules.PAGE_SIZE))
+    if filters.page > pages:
+        return redirect(url_for("schedules.index", page=pages, **filters.as_args()))
+    return render_template("schedules/index.html", rows=rows, total=total, filters=filters, pages=pages,
+                           statuses=SCHEDULE_STATUSES, cash=schedules.expected_cash(db.session))
+
+
+@bp.post("/schedules/export")
+@permission_required("read")
+def export():
+    export, is_new = export_rules.request_export(db.session, current_user, "schedules_xlsx", _filters().as_args())
+    db.session.commit()
+    if is_new:
+        enqueue_export(export.id)
+    return render_view("exports/_status.html", "exports/_status.html", export=export)

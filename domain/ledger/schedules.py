@@ -1,0 +1,313 @@
+"""Payment schedules (échéanciers): several invoices of one customer paid in instalments.
+
+    schedule = create_schedule(session, actor, customer, entry_ids, plan)
+    evaluate(session, today)  # daily, and on every change to the customers' entries
+
+The instalments add up to what the invoices owe, to the cent. While the schedule runs its entries
+carry `Entry.scheduled` and no reminder goes for them (every send reads it): the instalments pace
+them. What the entries owe less than when it was agreed is what was paid — by any means — and is
+allocated to the instalments oldest first: each is paid, partly paid, due, or late once its date +
+grace has passed unpaid. A late instalment makes the schedule "late": its owner is told, and the
+entries are reminded again until it is caught up. All instalments paid: "completed". The number of
+missed instalments of Settings (2): "broken", and the entries go back to their own due dates.
+"""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Iterable
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from domain import audit, clock
+from domain.ledger.summaries import follow_customer_changes
+from domain.listing import like_escape
+from domain.models import (INVOICE, SCHEDULE_FREQUENCIES, SCHEDULE_STATUSES, CompanySettings, Customer, Entry,
+                           Instalment, Notification, PaymentSchedule, ScheduleEntry, User)
+from domain.money import format_money
+
+MAX_INSTALMENTS = 60
+DEFAULT_BROKEN_AFTER = 2
+DEFAULT_GRACE_DAYS = 3
+CHUNK = 500
+PAGE_SIZE = 50
+IN_APP = ("app", "both")
+
+
+class ScheduleError(ValueError):
+    """The schedule cannot be made or changed as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the user asked for: `count` equal instalments from `first` every week or month, or the
+    `dates` (custom) with their `amounts` (optional: equal parts otherwise)."""
+
+    frequency: str
+    first: date | None = None
+    count: int | None = None
+    dates: tuple[date, ...] = ()
+    amounts: tuple[int, ...] = ()
+    waive_fees: bool = False
+    note: str = ""
+
+
+def _add_months(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day (31 January + 1 month = 28 February)."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def instalment_dates(plan: Plan) -> list[date]:
+    if plan.frequency == "custom":
+        return sorted(plan.dates)
+    if plan.first is None or not plan.count:
+        raise ScheduleError("Give the first date and the number of instalments.")
+    if plan.frequency == "weekly":
+        return [plan.first + timedelta(weeks=n) for n in range(plan.count)]
+    return [_add_months(plan.first, n) for n in range(plan.count)]
+
+
+def split(total: int, count: int) -> list[int]:
+    """Equal instalments to the cent; the first ones carry the odd cents (100.00 / 3 = 33.34,
+    33.33, 33.33)."""
+    base, rest = divmod(total, count)
+    return [base + (1 if n < rest else 0) for n in range(count)]
+
+
+def _settings(session: Session) -> tuple[int, int]:
+    row = session.execute(select(CompanySettings.promise_grace_days, CompanySettings.schedule_broken_after)).first()
+    if row is None:
+        return DEFAULT_GRACE_DAYS, DEFAULT_BROKEN_AFTER
+    return (DEFAULT_GRACE_DAYS if row[0] is None else row[0]), (DEFAULT_BROKEN_AFTER if row[1] is None else row[1])
+
+
+def create_schedule(session: Session, actor: User, customer: Customer, entry_ids: list[int], plan: Plan) -> PaymentSchedule:
+    today = clock.today()
+    ids = sorted(set(entry_ids))
+    if not ids:
+        raise ScheduleError("Tick the invoices the schedule covers.")
+    entries = list(session.scalars(select(Entry).where(Entry.id.in_(ids), Entry.customer_id == customer.id)
+                                   .order_by(Entry.due_date, Entry.number)))
+    if len(entries) != len(ids):
+        raise ScheduleError("Some of these entries are not this customer's: reload the page.")
+    wrong = [e.number for e in entries if e.kind != INVOICE or not e.is_open or e.cancelled_at is not None]
+    if wrong:
+        raise ScheduleError(f"{', '.join(wrong)}: a schedule covers open invoices only.")
+    if len({e.currency for e in entries}) > 1:
+        raise ScheduleError("These invoices are in different currencies: one schedule per currency.")
+    held = dict(session.execute(select(ScheduleEntry.entry_id, PaymentSchedule.id)
+                                .join(PaymentSchedule, PaymentSchedule.id == ScheduleEntry.schedule_id)
+                                .where(ScheduleEntry.entry_id.in_(ids), PaymentSchedule.status.in_(("running", "late"))))
+                .all())
+    if held:
+        raise ScheduleError("Already under a schedule: " + ", ".join(
+            f"{e.number} (schedule #{held[e.id]})" for e in entries if e.id in held) + ".")
+    if plan.frequency not in SCHEDULE_FREQUENCIES:
+        raise ScheduleError("Choose weekly, monthly or custom dates.")
+    dates = instalment_dates(plan)
+    if not 1 <= len(dates) <= MAX_INSTALMENTS:
+        raise ScheduleError(f"A schedule has 1 to {MAX_INSTALMENTS} instalments.")
+    if len(set(dates)) != len(dates):
+        raise ScheduleError("Two instalments fall on the same day.")
+    if dates[0] < today:
+        raise ScheduleError("The first instalment is in the past.")
+    total = sum(e.open_cents for e in entries)
+    currency = entries[0].currency
+    amounts = list(plan.amounts) if plan.amounts else split(total, len(dates))
+    if len(amounts) != len(dates):
+        raise ScheduleError("Give one amount per instalment date.")
+    if any(amount <= 0 for amount in amounts):
+        raise ScheduleError("Every instalment is more than zero.")
+    if sum(amounts) != total:
+        raise ScheduleError(f"The instalments add up to {format_money(sum(amounts), currency)}; the invoices owe "
+                            f"{format_money(total, currency)}: they must be equal.")
+    grace, broken_after = _settings(session)
+    schedule = PaymentSchedule(
+        customer=customer, currency=currency, total_cents=total, open_at_start_cents=total, frequency=plan.frequency,
+        grace_days=grace, broken_after=broken_after, waive_fees=plan.waive_fees, note=(plan.note or "").strip()[:5000],
+        created_by=actor, created_at=clock.now(), status="running", paid_cents=0, entries=entries,
+        instalments=[Instalment(number=n, due_on=day, amount_cents=amount, paid_cents=0, status="due")
+                     for n, (day, amount) in enumerate(zip(dates, amounts), start=1)])
+    session.add(schedule)
+    for entry in entries:
+        entry.scheduled = True
+    session.flush()
+    audit.record(session, actor, "schedule.created",
+                 f"Payment schedule #{schedule.id}: {format_money(total, currency)} in {len(dates)} instalments from "
+                 f"{dates[0]:%d/%m/%Y} to {dates[-1]:%d/%m/%Y} on {', '.join(e.number for e in entries)}; reminders "
+                 "follow the instalments.", customer=customer, reason=schedule.note or None)
+    return schedule
+
+
+def cancel_schedule(session: Session, actor: User, schedule: PaymentSchedule, reason: str) -> None:
+    reason = (reason or "").strip()
+    if not schedule.is_active:
+        raise ScheduleError(f"Schedule #{schedule.id} is {schedule.status_label.lower()}.")
+    if not reason:
+        raise ScheduleError("Say why the schedule is cancelled.")
+    schedule.status, schedule.cancelled_reason, schedule.settled_on = "cancelled", reason[:500], clock.today()
+    _hold(schedule)
+    audit.record(session, actor, "schedule.cancelled", f"Payment schedule #{schedule.id} cancelled; the invoices go "
+                 "back to their own due dates.", customer=schedule.customer, reason=reason)
+
+
+def _hold(schedule: PaymentSchedule) -> None:
+    """Its entries are held while it runs on time, reminded otherwise."""
+    for entry in schedule.entries:
+        entry.scheduled = schedule.status == "running" and entry.is_open
+
+
+def _allocate(schedule: PaymentSchedule, paid: int, today: date) -> tuple[int, int]:
+    """Paid to the instalments oldest first; their statuses; (late instalments, first late number)."""
+    left, late = paid, []
+    for instalment in schedule.instalments:
+        instalment.paid_cents = min(left, instalment.amount_cents)
+        left -= instalment.paid_cents
+        if instalment.paid_cents >= instalment.amount_cents:
+            instalment.status = "paid"
+        elif today > instalment.due_on + timedelta(days=schedule.grace_days):
+            instalment.status = "late"
+            late.append(instalment.number)
+        else:
+            instalment.status = "partly_paid" if instalment.paid_cents else "due"
+    return len(late), (late[0] if late else 0)
+
+
+def evaluate(session: Session, today: date | None = None, customer_ids: Iterable[int] | None = None) -> list[PaymentSchedule]:
+    """Bring the active schedules up to date; returns those whose status changed."""
+    today = today or clock.today()
+    query = (select(PaymentSchedule.id, PaymentSchedule.status, PaymentSchedule.paid_cents,
+                    PaymentSchedule.open_at_start_cents, func.sum(Entry.open_cents))
+             .join(ScheduleEntry, ScheduleEntry.schedule_id == PaymentSchedule.id)
+             .join(Entry, Entry.id == ScheduleEntry.entry_id)
+             .where(PaymentSchedule.status.in_(("running", "late"))).group_by(PaymentSchedule.id))
+    rows = []
+    if customer_ids is None:
+        rows = list(session.execute(query))
+    else:
+        ids = sorted({i for i in customer_ids if i is not None})
+        for start in range(0, len(ids), CHUNK):
+            rows += session.execute(query.where(PaymentSchedule.customer_id.in_(ids[start:start + CHUNK])))
+    # Only schedules whose payments moved, or with an instalment whose grace may have run out, are loaded.
+    due_soon = set(session.scalars(select(Instalment.schedule_id).where(
+        Instalment.status != "paid", Instalment.due_on < today))) if customer_ids is None else None
+    moved = {}
+    for schedule_id, status, paid_before, at_start, owed_now in rows:
+        paid = max(0, at_start - int(owed_now or 0))
+        if paid != paid_before or (due_soon is not None and schedule_id in due_soon):
+            moved[schedule_id] = paid
+    changed = []
+    chosen = sorted(moved)
+    for start in range(0, len(chosen), CHUNK):
+        for schedule in session.scalars(select(PaymentSchedule).where(PaymentSchedule.id.in_(chosen[start:start + CHUNK]))
+                                        .options(selectinload(PaymentSchedule.instalments),
+                                                 selectinload(PaymentSchedule.entries),
+                                                 selectinload(PaymentSchedule.customer))):
+            before = schedule.status
+            schedule.paid_cents = min(moved[schedule.id], schedule.total_cents)
+            late, first_late = _allocate(schedule, schedule.paid_cents, today)
+            if schedule.paid_cents >= schedule.total_cents:
+                schedule.status, schedule.settled_on = "completed", today
+            elif late >= schedule.broken_after:
+                schedule.status, schedule.settled_on = "broken", today
+            else:
+                schedule.status = "late" if late else "running"
+            _hold(schedule)
+            if schedule.status != before:
+                changed.append(schedule)
+                _tell(session, schedule, first_late)
+    return changed
+
+
+def _tell(session: Session, schedule: PaymentSchedule, first_late: int) -> None:
+    money = format_money(schedule.paid_cents, schedule.currency)
+    detail = {"completed": f"Payment schedule #{schedule.id} completed: {money} paid",
+              "running": f"Payment schedule #{schedule.id} caught up: the instalments pace the invoices again",
+              "late": f"Payment schedule #{schedule.id} late: instalment {first_late} was not paid in time; "
+                       "reminders resume until it is caught up",
+              "broken": f"Payment schedule #{schedule.id} broken: {schedule.broken_after} instalments missed; the "
+                        "invoices go back to their own due dates"}[schedule.status]
+    audit.record(session, None, f"schedule.{schedule.status}", detail, customer=schedule.customer)
+    owner = schedule.created_by
+    if schedule.status in ("late", "broken") and owner is not None and owner.export_notifications in IN_APP:
+        session.add(Notification(user_id=owner.id, customer_id=schedule.customer_id,
+                                 text=f"{schedule.customer.name}: {detail}."[:500]))
+
+
+def follow_ledger_changes(session: Session, customer_ids: set[int]) -> bool:
+    return bool(evaluate(session, customer_ids=customer_ids))
+
+
+def track_schedule_upkeep() -> None:
+    """Evaluate the schedules of every customer whose entries a commit changed (idempotent)."""
+    follow_customer_changes(follow_ledger_changes)
+
+
+def schedules_of(session: Session, customer: Customer) -> list[PaymentSchedule]:
+    return list(session.scalars(select(PaymentSchedule).where(PaymentSchedule.customer_id == customer.id)
+                                .order_by(PaymentSchedule.status.notin_(("running", "late")),
+                                          PaymentSchedule.created_at.desc())))
+
+
+# --- the Schedules overview -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ScheduleFilters:
+    status: str = "active"  # active | one of SCHEDULE_STATUSES | all
+    q: str = ""
+    page: int = 1
+
+    def as_args(self) -> dict[str, str]:
+        return {key: value for key, value in (("status", "" if self.status == "active" else self.status),
+                                              ("q", self.q)) if value}
+
+
+def parse_filters(args) -> ScheduleFilters:
+    status = args.get("status", "active")
+    try:
+        page = max(1, int(args.get("page", 1)))
+    except ValueError:
+        page = 1
+    return ScheduleFilters(status=status if status in SCHEDULE_STATUSES or status in ("active", "all") else "active",
+                           q=(args.get("q") or "")[:100].strip(), page=page)
+
+
+def schedule_rows(session: Session, filters: ScheduleFilters, *, limit: int | None = PAGE_SIZE):
+    conditions = []
+    if filters.status == "active":
+        conditions.append(PaymentSchedule.status.in_(("running", "late")))
+    elif filters.status != "all":
+        conditions.append(PaymentSchedule.status == filters.status)
+    if filters.q:
+        pattern = f"%{like_escape(filters.q)}%"
+        conditions.append(or_(Customer.name.ilike(pattern, escape="\\"), Customer.account.ilike(pattern, escape="\\")))
+    base = select(PaymentSchedule).join(Customer, Customer.id == PaymentSchedule.customer_id).where(*conditions)
+    total = session.scalar(select(func.count()).select_from(base.subquery()))
+    stmt = base.options(selectinload(PaymentSchedule.instalments), selectinload(PaymentSchedule.entries)) \
+        .order_by(PaymentSchedule.status != "late", PaymentSchedule.id)
+    if limit is not None:
+        stmt = stmt.limit(limit).offset((filters.page - 1) * limit)
+    return list(session.scalars(stmt)), total
+
+
+def expected_cash(session: Session, today: date | None = None, months: int = 6) -> list[tuple[date, dict[str, int]]]:
+    """What the active schedules' instalments still expect, month by month (this month first):
+    [(first day of the month, {currency: cents})]."""
+    today = today or clock.today()
+    start = today.replace(day=1)
+    firsts = [_add_months(start, n) for n in range(months)]
+    end = _add_months(start, months)
+    rows = session.execute(select(Instalment.due_on, PaymentSchedule.currency,
+                                  Instalment.amount_cents - Instalment.paid_cents)
+                           .join(PaymentSchedule, PaymentSchedule.id == Instalment.schedule_id)
+                           .where(PaymentSchedule.status.in_(("running", "late")), Instalment.status != "paid",
+                                  Instalment.due_on < end))
+    totals: dict[date, dict[str, int]] = {first: {} for first in firsts}
+    for due_on, currency, left in rows:
+        month = max(due_on, start).replace(day=1)  # a late instalment is still expected this month
+        totals[month][currency] = totals[month].get(currency, 0) + int(left)
+    return [(first, totals[first]) for first in firsts]
