@@ -127,6 +127,20 @@ def build_schedules_xlsx(export: Export) -> str:
     return filename
 
 
+def build_schedule_pdf(export: Export) -> str:
+    """One payment schedule as the PDF the customer signs."""
+    from domain.models import PaymentSchedule
+    from files.schedule import write_schedule_pdf
+
+    schedule = db.session.get(PaymentSchedule, int(exports.params_of(export)["schedule"]))
+    if schedule is None:
+        raise LookupError("This payment schedule no longer exists.")
+    filename = safe_name(f"Payment schedule {schedule.id} {schedule.customer.account}") + ".pdf"
+    write_aside(export_path(export) / filename,
+                lambda path: write_schedule_pdf(path, schedule, settings_rules.company(db.session), clock.today()))
+    return filename
+
+
 def build_statement(export: Export) -> str:
     """A customer's statement of account for a period, as PDF or Excel (its kind)."""
     from datetime import date
@@ -152,7 +166,7 @@ def build_statement(export: Export) -> str:
 # What builds each kind of export: (export) → the file's name.
 BUILDERS = {"balances_xlsx": build_balances_xlsx, "collection_xlsx": build_collection_xlsx,
             "disputes_xlsx": build_disputes_xlsx, "promises_xlsx": build_promises_xlsx,
-            "schedules_xlsx": build_schedules_xlsx,
+            "schedules_xlsx": build_schedules_xlsx, "schedule_pdf": build_schedule_pdf,
             "collection_file": build_collection_file, "statement_pdf": build_statement,
             "statement_xlsx": build_statement}
 

@@ -110,6 +110,19 @@ def show(schedule_id):
     return render_template("schedules/page.html", schedule=schedule, error=None)
 
 
+@bp.post("/schedules/<int:schedule_id>/pdf")
+@permission_required("read")
+def pdf(schedule_id):
+    """The schedule as a PDF for the customer to sign, made in the worker like any export."""
+    schedule = get_or_404(PaymentSchedule, schedule_id, "This payment schedule does not exist.")
+    export, is_new = export_rules.request_export(db.session, current_user, "schedule_pdf",
+                                                 {"schedule": str(schedule.id)}, customer_id=schedule.customer_id)
+    db.session.commit()
+    if is_new:
+        enqueue_export(export.id)
+    return render_view("exports/_status.html", "exports/_status.html", export=export)
+
+
 @bp.post("/schedules/<int:schedule_id>/cancel")
 @permission_required("edit")
 def cancel(schedule_id):

@@ -81,3 +81,19 @@ def test_cancel_the_overview_and_the_export(finance_client, session, alpha, run_
     session.expire_all()
     assert session.get(PaymentSchedule, 1).status == "cancelled"
     assert not session.scalar(select(Entry.scheduled).where(Entry.number == "F-1"))
+
+
+def test_the_schedule_pdf_for_signature_reads_back(finance_client, session, alpha, run_jobs):
+    from pypdf import PdfReader
+
+    alpha.language = "fr"
+    session.commit()
+    make(finance_client, session, "F-1", "F-2", waive_fees="1")
+    queued = finance_client.post("/schedules/1/pdf", headers=HTMX).get_data(as_text=True)
+    run_jobs()
+    export_id = re.search(r"/exports/(\d+)/status", queued)[1]
+    download = finance_client.get(f"/exports/{export_id}/download")
+    assert download.mimetype == "application/pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(download.data)).pages)
+    assert "Échéancier de paiement" in text and "01/08/2026" in text and "300,00" in text
+    assert "ni pénalités de retard ni indemnité forfaitaire" in text and "Date et signature" in text
