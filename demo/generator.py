@@ -35,7 +35,7 @@ from stdnum import luhn
 from domain import clock
 from domain.ledger.summaries import refresh_summaries
 from domain.models import (CREDIT_NOTE, INVOICE, MAX_LEVEL, Attachment, AuditEvent, CollectionCase, Contact, Customer,
-                           Entry, Payment, ReminderActivity, ReminderEntry)
+                           Dispute, DisputeEntry, DisputeEvent, Entry, Payment, ReminderActivity, ReminderEntry)
 from domain.money import format_money
 from domain.users import create_user, find_user
 
@@ -675,7 +675,7 @@ class DemoLedger:
             "in_collection": False, "collection_marked_at": None, "collection_marked_by_id": None,
             "collection_reason": None, "disputed": False, "disputed_at": None, "disputed_by_id": None,
             "dispute_reason": None, "reminders_stopped": False, "stop_reason": None, "stop_until": None,
-            "stopped_at": None, "stopped_by_id": None,
+            "stopped_at": None, "stopped_by_id": None, "promised_until": None, "scheduled": False,
         }
 
     def _pay(self, row: dict, paid_on: date, cents: int, method: str) -> tuple[date, int]:
@@ -932,6 +932,24 @@ def _open_collection_cases(connection, actors: DemoActors) -> int:
     return len(rows)
 
 
+def _open_disputes(connection) -> int:
+    """A dispute for each disputed entry (an entry is disputed exactly while a dispute holds it),
+    its reason "other" with what the customer said as the note, opened when the entry was disputed."""
+    entries, disputes = Entry.__table__, Dispute.__table__
+    rows = connection.execute(select(entries.c.id, entries.c.customer_id, entries.c.disputed_at,
+                                     entries.c.disputed_by_id, entries.c.dispute_reason)
+                              .where(entries.c.disputed.is_(True)).order_by(entries.c.id)).all()
+    for entry_id, customer_id, at, by, reason in rows:
+        dispute_id = connection.execute(
+            insert(disputes).values(customer_id=customer_id, reason="other", note=reason or "", status="open",
+                                    opened_at=at, opened_by_id=by, last_activity_at=at).returning(disputes.c.id)
+        ).scalar_one()
+        connection.execute(insert(DisputeEntry.__table__).values(dispute_id=dispute_id, entry_id=entry_id))
+        connection.execute(insert(DisputeEvent.__table__).values(dispute_id=dispute_id, at=at, actor_id=by,
+                                                                 kind="opened", text=reason or ""))
+    return len(rows)
+
+
 def load_demo(
     session: Session,
     plan: DemoPlan,
@@ -975,6 +993,9 @@ def load_demo(
         cases = _open_collection_cases(connection, actors)
         if cases:
             progress(f"Collection cases: {cases:,} (entries in collection, grouped per customer)")
+        disputed = _open_disputes(connection)
+        if disputed:
+            progress(f"Disputes: {disputed:,} (one per disputed entry)")
         refresh_summaries(session, None, today)
         progress("Summaries: aged balances computed for every customer")
         documents = _store_invoice_pdfs(connection, ledger.invoice_prints, Path(attachment_dir), render_invoice, written)
