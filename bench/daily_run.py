@@ -9,8 +9,9 @@
 3. The decision — domain.reminders.follow_up.decide, the SQL the dry run and the daily run use: one query
    joining the open entries of customers with a plan to the plan's steps, grouped per customer —
    is timed `rounds` times; the median is reported against the target (< 10 s).
-4. 20,000 open promises to pay (one per customer, half past their date + grace) are settled by
-   domain.ledger.promises.evaluate, the daily job's work, `rounds` times (each rolled back): target ≤ 5 s.
+4. 20,000 open promises to pay (one per customer, half past their date + grace) and 5,000 running
+   payment schedules (a late instalment each) are settled by domain.ledger.promises.evaluate and
+   schedules.evaluate, the daily job's work, `rounds` times (each rolled back): target ≤ 5 s.
 
 A measurement, not a test: a miss is reported, the exit status is 0. `run(log, results)` is the
 entry for bench/run.py.
@@ -30,7 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "bench" / "out" / "instance" / "relance.db"
 MAX_SECONDS = 10.0
 STEPS = ((-5, "email", 0), (10, "email", 1), (30, "letter", 2), (45, "task", 3))
-PROMISES = 20_000  # open promises for the daily settling (issue: ≤ 5 s)
+PROMISES = 20_000  # open promises and …
+SCHEDULES = 5_000  # … running schedules for the daily settling (issue: ≤ 5 s)
 MAX_PROMISE_SECONDS = 5.0
 
 
@@ -75,7 +77,7 @@ def measure(database: Path, rounds: int = 3) -> dict:
             decisions = follow_up.decide(session)
             times.append(time.perf_counter() - started)
         session.rollback()
-        promise_times, settled, open_promises = _promise_rounds(session, rounds)
+        promise_times, settled, open_promises, open_schedules = _promise_rounds(session, rounds)
         db.session.remove()
         db.engine.dispose()
     by_channel: dict[str, int] = {}
@@ -85,10 +87,10 @@ def measure(database: Path, rounds: int = 3) -> dict:
             "times": times, "median_s": statistics.median(times), "due_customers": len(decisions),
             "due_entries": sum(len(d.entry_ids) for d in decisions), "by_channel": by_channel,
             "promise_times": promise_times, "promise_median_s": statistics.median(promise_times),
-            "promises_settled": settled, "open_promises": open_promises}
+            "promises_settled": settled, "open_promises": open_promises, "open_schedules": open_schedules}
 
 
-def _promise_rounds(session, rounds: int) -> tuple[list[float], int, int]:
+def _promise_rounds(session, rounds: int) -> tuple[list[float], int, int, int]:
     """PROMISES open promises, one per customer on its oldest open invoice, half of them past their
     date + grace (nothing paid: broken), half still running; the daily settling timed `rounds`
     times, each rolled back so the next settles the same."""
@@ -97,8 +99,8 @@ def _promise_rounds(session, rounds: int) -> tuple[list[float], int, int]:
     from sqlalchemy import func, insert, select
 
     from domain import clock
-    from domain.ledger import promises
-    from domain.models import Entry, Promise, PromiseEntry
+    from domain.ledger import promises, schedules
+    from domain.models import Entry, Instalment, PaymentSchedule, Promise, PromiseEntry, ScheduleEntry
 
     today = clock.today()
     first = (select(Entry.customer_id, func.min(Entry.id).label("entry_id"))
@@ -115,16 +117,35 @@ def _promise_rounds(session, rounds: int) -> tuple[list[float], int, int]:
     ids = dict(session.execute(select(Promise.customer_id, Promise.id)).all())
     session.execute(insert(PromiseEntry), [{"promise_id": ids[customer_id], "entry_id": entry_id}
                                            for customer_id, entry_id, _open, _currency in rows])
+    # SCHEDULES payment schedules of 3 monthly instalments on each customer's latest open invoice,
+    # the first instalment 40 days ago (late), so every one is evaluated.
+    latest = (select(Entry.customer_id, func.max(Entry.id).label("entry_id"))
+              .where(Entry.is_open.is_(True), Entry.kind == "invoice").group_by(Entry.customer_id)
+              .having(func.count() > 1).limit(SCHEDULES).subquery())
+    scheduled = session.execute(select(latest.c.customer_id, latest.c.entry_id, Entry.open_cents, Entry.currency)
+                                .join(Entry, Entry.id == latest.c.entry_id)).all()
+    session.execute(insert(PaymentSchedule), [
+        {"customer_id": customer_id, "currency": currency, "total_cents": open_cents,
+         "open_at_start_cents": open_cents, "frequency": "monthly", "grace_days": 3, "broken_after": 2,
+         "waive_fees": False, "note": "", "created_at": now, "status": "running", "paid_cents": 0}
+        for customer_id, _entry, open_cents, currency in scheduled])
+    schedule_ids = dict(session.execute(select(PaymentSchedule.customer_id, PaymentSchedule.id)).all())
+    session.execute(insert(ScheduleEntry), [{"schedule_id": schedule_ids[customer_id], "entry_id": entry_id}
+                                            for customer_id, entry_id, _open, _currency in scheduled])
+    session.execute(insert(Instalment), [
+        {"schedule_id": schedule_ids[customer_id], "number": n + 1, "due_on": today + timedelta(days=30 * n - 40),
+         "amount_cents": schedules.split(open_cents, 3)[n], "paid_cents": 0, "status": "due"}
+        for customer_id, _entry, open_cents, _currency in scheduled for n in range(3)])
     session.commit()
     times, settled = [], 0
     for _ in range(rounds):
         session.expire_all()
         started = time.perf_counter()
-        settled = len(promises.evaluate(session, today))
+        settled = len(promises.evaluate(session, today)) + len(schedules.evaluate(session, today))
         session.flush()
         times.append(time.perf_counter() - started)
         session.rollback()
-    return times, settled, len(rows)
+    return times, settled, len(rows), len(scheduled)
 
 
 def run(log: Callable[[str], None] = print, results: Path | None = None, *, rounds: int = 3) -> list[str]:
@@ -149,7 +170,8 @@ def run(log: Callable[[str], None] = print, results: Path | None = None, *, roun
         f"| Decide what to send (median of {rounds}) | {found['median_s']:.2f} s "
         f"({', '.join(f'{t:.2f}' for t in found['times'])}) | < {MAX_SECONDS:.0f} s | {'pass' if ok else 'MISS'} |",
         f"| Due | {found['due_customers']:,} customers, {found['due_entries']:,} entries ({channels}) | | |",
-        f"| Settle the promises: {found['open_promises']:,} open, {found['promises_settled']:,} settled "
+        f"| Settle promises and schedules: {found['open_promises']:,} promises, {found['open_schedules']:,} "
+        f"schedules, {found['promises_settled']:,} settled or changed "
         f"(median of {rounds}) | {found['promise_median_s']:.2f} s "
         f"({', '.join(f'{t:.2f}' for t in found['promise_times'])}) | ≤ {MAX_PROMISE_SECONDS:.0f} s | "
         f"{'pass' if promises_ok else 'MISS'} |",

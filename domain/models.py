@@ -682,6 +682,9 @@ class DigestDelivery(Base):
 SCHEDULE_FREQUENCIES = {"weekly": "Weekly", "monthly": "Monthly", "custom": "Custom dates"}
 SCHEDULE_STATUSES = {"running": "Running", "late": "Late", "completed": "Completed", "broken": "Broken",
                      "cancelled": "Cancelled"}
+# What an outbox message is: a reminder, or a message about a payment schedule.
+MESSAGE_KINDS = {"reminder": "Reminder", "schedule_agreed": "Payment plan agreed",
+                 "instalment_notice": "Instalment coming", "instalment_overdue": "Instalment overdue"}
 INSTALMENT_STATUSES = {"due": "Due", "partly_paid": "Partly paid", "paid": "Paid", "late": "Late"}
 
 
@@ -750,6 +753,9 @@ class Instalment(Base):
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     paid_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(12), default="due")  # INSTALMENT_STATUSES
+    # The offset (days from due_on) of the last follow-up plan step that went for this instalment:
+    # a step is sent once per instalment (domain/reminders/instalments.py).
+    reminded_offset: Mapped[int | None] = mapped_column(SmallInteger)
 
     schedule: Mapped[PaymentSchedule] = relationship(back_populates="instalments")
 
@@ -864,6 +870,9 @@ class OutboxMessage(Base):
     activity_id: Mapped[int | None] = mapped_column(ForeignKey("reminder_activities.id"))
     # Why a person sent it although reminders were stopped, disputed or in collection ("Send anyway").
     override_reason: Mapped[str | None] = mapped_column(String(500))
+    # MESSAGE_KINDS: a reminder raises the entries' levels once sent; a message about a payment
+    # schedule (the agreement, an instalment notice or overdue instalment) only leaves a history event.
+    kind: Mapped[str] = mapped_column(String(20), default="reminder", server_default="reminder")
 
     customer: Mapped[Customer] = relationship()
     created_by: Mapped[User | None] = relationship()

@@ -19,13 +19,14 @@ from flask import Flask, current_app, render_template
 
 from domain import clock, notifications
 from domain import settings as settings_rules
-from domain.models import BulkRun, User
+from domain.models import BulkRun, OutboxMessage, PaymentSchedule, User
 from domain.reminders import bulk, follow_up, outbox, templates
 from domain.settings import company as saved_company
 from extensions import db
 from files.letter import write_letter
 from files.names import safe_name
 from files.reports import write_dunning_report
+from files.schedule import write_schedule_pdf
 from jobs.base import (absolute_url, background, enqueue_work, job, log, mail_owner, progress_recorder, queue,
                        queue_owner_email, rendering_heap, run_path, see_through, write_aside)
 from mail import smtp as mailer
@@ -217,9 +218,56 @@ class _BulkSender:
 def enqueue_outbox_message(message) -> None:
     """Queue the send of an outbox message; one job per message and attempt (a stable id).
     BackgroundUnavailable without Redis."""
+    send = send_schedule_agreement if message.kind == "schedule_agreed" else send_outbox_message
     with background():
-        queue().enqueue(send_outbox_message, message.id, job_id=f"outbox-{message.id}-{message.attempts or 0}",
+        queue().enqueue(send, message.id, job_id=f"outbox-{message.id}-{message.attempts or 0}",
                         job_timeout=300, result_ttl=3600, failure_ttl=86400)
+
+
+def hand_over(message) -> None:
+    """Queue the send of a message just queued in the outbox; if Redis fails right now, the message
+    turns failed with the reason (retried with back-off, Retry on Deliveries) instead of waiting
+    "queued" for a job that does not exist."""
+    try:
+        enqueue_outbox_message(message)
+    except Exception as error:  # noqa: BLE001 — said on the message, not a 500
+        log.exception("Outbox message %s could not be queued", message.id)
+        outbox.mark_failed(db.session, message, f"The send could not be queued: {error}")
+        db.session.commit()
+
+
+@job
+def send_schedule_agreement(message_id: int) -> str:
+    """The "Payment plan agreed" e-mail: the schedule PDF made and attached (once: a retry sends the
+    same file), then sent like any outbox message. A PDF that cannot be made fails the message, with
+    why, on Deliveries."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None or message.status not in ("queued", "failed"):
+        db.session.rollback()
+        return "nothing to send"
+    if not outbox.attachments_of(message):
+        schedule_id = int(message.dedupe_key.split(":")[1])  # schedule:{id}:agreed:{token}
+        schedule = db.session.get(PaymentSchedule, schedule_id)
+        target = Path(current_app.config["ATTACHMENT_DIR"]) / "schedules" / f"schedule-{schedule_id}-{message.id}.pdf"
+        try:
+            if schedule is None:
+                raise LookupError("the payment schedule no longer exists")
+            company = saved_company(db.session)
+            write_aside(target, lambda path: write_schedule_pdf(path, schedule, company, clock.today()))
+        except Exception as error:  # noqa: BLE001 — the message must say why it did not go
+            db.session.rollback()
+            message = db.session.get(OutboxMessage, message_id)
+            outbox.begin_attempt(message)
+            outbox.mark_failed(db.session, message, f"The schedule PDF could not be made: {error}")
+            message.next_attempt_at = None  # a person looks first: Retry on Deliveries
+            db.session.commit()
+            log.warning("Outbox message %s: the schedule PDF could not be made: %s", message_id, error)
+            return f"failed: {error}"
+        filename = safe_name(f"Payment schedule {schedule_id} {schedule.customer.account}") + ".pdf"
+        message.attachments = json.dumps([{"path": str(target), "filename": filename,
+                                           "content_type": "application/pdf"}])
+        db.session.commit()
+    return _deliver(message_id)
 
 
 @job

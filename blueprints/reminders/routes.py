@@ -106,14 +106,7 @@ def _compose(customer):
 
 
 def _hand_to_worker(message) -> None:
-    """Queue the send; if Redis fails right now, the message turns failed with the reason (retried
-    with back-off, Retry on Deliveries) instead of waiting "queued" for a job that does not exist."""
-    try:
-        jobs.reminders.enqueue_outbox_message(message)
-    except Exception as error:
-        current_app.logger.exception("Outbox message %s could not be queued", message.id)
-        outbox.mark_failed(db.session, message, f"The send could not be queued: {error}")
-        db.session.commit()
+    jobs.reminders.hand_over(message)
 
 
 def _safe_level(entries) -> int | None:
@@ -291,6 +284,12 @@ def cancel(message_id):
 
 
 # --- Bulk reminders (planned, then confirmed) from Who owes you what? --------------------------
+
+
+@bp.app_template_global()
+def message_label(message) -> str:
+    """R2, Prevention, Payment plan agreed…: what an outbox message is."""
+    return outbox.label(message)
 
 
 @bp.app_template_global()

@@ -1,6 +1,8 @@
 """Payment schedules: made on ticked invoices of the account status (the instalments previewed and
-checked against what the invoices owe), one page each (instalments, what was paid, cancel), the
-overview on /schedules with the cash expected month by month, exported to Excel."""
+checked against what the invoices owe), one page each (instalments, what was paid, the PDF and the
+"Payment plan agreed" e-mail that carries it, cancel), the overview on /schedules with the cash
+expected month by month, exported to Excel."""
+import secrets
 from datetime import date, timedelta
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -16,8 +18,12 @@ from domain.ledger import schedules
 from domain.ledger.schedules import Plan, ScheduleError
 from domain.models import INVOICE, SCHEDULE_FREQUENCIES, SCHEDULE_STATUSES, Entry, PaymentSchedule
 from domain.money import AmountError, parse_amount
+from domain.reminders import instalments
+from domain.reminders.outbox import OutboxError
 from extensions import db
+from jobs.base import require_background
 from jobs.exports import enqueue_export
+from jobs.reminders import hand_over
 
 bp = Blueprint("schedules", __name__)
 
@@ -121,6 +127,45 @@ def pdf(schedule_id):
     if is_new:
         enqueue_export(export.id)
     return render_view("exports/_status.html", "exports/_status.html", export=export)
+
+
+def _agreement(schedule, error=None, form=None, status=200):
+    """The "Payment plan agreed" e-mail to review before it goes (the PDF is attached when sent)."""
+    if form is None:
+        emails, message = instalments.draft_agreement(db.session, schedule, current_user)
+        form = {"to": ", ".join(emails[:1]), "cc": ", ".join(emails[1:]), "subject": message.subject,
+                "body": message.body, "token": secrets.token_urlsafe(18)}
+    html = render_template("schedules/_agreement.html", schedule=schedule, form=form, error=error,
+                           sent=instalments.agreements(db.session, schedule))
+    return fragment(html, status)
+
+
+@bp.get("/schedules/<int:schedule_id>/agreement")
+@permission_required("edit")
+def agreement(schedule_id):
+    schedule = get_or_404(PaymentSchedule, schedule_id, "This payment schedule does not exist.")
+    return _agreement(schedule)
+
+
+@bp.post("/schedules/<int:schedule_id>/agreement")
+@permission_required("edit")
+def send_agreement(schedule_id):
+    """Queue the e-mail in the outbox; the worker makes the PDF, attaches it and sends it. The same
+    token (a double click) gives back the message already queued."""
+    schedule = get_or_404(PaymentSchedule, schedule_id, "This payment schedule does not exist.")
+    require_background()
+    form = {name: request.form.get(name, "") for name in ("to", "cc", "subject", "body", "token")}
+    try:
+        message, is_new = instalments.queue_agreement(db.session, current_user, schedule, to=form["to"], cc=form["cc"],
+                                                      subject=form["subject"], body=form["body"],
+                                                      token=form["token"].strip()[:100])
+    except OutboxError as problem:
+        db.session.rollback()
+        return _agreement(schedule, str(problem), form, 400)
+    db.session.commit()
+    if is_new:
+        hand_over(message)
+    return fragment(render_template("schedules/_agreement_sent.html", message=message, customer=schedule.customer))
 
 
 @bp.post("/schedules/<int:schedule_id>/cancel")

@@ -3,12 +3,13 @@
     schedule = create_schedule(session, actor, customer, entry_ids, plan)
     evaluate(session, today)  # daily, and on every change to the customers' entries
 
-The instalments add up to what the invoices owe, to the cent. While the schedule runs its entries
-carry `Entry.scheduled` and no reminder goes for them (every send reads it): the instalments pace
-them. What the entries owe less than when it was agreed is what was paid — by any means — and is
-allocated to the instalments oldest first: each is paid, partly paid, due, or late once its date +
-grace has passed unpaid. A late instalment makes the schedule "late": its owner is told, and the
-entries are reminded again until it is caught up. All instalments paid: "completed". The number of
+The instalments add up to what the invoices owe, to the cent. While the schedule runs (on time or
+late) its entries carry `Entry.scheduled` and no reminder goes for the invoices (every send reads
+it): the instalments pace them (domain/reminders/instalments.py: the plan's heads-up before each
+instalment, its reminders for a late instalment only). What the entries owe less than when it was
+agreed is what was paid — by any means — and is allocated to the instalments oldest first: each is
+paid, partly paid, due, or late once its date + grace has passed unpaid. A late instalment makes
+the schedule "late" and its owner is told. All instalments paid: "completed". The number of
 missed instalments of Settings (2): "broken", and the entries go back to their own due dates.
 """
 from __future__ import annotations
@@ -156,9 +157,10 @@ def cancel_schedule(session: Session, actor: User, schedule: PaymentSchedule, re
 
 
 def _hold(schedule: PaymentSchedule) -> None:
-    """Its entries are held while it runs on time, reminded otherwise."""
+    """Its entries are held while it runs, on time or late (its instalments are reminded then), and
+    go back to their own due dates once it ends."""
     for entry in schedule.entries:
-        entry.scheduled = schedule.status == "running" and entry.is_open
+        entry.scheduled = schedule.status in ("running", "late") and entry.is_open
 
 
 def _allocate(schedule: PaymentSchedule, paid: int, today: date) -> tuple[int, int]:
@@ -228,7 +230,7 @@ def _tell(session: Session, schedule: PaymentSchedule, first_late: int) -> None:
     detail = {"completed": f"Payment schedule #{schedule.id} completed: {money} paid",
               "running": f"Payment schedule #{schedule.id} caught up: the instalments pace the invoices again",
               "late": f"Payment schedule #{schedule.id} late: instalment {first_late} was not paid in time; "
-                       "reminders resume until it is caught up",
+                       "the follow-up plan reminds the customer of that instalment",
               "broken": f"Payment schedule #{schedule.id} broken: {schedule.broken_after} instalments missed; the "
                         "invoices go back to their own due dates"}[schedule.status]
     audit.record(session, None, f"schedule.{schedule.status}", detail, customer=schedule.customer)

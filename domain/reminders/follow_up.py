@@ -6,7 +6,9 @@ template it sends: by default the template of the level reached, or the template
 (`template_level`, e.g. the R1 wording for a step that reaches R2); the customer's language picks
 the language. A task sends nothing and has no template; the prevention template and the R1…R5
 templates are not swapped (one speaks of a due date to come, the others of an overdue invoice).
-Customers get a plan; each entry has a "Follow-up plan enabled" switch.
+Customers get a plan; each entry has a "Follow-up plan enabled" switch. The entries of a payment
+schedule are left to its instalments: the run applies the plan to each instalment's date instead
+(domain/reminders/instalments.py).
 
 Deleting a plan deletes its steps and leaves its customers without a plan (their entries lose ⚡),
 with a history event per customer and one for the plan. Nothing of the history refers to a plan
@@ -43,9 +45,9 @@ from sqlalchemy import (Date, DateTime, Integer, String, Text, and_, exists, fun
 from sqlalchemy.orm import Session, selectinload
 
 from domain import audit, clock
-from domain.models import (FOLLOW_UP_CHANNELS, INVOICE, MAX_LEVEL, AuditEvent, Customer, Entry, FollowUpPlan,
-                           FollowUpStep, OutboxEntry, OutboxMessage, User)
-from domain.reminders import outbox
+from domain.models import (FOLLOW_UP_CHANNELS, INVOICE, MAX_LEVEL, MESSAGE_KINDS, AuditEvent, Customer, Entry,
+                           FollowUpPlan, FollowUpStep, OutboxEntry, OutboxMessage, User)
+from domain.reminders import instalments, outbox
 from domain.reminders import sending as reminders
 from domain.reminders import templates
 
@@ -399,6 +401,7 @@ class RunReport:
     day: date
     dry_run: bool
     outcomes: list[Outcome] = field(default_factory=list)
+    instalments: list[instalments.InstalmentOutcome] = field(default_factory=list)
 
     def count(self, *statuses: str) -> int:
         return sum(o.status in statuses for o in self.outcomes)
@@ -411,9 +414,13 @@ class RunReport:
             what = f"{o.account} {o.name}: {CHANNEL_LABELS[o.channel]} {templates.level_name(o.level)}{wording} for " \
                    f"{len(o.entries)} {'entry' if len(o.entries) == 1 else 'entries'} ({', '.join(o.entries)})"
             lines.append(f"  {what} — {o.status}{': ' + o.reason if o.reason else ''}")
-        if not self.outcomes:
+        for o in self.instalments:
+            what = f"{o.account} {o.name}: {CHANNEL_LABELS[o.channel]} {MESSAGE_KINDS[o.kind].lower()}, instalment " \
+                   f"{o.instalment} of payment schedule #{o.schedule_id}"
+            lines.append(f"  {what} — {o.status}{': ' + o.reason if o.reason else ''}")
+        if not self.outcomes and not self.instalments:
             lines.append("  Nothing is due.")
-        else:
+        elif self.outcomes:
             lines.append(f"{len(self.outcomes)} customers, {self.count('skipped')} skipped.")
         return lines
 
@@ -477,6 +484,8 @@ def run(session: Session, today: date | None = None, *, dry_run: bool = False,
         except (reminders.ReminderError, outbox.OutboxError) as error:
             session.rollback()
             outcome.status, outcome.reason = "skipped", str(error)
+    # Then the instalments of the payment schedules, which the decision above leaves to their dates.
+    report.instalments = instalments.run(session, today, company=texts.company, dry_run=dry_run, enqueue=enqueue)
     if dry_run:
         session.rollback()
     return report

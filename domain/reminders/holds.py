@@ -52,11 +52,14 @@ def _stop_text(subject: str, target, today: date) -> str:
 
 
 def holds(session: Session, customer: Customer, entries: Iterable[Entry], today: date | None = None,
-          level: int | None = None) -> list[Hold]:
+          level: int | None = None, kind: str = "reminder") -> list[Hold]:
     """Everything that says "do not remind" for these entries of `customer`: the customer's or an
     entry's stop-reminders switch, a dispute, a collection mark ⚖️, and (at `level`) a message to
-    the customer at that level or above that is still on its way or whose outcome is unknown."""
+    the customer at that level or above that is still on its way or whose outcome is unknown.
+    A message about an instalment (`kind` instalment_*) is what a schedule's entries are reminded
+    by: the schedule and the last reminder of the invoices do not hold it back."""
     today = today or clock.today()
+    reminder = kind == "reminder"
     found = []
     if customer.reminders_stopped_on(today):
         found.append(Hold(_stop_text("this customer", customer, today)))
@@ -66,12 +69,12 @@ def holds(session: Session, customer: Customer, entries: Iterable[Entry], today:
         if entry.disputed:
             found.append(Hold(f"{entry.number} is disputed" + (f": {entry.dispute_reason}." if entry.dispute_reason
                                                                else ".")))
-        if entry.scheduled:
+        if entry.scheduled and reminder:
             found.append(Hold(f"{entry.number} is under a payment schedule: reminders follow its instalments."))
         if entry.promised_on_hold(today):
             found.append(Hold(f"{entry.number} is under a promise to pay: reminders resume after "
                               f"{entry.promised_until.isoformat()}."))
-        if reminded_recently(entry, today):
+        if reminder and reminded_recently(entry, today):
             when = "today" if entry.last_reminder_on == today else f"on {entry.last_reminder_on.isoformat()}"
             found.append(Hold(f"{entry.number} was reminded {when} (now at {templates.level_name(entry.reminder_level)}), "
                               f"less than {REMINDER_GAP_DAYS} days ago."))
@@ -110,7 +113,7 @@ def unsettled_message(session: Session, customer_id: int, level: int) -> OutboxM
     failed with a retry to come) or whose outcome is unknown: another one would remind twice."""
     return session.scalar(
         select(OutboxMessage).where(
-            OutboxMessage.customer_id == customer_id, OutboxMessage.level >= level,
+            OutboxMessage.customer_id == customer_id, OutboxMessage.level >= level, OutboxMessage.kind == "reminder",
             or_(OutboxMessage.status.in_(UNSETTLED),
                 and_(OutboxMessage.status == "failed", OutboxMessage.next_attempt_at.is_not(None))))
         .order_by(OutboxMessage.id.desc()).limit(1))
@@ -123,7 +126,7 @@ def unsettled_levels(session: Session, customer_ids: list[int]) -> dict[int, int
     for start in range(0, len(customer_ids), 500):
         rows = session.execute(
             select(OutboxMessage.customer_id, func.max(OutboxMessage.level))
-            .where(OutboxMessage.customer_id.in_(customer_ids[start:start + 500]),
+            .where(OutboxMessage.customer_id.in_(customer_ids[start:start + 500]), OutboxMessage.kind == "reminder",
                    or_(OutboxMessage.status.in_(UNSETTLED),
                        and_(OutboxMessage.status == "failed", OutboxMessage.next_attempt_at.is_not(None))))
             .group_by(OutboxMessage.customer_id))

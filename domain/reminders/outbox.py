@@ -47,10 +47,10 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from domain import audit, clock
-from domain.models import CompanySettings, Customer, Entry, OutboxEntry, OutboxMessage, User
+from domain.models import MESSAGE_KINDS, CompanySettings, Customer, Entry, OutboxEntry, OutboxMessage, User
 from domain.reminders import sending
-from domain.reminders.holds import (STALE_SENDING,  # noqa: F401 (STALE_SENDING, is_unknown: the outbox's words too)
-                                    holds, is_unknown, pending_text, unsettled_message)
+from domain.reminders.holds import STALE_SENDING  # noqa: F401 (STALE_SENDING, is_unknown: the outbox's words too)
+from domain.reminders.holds import holds, is_unknown, pending_text, unsettled_message
 from domain.settings import company as saved_company
 from domain.settings import is_email
 from mail import smtp as mailer
@@ -91,12 +91,13 @@ def parse_addresses(text: str | None, field: str) -> list[str]:
 def queue_message(session: Session, *, customer: Customer, entries: list[Entry], level: int, to: str | Iterable[str],
                   subject: str, body: str, sent_by: User | None, dedupe_key: str, cc: str | Iterable[str] = "",
                   copy_to_sender: bool = False, attachments: Iterable[StoredAttachment] = (),
-                  company: CompanySettings | None = None,
-                  override_reason: str | None = None) -> tuple[OutboxMessage, bool]:
+                  company: CompanySettings | None = None, override_reason: str | None = None,
+                  kind: str = "reminder") -> tuple[OutboxMessage, bool]:
     """A queued message (and True), or the message already queued under `dedupe_key` (and False).
     From is the company's sender address (`company`: the settings a run read once; else read
     here); Reply-To the user who sends it (the company for an automatic run); the copy goes to
-    the user as a Bcc."""
+    the user as a Bcc. `kind`: a reminder, or a message about a payment schedule (MESSAGE_KINDS),
+    which another reminder still on its way does not hold back."""
     dedupe_key = (dedupe_key or "").strip()
     if not dedupe_key:
         raise OutboxError("A message needs a dedupe key.")
@@ -118,7 +119,9 @@ def queue_message(session: Session, *, customer: Customer, entries: list[Entry],
         raise OutboxError("A reminder covers at least one entry.")
     if any(e.customer_id != customer.id for e in entries):
         raise OutboxError("Every entry of a reminder belongs to its customer.")
-    pending = unsettled_message(session, customer.id, level)
+    if kind not in MESSAGE_KINDS:
+        raise OutboxError(f"Unknown kind of message: {kind}.")
+    pending = unsettled_message(session, customer.id, level) if kind == "reminder" else None
     if pending is not None:
         raise OutboxError(pending_text(pending))
     try:
@@ -138,7 +141,7 @@ def queue_message(session: Session, *, customer: Customer, entries: list[Entry],
                                 for a in attachments]),
         message_id=make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None),
         status="queued", attempts=0, created_by_id=sent_by.id if sent_by else None,
-        override_reason=override_reason or None)
+        override_reason=override_reason or None, kind=kind)
     message.covered = [OutboxEntry(entry_id=e.id, open_cents=e.open_cents) for e in entries]
     try:
         with session.begin_nested():
@@ -150,6 +153,13 @@ def queue_message(session: Session, *, customer: Customer, entries: list[Entry],
             raise
         return existing, False
     return message, True
+
+
+def label(message: OutboxMessage) -> str:
+    """What the message is, in the users' words: its reminder level, or what it says of a schedule."""
+    if message.kind == "reminder":
+        return sending.templates.level_name(message.level)
+    return MESSAGE_KINDS.get(message.kind, message.kind)
 
 
 def queued_under(session: Session, dedupe_key: str) -> OutboxMessage | None:
@@ -200,10 +210,10 @@ def hold_back(session: Session, message: OutboxMessage, today=None) -> str | Non
     """Called when a send starts: if the customer or a covered entry was stopped, disputed or put in
     collection since the message was queued (and nobody sent it anyway), the message is cancelled
     and the reason returned; None: it may go."""
-    if message.override_reason:
+    if message.override_reason or message.kind == "schedule_agreed":  # the agreement: a person sends it now
         return None
     entries = [c.entry for c in message.covered]
-    found = holds(session, message.customer, entries, today)
+    found = holds(session, message.customer, entries, today, kind=message.kind)
     if not found:
         return None
     reason = "Not sent: " + " ".join(h.text for h in found)
@@ -224,7 +234,7 @@ def resolve_unknown(session: Session, message: OutboxMessage, actor: User, was_s
         message.last_error = f"Not sent (checked by {actor.display_name})."
         what = "was not sent"
     audit.record(session, actor, "outbox.resolved",
-                 f"The {sending.templates.level_name(message.level)} e-mail \"{message.subject}\" of "
+                 f"The {label(message)} e-mail \"{message.subject}\" of "
                  f"{message.attempted_at:%Y-%m-%d %H:%M}, of unknown outcome, {what}.", customer=message.customer)
 
 
@@ -235,7 +245,7 @@ def cancel(session: Session, message: OutboxMessage, actor: User) -> None:
     message.status, message.next_attempt_at = "cancelled", None
     message.last_error = f"Cancelled by {actor.display_name}: not to be sent."
     audit.record(session, actor, "outbox.cancelled",
-                 f"The {sending.templates.level_name(message.level)} e-mail \"{message.subject}\" will not be "
+                 f"The {label(message)} e-mail \"{message.subject}\" will not be "
                  f"sent.", customer=message.customer)
 
 
@@ -288,8 +298,15 @@ def mark_failed(session: Session, message: OutboxMessage, error: str, now: datet
 
 def mark_sent(session: Session, message: OutboxMessage, now: datetime | None = None):
     """The mail server took it: sent, with its activity, the entries' level and last-reminder date
-    raised and the history event, in the caller's transaction."""
+    raised and the history event, in the caller's transaction. A message about a payment schedule
+    raises no level: its history event says what went."""
     now = now or clock.now()
+    if message.kind != "reminder":
+        message.status, message.sent_at, message.last_error, message.next_attempt_at = "sent", now, None, None
+        audit.record(session, message.created_by, "outbox.sent",
+                     f"{MESSAGE_KINDS[message.kind]} e-mail sent to {message.to_addresses}: \"{message.subject}\"",
+                     customer=message.customer)
+        return None
     covered = [(c.entry, c.open_cents) for c in sorted(message.covered, key=lambda c: (c.entry.due_date, c.entry_id))]
     recipient = ", ".join(filter(None, (message.to_addresses, message.cc_addresses)))
     activity = sending.record_reminder(

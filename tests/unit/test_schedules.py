@@ -1,6 +1,7 @@
 """Payment schedules: instalments adding up to what the invoices owe, the invoices held while the
-schedule runs on time, payments allocated to the instalments oldest first, late → reminded again and
-the owner told, caught up → held again, completed or broken by themselves (the clock moved)."""
+schedule runs (its instalments are reminded instead), payments allocated to the instalments oldest
+first, late → the owner told, caught up → running, completed or broken by themselves (the clock
+moved)."""
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -104,12 +105,12 @@ def test_payments_fill_the_instalments_oldest_first_and_a_missed_one_makes_it_la
     second = schedule.instalments[1]
     changed = on_day(session, second.due_on + timedelta(days=schedule.grace_days + 1))
     assert changed == [schedule] and schedule.status == "late" and second.status == "late"
-    assert not entry(session, "F-2").scheduled, "late: the invoices are reminded again"
+    assert entry(session, "F-2").scheduled, "late: the plan reminds the instalment, not the invoices"
     note = session.scalar(select(Notification))
     assert note.text == (f"Alpha: Payment schedule #{schedule.id} late: instalment 2 was not paid in time; "
-                         "reminders resume until it is caught up.")
+                         "the follow-up plan reminds the customer of that instalment.")
     pay(session, users, alpha, "F-2", 5000, day=clock.today())
-    assert schedule.status == "running" and entry(session, "F-2").scheduled, "caught up: held again"
+    assert schedule.status == "running" and entry(session, "F-2").scheduled
 
 
 def test_missed_instalments_break_it_and_all_paid_completes_it(session, users, alpha):

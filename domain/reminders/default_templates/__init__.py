@@ -25,3 +25,5 @@ DEFAULTS: dict[str, dict[str, dict[int, Default]]] = {
     "en": {"email": en.EMAIL, "letter": en.LETTER},
     "fr": {"email": fr.EMAIL, "letter": fr.LETTER},
 }
+# The e-mails about a payment schedule, by language and message kind (not editable in Settings).
+SCHEDULE_DEFAULTS: dict[str, dict[str, Default]] = {"en": en.SCHEDULE, "fr": fr.SCHEDULE}

@@ -261,3 +261,71 @@ Yours faithfully,
 {{ company.name }}
 """),
 }
+
+# Messages about a payment schedule (domain/reminders/instalments.py): the agreement, sent with the
+# schedule PDF; the heads-up before an instalment; the reminder of one instalment left unpaid.
+SCHEDULE = {
+    "schedule_agreed": Default(
+        subject="Payment plan agreed – {{ company.name }}, account {{ customer.account }}",
+        body="""\
+Dear {{ customer.contact_name or "Sir or Madam" }},
+
+As agreed, {{ customer.name }} will pay {{ schedule.total|money(schedule.currency) }} in
+{{ schedule.instalment_count }} instalments:
+
+{% for i in schedule.instalments %}  {{ i.number }}. {{ i.due_date }}: {{ i.amount|money(schedule.currency) }}
+{% endfor %}
+These instalments settle the following invoices:
+
+{{ entries_table }}
+
+Please find the payment plan attached: kindly sign it and send it back to us. While the
+instalments are paid on their dates, we will not send you reminders for these invoices. If an
+instalment is missed, the plan may end and the whole amount still due become payable at once.
+
+Kind regards,
+
+{{ sender.name }}
+{{ company.name }}
+{{ sender.email }}
+"""),
+    "instalment_notice": Default(
+        subject="Instalment {{ instalment.number }} of your payment plan – {{ company.name }}",
+        body="""\
+Dear {{ customer.contact_name or "Sir or Madam" }},
+
+A friendly reminder: instalment {{ instalment.number }} of {{ schedule.instalment_count }} of the
+payment plan agreed with {{ company.name }} is due on {{ instalment.due_date }}.
+
+Amount to pay: {{ instalment.left|money(schedule.currency) }}
+
+If the payment is already on its way, thank you, and please disregard this message.
+
+Kind regards,
+
+{{ sender.name }}
+{{ company.name }}
+{{ sender.email }}
+"""),
+    "instalment_overdue": Default(
+        subject="Instalment {{ instalment.number }} of your payment plan is overdue – {{ company.name }}",
+        body="""\
+Dear {{ customer.contact_name or "Sir or Madam" }},
+
+Unless we are mistaken, instalment {{ instalment.number }} of {{ schedule.instalment_count }} of
+the payment plan agreed with {{ company.name }}, due on {{ instalment.due_date }}, has not been
+paid.
+
+Amount still due for this instalment: {{ instalment.left|money(schedule.currency) }}
+
+Please pay it without delay so that the plan can continue: if instalments remain unpaid, the plan
+ends and the whole amount still due, {{ schedule.remaining|money(schedule.currency) }}, becomes
+payable at once.
+
+Kind regards,
+
+{{ sender.name }}
+{{ company.name }}
+{{ sender.email }}
+"""),
+}

@@ -273,3 +273,73 @@ Nous vous prions d'agréer, Madame, Monsieur, nos salutations distinguées.
 {{ company.name }}
 """),
 }
+
+# Messages sur un échéancier (domain/reminders/instalments.py) : l'accord, envoyé avec le PDF de
+# l'échéancier ; le rappel avant une échéance ; la relance d'une échéance impayée.
+SCHEDULE = {
+    "schedule_agreed": Default(
+        subject="Échéancier de paiement convenu – {{ company.name }}, compte {{ customer.account }}",
+        body="""\
+Bonjour{% if customer.contact_name %} {{ customer.contact_name }}{% endif %},
+
+Comme convenu, {{ customer.name }} réglera {{ schedule.total|money(schedule.currency) }} en
+{{ schedule.instalment_count }} échéances :
+
+{% for i in schedule.instalments %}  {{ i.number }}. {{ i.due_date }} : {{ i.amount|money(schedule.currency) }}
+{% endfor %}
+Ces échéances règlent les factures suivantes :
+
+{{ entries_table }}
+
+Vous trouverez l'échéancier en pièce jointe : merci de nous le retourner signé. Tant que les
+échéances sont réglées à leur date, nous ne vous relancerons pas pour ces factures. Si une
+échéance n'est pas réglée, l'échéancier peut prendre fin et la totalité du solde restant dû
+devenir immédiatement exigible.
+
+Cordialement,
+
+{{ sender.name }}
+{{ company.name }}
+{{ sender.email }}
+"""),
+    "instalment_notice": Default(
+        subject="Échéance {{ instalment.number }} de votre échéancier – {{ company.name }}",
+        body="""\
+Bonjour{% if customer.contact_name %} {{ customer.contact_name }}{% endif %},
+
+Pour faciliter votre organisation, nous vous rappelons que l'échéance {{ instalment.number }} sur
+{{ schedule.instalment_count }} de l'échéancier convenu avec {{ company.name }} arrive à son terme
+le {{ instalment.due_date }}.
+
+Montant à régler : {{ instalment.left|money(schedule.currency) }}
+
+Si le paiement est déjà programmé, merci, et ne tenez pas compte de ce message.
+
+Cordialement,
+
+{{ sender.name }}
+{{ company.name }}
+{{ sender.email }}
+"""),
+    "instalment_overdue": Default(
+        subject="Échéance {{ instalment.number }} de votre échéancier impayée – {{ company.name }}",
+        body="""\
+Bonjour{% if customer.contact_name %} {{ customer.contact_name }}{% endif %},
+
+Sauf erreur de notre part, l'échéance {{ instalment.number }} sur {{ schedule.instalment_count }}
+de l'échéancier convenu avec {{ company.name }}, due le {{ instalment.due_date }}, n'a pas été
+réglée.
+
+Montant restant dû pour cette échéance : {{ instalment.left|money(schedule.currency) }}
+
+Merci de la régler sans délai afin que l'échéancier se poursuive : faute de paiement des
+échéances, l'échéancier prend fin et la totalité du solde restant dû, soit
+{{ schedule.remaining|money(schedule.currency) }}, devient immédiatement exigible.
+
+Cordialement,
+
+{{ sender.name }}
+{{ company.name }}
+{{ sender.email }}
+"""),
+}
