@@ -5,9 +5,10 @@ from datetime import datetime
 from functools import cache
 from typing import NamedTuple
 
-from sqlalchemy import Integer, bindparam, cast, func, literal, null, select, union_all
+from sqlalchemy import Integer, bindparam, cast, func, insert, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
+from domain import clock
 from domain.models import AuditEvent, Customer, Entry, ReminderActivity, ReminderEntry, User
 
 
@@ -31,6 +32,15 @@ def record(
     )
     session.add(event)
     return event
+
+
+def record_many(session: Session, events: list[dict]) -> None:
+    """History events written in one statement by a run that settles thousands at once (no actor:
+    Relance did it). Each dict: action, detail, customer_id, and optionally entry_id, reason."""
+    if events:
+        now = clock.now()
+        session.execute(insert(AuditEvent), [{"at": now, "actor_id": None, "entry_id": None, "reason": None,
+                                              "subject_user_id": None, **event} for event in events])
 
 
 class TimelineItem(NamedTuple):

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.orm import Session
 
 from domain import audit, clock
-from domain.ledger.summaries import follow_customer_changes
+from domain.ledger.summaries import follow_customer_changes, new_stamp
 from domain.listing import like_escape
 from domain.models import (INVOICE, PROMISE_CHANNELS, PROMISE_STATUSES, CompanySettings, Contact, Customer, Entry,
                            Notification, Promise, PromiseEntry, User)
@@ -119,7 +119,8 @@ def cancel_promise(session: Session, actor: User, promise: Promise, reason: str)
     if not reason:
         raise PromiseError("Say why the promise is cancelled.")
     promise.status, promise.cancelled_reason, promise.settled_on = "cancelled", reason[:500], clock.today()
-    _release_all(session, [promise])
+    session.flush()
+    _forget(session, Entry, _release_all(session, [promise.id]))
     audit.record(session, actor, "promise.cancelled", f"Promise #{promise.id} cancelled; reminders resume for "
                  f"{_numbers(promise.entries)}.", customer=promise.customer, reason=reason)
 
@@ -138,10 +139,18 @@ def _open_sums(session: Session, customer_ids: list[int] | None):
         yield from session.execute(query.where(Promise.customer_id.in_(customer_ids[start:start + CHUNK])))
 
 
-def evaluate(session: Session, today: date | None = None, customer_ids: Iterable[int] | None = None) -> list[Promise]:
+class Settled(NamedTuple):
+    """A promise settled by evaluate: its id, customer and new status."""
+
+    id: int
+    customer_id: int
+    status: str
+
+
+def evaluate(session: Session, today: date | None = None, customer_ids: Iterable[int] | None = None) -> list[Settled]:
     """Settle the open promises that are decided: kept as soon as fully paid; at the date + grace,
-    partly kept or broken. Returns the promises settled now. Decided from sums in SQL, so the daily
-    run over thousands of open promises loads only those it settles."""
+    partly kept or broken. Returns the promises settled now. Decided from sums in SQL and written in
+    a few statements (the daily run settles thousands: no object is loaded)."""
     today = today or clock.today()
     ids = None
     if customer_ids is not None:
@@ -157,47 +166,71 @@ def evaluate(session: Session, today: date | None = None, customer_ids: Iterable
             decided[promise_id] = ("partly_kept" if paid else "broken", paid)
     if not decided:
         return []
-    settled: list[Promise] = []
     chosen = sorted(decided)
+    rows = []
     for start in range(0, len(chosen), CHUNK):
-        settled += session.scalars(select(Promise).where(Promise.id.in_(chosen[start:start + CHUNK]))
-                                   .options(selectinload(Promise.entries), selectinload(Promise.customer),
-                                            selectinload(Promise.recorded_by)).order_by(Promise.id))
-    for promise in settled:
-        promise.status, promise.paid_cents = decided[promise.id]
-        promise.settled_on = today
-    _release_all(session, settled)
-    for promise in settled:
-        money = format_money(promise.paid_cents, promise.currency)
-        detail = {"kept": f"Promise #{promise.id} kept: {money} paid",
-                  "partly_kept": f"Promise #{promise.id} partly kept: {money} of "
-                                 f"{format_money(promise.amount_cents, promise.currency)} paid by "
-                                 f"{promise.promised_on:%d/%m/%Y}; reminders resume for the rest",
-                  "broken": f"Promise #{promise.id} broken: nothing paid by {promise.promised_on:%d/%m/%Y}; "
-                            "reminders resume"}[promise.status]
-        audit.record(session, None, f"promise.{promise.status}", detail, customer=promise.customer)
-        if promise.status == "broken" and promise.recorded_by is not None and \
-                promise.recorded_by.export_notifications in IN_APP:
-            session.add(Notification(user_id=promise.recorded_by_id, customer_id=promise.customer_id,
-                                     text=f"{promise.customer.name}: {detail}."[:500]))
-    return settled
+        rows += session.execute(
+            select(Promise.id, Promise.customer_id, Promise.currency, Promise.amount_cents, Promise.promised_on,
+                   Promise.recorded_by_id, Customer.name, User.export_notifications)
+            .join(Customer, Customer.id == Promise.customer_id)
+            .outerjoin(User, User.id == Promise.recorded_by_id)
+            .where(Promise.id.in_(chosen[start:start + CHUNK])).order_by(Promise.id)).all()
+    session.execute(update(Promise), [{"id": promise_id, "status": status, "paid_cents": paid, "settled_on": today}
+                                      for promise_id, (status, paid) in decided.items()])
+    touched = _release_all(session, chosen)
+    events, notes = [], []
+    for promise_id, customer_id, currency, amount, promised_on, recorded_by, name, notifications in rows:
+        status, paid = decided[promise_id]
+        money = format_money(paid, currency)
+        detail = {"kept": f"Promise #{promise_id} kept: {money} paid",
+                  "partly_kept": f"Promise #{promise_id} partly kept: {money} of {format_money(amount, currency)} "
+                                 f"paid by {promised_on:%d/%m/%Y}; reminders resume for the rest",
+                  "broken": f"Promise #{promise_id} broken: nothing paid by {promised_on:%d/%m/%Y}; "
+                            "reminders resume"}[status]
+        events.append({"action": f"promise.{status}", "detail": detail, "customer_id": customer_id})
+        if status == "broken" and recorded_by is not None and notifications in IN_APP:
+            notes.append({"user_id": recorded_by, "customer_id": customer_id, "text": f"{name}: {detail}."[:500],
+                          "created_at": clock.now(), "read_at": None, "export_id": None, "bulk_run_id": None})
+    audit.record_many(session, events)
+    if notes:
+        session.execute(insert(Notification), notes)
+    _forget(session, Promise, set(chosen))
+    _forget(session, Entry, touched)
+    return [Settled(row[0], row[1], decided[row[0]][0]) for row in rows]
 
 
-def _release_all(session: Session, settled: list[Promise]) -> None:
-    """The pause of their entries ends, except where another open promise still covers them."""
-    entry_ids = sorted({entry.id for promise in settled for entry in promise.entries})
+def _forget(session: Session, model, ids: set[int]) -> None:
+    """Objects of the session written behind its back are read again when next used."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, model) and obj.id in ids:
+            session.expire(obj)
+
+
+def _release_all(session: Session, settled_ids: list[int]) -> set[int]:
+    """The pause of their entries ends, except where another open promise still covers them; the
+    lists showing 🤝 are stale (a new summaries stamp). Returns the entries written."""
+    links = []
+    for start in range(0, len(settled_ids), CHUNK):
+        links += session.execute(select(PromiseEntry.entry_id).where(
+            PromiseEntry.promise_id.in_(settled_ids[start:start + CHUNK]))).scalars()
+    entry_ids = sorted(set(links))
     still: dict[int, date] = {}
+    # Two index lookups, not a join: joined, SQLite walks every open promise for each chunk.
     for start in range(0, len(entry_ids), CHUNK):
-        rows = session.execute(select(PromiseEntry.entry_id, Promise.promised_on, Promise.grace_days)
-                               .join(Promise, Promise.id == PromiseEntry.promise_id)
-                               .where(PromiseEntry.entry_id.in_(entry_ids[start:start + CHUNK]),
-                                      Promise.status == "open"))
-        for entry_id, promised_on, grace in rows:
-            until = promised_on + timedelta(days=grace)
-            still[entry_id] = max(until, still.get(entry_id, until))
-    for promise in settled:
-        for entry in promise.entries:
-            entry.promised_until = still.get(entry.id)
+        pairs = session.execute(select(PromiseEntry.entry_id, PromiseEntry.promise_id)
+                                .where(PromiseEntry.entry_id.in_(entry_ids[start:start + CHUNK]))).all()
+        open_ones = {promise_id: promised_on + timedelta(days=grace) for promise_id, promised_on, grace in session.execute(
+            select(Promise.id, Promise.promised_on, Promise.grace_days)
+            .where(Promise.id.in_(sorted({promise_id for _, promise_id in pairs})), Promise.status == "open"))}
+        for entry_id, promise_id in pairs:
+            until = open_ones.get(promise_id)
+            if until is not None:
+                still[entry_id] = max(until, still.get(entry_id, until))
+    if entry_ids:
+        session.execute(update(Entry), [{"id": entry_id, "promised_until": still.get(entry_id)}
+                                        for entry_id in entry_ids])
+        new_stamp(session)
+    return set(entry_ids)
 
 
 def follow_ledger_changes(session: Session, customer_ids: set[int]) -> bool:

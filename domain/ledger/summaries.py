@@ -96,6 +96,12 @@ def refresh_summaries(session: Session, customer_ids: Iterable[int] | None = Non
             chunk = {"ids": ids[start:start + 500]}
             session.execute(remove, chunk)
             session.execute(rebuild, chunk)
+    new_stamp(session)
+
+
+def new_stamp(session: Session) -> None:
+    """Draw a new stamp: what was cached under the old one is stale. refresh_summaries does; so does
+    a bulk write to entries that changes what the lists show but no summary (a promise's pause)."""
     stamp = secrets.randbits(62)
     if session.execute(update(LedgerState).where(LedgerState.id == 1).values(summaries_stamp=stamp)).rowcount == 0:
         session.execute(insert(LedgerState).values(id=1, summaries_stamp=stamp))
