@@ -17,7 +17,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from domain import audit, clock
-from domain.ledger import summaries
+from domain.ledger import queries, summaries
 from domain.listing import (COUNT_CAP, PAGE_SIZE, FilterError, Page, like_escape, parse_date, parse_sort_and_page,
                             prefix_range, query_string)
 from domain.models import CASE_STATUS_LABELS, CASE_STATUSES, CollectionCase, Customer, Entry, User
@@ -42,6 +42,9 @@ class CaseFilters:
     status: str | None = None
     marked_from: date | None = None
     marked_to: date | None = None
+    disputed: bool = False
+    promise: str = ""  # "" | "open" | "broken" (queries.PROMISE_FILTERS)
+    scheduled: bool = False
     sort: str = ""
     direction: str = ""
     page: int = 1
@@ -54,12 +57,16 @@ class CaseFilters:
             "status": f.status or "",
             "from": f.marked_from.isoformat() if f.marked_from else "",
             "to": f.marked_to.isoformat() if f.marked_to else "",
+            "disputed": "1" if f.disputed else "",
+            "promise": f.promise,
+            "scheduled": "1" if f.scheduled else "",
         }
         return query_string(args, f.sort, f.direction, f.page)
 
     @property
     def active(self) -> bool:
-        return any((self.q, self.status, self.marked_from, self.marked_to))
+        return any((self.q, self.status, self.marked_from, self.marked_to, self.disputed, self.promise,
+                    self.scheduled))
 
 
 # The workflow's order, so sorting on status reads open → … → closed rather than alphabetically.
@@ -85,8 +92,12 @@ def parse_case_filters(args: Mapping[str, str]) -> CaseFilters:
     marked_from, marked_to = parse_date(args, "from", "marked from"), parse_date(args, "to", "marked to")
     if marked_from and marked_to and marked_from > marked_to:
         raise FilterError("The from date is after the to date.")
+    promise = (args.get("promise") or "").strip()
+    if promise not in queries.PROMISE_FILTERS:
+        raise FilterError(f"Unknown promise filter {promise!r}: choose open or broken.")
     return CaseFilters(q=(args.get("q") or "").strip()[:100], status=status, marked_from=marked_from,
-                       marked_to=marked_to, sort=sort, direction=direction, page=page)
+                       marked_to=marked_to, disputed=args.get("disputed") == "1", promise=promise,
+                       scheduled=args.get("scheduled") == "1", sort=sort, direction=direction, page=page)
 
 
 def _conditions(filters: CaseFilters) -> list:
@@ -98,6 +109,7 @@ def _conditions(filters: CaseFilters) -> list:
     if filters.marked_to:
         # The whole of the last day counts: marked before the next midnight.
         conditions.append(Entry.collection_marked_at < datetime.combine(filters.marked_to + timedelta(days=1), time.min))
+    conditions += queries.what_customers_said(filters.disputed, filters.promise, filters.scheduled, clock.today())
     if filters.q:
         pattern = f"%{like_escape(filters.q)}%"
         conditions.append(or_(

@@ -113,6 +113,21 @@ def _schedule_condition(customer_id=None, entry_id=None):
     return exists(found)
 
 
+def what_customers_said(disputed: bool, promise: str, scheduled: bool, today: date) -> list:
+    """The entry filters of what customers said: disputed, a promise open or broken lately, under a
+    payment schedule (Due dates, and Collection)."""
+    conditions = []
+    if disputed:
+        conditions.append(Entry.disputed.is_(True))
+    if promise == "open":
+        conditions.append(Entry.promised_until >= today)
+    elif promise:
+        conditions.append(_promise_condition(promise, today, entry_id=Entry.id))
+    if scheduled:
+        conditions.append(_schedule_condition(entry_id=Entry.id))
+    return conditions
+
+
 # --- Who owes you what? ------------------------------------------------------------------
 
 BALANCE_SORTS = {
@@ -299,14 +314,7 @@ def _due_conditions(filters: Filters, today: date) -> list:
         conditions.append(Entry.reminder_level >= filters.level)
     if filters.in_collection:
         conditions.append(Entry.in_collection.is_(True))
-    if filters.disputed:
-        conditions.append(Entry.disputed.is_(True))
-    if filters.promise == "open":
-        conditions.append(Entry.promised_until >= today)
-    elif filters.promise:
-        conditions.append(_promise_condition(filters.promise, today, entry_id=Entry.id))
-    if filters.scheduled:
-        conditions.append(_schedule_condition(entry_id=Entry.id))
+    conditions += what_customers_said(filters.disputed, filters.promise, filters.scheduled, today)
     if filters.stopped:
         conditions.append(or_(
             and_(Entry.reminders_stopped.is_(True), or_(Entry.stop_until.is_(None), Entry.stop_until >= today)),

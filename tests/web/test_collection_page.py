@@ -236,3 +236,19 @@ def test_the_export_with_a_bad_filter_is_refused(finance_client, session, ledger
     before = session.query(Export).count()
     assert finance_client.post("/collection/export", data={"status": "lost"}).status_code == 400
     assert session.query(Export).count() == before
+
+
+def test_what_customers_said_filters_the_collection_and_shows_on_its_rows(finance_client, session, users, ledger):
+    from domain.ledger import disputes, promises
+
+    disputes.open_dispute(session, users["finance"], ledger["a1"].customer, [ledger["a1"].id], "not_received")
+    promises.record_promise(session, users["finance"], ledger["b1"].customer, [ledger["b1"].id],
+                            promised_on=date(2026, 6, 30), channel="phone")
+    session.commit()
+    disputed = finance_client.get("/collection/?disputed=1").get_data(as_text=True)
+    assert numbers_in(disputed) == ["INV-1001"]
+    assert 'aria-label="Disputed"' in disputed.split('data-number="INV-1001"')[1].split("</tr>")[0]
+    promised = finance_client.get("/collection/?promise=open").get_data(as_text=True)
+    assert numbers_in(promised) == ["INV-2001"] and 'aria-label="Promise to pay"' in promised
+    assert numbers_in(finance_client.get("/collection/?scheduled=1").get_data(as_text=True)) == []
+    assert finance_client.get("/collection/?promise=someday").status_code == 400
