@@ -1,9 +1,12 @@
 """The collection file: one .zip for a collection agency or a lawyer.
 
-    <Customer> <date>.xlsx          the customer, the selected entries, the files below per entry
+    <Customer> <date>.xlsx          the customer, the selected entries, the files below per entry;
+                                    a sheet each for the disputes, promises and schedules
     invoices/<entry number>.pdf     the invoice PDF of each selected entry that has one
     reminders/<date> R<n> <channel>.pdf   each reminder activity about those entries:
                                     page 1 the summary, page 2 the message as sent
+    history/<Dispute 12>.pdf        each dispute, promise to pay and payment schedule about those
+                                    entries: what was said, and every step since (files/history.py)
 
 `write_collection_file` knows no database: the job loads a `CollectionFileContents` (plain
 dataclasses) and hands it over. Files are streamed into the zip one at a time (invoices copied
@@ -27,11 +30,15 @@ from openpyxl.styles import Alignment, Font
 
 from domain.money import plain, to_decimal
 from files.cells import MONEY_FORMAT, xlsx_cell
+from files.history import KINDS
+from files.history import LABELS as HISTORY_LABELS
+from files.history import CustomerSaid, HistoryPdfWriter
 from files.names import UniqueNames, file_stem
 from files.pdf import Letterhead, ReminderDocument, ReminderPdfWriter, language_of
 
 INVOICE_FOLDER = "invoices"
 REMINDER_FOLDER = "reminders"
+HISTORY_FOLDER = "history"
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
 
@@ -99,6 +106,7 @@ class CollectionFileContents:
     exported_on: date
     exported_at: datetime | None = None  # the time stamp of the zip members (default: exported_on, 00:00)
     locale: str = "en_GB"
+    said: list[CustomerSaid] = field(default_factory=list)  # disputes, promises, schedules of those entries
 
 
 @dataclass
@@ -108,6 +116,7 @@ class CollectionFileSummary:
     workbook: str = ""
     invoices: dict[int, str] = field(default_factory=dict)
     reminders: dict[int, str] = field(default_factory=dict)
+    history: dict[tuple[str, int], str] = field(default_factory=dict)  # (kind, number) → its PDF
     unavailable: list[str] = field(default_factory=list)
 
 
@@ -120,7 +129,7 @@ def write_collection_file(target: Path, contents: CollectionFileContents,
     summary = CollectionFileSummary()
     names = UniqueNames()
     stamp = (contents.exported_at or datetime.combine(contents.exported_on, datetime.min.time())).timetuple()[:6]
-    steps = len(contents.entries) + len(contents.reminders) + 1
+    steps = len(contents.entries) + len(contents.reminders) + len(contents.said) + 1
     reported = [-1]
 
     def step(done: int) -> None:
@@ -147,14 +156,24 @@ def write_collection_file(target: Path, contents: CollectionFileContents,
             done += 1
             step(done)
 
-        if contents.reminders:
-            writer = ReminderPdfWriter(letterhead_of(contents), contents.locale)
-            for reminder in contents.reminders:
-                path = names.claim(REMINDER_FOLDER, _reminder_stem(reminder), ".pdf")
-                # Rendered straight into the zip: no PDF is ever held whole in memory.
+        writer = ReminderPdfWriter(letterhead_of(contents), contents.locale) \
+            if contents.reminders or contents.said else None
+        for reminder in contents.reminders:
+            path = names.claim(REMINDER_FOLDER, _reminder_stem(reminder), ".pdf")
+            # Rendered straight into the zip: no PDF is ever held whole in memory.
+            with archive.open(member(path, zipfile.ZIP_DEFLATED), "w") as out:
+                writer.write(reminder, out)
+            summary.reminders[reminder.id] = path
+            done += 1
+            step(done)
+
+        if contents.said:
+            history = HistoryPdfWriter(writer)
+            for said in contents.said:
+                path = names.claim(HISTORY_FOLDER, said.stem(history.language), ".pdf")
                 with archive.open(member(path, zipfile.ZIP_DEFLATED), "w") as out:
-                    writer.write(reminder, out)
-                summary.reminders[reminder.id] = path
+                    history.write(said, out)
+                summary.history[(said.kind, said.number)] = path
                 done += 1
                 step(done)
 
@@ -289,7 +308,29 @@ def write_workbook(out, contents: CollectionFileContents, summary: CollectionFil
 
     if contents.reminders:
         _reminder_sheet(workbook, contents, summary, labels)
+    for kind in KINDS:
+        _said_sheet(workbook, kind, [s for s in contents.said if s.kind == kind], summary, contents.locale)
     workbook.save(out)
+
+
+def _said_sheet(workbook, kind: str, said: list[CustomerSaid], summary: CollectionFileSummary, locale: str) -> None:
+    """One sheet of disputes, promises or schedules: one row each, its history PDF named."""
+    labels = HISTORY_LABELS[language_of(locale)]
+    sheet = workbook.create_sheet(labels["sheets"][kind][:31])
+    for letter, width in zip("ABCDEFGHIJ", (7, 17, 18, 16, 50, 26, 14, 14, 9, 30)):
+        sheet.column_dimensions[letter].width = width
+    bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+    sheet.append([xlsx_cell(sheet, text, font=bold) for text in labels["columns"]])
+    for item in said:
+        sheet.append([xlsx_cell(sheet, item.number), xlsx_cell(sheet, item.opened_at, number_format=DATETIME_FORMAT),
+                      xlsx_cell(sheet, item.opened_by or ""), xlsx_cell(sheet, item.status),
+                      xlsx_cell(sheet, item.what, alignment=wrap), xlsx_cell(sheet, ", ".join(item.entries)),
+                      xlsx_cell(sheet, to_decimal(item.amount_cents), number_format=MONEY_FORMAT),
+                      xlsx_cell(sheet, to_decimal(item.paid_cents), number_format=MONEY_FORMAT)
+                      if item.paid_cents is not None else None,
+                      xlsx_cell(sheet, item.currency), xlsx_cell(sheet, summary.history.get((item.kind, item.number), ""))])
+    if not said:
+        sheet.append([xlsx_cell(sheet, labels["none"])])
 
 
 def _reminder_sheet(workbook, contents: CollectionFileContents, summary: CollectionFileSummary, labels) -> None:

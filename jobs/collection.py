@@ -9,17 +9,19 @@ from flask import current_app, render_template
 from redis import RedisError
 from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from domain import clock, notifications
 from domain.collection import agency as agency_rules
 from domain.collection.files import entry_ids_of
-from domain.models import (Attachment, CollectionAgency, CollectionCase, CompanySettings, Customer, Entry, Export,
-                           ReminderActivity, ReminderEntry, User)
+from domain.models import (DISPUTE_OUTCOMES, SCHEDULE_FREQUENCIES, Attachment, AuditEvent, CollectionAgency,
+                           CollectionCase, CompanySettings, Customer, Dispute, DisputeEntry, Entry, Export,
+                           PaymentSchedule, Promise, PromiseEntry, ReminderActivity, ReminderEntry, ScheduleEntry, User)
 from extensions import db
 from files.collection_zip import (CollectionFileContents, CompanyDetails, CustomerDetails, EntryLine, InvoiceFile,
                                   write_collection_file)
+from files.history import CustomerSaid, HistoryStep, InstalmentLine
 from files.names import file_stem, safe_name
 from files.pdf import CoveredEntry, ReminderDocument
 from jobs.base import (IN_PROGRESS, background, export_path, job, log, progress_recorder, queue, redis_connection,
@@ -84,11 +86,59 @@ def build_collection_file(export: Export) -> str:
                                            in_file=c.entry_id in selected, entry_id=c.entry_id)
                               for c in sorted(a.covered, key=lambda c: (c.entry.due_date, c.entry.number))))
                 for a in activities],
-            exported_on=day, exported_at=clock.now(), locale=current_app.config.get("BABEL_LOCALE") or "en_GB")
+            exported_on=day, exported_at=clock.now(), locale=current_app.config.get("BABEL_LOCALE") or "en_GB",
+            said=customer_said(session, customer, ids))
         filename = safe_name(file_stem(customer.name, day)) + ".zip"
         progress = progress_recorder(export, every=0.2)  # percent, at most five times a second
         write_aside(export_path(export) / filename, lambda path: write_collection_file(path, contents, progress))
         return filename
+
+
+def customer_said(session, customer: Customer, ids: list[int]) -> list[CustomerSaid]:
+    """The disputes, promises to pay and payment schedules on any of these entries, with their steps:
+    a dispute's timeline, a promise's or a schedule's history events (recorded, kept, broken, late…)."""
+    def people(user) -> str | None:
+        return user.display_name if user is not None else None
+
+    def events(prefix: str, number: int, kinds: str) -> tuple[HistoryStep, ...]:
+        rows = session.scalars(select(AuditEvent).where(
+            AuditEvent.customer_id == customer.id, AuditEvent.action.like(f"{kinds}.%"),
+            or_(AuditEvent.detail.like(f"{prefix} #{number}:%"), AuditEvent.detail.like(f"{prefix} #{number} %")))
+            .options(joinedload(AuditEvent.actor)).order_by(AuditEvent.at, AuditEvent.id))
+        return tuple(HistoryStep(e.at, people(e.actor), e.detail + (f" ({e.reason})" if e.reason else "")) for e in rows)
+
+    said: list[CustomerSaid] = []
+    for dispute in session.scalars(select(Dispute).where(Dispute.id.in_(
+            select(DisputeEntry.dispute_id).where(DisputeEntry.entry_id.in_(ids)))).order_by(Dispute.id)):
+        what = dispute.reason_label + (f": {dispute.note}" if dispute.note else "")
+        if dispute.outcome:
+            what += f"\n{DISPUTE_OUTCOMES.get(dispute.outcome, dispute.outcome)}"
+        said.append(CustomerSaid(
+            "dispute", dispute.id, dispute.status_label, dispute.opened_at, people(dispute.opened_by), what,
+            tuple(e.number for e in dispute.entries), sum(e.open_cents for e in dispute.entries),
+            dispute.credit_note_cents, dispute.entries[0].currency if dispute.entries else "EUR",
+            tuple(HistoryStep(e.at, people(e.actor), e.text + (f" 📎 {e.filename}" if e.filename else ""))
+                  for e in dispute.events)))
+    for promise in session.scalars(select(Promise).where(Promise.id.in_(
+            select(PromiseEntry.promise_id).where(PromiseEntry.entry_id.in_(ids)))).order_by(Promise.id)):
+        what = f"{promise.promised_on:%d/%m/%Y} ({promise.channel_label.lower()})" + \
+            (f": {promise.note}" if promise.note else "")
+        said.append(CustomerSaid(
+            "promise", promise.id, promise.status_label, promise.recorded_at, people(promise.recorded_by), what,
+            tuple(e.number for e in promise.entries), promise.amount_cents,
+            promise.paid_cents if promise.status != "open" else None, promise.currency,
+            events("Promise", promise.id, "promise")))
+    for schedule in session.scalars(select(PaymentSchedule).where(PaymentSchedule.id.in_(
+            select(ScheduleEntry.schedule_id).where(ScheduleEntry.entry_id.in_(ids)))).order_by(PaymentSchedule.id)):
+        what = f"{len(schedule.instalments)} × {SCHEDULE_FREQUENCIES.get(schedule.frequency, schedule.frequency).lower()}" + \
+            (f": {schedule.note}" if schedule.note else "")
+        said.append(CustomerSaid(
+            "schedule", schedule.id, schedule.status_label, schedule.created_at, people(schedule.created_by), what,
+            tuple(e.number for e in schedule.entries), schedule.total_cents, schedule.paid_cents, schedule.currency,
+            events("Payment schedule", schedule.id, "schedule"),
+            tuple(InstalmentLine(i.number, i.due_on, i.amount_cents, i.paid_cents, i.status_label)
+                  for i in schedule.instalments)))
+    return said
 
 
 def agency_send_job_id(case_id: int) -> str:

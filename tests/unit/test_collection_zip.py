@@ -362,3 +362,40 @@ def test_credit_notes_reduce_the_totals_which_are_kept_per_currency(tmp_path):
     assert by_label["N2"][1] == "Credit note" and by_label["N2"][5] == pytest.approx(-25.50)
     assert by_label["Total EUR"][4] == pytest.approx(74.50) and by_label["Total EUR"][5] == pytest.approx(74.50)
     assert by_label["Total USD"][5] == pytest.approx(9.99)
+
+
+def test_disputes_promises_and_schedules_get_a_sheet_each_and_a_history_pdf(app, session, users, case):
+    from domain.ledger import disputes, promises, schedules
+
+    first, second, third = case["entries"]
+    acme = case["customer"]
+    dispute = disputes.open_dispute(session, users["finance"], acme, [first.id], "not_received",
+                                    note="Never received: sent to the old address")
+    promise = promises.record_promise(session, users["finance"], acme, [third.id], promised_on=date(2026, 6, 30),
+                                      channel="phone", note="The CFO promised on the phone")
+    schedule = schedules.create_schedule(session, users["finance"], acme, [second.id],
+                                         schedules.Plan("monthly", first=date(2026, 7, 1), count=2))
+    session.commit()
+    export_id = start(session, users, acme, case["entries"])
+    build(app, export_id)
+    _, archive, _ = ready_zip(session, app, export_id)
+
+    workbook = load_workbook(io.BytesIO(archive.read("Acme SARL 2026-06-15.xlsx")))
+    assert workbook.sheetnames[2:] == ["Disputes", "Promises", "Payment schedules"]
+    [header, disputed] = list(workbook["Disputes"].iter_rows(values_only=True))
+    row = dict(zip(header, disputed))
+    assert row["No."] == dispute.id and row["Entries"] == "INV-2026-000123" and row["Status"] == "Open"
+    assert row["What was said"] == "Invoice not received: Never received: sent to the old address"
+    assert row["History PDF"] == f"history/Dispute {dispute.id}.pdf"
+    [_, promised] = list(workbook["Promises"].iter_rows(values_only=True))
+    assert promised[5] == "INV-2026-000125" and promised[6] == pytest.approx(500.00)
+    assert "30/06/2026 (phone): The CFO promised on the phone" == promised[4]
+    [_, scheduled] = list(workbook["Payment schedules"].iter_rows(values_only=True))
+    assert scheduled[4] == "2 × monthly" and scheduled[6] == pytest.approx(49.50)
+
+    [page] = pdf_pages(archive, f"history/Dispute {dispute.id}.pdf")
+    assert "Dispute" in page and "Never received: sent to the old address" in page and "Finance" in page
+    promise_text = " ".join(pdf_pages(archive, f"history/Promise to pay {promise.id}.pdf"))
+    assert f"Promise #{promise.id}: €500.00 by 30/06/2026" in " ".join(promise_text.split())
+    schedule_text = " ".join(" ".join(pdf_pages(archive, f"history/Payment schedule {schedule.id}.pdf")).split())
+    assert "Instalments" in schedule_text and "€24.75" in schedule_text and "Due" in schedule_text
