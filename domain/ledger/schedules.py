@@ -241,8 +241,15 @@ def evaluate(session: Session, today: date | None = None, customer_ids: Iterable
         paid = min(moved[schedule_id], head.total_cents)
         instalments = plans.get(schedule_id, [])
         allocated, late = _allocate([i[:4] for i in instalments], paid, head.grace_days, today)
-        instalment_rows += [{"id": i, "paid_cents": part, "status": status}
-                            for (i, part, status), before in zip(allocated, instalments) if (part, status) != before[4:]]
+        for (instalment_id, part, status), before in zip(allocated, instalments):
+            if (part, status) == before[4:]:
+                continue
+            instalment_rows.append({"id": instalment_id, "paid_cents": part, "status": status})
+            if "paid" in (status, before[5]) and status != before[5]:  # each instalment paid is in the history
+                events.append({"action": "schedule.instalment", "customer_id": head.customer_id, "detail": (
+                    f"Payment schedule #{schedule_id}: instalment {before[1]} paid ({format_money(part, head.currency)})"
+                    if status == "paid" else
+                    f"Payment schedule #{schedule_id}: instalment {before[1]} no longer paid (a payment was reversed)")})
         if paid >= head.total_cents:
             status, settled_on = "completed", today
         elif len(late) >= head.broken_after:

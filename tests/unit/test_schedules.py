@@ -102,6 +102,8 @@ def test_payments_fill_the_instalments_oldest_first_and_a_missed_one_makes_it_la
     assert [(i.paid_cents, i.status) for i in schedule.instalments] == [(10000, "paid"), (5000, "partly_paid"),
                                                                          (0, "due")]
     assert (schedule.status, schedule.paid_cents) == ("running", 15000)
+    assert session.scalars(select(AuditEvent.detail).where(AuditEvent.action == "schedule.instalment")).all() == [
+        f"Payment schedule #{schedule.id}: instalment 1 paid (€100.00)"]
     second = schedule.instalments[1]
     changed = on_day(session, second.due_on + timedelta(days=schedule.grace_days + 1))
     assert [(c.id, c.status) for c in changed] == [(schedule.id, "late")]
