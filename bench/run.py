@@ -230,6 +230,10 @@ def pages(account: str, search: str) -> list[tuple[str, str]]:
         ("Who owes you what? R5+", "/?level=5"),
         ("Who owes you what? sorted by > 90", "/?sort=90%2B&dir=desc"),
         ("Who owes you what? page 50", "/?page=50"),
+        # What customers said (issue 13): each filter must stay within the page target.
+        ("Who owes you what? disputed", "/?disputed=1"),
+        ("Who owes you what? promise open", "/?promise=open"),
+        ("Who owes you what? under a schedule", "/?scheduled=1"),
         ("Due dates", "/due-dates"),
         # The first page of the demo data is old credit notes; page 40 is invoices with ✉️ / @.
         ("Due dates page 40", "/due-dates?page=40"),
