@@ -35,7 +35,8 @@ from stdnum import luhn
 from domain import clock
 from domain.ledger.summaries import refresh_summaries
 from domain.models import (CREDIT_NOTE, INVOICE, MAX_LEVEL, Attachment, AuditEvent, CollectionCase, Contact, Customer,
-                           Dispute, DisputeEntry, DisputeEvent, Entry, Payment, ReminderActivity, ReminderEntry)
+                           Dispute, DisputeEntry, DisputeEvent, Entry, Instalment, Payment, PaymentSchedule, Promise,
+                           PromiseEntry, ReminderActivity, ReminderEntry, ScheduleEntry)
 from domain.money import format_money
 from domain.users import create_user, find_user
 
@@ -950,6 +951,64 @@ def _open_disputes(connection) -> int:
     return len(rows)
 
 
+PROMISE_EVERY = 20  # one customer in 20 made a promise to pay …
+SCHEDULE_EVERY = 53  # … one in 53 pays under a schedule
+
+
+def _customers_said(connection, actors: DemoActors, today: date) -> tuple[int, int]:
+    """Promises to pay and payment schedules, chosen by customer id (deterministic): a promise on the
+    oldest overdue invoice — open (due in a week, reminders paused), or broken last month (the
+    customer's reliability) —, and a running schedule of 3 monthly instalments over two overdue
+    invoices. Only on invoices that nothing else holds (disputed, in collection)."""
+    entries = Entry.__table__
+    free = (select(entries.c.customer_id, entries.c.id, entries.c.open_cents, entries.c.currency)
+            .where(entries.c.is_open.is_(True), entries.c.kind == INVOICE, entries.c.due_date < today,
+                   entries.c.disputed.is_(False), entries.c.in_collection.is_(False))
+            .order_by(entries.c.customer_id, entries.c.due_date, entries.c.id))
+    oldest: dict[int, list[tuple[int, int, str]]] = {}
+    for customer_id, entry_id, open_cents, currency in connection.execute(free.where(
+            (entries.c.customer_id % PROMISE_EVERY == 0) | (entries.c.customer_id % SCHEDULE_EVERY == 0))):
+        found = oldest.setdefault(customer_id, [])
+        if len(found) < 2:
+            found.append((entry_id, open_cents, currency))
+    now = datetime.combine(today, time(9, 30))
+    promised, scheduled = 0, 0
+    for customer_id, found in sorted(oldest.items()):
+        if customer_id % SCHEDULE_EVERY == 0 and len(found) == 2 and found[0][2] == found[1][2]:
+            total = sum(open_cents for _, open_cents, _ in found)
+            schedule_id = connection.execute(insert(PaymentSchedule.__table__).values(
+                customer_id=customer_id, currency=found[0][2], total_cents=total, open_at_start_cents=total,
+                frequency="monthly", grace_days=3, broken_after=2, waive_fees=True, note="Agreed on the phone",
+                created_by_id=actors.finance, created_at=now - timedelta(days=3), status="running", paid_cents=0)
+                .returning(PaymentSchedule.__table__.c.id)).scalar_one()
+            base, rest = divmod(total, 3)
+            connection.execute(insert(Instalment.__table__), [
+                {"schedule_id": schedule_id, "number": n + 1, "due_on": today + timedelta(days=10 + 30 * n),
+                 "amount_cents": base + (1 if n < rest else 0), "paid_cents": 0, "status": "due"} for n in range(3)])
+            connection.execute(insert(ScheduleEntry.__table__), [
+                {"schedule_id": schedule_id, "entry_id": entry_id} for entry_id, _, _ in found])
+            connection.execute(entries.update().where(entries.c.id.in_([e for e, _, _ in found])).values(scheduled=True))
+            scheduled += 1
+            continue
+        if customer_id % PROMISE_EVERY:
+            continue
+        entry_id, open_cents, currency = found[0]
+        status = ("open", "open", "broken")[customer_id // PROMISE_EVERY % 3]
+        promised_on = today + timedelta(days=7) if status == "open" else today - timedelta(days=30)
+        promise_id = connection.execute(insert(Promise.__table__).values(
+            customer_id=customer_id, amount_cents=open_cents, currency=currency, promised_on=promised_on,
+            grace_days=3, channel="phone", note="", recorded_by_id=actors.finance,
+            recorded_at=now - timedelta(days=10 if status == "open" else 45), open_at_start_cents=open_cents,
+            status=status, paid_cents=0, settled_on=None if status == "open" else promised_on + timedelta(days=4))
+            .returning(Promise.__table__.c.id)).scalar_one()
+        connection.execute(insert(PromiseEntry.__table__).values(promise_id=promise_id, entry_id=entry_id))
+        if status == "open":
+            connection.execute(entries.update().where(entries.c.id == entry_id)
+                               .values(promised_until=promised_on + timedelta(days=3)))
+        promised += 1
+    return promised, scheduled
+
+
 def load_demo(
     session: Session,
     plan: DemoPlan,
@@ -996,6 +1055,9 @@ def load_demo(
         disputed = _open_disputes(connection)
         if disputed:
             progress(f"Disputes: {disputed:,} (one per disputed entry)")
+        promised, scheduled = _customers_said(connection, actors, today)
+        if promised or scheduled:
+            progress(f"Promises to pay: {promised:,}; payment schedules: {scheduled:,}")
         refresh_summaries(session, None, today)
         progress("Summaries: aged balances computed for every customer")
         documents = _store_invoice_pdfs(connection, ledger.invoice_prints, Path(attachment_dir), render_invoice, written)
