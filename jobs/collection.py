@@ -18,6 +18,7 @@ from domain.collection.files import entry_ids_of
 from domain.models import (DISPUTE_OUTCOMES, SCHEDULE_FREQUENCIES, Attachment, AuditEvent, CollectionAgency,
                            CollectionCase, CompanySettings, Customer, Dispute, DisputeEntry, Entry, Export,
                            PaymentSchedule, Promise, PromiseEntry, ReminderActivity, ReminderEntry, ScheduleEntry, User)
+from domain.money import format_money
 from extensions import db
 from files.collection_zip import (CollectionFileContents, CompanyDetails, CustomerDetails, EntryLine, InvoiceFile,
                                   write_collection_file)
@@ -100,9 +101,10 @@ def customer_said(session, customer: Customer, ids: list[int]) -> list[CustomerS
     def people(user) -> str | None:
         return user.display_name if user is not None else None
 
-    def events(prefix: str, number: int, kinds: str) -> tuple[HistoryStep, ...]:
+    def events(prefix: str, number: int) -> tuple[HistoryStep, ...]:
+        # Every event naming it first: its own steps, and the e-mails and tasks about it.
         rows = session.scalars(select(AuditEvent).where(
-            AuditEvent.customer_id == customer.id, AuditEvent.action.like(f"{kinds}.%"),
+            AuditEvent.customer_id == customer.id,
             or_(AuditEvent.detail.like(f"{prefix} #{number}:%"), AuditEvent.detail.like(f"{prefix} #{number} %")))
             .options(joinedload(AuditEvent.actor)).order_by(AuditEvent.at, AuditEvent.id))
         return tuple(HistoryStep(e.at, people(e.actor), e.detail + (f" ({e.reason})" if e.reason else "")) for e in rows)
@@ -111,12 +113,15 @@ def customer_said(session, customer: Customer, ids: list[int]) -> list[CustomerS
     for dispute in session.scalars(select(Dispute).where(Dispute.id.in_(
             select(DisputeEntry.dispute_id).where(DisputeEntry.entry_id.in_(ids)))).order_by(Dispute.id)):
         what = dispute.reason_label + (f": {dispute.note}" if dispute.note else "")
+        currency = dispute.entries[0].currency if dispute.entries else "EUR"
         if dispute.outcome:
             what += f"\n{DISPUTE_OUTCOMES.get(dispute.outcome, dispute.outcome)}"
+            if dispute.credit_note_cents:
+                what += f" (credit note {format_money(dispute.credit_note_cents, currency)})"
         said.append(CustomerSaid(
             "dispute", dispute.id, dispute.status_label, dispute.opened_at, people(dispute.opened_by), what,
-            tuple(e.number for e in dispute.entries), sum(e.open_cents for e in dispute.entries),
-            dispute.credit_note_cents, dispute.entries[0].currency if dispute.entries else "EUR",
+            tuple(e.number for e in dispute.entries),
+            sum(e.sign * e.open_cents for e in dispute.entries if e.currency == currency), None, currency,
             tuple(HistoryStep(e.at, people(e.actor), e.text + (f" 📎 {e.filename}" if e.filename else ""))
                   for e in dispute.events)))
     for promise in session.scalars(select(Promise).where(Promise.id.in_(
@@ -127,7 +132,7 @@ def customer_said(session, customer: Customer, ids: list[int]) -> list[CustomerS
             "promise", promise.id, promise.status_label, promise.recorded_at, people(promise.recorded_by), what,
             tuple(e.number for e in promise.entries), promise.amount_cents,
             promise.paid_cents if promise.status != "open" else None, promise.currency,
-            events("Promise", promise.id, "promise")))
+            events("Promise", promise.id)))
     for schedule in session.scalars(select(PaymentSchedule).where(PaymentSchedule.id.in_(
             select(ScheduleEntry.schedule_id).where(ScheduleEntry.entry_id.in_(ids)))).order_by(PaymentSchedule.id)):
         what = f"{len(schedule.instalments)} × {SCHEDULE_FREQUENCIES.get(schedule.frequency, schedule.frequency).lower()}" + \
@@ -135,7 +140,7 @@ def customer_said(session, customer: Customer, ids: list[int]) -> list[CustomerS
         said.append(CustomerSaid(
             "schedule", schedule.id, schedule.status_label, schedule.created_at, people(schedule.created_by), what,
             tuple(e.number for e in schedule.entries), schedule.total_cents, schedule.paid_cents, schedule.currency,
-            events("Payment schedule", schedule.id, "schedule"),
+            events("Payment schedule", schedule.id),
             tuple(InstalmentLine(i.number, i.due_on, i.amount_cents, i.paid_cents, i.status_label)
                   for i in schedule.instalments)))
     return said

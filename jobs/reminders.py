@@ -245,7 +245,8 @@ def send_schedule_agreement(message_id: int) -> str:
     if message is None or message.status not in ("queued", "failed"):
         db.session.rollback()
         return "nothing to send"
-    if not outbox.attachments_of(message):
+    # A schedule that ended since is not made into a PDF: the send below cancels the message, saying why.
+    if not outbox.attachments_of(message) and outbox.schedule_gone(db.session, message) is None:
         schedule_id = int(message.dedupe_key.split(":")[1])  # schedule:{id}:agreed:{token}
         schedule = db.session.get(PaymentSchedule, schedule_id)
         target = Path(current_app.config["ATTACHMENT_DIR"]) / "schedules" / f"schedule-{schedule_id}-{message.id}.pdf"
@@ -336,16 +337,20 @@ def run_follow_up(app: Flask, day: date | None = None, dry_run: bool = False):
     """The run inside `app`'s context: the report (domain.reminders.follow_up.RunReport)."""
     if dry_run:
         return follow_up.run(db.session, day, dry_run=True)
-    return follow_up.run(db.session, day, enqueue=enqueue_outbox_message,
-                         make_letter=letter_maker(app.config["ATTACHMENT_DIR"]))
+    # hand_over: a message that cannot be queued turns failed, with its retries, instead of stopping the run.
+    return follow_up.run(db.session, day, enqueue=hand_over, make_letter=letter_maker(app.config["ATTACHMENT_DIR"]))
 
 
 @job
 def daily_run(day: str | None = None) -> str:
     """Today's automatic follow-up (queued once a day by worker.enqueue_daily_jobs)."""
     report = run_follow_up(current_app._get_current_object(), date.fromisoformat(day) if day else None)
+    instalments = report.instalments
     summary = (f"{len(report.outcomes)} customers: {report.count('queued')} e-mails queued, "
                f"{report.count('letter')} letters, {report.count('task')} tasks, "
-               f"{report.count('skipped')} skipped")
+               f"{report.count('skipped')} skipped; {len(instalments)} instalments of payment schedules: "
+               f"{sum(o.status == 'queued' for o in instalments)} e-mails queued, "
+               f"{sum(o.status == 'task' for o in instalments)} tasks, "
+               f"{sum(o.status == 'skipped' for o in instalments)} skipped")
     follow_up_log.info("Follow-up run for %s: %s", report.day, summary)
     return summary

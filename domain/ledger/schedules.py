@@ -3,10 +3,11 @@
     schedule = create_schedule(session, actor, customer, entry_ids, plan)
     evaluate(session, today)  # daily, and on every change to the customers' entries
 
-The instalments add up to what the invoices owe, to the cent. While the schedule runs (on time or
-late) its entries carry `Entry.scheduled` and no reminder goes for the invoices (every send reads
-it): the instalments pace them (domain/reminders/instalments.py: the plan's heads-up before each
-instalment, its reminders for a late instalment only). What the entries owe less than when it was
+The instalments add up to what the invoices owe, to the cent. While the schedule runs its entries
+carry `Entry.scheduled` and no reminder goes for the invoices (every send reads it): the instalments
+pace them (domain/reminders/instalments.py: the plan's heads-up before each instalment, its
+reminders for a late instalment only). Late, they stay held only for a customer with a follow-up
+plan; without one, nothing would remind the late instalment, so the invoices are reminded again. What the entries owe less than when it was
 agreed is what was paid — by any means — and is allocated to the instalments oldest first: each is
 paid, partly paid, due, or late once its date + grace has passed unpaid. A late instalment makes
 the schedule "late" and its owner is told. All instalments paid: "completed". The number of
@@ -156,11 +157,18 @@ def cancel_schedule(session: Session, actor: User, schedule: PaymentSchedule, re
                  "back to their own due dates.", customer=schedule.customer, reason=reason)
 
 
+def holds_entries(status: str, has_plan: bool) -> bool:
+    """Its entries wait while it runs on time; late, they wait only for a customer with a follow-up
+    plan (which reminds the late instalment): without one, they are reminded again as before."""
+    return status == "running" or (status == "late" and has_plan)
+
+
 def _hold(schedule: PaymentSchedule) -> None:
-    """Its entries are held while it runs, on time or late (its instalments are reminded then), and
-    go back to their own due dates once it ends."""
+    """Its entries are held while it runs (see holds_entries), and go back to their own due dates once
+    it ends."""
+    has_plan = schedule.customer.follow_up_plan_id is not None
     for entry in schedule.entries:
-        entry.scheduled = schedule.status in ("running", "late") and entry.is_open
+        entry.scheduled = holds_entries(schedule.status, has_plan) and entry.is_open
 
 
 class Changed(NamedTuple):
@@ -223,7 +231,7 @@ def evaluate(session: Session, today: date | None = None, customer_ids: Iterable
                 select(PaymentSchedule.id, PaymentSchedule.customer_id, PaymentSchedule.currency,
                        PaymentSchedule.total_cents, PaymentSchedule.status, PaymentSchedule.paid_cents,
                        PaymentSchedule.grace_days, PaymentSchedule.broken_after, PaymentSchedule.created_by_id,
-                       Customer.name, User.export_notifications)
+                       Customer.name, Customer.follow_up_plan_id, User.export_notifications)
                 .join(Customer, Customer.id == PaymentSchedule.customer_id)
                 .outerjoin(User, User.id == PaymentSchedule.created_by_id).where(PaymentSchedule.id.in_(part))):
             heads[row.id] = row
@@ -235,7 +243,7 @@ def evaluate(session: Session, today: date | None = None, customer_ids: Iterable
         links += session.execute(select(ScheduleEntry.schedule_id, Entry.id, Entry.is_open, Entry.scheduled)
                                  .join(Entry, Entry.id == ScheduleEntry.entry_id)
                                  .where(ScheduleEntry.schedule_id.in_(part))).all()
-    schedule_rows, instalment_rows, changed, events, notes, status_of = [], [], [], [], [], {}
+    schedule_rows, instalment_rows, changed, events, notes, held_by = [], [], [], [], [], {}
     for schedule_id in chosen:
         head = heads[schedule_id]
         paid = min(moved[schedule_id], head.total_cents)
@@ -256,15 +264,14 @@ def evaluate(session: Session, today: date | None = None, customer_ids: Iterable
             status, settled_on = "broken", today
         else:
             status, settled_on = ("late" if late else "running"), None
-        status_of[schedule_id] = status
+        held_by[schedule_id] = holds_entries(status, head.follow_up_plan_id is not None)
         if (status, paid) != (head.status, head.paid_cents):
             schedule_rows.append({"id": schedule_id, "paid_cents": paid, "status": status, "settled_on": settled_on})
         if status != head.status:
             changed.append(Changed(schedule_id, head.customer_id, status))
             _tell(head, status, paid, late[0] if late else 0, events, notes)
-    # Its entries are held while it runs, on time or late (its instalments are reminded then).
     entry_rows = [{"id": entry_id, "scheduled": held} for schedule_id, entry_id, is_open, scheduled in links
-                  if (held := status_of[schedule_id] in ("running", "late") and bool(is_open)) != bool(scheduled)]
+                  if (held := held_by[schedule_id] and bool(is_open)) != bool(scheduled)]
     for model, values in ((PaymentSchedule, schedule_rows), (Instalment, instalment_rows), (Entry, entry_rows)):
         if values:
             session.execute(update(model), values)
@@ -288,8 +295,9 @@ def _tell(head, status: str, paid: int, first_late: int, events: list, notes: li
     money = format_money(paid, head.currency)
     detail = {"completed": f"Payment schedule #{head.id} completed: {money} paid",
               "running": f"Payment schedule #{head.id} caught up: the instalments pace the invoices again",
-              "late": f"Payment schedule #{head.id} late: instalment {first_late} was not paid in time; "
-                       "the follow-up plan reminds the customer of that instalment",
+              "late": f"Payment schedule #{head.id} late: instalment {first_late} was not paid in time; " + (
+                  "the follow-up plan reminds the customer of that instalment" if head.follow_up_plan_id is not None
+                  else "the customer has no follow-up plan: the invoices are reminded again until it is caught up"),
               "broken": f"Payment schedule #{head.id} broken: {head.broken_after} instalments missed; the "
                         "invoices go back to their own due dates"}[status]
     events.append({"action": f"schedule.{status}", "detail": detail, "customer_id": head.customer_id})

@@ -446,8 +446,9 @@ def _skip_reason(customer: Customer, decision: CustomerDecision, company) -> str
 def pending_run_messages(session: Session) -> list[OutboxMessage]:
     """Messages a run queued but whose send was never started (a run killed before it handed
     them to the worker)."""
-    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == "queued",
-                                                            OutboxMessage.dedupe_key.like("plan:%"))))
+    return list(session.scalars(select(OutboxMessage).where(
+        OutboxMessage.status == "queued",
+        or_(OutboxMessage.dedupe_key.like("plan:%"), OutboxMessage.dedupe_key.like("instalment:%")))))
 
 
 def run(session: Session, today: date | None = None, *, dry_run: bool = False,

@@ -13,11 +13,13 @@ instalment not paid, its date standing for the due date:
 - a step before the date (negative offset: the prevention message) goes while the instalment is
   still to come — "instalment 2 of 3 is due on 15 July";
 - a step after the date goes only once the instalment is late (its date + the schedule's grace),
-  and speaks of that instalment only: what it still owes, not the invoices' whole amount.
+  and speaks of that instalment only: what it still owes, not the invoices' whole amount; one such
+  reminder a day per schedule, for its oldest late instalment.
 
 Each step goes once per instalment (`Instalment.reminded_offset`, set in the commit that queues the
 message; the outbox key `instalment:{instalment}:{step}` makes a repeated run find the same
-message). Several steps due at once: only the most advanced. An e-mail step sends an e-mail (the
+message). Several steps due at once: only the most advanced. A schedule one of whose invoices has
+its "Follow-up plan enabled" switch off gets nothing automatic. An e-mail step sends an e-mail (the
 outbox, kind instalment_notice or instalment_overdue: it raises no reminder level); a letter or
 phone-call step records a task in the history for a person to do. Nothing goes when the customer
 or one of the schedule's open entries is stopped, disputed or in collection.
@@ -33,7 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from domain import audit, clock
-from domain.models import Customer, FollowUpStep, Instalment, OutboxMessage, PaymentSchedule, User
+from domain.models import Customer, Entry, FollowUpStep, Instalment, OutboxMessage, PaymentSchedule, ScheduleEntry, User
 from domain.money import format_money
 from domain.reminders import outbox, templates
 from domain.reminders.default_templates import SCHEDULE_DEFAULTS
@@ -141,9 +143,15 @@ def decide(session: Session, today: date | None = None) -> list[InstalmentDecisi
         .where(PaymentSchedule.status.in_(("running", "late")), Instalment.status != "paid",
                Customer.follow_up_plan_id.is_not(None))
         .order_by(Instalment.schedule_id, Instalment.number))
-    decisions, seen = [], set()
+    # The plan switched off on one of its invoices ("Follow-up plan enabled"): nothing automatic about it.
+    switched_off = set(session.scalars(
+        select(ScheduleEntry.schedule_id).join(Entry, Entry.id == ScheduleEntry.entry_id)
+        .join(PaymentSchedule, PaymentSchedule.id == ScheduleEntry.schedule_id)
+        .where(PaymentSchedule.status.in_(("running", "late")), Entry.is_open.is_(True),
+               Entry.follow_up_enabled.is_(False))))
+    decisions, reminded_late = [], set()
     for instalment_id, schedule_id, due_on, status, reminded, plan_id in rows:
-        if schedule_id in seen:  # one message per schedule and day: its oldest instalment due
+        if schedule_id in switched_off:
             continue
         chosen = None
         for step in steps.get(plan_id, ()):
@@ -156,8 +164,11 @@ def decide(session: Session, today: date | None = None) -> list[InstalmentDecisi
             if step.offset_days >= 0 and (status != "late" or step.level == 0):
                 continue  # after the date, only a late instalment is reminded
             chosen = step
+        if chosen is not None and chosen.offset_days >= 0:
+            if schedule_id in reminded_late:  # one reminder a day for a schedule: its oldest late instalment
+                continue
+            reminded_late.add(schedule_id)
         if chosen is not None:
-            seen.add(schedule_id)
             decisions.append(InstalmentDecision(schedule_id, instalment_id, chosen.id, chosen.offset_days,
                                                 chosen.channel, chosen.level))
     return decisions
@@ -217,8 +228,8 @@ def run(session: Session, today: date | None = None, *, company=None, dry_run: b
             else:
                 instalment.reminded_offset = decision.offset_days
                 audit.record(session, None, TASK_ACTION,
-                             f"{CHANNEL_TASKS[decision.channel]} ({templates.level_name(decision.level)}): instalment "
-                             f"{instalment.number} of payment schedule #{schedule.id}, due on "
+                             f"Payment schedule #{schedule.id}: {CHANNEL_TASKS[decision.channel]} "
+                             f"({templates.level_name(decision.level)}) for instalment {instalment.number}, due on "
                              f"{instalment.due_on:%d/%m/%Y}, {format_money(left, schedule.currency)} unpaid",
                              customer=customer)
                 session.commit()

@@ -47,10 +47,11 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from domain import audit, clock
-from domain.models import MESSAGE_KINDS, CompanySettings, Customer, Entry, OutboxEntry, OutboxMessage, User
+from domain.models import (MESSAGE_KINDS, CompanySettings, Customer, Entry, Instalment, OutboxEntry, OutboxMessage,
+                           PaymentSchedule, User)
 from domain.reminders import sending
 from domain.reminders.holds import STALE_SENDING  # noqa: F401 (STALE_SENDING, is_unknown: the outbox's words too)
-from domain.reminders.holds import holds, is_unknown, pending_text, unsettled_message
+from domain.reminders.holds import Hold, holds, is_unknown, pending_text, unsettled_message
 from domain.settings import company as saved_company
 from domain.settings import is_email
 from mail import smtp as mailer
@@ -210,15 +211,46 @@ def hold_back(session: Session, message: OutboxMessage, today=None) -> str | Non
     """Called when a send starts: if the customer or a covered entry was stopped, disputed or put in
     collection since the message was queued (and nobody sent it anyway), the message is cancelled
     and the reason returned; None: it may go."""
-    if message.override_reason or message.kind == "schedule_agreed":  # the agreement: a person sends it now
+    if message.override_reason:
         return None
-    entries = [c.entry for c in message.covered]
-    found = holds(session, message.customer, entries, today, kind=message.kind)
+    found = [Hold(text) for text in [schedule_gone(session, message)] if text]
+    if message.kind != "schedule_agreed" and not found:  # the agreement: a person sends it, whatever holds
+        found = holds(session, message.customer, [c.entry for c in message.covered], today, kind=message.kind)
     if not found:
         return None
     reason = "Not sent: " + " ".join(h.text for h in found)
     message.status, message.last_error, message.next_attempt_at = "cancelled", reason[:2000], None
     return reason
+
+
+def schedule_of(session: Session, message: OutboxMessage) -> tuple[PaymentSchedule | None, Instalment | None]:
+    """The payment schedule (and instalment) a message about one is about, from its key:
+    schedule:{id}:agreed:{token} or instalment:{id}:{step}."""
+    kind, _, rest = message.dedupe_key.partition(":")
+    number = rest.partition(":")[0]
+    if not number.isdigit():
+        return None, None
+    if kind == "schedule":
+        return session.get(PaymentSchedule, int(number)), None
+    if kind == "instalment":
+        instalment = session.get(Instalment, int(number))
+        return (instalment.schedule if instalment else None), instalment
+    return None, None
+
+
+def schedule_gone(session: Session, message: OutboxMessage) -> str | None:
+    """Why a message about a payment schedule no longer applies when its send starts (a retry may come
+    days later): the schedule ended, the instalment was paid meanwhile."""
+    if message.kind == "reminder":
+        return None
+    schedule, instalment = schedule_of(session, message)
+    if schedule is None:
+        return "the payment schedule no longer exists."
+    if not schedule.is_active:
+        return f"payment schedule #{schedule.id} is {schedule.status_label.lower()}."
+    if instalment is not None and instalment.status == "paid":
+        return f"instalment {instalment.number} of payment schedule #{schedule.id} was paid meanwhile."
+    return None
 
 
 def resolve_unknown(session: Session, message: OutboxMessage, actor: User, was_sent: bool) -> None:
@@ -303,9 +335,13 @@ def mark_sent(session: Session, message: OutboxMessage, now: datetime | None = N
     now = now or clock.now()
     if message.kind != "reminder":
         message.status, message.sent_at, message.last_error, message.next_attempt_at = "sent", now, None, None
+        schedule, instalment = schedule_of(session, message)
+        about = f"Payment schedule #{schedule.id}: " if schedule is not None else ""
+        if instalment is not None:
+            about += f"instalment {instalment.number}, "
         audit.record(session, message.created_by, "outbox.sent",
-                     f"{MESSAGE_KINDS[message.kind]} e-mail sent to {message.to_addresses}: \"{message.subject}\"",
-                     customer=message.customer)
+                     f"{about}{MESSAGE_KINDS[message.kind]} e-mail sent to {message.to_addresses}: "
+                     f"\"{message.subject}\"", customer=message.customer)
         return None
     covered = [(c.entry, c.open_cents) for c in sorted(message.covered, key=lambda c: (c.entry.due_date, c.entry_id))]
     recipient = ", ".join(filter(None, (message.to_addresses, message.cc_addresses)))

@@ -15,10 +15,10 @@ from domain.collection.marks import set_reminders_stopped
 from domain.ledger import schedules
 from domain.ledger.receipts import ReceiptForm, record
 from domain.ledger.schedules import Plan
-from domain.models import AuditEvent, CompanySettings, Entry, OutboxMessage, PaymentSchedule
-from domain.reminders import follow_up
+from domain.models import AuditEvent, CompanySettings, Entry, Notification, OutboxMessage, PaymentSchedule
+from domain.reminders import follow_up, outbox
 from jobs.ledger import evaluate_promises
-from jobs.reminders import run_follow_up
+from jobs.reminders import enqueue_outbox_message, run_follow_up
 from tests.conftest import TODAY
 
 
@@ -119,7 +119,7 @@ def test_a_stopped_customer_gets_nothing_and_a_letter_step_becomes_a_task(
     assert [(o.instalment, o.channel, o.status) for o in report.instalments] == [(1, "letter", "task")], \
         "only the most advanced step of those missed meanwhile"
     task = session.scalar(select(AuditEvent.detail).where(AuditEvent.action == "follow_up.task"))
-    assert task.startswith("Letter to send (R2): instalment 1 of payment schedule #")
+    assert task.startswith(f"Payment schedule #{scheduled.id}: Letter to send (R2) for instalment 1, due on")
     assert "€100.00 unpaid" in task
     run_jobs()
     assert mail.messages == []
@@ -129,6 +129,7 @@ def test_paid_on_time_no_reminder_and_a_broken_schedule_hands_back_to_the_invoic
         app, session, users, scheduled, mail, run_jobs):
     first, second, third = scheduled.instalments
     daily(app, session, first.due_on - timedelta(days=5))
+    run_jobs()
     clock.pin(first.due_on)
     invoice = session.scalar(select(Entry).where(Entry.number == "INV-1"))
     record(session, users["finance"], scheduled.customer,
@@ -178,3 +179,48 @@ def test_the_agreement_of_an_ended_schedule_is_refused(app, session, users, sche
     answer = finance_client.post(f"/schedules/{scheduled.id}/agreement",
                                  data={"to": "compta@bistro.test", "subject": "x", "body": "y", "token": "t"})
     assert answer.status_code == 400 and "cancelled: it is not sent" in answer.get_data(as_text=True)
+
+
+def test_an_instalment_paid_before_its_reminder_went_is_not_sent(app, session, users, scheduled, closed_smtp_url,
+                                                                  smtp_server, run_jobs):
+    first = scheduled.instalments[0]
+    app.config.update(SMTP_URL=closed_smtp_url)  # the mail server is down when the heads-up goes
+    daily(app, session, first.due_on - timedelta(days=5))
+    run_jobs()
+    [message] = outbox_messages(session)
+    assert message.status == "failed"
+    clock.pin(first.due_on)
+    invoice = session.scalar(select(Entry).where(Entry.number == "INV-1"))
+    record(session, users["finance"], scheduled.customer,
+           ReceiptForm(first.due_on, 10000, "transfer", "VIR BISTRO 1", {invoice.id: 10000}))
+    session.commit()
+    app.config.update(SMTP_URL=smtp_server.url)
+    outbox.retry(session, message)
+    session.commit()
+    enqueue_outbox_message(message)
+    run_jobs()
+    session.expire_all()
+    message = session.get(OutboxMessage, message.id)
+    assert message.status == "cancelled" and "instalment 1 of payment schedule" in message.last_error
+    assert "was paid meanwhile" in message.last_error and smtp_server.messages == []
+
+
+def test_switched_off_invoices_get_nothing_automatic(app, session, scheduled, mail, run_jobs):
+    session.scalar(select(Entry).where(Entry.number == "INV-2")).follow_up_enabled = False
+    session.commit()
+    first = scheduled.instalments[0]
+    assert daily(app, session, first.due_on - timedelta(days=5)).instalments == []
+
+
+def test_late_without_a_follow_up_plan_the_invoices_are_reminded_again(app, session, users, scheduled):
+    scheduled.customer.follow_up_plan_id = None
+    session.commit()
+    first = scheduled.instalments[0]
+    clock.pin(first.due_on + timedelta(days=4))
+    schedules.evaluate(session)
+    session.commit()
+    session.expire_all()
+    assert session.get(PaymentSchedule, scheduled.id).status == "late"
+    assert [e.scheduled for e in session.scalars(select(Entry).order_by(Entry.number))] == [False, False]
+    note = session.scalar(select(Notification.text))
+    assert note.endswith("the customer has no follow-up plan: the invoices are reminded again until it is caught up.")

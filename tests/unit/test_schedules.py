@@ -108,10 +108,10 @@ def test_payments_fill_the_instalments_oldest_first_and_a_missed_one_makes_it_la
     changed = on_day(session, second.due_on + timedelta(days=schedule.grace_days + 1))
     assert [(c.id, c.status) for c in changed] == [(schedule.id, "late")]
     assert schedule.status == "late" and second.status == "late"
-    assert entry(session, "F-2").scheduled, "late: the plan reminds the instalment, not the invoices"
+    assert not entry(session, "F-2").scheduled, "late, and no plan to remind the instalment: the invoices are"
     note = session.scalar(select(Notification))
     assert note.text == (f"Alpha: Payment schedule #{schedule.id} late: instalment 2 was not paid in time; "
-                         "the follow-up plan reminds the customer of that instalment.")
+                         "the customer has no follow-up plan: the invoices are reminded again until it is caught up.")
     pay(session, users, alpha, "F-2", 5000, day=clock.today())
     assert schedule.status == "running" and entry(session, "F-2").scheduled
 
