@@ -84,18 +84,22 @@ def build_collection_xlsx(export: Export) -> str:
     return filename
 
 
+def _list_workbook(export: Export, title: str, found: tuple[list, int], write) -> str:
+    """A list page's filtered view (`found`: its rows and their count) as "<title> <day>.xlsx"."""
+    day = clock.today()
+    filename = safe_name(f"{title} {day.isoformat()}") + ".xlsx"
+    rows, total = found
+    progress = progress_recorder(export, total or 1)
+    write_aside(export_path(export) / filename, lambda path: write(path, rows, f"{title} on {day.isoformat()}", progress))
+    return filename
+
+
 def build_disputes_xlsx(export: Export) -> str:
     """The Disputes page's filtered view as a workbook."""
     from files.xlsx import write_disputes
 
     filters = disputes.parse_filters(exports.params_of(export))
-    day = clock.today()
-    filename = safe_name(f"Disputes {day.isoformat()}") + ".xlsx"
-    rows, total = disputes.dispute_rows(db.session, filters, limit=None)
-    progress = progress_recorder(export, total or 1)
-    write_aside(export_path(export) / filename,
-                lambda path: write_disputes(path, rows, f"Disputes on {day.isoformat()}", progress))
-    return filename
+    return _list_workbook(export, "Disputes", disputes.dispute_rows(db.session, filters, limit=None), write_disputes)
 
 
 def build_promises_xlsx(export: Export) -> str:
@@ -104,13 +108,8 @@ def build_promises_xlsx(export: Export) -> str:
     from files.xlsx import write_promises
 
     filters = promises.parse_filters(exports.params_of(export), parse_amount)
-    day = clock.today()
-    filename = safe_name(f"Promises to pay {day.isoformat()}") + ".xlsx"
-    rows, total = promises.promise_rows(db.session, filters, limit=None)
-    progress = progress_recorder(export, total or 1)
-    write_aside(export_path(export) / filename,
-                lambda path: write_promises(path, rows, f"Promises to pay on {day.isoformat()}", progress))
-    return filename
+    return _list_workbook(export, "Promises to pay", promises.promise_rows(db.session, filters, limit=None),
+                          write_promises)
 
 
 def build_schedules_xlsx(export: Export) -> str:
@@ -118,13 +117,8 @@ def build_schedules_xlsx(export: Export) -> str:
     from files.xlsx import write_schedules
 
     filters = schedules.parse_filters(exports.params_of(export))
-    day = clock.today()
-    filename = safe_name(f"Payment schedules {day.isoformat()}") + ".xlsx"
-    rows, total = schedules.schedule_rows(db.session, filters, limit=None)
-    progress = progress_recorder(export, total or 1)
-    write_aside(export_path(export) / filename,
-                lambda path: write_schedules(path, rows, f"Payment schedules on {day.isoformat()}", progress))
-    return filename
+    return _list_workbook(export, "Payment schedules", schedules.schedule_rows(db.session, filters, limit=None),
+                          write_schedules)
 
 
 def build_schedule_pdf(export: Export) -> str:
