@@ -338,12 +338,13 @@ def _conditions(filters: PromiseFilters, today: date) -> list:
 
 
 def promise_rows(session: Session, filters: PromiseFilters, *, limit: int | None = PAGE_SIZE) -> tuple[list[Promise], int]:
-    """The page's promises (the nearest date first while open, the latest settled first otherwise)."""
+    """The page's promises (the nearest date first while open, the latest settled first otherwise, then
+    the open ones: PostgreSQL would put NULLs first, SQLite last)."""
     conditions = _conditions(filters, clock.today())
     base = select(Promise).join(Customer, Customer.id == Promise.customer_id).where(*conditions)
     total = session.scalar(select(func.count()).select_from(base.subquery()))
     order = (Promise.promised_on, Promise.id) if filters.view in ("open", "week") else \
-        (Promise.settled_on.desc(), Promise.id.desc())
+        (Promise.settled_on.is_(None), Promise.settled_on.desc(), Promise.id.desc())  # open ones last, everywhere
     stmt = base.order_by(*order)
     if limit is not None:
         stmt = stmt.limit(limit).offset((filters.page - 1) * limit)
