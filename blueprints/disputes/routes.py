@@ -154,8 +154,8 @@ def _page(dispute: Dispute, error: str | None = None, failed: bool = False, noti
                "invoice_open_cents": sum(e.open_cents for e in dispute.entries if e.kind == "invoice"),
                "plain": plain}
     if wants_fragment():
-        return fragment(render_template("disputes/_dispute.html", **context), events=() if failed else
-                        (ACCOUNT_CHANGED, ENTRIES_CHANGED))
+        return fragment(render_template("disputes/_dispute.html", status_out_of_band=True, **context),
+                        events=() if failed else (ACCOUNT_CHANGED, ENTRIES_CHANGED))
     if failed:
         return render_template("disputes/page.html", **context), 400
     return render_template("disputes/page.html", **context)

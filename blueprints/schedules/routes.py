@@ -113,7 +113,8 @@ def of_customer(account):
 @permission_required("read")
 def show(schedule_id):
     schedule = get_or_404(PaymentSchedule, schedule_id, "This payment schedule does not exist.")
-    return render_template("schedules/page.html", schedule=schedule, error=None)
+    return render_template("schedules/page.html", schedule=schedule, error=None,
+                           sent=instalments.agreements(db.session, schedule))
 
 
 @bp.post("/schedules/<int:schedule_id>/pdf")
@@ -135,6 +136,7 @@ def _agreement(schedule, error=None, form=None, status=200):
         emails, message = instalments.draft_agreement(db.session, schedule, current_user)
         form = {"to": ", ".join(emails[:1]), "cc": ", ".join(emails[1:]), "subject": message.subject,
                 "body": message.body, "token": secrets.token_urlsafe(18)}
+        error = instalments.sending_problem(db.session)  # said before the user writes, not after
     html = render_template("schedules/_agreement.html", schedule=schedule, form=form, error=error,
                            sent=instalments.agreements(db.session, schedule))
     return fragment(html, status)
@@ -161,7 +163,7 @@ def send_agreement(schedule_id):
                                                       token=form["token"].strip()[:100])
     except OutboxError as problem:
         db.session.rollback()
-        return _agreement(schedule, str(problem), form, 400)
+        return _agreement(schedule, str(problem), form, 200 if wants_fragment() else 400)
     db.session.commit()
     if is_new:
         hand_over(message)
@@ -177,7 +179,8 @@ def cancel(schedule_id):
         db.session.commit()
     except ScheduleError as problem:
         db.session.rollback()
-        return render_template("schedules/page.html", schedule=schedule, error=str(problem)), 400
+        return render_template("schedules/page.html", schedule=schedule, error=str(problem),
+                               sent=instalments.agreements(db.session, schedule)), 400
     return redirect(url_for("schedules.show", schedule_id=schedule.id))
 
 

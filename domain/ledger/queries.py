@@ -215,6 +215,8 @@ class BalanceRow(NamedTuple):
     reminders_stopped: bool
     disputed_count: int
     on_follow_up: bool  # the customer has a follow-up plan (⚡)
+    promised: bool = False  # an open promise to pay (🤝)
+    scheduled: bool = False  # a payment schedule running or late (📅)
 
     @classmethod
     def from_row(cls, row) -> "BalanceRow":
@@ -278,8 +280,11 @@ def _balances(session: Session, filters: Filters) -> Page:
         keys = keys.join(Customer, Customer.id == CustomerSummary.customer_id)
     keys = (keys.where(*_balance_conditions(filters)).order_by(*order)
             .limit(PAGE_SIZE).offset((filters.page - 1) * PAGE_SIZE).subquery())
+    # 🤝 and 📅 for the page's rows only: two EXISTS on indexed customer ids, 50 times.
+    said = (_promise_condition("open", clock.today(), customer_id=Customer.id),
+            _schedule_condition(customer_id=Customer.id))
     rows = [BalanceRow.from_row(row) for row in session.execute(
-        select(*BALANCE_ROW_COLUMNS)
+        select(*BALANCE_ROW_COLUMNS, *said)
         .join_from(keys, CustomerSummary, and_(CustomerSummary.customer_id == keys.c.customer_id,
                                                CustomerSummary.currency == keys.c.currency))
         .join(Customer, Customer.id == CustomerSummary.customer_id)

@@ -224,3 +224,15 @@ def test_late_without_a_follow_up_plan_the_invoices_are_reminded_again(app, sess
     assert [e.scheduled for e in session.scalars(select(Entry).order_by(Entry.number))] == [False, False]
     note = session.scalar(select(Notification.text))
     assert note.endswith("the customer has no follow-up plan: the invoices are reminded again until it is caught up.")
+
+
+def test_the_agreement_dialog_says_at_once_that_no_e_mail_can_go(app, session, scheduled, finance_client):
+    scheduled_id = scheduled.id
+    session.get(CompanySettings, 1).sender_email = ""
+    session.commit()
+    dialog = finance_client.get(f"/schedules/{scheduled_id}/agreement").get_data(as_text=True)
+    assert "No sender e-mail address for the company" in dialog
+    refused = finance_client.post(f"/schedules/{scheduled_id}/agreement", headers={"HX-Request": "true"},
+                                  data={"to": "compta@bistro.test", "subject": "Plan", "body": "Bonjour", "token": "t1"})
+    assert refused.status_code == 200, "htmx swaps it: the dialog shows why"
+    assert "No sender e-mail address for the company" in refused.get_data(as_text=True)

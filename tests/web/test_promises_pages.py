@@ -104,6 +104,8 @@ def test_who_owes_and_due_dates_filter_by_open_and_broken_promises(finance_clien
     record(finance_client, session, "F-1", promised_on=(TODAY + timedelta(days=1)).isoformat())
     balances = finance_client.get("/?promise=open").get_data(as_text=True)
     assert "Alpha" in balances and "Beta" not in balances
+    alpha_row = finance_client.get("/").get_data(as_text=True).split('href="/customers/C1">')[1].split("</tr>")[0]
+    assert 'aria-label="Promise to pay open"' in alpha_row, "🤝 on Who owes you what?"
     due = finance_client.get("/due-dates?promise=open").get_data(as_text=True)
     assert "F-1" in due and "F-2" not in due and "G-1" not in due
     clock.pin(TODAY + timedelta(days=5))

@@ -43,11 +43,13 @@ def test_a_schedule_made_on_ticked_invoices_holds_them_and_shows(finance_client,
     assert "€300.00 in 3\n      instalments from 01/07/2026 to 01/09/2026." in made.get_data(as_text=True)
     page = finance_client.get("/customers/C1").get_data(as_text=True)
     assert page.count('data-testid="schedule-marker"') == 2
+    assert page.count("📅 Reminded by its schedule's instalments") == 2, "not 'Active' in the Reminders column"
     panel = finance_client.get("/customers/C1/schedules").get_data(as_text=True)
     assert "01/07/2026: €100.00" in panel and "Running" in panel
     own = finance_client.get("/schedules/1").get_data(as_text=True)
     assert own.count("<td>Due</td>") == 3
-    assert "Alpha" in finance_client.get("/?scheduled=1").get_data(as_text=True)
+    balances = finance_client.get("/?scheduled=1").get_data(as_text=True)
+    assert "Alpha" in balances and 'aria-label="Under a payment schedule"' in balances, "📅 on Who owes you what?"
     due = finance_client.get("/due-dates?scheduled=1").get_data(as_text=True)
     assert "F-1" in due and "F-3" not in due
 
