@@ -26,6 +26,7 @@ from extensions import db
 from files.letter import write_letter
 from files.names import safe_name
 from files.reports import write_dunning_report
+from files.schedule import LABELS as SCHEDULE_LABELS
 from files.schedule import write_schedule_pdf
 from jobs.base import (absolute_url, background, enqueue_work, job, log, mail_owner, progress_recorder, queue,
                        queue_owner_email, rendering_heap, run_path, see_through, write_aside)
@@ -264,7 +265,10 @@ def send_schedule_agreement(message_id: int) -> str:
             db.session.commit()
             log.warning("Outbox message %s: the schedule PDF could not be made: %s", message_id, error)
             return f"failed: {error}"
-        filename = safe_name(f"Payment schedule {schedule_id} {schedule.customer.account}") + ".pdf"
+        # Named in the customer's language, like the PDF and the e-mail it goes with.
+        language = (schedule.customer.language or "en").split("_")[0].lower()
+        title = SCHEDULE_LABELS.get(language, SCHEDULE_LABELS["en"])["title"]
+        filename = safe_name(f"{title} {schedule_id} {schedule.customer.account}") + ".pdf"
         message.attachments = json.dumps([{"path": str(target), "filename": filename,
                                            "content_type": "application/pdf"}])
         db.session.commit()

@@ -88,7 +88,7 @@ def record_promise(session: Session, actor: User, customer: Customer, entry_ids:
     amount = open_total if amount_cents is None else amount_cents
     currency = entries[0].currency
     if amount <= 0 or amount > open_total:
-        raise PromiseError(f"The promised amount is more than zero and at most what these invoices owe: "
+        raise PromiseError(f"The promised amount must be more than zero and at most what these invoices owe: "
                            f"{format_money(open_total, currency)}.")
     note = (note or "").strip()
     if len(note) > MAX_NOTE:

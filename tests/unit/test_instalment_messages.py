@@ -162,7 +162,7 @@ def test_the_payment_plan_agreed_email_carries_the_schedule_pdf_once(
     [sent] = mail.messages
     [pdf] = [part for part in sent.iter_attachments()]
     assert pdf.get_content_type() == "application/pdf" and pdf.get_content().startswith(b"%PDF")
-    assert pdf.get_filename().startswith(f"Payment schedule {scheduled.id}")
+    assert pdf.get_filename().startswith(f"Échéancier de paiement {scheduled.id}"), "named in the customer's language"
     session.expire_all()
     [message] = outbox_messages(session)
     assert (message.kind, message.status) == ("schedule_agreed", "sent")

@@ -48,7 +48,7 @@ def test_a_promise_recorded_on_ticked_invoices_pauses_them_and_shows(finance_cli
     page = finance_client.get("/customers/C1").get_data(as_text=True)
     assert page.count('data-testid="promise-marker"') == 2 and "🤝 28/06/2026" in page
     panel = finance_client.get("/customers/C1/promises").get_data(as_text=True)
-    assert "No promise settled in the last 12 months." in panel and "reminders wait until 28/06/2026" in panel
+    assert "no promise kept or broken in the last 12 months yet." in panel and "reminders wait until 28/06/2026" in panel
     assert "🤝" in finance_client.get("/due-dates").get_data(as_text=True)
 
 
