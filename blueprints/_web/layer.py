@@ -8,7 +8,7 @@ from urllib.parse import quote, urlsplit
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
-from flask import Flask, current_app, flash, redirect, render_template, request, url_for
+from flask import Flask, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -108,6 +108,22 @@ def install_web_layer(app: Flask) -> None:
         return f"{request.script_root}{account_prefix}{quote(account, safe='')}"
 
     app.jinja_env.globals["account_path"] = account_path
+
+    # The links of an account status's entry rows (a dozen per row, tens of rows): each endpoint's URL
+    # is built once per request with a stand-in id, then the row's id is put in its place — url_for
+    # per link was a third of the page's time. Tests check it matches url_for.
+    stand_in = "987654321987"
+
+    def row_url(endpoint: str, row_id: int, key: str = "entry_id", **values) -> str:
+        patterns = g.setdefault("row_url_patterns", {})
+        cache_key = (endpoint, key, tuple(sorted(values.items())))
+        pattern = patterns.get(cache_key)
+        if pattern is None:  # the id's place: the last stand-in (an account made of digits comes before it)
+            before, _, after = url_for(endpoint, **{key: int(stand_in)}, **values).rpartition(stand_in)
+            pattern = patterns[cache_key] = (before, after)
+        return f"{pattern[0]}{int(row_id)}{pattern[1]}"
+
+    app.jinja_env.globals["row_url"] = row_url
 
     @app.context_processor
     def _globals():
