@@ -138,7 +138,8 @@ def _agreement(schedule, error=None, form=None, status=200):
                 "body": message.body, "token": secrets.token_urlsafe(18)}
         error = instalments.sending_problem(db.session)  # said before the user writes, not after
     html = render_template("schedules/_agreement.html", schedule=schedule, form=form, error=error,
-                           sent=instalments.agreements(db.session, schedule))
+                           sent=instalments.agreements(db.session, schedule),
+                           warnings=instalments.agreement_warnings(db.session, schedule))
     return fragment(html, status)
 
 

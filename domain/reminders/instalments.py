@@ -96,6 +96,13 @@ def sending_problem(session: Session) -> str | None:
     return None
 
 
+def agreement_warnings(session: Session, schedule: PaymentSchedule) -> list[str]:
+    """What would hold a reminder to this customer back (stopped, disputed, in collection…): the
+    agreement is no reminder and goes anyway, but the person sending it should know."""
+    return [hold.text for hold in holds(session, schedule.customer, [e for e in schedule.entries if e.is_open],
+                                        kind="schedule_agreed")]
+
+
 def agreement_key(schedule: PaymentSchedule, token: str) -> str:
     return f"schedule:{schedule.id}:agreed:{token}"[:200]
 

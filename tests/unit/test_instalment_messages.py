@@ -236,3 +236,11 @@ def test_the_agreement_dialog_says_at_once_that_no_e_mail_can_go(app, session, s
                                   data={"to": "compta@bistro.test", "subject": "Plan", "body": "Bonjour", "token": "t1"})
     assert refused.status_code == 200, "htmx swaps it: the dialog shows why"
     assert "No sender e-mail address for the company" in refused.get_data(as_text=True)
+
+
+def test_the_agreement_dialog_says_what_would_hold_a_reminder(app, session, users, scheduled, finance_client):
+    set_reminders_stopped(session, scheduled.customer, users["finance"], True, reason="Talking to the CFO")
+    session.commit()
+    dialog = finance_client.get(f"/schedules/{scheduled.id}/agreement").get_data(as_text=True)
+    warning = dialog.split('data-testid="agreement-warnings"')[1].split("</div>")[0]
+    assert "it is not a reminder" in warning and "Reminders are stopped for this customer: Talking to the CFO" in warning
