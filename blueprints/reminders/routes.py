@@ -105,10 +105,6 @@ def _compose(customer):
     return _dialog(customer, entries, channel, draft=draft)
 
 
-def _hand_to_worker(message) -> None:
-    jobs.reminders.hand_over(message)
-
-
 def _safe_level(entries) -> int | None:
     """The level asked for, for the window shown again after a refusal (None when it is not one)."""
     try:
@@ -150,7 +146,7 @@ def send_email(account):
                        dedupe_key=dedupe_key or None, level=_safe_level(entries))
     db.session.commit()
     if is_new:
-        _hand_to_worker(message)
+        jobs.reminders.hand_over(message)
     # Already sent (a double click after the send): the page catches up now.
     return fragment(render_template("reminders/_sent.html", message=message, customer=customer),
                     events=CHANGED if message.status == "sent" else ())
@@ -248,7 +244,7 @@ def retry(message_id):
     try:
         outbox.retry(db.session, message)
         db.session.commit()
-        _hand_to_worker(message)
+        jobs.reminders.hand_over(message)
     except OutboxError as problem:
         db.session.rollback()
         error = str(problem)

@@ -12,25 +12,10 @@ from sqlalchemy import func, select
 import jobs.base
 import worker
 from domain import clock
-from domain.models import AuditEvent, CompanySettings, Entry, OutboxMessage, ReminderActivity, ReminderLetter
+from domain.models import AuditEvent, Entry, OutboxMessage, ReminderActivity, ReminderLetter
 from domain.reminders import follow_up, outbox
 from jobs.reminders import run_follow_up
 from mail import smtp as mailer
-
-
-@pytest.fixture
-def mail(app, smtp_server):
-    app.config.update(SMTP_URL=smtp_server.url)
-    return smtp_server
-
-
-@pytest.fixture
-def company(session):
-    settings = CompanySettings(name="Acme SARL", registration_number="732829320",
-                               sender_email="billing@acme-sarl.test", address="1 rue de la Paix\n75002 Paris")
-    session.add(settings)
-    session.commit()
-    return settings
 
 
 @pytest.fixture

@@ -23,21 +23,6 @@ from tests.conftest import TODAY
 
 
 @pytest.fixture
-def mail(app, smtp_server):
-    app.config.update(SMTP_URL=smtp_server.url)
-    return smtp_server
-
-
-@pytest.fixture
-def company(session):
-    settings = CompanySettings(name="Acme SARL", registration_number="732829320",
-                               sender_email="billing@acme-sarl.test", address="1 rue de la Paix\n75002 Paris")
-    session.add(settings)
-    session.commit()
-    return settings
-
-
-@pytest.fixture
 def scheduled(session, users, ledger_builder, company):
     """Bistro owes two invoices 40 days overdue (R1 sent) and one more; its plan: -5 prevention e-mail,
     +10 R1 e-mail, +30 R2 letter, +45 phone call (R3). A schedule of 3 × €100.00 monthly from
