@@ -35,6 +35,7 @@ PERMISSIONS = {
     "remove_collection_mark": {"admin", "finance", "support"},
     "edit": {"admin", "finance"},
     "manage_users": {"admin"},
+    "set_reference_rates": {"admin"},  # the ECB and legal interest rates of each half-year
 }
 LANGUAGES = ("en", "fr")  # a user's interface language; the French interface comes later
 INVOICE, CREDIT_NOTE = "invoice", "credit_note"
@@ -136,6 +137,8 @@ class Customer(StopRemindersFlag, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     # The automatic follow-up plan the daily run applies to this customer's entries (None: none).
     follow_up_plan_id: Mapped[int | None] = mapped_column(ForeignKey("follow_up_plans.id"), index=True)
+    # Late-payment interest and the recovery indemnity apply (off: a public body, a consumer…).
+    late_payment_charges: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
 
     contacts: Mapped[list[Contact]] = relationship(back_populates="customer", order_by="Contact.id")
     entries: Mapped[list[Entry]] = relationship(back_populates="customer", lazy="dynamic")
@@ -783,6 +786,31 @@ class CompanySettings(Base):
     promise_grace_days: Mapped[int] = mapped_column(SmallInteger, default=3, server_default="3")
     # A payment schedule with this many missed instalments is broken.
     schedule_broken_after: Mapped[int] = mapped_column(SmallInteger, default=2, server_default="2")
+    # Late payment (domain/ledger/interest.py): the legal rate (Code de commerce L441-10), or a
+    # contractual annual rate in basis points (1/100 of a percent: 1000 = 10 %).
+    late_payment_basis: Mapped[str] = mapped_column(String(12), default="legal", server_default="legal")
+    contractual_rate_bp: Mapped[int | None] = mapped_column(Integer)
+    # The fixed recovery indemnity per invoice (article D441-5), by currency: {"EUR": 4000}; a
+    # currency without one has no indemnity computed (and says so), never 0 silently.
+    recovery_indemnities: Mapped[dict | None] = mapped_column(JSON)
+    # Days a formal notice gives to pay.
+    notice_days: Mapped[int] = mapped_column(SmallInteger, default=8, server_default="8")
+
+
+class ReferenceRate(Base):
+    """The rates of one half-year (starting 1 January or 1 July) as an admin set them, over the
+    values shipped in domain/ledger/reference_rates.csv: the ECB's main refinancing rate in force on
+    its first day and France's legal interest rate ("autres cas"), in basis points."""
+
+    __tablename__ = "reference_rates"
+
+    starts_on: Mapped[date] = mapped_column(Date, primary_key=True)
+    ecb_rate_bp: Mapped[int] = mapped_column(Integer)
+    legal_rate_bp: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    updated_by: Mapped[User | None] = relationship()
 
 
 class ImportMapping(Base):

@@ -17,7 +17,7 @@ from domain.collection.files import CollectionFileError
 from domain.collection.marks import FlagError
 from domain.ledger import customers as customer_rules
 from domain.ledger import entries as entry_rules
-from domain.ledger import queries, receipts, statements
+from domain.ledger import interest, queries, receipts, statements
 from domain.listing import FilterError
 from domain.models import PAYMENT_METHODS, Contact, Entry
 from domain.money import AmountError, parse_amount, plain
@@ -79,6 +79,20 @@ def entry_history(entry_id):
 def balance(account):
     customer = customer_or_404(account)
     return render_template("customers/_balance.html", status=queries.account_status(db.session, customer))
+
+
+@bp.get("/customers/<account>/late-payment")
+@permission_required("read")
+def late_charges(account):
+    """Late-payment interest and the recovery indemnity of the open invoices (loaded after the page)."""
+    customer = customer_or_404(account)
+    today = clock.today()
+    terms = interest.terms(db.session)
+    charges = interest.open_entry_charges(db.session, customer, today, terms)
+    return render_template("customers/_late_charges.html", customer=customer, charges=charges,
+                           totals=interest.totals(charges), terms=terms,
+                           missing=sorted({start for c in charges for start in c.missing}),
+                           half_year_label=interest.half_year_label, today=today)
 
 
 @bp.get("/customers/<account>/stop-reminders")
@@ -409,6 +423,7 @@ def edit_customer(account):
     customer = customer_or_404(account)
     values = {name: getattr(customer, name) or "" for name in customer_rules.FIELDS}
     values["emails"] = ", ".join(customer.email_list)
+    values["late_payment_charges"] = "1" if customer.late_payment_charges else "0"
     return _customer_form("customers/edit.html", customer, values=values)
 
 

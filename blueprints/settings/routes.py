@@ -6,7 +6,9 @@ from flask_login import current_user
 from blueprints._web.views import get_or_404, permission_required, render_view, wants_fragment
 from domain import settings as settings_rules
 from domain.collection import agency as agency_rules
+from domain import clock
 from domain.collection.agency import AgencyError
+from domain.ledger import interest
 from domain.models import CollectionAgency
 from domain.notifications import PREFERENCES
 from domain.settings import SettingsError
@@ -26,6 +28,9 @@ def _context(**overrides) -> dict:
         "company_form": None, "company_errors": {}, "company_notice": None,
         "agency_form": {}, "agency_errors": {}, "agency_notice": None, "editing": None,
         "mail_server": mailer.describe(current_app.config.get("SMTP_URL")), "mail_notice": None, "mail_error": None,
+        "late": interest.overview(db.session, clock.today()), "bases": interest.BASES,
+        "bp_to_percent": interest.bp_to_percent, "half_year_label": interest.half_year_label,
+        "late_form": None, "late_errors": {}, "late_notice": None, "rate_form": {}, "rate_errors": {}, "rate_notice": None,
     }
     context.update(overrides)
     return context
@@ -78,6 +83,38 @@ def company():
         return _answer("settings/_company.html", failed=True, company_form=form, company_errors=problem.errors)
     db.session.commit()
     return _answer("settings/_company.html", company_notice="Company settings saved.")
+
+
+@bp.post("/late-payment")
+@permission_required("edit")
+def late_payment():
+    form = request.form
+    currencies = interest.overview(db.session, clock.today()).currencies
+    try:
+        interest.save_terms(db.session, current_user, basis=form.get("basis", ""),
+                            contractual_rate=form.get("contractual_rate", ""), notice_days=form.get("notice_days", ""),
+                            indemnities={c: form.get(f"indemnity_{c}", "") for c in currencies})
+    except interest.RateError as problem:
+        db.session.rollback()
+        return _answer("settings/_late_payment.html", failed=True, late_form=form, late_errors=problem.errors)
+    db.session.commit()
+    return _answer("settings/_late_payment.html", late_notice="Late-payment settings saved.")
+
+
+@bp.post("/late-payment/rates")
+@permission_required("set_reference_rates")
+def reference_rate():
+    form = request.form
+    try:
+        saved = interest.set_half_year(db.session, current_user, form.get("starts_on", ""), form.get("ecb", ""),
+                                       form.get("legal", ""))
+    except interest.RateError as problem:
+        db.session.rollback()
+        return _answer("settings/_late_payment.html", failed=True, rate_form=form, rate_errors=problem.errors)
+    db.session.commit()
+    return _answer("settings/_late_payment.html",
+                   rate_notice=f"Rates of the {interest.half_year_label(saved.starts_on)} saved: late-payment rate "
+                               f"{interest.bp_to_percent(saved.late_payment_bp)} %.")
 
 
 @bp.get("/agencies")

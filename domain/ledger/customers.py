@@ -101,6 +101,11 @@ def terms_days(value: str) -> int | None:
     return int(value)
 
 
+def switch(value) -> bool:
+    """A checkbox sent with a hidden "0" beside it; not sent at all: on (the default)."""
+    return str(value).strip().lower() not in ("0", "false", "off")
+
+
 # The form's fields: name → (the customer's attribute, the rule, required)
 FIELDS = {
     "account": (lambda v: text(v, 40, "account"), True),
@@ -111,9 +116,11 @@ FIELDS = {
     "address": (lambda v: text(v, 2000, "address"), False),
     "language": (language, False),
     "payment_terms_days": (terms_days, False),
+    "late_payment_charges": (switch, False),
 }
 LABELS = {"account": "Account", "name": "Name", "registration_number": "Registration no.", "emails": "E-mail",
-          "phone": "Phone", "address": "Address", "language": "Language", "payment_terms_days": "Payment terms"}
+          "phone": "Phone", "address": "Address", "language": "Language", "payment_terms_days": "Payment terms",
+          "late_payment_charges": "Late-payment interest and indemnity"}
 
 
 def check_customer(form: Mapping[str, str], *, fields=tuple(FIELDS)) -> tuple[dict, dict[str, str]]:
@@ -137,6 +144,8 @@ def check_customer(form: Mapping[str, str], *, fields=tuple(FIELDS)) -> tuple[di
 
 
 def _shown(value) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
     return "—" if value in (None, "") else str(value)
 
 

@@ -1,0 +1,379 @@
+"""Late-payment interest and the fixed recovery indemnity, computed, never invented.
+
+France, Code de commerce L441-10: from the day after the due date, simple interest at the ECB's
+main refinancing rate in force on 1 January (first half-year) or 1 July (second) plus 10 points,
+never below three times the legal interest rate; or the rate the contract sets. D441-5: a fixed
+indemnity of €40 per invoice paid late. A half-year whose rates nobody entered makes the interest
+*unknown* (and says which half-year), never 0.
+
+The amount that bears interest on a day is what is open today plus every payment received that day
+or later: an amount that left the open balance without a dated payment (an import that lowered it)
+bears none, so the figure can only be too low, never too high.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from functools import cache
+from pathlib import Path
+from typing import Iterable, NamedTuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain import audit
+from domain import settings as settings_rules
+from domain.money import parse_amount, plain
+from domain.models import INVOICE, CompanySettings, Customer, Entry, Payment, ReferenceRate, User
+
+RATES_FILE = Path(__file__).with_name("reference_rates.csv")
+LEGAL, CONTRACTUAL = "legal", "contractual"
+BASES = {LEGAL: "Legal rate (ECB + 10 points, at least 3 × the legal interest rate)",
+         CONTRACTUAL: "Contractual rate"}
+DEFAULT_INDEMNITIES = {"EUR": 4000}  # article D441-5
+MARGIN_BP = 1000  # the 10 points over the ECB rate
+DAYS_IN_YEAR = 365
+
+
+class RateError(ValueError):
+    """What is wrong with a rate or the late-payment settings, field by field; nothing was saved."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+class HalfYear(NamedTuple):
+    starts_on: date
+    ecb_bp: int
+    legal_bp: int
+    set_by: str | None  # None: shipped with Relance
+
+    @property
+    def late_payment_bp(self) -> int:
+        """The legal late-payment rate of this half-year."""
+        return max(self.ecb_bp + MARGIN_BP, 3 * self.legal_bp)
+
+    @property
+    def floor_applies(self) -> bool:
+        return 3 * self.legal_bp > self.ecb_bp + MARGIN_BP
+
+
+def half_year_of(day: date) -> date:
+    return date(day.year, 1 if day.month <= 6 else 7, 1)
+
+
+def next_half_year(start: date) -> date:
+    return date(start.year, 7, 1) if start.month == 1 else date(start.year + 1, 1, 1)
+
+
+def half_year_label(start: date) -> str:
+    return f"{'1st' if start.month == 1 else '2nd'} half of {start.year}"
+
+
+def percent_to_bp(text: str, label: str, highest: int = 10000) -> int:
+    """ "10", "2,15", "2.15 %" → basis points; a clear message for anything else."""
+    cleaned = (text or "").strip().rstrip("%").strip().replace(",", ".")
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        raise RateError({label: f"{text!r} is not a percentage like 2.15."}) from None
+    bp = value * 100
+    if not value.is_finite() or bp != bp.to_integral_value() or not 0 <= bp <= highest:
+        raise RateError({label: f"{text!r}: a percentage from 0 to {highest // 100}, with at most 2 decimals."})
+    return int(bp)
+
+
+def bp_to_percent(bp: int | None) -> str:
+    return "" if bp is None else str(Decimal(bp).scaleb(-2).quantize(Decimal("0.01")))
+
+
+@cache
+def shipped_rates() -> dict[date, HalfYear]:
+    """The half-years shipped with Relance (reference_rates.csv)."""
+    lines = (line for line in RATES_FILE.read_text(encoding="utf-8").splitlines() if not line.startswith("#"))
+    rates = {}
+    for row in csv.DictReader(lines):
+        start = date.fromisoformat(row["starts_on"])
+        rates[start] = HalfYear(start, percent_to_bp(row["ecb_rate"], "ecb"), percent_to_bp(row["legal_rate"], "legal"),
+                                None)
+    return rates
+
+
+def reference_rates(session: Session) -> dict[date, HalfYear]:
+    """Every known half-year: the shipped ones, overridden and extended by what an admin set."""
+    rates = dict(shipped_rates())
+    for row in session.scalars(select(ReferenceRate)):
+        rates[row.starts_on] = HalfYear(row.starts_on, row.ecb_rate_bp, row.legal_rate_bp,
+                                        row.updated_by.display_name if row.updated_by else "an admin")
+    return dict(sorted(rates.items()))
+
+
+def set_half_year(session: Session, actor: User, starts_on: str, ecb: str, legal: str) -> HalfYear:
+    """Add or correct the rates of a half-year (starting 1 January or 1 July)."""
+    errors = {}
+    try:
+        start = date.fromisoformat((starts_on or "").strip())
+        if start.day != 1 or start.month not in (1, 7):
+            raise ValueError
+    except ValueError:
+        errors["starts_on"] = "A half-year starts on 1 January or 1 July."
+        start = None
+    values = {}
+    for name, text, label in (("ecb", ecb, "ECB main refinancing rate"), ("legal", legal, "Legal interest rate")):
+        try:
+            values[name] = percent_to_bp(text, name, highest=5000)
+        except RateError as problem:
+            errors[name] = f"{label}: {problem.errors[name]}"
+    if errors:
+        raise RateError(errors)
+    row = session.get(ReferenceRate, start)
+    before = reference_rates(session).get(start)
+    if row is None:
+        row = ReferenceRate(starts_on=start)
+        session.add(row)
+    row.ecb_rate_bp, row.legal_rate_bp, row.updated_by_id = values["ecb"], values["legal"], actor.id
+    was = (f" (was {bp_to_percent(before.ecb_bp)} % and {bp_to_percent(before.legal_bp)} %)" if before else "")
+    audit.record(session, actor, "settings.reference_rates",
+                 f"Rates of the {half_year_label(start)}: ECB {bp_to_percent(values['ecb'])} %, legal interest "
+                 f"{bp_to_percent(values['legal'])} %{was}.")
+    return HalfYear(start, values["ecb"], values["legal"], actor.display_name)
+
+
+# --- What the company set ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Terms:
+    """How the company charges late payment, with the rates known: what every computation reads."""
+
+    basis: str = LEGAL
+    contractual_bp: int | None = None
+    indemnities: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_INDEMNITIES))
+    rates: dict[date, HalfYear] = field(default_factory=dict)
+    notice_days: int = 8
+
+    def annual_bp(self, half_year: date) -> int | None:
+        if self.basis == CONTRACTUAL:
+            return self.contractual_bp
+        known = self.rates.get(half_year)
+        return known.late_payment_bp if known else None
+
+    def missing_half_years(self, through: date, since: date | None = None) -> list[date]:
+        """The half-years up to `through` (since the earliest shipped) a legal computation lacks."""
+        if self.basis == CONTRACTUAL or not self.rates:
+            return []
+        start = half_year_of(since) if since else min(self.rates)
+        missing = []
+        while start <= through:
+            if start not in self.rates:
+                missing.append(start)
+            start = next_half_year(start)
+        return missing
+
+    def rate_label(self, day: date) -> str:
+        bp = self.annual_bp(half_year_of(day))
+        return "unknown" if bp is None else f"{bp_to_percent(bp)} %"
+
+
+def terms(session: Session) -> Terms:
+    company = settings_rules.company(session)
+    return terms_of(company, reference_rates(session))
+
+
+def terms_of(company: CompanySettings | None, rates: dict[date, HalfYear]) -> Terms:
+    if company is None:
+        return Terms(rates=rates)
+    indemnities = company.recovery_indemnities
+    return Terms(basis=company.late_payment_basis or LEGAL, contractual_bp=company.contractual_rate_bp,
+                 indemnities=dict(DEFAULT_INDEMNITIES if indemnities is None else indemnities),
+                 rates=rates, notice_days=company.notice_days or 8)
+
+
+def save_terms(session: Session, actor: User, *, basis: str, contractual_rate: str,
+               indemnities: dict[str, str], notice_days: str) -> CompanySettings:
+    """Check every field, then save them all or none."""
+    errors: dict[str, str] = {}
+    if basis not in BASES:
+        errors["basis"] = "Choose the legal rate or a contractual rate."
+    contractual_bp = None
+    if (contractual_rate or "").strip():
+        try:
+            contractual_bp = percent_to_bp(contractual_rate, "contractual_rate", highest=5000)
+        except RateError as problem:
+            errors.update(problem.errors)
+    elif basis == CONTRACTUAL:
+        errors["contractual_rate"] = "A contractual basis needs its annual rate, e.g. 12."
+    amounts = {}
+    for currency, text in indemnities.items():
+        if not (text or "").strip():
+            continue  # no indemnity in that currency: computed as unknown, and said
+        try:
+            amounts[currency] = parse_amount(text)
+        except ValueError as problem:
+            errors[f"indemnity_{currency}"] = f"{currency}: {problem}"
+            continue
+    days = (notice_days or "").strip()
+    if not days.isdigit() or not 1 <= int(days) <= 90:
+        errors["notice_days"] = "The payment deadline of a formal notice: a number of days from 1 to 90."
+    if errors:
+        raise RateError(errors)
+    company = settings_rules.company(session)
+    if company is None:
+        raise RateError({"basis": "Fill in the company first (Settings → Company): its notices are signed by it."})
+    before = terms_of(company, {})
+    company.late_payment_basis, company.contractual_rate_bp = basis, contractual_bp
+    company.recovery_indemnities, company.notice_days = amounts, int(days)
+    after = terms_of(company, {})
+    if before != after:
+        audit.record(session, actor, "settings.late_payment",
+                     f"Late payment: {BASES[basis].lower()}"
+                     + (f" {bp_to_percent(contractual_bp)} %" if basis == CONTRACTUAL else "")
+                     + "; indemnity " + (", ".join(f"{c} {plain(a)}" for c, a in sorted(amounts.items())) or "none")
+                     + f"; formal notice deadline {days} days.")
+    return company
+
+
+# --- The computation ------------------------------------------------------------------------------
+
+class Charges(NamedTuple):
+    """What an invoice carries for being paid late, on a day."""
+
+    entry_id: int
+    number: str
+    due_date: date
+    currency: str
+    principal_cents: int          # open today
+    days_late: int
+    interest_cents: int | None    # None: a half-year's rate is missing (see `missing`)
+    indemnity_cents: int | None   # None: no indemnity set for this currency
+    missing: tuple[date, ...] = ()
+
+    @property
+    def known(self) -> bool:
+        return self.interest_cents is not None and self.indemnity_cents is not None
+
+    @property
+    def charges_cents(self) -> int | None:
+        return self.interest_cents + self.indemnity_cents if self.known else None
+
+
+def interest_cents(open_cents: int, payments: Iterable[tuple[date, int]], due_date: date, through: date,
+                   terms: Terms) -> tuple[int | None, tuple[date, ...]]:
+    """Simple interest from the day after `due_date` to `through` (both included), segment by
+    segment as payments lower the amount and half-years change the rate, rounded to the cent
+    (half up) once, at the end. (None, the half-years without a rate) when a rate is missing."""
+    if through <= due_date:
+        return 0, ()
+    later = sorted((paid_on, cents) for paid_on, cents in payments if paid_on > due_date)
+    # The amount owed on a day: open today + what was paid on that day or after.
+    owed = open_cents + sum(cents for _, cents in later)
+    breaks = {paid_on + timedelta(days=1) for paid_on, _ in later if paid_on < through}
+    start = due_date + timedelta(days=1)
+    half = next_half_year(half_year_of(start))
+    while half <= through:
+        breaks.add(half)
+        half = next_half_year(half)
+    total, missing = Fraction(0), []
+    paid = iter(later)
+    pending = next(paid, None)
+    for end in sorted(b for b in breaks if b > start) + [through + timedelta(days=1)]:
+        while pending is not None and pending[0] < start:
+            owed -= pending[1]
+            pending = next(paid, None)
+        if owed > 0:
+            rate = terms.annual_bp(half_year_of(start))
+            if rate is None:
+                if half_year_of(start) not in missing:
+                    missing.append(half_year_of(start))
+            else:
+                total += Fraction(owed * rate * (end - start).days, 10000 * DAYS_IN_YEAR)
+        start = end
+    if missing:
+        return None, tuple(missing)
+    return math.floor(total + Fraction(1, 2)), ()  # half up; never negative
+
+
+def charges_of(entry: Entry, payments: Iterable[tuple[date, int]], today: date, terms: Terms) -> Charges | None:
+    """An invoice's late-payment charges on `today`; None when it carries none (not late, a credit note)."""
+    if entry.kind != INVOICE or entry.cancelled_at is not None or entry.due_date >= today:
+        return None
+    interest, missing = interest_cents(entry.open_cents, payments, entry.due_date, today, terms)
+    return Charges(entry.id, entry.number, entry.due_date, entry.currency, entry.open_cents, (today - entry.due_date).days, interest,
+                   terms.indemnities.get(entry.currency), missing)
+
+
+def open_entry_charges(session: Session, customer: Customer, today: date, terms: Terms) -> list[Charges]:
+    """The late-payment charges of the customer's open, overdue invoices, the oldest due first; []
+    when charges are off for this customer."""
+    if not customer.late_payment_charges:
+        return []
+    entries = list(session.scalars(
+        select(Entry).where(Entry.customer_id == customer.id, Entry.is_open.is_(True), Entry.kind == INVOICE,
+                            Entry.due_date < today).order_by(Entry.due_date, Entry.id)))
+    paid = _payments_by_entry(session, [e.id for e in entries])
+    return [c for e in entries if (c := charges_of(e, paid.get(e.id, ()), today, terms)) is not None]
+
+
+def _payments_by_entry(session: Session, entry_ids: list[int]) -> dict[int, list[tuple[date, int]]]:
+    found: dict[int, list[tuple[date, int]]] = {}
+    for start in range(0, len(entry_ids), 500):
+        rows = session.execute(select(Payment.entry_id, Payment.paid_on, Payment.amount_cents).where(
+            Payment.entry_id.in_(entry_ids[start:start + 500]), Payment.reversed_at.is_(None)))
+        for entry_id, paid_on, cents in rows:
+            found.setdefault(entry_id, []).append((paid_on, cents))
+    return found
+
+
+class Totals(NamedTuple):
+    currency: str
+    principal_cents: int
+    interest_cents: int | None
+    indemnity_cents: int | None
+
+    @property
+    def total_cents(self) -> int | None:
+        if self.interest_cents is None or self.indemnity_cents is None:
+            return None
+        return self.principal_cents + self.interest_cents + self.indemnity_cents
+
+
+def totals(charges: Iterable[Charges]) -> list[Totals]:
+    """Per currency: principal, interest, indemnity (None when one of them is unknown)."""
+    sums: dict[str, list] = {}
+    for c in charges:
+        row = sums.setdefault(c.currency, [0, 0, 0])
+        row[0] += c.principal_cents
+        row[1] = None if row[1] is None or c.interest_cents is None else row[1] + c.interest_cents
+        row[2] = None if row[2] is None or c.indemnity_cents is None else row[2] + c.indemnity_cents
+    return [Totals(currency, *row) for currency, row in sorted(sums.items())]
+
+
+class Overview(NamedTuple):
+    """What Settings → Late payment shows."""
+
+    terms: Terms
+    rates: list[HalfYear]          # the latest first
+    missing: list[date]            # half-years up to today without rates (legal basis only)
+    currencies: list[str]          # EUR, and every currency of the ledger
+    choices: list[date]            # half-years an admin may set
+    next: date                     # the one after the latest known
+
+
+def overview(session: Session, today: date) -> Overview:
+    from domain.models import CustomerSummary
+
+    found = terms(session)
+    latest = max(found.rates) if found.rates else half_year_of(today)
+    following = next_half_year(latest)
+    # From two years back to the half-year after the latest known (or after today's).
+    choices, start = [], date(half_year_of(today).year - 2, 1, 1)
+    while start <= max(following, next_half_year(half_year_of(today))):
+        choices.append(start)
+        start = next_half_year(start)
+    in_use = set(session.scalars(select(CustomerSummary.currency).distinct())) | set(found.indemnities) | {"EUR"}
+    return Overview(found, sorted(found.rates.values(), reverse=True), found.missing_half_years(today), sorted(in_use),
+                    list(reversed(choices)), following)
