@@ -4,9 +4,9 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
 from blueprints._web.views import get_or_404, permission_required, render_view, wants_fragment
+from domain import clock
 from domain import settings as settings_rules
 from domain.collection import agency as agency_rules
-from domain import clock
 from domain.collection.agency import AgencyError
 from domain.ledger import interest
 from domain.models import CollectionAgency

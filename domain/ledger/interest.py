@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 
 from domain import audit
 from domain import settings as settings_rules
+from domain.models import INVOICE, CompanySettings, Customer, CustomerSummary, Entry, Payment, ReferenceRate, User
 from domain.money import parse_amount, plain
-from domain.models import INVOICE, CompanySettings, Customer, Entry, Payment, ReferenceRate, User
 
 RATES_FILE = Path(__file__).with_name("reference_rates.csv")
 LEGAL, CONTRACTUAL = "legal", "contractual"
@@ -364,8 +364,6 @@ class Overview(NamedTuple):
 
 
 def overview(session: Session, today: date) -> Overview:
-    from domain.models import CustomerSummary
-
     found = terms(session)
     latest = max(found.rates) if found.rates else half_year_of(today)
     following = next_half_year(latest)
