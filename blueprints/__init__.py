@@ -11,6 +11,7 @@ from blueprints.disputes.routes import bp as disputes
 from blueprints.exports.routes import bp as exports
 from blueprints.follow_up.routes import bp as follow_up
 from blueprints.imports.routes import bp as imports
+from blueprints.notices.routes import bp as notices
 from blueprints.notifications.routes import bp as notifications
 from blueprints.promises.routes import bp as promises
 from blueprints.receivables.routes import bp as receivables
@@ -22,7 +23,7 @@ from blueprints.users.routes import bp as users
 
 BLUEPRINTS = (auth, receivables, customers, collection, exports, notifications, settings, imports,
               attachments, reminder_templates, reminders, follow_up, users, account, disputes, promises,
-              schedules)
+              schedules, notices)
 
 
 def register_blueprints(app: Flask) -> None:

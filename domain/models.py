@@ -137,8 +137,9 @@ class Customer(StopRemindersFlag, Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     # The automatic follow-up plan the daily run applies to this customer's entries (None: none).
     follow_up_plan_id: Mapped[int | None] = mapped_column(ForeignKey("follow_up_plans.id"), index=True)
-    # Late-payment interest and the recovery indemnity apply (off: a public body, a consumer…).
-    late_payment_charges: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # Late-payment interest and the recovery indemnity apply (off: a public body, a consumer…). On
+    # through the database's default only: bulk Core inserts (demo, imports) leave it out.
+    late_payment_charges: Mapped[bool] = mapped_column(Boolean, server_default="1")
 
     contacts: Mapped[list[Contact]] = relationship(back_populates="customer", order_by="Contact.id")
     entries: Mapped[list[Entry]] = relationship(back_populates="customer", lazy="dynamic")
@@ -687,7 +688,8 @@ SCHEDULE_STATUSES = {"running": "Running", "late": "Late", "completed": "Complet
                      "cancelled": "Cancelled"}
 # What an outbox message is: a reminder, or a message about a payment schedule.
 MESSAGE_KINDS = {"reminder": "Reminder", "schedule_agreed": "Payment plan agreed",
-                 "instalment_notice": "Instalment coming", "instalment_overdue": "Instalment overdue"}
+                 "instalment_notice": "Instalment coming", "instalment_overdue": "Instalment overdue",
+                 "formal_notice": "Formal notice"}
 INSTALMENT_STATUSES = {"due": "Due", "partly_paid": "Partly paid", "paid": "Paid", "late": "Late"}
 
 
@@ -795,6 +797,9 @@ class CompanySettings(Base):
     recovery_indemnities: Mapped[dict | None] = mapped_column(JSON)
     # Days a formal notice gives to pay.
     notice_days: Mapped[int] = mapped_column(SmallInteger, default=8, server_default="8")
+    # Where customers pay (printed on formal notices), checked with python-stdnum.
+    iban: Mapped[str | None] = mapped_column(String(34))
+    bic: Mapped[str | None] = mapped_column(String(11))
 
 
 class ReferenceRate(Base):
@@ -811,6 +816,92 @@ class ReferenceRate(Base):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     updated_by: Mapped[User | None] = relationship()
+
+
+NOTICE_CHANNELS = {"letter": "Letter (PDF)", "email": "E-mail with the letter attached"}
+CHARGE_KINDS = {"interest": "Late-payment interest", "indemnity": "Recovery indemnity"}
+CHARGE_STATUSES = {"open": "Open", "paid": "Paid", "waived": "Waived", "written_off": "Written off"}
+
+
+class FormalNotice(Base):
+    """A formal notice (mise en demeure, letter before action): the invoices, the interest and the
+    recovery indemnity it claims, and the deadline to pay; by letter or e-mail, "sent by registered
+    letter" once the user records the tracking number."""
+
+    __tablename__ = "formal_notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # NOTICE_CHANNELS
+    language: Mapped[str] = mapped_column(String(8))
+    currency: Mapped[str] = mapped_column(String(3))
+    issued_on: Mapped[date] = mapped_column(Date)
+    deadline: Mapped[date] = mapped_column(Date)
+    principal_cents: Mapped[int] = mapped_column(BigInteger)
+    interest_cents: Mapped[int] = mapped_column(BigInteger)   # claimed by this notice (0: not claimed)
+    indemnity_cents: Mapped[int] = mapped_column(BigInteger)
+    claims_charges: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
+    registered_tracking: Mapped[str | None] = mapped_column(String(60))
+    registered_on: Mapped[date | None] = mapped_column(Date)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    # The form's one-time token: a double click gives back the notice already issued.
+    token: Mapped[str | None] = mapped_column(String(100), unique=True)
+
+    customer: Mapped[Customer] = relationship()
+    created_by: Mapped[User | None] = relationship()
+    lines: Mapped[list[FormalNoticeEntry]] = relationship(back_populates="notice", order_by="FormalNoticeEntry.entry_id",
+                                                          cascade="all, delete-orphan")
+    outbox_message: Mapped[OutboxMessage | None] = relationship()
+
+    @property
+    def total_cents(self) -> int:
+        return self.principal_cents + self.interest_cents + self.indemnity_cents
+
+
+class FormalNoticeEntry(Base):
+    """An invoice of a formal notice, with what the notice says of it."""
+
+    __tablename__ = "formal_notice_entries"
+
+    notice_id: Mapped[int] = mapped_column(ForeignKey("formal_notices.id"), primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True, index=True)
+    principal_cents: Mapped[int] = mapped_column(BigInteger)
+    interest_cents: Mapped[int] = mapped_column(BigInteger)
+    indemnity_cents: Mapped[int] = mapped_column(BigInteger)
+
+    notice: Mapped[FormalNotice] = relationship(back_populates="lines")
+    entry: Mapped[Entry] = relationship()
+
+
+class ClaimedCharge(Base):
+    """Interest or a recovery indemnity a formal notice claimed: a receivable line of its own, never
+    added to the invoice; paid, waived (with a reason) or written off. Interest is claimed for a
+    period (from_day … through_day); a later notice claims only the days after; the indemnity once."""
+
+    __tablename__ = "claimed_charges"
+    __table_args__ = (UniqueConstraint("entry_id", "kind", "from_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("formal_notices.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # CHARGE_KINDS
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    from_day: Mapped[date] = mapped_column(Date)
+    through_day: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # CHARGE_STATUSES
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime)
+    settled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+    entry: Mapped[Entry] = relationship()
+    notice: Mapped[FormalNotice] = relationship()
+    settled_by: Mapped[User | None] = relationship()
 
 
 class ImportMapping(Base):

@@ -5,7 +5,9 @@ import re
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from stdnum.exceptions import InvalidChecksum, InvalidFormat, InvalidLength
+from stdnum import bic as bic_numbers
+from stdnum import iban as iban_numbers
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength, ValidationError
 from stdnum.fr import siren
 
 from domain import audit
@@ -22,7 +24,8 @@ DAY_SETTINGS = {
 }
 COMPANY_FIELDS = {"name": "name", "registration_number": "SIREN", "sender_email": "sender e-mail", "address": "address",
                   "payment_terms_days": "payment terms", "promise_grace_days": "promise grace",
-                  "dispute_stale_days": "untouched disputes", "schedule_broken_after": "missed instalments"}
+                  "dispute_stale_days": "untouched disputes", "schedule_broken_after": "missed instalments",
+                  "iban": "IBAN", "bic": "BIC"}
 
 
 class SettingsError(ValueError):
@@ -74,6 +77,33 @@ def compact_siren(text: str | None) -> str:
     raise SettingsError({"registration_number": f"{text} is not a valid SIREN: {problem}."})
 
 
+def compact_iban(text: str | None) -> str | None:
+    """Where customers pay, printed on formal notices: checked (country, length, check digits)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return iban_numbers.validate(text)
+    except InvalidChecksum:
+        problem = "its check digits are wrong: check for a typing mistake"
+    except (InvalidLength, InvalidComponent):
+        problem = "its length does not match its country"
+    except ValidationError:
+        problem = "an IBAN starts with a country code, e.g. FR76 3000 6000 0112 3456 7890 189"
+    raise SettingsError({"iban": f"{text} is not a valid IBAN: {problem}."})
+
+
+def compact_bic(text: str | None) -> str | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return bic_numbers.validate(text)
+    except ValidationError:
+        raise SettingsError({"bic": f"{text} is not a valid BIC: 8 or 11 letters and digits, e.g. BNPAFRPP."}) \
+            from None
+
+
 def save_company(
     session: Session,
     actor: User,
@@ -82,14 +112,25 @@ def save_company(
     registration_number: str,
     sender_email: str,
     address: str | None,
+    iban: str | None = None,
+    bic: str | None = None,
     **days: str | int | None,
 ) -> CompanySettings:
     """Check every field, then save them all (creating the row on the first save) or none.
-    `days` are the numbers of days of DAY_SETTINGS; one not given (None) keeps its value."""
+    `days` are the numbers of days of DAY_SETTINGS; one not given (None) keeps its value, and so
+    does an IBAN or BIC not given."""
     row = company(session)
     values = {"name": (name or "").strip(), "sender_email": (sender_email or "").strip(),
               "address": (address or "").strip() or None}
     errors: dict[str, str] = {}
+    for field, given, check in (("iban", iban, compact_iban), ("bic", bic, compact_bic)):
+        if given is None:
+            values[field] = getattr(row, field) if row is not None else None
+            continue
+        try:
+            values[field] = check(given)
+        except SettingsError as problem:
+            errors.update(problem.errors)
     unknown = set(days) - DAY_SETTINGS.keys()
     if unknown:
         raise TypeError(f"unknown settings {sorted(unknown)}")

@@ -12,7 +12,6 @@ from domain.money import to_decimal
 from files.cells import MONEY_FORMAT, xlsx_cell
 
 
-
 def write_balances(path: Path, rows: Iterable, title: str, progress: Callable[[int], None] | None = None) -> int:
     """Who owes you what?: one row per customer and currency, amounts as numbers with 2 decimals."""
     workbook = Workbook(write_only=True)

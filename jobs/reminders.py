@@ -16,15 +16,20 @@ from datetime import date
 from pathlib import Path
 
 from flask import Flask, current_app, render_template
+from sqlalchemy import select
 
 from domain import clock, notifications
 from domain import settings as settings_rules
-from domain.models import BulkRun, OutboxMessage, PaymentSchedule, User
+from domain.ledger import interest
+from domain.models import BulkRun, FormalNotice, OutboxMessage, PaymentSchedule, User
 from domain.reminders import bulk, follow_up, outbox, templates
 from domain.settings import company as saved_company
 from extensions import db
 from files.letter import write_letter
 from files.names import safe_name
+from files.notice import LABELS as NOTICE_LABELS
+from files.notice import language_of as notice_language
+from files.notice import write_notice_pdf
 from files.reports import write_dunning_report
 from files.schedule import LABELS as SCHEDULE_LABELS
 from files.schedule import write_schedule_pdf
@@ -219,7 +224,8 @@ class _BulkSender:
 def enqueue_outbox_message(message) -> None:
     """Queue the send of an outbox message; one job per message and attempt (a stable id).
     BackgroundUnavailable without Redis."""
-    send = send_schedule_agreement if message.kind == "schedule_agreed" else send_outbox_message
+    send = {"schedule_agreed": send_schedule_agreement, "formal_notice": send_formal_notice}.get(
+        message.kind, send_outbox_message)
     with background():
         queue().enqueue(send, message.id, job_id=f"outbox-{message.id}-{message.attempts or 0}",
                         job_timeout=300, result_ttl=3600, failure_ttl=86400)
@@ -269,6 +275,47 @@ def send_schedule_agreement(message_id: int) -> str:
         language = (schedule.customer.language or "en").split("_")[0].lower()
         title = SCHEDULE_LABELS.get(language, SCHEDULE_LABELS["en"])["title"]
         filename = safe_name(f"{title} {schedule_id} {schedule.customer.account}") + ".pdf"
+        message.attachments = json.dumps([{"path": str(target), "filename": filename,
+                                           "content_type": "application/pdf"}])
+        db.session.commit()
+    return _deliver(message_id)
+
+
+def notice_file(notice: FormalNotice) -> tuple[Path, str]:
+    """The formal notice's PDF and its name for the customer, made once: the letter posted and the
+    e-mail's attachment are the same file, whatever the settings became since."""
+    target = Path(current_app.config["ATTACHMENT_DIR"]) / "notices" / f"notice-{notice.id}.pdf"
+    if not target.exists():
+        terms = interest.terms(db.session)
+        rate = terms.annual_bp(interest.half_year_of(notice.issued_on))
+        write_aside(target, lambda path: write_notice_pdf(path, notice, saved_company(db.session), rate, terms.basis))
+    title = NOTICE_LABELS[notice_language(notice)]["title"]
+    return target, safe_name(f"{title} {notice.id} {notice.customer.account}") + ".pdf"
+
+
+@job
+def send_formal_notice(message_id: int) -> str:
+    """A formal notice by e-mail: its letter made and attached (once), then sent like any outbox
+    message. A PDF that cannot be made fails the message, with why, on Deliveries."""
+    message = db.session.get(OutboxMessage, message_id)
+    if message is None or message.status not in ("queued", "failed"):
+        db.session.rollback()
+        return "nothing to send"
+    if not outbox.attachments_of(message):
+        notice = db.session.scalar(select(FormalNotice).where(FormalNotice.outbox_message_id == message_id))
+        try:
+            if notice is None:
+                raise LookupError("the formal notice no longer exists")
+            target, filename = notice_file(notice)
+        except Exception as error:  # noqa: BLE001 — the message must say why it did not go
+            db.session.rollback()
+            message = db.session.get(OutboxMessage, message_id)
+            outbox.begin_attempt(message)
+            outbox.mark_failed(db.session, message, f"The formal notice PDF could not be made: {error}")
+            message.next_attempt_at = None  # a person looks first: Retry on Deliveries
+            db.session.commit()
+            log.warning("Outbox message %s: the notice PDF could not be made: %s", message_id, error)
+            return f"failed: {error}"
         message.attachments = json.dumps([{"path": str(target), "filename": filename,
                                            "content_type": "application/pdf"}])
         db.session.commit()

@@ -11,6 +11,7 @@ from babel.numbers import format_decimal
 from flask import Flask, current_app, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from stdnum import iban as iban_numbers
 from werkzeug.exceptions import HTTPException
 
 from domain.listing import FilterError
@@ -97,6 +98,7 @@ def install_web_layer(app: Flask) -> None:
 
     # plain_amount: an amount as a form field holds it (1234.56), for the user to change.
     app.jinja_env.filters.update(money=money, number=_number, day=day, plain_amount=plain)
+    app.jinja_env.filters["iban"] = iban_numbers.format  # FR76 3000 6000 …: in groups of four
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

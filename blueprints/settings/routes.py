@@ -77,6 +77,7 @@ def company():
         settings_rules.save_company(db.session, current_user, name=form.get("name", ""),
                                     registration_number=form.get("registration_number", ""),
                                     sender_email=form.get("sender_email", ""), address=form.get("address"),
+                                    iban=form.get("iban"), bic=form.get("bic"),
                                     **{field: form.get(field) for field in settings_rules.DAY_SETTINGS})
     except SettingsError as problem:
         db.session.rollback()

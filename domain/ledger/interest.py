@@ -262,17 +262,19 @@ class Charges(NamedTuple):
 
 
 def interest_cents(open_cents: int, payments: Iterable[tuple[date, int]], due_date: date, through: date,
-                   terms: Terms) -> tuple[int | None, tuple[date, ...]]:
-    """Simple interest from the day after `due_date` to `through` (both included), segment by
-    segment as payments lower the amount and half-years change the rate, rounded to the cent
-    (half up) once, at the end. (None, the half-years without a rate) when a rate is missing."""
-    if through <= due_date:
+                   terms: Terms, since: date | None = None) -> tuple[int | None, tuple[date, ...]]:
+    """Simple interest from the day after `due_date` (or from `since`, the day after what was
+    already claimed) to `through` (both included), segment by segment as payments lower the amount
+    and half-years change the rate, rounded to the cent (half up) once, at the end. (None, the
+    half-years without a rate) when a rate is missing."""
+    first = max(due_date + timedelta(days=1), since or due_date)
+    if through < first:
         return 0, ()
     later = sorted((paid_on, cents) for paid_on, cents in payments if paid_on > due_date)
     # The amount owed on a day: open today + what was paid on that day or after.
     owed = open_cents + sum(cents for _, cents in later)
     breaks = {paid_on + timedelta(days=1) for paid_on, _ in later if paid_on < through}
-    start = due_date + timedelta(days=1)
+    start = first
     half = next_half_year(half_year_of(start))
     while half <= through:
         breaks.add(half)
@@ -314,11 +316,11 @@ def open_entry_charges(session: Session, customer: Customer, today: date, terms:
     entries = list(session.scalars(
         select(Entry).where(Entry.customer_id == customer.id, Entry.is_open.is_(True), Entry.kind == INVOICE,
                             Entry.due_date < today).order_by(Entry.due_date, Entry.id)))
-    paid = _payments_by_entry(session, [e.id for e in entries])
+    paid = payments_by_entry(session, [e.id for e in entries])
     return [c for e in entries if (c := charges_of(e, paid.get(e.id, ()), today, terms)) is not None]
 
 
-def _payments_by_entry(session: Session, entry_ids: list[int]) -> dict[int, list[tuple[date, int]]]:
+def payments_by_entry(session: Session, entry_ids: list[int]) -> dict[int, list[tuple[date, int]]]:
     found: dict[int, list[tuple[date, int]]] = {}
     for start in range(0, len(entry_ids), 500):
         rows = session.execute(select(Payment.entry_id, Payment.paid_on, Payment.amount_cents).where(

@@ -15,8 +15,8 @@ from sqlalchemy import and_, bindparam, case, delete, event, func, insert, inspe
 from sqlalchemy.orm import Session
 
 from domain import clock
-from domain.models import CREDIT_NOTE, Customer, CustomerSummary, Entry, LedgerState, Payment
 from domain.ledger.aging import bucket_due_range
+from domain.models import CREDIT_NOTE, Customer, CustomerSummary, Entry, LedgerState, Payment
 
 # --- summary upkeep ----------------------------------------------------------------------
 

@@ -60,6 +60,7 @@ BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), ti
 MAX_ATTEMPTS = 5
 UNKNOWN_OUTCOME = "outcome unknown — check your sent mail before resending"
 MAX_RECIPIENTS = 20
+SCHEDULE_KINDS = ("schedule_agreed", "instalment_notice", "instalment_overdue")  # messages about a payment schedule
 
 
 class OutboxError(ValueError):
@@ -241,7 +242,7 @@ def schedule_of(session: Session, message: OutboxMessage) -> tuple[PaymentSchedu
 def schedule_gone(session: Session, message: OutboxMessage) -> str | None:
     """Why a message about a payment schedule no longer applies when its send starts (a retry may come
     days later): the schedule ended, the instalment was paid meanwhile."""
-    if message.kind == "reminder":
+    if message.kind not in SCHEDULE_KINDS:
         return None
     schedule, instalment = schedule_of(session, message)
     if schedule is None:

@@ -1,5 +1,6 @@
-"""late payment: the company's basis (legal or contractual rate), recovery indemnities, formal notice
-deadline; the customer's late_payment_charges switch; reference_rates (the half-years an admin set)
+"""late payment and formal notices: the company's basis (legal or contractual rate), recovery
+indemnities, notice deadline, IBAN/BIC; the customer's late_payment_charges switch; reference_rates
+(the half-years an admin set); formal_notices, formal_notice_entries, claimed_charges
 
 Revision ID: d4f2a6c8e913
 Revises: c9e1a3b5d704
@@ -22,6 +23,8 @@ def upgrade():
         batch_op.add_column(sa.Column('contractual_rate_bp', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('recovery_indemnities', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('notice_days', sa.SmallInteger(), server_default='8', nullable=False))
+        batch_op.add_column(sa.Column('iban', sa.String(length=34), nullable=True))
+        batch_op.add_column(sa.Column('bic', sa.String(length=11), nullable=True))
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('late_payment_charges', sa.Boolean(), server_default='1', nullable=False))
     op.create_table(
@@ -34,13 +37,86 @@ def upgrade():
         sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_reference_rates_updated_by_id_users')),
         sa.PrimaryKeyConstraint('starts_on', name=op.f('pk_reference_rates')),
     )
+    op.create_table(
+        'formal_notices',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('customer_id', sa.Integer(), nullable=False),
+        sa.Column('channel', sa.String(length=10), nullable=False),
+        sa.Column('language', sa.String(length=8), nullable=False),
+        sa.Column('currency', sa.String(length=3), nullable=False),
+        sa.Column('issued_on', sa.Date(), nullable=False),
+        sa.Column('deadline', sa.Date(), nullable=False),
+        sa.Column('principal_cents', sa.BigInteger(), nullable=False),
+        sa.Column('interest_cents', sa.BigInteger(), nullable=False),
+        sa.Column('indemnity_cents', sa.BigInteger(), nullable=False),
+        sa.Column('claims_charges', sa.Boolean(), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.Column('created_by_id', sa.Integer(), nullable=True),
+        sa.Column('outbox_message_id', sa.Integer(), nullable=True),
+        sa.Column('registered_tracking', sa.String(length=60), nullable=True),
+        sa.Column('registered_on', sa.Date(), nullable=True),
+        sa.Column('cancelled_at', sa.DateTime(), nullable=True),
+        sa.Column('cancel_reason', sa.String(length=500), nullable=True),
+        sa.Column('token', sa.String(length=100), nullable=True),
+        sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_formal_notices_created_by_id_users')),
+        sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_formal_notices_customer_id_customers')),
+        sa.ForeignKeyConstraint(['outbox_message_id'], ['outbox_messages.id'],
+                                name=op.f('fk_formal_notices_outbox_message_id_outbox_messages')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_formal_notices')),
+        sa.UniqueConstraint('token', name=op.f('uq_formal_notices_token')),
+    )
+    op.create_index(op.f('ix_formal_notices_customer_id'), 'formal_notices', ['customer_id'], unique=False)
+    op.create_table(
+        'formal_notice_entries',
+        sa.Column('notice_id', sa.Integer(), nullable=False),
+        sa.Column('entry_id', sa.Integer(), nullable=False),
+        sa.Column('principal_cents', sa.BigInteger(), nullable=False),
+        sa.Column('interest_cents', sa.BigInteger(), nullable=False),
+        sa.Column('indemnity_cents', sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(['entry_id'], ['entries.id'], name=op.f('fk_formal_notice_entries_entry_id_entries')),
+        sa.ForeignKeyConstraint(['notice_id'], ['formal_notices.id'],
+                                name=op.f('fk_formal_notice_entries_notice_id_formal_notices')),
+        sa.PrimaryKeyConstraint('notice_id', 'entry_id', name=op.f('pk_formal_notice_entries')),
+    )
+    op.create_index(op.f('ix_formal_notice_entries_entry_id'), 'formal_notice_entries', ['entry_id'], unique=False)
+    op.create_table(
+        'claimed_charges',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('customer_id', sa.Integer(), nullable=False),
+        sa.Column('entry_id', sa.Integer(), nullable=False),
+        sa.Column('notice_id', sa.Integer(), nullable=False),
+        sa.Column('kind', sa.String(length=10), nullable=False),
+        sa.Column('amount_cents', sa.BigInteger(), nullable=False),
+        sa.Column('currency', sa.String(length=3), nullable=False),
+        sa.Column('from_day', sa.Date(), nullable=False),
+        sa.Column('through_day', sa.Date(), nullable=False),
+        sa.Column('status', sa.String(length=12), nullable=False),
+        sa.Column('settled_at', sa.DateTime(), nullable=True),
+        sa.Column('settled_by_id', sa.Integer(), nullable=True),
+        sa.Column('reason', sa.String(length=500), nullable=True),
+        sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_claimed_charges_customer_id_customers')),
+        sa.ForeignKeyConstraint(['entry_id'], ['entries.id'], name=op.f('fk_claimed_charges_entry_id_entries')),
+        sa.ForeignKeyConstraint(['notice_id'], ['formal_notices.id'],
+                                name=op.f('fk_claimed_charges_notice_id_formal_notices')),
+        sa.ForeignKeyConstraint(['settled_by_id'], ['users.id'], name=op.f('fk_claimed_charges_settled_by_id_users')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_claimed_charges')),
+        sa.UniqueConstraint('entry_id', 'kind', 'from_day', name=op.f('uq_claimed_charges_entry_id')),
+    )
+    op.create_index(op.f('ix_claimed_charges_customer_id'), 'claimed_charges', ['customer_id'], unique=False)
+    op.create_index(op.f('ix_claimed_charges_entry_id'), 'claimed_charges', ['entry_id'], unique=False)
+    op.create_index(op.f('ix_claimed_charges_notice_id'), 'claimed_charges', ['notice_id'], unique=False)
 
 
 def downgrade():
+    op.drop_table('claimed_charges')
+    op.drop_table('formal_notice_entries')
+    op.drop_table('formal_notices')
     op.drop_table('reference_rates')
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.drop_column('late_payment_charges')
     with op.batch_alter_table('company_settings', schema=None) as batch_op:
+        batch_op.drop_column('bic')
+        batch_op.drop_column('iban')
         batch_op.drop_column('notice_days')
         batch_op.drop_column('recovery_indemnities')
         batch_op.drop_column('contractual_rate_bp')

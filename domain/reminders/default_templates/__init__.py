@@ -27,3 +27,5 @@ DEFAULTS: dict[str, dict[str, dict[int, Default]]] = {
 }
 # The e-mails about a payment schedule, by language and message kind (not editable in Settings).
 SCHEDULE_DEFAULTS: dict[str, dict[str, Default]] = {"en": en.SCHEDULE, "fr": fr.SCHEDULE}
+# The e-mail a formal notice goes with, by language.
+NOTICE_DEFAULTS: dict[str, dict[str, Default]] = {"en": en.NOTICE, "fr": fr.NOTICE}

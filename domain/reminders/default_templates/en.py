@@ -329,3 +329,26 @@ Kind regards,
 {{ sender.email }}
 """),
 }
+
+# The e-mail a formal notice goes with (the notice itself is the attached letter).
+NOTICE = {
+    "formal_notice": Default(
+        subject="Formal notice – {{ company.name }}, account {{ customer.account }}",
+        body="""\
+Hello{% if customer.contact_name %} {{ customer.contact_name }}{% endif %},
+
+Despite our reminders, the invoices below remain unpaid:
+
+{{ entries_table }}
+
+Please find attached our formal notice to pay {{ notice.total|money(notice.currency) }}
+by {{ notice.deadline }} at the latest{% if notice.claims_charges %}, which includes the late-payment interest
+and the fixed recovery indemnity due by law{% endif %}.
+
+Without payment by that date, we will pass the matter on for collection without further notice.
+
+{{ sender.name }}
+{{ company.name }}
+{{ sender.email }}
+"""),
+}

@@ -343,3 +343,26 @@ Cordialement,
 {{ sender.email }}
 """),
 }
+
+# L'e-mail qui accompagne une mise en demeure (la mise en demeure elle-même est la lettre jointe).
+NOTICE = {
+    "formal_notice": Default(
+        subject="Mise en demeure – {{ company.name }}, compte {{ customer.account }}",
+        body="""\
+Bonjour{% if customer.contact_name %} {{ customer.contact_name }}{% endif %},
+
+Malgré nos relances, les factures ci-dessous restent impayées :
+
+{{ entries_table }}
+
+Vous trouverez en pièce jointe notre mise en demeure de régler {{ notice.total|money(notice.currency) }}
+au plus tard le {{ notice.deadline }}{% if notice.claims_charges %}, pénalités de retard et indemnité forfaitaire
+pour frais de recouvrement comprises{% endif %}.
+
+À défaut de paiement à cette date, nous transmettrons le dossier au recouvrement sans autre avis.
+
+{{ sender.name }}
+{{ company.name }}
+{{ sender.email }}
+"""),
+}

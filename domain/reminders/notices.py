@@ -1,0 +1,353 @@
+"""Formal notices (mise en demeure, letter before action): the last amicable step, with the figures
+the law allows, and a deadline that starts the road to debt collection.
+
+    found = draft(session, customer, entry_ids, today)     # what a notice would say, and why it cannot go
+    notice, is_new = issue(session, user, customer, entry_ids, channel=…, claim=True, token=…, deadline=…)
+
+A notice covers open, overdue invoices of one currency that nothing holds (stopped, disputed, under a
+promise or a schedule, in collection). Claiming is a choice: with `claim`, the interest since the
+last claim and the indemnity not claimed before become `ClaimedCharge` lines of their own — never
+added to the invoice, never claimed twice. A rate or an indemnity that is unknown cannot be
+claimed: the notice says what to fix, or goes without the charges.
+
+By e-mail the notice is an outbox message (kind formal_notice, key notice:{id}) the worker sends
+with the letter attached; by letter, the PDF is for the user to post, and "sent by registered
+letter" with its tracking number is recorded on the notice. When the deadline passes with the
+invoices still open, the notice has expired: its entries are ready for debt collection.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import NamedTuple
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from domain import audit, clock
+from domain.ledger import interest
+from domain.models import (CHARGE_KINDS, CHARGE_STATUSES, INVOICE, NOTICE_CHANNELS, ClaimedCharge, Customer, Entry,
+                           FormalNotice, FormalNoticeEntry, User)
+from domain.reminders import outbox, sending, templates
+from domain.reminders.default_templates import NOTICE_DEFAULTS
+from domain.reminders.holds import holds
+from domain.settings import company as saved_company
+
+MAX_DEADLINE_DAYS = 90
+
+
+class NoticeError(ValueError):
+    """Why a formal notice cannot be issued, or a claimed charge not settled; nothing was written."""
+
+
+class Line(NamedTuple):
+    entry: Entry
+    principal_cents: int
+    interest_cents: int | None      # since the last claim (None: a rate is missing)
+    interest_from: date
+    indemnity_cents: int | None     # 0: claimed before; None: no indemnity set for the currency
+
+    @property
+    def after_a_claim(self) -> bool:
+        """Its interest runs from the day after an earlier notice's, not from the due date."""
+        return self.interest_from > self.entry.due_date + timedelta(days=1)
+
+
+class Draft(NamedTuple):
+    """What a notice would claim today, and what keeps it from going."""
+
+    customer: Customer
+    lines: list[Line]
+    currency: str
+    problems: list[str]             # nothing can be issued while there is one
+    charge_problems: list[str]      # the charges cannot be claimed (the notice can go without them)
+    deadline: date
+
+    @property
+    def principal_cents(self) -> int:
+        return sum(line.principal_cents for line in self.lines)
+
+    @property
+    def interest_cents(self) -> int | None:
+        values = [line.interest_cents for line in self.lines]
+        return None if None in values else sum(values)
+
+    @property
+    def indemnity_cents(self) -> int | None:
+        values = [line.indemnity_cents for line in self.lines]
+        return None if None in values else sum(values)
+
+    @property
+    def total_cents(self) -> int | None:
+        if self.interest_cents is None or self.indemnity_cents is None:
+            return None
+        return self.principal_cents + self.interest_cents + self.indemnity_cents
+
+
+def _overdue_invoices(session: Session, customer: Customer, today: date) -> list[Entry]:
+    return list(session.scalars(
+        select(Entry).where(Entry.customer_id == customer.id, Entry.is_open.is_(True), Entry.kind == INVOICE,
+                            Entry.due_date < today).order_by(Entry.due_date, Entry.id)))
+
+
+def _claimed_before(session: Session, entry_ids: list[int]) -> tuple[dict[int, date], set[int]]:
+    """Per entry: the last day of interest already claimed, and the entries whose indemnity was."""
+    if not entry_ids:
+        return {}, set()
+    through = dict(session.execute(
+        select(ClaimedCharge.entry_id, func.max(ClaimedCharge.through_day))
+        .where(ClaimedCharge.entry_id.in_(entry_ids), ClaimedCharge.kind == "interest")
+        .group_by(ClaimedCharge.entry_id)).all())
+    indemnity = set(session.scalars(select(ClaimedCharge.entry_id).where(
+        ClaimedCharge.entry_id.in_(entry_ids), ClaimedCharge.kind == "indemnity")))
+    return through, indemnity
+
+
+def draft(session: Session, customer: Customer, entry_ids: list[int] | None, today: date | None = None,
+          terms: interest.Terms | None = None) -> Draft:
+    """The notice for the ticked entries (`entry_ids`), or for every overdue invoice nothing holds."""
+    today = today or clock.today()
+    terms = terms or interest.terms(session)
+    problems: list[str] = []
+    overdue = _overdue_invoices(session, customer, today)
+    if entry_ids:
+        wanted = set(entry_ids)
+        entries = [e for e in overdue if e.id in wanted]
+        if len(entries) < len(wanted):
+            problems.append("Only open invoices past their due date can be in a formal notice: untick the others.")
+        problems += _held(session, customer, entries, today)
+    else:
+        entries = [e for e in overdue if not _held(session, customer, [e], today)]
+        if customer.reminders_stopped_on(today):
+            problems += _held(session, customer, [], today)
+    if not entries:
+        problems.append("No overdue invoice to put in a formal notice.")
+    currencies = sorted({e.currency for e in entries})
+    if len(currencies) > 1:
+        problems.append(f"A formal notice is in one currency: tick the invoices in {' or '.join(currencies)} "
+                        "separately.")
+    through, indemnity_claimed = _claimed_before(session, [e.id for e in entries])
+    paid = interest.payments_by_entry(session, [e.id for e in entries])
+    lines, charge_problems, missing = [], [], set()
+    applies = customer.late_payment_charges
+    for entry in entries:
+        since = through[entry.id] + timedelta(days=1) if entry.id in through else None
+        if applies:
+            cents, gaps = interest.interest_cents(entry.open_cents, paid.get(entry.id, ()), entry.due_date, today,
+                                                  terms, since=since)
+            missing.update(gaps)
+            indemnity = 0 if entry.id in indemnity_claimed else terms.indemnities.get(entry.currency)
+        else:
+            cents, indemnity = 0, 0
+        lines.append(Line(entry, entry.open_cents, cents, since or entry.due_date + timedelta(days=1), indemnity))
+    for start in sorted(missing):
+        charge_problems.append(f"No rates for the {interest.half_year_label(start)}: add them in Settings → Late "
+                               "payment to claim the interest.")
+    for currency in currencies:
+        if applies and currency not in terms.indemnities:
+            charge_problems.append(f"No recovery indemnity is set for {currency}: set it in Settings → Late payment.")
+    deadline = today + timedelta(days=terms.notice_days)
+    return Draft(customer, lines, currencies[0] if currencies else "EUR", problems, charge_problems, deadline)
+
+
+def sending_problem(session: Session) -> str | None:
+    """Why no notice can go by e-mail right now (no sender address for the company), or None."""
+    try:
+        sending.company_sender(saved_company(session))
+    except sending.ReminderError as error:
+        return str(error)
+    return None
+
+
+def _held(session: Session, customer: Customer, entries: list[Entry], today: date) -> list[str]:
+    found = [hold.text for hold in holds(session, customer, entries, today, kind="formal_notice")]
+    found += [f"{e.number} is under a payment schedule: a notice would contradict it." for e in entries if e.scheduled]
+    return found
+
+
+def notice_data(notice: FormalNotice, company) -> dict:
+    """The notice as plain data for the e-mail's text (amounts as Decimal, dates as dates)."""
+    def units(cents: int) -> Decimal:
+        return (Decimal(cents) / 100).quantize(Decimal("0.01"))
+
+    return {"number": notice.id, "currency": notice.currency, "deadline": notice.deadline,
+            "principal": units(notice.principal_cents), "interest": units(notice.interest_cents),
+            "indemnity": units(notice.indemnity_cents), "total": units(notice.total_cents),
+            "claims_charges": notice.claims_charges}
+
+
+def render_email(session: Session, notice: FormalNotice, sender: User | None) -> templates.RenderedMessage:
+    language = templates.template_language(notice.language)
+    default = NOTICE_DEFAULTS[language]["formal_notice"]
+    data = templates.reminder_context(session, notice.customer, [line.entry for line in notice.lines], sender=sender)
+    data["notice"] = notice_data(notice, saved_company(session))
+    text = templates.TemplateText(level=0, channel="email", language=language, subject=default.subject,
+                                  body=default.body)
+    return templates.render(text, data)
+
+
+def notice_key(notice: FormalNotice) -> str:
+    return f"notice:{notice.id}"
+
+
+def issue(session: Session, actor: User, customer: Customer, entry_ids: list[int] | None, *, channel: str,
+          claim: bool, token: str, deadline: date | None = None, today: date | None = None, to: str = "",
+          cc: str = "") -> tuple[FormalNotice, bool]:
+    """Write the notice (and its claimed charges); by e-mail, queue it in the outbox (the caller hands
+    the message to the worker once committed). The same `token` (a double click) gives back the
+    notice already issued (and False)."""
+    today = today or clock.today()
+    token = (token or "").strip()[:100]
+    if not token:
+        raise NoticeError("The form has expired: open it again.")
+    existing = session.scalar(select(FormalNotice).where(FormalNotice.token == token))
+    if existing is not None:
+        return existing, False
+    if channel not in NOTICE_CHANNELS:
+        raise NoticeError("Choose how the notice goes: a letter or an e-mail.")
+    found = draft(session, customer, entry_ids, today)
+    if found.problems:
+        raise NoticeError(" ".join(found.problems))
+    claim = claim and customer.late_payment_charges
+    if claim and found.charge_problems:
+        raise NoticeError(" ".join(found.charge_problems) + " Or untick \"Claim the interest and the indemnity\".")
+    deadline = deadline or found.deadline
+    if not today < deadline <= today + timedelta(days=MAX_DEADLINE_DAYS):
+        raise NoticeError(f"The deadline to pay is a day after today, at most {MAX_DEADLINE_DAYS} days away.")
+    if channel == "email":
+        try:
+            sending.company_sender(saved_company(session))
+        except sending.ReminderError as error:
+            raise NoticeError(str(error)) from None
+    notice = FormalNotice(
+        customer_id=customer.id, customer=customer, channel=channel, language=customer.language or "en",
+        currency=found.currency, issued_on=today, deadline=deadline, principal_cents=found.principal_cents,
+        interest_cents=found.interest_cents if claim else 0, indemnity_cents=found.indemnity_cents if claim else 0,
+        claims_charges=claim, created_by_id=actor.id, token=token)
+    notice.lines = [FormalNoticeEntry(entry_id=line.entry.id, entry=line.entry, principal_cents=line.principal_cents,
+                                      interest_cents=line.interest_cents if claim else 0,
+                                      indemnity_cents=line.indemnity_cents if claim else 0) for line in found.lines]
+    try:
+        with session.begin_nested():
+            session.add(notice)
+            session.flush()
+    except IntegrityError:  # the same token committed a moment ago by another request
+        existing = session.scalar(select(FormalNotice).where(FormalNotice.token == token))
+        if existing is None:
+            raise
+        return existing, False
+    if claim:
+        for line in found.lines:
+            if line.interest_cents:
+                session.add(ClaimedCharge(customer_id=customer.id, entry_id=line.entry.id, notice_id=notice.id,
+                                          kind="interest", amount_cents=line.interest_cents, currency=found.currency,
+                                          from_day=line.interest_from, through_day=today, status="open"))
+            if line.indemnity_cents:
+                session.add(ClaimedCharge(customer_id=customer.id, entry_id=line.entry.id, notice_id=notice.id,
+                                          kind="indemnity", amount_cents=line.indemnity_cents,
+                                          currency=found.currency, from_day=line.entry.due_date + timedelta(days=1),
+                                          through_day=today, status="open"))
+        session.flush()
+    numbers = ", ".join(line.entry.number for line in found.lines)
+    audit.record(session, actor, "notice.issued",
+                 f"Formal notice #{notice.id} ({NOTICE_CHANNELS[channel].lower()}) for {numbers}: pay by "
+                 f"{deadline.isoformat()}" + (", interest and indemnity claimed." if claim else ", no charges claimed."),
+                 customer=customer)
+    if channel == "email":
+        rendered = render_email(session, notice, actor)
+        message, _ = outbox.queue_message(
+            session, customer=customer, entries=[line.entry for line in found.lines], level=0,
+            to=to or ", ".join(customer.reminder_emails), cc=cc, subject=rendered.subject, body=rendered.body,
+            sent_by=actor, copy_to_sender=True, dedupe_key=notice_key(notice), kind="formal_notice")
+        notice.outbox_message = message
+    return notice, True
+
+
+def record_registered(session: Session, actor: User, notice: FormalNotice, tracking: str, day: date | None) -> None:
+    """"Sent by registered letter", with the tracking number the post office gave."""
+    tracking = " ".join((tracking or "").split())
+    if not tracking:
+        raise NoticeError("Enter the registered letter's tracking number.")
+    if len(tracking) > 60:
+        raise NoticeError("A tracking number has at most 60 characters.")
+    day = day or clock.today()
+    if day < notice.issued_on or day > clock.today():
+        raise NoticeError("The day it was posted is between the notice's date and today.")
+    notice.registered_tracking, notice.registered_on = tracking, day
+    audit.record(session, actor, "notice.registered",
+                 f"Formal notice #{notice.id} sent by registered letter on {day.isoformat()}, tracking {tracking}.",
+                 customer=notice.customer)
+
+
+def state(notice: FormalNotice, today: date | None = None) -> str:
+    """cancelled, paid (every invoice settled), expired (the deadline passed, something open: ready
+    for debt collection), or running."""
+    today = today or clock.today()
+    if notice.cancelled_at is not None:
+        return "cancelled"
+    if all(not line.entry.is_open for line in notice.lines):
+        return "paid"
+    return "expired" if today > notice.deadline else "running"
+
+
+STATES = {"running": "Deadline running", "expired": "Expired unpaid: ready for debt collection", "paid": "Paid",
+          "cancelled": "Cancelled"}
+
+
+def notices_of(session: Session, customer: Customer) -> list[FormalNotice]:
+    return list(session.scalars(
+        select(FormalNotice).where(FormalNotice.customer_id == customer.id)
+        .options(selectinload(FormalNotice.lines).joinedload(FormalNoticeEntry.entry),
+                 selectinload(FormalNotice.outbox_message))
+        .order_by(FormalNotice.id.desc())))
+
+
+def claimed_charges(session: Session, customer: Customer) -> list[ClaimedCharge]:
+    """The customer's claimed interest and indemnities, open first: "interest and fees outstanding"
+    even once the invoices are paid."""
+    return list(session.scalars(
+        select(ClaimedCharge).where(ClaimedCharge.customer_id == customer.id)
+        .options(selectinload(ClaimedCharge.entry))
+        .order_by((ClaimedCharge.status != "open"), ClaimedCharge.id)))
+
+
+def settle_charge(session: Session, actor: User, charge: ClaimedCharge, status: str, reason: str) -> None:
+    """A claimed charge paid, waived (a gesture, a negotiation) or written off, with why."""
+    if status not in CHARGE_STATUSES or status == "open":
+        raise NoticeError("Choose paid, waived or written off.")
+    if charge.status != "open":
+        raise NoticeError(f"This {CHARGE_KINDS[charge.kind].lower()} is already {CHARGE_STATUSES[charge.status].lower()}.")
+    reason = " ".join((reason or "").split())
+    if status != "paid" and not reason:
+        raise NoticeError("Say why it is waived or written off.")
+    charge.status, charge.reason, charge.settled_at, charge.settled_by_id = status, reason[:500] or None, clock.now(), \
+        actor.id
+    audit.record(session, actor, "notice.charge_settled",
+                 f"{CHARGE_KINDS[charge.kind]} claimed on {charge.entry.number} (formal notice #{charge.notice_id}): "
+                 f"{CHARGE_STATUSES[status].lower()}" + (f" — {reason}" if reason else "") + ".",
+                 customer=charge.entry.customer, entry=charge.entry)
+
+
+def cancel(session: Session, actor: User, notice: FormalNotice, reason: str) -> None:
+    """Withdraw a notice (issued by mistake, or its e-mail never went): its claims are withdrawn
+    with it, so a later notice may claim them; an e-mail still on its way is cancelled."""
+    reason = " ".join((reason or "").split())
+    if notice.cancelled_at is not None:
+        raise NoticeError("This formal notice is already cancelled.")
+    if not reason:
+        raise NoticeError("Say why the notice is cancelled.")
+    claims = list(session.scalars(select(ClaimedCharge).where(ClaimedCharge.notice_id == notice.id)))
+    if any(c.status != "open" for c in claims):
+        raise NoticeError("Some of its charges were already paid, waived or written off: the notice stays.")
+    message = notice.outbox_message
+    if message is not None and message.status in ("sending", "sent", "unknown"):
+        raise NoticeError("Its e-mail has gone (or may have): the customer has it. Waive its charges instead.")
+    if message is not None and message.status in ("queued", "failed"):
+        message.status, message.last_error, message.next_attempt_at = "cancelled", "The formal notice was cancelled.", \
+            None
+    for claim in claims:
+        session.delete(claim)
+    notice.cancelled_at, notice.cancel_reason = clock.now(), reason[:500]
+    audit.record(session, actor, "notice.cancelled", f"Formal notice #{notice.id} cancelled — {reason}.",
+                 customer=notice.customer)
