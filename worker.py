@@ -20,6 +20,7 @@ from sqlalchemy.orm import configure_mappers
 
 import files.collection_zip  # noqa: F401  (openpyxl and the PDF writer, loaded once too)
 import jobs.base
+import jobs.debt_collection
 import jobs.digest
 import jobs.exports
 import jobs.ledger
@@ -60,6 +61,13 @@ def enqueue_daily_jobs(app) -> bool:
         after = Dependency(jobs=[queue.enqueue(jobs.ledger.evaluate_promises, day, job_id=f"promises-{day}",
                                                depends_on=after)], allow_failure=True)
         log.info("Daily settling of promises queued for %s", day)
+        queued = True
+    if connection.set(f"relance:daily:debt-collection:{day}", "1", nx=True, ex=3 * 86400):
+        # After the promises (a broken one may free an invoice), before the follow-up run.
+        after = Dependency(jobs=[queue.enqueue(jobs.debt_collection.daily_debt_collection, day,
+                                               job_id=f"debt-collection-{day}", depends_on=after, job_timeout=1800)],
+                           allow_failure=True)
+        log.info("Daily debt collection queued for %s", day)
         queued = True
     local = datetime.now(ZoneInfo(app.config.get("TIMEZONE", "Europe/Paris")))
     if local.hour >= DIGEST_HOUR and connection.set(f"relance:daily:digest:{local.date()}", "1", nx=True,

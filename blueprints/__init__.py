@@ -7,6 +7,7 @@ from blueprints.attachments.routes import bp as attachments
 from blueprints.auth.routes import bp as auth
 from blueprints.collection.routes import bp as collection
 from blueprints.customers.routes import bp as customers
+from blueprints.debt_collection.routes import bp as debt_collection
 from blueprints.disputes.routes import bp as disputes
 from blueprints.exports.routes import bp as exports
 from blueprints.follow_up.routes import bp as follow_up
@@ -23,7 +24,7 @@ from blueprints.users.routes import bp as users
 
 BLUEPRINTS = (auth, receivables, customers, collection, exports, notifications, settings, imports,
               attachments, reminder_templates, reminders, follow_up, users, account, disputes, promises,
-              schedules, notices)
+              schedules, notices, debt_collection)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -140,6 +140,8 @@ class Customer(StopRemindersFlag, Base):
     # Late-payment interest and the recovery indemnity apply (off: a public body, a consumer…). On
     # through the database's default only: bulk Core inserts (demo, imports) leave it out.
     late_payment_charges: Mapped[bool] = mapped_column(Boolean, server_default="1")
+    # The transfer option for this customer (10, 20, 30), over the company's; None: the company's.
+    transfer_option: Mapped[int | None] = mapped_column(SmallInteger)
 
     contacts: Mapped[list[Contact]] = relationship(back_populates="customer", order_by="Contact.id")
     entries: Mapped[list[Entry]] = relationship(back_populates="customer", lazy="dynamic")
@@ -797,6 +799,15 @@ class CompanySettings(Base):
     recovery_indemnities: Mapped[dict | None] = mapped_column(JSON)
     # Days a formal notice gives to pay.
     notice_days: Mapped[int] = mapped_column(SmallInteger, default=8, server_default="8")
+    # From reminder to debt collection (domain/debt_collection.py): transfer option 10 (automatic),
+    # 20 (list with automation: after N working days), 30 (list without automation: approved by hand).
+    transfer_option: Mapped[int] = mapped_column(SmallInteger, default=30, server_default="30")
+    transfer_working_days: Mapped[int] = mapped_column(SmallInteger, default=3, server_default="3")
+    claim_auto_close_days: Mapped[int] = mapped_column(SmallInteger, default=60, server_default="60")
+    # The calendar of working days: weekends and the public holidays of this country (and region:
+    # "57" Moselle / "6AE" Alsace add Good Friday and 26 December).
+    holiday_country: Mapped[str] = mapped_column(String(2), default="FR", server_default="FR")
+    holiday_region: Mapped[str | None] = mapped_column(String(10))
     # Where customers pay (printed on formal notices), checked with python-stdnum.
     iban: Mapped[str | None] = mapped_column(String(34))
     bic: Mapped[str | None] = mapped_column(String(11))
@@ -902,6 +913,60 @@ class ClaimedCharge(Base):
     entry: Mapped[Entry] = relationship()
     notice: Mapped[FormalNotice] = relationship()
     settled_by: Mapped[User | None] = relationship()
+
+
+TRANSFER_OPTIONS = {10: "10. Automatic transfer to debt collection",
+                    20: "20. Debt collection list with automation",
+                    30: "30. Debt collection list without automation"}
+CLAIM_STATUSES = {"listed": "In the list", "paused": "Paused", "transferred": "Transferred to debt collection",
+                  "closed": "Closed"}
+CLOSE_REASONS = {"paid": "Paid", "settled": "Settled", "written_off": "Written off",
+                 "not_worth": "Not worth pursuing", "expired": "Closed automatically"}
+
+
+class DebtCollectionClaim(Base):
+    """An invoice whose formal notice expired unpaid: ready for debt collection. Under the Automatic
+    transfer tab (option 20: goes on `transfer_on` unless paused or closed) or the Manual transfer tab
+    (option 30: goes when a user approves it); option 10 transfers it at once. One per invoice and
+    notice; `since_on` is when it entered its state (listed, paused): after the company's
+    claim_auto_close_days it is closed automatically."""
+
+    __tablename__ = "debt_collection_claims"
+    __table_args__ = (UniqueConstraint("entry_id", "notice_id"), Index("ix_claims_status_tab", "status", "tab"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("formal_notices.id"), index=True)
+    option: Mapped[int] = mapped_column(SmallInteger)
+    tab: Mapped[str] = mapped_column(String(10))  # automatic | manual
+    status: Mapped[str] = mapped_column(String(12), default="listed")  # CLAIM_STATUSES
+    listed_on: Mapped[date] = mapped_column(Date)
+    since_on: Mapped[date] = mapped_column(Date)
+    transfer_on: Mapped[date | None] = mapped_column(Date)  # the automatic tab's day
+    pause_reason: Mapped[str | None] = mapped_column(String(500))
+    paused_until: Mapped[date | None] = mapped_column(Date)
+    paused_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    approved_at: Mapped[datetime | None] = mapped_column(DateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    transferred_at: Mapped[datetime | None] = mapped_column(DateTime)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("collection_cases.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    close_reason: Mapped[str | None] = mapped_column(String(12))  # CLOSE_REASONS
+    close_note: Mapped[str | None] = mapped_column(String(500))
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: closed by Relance
+
+    entry: Mapped[Entry] = relationship()
+    customer: Mapped[Customer] = relationship()
+    notice: Mapped[FormalNotice] = relationship()
+    approved_by: Mapped[User | None] = relationship(foreign_keys=[approved_by_id])
+    paused_by: Mapped[User | None] = relationship(foreign_keys=[paused_by_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    case: Mapped[CollectionCase | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ("listed", "paused")
 
 
 class ImportMapping(Base):

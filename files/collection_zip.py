@@ -91,6 +91,11 @@ class EntryLine:
     reminders_stopped: bool = False
     disputed: bool = False
     invoice: InvoiceFile | None = None
+    # Late payment (domain.ledger.interest): computed to the file's day (None: unknown or not due),
+    # and what formal notices claimed that is still open.
+    interest_cents: int | None = None
+    indemnity_cents: int | None = None
+    claimed_cents: int = 0
 
     @property
     def sign(self) -> int:
@@ -222,7 +227,8 @@ XLSX_LABELS = {
         "entries": "Entries", "reminders_sheet": "Reminders",
         "columns": ["Entry", "Kind", "Issue date", "Due date", "Amount", "Open amount", "Currency",
                     "Reminder level", "Days overdue", "In collection", "Reminders stopped", "Disputed",
-                    "Invoice PDF", "Reminder PDFs"],
+                    "Invoice PDF", "Reminder PDFs", "Late-payment interest to date", "Recovery indemnity",
+                    "Interest and fees claimed (open)"],
         "reminder_columns": ["Sent on", "Channel", "Level", "Sender", "Recipient", "Subject", "Entries",
                              "Amount covered", "Currency", "PDF"],
         "kinds": {"invoice": "Invoice", "credit_note": "Credit note"},
@@ -236,7 +242,8 @@ XLSX_LABELS = {
         "entries": "Écritures", "reminders_sheet": "Relances",
         "columns": ["Écriture", "Type", "Date", "Échéance", "Montant", "Restant dû", "Devise",
                     "Niveau de relance", "Jours de retard", "En recouvrement", "Stop relance", "Litige",
-                    "Facture PDF", "Relances PDF"],
+                    "Facture PDF", "Relances PDF", "Pénalités de retard à date", "Indemnité forfaitaire",
+                    "Pénalités et frais réclamés (dus)"],
         "reminder_columns": ["Envoyée le", "Canal", "Niveau", "Expéditeur", "Destinataire", "Objet", "Écritures",
                              "Montant relancé", "Devise", "PDF"],
         "kinds": {"invoice": "Facture", "credit_note": "Avoir"},
@@ -258,7 +265,7 @@ def write_workbook(out, contents: CollectionFileContents, summary: CollectionFil
     def cell(value, *, font=None, number_format=None, alignment=top):
         return xlsx_cell(sheet, value, font=font, number_format=number_format, alignment=alignment)
 
-    for letter, width in zip("ABCDEFGHIJKLMN", (22, 12, 12, 12, 14, 14, 9, 10, 10, 10, 10, 9, 34, 44)):
+    for letter, width in zip("ABCDEFGHIJKLMNOPQ", (22, 12, 12, 12, 14, 14, 9, 10, 10, 10, 10, 9, 34, 44, 14, 14, 14)):
         sheet.column_dimensions[letter].width = width
 
     customer = contents.customer
@@ -299,6 +306,8 @@ def write_workbook(out, contents: CollectionFileContents, summary: CollectionFil
             cell(yes if entry.disputed else ""),
             cell(summary.invoices.get(entry.id, labels["not_available"])),
             cell("\n".join(dict.fromkeys(reminders_of.get(entry.id, []))), alignment=wrap),
+            *(cell(to_decimal(cents), number_format=MONEY_FORMAT) if cents is not None else cell("")
+              for cents in (entry.interest_cents, entry.indemnity_cents, entry.claimed_cents or None)),
         ])
     for currency, (amount, open_amount) in totals.items():
         label = labels["total"] if len(totals) == 1 else f"{labels['total']} {currency}"

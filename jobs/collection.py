@@ -15,10 +15,12 @@ from sqlalchemy.orm import joinedload, selectinload
 from domain import clock, notifications
 from domain.collection import agency as agency_rules
 from domain.collection.files import entry_ids_of
+from domain.ledger import interest
 from domain.models import (DISPUTE_OUTCOMES, SCHEDULE_FREQUENCIES, Attachment, AuditEvent, CollectionAgency,
                            CollectionCase, CompanySettings, Customer, Dispute, DisputeEntry, Entry, Export,
                            PaymentSchedule, Promise, PromiseEntry, ReminderActivity, ReminderEntry, ScheduleEntry, User)
 from domain.money import format_money
+from domain.reminders import notices
 from extensions import db
 from files.collection_zip import (CollectionFileContents, CompanyDetails, CustomerDetails, EntryLine, InvoiceFile,
                                   write_collection_file)
@@ -63,6 +65,11 @@ def build_collection_file(export: Export) -> str:
 
         attachment_dir = Path(current_app.config["ATTACHMENT_DIR"])
         selected = {entry.id for entry in entries}
+        terms = interest.terms(session)
+        paid = interest.payments_by_entry(session, ids)
+        charges = {e.id: interest.charges_of(e, paid.get(e.id, ()), day, terms) for e in entries
+                   if customer.late_payment_charges}
+        claimed = notices.open_claims_by_entry(session, ids)
         contents = CollectionFileContents(
             customer=CustomerDetails(
                 account=customer.account, name=customer.name, registration_number=customer.registration_number or "",
@@ -77,7 +84,10 @@ def build_collection_file(export: Export) -> str:
                 reminder_level=e.reminder_level, days_overdue=e.days_overdue(day), in_collection=e.in_collection,
                 reminders_stopped=e.reminders_stopped_on(day), disputed=e.disputed,
                 invoice=InvoiceFile(attachment_dir / Path(attachments[e.id].storage_name).name, attachments[e.id].filename)
-                if e.id in attachments else None) for e in entries],
+                if e.id in attachments else None,
+                interest_cents=charges[e.id].interest_cents if charges.get(e.id) else None,
+                indemnity_cents=charges[e.id].indemnity_cents if charges.get(e.id) else None,
+                claimed_cents=claimed.get(e.id, 0)) for e in entries],
             reminders=[ReminderDocument(
                 id=a.id, sent_at=a.sent_at, channel=a.channel, level=a.level, sender=a.sender or "",
                 recipient=a.recipient, subject=a.subject, body=a.body,

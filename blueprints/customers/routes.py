@@ -19,7 +19,7 @@ from domain.ledger import customers as customer_rules
 from domain.ledger import entries as entry_rules
 from domain.ledger import interest, queries, receipts, statements
 from domain.listing import FilterError
-from domain.models import PAYMENT_METHODS, Contact, Entry
+from domain.models import PAYMENT_METHODS, TRANSFER_OPTIONS, Contact, Entry
 from domain.money import AmountError, parse_amount, plain
 from extensions import db
 from jobs.base import require_background
@@ -393,7 +393,7 @@ def customer_list():
 
 def _customer_form(template: str, customer=None, *, values=None, errors=None, status: int = 200):
     return render_template(template, customer=customer, values=values or {}, errors=errors or {},
-                           labels=customer_rules.LABELS), status
+                           labels=customer_rules.LABELS, transfer_options=TRANSFER_OPTIONS), status
 
 
 @bp.get("/customers/new")

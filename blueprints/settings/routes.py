@@ -4,12 +4,12 @@ from flask import Blueprint, current_app, render_template, request
 from flask_login import current_user
 
 from blueprints._web.views import get_or_404, permission_required, render_view, wants_fragment
-from domain import clock
+from domain import clock, debt_collection
 from domain import settings as settings_rules
 from domain.collection import agency as agency_rules
 from domain.collection.agency import AgencyError
 from domain.ledger import interest
-from domain.models import CollectionAgency
+from domain.models import TRANSFER_OPTIONS, CollectionAgency
 from domain.notifications import PREFERENCES
 from domain.settings import SettingsError
 from extensions import db
@@ -28,6 +28,7 @@ def _context(**overrides) -> dict:
         "company_form": None, "company_errors": {}, "company_notice": None,
         "agency_form": {}, "agency_errors": {}, "agency_notice": None, "editing": None,
         "mail_server": mailer.describe(current_app.config.get("SMTP_URL")), "mail_notice": None, "mail_error": None,
+        "debt_rules": debt_collection.calendar(db.session), "transfer_options": TRANSFER_OPTIONS,
         "late": interest.overview(db.session, clock.today()), "bases": interest.BASES,
         "bp_to_percent": interest.bp_to_percent, "half_year_label": interest.half_year_label,
         "late_form": None, "late_errors": {}, "late_notice": None, "rate_form": {}, "rate_errors": {}, "rate_notice": None,

@@ -50,18 +50,25 @@ def entry_ids_of(export: Export) -> list[int]:
 
 def start_collection_file(
     session: Session,
-    actor: User,
+    actor: User | None,
     customer: Customer,
     entry_ids: list[int],
     *,
     stop_reminders: bool = True,
     mark_in_collection: bool = True,
+    owner: User | None = None,
+    reason: str = "Collection file",
 ) -> CollectionFileStart:
+    """`actor` None: Relance does it (an automatic transfer); the file then belongs to `owner`, who
+    hears when it is ready."""
     entries = selected_entries(session, customer, entry_ids)
+    owner = actor or owner
+    if owner is None:
+        raise CollectionFileError("A collection file belongs to someone: nobody to give it to.")
     params = json.dumps({"entry_ids": [e.id for e in entries]}, sort_keys=True)
     recent = session.scalar(
         select(Export)
-        .where(Export.user_id == actor.id, Export.kind == KIND, Export.customer_id == customer.id,
+        .where(Export.user_id == owner.id, Export.kind == KIND, Export.customer_id == customer.id,
                Export.params == params, Export.created_at >= clock.now() - DOUBLE_CLICK_WINDOW)
         .order_by(Export.id.desc())
     )
@@ -69,20 +76,20 @@ def start_collection_file(
         case = session.scalar(select(CollectionCase).where(CollectionCase.export_id == recent.id))
         return CollectionFileStart(recent, case, is_new=False)
 
-    reason = "Collection file"
     if stop_reminders:
         if not customer.reminders_stopped_on(clock.today()):
             marks.set_reminders_stopped(session, customer, actor, True, reason)
         for entry in entries:
             if not entry.reminders_stopped_on(clock.today()):
                 marks.set_reminders_stopped(session, entry, actor, True, reason)
-    export = Export(user_id=actor.id, kind=KIND, params=params, status="queued", customer_id=customer.id,
+    export = Export(user_id=owner.id, kind=KIND, params=params, status="queued", customer_id=customer.id,
                     expires_at=clock.now() + LIFETIME)
     session.add(export)
     session.flush()
     case = None
     if mark_in_collection:
-        case = CollectionCase(customer_id=customer.id, status="open", opened_by_id=actor.id, export_id=export.id,
+        case = CollectionCase(customer_id=customer.id, status="open", opened_by_id=actor.id if actor else None,
+                              export_id=export.id,
                               status_changed_at=clock.now())
         session.add(case)
         session.flush()
@@ -90,7 +97,7 @@ def start_collection_file(
             marks.mark_in_collection(session, entry, actor, reason)
             entry.collection_case_id = case.id
     numbers = ", ".join(e.number for e in entries)
+    what = f"Collection file requested for {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}: {numbers}"
     audit.record(session, actor, "collection_file.generated",
-                 f"Collection file requested for {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}: {numbers}",
-                 customer=customer)
+                 what if reason == "Collection file" else f"{reason}: {what}", customer=customer)
     return CollectionFileStart(export, case, is_new=True)

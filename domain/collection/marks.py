@@ -13,12 +13,13 @@ class FlagError(ValueError):
     pass
 
 
-def mark_in_collection(session: Session, entry: Entry, actor: User, reason: str | None = None) -> bool:
+def mark_in_collection(session: Session, entry: Entry, actor: User | None, reason: str | None = None) -> bool:
+    """⚖️ on the entry; `actor` None: Relance did it (an automatic transfer to debt collection)."""
     if entry.in_collection:
         return False
     entry.in_collection = True
     entry.collection_marked_at = clock.now()
-    entry.collection_marked_by_id = actor.id
+    entry.collection_marked_by_id = actor.id if actor else None
     entry.collection_reason = reason
     audit.record(session, actor, "collection.marked", f"Entry {entry.number} marked as in collection",
                  entry=entry, reason=reason)
@@ -42,7 +43,7 @@ def remove_collection_mark(session: Session, entry: Entry, actor: User, reason: 
 def set_reminders_stopped(
     session: Session,
     target: Customer | Entry,
-    actor: User,
+    actor: User | None,
     stopped: bool,
     reason: str | None = None,
     until: date | None = None,
@@ -60,7 +61,7 @@ def set_reminders_stopped(
     target.stop_reason = reason if stopped else None
     target.stop_until = until if stopped else None
     target.stopped_at = clock.now() if stopped else None
-    target.stopped_by_id = actor.id if stopped else None
+    target.stopped_by_id = actor.id if stopped and actor else None
     label = f"entry {target.number}" if isinstance(target, Entry) else "customer"
     if stopped:
         detail = f"Reminders stopped for {label}" + (f" until {until.isoformat()}" if until else "")

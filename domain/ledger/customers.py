@@ -106,6 +106,16 @@ def switch(value) -> bool:
     return str(value).strip().lower() not in ("0", "false", "off")
 
 
+def transfer_option(value) -> int | None:
+    """10, 20 or 30 (domain.debt_collection); empty: the company's."""
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return None
+    if text not in ("10", "20", "30"):
+        raise FieldError(f"{text!r} is not a transfer option: 10, 20 or 30")
+    return int(text)
+
+
 # The form's fields: name → (the customer's attribute, the rule, required)
 FIELDS = {
     "account": (lambda v: text(v, 40, "account"), True),
@@ -117,10 +127,11 @@ FIELDS = {
     "language": (language, False),
     "payment_terms_days": (terms_days, False),
     "late_payment_charges": (switch, False),
+    "transfer_option": (transfer_option, False),
 }
 LABELS = {"account": "Account", "name": "Name", "registration_number": "Registration no.", "emails": "E-mail",
           "phone": "Phone", "address": "Address", "language": "Language", "payment_terms_days": "Payment terms",
-          "late_payment_charges": "Late-payment interest and indemnity"}
+          "late_payment_charges": "Late-payment interest and indemnity", "transfer_option": "Transfer option"}
 
 
 def check_customer(form: Mapping[str, str], *, fields=tuple(FIELDS)) -> tuple[dict, dict[str, str]]:

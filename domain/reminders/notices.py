@@ -351,3 +351,13 @@ def cancel(session: Session, actor: User, notice: FormalNotice, reason: str) -> 
     notice.cancelled_at, notice.cancel_reason = clock.now(), reason[:500]
     audit.record(session, actor, "notice.cancelled", f"Formal notice #{notice.id} cancelled — {reason}.",
                  customer=notice.customer)
+
+
+def open_claims_by_entry(session: Session, entry_ids: list[int]) -> dict[int, int]:
+    """The claimed interest and indemnity still open per invoice (what goes with it to the agency)."""
+    if not entry_ids:
+        return {}
+    return dict(session.execute(
+        select(ClaimedCharge.entry_id, func.sum(ClaimedCharge.amount_cents))
+        .where(ClaimedCharge.entry_id.in_(entry_ids), ClaimedCharge.status == "open")
+        .group_by(ClaimedCharge.entry_id)).all())

@@ -1,6 +1,7 @@
-"""late payment and formal notices: the company's basis (legal or contractual rate), recovery
+"""late payment, formal notices, debt collection: the company's basis (legal or contractual rate), recovery
 indemnities, notice deadline, IBAN/BIC; the customer's late_payment_charges switch; reference_rates
-(the half-years an admin set); formal_notices, formal_notice_entries, claimed_charges
+(the half-years an admin set); formal_notices, formal_notice_entries, claimed_charges; the transfer
+option (company, customer), working days calendar, debt_collection_claims
 
 Revision ID: d4f2a6c8e913
 Revises: c9e1a3b5d704
@@ -23,10 +24,16 @@ def upgrade():
         batch_op.add_column(sa.Column('contractual_rate_bp', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('recovery_indemnities', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('notice_days', sa.SmallInteger(), server_default='8', nullable=False))
+        batch_op.add_column(sa.Column('transfer_option', sa.SmallInteger(), server_default='30', nullable=False))
+        batch_op.add_column(sa.Column('transfer_working_days', sa.SmallInteger(), server_default='3', nullable=False))
+        batch_op.add_column(sa.Column('claim_auto_close_days', sa.SmallInteger(), server_default='60', nullable=False))
+        batch_op.add_column(sa.Column('holiday_country', sa.String(length=2), server_default='FR', nullable=False))
+        batch_op.add_column(sa.Column('holiday_region', sa.String(length=10), nullable=True))
         batch_op.add_column(sa.Column('iban', sa.String(length=34), nullable=True))
         batch_op.add_column(sa.Column('bic', sa.String(length=11), nullable=True))
     with op.batch_alter_table('customers', schema=None) as batch_op:
         batch_op.add_column(sa.Column('late_payment_charges', sa.Boolean(), server_default='1', nullable=False))
+        batch_op.add_column(sa.Column('transfer_option', sa.SmallInteger(), nullable=True))
     op.create_table(
         'reference_rates',
         sa.Column('starts_on', sa.Date(), nullable=False),
@@ -105,18 +112,67 @@ def upgrade():
     op.create_index(op.f('ix_claimed_charges_customer_id'), 'claimed_charges', ['customer_id'], unique=False)
     op.create_index(op.f('ix_claimed_charges_entry_id'), 'claimed_charges', ['entry_id'], unique=False)
     op.create_index(op.f('ix_claimed_charges_notice_id'), 'claimed_charges', ['notice_id'], unique=False)
+    op.create_table(
+        'debt_collection_claims',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('entry_id', sa.Integer(), nullable=False),
+        sa.Column('customer_id', sa.Integer(), nullable=False),
+        sa.Column('notice_id', sa.Integer(), nullable=False),
+        sa.Column('option', sa.SmallInteger(), nullable=False),
+        sa.Column('tab', sa.String(length=10), nullable=False),
+        sa.Column('status', sa.String(length=12), nullable=False),
+        sa.Column('listed_on', sa.Date(), nullable=False),
+        sa.Column('since_on', sa.Date(), nullable=False),
+        sa.Column('transfer_on', sa.Date(), nullable=True),
+        sa.Column('pause_reason', sa.String(length=500), nullable=True),
+        sa.Column('paused_until', sa.Date(), nullable=True),
+        sa.Column('paused_by_id', sa.Integer(), nullable=True),
+        sa.Column('approved_at', sa.DateTime(), nullable=True),
+        sa.Column('approved_by_id', sa.Integer(), nullable=True),
+        sa.Column('transferred_at', sa.DateTime(), nullable=True),
+        sa.Column('case_id', sa.Integer(), nullable=True),
+        sa.Column('closed_at', sa.DateTime(), nullable=True),
+        sa.Column('close_reason', sa.String(length=12), nullable=True),
+        sa.Column('close_note', sa.String(length=500), nullable=True),
+        sa.Column('closed_by_id', sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(['approved_by_id'], ['users.id'],
+                                name=op.f('fk_debt_collection_claims_approved_by_id_users')),
+        sa.ForeignKeyConstraint(['case_id'], ['collection_cases.id'],
+                                name=op.f('fk_debt_collection_claims_case_id_collection_cases')),
+        sa.ForeignKeyConstraint(['closed_by_id'], ['users.id'], name=op.f('fk_debt_collection_claims_closed_by_id_users')),
+        sa.ForeignKeyConstraint(['customer_id'], ['customers.id'],
+                                name=op.f('fk_debt_collection_claims_customer_id_customers')),
+        sa.ForeignKeyConstraint(['entry_id'], ['entries.id'], name=op.f('fk_debt_collection_claims_entry_id_entries')),
+        sa.ForeignKeyConstraint(['notice_id'], ['formal_notices.id'],
+                                name=op.f('fk_debt_collection_claims_notice_id_formal_notices')),
+        sa.ForeignKeyConstraint(['paused_by_id'], ['users.id'], name=op.f('fk_debt_collection_claims_paused_by_id_users')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_debt_collection_claims')),
+        sa.UniqueConstraint('entry_id', 'notice_id', name=op.f('uq_debt_collection_claims_entry_id')),
+    )
+    op.create_index('ix_claims_status_tab', 'debt_collection_claims', ['status', 'tab'], unique=False)
+    op.create_index(op.f('ix_debt_collection_claims_customer_id'), 'debt_collection_claims', ['customer_id'],
+                    unique=False)
+    op.create_index(op.f('ix_debt_collection_claims_entry_id'), 'debt_collection_claims', ['entry_id'], unique=False)
+    op.create_index(op.f('ix_debt_collection_claims_notice_id'), 'debt_collection_claims', ['notice_id'], unique=False)
 
 
 def downgrade():
+    op.drop_table('debt_collection_claims')
     op.drop_table('claimed_charges')
     op.drop_table('formal_notice_entries')
     op.drop_table('formal_notices')
     op.drop_table('reference_rates')
     with op.batch_alter_table('customers', schema=None) as batch_op:
+        batch_op.drop_column('transfer_option')
         batch_op.drop_column('late_payment_charges')
     with op.batch_alter_table('company_settings', schema=None) as batch_op:
         batch_op.drop_column('bic')
         batch_op.drop_column('iban')
+        batch_op.drop_column('holiday_region')
+        batch_op.drop_column('holiday_country')
+        batch_op.drop_column('claim_auto_close_days')
+        batch_op.drop_column('transfer_working_days')
+        batch_op.drop_column('transfer_option')
         batch_op.drop_column('notice_days')
         batch_op.drop_column('recovery_indemnities')
         batch_op.drop_column('contractual_rate_bp')

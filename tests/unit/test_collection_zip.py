@@ -208,7 +208,8 @@ def test_amounts_in_the_excel_file_are_exact_numbers_with_two_decimals(app, sess
     sheet = load_workbook(io.BytesIO(archive.read("Acme SARL 2026-06-15.xlsx"))).worksheets[0]
     money = [c for row in sheet.iter_rows() for c in row if isinstance(c.value, (int, float))
              and c.number_format == "#,##0.00"]
-    assert len(money) == 3 * 2 + 2, "amount and open amount of each entry and of the totals row"
+    assert len(money) == 3 * 2 + 2 + 3 * 2, ("amount and open amount of each entry and of the totals row; interest "
+                                             "to date and indemnity of each overdue invoice")
     xml = archive.open("Acme SARL 2026-06-15.xlsx")
     sheet_xml = zipfile.ZipFile(io.BytesIO(xml.read())).read("xl/worksheets/sheet1.xml").decode()
     assert "<v>1234.56</v>" in sheet_xml and "<v>1784.06</v>" in sheet_xml, "written from Decimal, not float"

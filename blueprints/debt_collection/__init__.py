@@ -1,0 +1,1 @@
+"""From reminder to debt collection: /debt-collection, its two tabs and the actions on claims."""

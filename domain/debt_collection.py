@@ -1,0 +1,409 @@
+"""From reminder to debt collection: the invoices whose formal notice expired unpaid, by rule.
+
+    report = run(session, today)          # daily: list, transfer, close — the caller queues report.exports
+    pause(session, user, claims, reason, until) · resume · close(session, user, claims, reason, note)
+    approve(session, user, claims)        # option 30: transferred at once
+
+When a formal notice's deadline has passed and an invoice of it is still open, nothing holds it
+(stopped, disputed, under a promise or a schedule, already in collection) and it has no claim from
+that notice yet, it becomes a claim, by the transfer option of its customer (else the company's):
+10 — transferred at once, never listed; 20 — under the Automatic transfer tab, transferred after
+N working days (weekends and public holidays of the company's calendar) unless paused or closed;
+30 — under the Manual transfer tab until a user approves it. A listed claim whose invoice is held
+meanwhile stays listed but is not transferred while the hold lasts. A claim paused or listed longer
+than the company's claim_auto_close_days is closed automatically (history event, the bell of the
+user who issued the notice). A paid invoice closes its claim.
+
+"Transferred" puts the invoices of one customer into their collection case (the open one not yet
+sent to an agency, else a new one) with ⚖️ and reminders stopped, and asks for the collection file
+(an export the worker builds, its owner the approver, or the notice's author for an automatic
+transfer); the interest and indemnity claimed go with it (the file's entries sheet).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Iterable, NamedTuple
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from domain import audit, clock, notifications
+from domain import settings as settings_rules
+from domain import working_days
+from domain.collection import files as collection_files
+from domain.collection import marks
+from domain.listing import PAGE_SIZE, Page
+from domain.models import (CLOSE_REASONS, TRANSFER_OPTIONS, CollectionCase, CompanySettings, Customer,
+                           DebtCollectionClaim, Entry, FormalNotice, FormalNoticeEntry, User)
+from domain.reminders.holds import holds
+
+TABS = {"automatic": "Automatic transfer to debt collection", "manual": "Manual transfer to debt collection"}
+REASON = "Transferred to debt collection"
+
+
+class ClaimError(ValueError):
+    """Why an action on claims was refused; nothing was changed."""
+
+
+class Calendar(NamedTuple):
+    option: int
+    working_days: int
+    auto_close_days: int
+    country: str
+    region: str | None
+
+    def transfer_day(self, listed_on: date) -> date:
+        return working_days.add_working_days(listed_on, self.working_days, self.country, self.region)
+
+
+def calendar(session: Session) -> Calendar:
+    company = settings_rules.company(session)
+    if company is None:
+        return Calendar(30, 3, 60, "FR", None)
+    return Calendar(company.transfer_option or 30, company.transfer_working_days or 3,
+                    company.claim_auto_close_days or 60, company.holiday_country or "FR", company.holiday_region)
+
+
+def option_of(customer: Customer, rules: Calendar) -> int:
+    return customer.transfer_option or rules.option
+
+
+def save_settings(session: Session, actor: User, *, option: str, working_days_text: str, auto_close: str,
+                  country: str, region: str) -> CompanySettings:
+    """Settings → Debt collection: checked together, saved together."""
+    errors = {}
+    chosen = int(option) if option.strip().isdigit() and int(option) in TRANSFER_OPTIONS else None
+    if chosen is None:
+        errors["transfer_option"] = "Choose transfer option 10, 20 or 30."
+    text = (working_days_text or "").strip()
+    if not text.isdigit() or not 1 <= int(text) <= 30:
+        errors["transfer_working_days"] = "Working days before an automatic transfer: a number from 1 to 30."
+    close = (auto_close or "").strip()
+    if not close.isdigit() or not 7 <= int(close) <= 365:
+        errors["claim_auto_close_days"] = "Closed automatically after: a number of days from 7 to 365."
+    try:
+        country, region = working_days.check(country, region)
+    except working_days.CalendarError as problem:
+        errors["holiday_country"] = str(problem)
+    if errors:
+        raise settings_rules.SettingsError(errors)
+    company = settings_rules.company(session)
+    if company is None:
+        raise settings_rules.SettingsError({"transfer_option": "Fill in the company first (Settings → Company)."})
+    before = calendar(session)
+    company.transfer_option, company.transfer_working_days = chosen, int(text)
+    company.claim_auto_close_days, company.holiday_country, company.holiday_region = int(close), country, region
+    after = calendar(session)
+    if before != after:
+        audit.record(session, actor, "settings.debt_collection",
+                     f"Debt collection: {TRANSFER_OPTIONS[chosen]}; automatic transfer after {text} working days "
+                     f"({country}{' ' + region if region else ''}); closed automatically after {close} days.")
+    return company
+
+
+# --- What holds a claim ---------------------------------------------------------------------------
+
+def hold_of(session: Session, entry: Entry, today: date) -> str | None:
+    """Why this invoice may not go to debt collection now (its first hold), or None."""
+    if entry.scheduled:
+        return f"{entry.number} is under a payment schedule."
+    found = holds(session, entry.customer, [entry], today, kind="formal_notice")
+    return found[0].text if found else None
+
+
+# --- The daily run -----------------------------------------------------------------------------------
+
+@dataclass
+class Report:
+    listed: list[int] = field(default_factory=list)        # claim ids
+    transferred: list[int] = field(default_factory=list)
+    closed: list[int] = field(default_factory=list)
+    exports: list[int] = field(default_factory=list)       # collection files to build
+
+
+def run(session: Session, today: date | None = None) -> Report:
+    today = today or clock.today()
+    rules = calendar(session)
+    report = Report()
+    _close_paid(session, report)
+    _resume_due(session, today)
+    _auto_close(session, today, rules, report)
+    _list_expired_notices(session, today, rules, report)
+    due = list(session.scalars(
+        select(DebtCollectionClaim).where(DebtCollectionClaim.status == "listed", DebtCollectionClaim.tab == "automatic",
+                                          DebtCollectionClaim.transfer_on <= today)
+        .options(joinedload(DebtCollectionClaim.entry))))
+    ready = [claim for claim in due if hold_of(session, claim.entry, today) is None]
+    report.exports += transfer(session, None, ready, today)
+    report.transferred += [claim.id for claim in ready]
+    return report
+
+
+def _close_paid(session: Session, report: Report) -> None:
+    for claim in session.scalars(
+            select(DebtCollectionClaim).join(Entry, Entry.id == DebtCollectionClaim.entry_id)
+            .where(DebtCollectionClaim.status.in_(("listed", "paused")), Entry.is_open.is_(False))):
+        _closed(session, None, claim, "paid", "The invoice is paid.")
+        report.closed.append(claim.id)
+
+
+def _resume_due(session: Session, today: date) -> None:
+    for claim in session.scalars(select(DebtCollectionClaim).where(
+            DebtCollectionClaim.status == "paused", DebtCollectionClaim.paused_until.is_not(None),
+            DebtCollectionClaim.paused_until < today)):
+        claim.status, claim.since_on = "listed", today
+        if claim.tab == "automatic" and (claim.transfer_on is None or claim.transfer_on < today):
+            claim.transfer_on = today
+        audit.record(session, None, "debt_collection.resumed",
+                     f"{claim.entry.number}: the pause ended ({claim.paused_until.isoformat()}), back in the list.",
+                     entry=claim.entry)
+
+
+def _auto_close(session: Session, today: date, rules: Calendar, report: Report) -> None:
+    limit = today - timedelta(days=rules.auto_close_days)
+    for claim in session.scalars(select(DebtCollectionClaim).where(
+            DebtCollectionClaim.status.in_(("listed", "paused")), DebtCollectionClaim.since_on < limit)):
+        state = "paused" if claim.status == "paused" else "in the debt collection list"
+        _closed(session, None, claim, "expired", f"{state.capitalize()} for more than {rules.auto_close_days} days.")
+        report.closed.append(claim.id)
+        owner = claim.notice.created_by_id
+        if owner is not None:
+            notifications.notify(session, owner, f"{claim.customer.name}: {claim.entry.number} was {state} for more "
+                                                 f"than {rules.auto_close_days} days and was closed automatically.")
+
+
+def _list_expired_notices(session: Session, today: date, rules: Calendar, report: Report) -> None:
+    """Every open invoice of an expired notice without a claim from it, nothing holding it."""
+    has_claim = select(DebtCollectionClaim.id).where(DebtCollectionClaim.entry_id == FormalNoticeEntry.entry_id,
+                                                     DebtCollectionClaim.notice_id == FormalNoticeEntry.notice_id)
+    # An invoice with a claim still running (from an earlier notice) is not listed twice.
+    running = select(DebtCollectionClaim.id).where(DebtCollectionClaim.entry_id == FormalNoticeEntry.entry_id,
+                                                   DebtCollectionClaim.status.in_(("listed", "paused")))
+    rows = session.execute(
+        select(FormalNoticeEntry.entry_id, FormalNotice.id).join(FormalNotice)
+        .join(Entry, Entry.id == FormalNoticeEntry.entry_id)
+        .where(FormalNotice.cancelled_at.is_(None), FormalNotice.deadline < today, Entry.is_open.is_(True),
+               ~has_claim.exists(), ~running.exists())
+        .order_by(FormalNotice.id, FormalNoticeEntry.entry_id)).all()
+    immediate = []
+    for entry_id, notice_id in rows:
+        entry = session.get(Entry, entry_id)
+        if hold_of(session, entry, today) is not None or entry.in_collection:
+            continue  # listed once the hold is lifted (the rule runs every day)
+        option = option_of(entry.customer, rules)
+        claim = DebtCollectionClaim(entry_id=entry.id, entry=entry, customer_id=entry.customer_id,
+                                    customer=entry.customer, notice_id=notice_id, option=option,
+                                    tab="manual" if option == 30 else "automatic", status="listed", listed_on=today,
+                                    since_on=today,
+                                    transfer_on=rules.transfer_day(today) if option == 20 else None)
+        session.add(claim)
+        session.flush()
+        report.listed.append(claim.id)
+        notice = session.get(FormalNotice, notice_id)
+        audit.record(session, None, "debt_collection.listed",
+                     f"{entry.number}: formal notice #{notice_id} expired unpaid on {notice.deadline.isoformat()}: "
+                     f"ready for debt collection ({TRANSFER_OPTIONS[option]}"
+                     + (f", transfer on {claim.transfer_on.isoformat()}" if claim.transfer_on else "") + ").",
+                     entry=entry)
+        if option == 10:
+            immediate.append(claim)
+    if immediate:
+        report.exports += transfer(session, None, immediate, today)
+        report.transferred += [claim.id for claim in immediate]
+
+
+# --- Transfer ---------------------------------------------------------------------------------------
+
+def transfer(session: Session, actor: User | None, claims: list[DebtCollectionClaim], today: date) -> list[int]:
+    """Put the claims' invoices into their customer's collection case and ask for its file; the ids
+    of the exports the caller queues once committed."""
+    by_customer: dict[int, list[DebtCollectionClaim]] = {}
+    for claim in claims:
+        by_customer.setdefault(claim.customer_id, []).append(claim)
+    exports = []
+    for customer_id, group in by_customer.items():
+        customer = group[0].customer
+        owner = actor or group[0].notice.created_by
+        if owner is None:
+            owner = session.scalar(select(User).where(User.role == "admin", User.active.is_(True)).order_by(User.id))
+        case = session.scalar(select(CollectionCase).where(
+            CollectionCase.customer_id == customer_id, CollectionCase.status == "open",
+            CollectionCase.sent_at.is_(None)).order_by(CollectionCase.id.desc()))
+        entries = [claim.entry for claim in group]
+        how = "approved" if actor else f"automatic, {TRANSFER_OPTIONS[group[0].option].split('.')[0]}"
+        if case is None:
+            started = collection_files.start_collection_file(
+                session, actor, customer, [e.id for e in entries], owner=owner, reason=f"{REASON} ({how})")
+            case = started.case
+            exports.append(started.export.id)
+        else:
+            # Added to the case not yet sent: its file is made again with every one of its entries.
+            for entry in entries:
+                marks.mark_in_collection(session, entry, actor, REASON)
+                entry.collection_case_id = case.id
+                if not entry.reminders_stopped_on(today):
+                    marks.set_reminders_stopped(session, entry, actor, True, REASON)
+            session.flush()
+            case_entries = [e.id for e in session.scalars(select(Entry).where(
+                Entry.collection_case_id == case.id, Entry.is_open.is_(True)))]
+            started = collection_files.start_collection_file(
+                session, actor, customer, case_entries, owner=owner, mark_in_collection=False,
+                stop_reminders=False, reason=f"{REASON} ({how}), added to case #{case.id}")
+            case.export_id = started.export.id
+            exports.append(started.export.id)
+        for claim in group:
+            claim.status, claim.transferred_at, claim.case_id = "transferred", clock.now(), case.id
+            audit.record(session, actor, "debt_collection.transferred",
+                         f"{claim.entry.number}: transferred to debt collection ({how}), case #{case.id}.",
+                         entry=claim.entry)
+    return exports
+
+
+# --- Actions on claims -----------------------------------------------------------------------------
+
+def claims_by_ids(session: Session, ids: Iterable[int]) -> list[DebtCollectionClaim]:
+    wanted = sorted({int(i) for i in ids})
+    if not wanted:
+        raise ClaimError("Tick at least one claim.")
+    found = list(session.scalars(select(DebtCollectionClaim).where(DebtCollectionClaim.id.in_(wanted))
+                                 .options(joinedload(DebtCollectionClaim.entry))))
+    if len(found) != len(wanted):
+        raise ClaimError("Some ticked claims no longer exist: reload the page.")
+    return found
+
+
+def _require(claims: list[DebtCollectionClaim], statuses: tuple[str, ...], action: str) -> None:
+    wrong = [c.entry.number for c in claims if c.status not in statuses]
+    if wrong:
+        raise ClaimError(f"Cannot {action} {', '.join(wrong)}: "
+                         f"{'they are' if len(wrong) > 1 else 'it is'} not {' or '.join(statuses)}.")
+
+
+def pause(session: Session, actor: User, claims: list[DebtCollectionClaim], reason: str, until: date | None,
+          today: date | None = None) -> None:
+    today = today or clock.today()
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise ClaimError("Say why the claims are paused.")
+    if until is not None and until <= today:
+        raise ClaimError("A pause ends after today.")
+    _require(claims, ("listed",), "pause")
+    for claim in claims:
+        claim.status, claim.since_on, claim.pause_reason, claim.paused_until = "paused", today, reason[:500], until
+        claim.paused_by_id = actor.id
+        audit.record(session, actor, "debt_collection.paused",
+                     f"{claim.entry.number}: debt collection paused" + (f" until {until.isoformat()}" if until else "")
+                     + f" — {reason}.", entry=claim.entry)
+
+
+def resume(session: Session, actor: User, claims: list[DebtCollectionClaim], today: date | None = None) -> None:
+    today = today or clock.today()
+    rules = calendar(session)
+    _require(claims, ("paused",), "resume")
+    for claim in claims:
+        claim.status, claim.since_on, claim.paused_until = "listed", today, None
+        if claim.tab == "automatic":
+            claim.transfer_on = rules.transfer_day(today)
+        audit.record(session, actor, "debt_collection.resumed", f"{claim.entry.number}: back in the debt collection "
+                     "list" + (f", transfer on {claim.transfer_on.isoformat()}." if claim.tab == "automatic" else "."),
+                     entry=claim.entry)
+
+
+def close(session: Session, actor: User, claims: list[DebtCollectionClaim], reason: str, note: str) -> None:
+    if reason not in CLOSE_REASONS or reason == "expired":
+        raise ClaimError("Choose why the claims are closed: paid, settled, written off or not worth pursuing.")
+    _require(claims, ("listed", "paused"), "close")
+    for claim in claims:
+        _closed(session, actor, claim, reason, " ".join((note or "").split()))
+
+
+def _closed(session: Session, actor: User | None, claim: DebtCollectionClaim, reason: str, note: str) -> None:
+    claim.status, claim.closed_at, claim.close_reason = "closed", clock.now(), reason
+    claim.close_note, claim.closed_by_id = note[:500] or None, actor.id if actor else None
+    audit.record(session, actor, "debt_collection.closed",
+                 f"{claim.entry.number}: claim closed — {CLOSE_REASONS[reason].lower()}" + (f": {note}" if note else "."),
+                 entry=claim.entry)
+
+
+def approve(session: Session, actor: User, claims: list[DebtCollectionClaim], today: date | None = None) -> list[int]:
+    """Approve for debt collection (the Manual transfer tab): transferred at once. Refused while an
+    invoice is held. The export ids to queue."""
+    today = today or clock.today()
+    _require(claims, ("listed",), "approve")
+    held = [text for claim in claims if (text := hold_of(session, claim.entry, today))]
+    if held:
+        raise ClaimError("Not approved: " + " ".join(held))
+    for claim in claims:
+        claim.approved_at, claim.approved_by_id = clock.now(), actor.id
+    return transfer(session, actor, claims, today)
+
+
+# --- The list ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ClaimFilters:
+    tab: str = "manual"
+    status: str = "active"        # active (listed or paused), listed, paused, transferred, closed
+    min_cents: int | None = None
+    q: str = ""
+    page: int = 1
+
+    def as_args(self) -> dict[str, str]:
+        args = {"tab": self.tab, "status": self.status, "q": self.q,
+                "min": str(self.min_cents // 100) if self.min_cents else ""}
+        return {k: v for k, v in args.items() if v}
+
+
+STATUS_FILTERS = {"active": "In the list or paused", "listed": "In the list", "paused": "Paused",
+                  "transferred": "Transferred", "closed": "Closed"}
+
+
+def parse_filters(args) -> ClaimFilters:
+    tab = args.get("tab", "manual")
+    status = args.get("status", "active")
+    minimum = (args.get("min") or "").strip()
+    page = (args.get("page") or "1").strip()
+    return ClaimFilters(tab=tab if tab in TABS else "manual", status=status if status in STATUS_FILTERS else "active",
+                        min_cents=int(minimum) * 100 if minimum.isdigit() else None, q=(args.get("q") or "")[:100],
+                        page=int(page) if page.isdigit() and int(page) > 0 else 1)
+
+
+def _where(filters: ClaimFilters) -> list:
+    where = [DebtCollectionClaim.tab == filters.tab]
+    if filters.status == "active":
+        where.append(DebtCollectionClaim.status.in_(("listed", "paused")))
+    else:
+        where.append(DebtCollectionClaim.status == filters.status)
+    if filters.min_cents:
+        where.append(Entry.open_cents >= filters.min_cents)
+    if filters.q.strip():
+        like = f"%{filters.q.strip().lower()}%"
+        where.append(or_(func.lower(Customer.name).like(like), func.lower(Entry.number).like(like),
+                         func.lower(Customer.account).like(like)))
+    return where
+
+
+def claim_rows(session: Session, filters: ClaimFilters) -> Page:
+    base = (select(DebtCollectionClaim).join(Entry, Entry.id == DebtCollectionClaim.entry_id)
+            .join(Customer, Customer.id == DebtCollectionClaim.customer_id).where(*_where(filters)))
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    rows = list(session.scalars(
+        base.options(joinedload(DebtCollectionClaim.entry), joinedload(DebtCollectionClaim.customer),
+                     joinedload(DebtCollectionClaim.notice), joinedload(DebtCollectionClaim.approved_by))
+        .order_by(DebtCollectionClaim.listed_on, DebtCollectionClaim.id)
+        .offset((filters.page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+    return Page(rows, filters.page, total)
+
+
+def tab_counts(session: Session) -> dict[str, int]:
+    counts = dict(session.execute(
+        select(DebtCollectionClaim.tab, func.count()).where(DebtCollectionClaim.status.in_(("listed", "paused")))
+        .group_by(DebtCollectionClaim.tab)).all())
+    return {tab: counts.get(tab, 0) for tab in TABS}
+
+
+def holds_of(session: Session, claims: list[DebtCollectionClaim], today: date) -> dict[int, str]:
+    return {claim.id: text for claim in claims if claim.status == "listed"
+            and (text := hold_of(session, claim.entry, today))}
+
