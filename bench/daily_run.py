@@ -12,6 +12,8 @@
 4. 20,000 open promises to pay (one per customer, half past their date + grace) and 5,000 running
    payment schedules (a late instalment each) are settled by domain.ledger.promises.evaluate and
    schedules.evaluate, the daily job's work, `rounds` times (each rolled back): target ≤ 5 s.
+5. The late-payment interest and indemnity of every open, overdue invoice (domain.ledger.interest.accrue,
+   the daily debt-collection job's last step), `rounds` times (each rolled back): target ≤ 5 s.
 
 A measurement, not a test: a miss is reported, the exit status is 0. `run(log, results)` is the
 entry for bench/run.py.
@@ -34,6 +36,7 @@ STEPS = ((-5, "email", 0), (10, "email", 1), (30, "letter", 2), (45, "task", 3))
 PROMISES = 20_000  # open promises and …
 SCHEDULES = 5_000  # … running schedules for the daily settling (issue: ≤ 5 s)
 MAX_PROMISE_SECONDS = 5.0
+MAX_INTEREST_SECONDS = 5.0
 
 
 def copy_database(source: Path, folder: Path) -> Path:
@@ -78,6 +81,7 @@ def measure(database: Path, rounds: int = 3) -> dict:
             times.append(time.perf_counter() - started)
         session.rollback()
         promise_times, settled, open_promises, open_schedules = _promise_rounds(session, rounds)
+        interest_times, accrued = _interest_rounds(session, rounds)
         db.session.remove()
         db.engine.dispose()
     by_channel: dict[str, int] = {}
@@ -87,7 +91,24 @@ def measure(database: Path, rounds: int = 3) -> dict:
             "times": times, "median_s": statistics.median(times), "due_customers": len(decisions),
             "due_entries": sum(len(d.entry_ids) for d in decisions), "by_channel": by_channel,
             "promise_times": promise_times, "promise_median_s": statistics.median(promise_times),
-            "promises_settled": settled, "open_promises": open_promises, "open_schedules": open_schedules}
+            "promises_settled": settled, "open_promises": open_promises, "open_schedules": open_schedules,
+            "interest_times": interest_times, "interest_median_s": statistics.median(interest_times),
+            "accrued": accrued}
+
+
+def _interest_rounds(session, rounds: int) -> tuple[list[float], int]:
+    """Every customer's late-payment charges over its open, overdue invoices, `rounds` times."""
+    from domain.ledger import interest
+
+    times, counted = [], 0
+    for _ in range(rounds):
+        session.expire_all()
+        started = time.perf_counter()
+        counted = interest.accrue(session)
+        session.flush()
+        times.append(time.perf_counter() - started)
+        session.rollback()
+    return times, counted
 
 
 def _promise_rounds(session, rounds: int) -> tuple[list[float], int, int, int]:
@@ -164,6 +185,7 @@ def run(log: Callable[[str], None] = print, results: Path | None = None, *, roun
         found = measure(database, rounds)
     ok = found["median_s"] < MAX_SECONDS
     promises_ok = found["promise_median_s"] <= MAX_PROMISE_SECONDS
+    interest_ok = found["interest_median_s"] <= MAX_INTEREST_SECONDS
     channels = ", ".join(f"{k} {v}" for k, v in sorted(found["by_channel"].items())) or "none"
     rows = [
         "| Measure | Value | Target | |",
@@ -177,6 +199,9 @@ def run(log: Callable[[str], None] = print, results: Path | None = None, *, roun
         f"(median of {rounds}) | {found['promise_median_s']:.2f} s "
         f"({', '.join(f'{t:.2f}' for t in found['promise_times'])}) | ≤ {MAX_PROMISE_SECONDS:.0f} s | "
         f"{'pass' if promises_ok else 'MISS'} |",
+        f"| Late-payment interest and indemnity of {found['accrued']:,} open overdue invoices (median of {rounds}) | "
+        f"{found['interest_median_s']:.2f} s ({', '.join(f'{t:.2f}' for t in found['interest_times'])}) | "
+        f"≤ {MAX_INTEREST_SECONDS:.0f} s | {'pass' if interest_ok else 'MISS'} |",
     ]
     log("")
     for row in rows:
@@ -187,6 +212,8 @@ def run(log: Callable[[str], None] = print, results: Path | None = None, *, roun
     missed = [] if ok else [f"daily run decision {found['median_s']:.2f} s ≥ {MAX_SECONDS:.0f} s"]
     if not promises_ok:
         missed.append(f"settling promises {found['promise_median_s']:.2f} s > {MAX_PROMISE_SECONDS:.0f} s")
+    if not interest_ok:
+        missed.append(f"late-payment interest {found['interest_median_s']:.2f} s > {MAX_INTEREST_SECONDS:.0f} s")
     return missed
 
 

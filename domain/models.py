@@ -420,6 +420,21 @@ class CustomerSummary(Base):
     customer: Mapped[Customer] = relationship()
 
 
+class LateChargesTotal(Base):
+    """A customer's late-payment interest and recovery indemnities in one currency over its open,
+    overdue invoices, computed by the daily run (domain.ledger.interest.accrue) as of `as_of`, for
+    the exports; None: unknown (a half-year's rates or the currency's indemnity are missing)."""
+
+    __tablename__ = "late_charges_totals"
+
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    invoices: Mapped[int] = mapped_column(Integer)
+    interest_cents: Mapped[int | None] = mapped_column(BigInteger)
+    indemnity_cents: Mapped[int | None] = mapped_column(BigInteger)
+
+
 class LedgerState(Base):
     """One row: a random stamp drawn anew with every summary rebuild, so readers can cache what
     they compute from summaries (the totals row) and know when it is stale. Random rather than

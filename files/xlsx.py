@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
@@ -12,14 +12,21 @@ from domain.money import to_decimal
 from files.cells import MONEY_FORMAT, xlsx_cell
 
 
-def write_balances(path: Path, rows: Iterable, title: str, progress: Callable[[int], None] | None = None) -> int:
-    """Who owes you what?: one row per customer and currency, amounts as numbers with 2 decimals."""
+def write_balances(path: Path, rows: Iterable, title: str, progress: Callable[[int], None] | None = None,
+                   charges: Mapping[tuple[int, str], object] | None = None) -> int:
+    """Who owes you what?: one row per customer and currency, amounts as numbers with 2 decimals;
+    with `charges` (the daily run's late-payment totals by customer and currency: interest_cents,
+    indemnity_cents, as_of), two more columns, empty where unknown or none."""
+    charges = charges or {}
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Who owes you what")
     bold = Font(bold=True)
     sheet.append([xlsx_cell(sheet, title)])
     header = ["Account", "Customer", "Currency", *(label for _, label, _ in BUCKETS), "Total",
               "Highest level", "Last reminder", "In collection", "Reminders stopped", "Disputed"]
+    as_of = next(iter(charges.values())).as_of.isoformat() if charges else None
+    if as_of:
+        header += [f"Late-payment interest to {as_of}", f"Recovery indemnities to {as_of}"]
     sheet.append([xlsx_cell(sheet, text, font=bold) for text in header])
     count = 0
     for summary, customer in rows:
@@ -33,6 +40,11 @@ def write_balances(path: Path, rows: Iterable, title: str, progress: Callable[[i
                 xlsx_cell(sheet, summary.in_collection_count),
                 xlsx_cell(sheet, "yes" if summary.reminders_stopped else ""),
                 xlsx_cell(sheet, summary.disputed_count)]
+        if as_of:
+            late = charges.get((summary.customer_id, summary.currency))
+            for cents in (late.interest_cents, late.indemnity_cents) if late else (None, None):
+                row.append(xlsx_cell(sheet, to_decimal(cents), number_format=MONEY_FORMAT) if cents is not None
+                           else xlsx_cell(sheet, ""))
         sheet.append(row)
         count += 1
         if progress and count % 1000 == 0:

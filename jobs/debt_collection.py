@@ -1,10 +1,12 @@
 """The daily move from reminder to debt collection (domain.debt_collection): expired formal notices
-listed, automatic transfers made, old claims closed; the collection files it asked for queued."""
+listed, automatic transfers made, old claims closed; the collection files it asked for queued. Then
+every customer's late-payment interest and indemnities to date (domain.ledger.interest.accrue)."""
 from __future__ import annotations
 
 from datetime import date
 
 from domain import debt_collection
+from domain.ledger import interest
 from extensions import db
 from jobs.base import job, log
 from jobs.exports import enqueue_export
@@ -12,11 +14,15 @@ from jobs.exports import enqueue_export
 
 @job
 def daily_debt_collection(day: str | None = None) -> str:
-    report = debt_collection.run(db.session, date.fromisoformat(day) if day else None)
+    today = date.fromisoformat(day) if day else None
+    report = debt_collection.run(db.session, today)
     db.session.commit()
     for export_id in report.exports:
         enqueue_export(export_id)
+    counted = interest.accrue(db.session, today)
+    db.session.commit()
     summary = (f"{len(report.listed)} claims listed, {len(report.transferred)} transferred "
-               f"({len(report.exports)} collection files), {len(report.closed)} closed")
+               f"({len(report.exports)} collection files), {len(report.closed)} closed; late-payment charges "
+               f"of {counted} overdue invoices")
     log.info("Debt collection: %s", summary)
     return summary

@@ -12,7 +12,7 @@ from flask import current_app, render_template
 from domain import clock, exports, notifications
 from domain import settings as settings_rules
 from domain.collection import cases
-from domain.ledger import disputes, promises, queries, schedules, statements
+from domain.ledger import disputes, interest, promises, queries, schedules, statements
 from domain.models import BulkRun, Customer, Export, User
 from extensions import db
 from files.names import safe_name
@@ -65,7 +65,8 @@ def build_balances_xlsx(export: Export) -> str:
     progress = progress_recorder(export, total)
     write_aside(export_path(export) / filename,
                 lambda path: write_balances(path, queries.all_balances(db.session, filters),
-                                            f"Who owes you what? on {day.isoformat()}", progress))
+                                            f"Who owes you what? on {day.isoformat()}", progress,
+                                            charges=interest.totals_by_customer(db.session)))
     return filename
 
 

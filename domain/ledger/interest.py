@@ -13,21 +13,20 @@ bears none, so the figure can only be too low, never too high.
 from __future__ import annotations
 
 import csv
-import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from fractions import Fraction
 from functools import cache
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
-from domain import audit
+from domain import audit, clock
 from domain import settings as settings_rules
-from domain.models import INVOICE, CompanySettings, Customer, CustomerSummary, Entry, Payment, ReferenceRate, User
+from domain.models import (INVOICE, CompanySettings, Customer, CustomerSummary, Entry, LateChargesTotal, Payment,
+                           ReferenceRate, User)
 from domain.money import parse_amount, plain
 
 RATES_FILE = Path(__file__).with_name("reference_rates.csv")
@@ -37,6 +36,7 @@ BASES = {LEGAL: "Legal rate (ECB + 10 points, at least 3 × the legal interest r
 DEFAULT_INDEMNITIES = {"EUR": 4000}  # article D441-5
 MARGIN_BP = 1000  # the 10 points over the ECB rate
 DAYS_IN_YEAR = 365
+DENOMINATOR = 10000 * DAYS_IN_YEAR  # basis points × days in a year
 
 
 class RateError(ValueError):
@@ -266,23 +266,23 @@ def interest_cents(open_cents: int, payments: Iterable[tuple[date, int]], due_da
     """Simple interest from the day after `due_date` (or from `since`, the day after what was
     already claimed) to `through` (both included), segment by segment as payments lower the amount
     and half-years change the rate, rounded to the cent (half up) once, at the end. (None, the
-    half-years without a rate) when a rate is missing."""
+    half-years without a rate) when a rate is missing. Integer arithmetic: every segment shares the
+    denominator 10,000 × 365, so the sum is exact."""
     first = max(due_date + timedelta(days=1), since or due_date)
     if through < first:
         return 0, ()
-    later = sorted((paid_on, cents) for paid_on, cents in payments if paid_on > due_date)
+    later = sorted((paid_on, cents) for paid_on, cents in payments if paid_on > due_date) if payments else []
     # The amount owed on a day: open today + what was paid on that day or after.
     owed = open_cents + sum(cents for _, cents in later)
-    breaks = {paid_on + timedelta(days=1) for paid_on, _ in later if paid_on < through}
-    start = first
-    half = next_half_year(half_year_of(start))
+    breaks = {paid_on + timedelta(days=1) for paid_on, _ in later if first <= paid_on < through}
+    half = next_half_year(half_year_of(first))
     while half <= through:
         breaks.add(half)
         half = next_half_year(half)
-    total, missing = Fraction(0), []
+    numerator, missing, start = 0, [], first
     paid = iter(later)
     pending = next(paid, None)
-    for end in sorted(b for b in breaks if b > start) + [through + timedelta(days=1)]:
+    for end in sorted(breaks) + [through + timedelta(days=1)]:
         while pending is not None and pending[0] < start:
             owed -= pending[1]
             pending = next(paid, None)
@@ -292,11 +292,11 @@ def interest_cents(open_cents: int, payments: Iterable[tuple[date, int]], due_da
                 if half_year_of(start) not in missing:
                     missing.append(half_year_of(start))
             else:
-                total += Fraction(owed * rate * (end - start).days, 10000 * DAYS_IN_YEAR)
+                numerator += owed * rate * (end - start).days
         start = end
     if missing:
         return None, tuple(missing)
-    return math.floor(total + Fraction(1, 2)), ()  # half up; never negative
+    return (2 * numerator + DENOMINATOR) // (2 * DENOMINATOR), ()  # half up; never negative
 
 
 def charges_of(entry: Entry, payments: Iterable[tuple[date, int]], today: date, terms: Terms) -> Charges | None:
@@ -377,3 +377,45 @@ def overview(session: Session, today: date) -> Overview:
     in_use = set(session.scalars(select(CustomerSummary.currency).distinct())) | set(found.indemnities) | {"EUR"}
     return Overview(found, sorted(found.rates.values(), reverse=True), found.missing_half_years(today), sorted(in_use),
                     list(reversed(choices)), following)
+
+
+def accrue(session: Session, today: date | None = None, terms_now: Terms | None = None) -> int:
+    """The daily run: every customer's interest and indemnities over its open, overdue invoices, as
+    of `today`, in late_charges_totals (for the exports). Streams the invoices and their payments in
+    due-date order; returns how many invoices were counted."""
+    today = today or clock.today()
+    found_terms = terms_now or terms(session)
+    charged = select(Customer.id).where(Customer.late_payment_charges.is_(True))
+    overdue = (Entry.is_open.is_(True), Entry.kind == INVOICE, Entry.due_date < today,
+               Entry.customer_id.in_(charged))
+    paid: dict[int, list[tuple[date, int]]] = {}
+    for entry_id, paid_on, cents in session.execute(
+            select(Payment.entry_id, Payment.paid_on, Payment.amount_cents).join(Entry, Entry.id == Payment.entry_id)
+            .where(*overdue, Payment.reversed_at.is_(None), Payment.paid_on > Entry.due_date)):
+        paid.setdefault(entry_id, []).append((paid_on, cents))
+    totals: dict[tuple[int, str], list] = {}
+    counted = 0
+    rows = session.execute(select(Entry.id, Entry.customer_id, Entry.currency, Entry.due_date, Entry.open_cents)
+                           .where(*overdue).execution_options(yield_per=20000))
+    indemnities = found_terms.indemnities
+    for entry_id, customer_id, currency, due_date, open_cents in rows:
+        cents, _ = interest_cents(open_cents, paid.get(entry_id), due_date, today, found_terms)
+        total = totals.get((customer_id, currency))
+        if total is None:
+            total = totals[(customer_id, currency)] = [0, 0, 0]
+        total[0] += 1
+        total[1] = None if total[1] is None or cents is None else total[1] + cents
+        indemnity = indemnities.get(currency)
+        total[2] = None if total[2] is None or indemnity is None else total[2] + indemnity
+        counted += 1
+    session.execute(delete(LateChargesTotal))
+    if totals:
+        session.execute(insert(LateChargesTotal), [
+            {"customer_id": customer_id, "currency": currency, "as_of": today, "invoices": count,
+             "interest_cents": interest, "indemnity_cents": indemnity}
+            for (customer_id, currency), (count, interest, indemnity) in totals.items()])
+    return counted
+
+
+def totals_by_customer(session: Session) -> dict[tuple[int, str], LateChargesTotal]:
+    return {(row.customer_id, row.currency): row for row in session.scalars(select(LateChargesTotal))}

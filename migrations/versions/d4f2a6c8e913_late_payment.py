@@ -113,6 +113,18 @@ def upgrade():
     op.create_index(op.f('ix_claimed_charges_entry_id'), 'claimed_charges', ['entry_id'], unique=False)
     op.create_index(op.f('ix_claimed_charges_notice_id'), 'claimed_charges', ['notice_id'], unique=False)
     op.create_table(
+        'late_charges_totals',
+        sa.Column('customer_id', sa.Integer(), nullable=False),
+        sa.Column('currency', sa.String(length=3), nullable=False),
+        sa.Column('as_of', sa.Date(), nullable=False),
+        sa.Column('invoices', sa.Integer(), nullable=False),
+        sa.Column('interest_cents', sa.BigInteger(), nullable=True),
+        sa.Column('indemnity_cents', sa.BigInteger(), nullable=True),
+        sa.ForeignKeyConstraint(['customer_id'], ['customers.id'],
+                                name=op.f('fk_late_charges_totals_customer_id_customers')),
+        sa.PrimaryKeyConstraint('customer_id', 'currency', name=op.f('pk_late_charges_totals')),
+    )
+    op.create_table(
         'debt_collection_claims',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('entry_id', sa.Integer(), nullable=False),
@@ -158,6 +170,7 @@ def upgrade():
 
 def downgrade():
     op.drop_table('debt_collection_claims')
+    op.drop_table('late_charges_totals')
     op.drop_table('claimed_charges')
     op.drop_table('formal_notice_entries')
     op.drop_table('formal_notices')

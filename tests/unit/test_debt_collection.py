@@ -14,8 +14,7 @@ from sqlalchemy import select
 
 from domain import clock, debt_collection
 from domain.collection import marks
-from domain.models import (AuditEvent, CollectionCase, DebtCollectionClaim, Entry, Export, Notification,
-                           Payment)
+from domain.models import AuditEvent, CollectionCase, DebtCollectionClaim, Entry, Export, Notification, Payment
 from domain.reminders import notices
 
 HTMX = {"HX-Request": "true"}

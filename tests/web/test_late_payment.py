@@ -2,6 +2,8 @@
 account status shows (TODAY = 15/06/2026, 1st half of 2026: ECB 2.15 % + 10 = 12.15 %)."""
 from datetime import date, timedelta
 
+from sqlalchemy import select
+
 from domain.models import AuditEvent, CompanySettings, Customer, Payment, ReferenceRate
 
 HTMX = {"HX-Request": "true"}
@@ -141,3 +143,41 @@ def test_settings_warn_of_a_missing_half_year(finance_client, pinned_today):
     assert 'data-testid="missing-half-year"' in html and "2nd half of 2026" in html
     clock.pin(date(2026, 6, 30) - timedelta(days=1))
     assert 'data-testid="missing-half-year"' not in finance_client.get("/settings/").get_data(as_text=True)
+
+
+def test_the_daily_run_totals_the_charges_of_every_customer_for_the_who_owes_export(
+        finance_client, session, ledger_builder, run_jobs):
+    import io
+    import re
+
+    from openpyxl import load_workbook
+
+    from domain.ledger import interest
+    from domain.models import LateChargesTotal
+
+    bistro = ledger_builder.customer("C1", "Bistro")
+    ledger_builder.entry(bistro, 30, "1000.00", number="F-30")           # €9.99 + €40.00
+    ledger_builder.entry(bistro, 73, "500.00", number="F-73")            # €12.15 + €40.00
+    ledger_builder.entry(bistro, -3, "800.00", number="F-NOT-DUE")       # nothing
+    mairie = ledger_builder.customer("C2", "Mairie", late_payment_charges=False)
+    ledger_builder.entry(mairie, 30, "1000.00", number="M-1")            # charges off
+    london = ledger_builder.customer("C3", "London Ltd")
+    ledger_builder.entry(london, 30, "1000.00", currency="GBP", number="L-1")  # no indemnity set for GBP
+    session.commit()
+
+    assert interest.accrue(session) == 3
+    session.commit()
+    totals = {(t.customer_id, t.currency): (t.invoices, t.interest_cents, t.indemnity_cents)
+              for t in session.scalars(select(LateChargesTotal))}
+    assert totals == {(bistro.id, "EUR"): (2, 2214, 8000), (london.id, "GBP"): (1, 999, None)}
+
+    response = finance_client.post("/exports/balances", data={}, headers=HTMX)
+    export_id = re.search(r"/exports/(\d+)", response.get_data(as_text=True)).group(1)
+    run_jobs()
+    sheet = load_workbook(io.BytesIO(finance_client.get(f"/exports/{export_id}/download").data)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    header = rows[1]
+    assert header[-2:] == ["Late-payment interest to 2026-06-15", "Recovery indemnities to 2026-06-15"]
+    by_account = {row[0]: row for row in rows[2:]}
+    assert [str(v) for v in by_account["C1"][-2:]] == ["22.14", "80"]
+    assert by_account["C2"][-2:] == [None, None] and by_account["C3"][-1] is None
