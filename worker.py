@@ -24,6 +24,7 @@ import jobs.debt_collection
 import jobs.digest
 import jobs.exports
 import jobs.ledger
+import jobs.monitoring
 import jobs.reminders
 from app import create_app
 from domain import clock
@@ -68,6 +69,13 @@ def enqueue_daily_jobs(app) -> bool:
                                                job_id=f"debt-collection-{day}", depends_on=after, job_timeout=1800)],
                            allow_failure=True)
         log.info("Daily debt collection queued for %s", day)
+        queued = True
+    if connection.set(f"relance:daily:monitoring:{day}", "1", nx=True, ex=3 * 86400):
+        # After the lists moved today, before the morning digest that names what entered a point.
+        after = Dependency(jobs=[queue.enqueue(jobs.monitoring.refresh_monitoring_points, day,
+                                               job_id=f"monitoring-{day}", depends_on=after, job_timeout=1800)],
+                           allow_failure=True)
+        log.info("Daily look at the monitoring points queued for %s", day)
         queued = True
     local = datetime.now(ZoneInfo(app.config.get("TIMEZONE", "Europe/Paris")))
     if local.hour >= DIGEST_HOUR and connection.set(f"relance:daily:digest:{local.date()}", "1", nx=True,

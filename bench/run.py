@@ -238,6 +238,9 @@ def pages(account: str, search: str) -> list[tuple[str, str]]:
         # The first page of the demo data is old credit notes; page 40 is invoices with ✉️ / @.
         ("Due dates page 40", "/due-dates?page=40"),
         ("Account status", f"/customers/{quote(account, safe='')}"),
+        # From reminder to debt collection (issue 14): both tabs within the page target.
+        ("Debt collection: Manual transfer", "/debt-collection?tab=manual"),
+        ("Debt collection: Automatic transfer", "/debt-collection?tab=automatic"),
         ("Search", f"/search?{urlencode({'q': search})}"),
     ]
 

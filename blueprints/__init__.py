@@ -12,6 +12,7 @@ from blueprints.disputes.routes import bp as disputes
 from blueprints.exports.routes import bp as exports
 from blueprints.follow_up.routes import bp as follow_up
 from blueprints.imports.routes import bp as imports
+from blueprints.monitoring.routes import bp as monitoring
 from blueprints.notices.routes import bp as notices
 from blueprints.notifications.routes import bp as notifications
 from blueprints.promises.routes import bp as promises
@@ -24,7 +25,7 @@ from blueprints.users.routes import bp as users
 
 BLUEPRINTS = (auth, receivables, customers, collection, exports, notifications, settings, imports,
               attachments, reminder_templates, reminders, follow_up, users, account, disputes, promises,
-              schedules, notices, debt_collection)
+              schedules, notices, debt_collection, monitoring)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -36,7 +36,7 @@ from domain import clock
 from domain.ledger.summaries import refresh_summaries
 from domain.models import (CREDIT_NOTE, INVOICE, MAX_LEVEL, Attachment, AuditEvent, CollectionCase, Contact, Customer,
                            Dispute, DisputeEntry, DisputeEvent, Entry, Instalment, Payment, PaymentSchedule, Promise,
-                           PromiseEntry, ReminderActivity, ReminderEntry, ScheduleEntry)
+                           PromiseEntry, ReminderActivity, ReminderEntry, ScheduleEntry, User)
 from domain.money import format_money
 from domain.users import create_user, find_user
 
@@ -1009,6 +1009,46 @@ def _customers_said(connection, actors: DemoActors, today: date) -> tuple[int, i
     return promised, scheduled
 
 
+NOTICE_EVERY = 97  # one customer in 97 got a formal notice that expired unpaid
+
+
+def _formal_notices(session: Session, actors: DemoActors, today: date) -> tuple[int, int]:
+    """Formal notices issued three weeks ago (interest and indemnity claimed, by letter) whose deadline
+    passed unpaid, then the day's debt-collection rule: their invoices show under /debt-collection
+    (every other customer on transfer option 20: the Automatic transfer tab; the rest on the company's
+    30: Manual). Through the domain, as a user and the daily run would do it; only invoices nothing holds."""
+    from domain import debt_collection
+    from domain.reminders import notices
+
+    actor = session.get(User, actors.finance)
+    issued = today - timedelta(days=21)
+    entries = Entry.__table__
+    # Customers with an invoice long overdue that nothing holds, spread over the ledger.
+    candidates = list(session.scalars(
+        select(entries.c.customer_id).distinct()
+        .where(entries.c.is_open.is_(True), entries.c.kind == INVOICE, entries.c.due_date < issued - timedelta(days=30),
+               entries.c.disputed.is_(False), entries.c.in_collection.is_(False), entries.c.scheduled.is_(False),
+               entries.c.promised_until.is_(None), entries.c.reminders_stopped.is_(False))
+        .order_by(entries.c.customer_id)))
+    wanted = max(1, session.scalar(select(func.count()).select_from(Customer)) // NOTICE_EVERY) if candidates else 0
+    chosen = candidates[::max(1, len(candidates) // wanted)][:wanted] if wanted else []
+    count = 0
+    for customer in session.scalars(select(Customer).where(Customer.id.in_(chosen)).order_by(Customer.id)):
+        found = notices.draft(session, customer, None, issued)
+        lines = [line for line in found.lines if line.entry.due_date < issued - timedelta(days=30)][:3]
+        if found.problems or not lines or len({line.entry.currency for line in lines}) > 1:
+            continue
+        if count % 2:
+            customer.transfer_option = 20  # its claims under the Automatic transfer tab, the others under Manual
+        notices.issue(session, actor, customer, [line.entry.id for line in lines], channel="letter",
+                      claim=not found.charge_problems, token=f"demo-{customer.id}", deadline=issued + timedelta(days=8),
+                      today=issued)
+        count += 1
+    session.flush()
+    report = debt_collection.run(session, today)
+    return count, len(report.listed)
+
+
 def load_demo(
     session: Session,
     plan: DemoPlan,
@@ -1060,6 +1100,9 @@ def load_demo(
             progress(f"Promises to pay: {promised:,}; payment schedules: {scheduled:,}")
         refresh_summaries(session, None, today)
         progress("Summaries: aged balances computed for every customer")
+        noticed, claims = _formal_notices(session, actors, today)
+        if noticed:
+            progress(f"Formal notices: {noticed:,} expired unpaid; {claims:,} invoices ready for debt collection")
         documents = _store_invoice_pdfs(connection, ledger.invoice_prints, Path(attachment_dir), render_invoice, written)
         if documents:
             progress(f"Invoice PDFs: {documents}")

@@ -33,7 +33,7 @@ from domain import settings as settings_rules
 from domain import working_days
 from domain.collection import files as collection_files
 from domain.collection import marks
-from domain.listing import PAGE_SIZE, Page
+from domain.listing import PAGE_SIZE, Page, keys_and_count
 from domain.models import (CLOSE_REASONS, TRANSFER_OPTIONS, CollectionCase, CompanySettings, Customer,
                            DebtCollectionClaim, Entry, FormalNotice, FormalNoticeEntry, User)
 from domain.reminders.holds import holds
@@ -382,6 +382,12 @@ def _where(filters: ClaimFilters) -> list:
         where.append(or_(func.lower(Customer.name).like(like), func.lower(Entry.number).like(like),
                          func.lower(Customer.account).like(like)))
     return where
+
+
+def claim_keys(session: Session, filters: ClaimFilters, cap: int) -> tuple[list[str], int]:
+    """The claims of the filtered tab as ids (a monitoring point's)."""
+    return keys_and_count(session, select(DebtCollectionClaim.id).join(Entry, Entry.id == DebtCollectionClaim.entry_id)
+                          .join(Customer, Customer.id == DebtCollectionClaim.customer_id).where(*_where(filters)), cap)
 
 
 def claim_rows(session: Session, filters: ClaimFilters) -> Page:

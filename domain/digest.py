@@ -19,12 +19,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain import clock
+from domain import clock, monitoring
+from domain.collection import legal
 from domain.ledger.disputes import stale_days
-from domain.models import DigestDelivery, Dispute, Instalment, Notification, PaymentSchedule, Promise, User
+from domain.models import CaseTask, DigestDelivery, Dispute, Instalment, Notification, PaymentSchedule, Promise, User
 from domain.money import format_money
 
 IN_APP = ("app", "both")
+DEADLINE_DAYS = 14  # a legal deadline is named this many days ahead
 
 
 @dataclass
@@ -35,11 +37,13 @@ class Digest:
     due_today: list[Promise] = field(default_factory=list)
     missed: list[Instalment] = field(default_factory=list)  # late since yesterday
     instalments_today: list[Instalment] = field(default_factory=list)
+    deadlines: list[CaseTask] = field(default_factory=list)  # legal deadlines of collection cases, soon or past
     stale_after: int = 14
 
     @property
     def empty(self) -> bool:
-        return not (self.broken or self.untouched or self.due_today or self.missed or self.instalments_today)
+        return not (self.broken or self.untouched or self.due_today or self.missed or self.instalments_today
+                    or self.deadlines)
 
     def headline(self) -> str:
         parts = []
@@ -54,6 +58,8 @@ class Digest:
         if self.instalments_today:
             parts.append(f"{len(self.instalments_today)} instalment{'s' if len(self.instalments_today) > 1 else ''} "
                          "due today")
+        if self.deadlines:
+            parts.append(f"{len(self.deadlines)} legal deadline{'s' if len(self.deadlines) > 1 else ''}")
         return f"Relance, {self.day:%d/%m/%Y}: " + ", ".join(parts)
 
     def lines(self) -> list[str]:
@@ -81,6 +87,10 @@ class Digest:
                           f"instalment {i.number} of {format_money(i.amount_cents, i.schedule.currency)} due "
                           f"{i.due_on:%d/%m/%Y}, {format_money(i.paid_cents, i.schedule.currency)} paid"
                           for i in instalments]
+        if self.deadlines:
+            lines.append(f"Legal deadlines of collection cases (within {DEADLINE_DAYS} days, or past):")
+            lines += [f"  - {t.due_on:%d/%m/%Y} case #{t.case_id} {t.case.customer.name}: {t.text}"
+                      for t in self.deadlines]
         return lines
 
 
@@ -104,6 +114,7 @@ def digest_of(session: Session, today: date, now: datetime | None = None) -> Dig
             .where(Instalment.status == "late", PaymentSchedule.status.in_(("late", "broken")),
                    Instalment.due_on >= today - timedelta(days=400)).order_by(Instalment.due_on, Instalment.id))
             if i.due_on + timedelta(days=i.schedule.grace_days + 1) == today],
+        deadlines=legal.open_tasks(session, today + timedelta(days=DEADLINE_DAYS)),
         instalments_today=list(session.scalars(
             select(Instalment).join(PaymentSchedule, PaymentSchedule.id == Instalment.schedule_id)
             .where(Instalment.due_on == today, Instalment.status != "paid",
@@ -122,14 +133,17 @@ def make_digests(session: Session, today: date) -> list[int]:
     for user in users:
         if user.id in made:
             continue
-        text = "\n".join(digest.lines())
-        delivery = DigestDelivery(user_id=user.id, day=today, text=text,
-                                  status="none" if digest.empty else "queued")
+        personal = monitoring.digest_lines(session, user, today)  # their monitoring points
+        text = "\n".join(digest.lines() + personal)
+        empty = digest.empty and not personal
+        delivery = DigestDelivery(user_id=user.id, day=today, text=text, status="none" if empty else "queued")
         try:
             with session.begin_nested():
                 session.add(delivery)
-                if not digest.empty and user.export_notifications in IN_APP:
-                    session.add(Notification(user_id=user.id, text=digest.headline()[:500]))
+                if not empty and user.export_notifications in IN_APP:
+                    headline = digest.headline() if not digest.empty else \
+                        f"Relance, {today:%d/%m/%Y}: new items in your monitoring points"
+                    session.add(Notification(user_id=user.id, text=headline[:500]))
         except IntegrityError:  # another worker made it meanwhile
             continue
     session.flush()

@@ -13,7 +13,7 @@ from domain.models import Export, User
 KINDS = {"balances_xlsx": "Who owes you what? (Excel)", "collection_xlsx": "Collection (Excel)",
          "statement_pdf": "Statement (PDF)", "statement_xlsx": "Statement (Excel)", "disputes_xlsx": "Disputes (Excel)",
          "promises_xlsx": "Promises to pay (Excel)", "schedules_xlsx": "Payment schedules (Excel)",
-         "schedule_pdf": "Payment schedule for signature (PDF)"}
+         "schedule_pdf": "Payment schedule for signature (PDF)", "court_pack": "Court pack (injunction to pay)"}
 STATEMENTS = ("statement_pdf", "statement_xlsx")  # a customer's statement of account (domain.ledger.statements)
 DOUBLE_CLICK_WINDOW = timedelta(seconds=30)  # the same request again within this is the same export (or bulk run)
 COLLECTION_FILE = "collection_file"  # the kind of a collection file's export (domain.collection.files)

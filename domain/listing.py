@@ -93,3 +93,13 @@ class Page:
     @property
     def last_row(self) -> int:
         return (self.page - 1) * PAGE_SIZE + len(self.rows)
+
+
+def keys_and_count(session, ids_select, cap: int) -> tuple[list[str], int]:
+    """The first `cap` keys of a list (a select of its rows' ids, in any order) as text, and how
+    many rows it has: what a monitoring point remembers of a list from one day to the next."""
+    from sqlalchemy import func, select
+
+    total = session.scalar(select(func.count()).select_from(ids_select.subquery())) or 0
+    keys = [":".join(str(part) for part in row) for row in session.execute(ids_select.limit(cap))]
+    return keys, total

@@ -984,6 +984,73 @@ class DebtCollectionClaim(Base):
         return self.status in ("listed", "paused")
 
 
+class MonitoringPoint(Base):
+    """A list with its filters a user keeps an eye on ("Manual transfer — over €5,000"): how many
+    items it had and which (up to a cap) when the daily run last looked, and how many of them were
+    new since the look before (domain/monitoring.py)."""
+
+    __tablename__ = "monitoring_points"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    list_key: Mapped[str] = mapped_column("list", String(30))  # domain.monitoring.LISTS
+    query: Mapped[str] = mapped_column(String(2000), default="")  # the list's filters, as a query string
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    checked_on: Mapped[date | None] = mapped_column(Date)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    new_count: Mapped[int] = mapped_column(Integer, default=0)
+    seen_at: Mapped[datetime | None] = mapped_column(DateTime)  # the user opened it since the last look
+    keys: Mapped[list | None] = mapped_column(JSON)
+
+
+LEGAL_STEPS = {"amicable": "Amicable action", "formal_notice": "Formal notice",
+               "injunction_request": "Injunction to pay requested", "injunction_order": "Injunction order granted",
+               "service": "Order served", "enforcement": "Enforcement formula granted", "summons": "Summons",
+               "judgment": "Judgment"}
+
+
+class LegalStep(Base):
+    """A dated step of a collection case (domain/collection/legal.py), with its document (stored
+    like an attachment) and its costs (court or bailiff fees, claimed with the rest)."""
+
+    __tablename__ = "legal_steps"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # LEGAL_STEPS
+    on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(String(1000))
+    costs_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    document_filename: Mapped[str | None] = mapped_column(String(255))
+    document_storage: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    created_by: Mapped[User | None] = relationship()
+
+    @property
+    def label(self) -> str:
+        return LEGAL_STEPS[self.kind]
+
+
+class CaseTask(Base):
+    """A dated task of a collection case: a legal deadline a step started (serve the order within 6
+    months, the opposition period)."""
+
+    __tablename__ = "case_tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("collection_cases.id"), index=True)
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("legal_steps.id"))
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    text: Mapped[str] = mapped_column(String(500))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime)
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    case: Mapped[CollectionCase] = relationship()
+
+
 class ImportMapping(Base):
     """Which of a file's headers holds each of an import's columns, remembered per kind (customers,
     entries, payments) when a file with headers of its own ("N° facture") was imported."""
@@ -1104,7 +1171,7 @@ class ReminderLetter(Base):
     activity: Mapped[ReminderActivity] = relationship()
 
 
-FOLLOW_UP_CHANNELS = ("email", "letter", "task")
+FOLLOW_UP_CHANNELS = ("email", "letter", "task", "notice")  # notice: a formal notice (domain.reminders.notices)
 
 
 class FollowUpPlan(Base):
@@ -1134,7 +1201,7 @@ class FollowUpStep(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("follow_up_plans.id"), index=True)
     offset_days: Mapped[int] = mapped_column(Integer)
-    channel: Mapped[str] = mapped_column(String(10))  # email | letter | task
+    channel: Mapped[str] = mapped_column(String(10))  # email | letter | task | notice
     level: Mapped[int] = mapped_column(SmallInteger)
     template_level: Mapped[int | None] = mapped_column(SmallInteger)  # None: the template of `level`
 
@@ -1142,7 +1209,8 @@ class FollowUpStep(Base):
 
     @property
     def template(self) -> int | None:
-        """The level whose template the step sends; None for a task (it sends nothing)."""
-        if self.channel == "task":
+        """The level whose template the step sends; None for a task (it sends nothing) and a formal
+        notice (its own letter)."""
+        if self.channel in ("task", "notice"):
             return None
         return self.level if self.template_level is None else self.template_level

@@ -2,6 +2,7 @@
 hand it over to a collection agency by e-mail, saying "sent" only once the mail server took it."""
 from __future__ import annotations
 
+import dataclasses
 import mimetypes
 from pathlib import Path
 
@@ -12,8 +13,11 @@ from rq.job import Job
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from domain import clock, notifications
+from domain import clock
+from domain import exports as exports_rules
+from domain import notifications
 from domain.collection import agency as agency_rules
+from domain.collection import legal
 from domain.collection.files import entry_ids_of
 from domain.ledger import interest
 from domain.models import (DISPUTE_OUTCOMES, SCHEDULE_FREQUENCIES, Attachment, AuditEvent, CollectionAgency,
@@ -24,11 +28,13 @@ from domain.reminders import notices
 from extensions import db
 from files.collection_zip import (CollectionFileContents, CompanyDetails, CustomerDetails, EntryLine, InvoiceFile,
                                   write_collection_file)
+from files.court_pack import CourtPack, PackLine, PackNotice, PackStep, write_court_pack
 from files.history import CustomerSaid, HistoryStep, InstalmentLine
 from files.names import file_stem, safe_name
 from files.pdf import CoveredEntry, ReminderDocument
 from jobs.base import (IN_PROGRESS, background, export_path, job, log, progress_recorder, queue, redis_connection,
                        rendering_heap, sender_address, write_aside)
+from jobs.reminders import notice_file
 from mail import smtp as mailer
 
 AGENCY_SEND_TTL = 7 * 86400  # the inline "sent / not sent" answer outlives a long weekend
@@ -44,64 +50,102 @@ def build_collection_file(export: Export) -> str:
         customer = session.get(Customer, export.customer_id) if export.customer_id else None
         if customer is None:
             raise LookupError("The customer of this collection file no longer exists.")
-        ids = entry_ids_of(export)
-        entries = list(session.scalars(select(Entry).where(Entry.id.in_(ids), Entry.customer_id == customer.id)
-                                       .order_by(Entry.due_date, Entry.id))) if ids else []
-        if not entries:
-            raise LookupError("None of the selected entries is on this customer's account any more.")
-        attachments: dict[int, Attachment] = {}  # entry id → its latest PDF (else its latest file)
-        for attachment in session.scalars(select(Attachment).where(Attachment.entry_id.in_(ids))
-                                        .order_by(Attachment.uploaded_at, Attachment.id)):
-            current = attachments.get(attachment.entry_id)
-            if current is None or "pdf" in attachment.content_type or "pdf" not in current.content_type:
-                attachments[attachment.entry_id] = attachment
-        activities = session.scalars(
-            select(ReminderActivity)
-            .where(ReminderActivity.id.in_(select(ReminderEntry.activity_id).where(ReminderEntry.entry_id.in_(ids))))
-            .options(selectinload(ReminderActivity.covered).joinedload(ReminderEntry.entry),
-                     joinedload(ReminderActivity.sent_by))
-            .order_by(ReminderActivity.sent_at, ReminderActivity.id))
-        company = session.scalar(select(CompanySettings).order_by(CompanySettings.id).limit(1))
-
-        attachment_dir = Path(current_app.config["ATTACHMENT_DIR"])
-        selected = {entry.id for entry in entries}
-        terms = interest.terms(session)
-        paid = interest.payments_by_entry(session, ids)
-        charges = {e.id: interest.charges_of(e, paid.get(e.id, ()), day, terms) for e in entries
-                   if customer.late_payment_charges}
-        claimed = notices.open_claims_by_entry(session, ids)
-        contents = CollectionFileContents(
-            customer=CustomerDetails(
-                account=customer.account, name=customer.name, registration_number=customer.registration_number or "",
-                address=customer.address or "", emails=tuple(customer.email_list), phone=customer.phone or "",
-                language=customer.language or ""),
-            company=CompanyDetails(name=company.name, registration_number=company.registration_number or "",
-                                   sender_email=company.sender_email or "", address=company.address or "")
-            if company else CompanyDetails(name=""),
-            entries=[EntryLine(
-                id=e.id, number=e.number, kind=e.kind, issue_date=e.issue_date, due_date=e.due_date,
-                amount_cents=e.amount_cents, open_cents=e.open_cents, currency=e.currency,
-                reminder_level=e.reminder_level, days_overdue=e.days_overdue(day), in_collection=e.in_collection,
-                reminders_stopped=e.reminders_stopped_on(day), disputed=e.disputed,
-                invoice=InvoiceFile(attachment_dir / Path(attachments[e.id].storage_name).name, attachments[e.id].filename)
-                if e.id in attachments else None,
-                interest_cents=charges[e.id].interest_cents if charges.get(e.id) else None,
-                indemnity_cents=charges[e.id].indemnity_cents if charges.get(e.id) else None,
-                claimed_cents=claimed.get(e.id, 0)) for e in entries],
-            reminders=[ReminderDocument(
-                id=a.id, sent_at=a.sent_at, channel=a.channel, level=a.level, sender=a.sender or "",
-                recipient=a.recipient, subject=a.subject, body=a.body,
-                sent_by=a.sent_by.display_name if a.sent_by else None,
-                covered=tuple(CoveredEntry(number=c.entry.number, open_cents=c.open_cents,
-                                           currency=c.entry.currency, due_date=c.entry.due_date,
-                                           in_file=c.entry_id in selected, entry_id=c.entry_id)
-                              for c in sorted(a.covered, key=lambda c: (c.entry.due_date, c.entry.number))))
-                for a in activities],
-            exported_on=day, exported_at=clock.now(), locale=current_app.config.get("BABEL_LOCALE") or "en_GB",
-            said=customer_said(session, customer, ids))
+        contents = collection_contents(session, customer, entry_ids_of(export), day)
         filename = safe_name(file_stem(customer.name, day)) + ".zip"
         progress = progress_recorder(export, every=0.2)  # percent, at most five times a second
         write_aside(export_path(export) / filename, lambda path: write_collection_file(path, contents, progress))
+        return filename
+
+
+def collection_contents(session, customer: Customer, ids: list[int], day) -> CollectionFileContents:
+    """What a collection file (or a court pack) holds of `customer`'s entries `ids`: the entries with
+    their invoice files and late-payment figures, the reminders about them, what the customer said."""
+    entries = list(session.scalars(select(Entry).where(Entry.id.in_(ids), Entry.customer_id == customer.id)
+                                   .order_by(Entry.due_date, Entry.id))) if ids else []
+    if not entries:
+        raise LookupError("None of the selected entries is on this customer's account any more.")
+    attachments: dict[int, Attachment] = {}  # entry id → its latest PDF (else its latest file)
+    for attachment in session.scalars(select(Attachment).where(Attachment.entry_id.in_(ids))
+                                      .order_by(Attachment.uploaded_at, Attachment.id)):
+        current = attachments.get(attachment.entry_id)
+        if current is None or "pdf" in attachment.content_type or "pdf" not in current.content_type:
+            attachments[attachment.entry_id] = attachment
+    activities = session.scalars(
+        select(ReminderActivity)
+        .where(ReminderActivity.id.in_(select(ReminderEntry.activity_id).where(ReminderEntry.entry_id.in_(ids))))
+        .options(selectinload(ReminderActivity.covered).joinedload(ReminderEntry.entry),
+                 joinedload(ReminderActivity.sent_by))
+        .order_by(ReminderActivity.sent_at, ReminderActivity.id))
+    company = session.scalar(select(CompanySettings).order_by(CompanySettings.id).limit(1))
+
+    attachment_dir = Path(current_app.config["ATTACHMENT_DIR"])
+    selected = {entry.id for entry in entries}
+    terms = interest.terms(session)
+    paid = interest.payments_by_entry(session, ids)
+    charges = {e.id: interest.charges_of(e, paid.get(e.id, ()), day, terms) for e in entries
+               if customer.late_payment_charges}
+    claimed = notices.open_claims_by_entry(session, ids)
+    return CollectionFileContents(
+        customer=CustomerDetails(
+            account=customer.account, name=customer.name, registration_number=customer.registration_number or "",
+            address=customer.address or "", emails=tuple(customer.email_list), phone=customer.phone or "",
+            language=customer.language or ""),
+        company=CompanyDetails(name=company.name, registration_number=company.registration_number or "",
+                               sender_email=company.sender_email or "", address=company.address or "")
+        if company else CompanyDetails(name=""),
+        entries=[EntryLine(
+            id=e.id, number=e.number, kind=e.kind, issue_date=e.issue_date, due_date=e.due_date,
+            amount_cents=e.amount_cents, open_cents=e.open_cents, currency=e.currency,
+            reminder_level=e.reminder_level, days_overdue=e.days_overdue(day), in_collection=e.in_collection,
+            reminders_stopped=e.reminders_stopped_on(day), disputed=e.disputed,
+            invoice=InvoiceFile(attachment_dir / Path(attachments[e.id].storage_name).name, attachments[e.id].filename)
+            if e.id in attachments else None,
+            interest_cents=charges[e.id].interest_cents if charges.get(e.id) else None,
+            indemnity_cents=charges[e.id].indemnity_cents if charges.get(e.id) else None,
+            claimed_cents=claimed.get(e.id, 0)) for e in entries],
+        reminders=[ReminderDocument(
+            id=a.id, sent_at=a.sent_at, channel=a.channel, level=a.level, sender=a.sender or "",
+            recipient=a.recipient, subject=a.subject, body=a.body,
+            sent_by=a.sent_by.display_name if a.sent_by else None,
+            covered=tuple(CoveredEntry(number=c.entry.number, open_cents=c.open_cents,
+                                       currency=c.entry.currency, due_date=c.entry.due_date,
+                                       in_file=c.entry_id in selected, entry_id=c.entry_id)
+                          for c in sorted(a.covered, key=lambda c: (c.entry.due_date, c.entry.number))))
+            for a in activities],
+        exported_on=day, exported_at=clock.now(), locale=current_app.config.get("BABEL_LOCALE") or "en_GB",
+        said=customer_said(session, customer, ids))
+
+
+def build_court_pack(export: Export) -> str:
+    """The court pack of a collection case (files/court_pack.py): the claim broken down, its steps, the
+    invoices, the formal notices with their proof of sending, the reminders, the steps' documents."""
+    with rendering_heap():
+        session, day = db.session, clock.today()
+        case_id = int(exports_rules.params_of(export).get("case_id", 0))
+        case = session.get(CollectionCase, case_id)
+        if case is None:
+            raise LookupError("This collection case no longer exists.")
+        breakdown = legal.claim_breakdown(session, case)
+        if not breakdown.lines:
+            raise LookupError("Nothing is claimed in this case any more: every invoice and charge is settled.")
+        contents = collection_contents(session, case.customer, [line.entry.id for line in breakdown.lines], day)
+        if (case.customer.language or "").startswith("fr"):
+            contents = dataclasses.replace(contents, locale="fr_FR")
+        attachment_dir = Path(current_app.config["ATTACHMENT_DIR"])
+        steps = [PackStep(step.on, step.label, step.note or "", step.costs_cents,
+                          attachment_dir / step.document_storage if step.document_storage else None,
+                          step.document_filename) for step in legal.steps_of(session, case)]
+        pack_notices = []
+        for notice in legal.notices_of_case(session, case):
+            path, filename = notice_file(notice)
+            pack_notices.append(PackNotice(notice.id, notice.issued_on, notice.deadline, notice.channel, path, filename,
+                                           notice.registered_tracking, notice.registered_on))
+        pack = CourtPack(case.id, breakdown.currency, contents,
+                         [PackLine(line.entry.number, line.entry.issue_date, line.entry.due_date, line.principal_cents,
+                                   line.interest_cents, line.indemnity_cents) for line in breakdown.lines],
+                         steps, pack_notices)
+        filename = safe_name(f"Court pack {case.id} {case.customer.name} {day.isoformat()}") + ".zip"
+        write_aside(export_path(export) / filename, lambda path: write_court_pack(path, pack))
         return filename
 
 

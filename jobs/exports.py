@@ -18,7 +18,7 @@ from extensions import db
 from files.names import safe_name
 from jobs.base import (absolute_url, enqueue_work, export_path, folder_of, job, log, mail_owner, progress_recorder,
                        queue_owner_email, see_through, write_aside)
-from jobs.collection import build_collection_file
+from jobs.collection import build_collection_file, build_court_pack
 from jobs.reminders import run_bulk
 
 
@@ -162,7 +162,7 @@ def build_statement(export: Export) -> str:
 BUILDERS = {"balances_xlsx": build_balances_xlsx, "collection_xlsx": build_collection_xlsx,
             "disputes_xlsx": build_disputes_xlsx, "promises_xlsx": build_promises_xlsx,
             "schedules_xlsx": build_schedules_xlsx, "schedule_pdf": build_schedule_pdf,
-            "collection_file": build_collection_file, "statement_pdf": build_statement,
+            "collection_file": build_collection_file, "court_pack": build_court_pack, "statement_pdf": build_statement,
             "statement_xlsx": build_statement}
 
 

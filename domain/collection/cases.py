@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from domain import audit, clock
 from domain.ledger import queries, summaries
-from domain.listing import (COUNT_CAP, PAGE_SIZE, FilterError, Page, like_escape, parse_date, parse_sort_and_page,
-                            prefix_range, query_string)
+from domain.listing import (COUNT_CAP, PAGE_SIZE, FilterError, Page, keys_and_count, like_escape, parse_date,
+                            parse_sort_and_page, prefix_range, query_string)
 from domain.models import CASE_STATUS_LABELS, CASE_STATUSES, CollectionCase, Customer, Entry, User
 
 PAID = "paid"
@@ -137,6 +137,12 @@ def _collection_select(filters: CaseFilters):
                  joinedload(Entry.collection_marked_by))
         .order_by(order, Entry.id)
     )
+
+
+def collection_keys(session: Session, filters: CaseFilters, cap: int) -> tuple[list[str], int]:
+    """The entries of the filtered Collection view as ids (a monitoring point's)."""
+    return keys_and_count(session, select(Entry.id).join(Entry.customer).outerjoin(Entry.collection_case)
+                          .where(*_conditions(filters)), cap)
 
 
 def count_collection_entries(session: Session, filters: CaseFilters, cap: int = COUNT_CAP) -> int:

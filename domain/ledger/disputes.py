@@ -27,7 +27,7 @@ from domain import audit, clock
 from domain.attachments import display_name, store_bytes
 from domain.ledger import entries as entry_rules
 from domain.ledger.payments import record_payment
-from domain.listing import like_escape
+from domain.listing import keys_and_count, like_escape
 from domain.models import (CREDIT_NOTE, DISPUTE_OUTCOMES, DISPUTE_REASONS, DISPUTE_STATUSES, INVOICE, CompanySettings,
                            Contact, Customer, Dispute, DisputeEntry, DisputeEvent, Entry, User)
 from domain.money import format_money
@@ -342,6 +342,13 @@ def _conditions(filters: DisputeFilters, stale_before: datetime) -> list:
     if filters.stale:
         conditions.append(and_(Dispute.status != "resolved", Dispute.last_activity_at < stale_before))
     return conditions
+
+
+def dispute_keys(session: Session, filters: DisputeFilters, cap: int) -> tuple[list[str], int]:
+    """The disputes of the filtered view as ids (a monitoring point's)."""
+    stale_before = clock.now() - timedelta(days=stale_days(session))
+    return keys_and_count(session, select(Dispute.id).join(Customer, Customer.id == Dispute.customer_id)
+                          .where(*_conditions(filters, stale_before)), cap)
 
 
 def dispute_rows(session: Session, filters: DisputeFilters, *, limit: int | None = PAGE_SIZE) -> tuple[list[DisputeRow], int]:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from domain import audit, clock
 from domain.ledger.summaries import follow_customer_changes, new_stamp
-from domain.listing import like_escape
+from domain.listing import keys_and_count, like_escape
 from domain.models import (INVOICE, PROMISE_CHANNELS, PROMISE_STATUSES, CompanySettings, Contact, Customer, Entry,
                            Notification, Promise, PromiseEntry, User)
 from domain.money import format_money
@@ -335,6 +335,12 @@ def _conditions(filters: PromiseFilters, today: date) -> list:
         pattern = f"%{like_escape(filters.q)}%"
         conditions.append(or_(Customer.name.ilike(pattern, escape="\\"), Customer.account.ilike(pattern, escape="\\")))
     return conditions
+
+
+def promise_keys(session: Session, filters: PromiseFilters, cap: int) -> tuple[list[str], int]:
+    """The promises of the filtered view as ids (a monitoring point's)."""
+    return keys_and_count(session, select(Promise.id).join(Customer, Customer.id == Promise.customer_id)
+                          .where(*_conditions(filters, clock.today())), cap)
 
 
 def promise_rows(session: Session, filters: PromiseFilters, *, limit: int | None = PAGE_SIZE) -> tuple[list[Promise], int]:

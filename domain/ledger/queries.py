@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from domain import clock
 from domain.ledger.aging import BUCKET_COLUMNS, BUCKET_KEYS, bucket_due_range
 from domain.ledger.summaries import summaries_stamp
-from domain.listing import (COUNT_CAP, PAGE_SIZE, FilterError, Page, flag, like_escape, parse_date, parse_sort_and_page,
-                            prefix_range, query_string)
+from domain.listing import (COUNT_CAP, PAGE_SIZE, FilterError, Page, flag, keys_and_count, like_escape, parse_date,
+                            parse_sort_and_page, prefix_range, query_string)
 from domain.models import (CREDIT_NOTE, MAX_LEVEL, Contact, Customer, CustomerSummary, Entry, Payment, PaymentSchedule,
                            Promise, PromiseEntry, ScheduleEntry)
 
@@ -185,6 +185,19 @@ def _balances_select(filters: Filters):
         .where(*_balance_conditions(filters))
         .order_by(*_balance_order(filters))
     )
+
+
+def balance_keys(session: Session, filters: Filters, cap: int) -> tuple[list[str], int]:
+    """The rows of the filtered view as customer:currency keys (a monitoring point's)."""
+    return keys_and_count(session, select(CustomerSummary.customer_id, CustomerSummary.currency)
+                          .join(Customer, Customer.id == CustomerSummary.customer_id)
+                          .where(*_balance_conditions(filters)), cap)
+
+
+def due_entry_keys(session: Session, filters: Filters, cap: int) -> tuple[list[str], int]:
+    """The entries of the filtered Due dates view as ids (a monitoring point's)."""
+    return keys_and_count(session, select(Entry.id).join(Customer, Customer.id == Entry.customer_id)
+                          .where(*_due_conditions(filters, clock.today())), cap)
 
 
 def all_balances(session: Session, filters: Filters):

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from domain import audit, clock
 from domain.ledger.summaries import follow_customer_changes, new_stamp
-from domain.listing import like_escape
+from domain.listing import keys_and_count, like_escape
 from domain.models import (INVOICE, SCHEDULE_FREQUENCIES, SCHEDULE_STATUSES, CompanySettings, Customer, Entry,
                            Instalment, Notification, PaymentSchedule, ScheduleEntry, User)
 from domain.money import format_money
@@ -345,7 +345,7 @@ def parse_filters(args) -> ScheduleFilters:
                            q=(args.get("q") or "")[:100].strip(), page=page)
 
 
-def schedule_rows(session: Session, filters: ScheduleFilters, *, limit: int | None = PAGE_SIZE):
+def _schedule_conditions(filters: ScheduleFilters) -> list:
     conditions = []
     if filters.status == "active":
         conditions.append(PaymentSchedule.status.in_(("running", "late")))
@@ -354,6 +354,17 @@ def schedule_rows(session: Session, filters: ScheduleFilters, *, limit: int | No
     if filters.q:
         pattern = f"%{like_escape(filters.q)}%"
         conditions.append(or_(Customer.name.ilike(pattern, escape="\\"), Customer.account.ilike(pattern, escape="\\")))
+    return conditions
+
+
+def schedule_keys(session: Session, filters: ScheduleFilters, cap: int) -> tuple[list[str], int]:
+    """The schedules of the filtered view as ids (a monitoring point's)."""
+    return keys_and_count(session, select(PaymentSchedule.id).join(Customer, Customer.id == PaymentSchedule.customer_id)
+                          .where(*_schedule_conditions(filters)), cap)
+
+
+def schedule_rows(session: Session, filters: ScheduleFilters, *, limit: int | None = PAGE_SIZE):
+    conditions = _schedule_conditions(filters)
     base = select(PaymentSchedule).join(Customer, Customer.id == PaymentSchedule.customer_id).where(*conditions)
     total = session.scalar(select(func.count()).select_from(base.subquery()))
     stmt = base.options(selectinload(PaymentSchedule.instalments), selectinload(PaymentSchedule.entries)) \

@@ -32,7 +32,10 @@ day (or restarted after being killed) gets the same message back and never sends
 outbox raises the levels once the mail server took it. Letter steps make the PDF (through
 `make_letter`, given by the caller: the domain knows no documents) and record it like a manual
 letter. Task steps record a "Phone call to make" history event and raise the entries' level to
-the step's, so the step is not due again. Automatic runs have no user (sent_by None).
+the step's, so the step is not due again. Automatic runs have no user (sent_by None). Formal notice steps issue a notice
+(domain.reminders.notices) claiming the interest and indemnity: by e-mail with the letter attached,
+or, for a customer without an address, a letter to post (a task in the history); the entries reach
+the step's level.
 """
 from __future__ import annotations
 
@@ -47,11 +50,13 @@ from sqlalchemy.orm import Session, selectinload
 from domain import audit, clock
 from domain.models import (FOLLOW_UP_CHANNELS, INVOICE, MAX_LEVEL, MESSAGE_KINDS, AuditEvent, Customer, Entry,
                            FollowUpPlan, FollowUpStep, OutboxEntry, OutboxMessage, User)
-from domain.reminders import instalments, outbox
+from domain.reminders import instalments, notices, outbox
 from domain.reminders import sending as reminders
 from domain.reminders import templates
 
-CHANNEL_LABELS = {"email": "E-mail", "letter": "Letter", "task": "Phone call task"}
+CHANNEL_LABELS = {"email": "E-mail", "letter": "Letter", "task": "Phone call task",
+                  "notice": "Formal notice (interest and indemnity claimed)"}
+NOTICE_TASK = "Formal notice letter to post"
 MAX_OFFSET_DAYS = 3650
 TASK_ACTION = "follow_up.task"
 
@@ -132,6 +137,8 @@ def check_template(channel: str, level: int, template_level: int | str | None) -
         return None
     if channel == "task":
         raise FollowUpError("A phone call task sends nothing, so it has no template: keep “the level's own”.")
+    if channel == "notice":
+        raise FollowUpError("A formal notice is its own letter, so it has no template: keep “the level's own”.")
     if level == templates.PREVENTION:
         raise FollowUpError("A prevention step sends the prevention template: the R1…R5 templates speak of an "
                             "overdue invoice.")
@@ -147,13 +154,15 @@ def add_step(session: Session, actor: User | None, plan: FollowUpPlan, offset_da
     of the level it reaches)."""
     offset = parse_offset(offset_days)
     if channel not in FOLLOW_UP_CHANNELS:
-        raise FollowUpError("A step goes by e-mail, by letter, or is a phone call task.")
+        raise FollowUpError("A step goes by e-mail, by letter, is a phone call task or a formal notice.")
     if isinstance(level, str):
         level = templates.parse_level(level)
     if level not in templates.LEVELS:
         raise FollowUpError(f"Choose a level between prevention and R{MAX_LEVEL}.")
     if level == templates.PREVENTION and offset > 0:
         raise FollowUpError("A prevention step comes before the due date (or on it): 0 days or fewer.")
+    if channel == "notice" and (level == templates.PREVENTION or offset <= 0):
+        raise FollowUpError("A formal notice is for invoices past their due date: a step after it, at R1 or above.")
     template_level = check_template(channel, level, template_level)
     if any(s.offset_days == offset for s in plan.steps):
         raise FollowUpError(f"The plan already has a step at {offset:+d} days.")
@@ -438,7 +447,7 @@ def _skip_reason(customer: Customer, decision: CustomerDecision, company) -> str
             return "no e-mail address"
         if company is None or not (company.sender_email or "").strip():
             return "no sender e-mail address for the company (Settings → Company)"
-    if decision.channel == "letter" and not (company is not None and (company.name or "").strip()):
+    if decision.channel in ("letter", "notice") and not (company is not None and (company.name or "").strip()):
         return "no company name for the letter (Settings → Company)"
     return ""
 
@@ -482,7 +491,7 @@ def run(session: Session, today: date | None = None, *, dry_run: bool = False,
             continue
         try:
             _send(session, customer, entries, decision, today, texts, outcome, enqueue, make_letter)
-        except (reminders.ReminderError, outbox.OutboxError) as error:
+        except (reminders.ReminderError, outbox.OutboxError, notices.NoticeError) as error:
             session.rollback()
             outcome.status, outcome.reason = "skipped", str(error)
     # Then the instalments of the payment schedules, which the decision above leaves to their dates.
@@ -516,6 +525,8 @@ def _send(session: Session, customer: Customer, entries: list[Entry], decision: 
         reminders.record_letter(session, None, customer, entries, content, storage_name, filename)
         session.commit()
         outcome.status = "letter"
+    elif decision.channel == "notice":
+        _issue_notice(session, customer, entries, decision, today, texts, outcome, enqueue)
     else:
         for entry in entries:
             entry.reminder_level = max(entry.reminder_level or 0, level)
@@ -526,3 +537,31 @@ def _send(session: Session, customer: Customer, entries: list[Entry], decision: 
                      customer=customer, entry=entries[0] if len(entries) == 1 else None)
         session.commit()
         outcome.status = "task"
+
+
+def _issue_notice(session: Session, customer: Customer, entries: list[Entry], decision: CustomerDecision,
+                  today: date, texts: reminders.RunTexts, outcome: Outcome, enqueue) -> None:
+    """A formal notice step: the interest and indemnity claimed (unless a rate or an indemnity is
+    unknown: then the principal alone, and the outcome says why); by e-mail when the customer has an
+    address, else a letter to post, recorded as a task. The entries reach the step's level, so the
+    step is not due again; the outbox key and the notice's token make a repeated run find the same."""
+    found = notices.draft(session, customer, [e.id for e in entries], today)
+    if found.problems:
+        raise reminders.ReminderError(" ".join(found.problems))
+    by_email = bool(customer.reminder_emails)
+    notice, is_new = notices.issue(session, None, customer, [e.id for e in entries],
+                                   channel="email" if by_email else "letter", claim=not found.charge_problems,
+                                   token=dedupe_key(customer.id, decision.step.id, today), today=today)
+    for entry in entries:
+        entry.reminder_level = max(entry.reminder_level or 0, decision.level)
+        entry.last_reminder_on = today
+    if not by_email and is_new:
+        audit.record(session, None, TASK_ACTION,
+                     f"{NOTICE_TASK}: formal notice #{notice.id} (no e-mail address): download it from the account "
+                     "status and send it by registered letter", customer=customer)
+    session.commit()
+    outcome.status = ("queued" if is_new else "already queued") if by_email else "letter"
+    if found.charge_problems:
+        outcome.reason = "principal only: " + " ".join(found.charge_problems)
+    if by_email and is_new and enqueue is not None and notice.outbox_message is not None:
+        enqueue(notice.outbox_message)

@@ -148,7 +148,9 @@ def decide(session: Session, today: date | None = None) -> list[InstalmentDecisi
     customer has a plan (see the module's docstring)."""
     today = today or clock.today()
     steps: dict[int, list[FollowUpStep]] = {}
-    for step in session.scalars(select(FollowUpStep).order_by(FollowUpStep.offset_days)):
+    # A formal notice step is no reminder of an instalment: a running schedule is the agreement it would contradict.
+    for step in session.scalars(select(FollowUpStep).where(FollowUpStep.channel != "notice")
+                                .order_by(FollowUpStep.offset_days)):
         steps.setdefault(step.plan_id, []).append(step)
     if not steps:
         return []

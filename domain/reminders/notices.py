@@ -191,7 +191,7 @@ def notice_key(notice: FormalNotice) -> str:
     return f"notice:{notice.id}"
 
 
-def issue(session: Session, actor: User, customer: Customer, entry_ids: list[int] | None, *, channel: str,
+def issue(session: Session, actor: User | None, customer: Customer, entry_ids: list[int] | None, *, channel: str,
           claim: bool, token: str, deadline: date | None = None, today: date | None = None, to: str = "",
           cc: str = "") -> tuple[FormalNotice, bool]:
     """Write the notice (and its claimed charges); by e-mail, queue it in the outbox (the caller hands
@@ -224,7 +224,7 @@ def issue(session: Session, actor: User, customer: Customer, entry_ids: list[int
         customer_id=customer.id, customer=customer, channel=channel, language=customer.language or "en",
         currency=found.currency, issued_on=today, deadline=deadline, principal_cents=found.principal_cents,
         interest_cents=found.interest_cents if claim else 0, indemnity_cents=found.indemnity_cents if claim else 0,
-        claims_charges=claim, created_by_id=actor.id, token=token)
+        claims_charges=claim, created_by_id=actor.id if actor else None, token=token)
     notice.lines = [FormalNoticeEntry(entry_id=line.entry.id, entry=line.entry, principal_cents=line.principal_cents,
                                       interest_cents=line.interest_cents if claim else 0,
                                       indemnity_cents=line.indemnity_cents if claim else 0) for line in found.lines]

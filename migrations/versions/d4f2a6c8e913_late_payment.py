@@ -1,7 +1,8 @@
 """late payment, formal notices, debt collection: the company's basis (legal or contractual rate), recovery
 indemnities, notice deadline, IBAN/BIC; the customer's late_payment_charges switch; reference_rates
 (the half-years an admin set); formal_notices, formal_notice_entries, claimed_charges; the transfer
-option (company, customer), working days calendar, debt_collection_claims
+option (company, customer), working days calendar, debt_collection_claims; late_charges_totals;
+monitoring_points; legal_steps, case_tasks
 
 Revision ID: d4f2a6c8e913
 Revises: c9e1a3b5d704
@@ -113,6 +114,57 @@ def upgrade():
     op.create_index(op.f('ix_claimed_charges_entry_id'), 'claimed_charges', ['entry_id'], unique=False)
     op.create_index(op.f('ix_claimed_charges_notice_id'), 'claimed_charges', ['notice_id'], unique=False)
     op.create_table(
+        'legal_steps',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('case_id', sa.Integer(), nullable=False),
+        sa.Column('kind', sa.String(length=20), nullable=False),
+        sa.Column('on', sa.Date(), nullable=False),
+        sa.Column('note', sa.String(length=1000), nullable=True),
+        sa.Column('costs_cents', sa.BigInteger(), nullable=False),
+        sa.Column('document_filename', sa.String(length=255), nullable=True),
+        sa.Column('document_storage', sa.String(length=255), nullable=True),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.Column('created_by_id', sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(['case_id'], ['collection_cases.id'], name=op.f('fk_legal_steps_case_id_collection_cases')),
+        sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_legal_steps_created_by_id_users')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_legal_steps')),
+    )
+    op.create_index(op.f('ix_legal_steps_case_id'), 'legal_steps', ['case_id'], unique=False)
+    op.create_table(
+        'case_tasks',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('case_id', sa.Integer(), nullable=False),
+        sa.Column('step_id', sa.Integer(), nullable=True),
+        sa.Column('due_on', sa.Date(), nullable=False),
+        sa.Column('text', sa.String(length=500), nullable=False),
+        sa.Column('done_at', sa.DateTime(), nullable=True),
+        sa.Column('done_by_id', sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(['case_id'], ['collection_cases.id'], name=op.f('fk_case_tasks_case_id_collection_cases')),
+        sa.ForeignKeyConstraint(['done_by_id'], ['users.id'], name=op.f('fk_case_tasks_done_by_id_users')),
+        sa.ForeignKeyConstraint(['step_id'], ['legal_steps.id'], name=op.f('fk_case_tasks_step_id_legal_steps')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_case_tasks')),
+    )
+    op.create_index(op.f('ix_case_tasks_case_id'), 'case_tasks', ['case_id'], unique=False)
+    op.create_index(op.f('ix_case_tasks_due_on'), 'case_tasks', ['due_on'], unique=False)
+    op.create_table(
+        'monitoring_points',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('name', sa.String(length=100), nullable=False),
+        sa.Column('list', sa.String(length=30), nullable=False),
+        sa.Column('query', sa.String(length=2000), nullable=False),
+        sa.Column('created_at', sa.DateTime(), nullable=False),
+        sa.Column('checked_on', sa.Date(), nullable=True),
+        sa.Column('count', sa.Integer(), nullable=False),
+        sa.Column('new_count', sa.Integer(), nullable=False),
+        sa.Column('seen_at', sa.DateTime(), nullable=True),
+        sa.Column('keys', sa.JSON(), nullable=True),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_monitoring_points_user_id_users'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_monitoring_points')),
+    )
+    op.create_index(op.f('ix_monitoring_points_user_id'), 'monitoring_points', ['user_id'], unique=False)
+    op.create_table(
         'late_charges_totals',
         sa.Column('customer_id', sa.Integer(), nullable=False),
         sa.Column('currency', sa.String(length=3), nullable=False),
@@ -171,6 +223,9 @@ def upgrade():
 def downgrade():
     op.drop_table('debt_collection_claims')
     op.drop_table('late_charges_totals')
+    op.drop_table('monitoring_points')
+    op.drop_table('case_tasks')
+    op.drop_table('legal_steps')
     op.drop_table('claimed_charges')
     op.drop_table('formal_notice_entries')
     op.drop_table('formal_notices')

@@ -84,3 +84,11 @@ document.addEventListener("DOMContentLoaded", () => {
   const wanted = location.hash && document.querySelector(`[role=tab][aria-controls="${CSS.escape(location.hash.slice(1))}"]`);
   if (wanted) selectTab(wanted, false);
 });
+
+// "Keep an eye on this list": the filters are the page's as they are now (htmx pushes them into
+// the URL as they change), not as they were when the page was drawn.
+document.addEventListener("htmx:configRequest", (event) => {
+  if (event.detail.elt.closest && event.detail.elt.closest(".keep-an-eye")) {
+    event.detail.parameters.query = window.location.search.slice(1);
+  }
+});

@@ -193,3 +193,41 @@ def test_support_cannot_issue_a_notice(client, users, session, bistro):
     login(client, "support@relance.test")
     assert issue(client, session, "F-30").status_code == 403
     assert session.query(FormalNotice).count() == 0
+
+
+def test_a_plan_step_issues_the_notice_once_by_e_mail_or_as_a_letter_to_post(session, users, bistro, mail,
+                                                                            run_jobs, app):
+    from domain.reminders import follow_up
+    from jobs.reminders import hand_over
+
+    plan = follow_up.create_plan(session, users["admin"], "Firm")
+    follow_up.add_step(session, users["admin"], plan, 60, "notice", 5)
+    bistro.follow_up_plan = plan
+    session.commit()
+    report = follow_up.run(session, enqueue=hand_over)
+    [outcome] = report.outcomes
+    assert (outcome.channel, outcome.status, outcome.entries) == ("notice", "queued", ["F-73"])
+    notice = session.scalars(select(FormalNotice)).one()
+    assert notice.claims_charges and notice.created_by_id is None and notice.channel == "email"
+    assert session.scalar(select(Entry.reminder_level).where(Entry.number == "F-73")) == 5
+    assert follow_up.run(session, enqueue=hand_over).outcomes == [], "not due again"
+    run_jobs()
+    [sent] = mail.messages
+    assert sent["Subject"].startswith("Mise en demeure")
+    assert [a.get_filename() for a in sent.iter_attachments()] == [f"Mise en demeure de payer {notice.id} C1.pdf"]
+
+    bistro.emails = ""
+    clock.pin(date(2026, 7, 20))  # F-30 reaches +60 days; no address now: a letter to post, principal only
+    session.commit()
+    [outcome] = follow_up.run(session, enqueue=hand_over).outcomes
+    assert outcome.status == "letter" and "principal only" in outcome.reason
+    task = session.scalars(select(AuditEvent).where(AuditEvent.action == "follow_up.task")).one()
+    assert "Formal notice letter to post" in task.detail
+
+
+def test_a_notice_step_needs_an_overdue_level():
+    from domain.models import FollowUpPlan
+    from domain.reminders import follow_up
+
+    with pytest.raises(follow_up.FollowUpError, match="past their due date"):
+        follow_up.add_step(None, None, FollowUpPlan(name="x"), -5, "notice", 0)

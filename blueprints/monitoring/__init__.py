@@ -1,0 +1,1 @@
+"""Monitoring points: saved from any list page, listed on /monitoring, counted on the navigation."""
