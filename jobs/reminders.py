@@ -14,6 +14,7 @@ import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
+from typing import Callable
 
 from flask import Flask, current_app, render_template
 from sqlalchemy import select
@@ -243,42 +244,54 @@ def hand_over(message) -> None:
         db.session.commit()
 
 
-@job
-def send_schedule_agreement(message_id: int) -> str:
-    """The "Payment plan agreed" e-mail: the schedule PDF made and attached (once: a retry sends the
-    same file), then sent like any outbox message. A PDF that cannot be made fails the message, with
-    why, on Deliveries."""
+def _send_with_pdf(message_id: int, what: str, make: Callable[[OutboxMessage], tuple[Path, str] | None]) -> str:
+    """Make the message's PDF and attach it, once (a retry sends the same file), then send it like any
+    outbox message. `make(message)` → (path, name), or None when there is nothing to make (the send
+    then cancels the message, saying why). A PDF that cannot be made fails the message, with why, on
+    Deliveries, for a person to look at first."""
     message = db.session.get(OutboxMessage, message_id)
     if message is None or message.status not in ("queued", "failed"):
         db.session.rollback()
         return "nothing to send"
-    # A schedule that ended since is not made into a PDF: the send below cancels the message, saying why.
-    if not outbox.attachments_of(message) and outbox.schedule_gone(db.session, message) is None:
-        schedule_id = int(message.dedupe_key.split(":")[1])  # schedule:{id}:agreed:{token}
-        schedule = db.session.get(PaymentSchedule, schedule_id)
-        target = Path(current_app.config["ATTACHMENT_DIR"]) / "schedules" / f"schedule-{schedule_id}-{message.id}.pdf"
+    if not outbox.attachments_of(message):
         try:
-            if schedule is None:
-                raise LookupError("the payment schedule no longer exists")
-            company = saved_company(db.session)
-            write_aside(target, lambda path: write_schedule_pdf(path, schedule, company, clock.today()))
+            made = make(message)
         except Exception as error:  # noqa: BLE001 — the message must say why it did not go
             db.session.rollback()
             message = db.session.get(OutboxMessage, message_id)
             outbox.begin_attempt(message)
-            outbox.mark_failed(db.session, message, f"The schedule PDF could not be made: {error}")
+            outbox.mark_failed(db.session, message, f"The {what} could not be made: {error}")
             message.next_attempt_at = None  # a person looks first: Retry on Deliveries
             db.session.commit()
-            log.warning("Outbox message %s: the schedule PDF could not be made: %s", message_id, error)
+            log.warning("Outbox message %s: the %s could not be made: %s", message_id, what, error)
             return f"failed: {error}"
+        if made is not None:
+            target, filename = made
+            message.attachments = json.dumps([{"path": str(target), "filename": filename,
+                                               "content_type": "application/pdf"}])
+            db.session.commit()
+    return _deliver(message_id)
+
+
+@job
+def send_schedule_agreement(message_id: int) -> str:
+    """The "Payment plan agreed" e-mail, with the schedule PDF."""
+    def make(message: OutboxMessage) -> tuple[Path, str] | None:
+        if outbox.schedule_gone(db.session, message) is not None:
+            return None  # a schedule that ended since is not made into a PDF
+        schedule_id = int(message.dedupe_key.split(":")[1])  # schedule:{id}:agreed:{token}
+        schedule = db.session.get(PaymentSchedule, schedule_id)
+        if schedule is None:
+            raise LookupError("the payment schedule no longer exists")
+        target = Path(current_app.config["ATTACHMENT_DIR"]) / "schedules" / f"schedule-{schedule_id}-{message.id}.pdf"
+        company = saved_company(db.session)
+        write_aside(target, lambda path: write_schedule_pdf(path, schedule, company, clock.today()))
         # Named in the customer's language, like the PDF and the e-mail it goes with.
         language = (schedule.customer.language or "en").split("_")[0].lower()
         title = SCHEDULE_LABELS.get(language, SCHEDULE_LABELS["en"])["title"]
-        filename = safe_name(f"{title} {schedule_id} {schedule.customer.account}") + ".pdf"
-        message.attachments = json.dumps([{"path": str(target), "filename": filename,
-                                           "content_type": "application/pdf"}])
-        db.session.commit()
-    return _deliver(message_id)
+        return target, safe_name(f"{title} {schedule_id} {schedule.customer.account}") + ".pdf"
+
+    return _send_with_pdf(message_id, "schedule PDF", make)
 
 
 def notice_file(notice: FormalNotice) -> tuple[Path, str]:
@@ -295,31 +308,14 @@ def notice_file(notice: FormalNotice) -> tuple[Path, str]:
 
 @job
 def send_formal_notice(message_id: int) -> str:
-    """A formal notice by e-mail: its letter made and attached (once), then sent like any outbox
-    message. A PDF that cannot be made fails the message, with why, on Deliveries."""
-    message = db.session.get(OutboxMessage, message_id)
-    if message is None or message.status not in ("queued", "failed"):
-        db.session.rollback()
-        return "nothing to send"
-    if not outbox.attachments_of(message):
-        notice = db.session.scalar(select(FormalNotice).where(FormalNotice.outbox_message_id == message_id))
-        try:
-            if notice is None:
-                raise LookupError("the formal notice no longer exists")
-            target, filename = notice_file(notice)
-        except Exception as error:  # noqa: BLE001 — the message must say why it did not go
-            db.session.rollback()
-            message = db.session.get(OutboxMessage, message_id)
-            outbox.begin_attempt(message)
-            outbox.mark_failed(db.session, message, f"The formal notice PDF could not be made: {error}")
-            message.next_attempt_at = None  # a person looks first: Retry on Deliveries
-            db.session.commit()
-            log.warning("Outbox message %s: the notice PDF could not be made: %s", message_id, error)
-            return f"failed: {error}"
-        message.attachments = json.dumps([{"path": str(target), "filename": filename,
-                                           "content_type": "application/pdf"}])
-        db.session.commit()
-    return _deliver(message_id)
+    """A formal notice by e-mail, with its letter."""
+    def make(message: OutboxMessage) -> tuple[Path, str]:
+        notice = db.session.scalar(select(FormalNotice).where(FormalNotice.outbox_message_id == message.id))
+        if notice is None:
+            raise LookupError("the formal notice no longer exists")
+        return notice_file(notice)
+
+    return _send_with_pdf(message_id, "formal notice PDF", make)
 
 
 @job

@@ -11,7 +11,7 @@ from blueprints._web.events import ACCOUNT_CHANGED
 from blueprints._web.views import customer_or_404, fragment, get_or_404, permission_required, wants_fragment
 from domain import clock
 from domain.models import CHARGE_KINDS, CHARGE_STATUSES, NOTICE_CHANNELS, ClaimedCharge, FormalNotice
-from domain.reminders import notices
+from domain.reminders import notices, outbox
 from domain.reminders.notices import NoticeError
 from extensions import db
 from jobs.base import require_background
@@ -31,7 +31,7 @@ def _dialog(customer, error=None, form=None, status=200):
                "token": secrets.token_urlsafe(16)}
     html = render_template("notices/_dialog.html", customer=customer, draft=found, error=error,
                            form=form or default, channels=NOTICE_CHANNELS,
-                           sender_problem=notices.sending_problem(db.session))
+                           sender_problem=outbox.sending_problem(db.session))
     return fragment(html, status)
 
 
@@ -58,7 +58,7 @@ def issue(account):
                                        claim=form.get("claim") == "1", token=form.get("token", ""), deadline=deadline,
                                        to=form.get("to", ""), cc=form.get("cc", ""))
         db.session.commit()
-    except (NoticeError, notices.outbox.OutboxError) as problem:
+    except (NoticeError, outbox.OutboxError) as problem:
         db.session.rollback()
         return _dialog(customer, str(problem), form, 200 if wants_fragment() else 400)
     if is_new and notice.outbox_message is not None:

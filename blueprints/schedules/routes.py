@@ -18,7 +18,7 @@ from domain.ledger import schedules
 from domain.ledger.schedules import Plan, ScheduleError
 from domain.models import INVOICE, SCHEDULE_FREQUENCIES, SCHEDULE_STATUSES, Entry, PaymentSchedule
 from domain.money import AmountError, parse_amount
-from domain.reminders import instalments
+from domain.reminders import instalments, outbox
 from domain.reminders.outbox import OutboxError
 from extensions import db
 from jobs.base import require_background
@@ -136,7 +136,7 @@ def _agreement(schedule, error=None, form=None, status=200):
         emails, message = instalments.draft_agreement(db.session, schedule, current_user)
         form = {"to": ", ".join(emails[:1]), "cc": ", ".join(emails[1:]), "subject": message.subject,
                 "body": message.body, "token": secrets.token_urlsafe(18)}
-        error = instalments.sending_problem(db.session)  # said before the user writes, not after
+        error = outbox.sending_problem(db.session)  # said before the user writes, not after
     html = render_template("schedules/_agreement.html", schedule=schedule, form=form, error=error,
                            sent=instalments.agreements(db.session, schedule),
                            warnings=instalments.agreement_warnings(db.session, schedule))

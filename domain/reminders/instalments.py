@@ -37,10 +37,9 @@ from sqlalchemy.orm import Session, selectinload
 from domain import audit, clock
 from domain.models import Customer, Entry, FollowUpStep, Instalment, OutboxMessage, PaymentSchedule, ScheduleEntry, User
 from domain.money import format_money
-from domain.reminders import outbox, sending, templates
+from domain.reminders import outbox, templates
 from domain.reminders.default_templates import SCHEDULE_DEFAULTS
 from domain.reminders.holds import holds
-from domain.settings import company as saved_company
 
 TASK_ACTION = "follow_up.task"
 CHANNEL_TASKS = {"letter": "Letter to send", "task": "Phone call to make"}
@@ -85,15 +84,6 @@ def draft_agreement(session: Session, schedule: PaymentSchedule,
     """(the customer's reminder addresses, the e-mail's text) for the send form."""
     message = render("schedule_agreed", schedule.customer.language, context(session, schedule, sender=sender))
     return schedule.customer.reminder_emails, message
-
-
-def sending_problem(session: Session) -> str | None:
-    """Why no e-mail can go right now (no sender address for the company), or None."""
-    try:
-        sending.company_sender(saved_company(session))
-    except sending.ReminderError as error:
-        return str(error)
-    return None
 
 
 def agreement_warnings(session: Session, schedule: PaymentSchedule) -> list[str]:

@@ -151,15 +151,6 @@ def draft(session: Session, customer: Customer, entry_ids: list[int] | None, tod
     return Draft(customer, lines, currencies[0] if currencies else "EUR", problems, charge_problems, deadline)
 
 
-def sending_problem(session: Session) -> str | None:
-    """Why no notice can go by e-mail right now (no sender address for the company), or None."""
-    try:
-        sending.company_sender(saved_company(session))
-    except sending.ReminderError as error:
-        return str(error)
-    return None
-
-
 def _held(session: Session, customer: Customer, entries: list[Entry], today: date) -> list[str]:
     found = [hold.text for hold in holds(session, customer, entries, today, kind="formal_notice")]
     found += [f"{e.number} is under a payment schedule: a notice would contradict it." for e in entries if e.scheduled]

@@ -157,6 +157,16 @@ def queue_message(session: Session, *, customer: Customer, entries: list[Entry],
     return message, True
 
 
+def sending_problem(session: Session) -> str | None:
+    """Why no e-mail can go right now (no sender address for the company), or None: said when a
+    send form opens, not after the user wrote."""
+    try:
+        sending.company_sender(saved_company(session))
+    except sending.ReminderError as error:
+        return str(error)
+    return None
+
+
 def label(message: OutboxMessage) -> str:
     """What the message is, in the users' words: its reminder level, or what it says of a schedule."""
     if message.kind == "reminder":
