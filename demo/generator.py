@@ -1040,9 +1040,10 @@ def _formal_notices(session: Session, actors: DemoActors, today: date) -> tuple[
             continue
         if count % 2:
             customer.transfer_option = 20  # its claims under the Automatic transfer tab, the others under Manual
-        notices.issue(session, actor, customer, [line.entry.id for line in lines], channel="letter",
-                      claim=not found.charge_problems, token=f"demo-{customer.id}", deadline=issued + timedelta(days=8),
-                      today=issued)
+        notice, _ = notices.issue(session, actor, customer, [line.entry.id for line in lines], channel="letter",
+                                  claim=not found.charge_problems, token=f"demo-{customer.id}",
+                                  deadline=issued + timedelta(days=8), today=issued)
+        notice.registered_tracking, notice.registered_on = f"1A {100000 + customer.id:06d} {customer.id % 97:02d}", issued
         count += 1
     session.flush()
     report = debt_collection.run(session, today)

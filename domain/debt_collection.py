@@ -4,15 +4,17 @@
     pause(session, user, claims, reason, until) · resume · close(session, user, claims, reason, note)
     approve(session, user, claims)        # option 30: transferred at once
 
-When a formal notice's deadline has passed and an invoice of it is still open, nothing holds it
-(stopped, disputed, under a promise or a schedule, already in collection) and it has no claim from
-that notice yet, it becomes a claim, by the transfer option of its customer (else the company's):
+When a formal notice reached the customer (its e-mail went, or its letter was recorded as sent by
+registered letter), its deadline has passed and an invoice of it is still open, nothing holds it
+(stopped, disputed, under a promise or a schedule, already in collection), it is the invoice's
+latest notice and the invoice has no claim from it yet, it becomes a claim, by the transfer option of its customer (else the company's):
 10 — transferred at once, never listed; 20 — under the Automatic transfer tab, transferred after
 N working days (weekends and public holidays of the company's calendar) unless paused or closed;
 30 — under the Manual transfer tab until a user approves it. A listed claim whose invoice is held
 meanwhile stays listed but is not transferred while the hold lasts. A claim paused or listed longer
 than the company's claim_auto_close_days is closed automatically (history event, the bell of the
-user who issued the notice). A paid invoice closes its claim.
+user who issued the notice, or of the admins for a plan's notice); a pause cannot outlast that. A
+paid invoice closes its claim; a cancelled notice, its claims.
 
 "Transferred" puts the invoices of one customer into their collection case (the open one not yet
 sent to an agency, else a new one) with ⚖️ and reminders stopped, and asks for the collection file
@@ -26,16 +28,16 @@ from datetime import date, timedelta
 from typing import Iterable, NamedTuple
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from domain import audit, clock, notifications
 from domain import settings as settings_rules
 from domain import working_days
 from domain.collection import files as collection_files
 from domain.collection import marks
-from domain.listing import PAGE_SIZE, Page, keys_and_count
+from domain.listing import PAGE_SIZE, Page, keys_and_count, whole_number
 from domain.models import (CLOSE_REASONS, TRANSFER_OPTIONS, CollectionCase, CompanySettings, Customer,
-                           DebtCollectionClaim, Entry, FormalNotice, FormalNoticeEntry, User)
+                           DebtCollectionClaim, Entry, FormalNotice, FormalNoticeEntry, OutboxMessage, User)
 from domain.reminders.holds import holds
 
 TABS = {"automatic": "Automatic transfer to debt collection", "manual": "Manual transfer to debt collection"}
@@ -73,14 +75,15 @@ def save_settings(session: Session, actor: User, *, option: str, working_days_te
                   country: str, region: str) -> CompanySettings:
     """Settings → Debt collection: checked together, saved together."""
     errors = {}
-    chosen = int(option) if option.strip().isdigit() and int(option) in TRANSFER_OPTIONS else None
+    chosen = whole_number(option)
+    chosen = chosen if chosen in TRANSFER_OPTIONS else None
     if chosen is None:
         errors["transfer_option"] = "Choose transfer option 10, 20 or 30."
     text = (working_days_text or "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= 30:
+    if not 1 <= (whole_number(text) or 0) <= 30:
         errors["transfer_working_days"] = "Working days before an automatic transfer: a number from 1 to 30."
     close = (auto_close or "").strip()
-    if not close.isdigit() or not 7 <= int(close) <= 365:
+    if not 7 <= (whole_number(close) or 0) <= 365:
         errors["claim_auto_close_days"] = "Closed automatically after: a number of days from 7 to 365."
     try:
         country, region = working_days.check(country, region)
@@ -167,8 +170,10 @@ def _auto_close(session: Session, today: date, rules: Calendar, report: Report) 
         state = "paused" if claim.status == "paused" else "in the debt collection list"
         _closed(session, None, claim, "expired", f"{state.capitalize()} for more than {rules.auto_close_days} days.")
         report.closed.append(claim.id)
-        owner = claim.notice.created_by_id
-        if owner is not None:
+        # Told to whoever issued its notice; a notice of a follow-up plan has nobody: the admins then.
+        owners = [claim.notice.created_by_id] if claim.notice.created_by_id else list(session.scalars(
+            select(User.id).where(User.role == "admin", User.active.is_(True))))
+        for owner in owners:
             notifications.notify(session, owner, f"{claim.customer.name}: {claim.entry.number} was {state} for more "
                                                  f"than {rules.auto_close_days} days and was closed automatically.")
 
@@ -180,11 +185,20 @@ def _list_expired_notices(session: Session, today: date, rules: Calendar, report
     # An invoice with a claim still running (from an earlier notice) is not listed twice.
     running = select(DebtCollectionClaim.id).where(DebtCollectionClaim.entry_id == FormalNoticeEntry.entry_id,
                                                    DebtCollectionClaim.status.in_(("listed", "paused")))
+    # Only the latest notice of an invoice counts (a newer one gave a new deadline).
+    later = aliased(FormalNoticeEntry)
+    newer = (select(later.notice_id).join(FormalNotice, FormalNotice.id == later.notice_id)
+             .where(later.entry_id == FormalNoticeEntry.entry_id, later.notice_id > FormalNoticeEntry.notice_id,
+                    FormalNotice.cancelled_at.is_(None)))
+    # A notice starts nothing until it reached the customer: its e-mail went, or its letter was
+    # recorded as sent by registered letter.
+    reached = or_(FormalNotice.registered_tracking.is_not(None),
+                  FormalNotice.outbox_message_id.in_(select(OutboxMessage.id).where(OutboxMessage.status == "sent")))
     rows = session.execute(
         select(FormalNoticeEntry.entry_id, FormalNotice.id).join(FormalNotice)
         .join(Entry, Entry.id == FormalNoticeEntry.entry_id)
-        .where(FormalNotice.cancelled_at.is_(None), FormalNotice.deadline < today, Entry.is_open.is_(True),
-               ~has_claim.exists(), ~running.exists())
+        .where(FormalNotice.cancelled_at.is_(None), FormalNotice.deadline < today, Entry.is_open.is_(True), reached,
+               ~has_claim.exists(), ~running.exists(), ~newer.exists())
         .order_by(FormalNotice.id, FormalNoticeEntry.entry_id)).all()
     immediate = []
     for entry_id, notice_id in rows:
@@ -263,7 +277,7 @@ def transfer(session: Session, actor: User | None, claims: list[DebtCollectionCl
 # --- Actions on claims -----------------------------------------------------------------------------
 
 def claims_by_ids(session: Session, ids: Iterable[int]) -> list[DebtCollectionClaim]:
-    wanted = sorted({int(i) for i in ids})
+    wanted = sorted({number for i in ids if (number := whole_number(i)) is not None})
     if not wanted:
         raise ClaimError("Tick at least one claim.")
     found = list(session.scalars(select(DebtCollectionClaim).where(DebtCollectionClaim.id.in_(wanted))
@@ -288,6 +302,10 @@ def pause(session: Session, actor: User, claims: list[DebtCollectionClaim], reas
         raise ClaimError("Say why the claims are paused.")
     if until is not None and until <= today:
         raise ClaimError("A pause ends after today.")
+    limit = calendar(session).auto_close_days
+    if until is not None and until > today + timedelta(days=limit):
+        raise ClaimError(f"A claim paused for more than {limit} days is closed automatically: pause until "
+                         f"{(today + timedelta(days=limit)).isoformat()} at the latest, or close it.")
     _require(claims, ("listed",), "pause")
     for claim in claims:
         claim.status, claim.since_on, claim.pause_reason, claim.paused_until = "paused", today, reason[:500], until
@@ -365,8 +383,8 @@ def parse_filters(args) -> ClaimFilters:
     minimum = (args.get("min") or "").strip()
     page = (args.get("page") or "1").strip()
     return ClaimFilters(tab=tab if tab in TABS else "manual", status=status if status in STATUS_FILTERS else "active",
-                        min_cents=int(minimum) * 100 if minimum.isdigit() else None, q=(args.get("q") or "")[:100],
-                        page=int(page) if page.isdigit() and int(page) > 0 else 1)
+                        min_cents=(whole_number(minimum, 10**12) or 0) * 100 or None, q=(args.get("q") or "")[:100],
+                        page=max(1, whole_number(page, 1_000_000) or 1))
 
 
 def _where(filters: ClaimFilters) -> list:

@@ -16,6 +16,16 @@ class FilterError(ValueError):
     """A filter value in the URL that makes no sense; the page answers 400 with this message."""
 
 
+def whole_number(text, highest: int = 2_000_000_000) -> int | None:
+    """A whole number typed or sent as text (ASCII digits only, at most `highest`), or None: "²" and
+    "٣" pass str.isdigit() yet are no number int() reads, and a huge one overflows the database."""
+    text = str(text if text is not None else "").strip()
+    if not text or len(text) > 12 or not text.isascii() or not text.isdigit():
+        return None
+    value = int(text)
+    return value if value <= highest else None
+
+
 def flag(args: Mapping[str, str], name: str) -> bool:
     value = (args.get(name) or "").strip().lower()
     if value in ("", "0", "false", "off"):

@@ -274,6 +274,10 @@ class Payment(Base):
     receipt: Mapped[Receipt | None] = relationship(back_populates="payments")
 
 
+# The reference of the payment a credit note makes on an invoice (a dispute found justified): the
+# credited amount was never owed, so it bears no late-payment interest (domain.ledger.interest).
+CREDIT_NOTE_PAYMENT = "Credit note "
+
 PAYMENT_METHODS = {"transfer": "Transfer", "cheque": "Cheque", "card": "Card", "direct_debit": "Direct debit",
                    "cash": "Cash"}
 
@@ -867,6 +871,12 @@ class FormalNotice(Base):
     interest_cents: Mapped[int] = mapped_column(BigInteger)   # claimed by this notice (0: not claimed)
     indemnity_cents: Mapped[int] = mapped_column(BigInteger)
     claims_charges: Mapped[bool] = mapped_column(Boolean)
+    # Interest and indemnities earlier notices claimed on these invoices, still unpaid: in the total.
+    earlier_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # How the interest was computed, as it stood on the day: legal or contractual, and the rate of each
+    # half-year the claimed periods cross ([["2026-01-01", 1215], …]); the letter says it as it was.
+    basis: Mapped[str | None] = mapped_column(String(12))
+    rates: Mapped[list | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     outbox_message_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_messages.id"))
@@ -885,7 +895,7 @@ class FormalNotice(Base):
 
     @property
     def total_cents(self) -> int:
-        return self.principal_cents + self.interest_cents + self.indemnity_cents
+        return self.principal_cents + self.interest_cents + self.indemnity_cents + (self.earlier_cents or 0)
 
 
 class FormalNoticeEntry(Base):
@@ -897,6 +907,7 @@ class FormalNoticeEntry(Base):
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True, index=True)
     principal_cents: Mapped[int] = mapped_column(BigInteger)
     interest_cents: Mapped[int] = mapped_column(BigInteger)
+    interest_from: Mapped[date | None] = mapped_column(Date)  # the claimed interest's first day (to issued_on)
     indemnity_cents: Mapped[int] = mapped_column(BigInteger)
 
     notice: Mapped[FormalNotice] = relationship(back_populates="lines")
@@ -936,7 +947,8 @@ TRANSFER_OPTIONS = {10: "10. Automatic transfer to debt collection",
 CLAIM_STATUSES = {"listed": "In the list", "paused": "Paused", "transferred": "Transferred to debt collection",
                   "closed": "Closed"}
 CLOSE_REASONS = {"paid": "Paid", "settled": "Settled", "written_off": "Written off",
-                 "not_worth": "Not worth pursuing", "expired": "Closed automatically"}
+                 "not_worth": "Not worth pursuing", "expired": "Closed automatically",
+                 "withdrawn": "Formal notice cancelled"}
 
 
 class DebtCollectionClaim(Base):

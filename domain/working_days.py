@@ -40,7 +40,3 @@ def add_working_days(day: date, count: int, country: str = "FR", region: str | N
         if is_working_day(day, country, region):
             count -= 1
     return day
-
-
-def holiday_name(day: date, country: str = "FR", region: str | None = None) -> str | None:
-    return holidays.country_holidays(country, subdiv=region, years=day.year).get(day)

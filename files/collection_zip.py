@@ -91,8 +91,8 @@ class EntryLine:
     reminders_stopped: bool = False
     disputed: bool = False
     invoice: InvoiceFile | None = None
-    # Late payment (domain.ledger.interest): computed to the file's day (None: unknown or not due),
-    # and what formal notices claimed that is still open.
+    # Late payment (domain.ledger.interest): what is not claimed yet, computed to the file's day (None:
+    # unknown or not due), and what formal notices claimed that is still unpaid — never both for a day.
     interest_cents: int | None = None
     indemnity_cents: int | None = None
     claimed_cents: int = 0
@@ -227,8 +227,8 @@ XLSX_LABELS = {
         "entries": "Entries", "reminders_sheet": "Reminders",
         "columns": ["Entry", "Kind", "Issue date", "Due date", "Amount", "Open amount", "Currency",
                     "Reminder level", "Days overdue", "In collection", "Reminders stopped", "Disputed",
-                    "Invoice PDF", "Reminder PDFs", "Late-payment interest to date", "Recovery indemnity",
-                    "Interest and fees claimed (open)"],
+                    "Invoice PDF", "Reminder PDFs", "Late-payment interest not claimed yet",
+                    "Recovery indemnity not claimed yet", "Interest and fees claimed (unpaid)"],
         "reminder_columns": ["Sent on", "Channel", "Level", "Sender", "Recipient", "Subject", "Entries",
                              "Amount covered", "Currency", "PDF"],
         "kinds": {"invoice": "Invoice", "credit_note": "Credit note"},
@@ -242,8 +242,8 @@ XLSX_LABELS = {
         "entries": "Écritures", "reminders_sheet": "Relances",
         "columns": ["Écriture", "Type", "Date", "Échéance", "Montant", "Restant dû", "Devise",
                     "Niveau de relance", "Jours de retard", "En recouvrement", "Stop relance", "Litige",
-                    "Facture PDF", "Relances PDF", "Pénalités de retard à date", "Indemnité forfaitaire",
-                    "Pénalités et frais réclamés (dus)"],
+                    "Facture PDF", "Relances PDF", "Pénalités de retard non encore réclamées",
+                    "Indemnité forfaitaire non encore réclamée", "Pénalités et frais réclamés (dus)"],
         "reminder_columns": ["Envoyée le", "Canal", "Niveau", "Expéditeur", "Destinataire", "Objet", "Écritures",
                              "Montant relancé", "Devise", "PDF"],
         "kinds": {"invoice": "Facture", "credit_note": "Avoir"},

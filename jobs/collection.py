@@ -82,8 +82,9 @@ def collection_contents(session, customer: Customer, ids: list[int], day) -> Col
     selected = {entry.id for entry in entries}
     terms = interest.terms(session)
     paid = interest.payments_by_entry(session, ids)
-    charges = {e.id: interest.charges_of(e, paid.get(e.id, ()), day, terms) for e in entries
-               if customer.late_payment_charges}
+    through, indemnity_claimed = interest.claimed_before(session, ids)
+    charges = {e.id: interest.charges_of(e, paid.get(e.id, ()), day, terms, through.get(e.id), e.id in indemnity_claimed)
+               for e in entries if customer.late_payment_charges}
     claimed = notices.open_claims_by_entry(session, ids)
     return CollectionFileContents(
         customer=CustomerDetails(
@@ -125,7 +126,10 @@ def build_court_pack(export: Export) -> str:
         case = session.get(CollectionCase, case_id)
         if case is None:
             raise LookupError("This collection case no longer exists.")
-        breakdown = legal.claim_breakdown(session, case)
+        try:
+            breakdown = legal.claim_breakdown(session, case)
+        except legal.LegalError as problem:
+            raise LookupError(str(problem)) from None
         if not breakdown.lines:
             raise LookupError("Nothing is claimed in this case any more: every invoice and charge is settled.")
         contents = collection_contents(session, case.customer, [line.entry.id for line in breakdown.lines], day)

@@ -21,7 +21,6 @@ from sqlalchemy import select
 
 from domain import clock, notifications
 from domain import settings as settings_rules
-from domain.ledger import interest
 from domain.models import BulkRun, FormalNotice, OutboxMessage, PaymentSchedule, User
 from domain.reminders import bulk, follow_up, outbox, templates
 from domain.settings import company as saved_company
@@ -295,13 +294,11 @@ def send_schedule_agreement(message_id: int) -> str:
 
 
 def notice_file(notice: FormalNotice) -> tuple[Path, str]:
-    """The formal notice's PDF and its name for the customer, made once: the letter posted and the
-    e-mail's attachment are the same file, whatever the settings became since."""
+    """The formal notice's PDF and its name for the customer, made once, when it is issued: the letter
+    posted and the e-mail's attachment are the same file, whatever the settings became since."""
     target = Path(current_app.config["ATTACHMENT_DIR"]) / "notices" / f"notice-{notice.id}.pdf"
     if not target.exists():
-        terms = interest.terms(db.session)
-        rate = terms.annual_bp(interest.half_year_of(notice.issued_on))
-        write_aside(target, lambda path: write_notice_pdf(path, notice, saved_company(db.session), rate, terms.basis))
+        write_aside(target, lambda path: write_notice_pdf(path, notice, saved_company(db.session)))
     title = NOTICE_LABELS[notice_language(notice)]["title"]
     return target, safe_name(f"{title} {notice.id} {notice.customer.account}") + ".pdf"
 

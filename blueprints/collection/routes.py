@@ -83,9 +83,14 @@ def _case_or_404(case_id: int) -> CollectionCase:
 
 
 def _case_page(case, error=None, notice=None, status=200, export=None):
-    html = render_template("collection/case.html", case=case, breakdown=legal.claim_breakdown(db.session, case),
-                           steps=legal.steps_of(db.session, case), tasks=legal.tasks_of(db.session, case),
-                           stage=legal.STAGES[legal.stage_of(legal.steps_of(db.session, case))], kinds=LEGAL_STEPS,
+    steps = legal.steps_of(db.session, case)
+    try:
+        breakdown = legal.claim_breakdown(db.session, case)
+    except LegalError as problem:
+        breakdown, error = None, error or str(problem)
+    html = render_template("collection/case.html", case=case, breakdown=breakdown,
+                           steps=steps, tasks=legal.tasks_of(db.session, case),
+                           stage=legal.STAGES[legal.stage_of(steps)], kinds=LEGAL_STEPS,
                            notices=legal.notices_of_case(db.session, case), error=error, notice=notice,
                            export=export, today=clock.today())
     return html, status

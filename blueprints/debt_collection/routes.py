@@ -54,7 +54,7 @@ def act(action):
     exports = []
     try:
         claims = debt_collection.claims_by_ids(
-            db.session, [value for value in form.getlist("claim") if value.isdigit()])
+            db.session, form.getlist("claim"))
         if action == "pause":
             text = form.get("until", "").strip()
             try:

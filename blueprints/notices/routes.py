@@ -10,6 +10,7 @@ from flask_login import current_user
 from blueprints._web.events import ACCOUNT_CHANGED
 from blueprints._web.views import customer_or_404, fragment, get_or_404, permission_required, wants_fragment
 from domain import clock
+from domain.listing import whole_number
 from domain.models import CHARGE_KINDS, CHARGE_STATUSES, NOTICE_CHANNELS, ClaimedCharge, FormalNotice
 from domain.reminders import notices, outbox
 from domain.reminders.notices import NoticeError
@@ -21,7 +22,7 @@ bp = Blueprint("notices", __name__)
 
 
 def _ticked() -> list[int]:
-    return [int(value) for value in request.values.getlist("entry") if value.isdigit()]
+    return [number for value in request.values.getlist("entry") if (number := whole_number(value)) is not None]
 
 
 def _dialog(customer, error=None, form=None, status=200):
@@ -63,6 +64,8 @@ def issue(account):
         return _dialog(customer, str(problem), form, 200 if wants_fragment() else 400)
     if is_new and notice.outbox_message is not None:
         hand_over(notice.outbox_message)
+    elif is_new:
+        notice_file(notice)  # the letter as issued, with the company's details of today
     return fragment(render_template("notices/_issued.html", notice=notice), events=(ACCOUNT_CHANGED,))
 
 

@@ -13,11 +13,11 @@ it within 1 month of service (art. 1416); after that, the enforcement formula is
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from domain import audit, clock
 from domain.models import (LEGAL_STEPS, CaseTask, ClaimedCharge, CollectionCase, Entry, FormalNotice, FormalNoticeEntry,
@@ -86,6 +86,11 @@ def record_step(session: Session, actor: User, case: CollectionCase, kind: str, 
     if not 0 <= costs_cents <= MAX_COSTS_CENTS:
         raise LegalError("The costs are an amount of 0 or more.")
     note = " ".join((note or "").split())[:1000]
+    same = session.scalar(select(LegalStep).where(
+        LegalStep.case_id == case.id, LegalStep.kind == kind, LegalStep.on == on, LegalStep.costs_cents == costs_cents,
+        LegalStep.created_by_id == actor.id, LegalStep.created_at >= clock.now() - timedelta(minutes=1)))
+    if same is not None and (same.note or "") == note:
+        return same  # a double click (the form sent twice): recorded once
     step = LegalStep(case_id=case.id, kind=kind, on=on, note=note or None, costs_cents=costs_cents,
                      document_filename=document[0] if document else None,
                      document_storage=document[1] if document else None, created_by_id=actor.id)
@@ -118,6 +123,7 @@ def complete_task(session: Session, actor: User, task: CaseTask) -> None:
 def open_tasks(session: Session, until: date) -> list[CaseTask]:
     """Tasks not done whose date is on or before `until` (the digest's, the Collection page's)."""
     return list(session.scalars(select(CaseTask).where(CaseTask.done_at.is_(None), CaseTask.due_on <= until)
+                                .options(joinedload(CaseTask.case).joinedload(CollectionCase.customer))
                                 .order_by(CaseTask.due_on, CaseTask.id)))
 
 
@@ -154,19 +160,24 @@ class ClaimBreakdown:
 
 
 def claim_breakdown(session: Session, case: CollectionCase) -> ClaimBreakdown:
-    """What the case claims: each invoice's open principal, the interest and indemnity formal notices
-    claimed that are still open, and the costs of its steps. Only what was claimed: a court is asked
-    for what the debtor was told."""
-    entries = list(session.scalars(select(Entry).where(Entry.collection_case_id == case.id, Entry.kind == "invoice")
+    """What the case claims: each invoice's open principal (less the case's open credit notes, a line
+    of their own), the interest and indemnity formal notices claimed that are still open, and the
+    costs of its steps. Only what was claimed: a court is asked for what the debtor was told. One
+    currency: a case in several is refused (LegalError)."""
+    entries = list(session.scalars(select(Entry).where(Entry.collection_case_id == case.id,
+                                                       Entry.cancelled_at.is_(None))
                                    .order_by(Entry.due_date, Entry.id)))
+    currencies = {e.currency for e in entries if e.open_cents}
+    if len(currencies) > 1:
+        raise LegalError(f"The case's entries are in {' and '.join(sorted(currencies))}: a claim is in one currency.")
     charges: dict[tuple[int, str], int] = {}
     for charge in session.scalars(select(ClaimedCharge).where(
             ClaimedCharge.entry_id.in_([e.id for e in entries]), ClaimedCharge.status == "open")):
         charges[(charge.entry_id, charge.kind)] = charges.get((charge.entry_id, charge.kind), 0) + charge.amount_cents
-    lines = [ClaimLine(e, e.open_cents, charges.get((e.id, "interest"), 0), charges.get((e.id, "indemnity"), 0))
+    lines = [ClaimLine(e, e.sign * e.open_cents, charges.get((e.id, "interest"), 0), charges.get((e.id, "indemnity"), 0))
              for e in entries if e.open_cents or charges.get((e.id, "interest")) or charges.get((e.id, "indemnity"))]
     costs = sum(step.costs_cents for step in steps_of(session, case))
-    currency = entries[0].currency if entries else "EUR"
+    currency = next(iter(currencies), entries[0].currency if entries else "EUR")
     return ClaimBreakdown(currency, lines, costs)
 
 

@@ -28,8 +28,9 @@ from domain.attachments import display_name, store_bytes
 from domain.ledger import entries as entry_rules
 from domain.ledger.payments import record_payment
 from domain.listing import keys_and_count, like_escape
-from domain.models import (CREDIT_NOTE, DISPUTE_OUTCOMES, DISPUTE_REASONS, DISPUTE_STATUSES, INVOICE, CompanySettings,
-                           Contact, Customer, Dispute, DisputeEntry, DisputeEvent, Entry, User)
+from domain.models import (CREDIT_NOTE, CREDIT_NOTE_PAYMENT, DISPUTE_OUTCOMES, DISPUTE_REASONS, DISPUTE_STATUSES,
+                           INVOICE, CompanySettings, Contact, Customer, Dispute, DisputeEntry, DisputeEvent, Entry,
+                           User)
 from domain.money import format_money
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -262,7 +263,7 @@ def record_credit_note(session: Session, actor: User, dispute: Dispute, number: 
         applied = min(left, invoice.open_cents)
         if applied <= 0:
             break
-        record_payment(session, invoice, issue_date, applied, f"Credit note {number}")
+        record_payment(session, invoice, issue_date, applied, f"{CREDIT_NOTE_PAYMENT}{number}")
         record_payment(session, credit_note, issue_date, applied, f"Applied to {invoice.number}")
         left -= applied
     dispute.credit_note_id = credit_note.id

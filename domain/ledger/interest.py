@@ -20,13 +20,14 @@ from functools import cache
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from domain import audit, clock
 from domain import settings as settings_rules
-from domain.models import (INVOICE, CompanySettings, Customer, CustomerSummary, Entry, LateChargesTotal, Payment,
-                           ReferenceRate, User)
+from domain.listing import whole_number
+from domain.models import (CREDIT_NOTE_PAYMENT, INVOICE, ClaimedCharge, CompanySettings, Customer, CustomerSummary,
+                           Entry, LateChargesTotal, Payment, ReferenceRate, User)
 from domain.money import parse_amount, plain
 
 RATES_FILE = Path(__file__).with_name("reference_rates.csv")
@@ -157,14 +158,18 @@ class Terms:
     notice_days: int = 8
 
     def annual_bp(self, half_year: date) -> int | None:
-        if self.basis == CONTRACTUAL:
-            return self.contractual_bp
+        """The rate of a half-year; a contractual rate never below 3 × the legal interest rate (L441-10):
+        unknown, like the legal one, without the half-year's rates."""
         known = self.rates.get(half_year)
-        return known.late_payment_bp if known else None
+        if known is None:
+            return None
+        if self.basis == CONTRACTUAL:
+            return max(self.contractual_bp or 0, 3 * known.legal_bp)
+        return known.late_payment_bp
 
     def missing_half_years(self, through: date, since: date | None = None) -> list[date]:
-        """The half-years up to `through` (since the earliest shipped) a legal computation lacks."""
-        if self.basis == CONTRACTUAL or not self.rates:
+        """The half-years up to `through` (since the earliest shipped) a computation lacks."""
+        if not self.rates:
             return []
         start = half_year_of(since) if since else min(self.rates)
         missing = []
@@ -217,7 +222,7 @@ def save_terms(session: Session, actor: User, *, basis: str, contractual_rate: s
             errors[f"indemnity_{currency}"] = f"{currency}: {problem}"
             continue
     days = (notice_days or "").strip()
-    if not days.isdigit() or not 1 <= int(days) <= 90:
+    if not 1 <= (whole_number(days) or 0) <= 90:
         errors["notice_days"] = "The payment deadline of a formal notice: a number of days from 1 to 90."
     if errors:
         raise RateError(errors)
@@ -299,32 +304,61 @@ def interest_cents(open_cents: int, payments: Iterable[tuple[date, int]], due_da
     return (2 * numerator + DENOMINATOR) // (2 * DENOMINATOR), ()  # half up; never negative
 
 
-def charges_of(entry: Entry, payments: Iterable[tuple[date, int]], today: date, terms: Terms) -> Charges | None:
-    """An invoice's late-payment charges on `today`; None when it carries none (not late, a credit note)."""
+def charges_of(entry: Entry, payments: Iterable[tuple[date, int]], today: date, terms: Terms,
+               claimed_through: date | None = None, indemnity_claimed: bool = False) -> Charges | None:
+    """An invoice's late-payment charges on `today` not claimed yet: the interest since the last day a
+    formal notice claimed (`claimed_through`), the indemnity unless claimed; None when it carries none
+    (not late, a credit note)."""
     if entry.kind != INVOICE or entry.cancelled_at is not None or entry.due_date >= today:
         return None
-    interest, missing = interest_cents(entry.open_cents, payments, entry.due_date, today, terms)
-    return Charges(entry.id, entry.number, entry.due_date, entry.currency, entry.open_cents, (today - entry.due_date).days, interest,
-                   terms.indemnities.get(entry.currency), missing)
+    since = claimed_through + timedelta(days=1) if claimed_through else None
+    interest, missing = interest_cents(entry.open_cents, payments, entry.due_date, today, terms, since=since)
+    return Charges(entry.id, entry.number, entry.due_date, entry.currency, entry.open_cents,
+                   (today - entry.due_date).days, interest,
+                   0 if indemnity_claimed else terms.indemnities.get(entry.currency), missing)
+
+
+def claimed_before(session: Session, entry_ids: list[int]) -> tuple[dict[int, date], set[int]]:
+    """Per entry: the last day of interest formal notices claimed, and the entries whose indemnity
+    was claimed (claims of cancelled notices are withdrawn: they are not here)."""
+    through: dict[int, date] = {}
+    indemnity: set[int] = set()
+    for start in range(0, len(entry_ids), 500):
+        chunk = entry_ids[start:start + 500]
+        through.update(session.execute(
+            select(ClaimedCharge.entry_id, func.max(ClaimedCharge.through_day))
+            .where(ClaimedCharge.entry_id.in_(chunk), ClaimedCharge.kind == "interest")
+            .group_by(ClaimedCharge.entry_id)).all())
+        indemnity.update(session.scalars(select(ClaimedCharge.entry_id).where(
+            ClaimedCharge.entry_id.in_(chunk), ClaimedCharge.kind == "indemnity")))
+    return through, indemnity
 
 
 def open_entry_charges(session: Session, customer: Customer, today: date, terms: Terms) -> list[Charges]:
-    """The late-payment charges of the customer's open, overdue invoices, the oldest due first; []
-    when charges are off for this customer."""
+    """The late-payment charges not claimed yet of the customer's open, overdue invoices, the oldest
+    due first; [] when charges are off for this customer."""
     if not customer.late_payment_charges:
         return []
     entries = list(session.scalars(
         select(Entry).where(Entry.customer_id == customer.id, Entry.is_open.is_(True), Entry.kind == INVOICE,
                             Entry.due_date < today).order_by(Entry.due_date, Entry.id)))
-    paid = payments_by_entry(session, [e.id for e in entries])
-    return [c for e in entries if (c := charges_of(e, paid.get(e.id, ()), today, terms)) is not None]
+    ids = [e.id for e in entries]
+    paid = payments_by_entry(session, ids)
+    through, indemnity = claimed_before(session, ids)
+    return [c for e in entries if (c := charges_of(e, paid.get(e.id, ()), today, terms, through.get(e.id),
+                                                   e.id in indemnity)) is not None]
+
+
+# The payments that lowered a principal which bore interest until then: not reversed, and not a credit
+# note (what it credits was never owed).
+BEARING = (Payment.reversed_at.is_(None), ~Payment.reference.startswith(CREDIT_NOTE_PAYMENT))
 
 
 def payments_by_entry(session: Session, entry_ids: list[int]) -> dict[int, list[tuple[date, int]]]:
     found: dict[int, list[tuple[date, int]]] = {}
     for start in range(0, len(entry_ids), 500):
         rows = session.execute(select(Payment.entry_id, Payment.paid_on, Payment.amount_cents).where(
-            Payment.entry_id.in_(entry_ids[start:start + 500]), Payment.reversed_at.is_(None)))
+            Payment.entry_id.in_(entry_ids[start:start + 500]), *BEARING))
         for entry_id, paid_on, cents in rows:
             found.setdefault(entry_id, []).append((paid_on, cents))
     return found
@@ -391,21 +425,27 @@ def accrue(session: Session, today: date | None = None, terms_now: Terms | None 
     paid: dict[int, list[tuple[date, int]]] = {}
     for entry_id, paid_on, cents in session.execute(
             select(Payment.entry_id, Payment.paid_on, Payment.amount_cents).join(Entry, Entry.id == Payment.entry_id)
-            .where(*overdue, Payment.reversed_at.is_(None), Payment.paid_on > Entry.due_date)):
+            .where(*overdue, *BEARING, Payment.paid_on > Entry.due_date)):
         paid.setdefault(entry_id, []).append((paid_on, cents))
+    # What formal notices claimed already (few rows): only the rest is counted.
+    through = dict(session.execute(select(ClaimedCharge.entry_id, func.max(ClaimedCharge.through_day))
+                                   .where(ClaimedCharge.kind == "interest").group_by(ClaimedCharge.entry_id)).all())
+    indemnity_claimed = set(session.scalars(select(ClaimedCharge.entry_id).where(ClaimedCharge.kind == "indemnity")))
     totals: dict[tuple[int, str], list] = {}
     counted = 0
     rows = session.execute(select(Entry.id, Entry.customer_id, Entry.currency, Entry.due_date, Entry.open_cents)
                            .where(*overdue).execution_options(yield_per=20000))
     indemnities = found_terms.indemnities
     for entry_id, customer_id, currency, due_date, open_cents in rows:
-        cents, _ = interest_cents(open_cents, paid.get(entry_id), due_date, today, found_terms)
+        last = through.get(entry_id)
+        cents, _ = interest_cents(open_cents, paid.get(entry_id), due_date, today, found_terms,
+                                  since=last + timedelta(days=1) if last else None)
         total = totals.get((customer_id, currency))
         if total is None:
             total = totals[(customer_id, currency)] = [0, 0, 0]
         total[0] += 1
         total[1] = None if total[1] is None or cents is None else total[1] + cents
-        indemnity = indemnities.get(currency)
+        indemnity = 0 if entry_id in indemnity_claimed else indemnities.get(currency)
         total[2] = None if total[2] is None or indemnity is None else total[2] + indemnity
         counted += 1
     session.execute(delete(LateChargesTotal))

@@ -5,15 +5,19 @@ the law allows, and a deadline that starts the road to debt collection.
     notice, is_new = issue(session, user, customer, entry_ids, channel=…, claim=True, token=…, deadline=…)
 
 A notice covers open, overdue invoices of one currency that nothing holds (stopped, disputed, under a
-promise or a schedule, in collection). Claiming is a choice: with `claim`, the interest since the
+promise or a schedule, in collection, another notice still running, a claim in the debt collection
+list). Claiming is a choice: with `claim`, the interest since the
 last claim and the indemnity not claimed before become `ClaimedCharge` lines of their own — never
-added to the invoice, never claimed twice. A rate or an indemnity that is unknown cannot be
-claimed: the notice says what to fix, or goes without the charges.
+added to the invoice, never claimed twice (the notice and its claims are written together). A rate or
+an indemnity that is unknown cannot be claimed: the notice says what to fix, or goes without the
+charges. The notice keeps the basis and the rate of each half-year it claimed for, and earlier claims
+still unpaid: its letter says what was computed, as it was on the day, and the total owed.
 
 By e-mail the notice is an outbox message (kind formal_notice, key notice:{id}) the worker sends
 with the letter attached; by letter, the PDF is for the user to post, and "sent by registered
-letter" with its tracking number is recorded on the notice. When the deadline passes with the
-invoices still open, the notice has expired: its entries are ready for debt collection.
+letter" with its tracking number is recorded on the notice (then it can no longer be cancelled).
+When the deadline passes with the invoices still open, the notice has expired: once it reached the
+customer, its entries are ready for debt collection (domain.debt_collection).
 """
 from __future__ import annotations
 
@@ -27,8 +31,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from domain import audit, clock
 from domain.ledger import interest
-from domain.models import (CHARGE_KINDS, CHARGE_STATUSES, INVOICE, NOTICE_CHANNELS, ClaimedCharge, Customer, Entry,
-                           FormalNotice, FormalNoticeEntry, User)
+from domain.models import (CHARGE_KINDS, CHARGE_STATUSES, INVOICE, NOTICE_CHANNELS, ClaimedCharge, Customer,
+                           DebtCollectionClaim, Entry, FormalNotice, FormalNoticeEntry, User)
 from domain.reminders import outbox, sending, templates
 from domain.reminders.default_templates import NOTICE_DEFAULTS
 from domain.reminders.holds import holds
@@ -63,6 +67,7 @@ class Draft(NamedTuple):
     problems: list[str]             # nothing can be issued while there is one
     charge_problems: list[str]      # the charges cannot be claimed (the notice can go without them)
     deadline: date
+    earlier_cents: int = 0          # interest and indemnities earlier notices claimed, still unpaid
 
     @property
     def principal_cents(self) -> int:
@@ -82,26 +87,13 @@ class Draft(NamedTuple):
     def total_cents(self) -> int | None:
         if self.interest_cents is None or self.indemnity_cents is None:
             return None
-        return self.principal_cents + self.interest_cents + self.indemnity_cents
+        return self.principal_cents + self.interest_cents + self.indemnity_cents + self.earlier_cents
 
 
 def _overdue_invoices(session: Session, customer: Customer, today: date) -> list[Entry]:
     return list(session.scalars(
         select(Entry).where(Entry.customer_id == customer.id, Entry.is_open.is_(True), Entry.kind == INVOICE,
                             Entry.due_date < today).order_by(Entry.due_date, Entry.id)))
-
-
-def _claimed_before(session: Session, entry_ids: list[int]) -> tuple[dict[int, date], set[int]]:
-    """Per entry: the last day of interest already claimed, and the entries whose indemnity was."""
-    if not entry_ids:
-        return {}, set()
-    through = dict(session.execute(
-        select(ClaimedCharge.entry_id, func.max(ClaimedCharge.through_day))
-        .where(ClaimedCharge.entry_id.in_(entry_ids), ClaimedCharge.kind == "interest")
-        .group_by(ClaimedCharge.entry_id)).all())
-    indemnity = set(session.scalars(select(ClaimedCharge.entry_id).where(
-        ClaimedCharge.entry_id.in_(entry_ids), ClaimedCharge.kind == "indemnity")))
-    return through, indemnity
 
 
 def draft(session: Session, customer: Customer, entry_ids: list[int] | None, today: date | None = None,
@@ -127,7 +119,7 @@ def draft(session: Session, customer: Customer, entry_ids: list[int] | None, tod
     if len(currencies) > 1:
         problems.append(f"A formal notice is in one currency: tick the invoices in {' or '.join(currencies)} "
                         "separately.")
-    through, indemnity_claimed = _claimed_before(session, [e.id for e in entries])
+    through, indemnity_claimed = interest.claimed_before(session, [e.id for e in entries])
     paid = interest.payments_by_entry(session, [e.id for e in entries])
     lines, charge_problems, missing = [], [], set()
     applies = customer.late_payment_charges
@@ -148,12 +140,29 @@ def draft(session: Session, customer: Customer, entry_ids: list[int] | None, tod
         if applies and currency not in terms.indemnities:
             charge_problems.append(f"No recovery indemnity is set for {currency}: set it in Settings → Late payment.")
     deadline = today + timedelta(days=terms.notice_days)
-    return Draft(customer, lines, currencies[0] if currencies else "EUR", problems, charge_problems, deadline)
+    earlier = sum(open_claims_by_entry(session, [e.id for e in entries]).values()) if applies else 0
+    return Draft(customer, lines, currencies[0] if currencies else "EUR", problems, charge_problems, deadline,
+                 earlier)
 
 
 def _held(session: Session, customer: Customer, entries: list[Entry], today: date) -> list[str]:
     found = [hold.text for hold in holds(session, customer, entries, today, kind="formal_notice")]
     found += [f"{e.number} is under a payment schedule: a notice would contradict it." for e in entries if e.scheduled]
+    ids = [e.id for e in entries]
+    if ids:
+        running = session.execute(
+            select(Entry.number, FormalNotice.id, FormalNotice.deadline).join(FormalNoticeEntry,
+                                                                           FormalNoticeEntry.entry_id == Entry.id)
+            .join(FormalNotice, FormalNotice.id == FormalNoticeEntry.notice_id)
+            .where(Entry.id.in_(ids), FormalNotice.cancelled_at.is_(None), FormalNotice.deadline >= today))
+        found += [f"{number} has formal notice #{notice_id} running until {deadline.isoformat()}."
+                  for number, notice_id, deadline in running]
+        listed = session.execute(
+            select(Entry.number, DebtCollectionClaim.id).join(DebtCollectionClaim,
+                                                              DebtCollectionClaim.entry_id == Entry.id)
+            .where(Entry.id.in_(ids), DebtCollectionClaim.status.in_(("listed", "paused"))))
+        found += [f"{number} is ready for debt collection (claim #{claim_id}): approve, pause or close it first."
+                  for number, claim_id in listed]
     return found
 
 
@@ -197,7 +206,8 @@ def issue(session: Session, actor: User | None, customer: Customer, entry_ids: l
         return existing, False
     if channel not in NOTICE_CHANNELS:
         raise NoticeError("Choose how the notice goes: a letter or an e-mail.")
-    found = draft(session, customer, entry_ids, today)
+    terms_now = interest.terms(session)
+    found = draft(session, customer, entry_ids, today, terms_now)
     if found.problems:
         raise NoticeError(" ".join(found.problems))
     claim = claim and customer.late_payment_charges
@@ -211,35 +221,46 @@ def issue(session: Session, actor: User | None, customer: Customer, entry_ids: l
             sending.company_sender(saved_company(session))
         except sending.ReminderError as error:
             raise NoticeError(str(error)) from None
+    first = min((line.interest_from for line in found.lines), default=today)
+    rates = []
+    if claim:
+        start = interest.half_year_of(first)
+        while start <= today:
+            rates.append([start.isoformat(), terms_now.annual_bp(start)])
+            start = interest.next_half_year(start)
     notice = FormalNotice(
         customer_id=customer.id, customer=customer, channel=channel, language=customer.language or "en",
         currency=found.currency, issued_on=today, deadline=deadline, principal_cents=found.principal_cents,
         interest_cents=found.interest_cents if claim else 0, indemnity_cents=found.indemnity_cents if claim else 0,
-        claims_charges=claim, created_by_id=actor.id if actor else None, token=token)
+        earlier_cents=found.earlier_cents, claims_charges=claim, basis=terms_now.basis if claim else None,
+        rates=rates or None, created_by_id=actor.id if actor else None, token=token)
     notice.lines = [FormalNoticeEntry(entry_id=line.entry.id, entry=line.entry, principal_cents=line.principal_cents,
                                       interest_cents=line.interest_cents if claim else 0,
+                                      interest_from=line.interest_from if claim else None,
                                       indemnity_cents=line.indemnity_cents if claim else 0) for line in found.lines]
+    claims = [ClaimedCharge(customer_id=customer.id, entry_id=line.entry.id, kind=kind, amount_cents=cents,
+                            currency=found.currency, from_day=start_day, through_day=today, status="open")
+              for line in (found.lines if claim else ())
+              for kind, cents, start_day in (("interest", line.interest_cents, line.interest_from),
+                                             ("indemnity", line.indemnity_cents,
+                                              line.entry.due_date + timedelta(days=1)))
+              if cents]
     try:
+        # The notice and its claims together: a claim the same instant by another notice (two tabs, the
+        # daily run) fails them both here, never one without the other.
         with session.begin_nested():
             session.add(notice)
             session.flush()
-    except IntegrityError:  # the same token committed a moment ago by another request
+            for claimed in claims:
+                claimed.notice_id = notice.id
+            session.add_all(claims)
+            session.flush()
+    except IntegrityError:
         existing = session.scalar(select(FormalNotice).where(FormalNotice.token == token))
         if existing is None:
-            raise
+            raise NoticeError("These invoices' charges were claimed a moment ago by another notice: open the "
+                              "dialog again.") from None
         return existing, False
-    if claim:
-        for line in found.lines:
-            if line.interest_cents:
-                session.add(ClaimedCharge(customer_id=customer.id, entry_id=line.entry.id, notice_id=notice.id,
-                                          kind="interest", amount_cents=line.interest_cents, currency=found.currency,
-                                          from_day=line.interest_from, through_day=today, status="open"))
-            if line.indemnity_cents:
-                session.add(ClaimedCharge(customer_id=customer.id, entry_id=line.entry.id, notice_id=notice.id,
-                                          kind="indemnity", amount_cents=line.indemnity_cents,
-                                          currency=found.currency, from_day=line.entry.due_date + timedelta(days=1),
-                                          through_day=today, status="open"))
-        session.flush()
     numbers = ", ".join(line.entry.number for line in found.lines)
     audit.record(session, actor, "notice.issued",
                  f"Formal notice #{notice.id} ({NOTICE_CHANNELS[channel].lower()}) for {numbers}: pay by "
@@ -272,18 +293,28 @@ def record_registered(session: Session, actor: User, notice: FormalNotice, track
 
 
 def state(notice: FormalNotice, today: date | None = None) -> str:
-    """cancelled, paid (every invoice settled), expired (the deadline passed, something open: ready
-    for debt collection), or running."""
+    """cancelled, paid (every invoice settled), running, expired (the deadline passed, something open,
+    it reached the customer: ready for debt collection) or unproven (expired, not known to have gone)."""
     today = today or clock.today()
     if notice.cancelled_at is not None:
         return "cancelled"
     if all(not line.entry.is_open for line in notice.lines):
         return "paid"
-    return "expired" if today > notice.deadline else "running"
+    if today <= notice.deadline:
+        return "running"
+    return "expired" if reached(notice) else "unproven"
+
+
+def reached(notice: FormalNotice) -> bool:
+    """It went: its e-mail was sent, or its letter recorded as sent by registered letter."""
+    message = notice.outbox_message
+    return bool(notice.registered_tracking) or (message is not None and message.status == "sent")
 
 
 STATES = {"running": "Deadline running", "expired": "Expired unpaid: ready for debt collection", "paid": "Paid",
-          "cancelled": "Cancelled"}
+          "cancelled": "Cancelled",
+          "unproven": "Expired unpaid, but not recorded as sent: record the registered letter (or check its e-mail "
+                      "on Deliveries) to go on to debt collection"}
 
 
 def notices_of(session: Session, customer: Customer) -> list[FormalNotice]:
@@ -331,6 +362,8 @@ def cancel(session: Session, actor: User, notice: FormalNotice, reason: str) -> 
     claims = list(session.scalars(select(ClaimedCharge).where(ClaimedCharge.notice_id == notice.id)))
     if any(c.status != "open" for c in claims):
         raise NoticeError("Some of its charges were already paid, waived or written off: the notice stays.")
+    if notice.registered_tracking:
+        raise NoticeError("It was sent by registered letter: the customer has it. Waive its charges instead.")
     message = notice.outbox_message
     if message is not None and message.status in ("sending", "sent", "unknown"):
         raise NoticeError("Its e-mail has gone (or may have): the customer has it. Waive its charges instead.")
@@ -339,6 +372,11 @@ def cancel(session: Session, actor: User, notice: FormalNotice, reason: str) -> 
             None
     for claim in claims:
         session.delete(claim)
+    # Its invoices leave the debt collection list: a notice withdrawn starts nothing.
+    for listed in session.scalars(select(DebtCollectionClaim).where(
+            DebtCollectionClaim.notice_id == notice.id, DebtCollectionClaim.status.in_(("listed", "paused")))):
+        listed.status, listed.closed_at, listed.close_reason = "closed", clock.now(), "withdrawn"
+        listed.close_note, listed.closed_by_id = reason[:500], actor.id
     notice.cancelled_at, notice.cancel_reason = clock.now(), reason[:500]
     audit.record(session, actor, "notice.cancelled", f"Formal notice #{notice.id} cancelled — {reason}.",
                  customer=notice.customer)

@@ -1,5 +1,5 @@
 """From a formal notice to debt collection in Chromium: the notice issued from the account status on a
-ticked invoice, its deadline passes unpaid, the daily rule lists it under the Manual transfer tab, a
+ticked invoice and recorded as sent by registered letter, its deadline passes unpaid, the daily rule lists it under the Manual transfer tab, a
 user approves it there, and the Debt collection approval column says who."""
 from __future__ import annotations
 
@@ -38,6 +38,10 @@ def test_a_notice_expires_and_the_claim_is_approved_in_the_manual_tab(page, bist
     expect(page.get_by_test_id("notice-issued")).to_contain_text("€1,059.97 to pay by")
     page.get_by_role("dialog").get_by_role("button", name="Close").click()
     expect(page.get_by_test_id("notices")).to_contain_text("Deadline running")
+    page.get_by_text("Sent by registered letter…").click()
+    page.get_by_label("Tracking number of notice 1").fill("1A 234 567 8901 2")
+    page.get_by_role("button", name="Record", exact=True).click()
+    expect(page.get_by_test_id("notices")).to_contain_text("Registered letter 1A 234 567 8901 2")
 
     clock.pin(TODAY + timedelta(days=9))  # the 8 days passed unpaid; the daily rule runs
     debt_collection.run(session)

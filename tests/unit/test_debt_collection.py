@@ -28,8 +28,9 @@ def noticed(session, users, ledger_builder, company, pinned_today):
     entry = ledger_builder.entry(customer, 73, "1000.00", number="F-1")
     session.commit()
     clock.pin(ISSUED)
-    notices.issue(session, users["finance"], customer, [entry.id], channel="letter", claim=True, token="n1",
-                  deadline=DEADLINE)
+    notice, _ = notices.issue(session, users["finance"], customer, [entry.id], channel="letter", claim=True,
+                              token="n1", deadline=DEADLINE)
+    notices.record_registered(session, users["finance"], notice, "1A 000 000 0001 1", ISSUED)
     session.commit()
     return customer
 
@@ -75,8 +76,9 @@ def test_alsace_moselle_adds_good_friday(session, users, ledger_builder, company
     entry = ledger_builder.entry(customer, 100, "300.00", number="M-1")
     session.commit()
     clock.pin(date(2026, 3, 25))
-    notices.issue(session, users["finance"], customer, [entry.id], channel="letter", claim=False, token="m",
-                  deadline=date(2026, 4, 1))
+    notice, _ = notices.issue(session, users["finance"], customer, [entry.id], channel="letter", claim=False,
+                              token="m", deadline=date(2026, 4, 1))
+    notices.record_registered(session, users["finance"], notice, "1A 000 000 0002 2", date(2026, 3, 25))
     session.commit()
     run(session, date(2026, 4, 2))  # Thursday; Fri 3/04 Good Friday (Moselle), Mon 6/04 Easter Monday
     assert the_claim(session).transfer_on == date(2026, 4, 9)  # Tue 7 (1), Wed 8 (2), Thu 9 (3)
@@ -171,13 +173,13 @@ def test_approve_in_the_manual_tab_makes_the_case_and_the_file_with_the_figures(
     line = next(r for r in rows if r and r[0] == "F-1")
     figures = dict(zip(header, line))
     # Claimed by the notice of 04/05: 31 days × 1,000.00 × 12.15 % / 365 = €10.32, + the €40.00 indemnity;
-    # to the file's day (13/05): 40 days → €13.32.
+    # not claimed yet, to the file's day (13/05): 9 days (05/05 – 13/05) → €3.00; the indemnity was claimed.
     def cents(value) -> Decimal:  # the cell holds a number with 2 decimals
         return Decimal(str(value)).quantize(Decimal("0.01"))
 
-    assert cents(figures["Interest and fees claimed (open)"]) == Decimal("50.32")
-    assert cents(figures["Recovery indemnity"]) == Decimal("40.00")
-    assert cents(figures["Late-payment interest to date"]) == Decimal("13.32")
+    assert cents(figures["Interest and fees claimed (unpaid)"]) == Decimal("50.32")
+    assert cents(figures["Recovery indemnity not claimed yet"]) == Decimal("0.00")
+    assert cents(figures["Late-payment interest not claimed yet"]) == Decimal("3.00")
 
 
 def test_pause_resume_close_and_refusals(session, noticed, company, finance_client):
@@ -216,3 +218,56 @@ def test_settings_choose_the_option_and_the_calendar(session, company, finance_c
     for field in ("transfer_option", "transfer_working_days", "holiday_country"):
         assert f'data-field-error="{field}"' in wrong
     assert json.dumps(debt_collection.calendar(session)) == json.dumps([20, 2, 45, "FR", "6AE"])
+
+
+def test_a_notice_starts_nothing_until_it_reached_the_customer_and_a_cancelled_one_withdraws_its_claims(
+        session, users, ledger_builder, company, pinned_today):
+    company.transfer_option = 30
+    customer = ledger_builder.customer("C3", "Café")
+    entry = ledger_builder.entry(customer, 90, "500.00", number="C-1")
+    session.commit()
+    clock.pin(ISSUED)
+    notice, _ = notices.issue(session, users["finance"], customer, [entry.id], channel="letter", claim=False,
+                              token="c", deadline=DEADLINE)
+    session.commit()
+    assert notices.draft(session, customer, [entry.id]).problems == [
+        f"C-1 has formal notice #{notice.id} running until 2026-05-12."], "no second notice while one runs"
+    assert run(session, date(2026, 5, 13)).listed == [], "a letter nobody recorded as sent starts nothing"
+    notices.record_registered(session, users["finance"], notice, "1A 9", ISSUED)
+    session.commit()
+    assert len(run(session, date(2026, 5, 14)).listed) == 1
+    assert "ready for debt collection" in notices.draft(session, customer, [entry.id]).problems[0]
+    with pytest.raises(notices.NoticeError, match="registered letter"):
+        notices.cancel(session, users["finance"], notice, "Wrong customer")
+
+
+def test_cancelling_a_notice_closes_its_claims(session, users, ledger_builder, company, pinned_today):
+    company.transfer_option = 30
+    customer = ledger_builder.customer("C4", "Bar", emails="bar@example.test")
+    entry = ledger_builder.entry(customer, 90, "500.00", number="B-1")
+    session.commit()
+    clock.pin(ISSUED)
+    notice, _ = notices.issue(session, users["finance"], customer, [entry.id], channel="email", claim=False,
+                              token="b", deadline=DEADLINE)
+    notice.outbox_message.status = "sent"  # the mail server took it
+    session.commit()
+    run(session, date(2026, 5, 13))
+    assert the_claim(session).status == "listed"
+    notice.outbox_message.status = "failed"  # say it bounced and a person looks again: withdrawn
+    notices.cancel(session, users["finance"], notice, "Sent to the wrong address")
+    session.commit()
+    assert (the_claim(session).status, the_claim(session).close_reason) == ("closed", "withdrawn")
+
+
+def test_a_pause_cannot_outlast_the_automatic_close(session, noticed, company, users):
+    option(session, company, 20)
+    run(session, date(2026, 5, 13))
+    with pytest.raises(debt_collection.ClaimError, match="closed automatically"):
+        debt_collection.pause(session, users["finance"], [the_claim(session)], "Holidays", date(2026, 8, 1))
+
+
+def test_odd_numbers_in_the_query_are_no_500(finance_client):
+    for query in ("min=%C2%B2", "page=%C2%B2", "page=99999999999999999999", "min=-3", "tab=nowhere"):
+        assert finance_client.get(f"/debt-collection?{query}").status_code in (200, 302), query
+    assert finance_client.post("/debt-collection/pause", data={"claim": ["²", "99999999999999999999"]},
+                               headers=HTMX).status_code == 200

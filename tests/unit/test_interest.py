@@ -60,10 +60,30 @@ def test_a_missing_half_year_makes_the_interest_unknown_never_zero(legal):
     assert interest.interest_cents(100000, [], date(2026, 6, 20), date(2026, 7, 10), added) == (662, ())
 
 
-def test_a_contractual_rate_ignores_the_half_years():
-    terms = Terms(basis=CONTRACTUAL, contractual_bp=1000)
-    # 1,000.00 × 10 % × 365 / 365 = €100.00
-    assert interest.interest_cents(100000, [], date(2030, 1, 1), date(2031, 1, 1), terms) == (10000, ())
+def test_a_contractual_rate_is_never_below_three_times_the_legal_rate():
+    rates = interest.shipped_rates()
+    terms = Terms(basis=CONTRACTUAL, contractual_bp=1000, rates=rates)
+    # 2025 (3 × 2.76 % = 8.28 % in the 2nd half): the contract's 10 %. 1,000.00 × 10 % × 92 / 365 = €25.21
+    assert interest.interest_cents(100000, [], date(2025, 6, 30), date(2025, 9, 30), terms) == (2521, ())
+    # 1st half of 2024: 3 × 5.07 % = 15.21 % beats the contract's 10 %: 1,000.00 × 15.21 % × 31 / 365 = €12.92
+    assert interest.interest_cents(100000, [], date(2023, 12, 31), date(2024, 1, 31), terms) == (1292, ())
+    # Without the half-year's legal rate, the floor is not known: neither is the interest.
+    assert interest.interest_cents(100000, [], date(2026, 6, 30), date(2026, 7, 31), terms)[0] is None
+
+
+def test_a_credit_note_s_amount_bears_no_interest(session, ledger_builder, pinned_today):
+    from domain.models import Payment
+
+    customer = ledger_builder.customer("C1", "Bistro")
+    entry = ledger_builder.entry(customer, 30, "1000.00", open_amount="600.00")  # due 16/05/2026
+    # 400.00 credited on 05/06 (a justified dispute): never owed, so never bearing interest
+    session.add(Payment(entry=entry, paid_on=date(2026, 6, 5), amount_cents=40000, reference="Credit note AV-1"))
+    session.commit()
+    paid = interest.payments_by_entry(session, [entry.id])
+    assert paid == {}
+    # 600.00 × 12.15 % × 30 / 365 = €5.99
+    [charges] = interest.open_entry_charges(session, customer, date(2026, 6, 15), Terms(rates=interest.shipped_rates()))
+    assert charges.interest_cents == 599
 
 
 @pytest.mark.parametrize("typed, bp", [("12", 1200), ("2,15", 215), ("2.15 %", 215), ("0", 0)])

@@ -28,8 +28,9 @@ def case(session, users, ledger_builder, company, pinned_today):
     entry = ledger_builder.entry(customer, 73, "1000.00", number="F-1")
     session.commit()
     clock.pin(date(2026, 5, 4))
-    notices.issue(session, users["finance"], customer, [entry.id], channel="letter", claim=True, token="n",
-                  deadline=date(2026, 5, 12))
+    notice, _ = notices.issue(session, users["finance"], customer, [entry.id], channel="letter", claim=True,
+                              token="n", deadline=date(2026, 5, 12))
+    notices.record_registered(session, users["finance"], notice, "1A 234 567 8901 2", date(2026, 5, 4))
     session.commit()
     clock.pin(date(2026, 5, 13))
     debt_collection.run(session)

@@ -13,8 +13,9 @@ HTMX = {"HX-Request": "true"}
 
 def expire_notice(session, users, customer, entry, issued):
     clock.pin(issued)
-    notices.issue(session, users["finance"], customer, [entry.id], channel="letter", claim=False,
-                  token=f"t{entry.id}", deadline=issued + timedelta(days=8))
+    notice, _ = notices.issue(session, users["finance"], customer, [entry.id], channel="letter", claim=False,
+                              token=f"t{entry.id}", deadline=issued + timedelta(days=8))
+    notices.record_registered(session, users["finance"], notice, f"1A {entry.id}", issued)
     session.commit()
     clock.pin(issued + timedelta(days=9))
     debt_collection.run(session)
