@@ -53,14 +53,17 @@ def write_balances(path: Path, rows: Iterable, title: str, progress: Callable[[i
     return count
 
 
-def write_collection(path: Path, entries: Iterable, title: str, progress: Callable[[int], None] | None = None) -> int:
-    """The Collection page: one row per entry in collection, with its case and the file it went out in."""
+def write_collection(path: Path, entries: Iterable, title: str, progress: Callable[[int], None] | None = None,
+                     claimed: Mapping[int, int] | None = None) -> int:
+    """The Collection page: one row per entry in collection, with its case and the file it went out in,
+    and the interest and fees formal notices claimed on it, still unpaid (`claimed`, by entry id)."""
+    claimed = claimed or {}
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Collection")
     bold = Font(bold=True)
     sheet.append([xlsx_cell(sheet, title)])
     header = ["Account", "Customer", "Entry", "Kind", "Currency", "Amount", "Open amount", "Due date",
-              "Marked on", "Marked by", "Case", "Case status", "Collection file"]
+              "Marked on", "Marked by", "Case", "Case status", "Collection file", "Interest and fees claimed (unpaid)"]
     sheet.append([xlsx_cell(sheet, text, font=bold) for text in header])
     count = 0
     for entry in entries:
@@ -76,7 +79,9 @@ def write_collection(path: Path, entries: Iterable, title: str, progress: Callab
                 xlsx_cell(sheet, by),
                 xlsx_cell(sheet, case.id if case else None),
                 xlsx_cell(sheet, case.status_label if case else ""),
-                xlsx_cell(sheet, case.export.filename if case and case.export else "")]
+                xlsx_cell(sheet, case.export.filename if case and case.export else ""),
+                xlsx_cell(sheet, to_decimal(claimed[entry.id]), number_format=MONEY_FORMAT) if entry.id in claimed
+                else xlsx_cell(sheet, "")]
         sheet.append(row)
         count += 1
         if progress and count % 1000 == 0:

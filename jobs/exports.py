@@ -14,6 +14,7 @@ from domain import settings as settings_rules
 from domain.collection import cases
 from domain.ledger import disputes, interest, promises, queries, schedules, statements
 from domain.models import BulkRun, Customer, Export, User
+from domain.reminders import notices
 from extensions import db
 from files.names import safe_name
 from jobs.base import (absolute_url, enqueue_work, export_path, folder_of, job, log, mail_owner, progress_recorder,
@@ -81,7 +82,8 @@ def build_collection_xlsx(export: Export) -> str:
     progress = progress_recorder(export, total)
     write_aside(export_path(export) / filename,
                 lambda path: write_collection(path, cases.all_collection_entries(db.session, filters),
-                                              f"Collection on {day.isoformat()}", progress))
+                                              f"Collection on {day.isoformat()}", progress,
+                                              claimed=notices.open_claims_by_entry(db.session, None)))
     return filename
 
 

@@ -88,10 +88,11 @@ def _case_page(case, error=None, notice=None, status=200, export=None):
         breakdown = legal.claim_breakdown(db.session, case)
     except LegalError as problem:
         breakdown, error = None, error or str(problem)
+    notices = legal.notices_of_case(db.session, case)
     html = render_template("collection/case.html", case=case, breakdown=breakdown,
                            steps=steps, tasks=legal.tasks_of(db.session, case),
-                           stage=legal.STAGES[legal.stage_of(steps)], kinds=LEGAL_STEPS,
-                           notices=legal.notices_of_case(db.session, case), error=error, notice=notice,
+                           stage=legal.STAGES[legal.stage_of(steps, notices)], kinds=LEGAL_STEPS,
+                           notices=notices, error=error, notice=notice,
                            export=export, today=clock.today())
     return html, status
 

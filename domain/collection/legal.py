@@ -50,13 +50,13 @@ def add_months(day: date, months: int) -> date:
     raise AssertionError("unreachable")
 
 
-def stage_of(steps: list[LegalStep]) -> str:
-    """Where the case stands: legal once a legal step is recorded, else formal notice once one
-    was, else amicable."""
+def stage_of(steps: list[LegalStep], notices: list[FormalNotice] = ()) -> str:
+    """Where the case stands: legal once a legal step is recorded, else formal notice once one was
+    sent (a step, or a formal notice of Relance on its invoices), else amicable."""
     kinds = {step.kind for step in steps}
     if kinds & set(LEGAL_KINDS):
         return "legal"
-    return "formal_notice" if "formal_notice" in kinds else "amicable"
+    return "formal_notice" if "formal_notice" in kinds or notices else "amicable"
 
 
 def steps_of(session: Session, case: CollectionCase) -> list[LegalStep]:

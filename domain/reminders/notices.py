@@ -382,11 +382,13 @@ def cancel(session: Session, actor: User, notice: FormalNotice, reason: str) -> 
                  customer=notice.customer)
 
 
-def open_claims_by_entry(session: Session, entry_ids: list[int]) -> dict[int, int]:
-    """The claimed interest and indemnity still open per invoice (what goes with it to the agency)."""
-    if not entry_ids:
+def open_claims_by_entry(session: Session, entry_ids: list[int] | None) -> dict[int, int]:
+    """The claimed interest and indemnity still open per invoice (what goes with it to the agency);
+    `entry_ids` None: of every invoice (claims are few: one grouped read)."""
+    if entry_ids is not None and not entry_ids:
         return {}
-    return dict(session.execute(
-        select(ClaimedCharge.entry_id, func.sum(ClaimedCharge.amount_cents))
-        .where(ClaimedCharge.entry_id.in_(entry_ids), ClaimedCharge.status == "open")
-        .group_by(ClaimedCharge.entry_id)).all())
+    where = [ClaimedCharge.status == "open"]
+    if entry_ids is not None:
+        where.append(ClaimedCharge.entry_id.in_(entry_ids))
+    return dict(session.execute(select(ClaimedCharge.entry_id, func.sum(ClaimedCharge.amount_cents))
+                                .where(*where).group_by(ClaimedCharge.entry_id)).all())

@@ -114,3 +114,20 @@ def test_the_morning_digest_names_the_legal_deadlines(session, case, users):
     assert [t.due_on for t in found.deadlines] == [date(2026, 6, 25)]
     assert "legal deadline" in found.headline()
     assert any("case #1 Bistro SARL: Opposition period ends" in line for line in found.lines())
+
+
+def test_the_collection_export_carries_the_claimed_charges(finance_client, session, case, run_jobs):
+    import re
+
+    from openpyxl import load_workbook
+
+    answer = finance_client.post("/collection/export", data={}, headers=HTMX).get_data(as_text=True)
+    export_id = re.search(r"/exports/(\d+)", answer).group(1)
+    run_jobs()
+    sheet = load_workbook(io.BytesIO(finance_client.get(f"/exports/{export_id}/download").data)).active
+    rows = [[c.value for c in row] for row in sheet.iter_rows()]
+    figures = dict(zip(rows[1], next(r for r in rows if "F-1" in r)))
+    # claimed by the notice of 04/05: €10.32 interest + €40.00 indemnity
+    assert str(figures["Interest and fees claimed (unpaid)"]) == "50.32"
+    page = finance_client.get(f"/collection/cases/{case.id}").get_data(as_text=True)
+    assert "Formal notice" in page[page.index('data-testid="case-stage"'):][:80]
