@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 from stdnum import bic as bic_numbers
 from stdnum import iban as iban_numbers
@@ -40,8 +40,23 @@ def is_email(text: str) -> bool:
     return bool(EMAIL.match(text or ""))
 
 
+_COMPANY = "relance.company_settings"  # the company's row as this transaction read it (or None: none yet)
+
+
 def company(session: Session) -> CompanySettings | None:
-    return session.scalar(select(CompanySettings).order_by(CompanySettings.id).limit(1))
+    """The company's row, read once per transaction (a page asks for it several times: the banner,
+    the page itself); the end of the transaction forgets it (remember_company)."""
+    if _COMPANY in session.info:
+        return session.info[_COMPANY]
+    found = session.scalar(select(CompanySettings).order_by(CompanySettings.id).limit(1))
+    session.info[_COMPANY] = found
+    return found
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_company(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the outermost transaction: a commit or a rollback
+        session.info.pop(_COMPANY, None)
 
 
 def sending_problems(session: Session, mail_server: bool) -> list[str]:
@@ -161,6 +176,7 @@ def save_company(
     if row is None:
         row = CompanySettings()
         session.add(row)
+        session.info[_COMPANY] = row
     changed = [label for field, label in COMPANY_FIELDS.items() if (getattr(row, field) or None) != (values[field] or None)]
     for field, value in values.items():
         setattr(row, field, value)

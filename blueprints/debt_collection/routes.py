@@ -10,7 +10,6 @@ from blueprints._web.views import fragment, permission_required, render_view, wa
 from domain import clock, debt_collection
 from domain.debt_collection import ClaimError
 from domain.models import CLAIM_STATUSES, CLOSE_REASONS, TRANSFER_OPTIONS
-from domain.reminders import notices
 from domain.settings import SettingsError
 from extensions import db
 from jobs.base import require_background
@@ -24,13 +23,12 @@ def _filters():
 
 
 def _context(filters, **more) -> dict:
-    page = debt_collection.claim_rows(db.session, filters)
+    counts = debt_collection.tab_counts(db.session)
+    page = debt_collection.claim_rows(db.session, filters, counts)
     today = clock.today()
     return {"filters": filters, "page": page, "tabs": debt_collection.TABS, "statuses": CLAIM_STATUSES,
             "status_filters": debt_collection.STATUS_FILTERS, "reasons": CLOSE_REASONS, "options": TRANSFER_OPTIONS,
-            "counts": debt_collection.tab_counts(db.session), "today": today,
-            "held": debt_collection.holds_of(db.session, page.rows, today),
-            "charges": notices.open_claims_by_entry(db.session, [c.entry_id for c in page.rows]),
+            "counts": counts, "today": today,
             "rules": debt_collection.calendar(db.session), "notice": None, "error": None, **more}
 
 

@@ -149,7 +149,7 @@ def test_approve_in_the_manual_tab_makes_the_case_and_the_file_with_the_figures(
     run(session, date(2026, 5, 13))
     claim = the_claim(session)
     page = finance_client.get("/debt-collection?tab=manual").get_data(as_text=True)
-    assert f'data-claim="{claim.id}"' in page and "Manual transfer to debt collection" in page
+    assert f'name="claim" value="{claim.id}"' in page and "Manual transfer to debt collection" in page
     answer = finance_client.post("/debt-collection/approve", data={"claim": [claim.id], "tab": "manual"}, headers=HTMX)
     html = answer.get_data(as_text=True)
     assert "1 approved and transferred" in html
