@@ -13,6 +13,7 @@ from domain.attachments import MAX_ATTACHMENT_BYTES, display_name, is_pdf, store
 from domain.collection import cases, legal
 from domain.collection.cases import CaseError
 from domain.collection.legal import LegalError
+from domain.listing import whole_number
 from domain.models import CASE_STATUS_LABELS, CASE_STATUSES, LEGAL_STEPS, CaseTask, CollectionCase, LegalStep
 from domain.money import AmountError, parse_amount
 from extensions import db
@@ -43,7 +44,7 @@ def index():
 def change_status(case_id):
     """Answers the row the control sits in; the case's other rows follow out of band."""
     entry_id = request.form.get("entry", "")
-    entry = cases.collection_entry(db.session, int(entry_id)) if entry_id.isdigit() else None
+    entry = cases.collection_entry(db.session, number) if (number := whole_number(entry_id)) is not None else None
     if entry is None or entry.collection_case_id != case_id:
         abort(404, description="This entry is not in that collection case (any more).")
     error = None

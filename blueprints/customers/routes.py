@@ -18,7 +18,7 @@ from domain.collection.marks import FlagError
 from domain.ledger import customers as customer_rules
 from domain.ledger import entries as entry_rules
 from domain.ledger import interest, queries, receipts, statements
-from domain.listing import FilterError
+from domain.listing import FilterError, whole_number
 from domain.models import PAYMENT_METHODS, TRANSFER_OPTIONS, Contact, Entry
 from domain.money import AmountError, parse_amount, plain
 from extensions import db
@@ -156,7 +156,7 @@ def entries(account):
 
 
 def _ticked_entry_ids() -> list[int]:
-    return [int(value) for value in request.values.getlist("entry") if value.isdigit()]
+    return [number for value in request.values.getlist("entry") if (number := whole_number(value)) is not None]
 
 
 @bp.get("/customers/<account>/collection-file")

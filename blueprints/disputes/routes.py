@@ -14,6 +14,7 @@ from domain import clock
 from domain import exports as export_rules
 from domain.ledger import disputes
 from domain.ledger.disputes import DisputeError
+from domain.listing import whole_number
 from domain.models import (DISPUTE_OUTCOMES, DISPUTE_REASONS, DISPUTE_STATUSES, Contact, Dispute, DisputeEvent, Entry,
                            User)
 from domain.money import AmountError, parse_amount, plain
@@ -47,7 +48,7 @@ def _day(text: str | None, label: str) -> date | None:
 
 def _user_id(text: str | None) -> int | None:
     text = (text or "").strip()
-    return int(text) if text.isdigit() else None
+    return whole_number(text)
 
 
 # --- opening one, from the account status ------------------------------------------------------
@@ -61,7 +62,7 @@ def _open_dialog(customer, entries, error=None, form=None, status=200):
 
 
 def _ticked(customer) -> list[Entry]:
-    ids = [int(value) for value in request.values.getlist("entry") if value.isdigit()]
+    ids = [number for value in request.values.getlist("entry") if (number := whole_number(value)) is not None]
     if not ids:
         return []
     return list(db.session.scalars(select(Entry).where(Entry.id.in_(ids), Entry.customer_id == customer.id)
@@ -83,8 +84,9 @@ def new(account):
 def new_for_entry():
     """The same dialog for entries given by id (`?entry=…`), the customer found from the first: the
     Due dates rows, of many customers, need one URL for every row."""
-    first = next((value for value in request.values.getlist("entry") if value.isdigit()), None)
-    entry = found(db.session.get(Entry, int(first)) if first else None, "This entry does not exist: reload the page.")
+    first = next((number for value in request.values.getlist("entry") if (number := whole_number(value)) is not None),
+                 None)
+    entry = found(db.session.get(Entry, first) if first else None, "This entry does not exist: reload the page.")
     return _open_dialog(entry.customer, _ticked(entry.customer))
 
 

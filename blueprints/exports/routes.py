@@ -11,6 +11,7 @@ from domain.collection import agency as agency_rules
 from domain.collection.agency import SendRefused
 from domain.ledger import queries
 from domain.ledger.queries import parse_filters
+from domain.listing import whole_number
 from domain.models import CollectionAgency
 from extensions import db
 from jobs.base import export_path
@@ -122,7 +123,7 @@ def send_to_agency(export_id):
     export = _export_or_404(export_id)
     case = agency_rules.case_of_export(db.session, export)
     agency_id = request.form.get("agency_id", "")
-    agency = db.session.get(CollectionAgency, int(agency_id)) if agency_id.isdigit() else None
+    agency = db.session.get(CollectionAgency, number) if (number := whole_number(agency_id)) is not None else None
     try:
         agency_rules.check_send(db.session, current_user, export, case, agency)
     except SendRefused as refusal:

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from blueprints._web.events import ACCOUNT_CHANGED, ENTRIES_CHANGED
 from blueprints._web.views import customer_or_404, fragment, get_or_404, permission_required, render_view
+from domain.listing import whole_number
 from domain.models import Entry, FollowUpPlan, FollowUpStep
 from domain.reminders import follow_up, templates
 from domain.reminders.follow_up import FollowUpError
@@ -145,7 +146,7 @@ def customer_plan(account):
     """The plan selector of the account page: one customer's plan."""
     customer = customer_or_404(account)
     plan_id = (request.form.get("plan_id") or "").strip()
-    plan = _plan_or_404(int(plan_id)) if plan_id.isdigit() else None
+    plan = _plan_or_404(number) if (number := whole_number(plan_id)) is not None else None
     follow_up.assign(db.session, current_user, plan, customer)
     db.session.commit()
     html = render_template("follow_up/_customer_plan.html", customer=customer, plans=follow_up.plans(db.session),

@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from blueprints._web.views import permission_required, render_view, wants_fragment
 from domain.imports.fec import DEFAULT_CUSTOMER_ACCOUNTS, import_fec, parse_accounts
 from domain.imports.receivables import COLUMNS, CONCURRENT_CHANGE, DECIMAL_MARKS, KINDS, ImportFileError, import_file
+from domain.listing import whole_number
 from extensions import db
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
@@ -83,7 +84,8 @@ def upload_fec():
     except ValueError as error:
         problem = f"Customer accounts: {error}."
     if form["terms_days"]:
-        terms_days = int(form["terms_days"]) if form["terms_days"].isdigit() else -1
+        terms_days = whole_number(form["terms_days"], 10_000)
+        terms_days = -1 if terms_days is None else terms_days
         if not 0 <= terms_days <= 365:
             problem = "Payment terms: a number of days from 0 to 365."
     if problem is None and (upload is None or not upload.filename):

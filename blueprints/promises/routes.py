@@ -14,6 +14,7 @@ from domain import clock
 from domain import exports as export_rules
 from domain.ledger import promises
 from domain.ledger.promises import PromiseError
+from domain.listing import whole_number
 from domain.models import INVOICE, PROMISE_CHANNELS, PROMISE_STATUSES, Contact, Entry, Promise, User
 from domain.money import AmountError, parse_amount, plain
 from extensions import db
@@ -23,7 +24,7 @@ bp = Blueprint("promises", __name__)
 
 
 def _ticked(customer) -> list[Entry]:
-    ids = [int(value) for value in request.values.getlist("entry") if value.isdigit()]
+    ids = [number for value in request.values.getlist("entry") if (number := whole_number(value)) is not None]
     if not ids:
         return []
     return list(db.session.scalars(select(Entry).where(Entry.id.in_(ids), Entry.customer_id == customer.id)
@@ -67,7 +68,7 @@ def record(account):
         contact = form.get("contact", "")
         promise = promises.record_promise(db.session, current_user, customer, [entry.id for entry in entries],
                                           promised_on=promised_on, channel=form.get("channel", ""), amount_cents=amount,
-                                          contact_id=int(contact) if contact.isdigit() else None,
+                                          contact_id=whole_number(contact),
                                           note=form.get("note", ""))
         db.session.commit()
     except (PromiseError, AmountError) as problem:

@@ -19,6 +19,7 @@ from blueprints._web.views import customer_or_404, found, fragment, get_or_404, 
 from domain import notifications as notification_rules
 from domain.ledger import queries
 from domain.ledger.queries import parse_filters
+from domain.listing import whole_number
 from domain.models import Entry, OutboxMessage
 from domain.reminders import bulk
 from domain.reminders import holds as hold_rules
@@ -34,7 +35,7 @@ CHANGED = (ACCOUNT_CHANGED, ENTRIES_CHANGED)  # the events of a reminder that ch
 
 
 def _ticked() -> list[int]:
-    return [int(value) for value in request.values.getlist("entry") if value.strip().isdigit()]
+    return [number for value in request.values.getlist("entry") if (number := whole_number(value)) is not None]
 
 
 def _level() -> int | None:

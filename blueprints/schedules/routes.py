@@ -16,6 +16,7 @@ from domain import clock
 from domain import exports as export_rules
 from domain.ledger import schedules
 from domain.ledger.schedules import Plan, ScheduleError
+from domain.listing import whole_number
 from domain.models import INVOICE, SCHEDULE_FREQUENCIES, SCHEDULE_STATUSES, Entry, PaymentSchedule
 from domain.money import AmountError, parse_amount
 from domain.reminders import instalments, outbox
@@ -29,7 +30,7 @@ bp = Blueprint("schedules", __name__)
 
 
 def _ticked(customer) -> list[Entry]:
-    ids = [int(value) for value in request.values.getlist("entry") if value.isdigit()]
+    ids = [number for value in request.values.getlist("entry") if (number := whole_number(value)) is not None]
     if not ids:
         return []
     return [e for e in db.session.scalars(select(Entry).where(Entry.id.in_(ids), Entry.customer_id == customer.id)
@@ -70,7 +71,7 @@ def _plan(form) -> Plan:
     except ValueError:
         raise ScheduleError("Give the date of the first instalment.") from None
     count = form.get("count", "").strip()
-    if not count.isdigit():
+    if whole_number(count, 1000) is None:
         raise ScheduleError("Give the number of instalments.")
     return Plan(frequency, first=first, count=int(count), waive_fees=waive, note=note)
 

@@ -24,7 +24,7 @@ def charges(client, account="C1"):
 
 
 def row_of(html, number):
-    start = html.index(f'data-number="{number}"')
+    start = html.index(f'data-charges-of="{number}"')
     return html[start:html.index("</tr>", start)]
 
 
