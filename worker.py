@@ -24,7 +24,6 @@ import jobs.debt_collection
 import jobs.digest
 import jobs.exports
 import jobs.ledger
-import jobs.monitoring
 import jobs.reminders
 from app import create_app
 from domain import clock
@@ -64,18 +63,12 @@ def enqueue_daily_jobs(app) -> bool:
         log.info("Daily settling of promises queued for %s", day)
         queued = True
     if connection.set(f"relance:daily:debt-collection:{day}", "1", nx=True, ex=3 * 86400):
-        # After the promises (a broken one may free an invoice), before the follow-up run.
-        after = Dependency(jobs=[queue.enqueue(jobs.debt_collection.daily_debt_collection, day,
-                                               job_id=f"debt-collection-{day}", depends_on=after, job_timeout=1800)],
-                           allow_failure=True)
+        # On its own, not in the chain above: with two workers, a third job depending on the same one
+        # was sometimes never started (tests/unit/test_two_workers.py). An invoice a broken promise
+        # frees is listed the next day.
+        queue.enqueue(jobs.debt_collection.daily_debt_collection, day, job_id=f"debt-collection-{day}",
+                      job_timeout=1800)
         log.info("Daily debt collection queued for %s", day)
-        queued = True
-    if connection.set(f"relance:daily:monitoring:{day}", "1", nx=True, ex=3 * 86400):
-        # After the lists moved today, before the morning digest that names what entered a point.
-        after = Dependency(jobs=[queue.enqueue(jobs.monitoring.refresh_monitoring_points, day,
-                                               job_id=f"monitoring-{day}", depends_on=after, job_timeout=1800)],
-                           allow_failure=True)
-        log.info("Daily look at the monitoring points queued for %s", day)
         queued = True
     local = datetime.now(ZoneInfo(app.config.get("TIMEZONE", "Europe/Paris")))
     if local.hour >= DIGEST_HOUR and connection.set(f"relance:daily:digest:{local.date()}", "1", nx=True,
