@@ -1,4 +1,9 @@
-// Relance's few lines of page glue. htmx 2 does not swap 4xx/5xx answers: show their message instead.
+// Relance's few lines of page glue. Words come from the page (<body data-word-…>, in the user's language).
+function word(name, fallback) {
+  return (document.body && document.body.dataset[name]) || fallback;
+}
+
+// htmx 2 does not swap 4xx/5xx answers: show their message instead.
 document.addEventListener("htmx:responseError", (event) => {
   const box = document.getElementById("messages");
   if (!box) return;
@@ -8,19 +13,58 @@ document.addEventListener("htmx:responseError", (event) => {
   const note = document.createElement("p");
   note.className = "flash error";
   note.setAttribute("role", "alert");
-  note.textContent = found ? found.textContent.trim() : `The server answered ${event.detail.xhr.status}. Nothing was changed.`;
+  note.textContent = found ? found.textContent.trim()
+    : word("wordServerError", "The server answered {status}. Nothing was changed.").replace("{status}", event.detail.xhr.status);
   box.replaceChildren(note);
 });
 
 document.addEventListener("htmx:sendError", () => {
   const box = document.getElementById("messages");
-  if (box) box.innerHTML = '<p class="flash error" role="alert">The server cannot be reached. Check your connection and try again.</p>';
+  if (!box) return;
+  const note = document.createElement("p");
+  note.className = "flash error";
+  note.setAttribute("role", "alert");
+  note.textContent = word("wordUnreachable", "The server cannot be reached. Check your connection and try again.");
+  box.replaceChildren(note);
 });
 
-// Close the search popup when clicking elsewhere.
+// Close the search popup and the bell's menu when clicking elsewhere.
 document.addEventListener("click", (event) => {
   const popup = document.getElementById("search-popup");
   if (popup && !event.target.closest(".global-search")) popup.replaceChildren();
+  const menu = document.getElementById("bell-menu");
+  if (menu && menu.firstChild && !event.target.closest(".bell-wrap")) menu.replaceChildren();
+});
+
+// Dialogs are <dialog class="modal"> elements that htmx brings: each opens as a modal (the page
+// behind is inert, focus stays inside, Escape closes it). Closed by Escape, a click outside it or a
+// [data-close] button, it leaves its holder empty and gives focus back to what opened it.
+let opener = null;
+document.addEventListener("htmx:beforeRequest", (event) => {
+  if (!event.target.closest("dialog")) opener = event.target;  // a form inside a dialog keeps the first opener
+});
+function openDialogs(root) {
+  const found = root.matches && root.matches("dialog.modal") ? [root] : [...root.querySelectorAll("dialog.modal")];
+  found.filter((dialog) => !dialog.open && dialog.isConnected).forEach((dialog) => {
+    dialog.opener = opener;
+    dialog.showModal();
+  });
+}
+document.addEventListener("htmx:load", (event) => openDialogs(event.detail.elt));
+document.addEventListener("close", (event) => {
+  const dialog = event.target;
+  if (!(dialog instanceof HTMLDialogElement) || !dialog.classList.contains("modal")) return;
+  const back = dialog.opener;
+  dialog.remove();
+  if (back && back.isConnected) back.focus();
+}, true);  // "close" does not bubble
+document.addEventListener("click", (event) => {
+  const dialog = event.target;
+  if (!(dialog instanceof HTMLDialogElement) || !dialog.open || !dialog.classList.contains("modal")) return;
+  const box = dialog.getBoundingClientRect();  // a click on the dialog's own padding is inside it
+  if (event.clientX < box.left || event.clientX > box.right || event.clientY < box.top || event.clientY > box.bottom) {
+    dialog.close();
+  }
 });
 
 // Buttons that close a dialog or a menu: data-close="<id of the element to empty>".
@@ -28,7 +72,47 @@ document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-close]");
   if (!button) return;
   const target = document.getElementById(button.dataset.close);
-  if (target) target.replaceChildren();
+  if (!target) return;
+  const dialog = target.matches("dialog[open]") ? target : target.querySelector("dialog[open]");
+  if (dialog) dialog.close();
+  if (target.isConnected && !target.matches("dialog")) target.replaceChildren();
+});
+
+// Confirmations are styled dialogs that say what will happen (hx-confirm="…"), never the browser's box.
+function ask(question, onYes, onNo) {
+  const dialog = document.createElement("dialog");
+  dialog.className = "modal confirm";
+  dialog.setAttribute("role", "alertdialog");
+  dialog.setAttribute("aria-labelledby", "confirm-question");
+  const text = document.createElement("p");
+  text.id = "confirm-question";
+  text.textContent = question;
+  const form = document.createElement("form");
+  form.method = "dialog";
+  form.className = "modal-actions";
+  const no = document.createElement("button");
+  no.value = "no";
+  no.textContent = word("wordCancel", "Cancel");
+  const yes = document.createElement("button");
+  yes.value = "yes";
+  yes.className = "primary";
+  yes.dataset.testid = "confirm-yes";
+  yes.textContent = word("wordConfirm", "Confirm");
+  form.append(no, yes);
+  dialog.append(text, form);
+  dialog.opener = document.activeElement;
+  dialog.addEventListener("close", () => {
+    if (dialog.returnValue === "yes") onYes();
+    else if (onNo) onNo();
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  no.focus();  // Enter on a confirmation does not do the thing by accident
+}
+document.addEventListener("htmx:confirm", (event) => {
+  if (event.target.closest("[data-confirm-change]") || !event.detail.question) return;
+  event.preventDefault();
+  ask(event.detail.question, () => event.detail.issueRequest(true));
 });
 
 // A "select all" box ticks every box of its name: data-select-all="<name>".
@@ -47,11 +131,8 @@ document.addEventListener("htmx:confirm", (event) => {
   if (!select || select.value === form.dataset.current) return;
   event.preventDefault();
   const label = select.options[select.selectedIndex].text;
-  if (window.confirm(form.dataset.confirmChange.replace("{new}", label))) {
-    event.detail.issueRequest(true);
-  } else {
-    select.value = form.dataset.current;
-  }
+  ask(form.dataset.confirmChange.replace("{new}", label), () => event.detail.issueRequest(true),
+      () => { select.value = form.dataset.current; });
 });
 
 // Tabs (WAI-ARIA tabs pattern): a [role=tablist] of [role=tab] buttons, each showing the panel it

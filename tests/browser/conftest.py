@@ -130,6 +130,8 @@ def page(browser, live_server):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # Confirmations are the app's own dialogs (support.answer_confirmation): a browser box is a bug.
+    page.on("dialog", lambda box: (errors.append(f"the browser's own {box.type} box: {box.message}"), box.dismiss()))
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"

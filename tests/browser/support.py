@@ -89,3 +89,15 @@ def url_has(**params: str):
     """A URL matcher: every param=value is in the query string (in any order)."""
     lookaheads = "".join(rf"(?=.*[?&]{re.escape(k)}={re.escape(v)}(&|#|$))" for k, v in params.items())
     return re.compile("^" + lookaheads)
+
+
+def answer_confirmation(page, yes: bool = True) -> str:
+    """Answer the styled confirmation dialog (the app never uses the browser's own box): returns its
+    question, after clicking Confirm (yes) or Cancel."""
+    dialog = page.locator("dialog.confirm[open]")
+    expect(dialog).to_be_visible()
+    question = dialog.locator("#confirm-question").inner_text()
+    dialog.locator("button[value=yes]" if yes else "button[value=no]").click()
+    expect(dialog).to_have_count(0)
+    return question
+

@@ -1,7 +1,7 @@
 """An account status page: removing a ⚖️ collection mark (support may), and CSRF in the browser."""
 import re
 
-from tests.browser.support import assert_not_reloaded, expect, log_in, plant_reload_marker
+from tests.browser.support import answer_confirmation, assert_not_reloaded, expect, log_in, plant_reload_marker
 
 ECHO = "/customers/E005"
 
@@ -36,27 +36,24 @@ def test_support_removes_a_collection_mark_after_confirming(page, ledger, sessio
     expect(history(page)).not_to_contain_text("Collection mark removed")
     plant_reload_marker(page)
 
-    dialogs = []
-
-    def answer(dialog):
-        dialogs.append(dialog.message)
-        if len(dialogs) == 1:
-            dialog.dismiss()
-        else:
-            dialog.accept()
-
-    page.on("dialog", answer)
     posts = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
 
-    mark.click()  # asked, and dismissed: nothing happens
-
-    assert dialogs == [f"Remove the collection status from {ledger.marked_number}? "
-                       "The stop-reminders switch stays as it is."]
+    mark.click()  # asked in the app's own dialog, and cancelled: nothing happens, focus back on the button
+    assert answer_confirmation(page, yes=False) == (f"Remove the collection status from {ledger.marked_number}? "
+                                                    "The stop-reminders switch stays as it is.")
     expect(mark).to_be_visible()
+    expect(mark).to_be_focused()
     assert fresh_entry(session, ledger.marked_entry_id).in_collection
 
-    mark.click()  # asked again, and accepted
+    mark.click()  # asked again; Escape closes the question as Cancel does
+    expect(page.locator("dialog.confirm[open]")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.locator("dialog.confirm")).to_have_count(0)
+    assert fresh_entry(session, ledger.marked_entry_id).in_collection
+
+    mark.click()  # asked a third time, and confirmed
+    answer_confirmation(page)
 
     expect(row.get_by_role("status")).to_have_text(
         "Collection mark removed. The stop-reminders switch is unchanged.")
@@ -66,7 +63,6 @@ def test_support_removes_a_collection_mark_after_confirming(page, ledger, sessio
     expect(history(page).get_by_text(f"Collection mark removed from entry {ledger.marked_number}")).to_be_visible()
     expect(history(page).locator("li").first).to_contain_text("Support")
     expect(page.get_by_role("region", name="Balance")).not_to_contain_text("in collection")
-    assert len(dialogs) == 2
     assert len(posts) == 1 and posts[0].endswith(f"/entries/{ledger.marked_entry_id}/collection-mark/remove")
     assert_not_reloaded(page)
 
@@ -125,11 +121,11 @@ def test_a_post_without_a_valid_csrf_token_is_refused_with_a_message(page, ledge
     log_in(page, "finance@relance.test")
     page.goto(ECHO)
     page.evaluate("""document.body.setAttribute('hx-headers', JSON.stringify({'X-CSRFToken': 'forged'}))""")
-    page.on("dialog", lambda dialog: dialog.accept())
     mark = page.get_by_role("button", name=f"Remove collection mark from {ledger.marked_number}")
 
     with page.expect_response(lambda r: "/collection-mark/remove" in r.url) as answered:
         mark.click()
+        answer_confirmation(page)
 
     assert answered.value.status == 400
     expect(page.locator("#messages")).to_have_text(

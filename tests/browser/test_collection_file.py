@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.support import assert_not_reloaded, expect, log_in, plant_reload_marker
+from tests.browser.support import answer_confirmation, assert_not_reloaded, expect, log_in, plant_reload_marker
 
 ACCOUNT = "F010"
 CUSTOMER = "Fontaine Traiteur"
@@ -187,14 +187,9 @@ def test_finance_makes_a_collection_file_downloads_it_from_the_bell_and_removes_
     row = page.locator(f"#entry-{account.without_invoice_id}")
     expect(row).to_contain_text("⏸ Stopped")
 
-    dialogs: list[str] = []
-
-    def accept(dialog):
-        dialogs.append(dialog.message)
-        dialog.accept()
-
-    page.on("dialog", accept)
     marks["INV-F-200"].click()
+    assert answer_confirmation(page) == (
+        "Remove the collection status from INV-F-200? The stop-reminders switch stays as it is.")
 
     expect(row.get_by_role("status")).to_have_text("Collection mark removed. The stop-reminders switch is unchanged.")
     expect(marks["INV-F-200"]).to_have_count(0)
@@ -203,7 +198,6 @@ def test_finance_makes_a_collection_file_downloads_it_from_the_bell_and_removes_
     expect(marks["INV-F-100"]).to_be_visible()
     history = page.get_by_role("region", name="History")
     expect(history.get_by_text("Collection mark removed from entry INV-F-200")).to_be_visible()
-    assert dialogs == ["Remove the collection status from INV-F-200? The stop-reminders switch stays as it is."]
 
     entry = fresh(session, Entry, account.without_invoice_id)
     assert not entry.in_collection and entry.reminders_stopped

@@ -1,6 +1,6 @@
 """The Collection page: changing the case status of one row asks first, saying what it changes —
 the whole case ("Case #N, 2 entries: Open → Amicable") — and Cancel changes nothing."""
-from tests.browser.support import expect, log_in
+from tests.browser.support import answer_confirmation, expect, log_in
 
 
 def test_a_case_status_change_names_the_whole_case_and_can_be_cancelled(page, session, ledger_builder, users):
@@ -19,24 +19,19 @@ def test_a_case_status_change_names_the_whole_case_and_can_be_cancelled(page, se
 
     log_in(page, "finance@relance.test")
     page.goto("/collection/")
-    dialogs = []
-
-    def answer(dialog):
-        dialogs.append(dialog.message)
-        dialog.dismiss() if len(dialogs) == 1 else dialog.accept()
-
-    page.on("dialog", answer)
     posts = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
 
     control = page.get_by_label("Status of the collection case of INV-K-1")
     control.select_option("amicable")
-    assert dialogs == [f"Case #{case_id}, 2 entries: Open → Amicable. The status applies to the whole case."]
+    assert answer_confirmation(page, yes=False) == (
+        f"Case #{case_id}, 2 entries: Open → Amicable. The status applies to the whole case.")
     expect(control).to_have_value("open")
     page.wait_for_timeout(300)
     assert posts == []
 
     control.select_option("amicable")
+    answer_confirmation(page)
     expect(page.get_by_label("Status of the collection case of INV-K-2")).to_have_value("amicable")
     assert len(posts) == 1
     session.expire_all()

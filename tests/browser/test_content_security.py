@@ -2,7 +2,7 @@
 without a violation and htmx still works: filtering the Collection page, the Users page's swaps."""
 import re
 
-from tests.browser.support import assert_not_reloaded, expect, log_in, plant_reload_marker, url_has
+from tests.browser.support import answer_confirmation, assert_not_reloaded, expect, log_in, plant_reload_marker, url_has
 
 PAGES = ["/", "/due-dates", "/collection/", "/exports/", "/follow-up/", "/reminders/deliveries", "/settings/",
          "/settings/users/", "/settings/templates/", "/account/", "/notifications/", "/imports/",
@@ -91,9 +91,9 @@ def test_an_admin_resets_a_password_in_the_users_page(page, users):
     log_in(page, "admin@relance.test")
     page.goto("/settings/users/")
     plant_reload_marker(page)
-    page.on("dialog", lambda dialog: dialog.accept())
     row = page.locator('tr[data-user="support@relance.test"]')
     row.get_by_role("button", name="Reset password").click()
+    answer_confirmation(page)
     shown = page.locator("[data-shown-password]")
     expect(shown).to_have_count(1)
     assert len(shown.inner_text()) >= 16

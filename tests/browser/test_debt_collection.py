@@ -9,7 +9,7 @@ import pytest
 
 from domain import clock, debt_collection
 from domain.models import CompanySettings
-from tests.browser.support import expect, log_in
+from tests.browser.support import answer_confirmation, expect, log_in
 from tests.conftest import TODAY
 
 
@@ -53,8 +53,8 @@ def test_a_notice_expires_and_the_claim_is_approved_in_the_manual_tab(page, bist
     expect(row).to_contain_text("Bistro du Port")
     expect(row).to_contain_text("€59.97")  # interest and indemnity claimed go with it
     row.get_by_label("Select INV-B-1").check()
-    page.on("dialog", lambda confirm: confirm.accept())
     page.get_by_test_id("approve-claims").click()
+    answer_confirmation(page)
     expect(page.get_by_test_id("claims-notice")).to_contain_text("1 approved and transferred")
     page.get_by_label("Status").select_option("transferred")
     page.get_by_role("button", name="Filter").click()
