@@ -1,0 +1,19 @@
+"""Icons that never depend on an emoji font: inline SVG drawing a symbol of static/vendor/icons.svg
+(the Lucide icons of scripts/icons.py), with a text alternative.
+
+    {{ icon("scale", _("In collection")) }}   a marker that means something: read out by screen readers
+    {{ icon("pencil") }}                        decoration beside words that already say it: hidden
+"""
+from __future__ import annotations
+
+from flask import current_app, request
+from markupsafe import Markup, escape
+
+
+def icon(name: str, label: str | None = None, css: str = "") -> Markup:
+    sprite = f"{request.script_root}{current_app.static_url_path}/vendor/icons.svg#{escape(name)}"
+    classes = f"icon {escape(css)}".strip()
+    if label:
+        return Markup(f'<svg class="{classes}" role="img" aria-label="{escape(label)}" focusable="false">'
+                      f'<use href="{sprite}"></use></svg>')
+    return Markup(f'<svg class="{classes}" aria-hidden="true" focusable="false"><use href="{sprite}"></use></svg>')
