@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Flask
 
 from domain.users import SESSION_LIFETIME
-from extensions import csrf, db, htmx, login_manager, migrate
+from extensions import babel, csrf, db, htmx, login_manager, migrate
 
 
 class ConfigError(RuntimeError):
@@ -93,6 +93,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Wrong passwords allowed before the login form refuses (HTTP 429), per e-mail and per address.
         LOGIN_LIMIT_PER_ACCOUNT="5 per 15 minutes",
         LOGIN_LIMIT_PER_ADDRESS="20 per 15 minutes",
+        # The interface's locale when neither the user nor the browser picks one, and the worker's.
         BABEL_LOCALE=os.environ.get("RELANCE_LOCALE", "en_GB"),
         # The instance's time zone: the morning digest goes at 8:00 there.
         TIMEZONE=_time_zone(os.environ.get("RELANCE_TIMEZONE", "Europe/Paris")),
@@ -113,13 +114,20 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["BABEL_LOCALE"])
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(Path(__file__).parent / "translations"))
 
     with app.app_context():
         _configure_database(app)
 
-    from blueprints import register_blueprints
-    from blueprints._web.layer import install_web_layer
+    from flask_babel import force_locale, get_translations
 
+    from blueprints import register_blueprints
+    from blueprints._web.layer import install_web_layer, select_locale
+    from domain import i18n
+
+    babel.init_app(app, locale_selector=select_locale)
+    i18n.use(get_translations, force_locale)  # the domain's messages, in the reader's language
     install_web_layer(app)
     register_blueprints(app)
     from blueprints.auth.routes import limit_login_attempts

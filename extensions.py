@@ -1,4 +1,5 @@
 """Flask extensions, unbound here and bound to the app in create_app()."""
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -14,5 +15,6 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = Htmx()
+babel = Babel()  # the locale is chosen per request in blueprints._web.layer.select_locale
 # Only the login form is limited (blueprints/auth); storage is the app's Redis (see app.py).
 limiter = Limiter(key_func=get_remote_address)

@@ -10,7 +10,11 @@ from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 from flask import current_app, render_template
 from flask.cli import with_appcontext
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
+from cli import Option, number
 from demo.fec import write_fec
 from demo.generator import MAX_INVOICE_PDFS, DemoError, DemoPlan, InvoicePrint, has_customers, load_demo
 from domain import clock
@@ -25,48 +29,53 @@ def render_invoice_pdf(invoice: InvoicePrint) -> bytes:
     from weasyprint import HTML  # slow to import; only this command needs it
 
     locale = INVOICE_LOCALES.get(invoice.language, "en_GB")
-    html = render_template(
-        "pdf/invoice.html",
-        invoice=invoice,
-        money=lambda cents: format_money(cents, invoice.currency, locale),
-        day=lambda value: format_date(value, "long", locale=locale),
-        quantity=lambda value: format_decimal(value, locale=locale),
-        percent=lambda value: format_percent(Decimal(value) / 100, locale=locale),
-    )
+    with force_locale(locale):  # the template's words in the invoice's language
+        html = render_template(
+            "pdf/invoice.html",
+            invoice=invoice,
+            money=lambda cents: format_money(cents, invoice.currency, locale),
+            day=lambda value: format_date(value, "long", locale=locale),
+            quantity=lambda value: format_decimal(value, locale=locale),
+            percent=lambda value: format_percent(Decimal(value) / 100, locale=locale),
+        )
     return HTML(string=html, base_url=current_app.root_path).write_pdf()
 
 
-@click.command("demo", help="Fill an empty database with demo customers, entries, payments, reminders "
-                            "and a few invoice PDFs. The same seed gives the same data.")
+@click.command("demo", help=_l("Fill an empty database with demo customers, entries, payments, reminders "
+                               "and a few invoice PDFs. The same seed gives the same data."))
 @click.option("--customers", type=click.IntRange(min=1), default=DemoPlan.customers, show_default=True)
-@click.option("--entries", type=click.IntRange(min=0), default=DemoPlan.entries, show_default=True,
-              help="Invoices and credit notes, spread over the last 18 months.")
+@click.option("--entries", type=click.IntRange(min=0), default=DemoPlan.entries, show_default=True, cls=Option,
+              help=_l("Invoices and credit notes, spread over the last 18 months."))
 @click.option("--seed", type=int, default=DemoPlan.seed, show_default=True)
 @click.option("--invoice-pdfs", type=click.IntRange(0, MAX_INVOICE_PDFS), default=DemoPlan.invoice_pdfs,
-              show_default=True, help="Invoice PDFs rendered and attached to recent open invoices.")
+              show_default=True, cls=Option, help=_l("Invoice PDFs rendered and attached to recent open invoices."))
 @click.option("--fec", "fec_path", type=click.Path(dir_okay=False, writable=True, path_type=Path), default=None,
-              help="Write a sample FEC of this year to FILE (to try `import fec`) instead of loading the demo.")
-@click.option("--if-empty", is_flag=True,
-              help="Skip quietly (exit 0) when the database already has data, instead of failing.")
+              cls=Option,
+              help=_l("Write a sample FEC of this year to FILE (to try `import fec`) instead of loading the demo."))
+@click.option("--if-empty", is_flag=True, cls=Option,
+              help=_l("Skip quietly (exit 0) when the database already has data, instead of failing."))
 @with_appcontext
 def command(customers, entries, seed, invoice_pdfs, fec_path, if_empty):
     if fec_path is not None:
         today = clock.today()
         write_fec(fec_path, today.year, today.month)
-        click.echo(f"Wrote a sample FEC of {today.year} (January to {today:%B}) to {fec_path}: "
-                   f"flask --app app import fec {fec_path} --dry-run")
+        month = format_date(today, "MMMM", locale=str(get_locale() or "en_GB"))
+        try_it = f"flask --app app import fec {fec_path} --dry-run"
+        click.echo(_("Wrote a sample FEC of %(year)s (January to %(month)s) to %(path)s: %(command)s", year=today.year,
+                     month=month, path=fec_path, command=try_it))
         return
     session = db.session
     if has_customers(session):
         if if_empty:
-            click.echo("Database already has data; demo not loaded.")
+            click.echo(_("Database already has data; demo not loaded."))
             return
-        raise click.ClickException(
+        raise click.ClickException(_(
             "The database already has customers; the demo only loads into an empty database. "
-            "Point RELANCE_DATABASE_URL (or RELANCE_INSTANCE_PATH) at a fresh one, or use --if-empty.")
+            "Point RELANCE_DATABASE_URL (or RELANCE_INSTANCE_PATH) at a fresh one, or use --if-empty."))
     plan = DemoPlan(customers=customers, entries=entries, seed=seed, invoice_pdfs=invoice_pdfs)
     started = time.monotonic()
-    click.echo(f"Loading the demo: {customers:,} customers, {entries:,} entries (seed {seed})…")
+    click.echo(_("Loading the demo: %(customers)s customers, %(entries)s entries (seed %(seed)s)…",
+                 customers=number(customers), entries=number(entries), seed=seed))
     try:
         result = load_demo(
             session, plan,
@@ -76,7 +85,8 @@ def command(customers, entries, seed, invoice_pdfs, fec_path, if_empty):
         )
     except DemoError as error:  # another process loaded data meanwhile
         raise click.ClickException(str(error)) from None
-    click.echo(f"Demo loaded in {time.monotonic() - started:.1f} s: {result.counts.get('customers', 0):,} customers, "
-               f"{result.counts.get('entries', 0):,} entries, {result.counts.get('payments', 0):,} payments.")
-    click.echo(f"  Demo login: {result.login[0]} / {result.login[1]} (admin); "
-               f"finance@relance.test and support@relance.test use the same password.")
+    click.echo(_("Demo loaded in %(seconds)s s: %(customers)s customers, %(entries)s entries, %(payments)s payments.",
+                 seconds=number(time.monotonic() - started, "0.0"), customers=number(result.counts.get("customers", 0)),
+                 entries=number(result.counts.get("entries", 0)), payments=number(result.counts.get("payments", 0))))
+    click.echo("  " + _("Demo login: %(email)s / %(password)s (admin); finance@relance.test and support@relance.test "
+                        "use the same password.", email=result.login[0], password=result.login[1]))

@@ -5,19 +5,21 @@ from __future__ import annotations
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import lazy_gettext as _l
 
+from cli import Option
 from jobs.reminders import run_follow_up
 
 
-@click.group("reminders", help="Automatic follow-up plans.")
+@click.group("reminders", help=_l("Automatic follow-up plans."))
 def command() -> None:
     pass
 
 
-@command.command("run")
-@click.option("--dry-run", is_flag=True, help="Print what would be sent per customer; write nothing.")
-@click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Run as of this day (default: today).")
+@command.command("run", help=_l("Send what the follow-up plans say is due today: one message per customer."))
+@click.option("--dry-run", is_flag=True, cls=Option, help=_l("Print what would be sent per customer; write nothing."))
+@click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, cls=Option,
+              help=_l("Run as of this day (default: today)."))
 @with_appcontext
 def run_command(dry_run: bool, day) -> None:
     """Send what the follow-up plans say is due today: one message per customer."""

@@ -20,7 +20,10 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
+from cli import Option
 from runtime.redis_server import BundledRedis
 from runtime.supervisor import ROOT, Supervised, start, stop_all
 
@@ -46,15 +49,16 @@ def _mail_status(app) -> str:
     finally:
         db.session.remove()
     if not problems:
-        return f"Mail: configured, through {server}."
-    return "Mail: NOT configured — " + " ".join(problems) + " (Settings → Company, RELANCE_SMTP_URL)"
+        return _("Mail: configured, through %(server)s.", server=server)
+    return _("Mail: NOT configured — %(problems)s (Settings → Company, RELANCE_SMTP_URL)", problems=" ".join(problems))
 
 
-@click.command(help="Start web (gunicorn), the worker and Redis; Ctrl-C stops all three.")
+@click.command(help=_l("Start web (gunicorn), the worker and Redis; Ctrl-C stops all three."))
 @click.option("--host", default=lambda: os.environ.get("RELANCE_HOST", "127.0.0.1"), show_default="127.0.0.1")
-@click.option("--port", type=int, default=None, help="Defaults to RELANCE_PORT or 5000.")
+@click.option("--port", type=int, default=None, cls=Option, help=_l("Defaults to RELANCE_PORT or 5000."))
 @click.option("--web-workers", type=int, default=lambda: int(os.environ.get("RELANCE_WEB_WORKERS", "3")))
-@click.option("--no-worker", is_flag=True, help="Serve pages only (the worker runs on another host; benchmarks).")
+@click.option("--no-worker", is_flag=True, cls=Option,
+              help=_l("Serve pages only (the worker runs on another host; benchmarks)."))
 @with_appcontext
 def serve(host, port, web_workers, no_worker):
     app = current_app
@@ -64,7 +68,7 @@ def serve(host, port, web_workers, no_worker):
     if not app.config.get("REDIS_URL"):
         redis = BundledRedis(Path(app.instance_path) / "redis").start()
         env["RELANCE_REDIS_URL"] = redis.url
-        click.echo(f"Redis: bundled redis-server on {redis.socket}")
+        click.echo(_("Redis: bundled redis-server on %(socket)s", socket=redis.socket))
     else:
         click.echo("Redis: RELANCE_REDIS_URL")
 
@@ -100,10 +104,11 @@ def serve(host, port, web_workers, no_worker):
             children.append(worker)
         shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
         click.echo("")
-        click.echo(f"  Relance is running at http://{shown}:{port}/")
-        click.echo(f"  Demo login: {DEMO_LOGIN[0]} / {DEMO_LOGIN[1]}")
+        url = f"http://{shown}:{port}/"
+        click.echo("  " + _("Relance is running at %(url)s", url=url))
+        click.echo("  " + _("Demo login: %(email)s / %(password)s", email=DEMO_LOGIN[0], password=DEMO_LOGIN[1]))
         click.echo(f"  {_mail_status(app)}")
-        click.echo("  Ctrl-C stops web, worker and Redis.")
+        click.echo("  " + _("Ctrl-C stops web, worker and Redis."))
         click.echo("", err=False)
         while not stopping:
             for child in children:
@@ -117,6 +122,6 @@ def serve(host, port, web_workers, no_worker):
         stop_all([c.process for c in children if c.process is not None and c.name != "redis-server"])
         if redis is not None:
             redis.stop()
-    click.echo("Relance stopped.")
+    click.echo(_("Relance stopped."))
     if failed:
         raise SystemExit(1)

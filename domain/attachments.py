@@ -20,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import audit
+from domain.i18n import _
+from domain.i18n import lazy_gettext as _l
 from domain.models import Attachment, Entry, User
 
 Source = Union[str, Path, IO[bytes]]
@@ -28,7 +30,7 @@ MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 MAX_ZIP_TOTAL_BYTES = 500 * 1024 * 1024  # what one archive may unpack to, whatever its headers claim
 MAX_ZIP_MEMBERS = 5000
 CHUNK = 500  # candidate numbers per IN (...)
-TOO_LARGE = f"larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB"
+TOO_LARGE = _l("larger than %(size)s MB", size=MAX_ATTACHMENT_BYTES // (1024 * 1024))
 
 
 class AttachmentError(ValueError):
@@ -58,11 +60,11 @@ def attachment_path(directory: str | Path, attachment: Attachment) -> Path:
 
 
 def _problem(data: bytes) -> str | None:
-    """Why these bytes cannot be attached, or None."""
+    """Why these bytes cannot be attached (a reason of the .zip's report), or None."""
     if len(data) > MAX_ATTACHMENT_BYTES:
-        return TOO_LARGE
+        return str(TOO_LARGE)
     if not is_pdf(data):
-        return "not a PDF file"
+        return _("not a PDF file")
     return None
 
 
@@ -97,9 +99,11 @@ def attach_file_once(session: Session, entry: Entry, filename: str, data: bytes,
     """attach_file, saying whether the attachment is new (False: these bytes were already on the entry)."""
     directory = Path(directory)
     name = display_name(filename)
-    problem = _problem(data)
-    if problem:
-        raise AttachmentError(f"{name} is {problem}.")
+    if len(data) > MAX_ATTACHMENT_BYTES:
+        raise AttachmentError(_("%(name)s is larger than %(size)s MB.", name=name,
+                                size=MAX_ATTACHMENT_BYTES // (1024 * 1024)))
+    if not is_pdf(data):
+        raise AttachmentError(_("%(name)s is not a PDF file.", name=name))
     existing = _same_attachment(directory, entry, data)
     if existing is not None:
         return existing, False
@@ -115,7 +119,7 @@ def attach_file(session: Session, entry: Entry, filename: str, data: bytes, acto
                     directory: str | Path) -> Attachment:
     """Attach a PDF to an entry, in the caller's transaction (actor None = the command line).
     Raises AttachmentError when the file is not a PDF or is too large."""
-    attachment, _ = attach_file_once(session, entry, filename, data, actor, directory=directory)
+    attachment, _is_new = attach_file_once(session, entry, filename, data, actor, directory=directory)
     return attachment
 
 
@@ -135,8 +139,10 @@ class AttachmentLine:
 
     def __str__(self) -> str:
         if self.outcome == SKIPPED:
-            return f"{self.name}: skipped, {self.reason}"
-        return f"{self.name}: {self.outcome} to {self.entry_number}"
+            return _("%(name)s: skipped, %(reason)s", name=self.name, reason=self.reason)
+        if self.outcome == ALREADY_ATTACHED:
+            return _("%(name)s: already attached to %(number)s", name=self.name, number=self.entry_number)
+        return _("%(name)s: attached to %(number)s", name=self.name, number=self.entry_number)
 
 
 @dataclass
@@ -166,8 +172,9 @@ class AttachmentImportReport:
         return bool(self.attached or self.already_attached)
 
     def summary(self) -> str:
-        return (f"{self.filename}: {len(self.attached)} attached, {len(self.already_attached)} already attached, "
-                f"{len(self.skipped)} skipped.")
+        return _("%(file)s: %(attached)s attached, %(already)s already attached, %(skipped)s skipped.",
+                 file=self.filename, attached=len(self.attached), already=len(self.already_attached),
+                 skipped=len(self.skipped))
 
 
 def _is_junk(name: str) -> bool:
@@ -216,10 +223,11 @@ def _entry_for(name: str, entries: dict[str, Entry]) -> tuple[Entry | None, str]
     of that length make it ambiguous."""
     matches = sorted({c.upper() for c in candidate_numbers(name)} & entries.keys(), key=len, reverse=True)
     if not matches:
-        return None, "no entry number in its name"
+        return None, _("no entry number in its name")
     longest = [m for m in matches if len(m) == len(matches[0])]
     if len(longest) > 1:
-        return None, f"its name holds several entry numbers ({', '.join(entries[m].number for m in longest)})"
+        return None, _("its name holds several entry numbers (%(numbers)s)",
+                       numbers=", ".join(entries[m].number for m in longest))
     return entries[matches[0]], ""
 
 
@@ -235,13 +243,15 @@ def import_attachment_zip(session: Session, zip_source: Source, actor: User | No
     try:
         archive = zipfile.ZipFile(zip_source)
     except (zipfile.BadZipFile, EOFError):
-        raise AttachmentImportError(f"{zip_name} is not a .zip archive.") from None
+        raise AttachmentImportError(_("%(name)s is not a .zip archive.", name=zip_name)) from None
     except OSError as error:
-        raise AttachmentImportError(f"Cannot read {zip_name}: {error.strerror or error}.") from None
+        raise AttachmentImportError(_("Cannot read %(name)s: %(problem)s.", name=zip_name,
+                                      problem=error.strerror or error)) from None
     with archive:
         members = [info for info in archive.infolist() if not info.is_dir() and not _is_junk(info.filename)]
         if len(members) > MAX_ZIP_MEMBERS:
-            raise AttachmentImportError(f"{zip_name} holds {len(members)} files; at most {MAX_ZIP_MEMBERS} per archive.")
+            raise AttachmentImportError(_("%(name)s holds %(count)s files; at most %(most)s per archive.",
+                                          name=zip_name, count=len(members), most=MAX_ZIP_MEMBERS))
         entries = _match_numbers(session, set().union(*(candidate_numbers(m.filename) for m in members)))
         directory, read_total = Path(directory), 0
 
@@ -251,33 +261,33 @@ def import_attachment_zip(session: Session, zip_source: Source, actor: User | No
         for info in members:
             name = info.filename
             if _escapes(name):
-                skip(name, "its path leads outside the archive")
+                skip(name, _("its path leads outside the archive"))
                 continue
             entry, why_not = _entry_for(name, entries)
             if entry is None:
                 skip(name, why_not)
                 continue
             if info.file_size > MAX_ATTACHMENT_BYTES:
-                skip(name, TOO_LARGE)
+                skip(name, str(TOO_LARGE))
                 continue
             if read_total >= MAX_ZIP_TOTAL_BYTES:
-                skip(name, f"the archive unpacks to more than {MAX_ZIP_TOTAL_BYTES // (1024 * 1024)} MB")
+                skip(name, _("the archive unpacks to more than %(size)s MB", size=MAX_ZIP_TOTAL_BYTES // (1024 * 1024)))
                 continue
             try:
                 # Read at most one byte past the limit: the header's size may lie (a zip bomb).
                 with archive.open(info) as member:
                     data = member.read(MAX_ATTACHMENT_BYTES + 1)
             except RuntimeError:  # zipfile's word for an encrypted member
-                skip(name, "it is password-protected")
+                skip(name, _("it is password-protected"))
                 continue
             except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError):
-                skip(name, "it is damaged in the archive")
+                skip(name, _("it is damaged in the archive"))
                 continue
             read_total += len(data)
             problem = _problem(data)
             if problem:
                 skip(name, problem)
                 continue
-            _, is_new = attach_file_once(session, entry, name, data, actor, directory=directory)
+            _attachment, is_new = attach_file_once(session, entry, name, data, actor, directory=directory)
             report.lines.append(AttachmentLine(name, ATTACHED if is_new else ALREADY_ATTACHED, entry.number))
     return report

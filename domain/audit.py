@@ -8,8 +8,16 @@ from typing import NamedTuple
 from sqlalchemy import Integer, bindparam, cast, func, insert, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
-from domain import clock
+from domain import clock, i18n
 from domain.models import AuditEvent, Customer, Entry, ReminderActivity, ReminderEntry, User
+
+
+def english():
+    """History lines are written once and stay in English (the catalogues' source language), whoever
+    is logged in: a line that names a translated label (a status, a channel, a level…) is built inside
+    `with audit.english():`. So are the other texts stored as written (notifications, a message's
+    last error)."""
+    return i18n.speaking("en")
 
 
 def record(

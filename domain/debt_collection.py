@@ -36,12 +36,15 @@ from domain import settings as settings_rules
 from domain import working_days
 from domain.collection import files as collection_files
 from domain.collection import marks
+from domain.i18n import _
+from domain.i18n import lazy_gettext as _l
+from domain.i18n import lazy_pgettext, ngettext
 from domain.listing import PAGE_SIZE, Page, keys_and_count, whole_number
 from domain.models import (CLOSE_REASONS, TRANSFER_OPTIONS, ClaimedCharge, CollectionCase, CompanySettings, Customer,
                            DebtCollectionClaim, Entry, FormalNotice, FormalNoticeEntry, OutboxMessage, User)
 from domain.reminders.holds import holds
 
-TABS = {"automatic": "Automatic transfer to debt collection", "manual": "Manual transfer to debt collection"}
+TABS = {"automatic": _l("Automatic transfer to debt collection"), "manual": _l("Manual transfer to debt collection")}
 REASON = "Transferred to debt collection"
 
 
@@ -79,13 +82,13 @@ def save_settings(session: Session, actor: User, *, option: str, working_days_te
     chosen = whole_number(option)
     chosen = chosen if chosen in TRANSFER_OPTIONS else None
     if chosen is None:
-        errors["transfer_option"] = "Choose transfer option 10, 20 or 30."
+        errors["transfer_option"] = _("Choose transfer option 10, 20 or 30.")
     text = (working_days_text or "").strip()
     if not 1 <= (whole_number(text) or 0) <= 30:
-        errors["transfer_working_days"] = "Working days before an automatic transfer: a number from 1 to 30."
+        errors["transfer_working_days"] = _("Working days before an automatic transfer: a number from 1 to 30.")
     close = (auto_close or "").strip()
     if not 7 <= (whole_number(close) or 0) <= 365:
-        errors["claim_auto_close_days"] = "Closed automatically after: a number of days from 7 to 365."
+        errors["claim_auto_close_days"] = _("Closed automatically after: a number of days from 7 to 365.")
     try:
         country, region = working_days.check(country, region)
     except working_days.CalendarError as problem:
@@ -94,15 +97,16 @@ def save_settings(session: Session, actor: User, *, option: str, working_days_te
         raise settings_rules.SettingsError(errors)
     company = settings_rules.company(session)
     if company is None:
-        raise settings_rules.SettingsError({"transfer_option": "Fill in the company first (Settings → Company)."})
+        raise settings_rules.SettingsError({"transfer_option": _("Fill in the company first (Settings → Company).")})
     before = calendar(session)
     company.transfer_option, company.transfer_working_days = chosen, int(text)
     company.claim_auto_close_days, company.holiday_country, company.holiday_region = int(close), country, region
     after = calendar(session)
     if before != after:
-        audit.record(session, actor, "settings.debt_collection",
-                     f"Debt collection: {TRANSFER_OPTIONS[chosen]}; automatic transfer after {text} working days "
-                     f"({country}{' ' + region if region else ''}); closed automatically after {close} days.")
+        with audit.english():
+            audit.record(session, actor, "settings.debt_collection",
+                         f"Debt collection: {TRANSFER_OPTIONS[chosen]}; automatic transfer after {text} working days "
+                         f"({country}{' ' + region if region else ''}); closed automatically after {close} days.")
     return company
 
 
@@ -111,7 +115,7 @@ def save_settings(session: Session, actor: User, *, option: str, working_days_te
 def hold_of(session: Session, entry: Entry, today: date) -> str | None:
     """Why this invoice may not go to debt collection now (its first hold), or None."""
     if entry.scheduled:
-        return f"{entry.number} is under a payment schedule."
+        return _("%(number)s is under a payment schedule.", number=entry.number)
     found = holds(session, entry.customer, [entry], today, kind="formal_notice")
     return found[0].text if found else None
 
@@ -216,11 +220,12 @@ def _list_expired_notices(session: Session, today: date, rules: Calendar, report
         session.flush()
         report.listed.append(claim.id)
         notice = session.get(FormalNotice, notice_id)
-        audit.record(session, None, "debt_collection.listed",
-                     f"{entry.number}: formal notice #{notice_id} expired unpaid on {notice.deadline.isoformat()}: "
-                     f"ready for debt collection ({TRANSFER_OPTIONS[option]}"
-                     + (f", transfer on {claim.transfer_on.isoformat()}" if claim.transfer_on else "") + ").",
-                     entry=entry)
+        with audit.english():
+            audit.record(session, None, "debt_collection.listed",
+                         f"{entry.number}: formal notice #{notice_id} expired unpaid on {notice.deadline.isoformat()}: "
+                         f"ready for debt collection ({TRANSFER_OPTIONS[option]}"
+                         + (f", transfer on {claim.transfer_on.isoformat()}" if claim.transfer_on else "") + ").",
+                         entry=entry)
         if option == 10:
             immediate.append(claim)
     if immediate:
@@ -246,7 +251,7 @@ def transfer(session: Session, actor: User | None, claims: list[DebtCollectionCl
             CollectionCase.customer_id == customer_id, CollectionCase.status == "open",
             CollectionCase.sent_at.is_(None)).order_by(CollectionCase.id.desc()))
         entries = [claim.entry for claim in group]
-        how = "approved" if actor else f"automatic, {TRANSFER_OPTIONS[group[0].option].split('.')[0]}"
+        how = "approved" if actor else f"automatic, {group[0].option}"
         if case is None:
             started = collection_files.start_collection_file(
                 session, actor, customer, [e.id for e in entries], owner=owner, reason=f"{REASON} ({how})")
@@ -280,19 +285,33 @@ def transfer(session: Session, actor: User | None, claims: list[DebtCollectionCl
 def claims_by_ids(session: Session, ids: Iterable[int]) -> list[DebtCollectionClaim]:
     wanted = sorted({number for i in ids if (number := whole_number(i)) is not None})
     if not wanted:
-        raise ClaimError("Tick at least one claim.")
+        raise ClaimError(_("Tick at least one claim."))
     found = list(session.scalars(select(DebtCollectionClaim).where(DebtCollectionClaim.id.in_(wanted))
                                  .options(joinedload(DebtCollectionClaim.entry))))
     if len(found) != len(wanted):
-        raise ClaimError("Some ticked claims no longer exist: reload the page.")
+        raise ClaimError(_("Some ticked claims no longer exist: reload the page."))
     return found
 
 
 def _require(claims: list[DebtCollectionClaim], statuses: tuple[str, ...], action: str) -> None:
+    """Refuse the action (pause, resume, close, approve) unless every claim is in one of `statuses`."""
     wrong = [c.entry.number for c in claims if c.status not in statuses]
-    if wrong:
-        raise ClaimError(f"Cannot {action} {', '.join(wrong)}: "
-                         f"{'they are' if len(wrong) > 1 else 'it is'} not {' or '.join(statuses)}.")
+    if not wrong:
+        return
+    numbers, count = ", ".join(wrong), len(wrong)
+    if action == "pause":
+        problem = ngettext("Cannot pause %(numbers)s: it is not listed.", "Cannot pause %(numbers)s: they are not listed.",
+                           count, numbers=numbers)
+    elif action == "resume":
+        problem = ngettext("Cannot resume %(numbers)s: it is not paused.",
+                           "Cannot resume %(numbers)s: they are not paused.", count, numbers=numbers)
+    elif action == "close":
+        problem = ngettext("Cannot close %(numbers)s: it is not listed or paused.",
+                           "Cannot close %(numbers)s: they are not listed or paused.", count, numbers=numbers)
+    else:
+        problem = ngettext("Cannot approve %(numbers)s: it is not listed.",
+                           "Cannot approve %(numbers)s: they are not listed.", count, numbers=numbers)
+    raise ClaimError(problem)
 
 
 def pause(session: Session, actor: User, claims: list[DebtCollectionClaim], reason: str, until: date | None,
@@ -300,13 +319,14 @@ def pause(session: Session, actor: User, claims: list[DebtCollectionClaim], reas
     today = today or clock.today()
     reason = " ".join((reason or "").split())
     if not reason:
-        raise ClaimError("Say why the claims are paused.")
+        raise ClaimError(_("Say why the claims are paused."))
     if until is not None and until <= today:
-        raise ClaimError("A pause ends after today.")
+        raise ClaimError(_("A pause ends after today."))
     limit = calendar(session).auto_close_days
     if until is not None and until > today + timedelta(days=limit):
-        raise ClaimError(f"A claim paused for more than {limit} days is closed automatically: pause until "
-                         f"{(today + timedelta(days=limit)).isoformat()} at the latest, or close it.")
+        raise ClaimError(_("A claim paused for more than %(days)s days is closed automatically: pause until %(day)s "
+                           "at the latest, or close it.", days=limit,
+                           day=(today + timedelta(days=limit)).isoformat()))
     _require(claims, ("listed",), "pause")
     for claim in claims:
         claim.status, claim.since_on, claim.pause_reason, claim.paused_until = "paused", today, reason[:500], until
@@ -331,7 +351,7 @@ def resume(session: Session, actor: User, claims: list[DebtCollectionClaim], tod
 
 def close(session: Session, actor: User, claims: list[DebtCollectionClaim], reason: str, note: str) -> None:
     if reason not in CLOSE_REASONS or reason == "expired":
-        raise ClaimError("Choose why the claims are closed: paid, settled, written off or not worth pursuing.")
+        raise ClaimError(_("Choose why the claims are closed: paid, settled, written off or not worth pursuing."))
     _require(claims, ("listed", "paused"), "close")
     for claim in claims:
         _closed(session, actor, claim, reason, " ".join((note or "").split()))
@@ -340,9 +360,10 @@ def close(session: Session, actor: User, claims: list[DebtCollectionClaim], reas
 def _closed(session: Session, actor: User | None, claim: DebtCollectionClaim, reason: str, note: str) -> None:
     claim.status, claim.closed_at, claim.close_reason = "closed", clock.now(), reason
     claim.close_note, claim.closed_by_id = note[:500] or None, actor.id if actor else None
-    audit.record(session, actor, "debt_collection.closed",
-                 f"{claim.entry.number}: claim closed — {CLOSE_REASONS[reason].lower()}" + (f": {note}" if note else "."),
-                 entry=claim.entry)
+    with audit.english():
+        audit.record(session, actor, "debt_collection.closed",
+                     f"{claim.entry.number}: claim closed — {CLOSE_REASONS[reason].lower()}" + (f": {note}" if note else "."),
+                     entry=claim.entry)
 
 
 def approve(session: Session, actor: User, claims: list[DebtCollectionClaim], today: date | None = None) -> list[int]:
@@ -352,7 +373,7 @@ def approve(session: Session, actor: User, claims: list[DebtCollectionClaim], to
     _require(claims, ("listed",), "approve")
     held = [text for claim in claims if (text := hold_of(session, claim.entry, today))]
     if held:
-        raise ClaimError("Not approved: " + " ".join(held))
+        raise ClaimError(_("Not approved: %(holds)s", holds=" ".join(held)))
     for claim in claims:
         claim.approved_at, claim.approved_by_id = clock.now(), actor.id
     return transfer(session, actor, claims, today)
@@ -374,8 +395,10 @@ class ClaimFilters:
         return {k: v for k, v in args.items() if v}
 
 
-STATUS_FILTERS = {"active": "In the list or paused", "listed": "In the list", "paused": "Paused",
-                  "transferred": "Transferred", "closed": "Closed"}
+STATUS_FILTERS = {"active": _l("In the list or paused"), "listed": lazy_pgettext("claim status", "In the list"),
+                  "paused": lazy_pgettext("claim status", "Paused"),
+                  "transferred": lazy_pgettext("claim status", "Transferred"),
+                  "closed": lazy_pgettext("claim status", "Closed")}
 
 
 def parse_filters(args) -> ClaimFilters:
@@ -446,9 +469,17 @@ def _stopped(flag, until, today: date):
     return and_(flag.is_(True), or_(until.is_(None), until >= today))
 
 
+# What _hold_column says (English, as SQL gives it), in the reader's words.
+HOLD_WORDS = {"reminders are stopped for the customer": _l("reminders are stopped for the customer"),
+              "reminders are stopped": _l("reminders are stopped"), "disputed": lazy_pgettext("a claim's hold", "disputed"),
+              "under a promise to pay": _l("under a promise to pay"),
+              "under a payment schedule": _l("under a payment schedule"),
+              "in collection": lazy_pgettext("a claim's hold", "in collection")}
+
+
 def _hold_column(today: date):
     """The first hold of domain.reminders.holds a formal notice respects, as one SQL expression: the
-    list shows it; the transfer itself asks hold_of, the rule's own code."""
+    list shows it (HOLD_WORDS); the transfer itself asks hold_of, the rule's own code."""
     return case(
         (_stopped(Customer.reminders_stopped, Customer.stop_until, today), "reminders are stopped for the customer"),
         (_stopped(Entry.reminders_stopped, Entry.stop_until, today), "reminders are stopped"),
@@ -497,7 +528,9 @@ def claim_rows(session: Session, filters: ClaimFilters, counts: dict[str, int] |
     else:
         total = session.scalar(select(func.count()).select_from(DebtCollectionClaim).where(*_where(filters))) or 0
     # Core, not the ORM's execute: plain rows, and a statement compiled once.
-    return Page([ClaimRow(*row) for row in session.connection().execute(stmt, params)], filters.page, total)
+    rows = [ClaimRow(*row) for row in session.connection().execute(stmt, params)]
+    rows = [row._replace(hold=str(HOLD_WORDS[row.hold])) if row.hold in HOLD_WORDS else row for row in rows]
+    return Page(rows, filters.page, total)
 
 
 @cache

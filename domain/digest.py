@@ -12,6 +12,7 @@ outcome and is never sent again by itself (the outbox's rule, domain.reminders.o
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -19,8 +20,9 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain import clock, monitoring
+from domain import clock, i18n, monitoring
 from domain.collection import legal
+from domain.i18n import _
 from domain.ledger.disputes import stale_days
 from domain.models import CaseTask, DigestDelivery, Dispute, Instalment, Notification, PaymentSchedule, Promise, User
 from domain.money import format_money
@@ -62,36 +64,52 @@ class Digest:
             parts.append(f"{len(self.deadlines)} legal deadline{'s' if len(self.deadlines) > 1 else ''}")
         return f"Relance, {self.day:%d/%m/%Y}: " + ", ".join(parts)
 
-    def lines(self) -> list[str]:
+    def lines(self, locale: str = "en_GB") -> list[str]:
+        """The e-mail's lines, in the language being spoken; amounts formatted for `locale`."""
+        def money(cents: int, currency: str) -> str:
+            return format_money(cents, currency, locale)
+
         lines = []
         if self.broken:
-            lines.append("Promises broken since yesterday:")
-            lines += [f"  - {p.customer.name} ({p.customer.account}): {format_money(p.amount_cents, p.currency)} "
-                      f"promised by {p.promised_on:%d/%m/%Y}, {format_money(p.paid_cents, p.currency)} paid"
+            lines.append(_("Promises broken since yesterday:"))
+            lines += ["  - " + _("%(name)s (%(account)s): %(amount)s promised by %(day)s, %(paid)s paid",
+                                 name=p.customer.name, account=p.customer.account,
+                                 amount=money(p.amount_cents, p.currency), day=format(p.promised_on, "%d/%m/%Y"),
+                                 paid=money(p.paid_cents, p.currency))
                       for p in self.broken]
         if self.untouched:
-            lines.append(f"Disputes untouched for {self.stale_after} days or more:")
-            lines += [f"  - #{d.id} {d.customer.name} ({d.customer.account}): {d.reason_label}, "
-                      f"last activity {d.last_activity_at:%d/%m/%Y}"
-                      + (f", owner {d.owner.display_name}" if d.owner else ", nobody assigned")
+            lines.append(_("Disputes untouched for %(days)s days or more:", days=self.stale_after))
+            lines += ["  - " + (_("#%(number)s %(name)s (%(account)s): %(reason)s, last activity %(day)s, owner %(owner)s",
+                                  owner=d.owner.display_name, **self._dispute(d)) if d.owner else
+                                _("#%(number)s %(name)s (%(account)s): %(reason)s, last activity %(day)s, nobody "
+                                  "assigned", **self._dispute(d)))
                       for d in self.untouched]
         if self.due_today:
-            lines.append("Promises due today:")
-            lines += [f"  - {p.customer.name} ({p.customer.account}): {format_money(p.amount_cents, p.currency)} "
-                      f"on {', '.join(e.number for e in p.entries)}" for p in self.due_today]
-        for title, instalments in (("Instalments missed:", self.missed), ("Instalments due today:",
-                                                                          self.instalments_today)):
+            lines.append(_("Promises due today:"))
+            lines += ["  - " + _("%(name)s (%(account)s): %(amount)s on %(numbers)s", name=p.customer.name,
+                                 account=p.customer.account, amount=money(p.amount_cents, p.currency),
+                                 numbers=", ".join(e.number for e in p.entries)) for p in self.due_today]
+        for title, instalments in ((_("Instalments missed:"), self.missed),
+                                   (_("Instalments due today:"), self.instalments_today)):
             if instalments:
                 lines.append(title)
-                lines += [f"  - {i.schedule.customer.name} ({i.schedule.customer.account}), schedule #{i.schedule_id}: "
-                          f"instalment {i.number} of {format_money(i.amount_cents, i.schedule.currency)} due "
-                          f"{i.due_on:%d/%m/%Y}, {format_money(i.paid_cents, i.schedule.currency)} paid"
+                lines += ["  - " + _("%(name)s (%(account)s), schedule #%(schedule)s: instalment %(number)s of "
+                                     "%(amount)s due %(day)s, %(paid)s paid", name=i.schedule.customer.name,
+                                     account=i.schedule.customer.account, schedule=i.schedule_id, number=i.number,
+                                     amount=money(i.amount_cents, i.schedule.currency), day=format(i.due_on, "%d/%m/%Y"),
+                                     paid=money(i.paid_cents, i.schedule.currency))
                           for i in instalments]
         if self.deadlines:
-            lines.append(f"Legal deadlines of collection cases (within {DEADLINE_DAYS} days, or past):")
-            lines += [f"  - {t.due_on:%d/%m/%Y} case #{t.case_id} {t.case.customer.name}: {t.text}"
+            lines.append(_("Legal deadlines of collection cases (within %(days)s days, or past):", days=DEADLINE_DAYS))
+            lines += ["  - " + _("%(day)s case #%(case)s %(name)s: %(task)s", day=format(t.due_on, "%d/%m/%Y"),
+                                 case=t.case_id, name=t.case.customer.name, task=t.text)
                       for t in self.deadlines]
         return lines
+
+    @staticmethod
+    def _dispute(dispute: Dispute) -> dict:
+        return {"number": dispute.id, "name": dispute.customer.name, "account": dispute.customer.account,
+                "reason": dispute.reason_label, "day": f"{dispute.last_activity_at:%d/%m/%Y}"}
 
 
 def digest_of(session: Session, today: date, now: datetime | None = None) -> Digest:
@@ -133,8 +151,9 @@ def make_digests(session: Session, today: date) -> list[int]:
     for user in users:
         if user.id in made:
             continue
-        personal = monitoring.digest_lines(session, user, today)  # their monitoring points
-        text = "\n".join(digest.lines() + personal)
+        with _speaking_to(user):  # the e-mail is in the user's language (the instance's when they chose none)
+            personal = monitoring.digest_lines(session, user, today)  # their monitoring points
+            text = "\n".join(digest.lines(_locale_of(user)) + personal)
         empty = digest.empty and not personal
         delivery = DigestDelivery(user_id=user.id, day=today, text=text, status="none" if empty else "queued")
         try:
@@ -149,6 +168,15 @@ def make_digests(session: Session, today: date) -> list[int]:
     session.flush()
     return list(session.scalars(select(DigestDelivery.id).where(DigestDelivery.day == today,
                                                                 DigestDelivery.status == "queued")))
+
+
+def _speaking_to(user: User):
+    return i18n.speaking(_locale_of(user)) if user.language else nullcontext()
+
+
+def _locale_of(user: User) -> str:
+    """The locale of the user's chosen language (en_GB when they chose none: as the digest always was)."""
+    return i18n.FORMAT_LOCALES[i18n.language_of(user.language)] if user.language else "en_GB"
 
 
 def claim(session: Session, delivery_id: int) -> DigestDelivery | None:
@@ -179,4 +207,4 @@ def mark_unknown_sends(session: Session, now: datetime | None = None) -> int:
 
 
 def subject_of(delivery: DigestDelivery) -> str:
-    return f"Relance: what needs you on {delivery.day:%d/%m/%Y}"
+    return _("Relance: what needs you on %(day)s", day=format(delivery.day, "%d/%m/%Y"))

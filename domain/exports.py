@@ -8,12 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import clock
+from domain.i18n import lazy_gettext as _l
 from domain.models import Export, User
 
-KINDS = {"balances_xlsx": "Who owes you what? (Excel)", "collection_xlsx": "Collection (Excel)",
-         "statement_pdf": "Statement (PDF)", "statement_xlsx": "Statement (Excel)", "disputes_xlsx": "Disputes (Excel)",
-         "promises_xlsx": "Promises to pay (Excel)", "schedules_xlsx": "Payment schedules (Excel)",
-         "schedule_pdf": "Payment schedule for signature (PDF)", "court_pack": "Court pack (injunction to pay)"}
+KINDS = {"balances_xlsx": _l("Who owes you what? (Excel)"), "collection_xlsx": _l("Collection (Excel)"),
+         "statement_pdf": _l("Statement (PDF)"), "statement_xlsx": _l("Statement (Excel)"),
+         "disputes_xlsx": _l("Disputes (Excel)"), "promises_xlsx": _l("Promises to pay (Excel)"),
+         "schedules_xlsx": _l("Payment schedules (Excel)"), "schedule_pdf": _l("Payment schedule for signature (PDF)"),
+         "court_pack": _l("Court pack (injunction to pay)")}
 STATEMENTS = ("statement_pdf", "statement_xlsx")  # a customer's statement of account (domain.ledger.statements)
 DOUBLE_CLICK_WINDOW = timedelta(seconds=30)  # the same request again within this is the same export (or bulk run)
 COLLECTION_FILE = "collection_file"  # the kind of a collection file's export (domain.collection.files)

@@ -8,6 +8,8 @@ from typing import Mapping
 
 from sqlalchemy import and_
 
+from domain.i18n import _
+
 PAGE_SIZE = 50
 COUNT_CAP = 10_000  # counting past this on every page view costs more than it tells
 
@@ -32,7 +34,7 @@ def flag(args: Mapping[str, str], name: str) -> bool:
         return False
     if value in ("1", "true", "on", "yes"):
         return True
-    raise FilterError(f"'{name}' must be 1 or 0, not {value!r}.")
+    raise FilterError(_("'%(name)s' must be 1 or 0, not %(value)s.", name=name, value=repr(value)))
 
 
 def parse_date(args: Mapping[str, str], name: str, label: str) -> date | None:
@@ -42,20 +44,22 @@ def parse_date(args: Mapping[str, str], name: str, label: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise FilterError(f"The {label} date {value!r} is not a date (YYYY-MM-DD).") from None
+        raise FilterError(_("The %(label)s date %(value)s is not a date (YYYY-MM-DD).", label=label,
+                             value=repr(value))) from None
 
 
 def parse_sort_and_page(args: Mapping[str, str], sort_keys) -> tuple[str, str, int]:
     """The sort column, direction and page every list view reads from its query string."""
     sort = (args.get("sort") or "").strip()
     if sort and sort not in sort_keys:
-        raise FilterError(f"Cannot sort on {sort!r}: choose one of {', '.join(sort_keys)}.")
+        raise FilterError(_("Cannot sort on %(sort)s: choose one of %(choices)s.", sort=repr(sort),
+                             choices=", ".join(sort_keys)))
     direction = (args.get("dir") or "").strip()
     if direction not in ("", "asc", "desc"):
-        raise FilterError(f"The sort direction must be asc or desc, not {direction!r}.")
+        raise FilterError(_("The sort direction must be asc or desc, not %(value)s.", value=repr(direction)))
     page_text = (args.get("page") or "1").strip()
     if not page_text.isdigit() or int(page_text) < 1:
-        raise FilterError(f"The page must be a positive whole number, not {page_text!r}.")
+        raise FilterError(_("The page must be a positive whole number, not %(value)s.", value=repr(page_text)))
     return sort, direction, int(page_text)
 
 

@@ -13,6 +13,8 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, I
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 from domain import clock
+from domain.i18n import lazy_gettext as _l
+from domain.i18n import lazy_pgettext
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -37,7 +39,7 @@ PERMISSIONS = {
     "manage_users": {"admin"},
     "set_reference_rates": {"admin"},  # the ECB and legal interest rates of each half-year
 }
-LANGUAGES = ("en", "fr")  # a user's interface language; the French interface comes later
+LANGUAGES = ("en", "fr")  # the interface languages (translations/<code>/LC_MESSAGES/messages.po)
 INVOICE, CREDIT_NOTE = "invoice", "credit_note"
 ENTRY_KINDS = (INVOICE, CREDIT_NOTE)
 MAX_LEVEL = 5
@@ -55,7 +57,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     # How a finished export reaches this user: app | email | both | none
     export_notifications: Mapped[str] = mapped_column(String(10), default="app", server_default="app")
-    language: Mapped[str] = mapped_column(String(5), default="en", server_default="en")
+    # The interface language; None: the browser's (Accept-Language), then RELANCE_LOCALE.
+    language: Mapped[str | None] = mapped_column(String(5))
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime)
     # The morning digest at 8:00: broken promises, untouched disputes, what is due today.
     morning_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
@@ -278,8 +281,10 @@ class Payment(Base):
 # credited amount was never owed, so it bears no late-payment interest (domain.ledger.interest).
 CREDIT_NOTE_PAYMENT = "Credit note "
 
-PAYMENT_METHODS = {"transfer": "Transfer", "cheque": "Cheque", "card": "Card", "direct_debit": "Direct debit",
-                   "cash": "Cash"}
+PAYMENT_METHODS = {"transfer": lazy_pgettext("payment method", "Transfer"),
+                   "cheque": lazy_pgettext("payment method", "Cheque"), "card": lazy_pgettext("payment method", "Card"),
+                   "direct_debit": lazy_pgettext("payment method", "Direct debit"),
+                   "cash": lazy_pgettext("payment method", "Cash")}
 
 
 class Receipt(Base):
@@ -310,7 +315,7 @@ class Receipt(Base):
 
     @property
     def method_label(self) -> str:
-        return PAYMENT_METHODS.get(self.method, self.method)
+        return str(PAYMENT_METHODS.get(self.method, self.method))
 
 
 class Attachment(Base):
@@ -508,8 +513,9 @@ class BulkRun(BackgroundWork, Base):
 
 CASE_STATUSES = ("open", "sent_to_agency", "amicable", "legal", "paid", "closed")
 CASE_STATUS_LABELS = {
-    "open": "Open", "sent_to_agency": "Sent to agency", "amicable": "Amicable",
-    "legal": "Legal", "paid": "Paid", "closed": "Closed",
+    "open": lazy_pgettext("case status", "Open"), "sent_to_agency": lazy_pgettext("case status", "Sent to agency"),
+    "amicable": lazy_pgettext("case status", "Amicable"), "legal": lazy_pgettext("case status", "Legal"),
+    "paid": lazy_pgettext("case status", "Paid"), "closed": lazy_pgettext("case status", "Closed"),
 }
 
 
@@ -536,7 +542,7 @@ class CollectionCase(Base):
 
     @property
     def status_label(self) -> str:
-        return CASE_STATUS_LABELS[self.status]
+        return str(CASE_STATUS_LABELS[self.status])
 
 
 class CollectionAgency(Base):
@@ -548,12 +554,17 @@ class CollectionAgency(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-DISPUTE_REASONS = {"not_received": "Invoice not received", "wrong_amount": "Amount or price wrong",
-                   "goods_disputed": "Goods or service disputed", "already_paid": "Already paid",
-                   "duplicate": "Duplicate", "other": "Other"}
-DISPUTE_STATUSES = {"open": "Open", "waiting_customer": "Waiting for the customer", "waiting_us": "Waiting for us",
-                    "resolved": "Resolved"}
-DISPUTE_OUTCOMES = {"justified": "Justified", "not_justified": "Not justified", "paid": "Paid"}
+DISPUTE_REASONS = {"not_received": _l("Invoice not received"), "wrong_amount": _l("Amount or price wrong"),
+                   "goods_disputed": _l("Goods or service disputed"),
+                   "already_paid": lazy_pgettext("dispute reason", "Already paid"),
+                   "duplicate": lazy_pgettext("dispute reason", "Duplicate"),
+                   "other": lazy_pgettext("dispute reason", "Other")}
+DISPUTE_STATUSES = {"open": lazy_pgettext("dispute status", "Open"),
+                    "waiting_customer": _l("Waiting for the customer"), "waiting_us": _l("Waiting for us"),
+                    "resolved": lazy_pgettext("dispute status", "Resolved")}
+DISPUTE_OUTCOMES = {"justified": lazy_pgettext("dispute outcome", "Justified"),
+                    "not_justified": lazy_pgettext("dispute outcome", "Not justified"),
+                    "paid": lazy_pgettext("dispute outcome", "Paid")}
 
 
 class Dispute(Base):
@@ -595,11 +606,11 @@ class Dispute(Base):
 
     @property
     def reason_label(self) -> str:
-        return DISPUTE_REASONS.get(self.reason, self.reason)
+        return str(DISPUTE_REASONS.get(self.reason, self.reason))
 
     @property
     def status_label(self) -> str:
-        return DISPUTE_STATUSES.get(self.status, self.status)
+        return str(DISPUTE_STATUSES.get(self.status, self.status))
 
 
 class DisputeEntry(Base):
@@ -629,9 +640,14 @@ class DisputeEvent(Base):
     actor: Mapped[User | None] = relationship()
 
 
-PROMISE_CHANNELS = {"phone": "Phone", "email": "E-mail", "portal": "Portal", "letter": "Letter"}
-PROMISE_STATUSES = {"open": "Open", "kept": "Kept", "partly_kept": "Partly kept", "broken": "Broken",
-                    "cancelled": "Cancelled"}
+PROMISE_CHANNELS = {"phone": lazy_pgettext("promise channel", "Phone"),
+                    "email": lazy_pgettext("promise channel", "E-mail"),
+                    "portal": lazy_pgettext("promise channel", "Portal"),
+                    "letter": lazy_pgettext("promise channel", "Letter")}
+PROMISE_STATUSES = {"open": lazy_pgettext("promise status", "Open"), "kept": lazy_pgettext("promise status", "Kept"),
+                    "partly_kept": lazy_pgettext("promise status", "Partly kept"),
+                    "broken": lazy_pgettext("promise status", "Broken"),
+                    "cancelled": lazy_pgettext("promise status", "Cancelled")}
 
 
 class Promise(Base):
@@ -672,11 +688,11 @@ class Promise(Base):
 
     @property
     def status_label(self) -> str:
-        return PROMISE_STATUSES.get(self.status, self.status)
+        return str(PROMISE_STATUSES.get(self.status, self.status))
 
     @property
     def channel_label(self) -> str:
-        return PROMISE_CHANNELS.get(self.channel, self.channel)
+        return str(PROMISE_CHANNELS.get(self.channel, self.channel))
 
 
 class PromiseEntry(Base):
@@ -704,14 +720,24 @@ class DigestDelivery(Base):
     user: Mapped[User] = relationship()
 
 
-SCHEDULE_FREQUENCIES = {"weekly": "Weekly", "monthly": "Monthly", "custom": "Custom dates"}
-SCHEDULE_STATUSES = {"running": "Running", "late": "Late", "completed": "Completed", "broken": "Broken",
-                     "cancelled": "Cancelled"}
+SCHEDULE_FREQUENCIES = {"weekly": lazy_pgettext("schedule frequency", "Weekly"),
+                        "monthly": lazy_pgettext("schedule frequency", "Monthly"),
+                        "custom": lazy_pgettext("schedule frequency", "Custom dates")}
+SCHEDULE_STATUSES = {"running": lazy_pgettext("schedule status", "Running"),
+                     "late": lazy_pgettext("schedule status", "Late"),
+                     "completed": lazy_pgettext("schedule status", "Completed"),
+                     "broken": lazy_pgettext("schedule status", "Broken"),
+                     "cancelled": lazy_pgettext("schedule status", "Cancelled")}
 # What an outbox message is: a reminder, or a message about a payment schedule.
-MESSAGE_KINDS = {"reminder": "Reminder", "schedule_agreed": "Payment plan agreed",
-                 "instalment_notice": "Instalment coming", "instalment_overdue": "Instalment overdue",
-                 "formal_notice": "Formal notice"}
-INSTALMENT_STATUSES = {"due": "Due", "partly_paid": "Partly paid", "paid": "Paid", "late": "Late"}
+MESSAGE_KINDS = {"reminder": lazy_pgettext("message kind", "Reminder"),
+                 "schedule_agreed": lazy_pgettext("message kind", "Payment plan agreed"),
+                 "instalment_notice": lazy_pgettext("message kind", "Instalment coming"),
+                 "instalment_overdue": lazy_pgettext("message kind", "Instalment overdue"),
+                 "formal_notice": lazy_pgettext("message kind", "Formal notice")}
+INSTALMENT_STATUSES = {"due": lazy_pgettext("instalment status", "Due"),
+                       "partly_paid": lazy_pgettext("instalment status", "Partly paid"),
+                       "paid": lazy_pgettext("instalment status", "Paid"),
+                       "late": lazy_pgettext("instalment status", "Late")}
 
 
 class PaymentSchedule(Base):
@@ -746,7 +772,7 @@ class PaymentSchedule(Base):
 
     @property
     def status_label(self) -> str:
-        return SCHEDULE_STATUSES.get(self.status, self.status)
+        return str(SCHEDULE_STATUSES.get(self.status, self.status))
 
     @property
     def remaining_cents(self) -> int:
@@ -787,7 +813,7 @@ class Instalment(Base):
 
     @property
     def status_label(self) -> str:
-        return INSTALMENT_STATUSES.get(self.status, self.status)
+        return str(INSTALMENT_STATUSES.get(self.status, self.status))
 
 
 class CompanySettings(Base):
@@ -848,9 +874,11 @@ class ReferenceRate(Base):
     updated_by: Mapped[User | None] = relationship()
 
 
-NOTICE_CHANNELS = {"letter": "Letter (PDF)", "email": "E-mail with the letter attached"}
-CHARGE_KINDS = {"interest": "Late-payment interest", "indemnity": "Recovery indemnity"}
-CHARGE_STATUSES = {"open": "Open", "paid": "Paid", "waived": "Waived", "written_off": "Written off"}
+NOTICE_CHANNELS = {"letter": _l("Letter (PDF)"), "email": _l("E-mail with the letter attached")}
+CHARGE_KINDS = {"interest": _l("Late-payment interest"), "indemnity": _l("Recovery indemnity")}
+CHARGE_STATUSES = {"open": lazy_pgettext("charge status", "Open"), "paid": lazy_pgettext("charge status", "Paid"),
+                   "waived": lazy_pgettext("charge status", "Waived"),
+                   "written_off": lazy_pgettext("charge status", "Written off")}
 
 
 class FormalNotice(Base):
@@ -941,14 +969,18 @@ class ClaimedCharge(Base):
     settled_by: Mapped[User | None] = relationship()
 
 
-TRANSFER_OPTIONS = {10: "10. Automatic transfer to debt collection",
-                    20: "20. Debt collection list with automation",
-                    30: "30. Debt collection list without automation"}
-CLAIM_STATUSES = {"listed": "In the list", "paused": "Paused", "transferred": "Transferred to debt collection",
-                  "closed": "Closed"}
-CLOSE_REASONS = {"paid": "Paid", "settled": "Settled", "written_off": "Written off",
-                 "not_worth": "Not worth pursuing", "expired": "Closed automatically",
-                 "withdrawn": "Formal notice cancelled"}
+TRANSFER_OPTIONS = {10: _l("10. Automatic transfer to debt collection"),
+                    20: _l("20. Debt collection list with automation"),
+                    30: _l("30. Debt collection list without automation")}
+CLAIM_STATUSES = {"listed": lazy_pgettext("claim status", "In the list"),
+                  "paused": lazy_pgettext("claim status", "Paused"),
+                  "transferred": lazy_pgettext("claim status", "Transferred to debt collection"),
+                  "closed": lazy_pgettext("claim status", "Closed")}
+CLOSE_REASONS = {"paid": lazy_pgettext("claim closed", "Paid"), "settled": lazy_pgettext("claim closed", "Settled"),
+                 "written_off": lazy_pgettext("claim closed", "Written off"),
+                 "not_worth": lazy_pgettext("claim closed", "Not worth pursuing"),
+                 "expired": lazy_pgettext("claim closed", "Closed automatically"),
+                 "withdrawn": lazy_pgettext("claim closed", "Formal notice cancelled")}
 
 
 class DebtCollectionClaim(Base):
@@ -1016,10 +1048,11 @@ class MonitoringPoint(Base):
     keys: Mapped[list | None] = mapped_column(JSON)
 
 
-LEGAL_STEPS = {"amicable": "Amicable action", "formal_notice": "Formal notice",
-               "injunction_request": "Injunction to pay requested", "injunction_order": "Injunction order granted",
-               "service": "Order served", "enforcement": "Enforcement formula granted", "summons": "Summons",
-               "judgment": "Judgment"}
+LEGAL_STEPS = {"amicable": _l("Amicable action"), "formal_notice": lazy_pgettext("legal step", "Formal notice"),
+               "injunction_request": _l("Injunction to pay requested"),
+               "injunction_order": _l("Injunction order granted"), "service": _l("Order served"),
+               "enforcement": _l("Enforcement formula granted"), "summons": lazy_pgettext("legal step", "Summons"),
+               "judgment": lazy_pgettext("legal step", "Judgment")}
 
 
 class LegalStep(Base):
@@ -1043,7 +1076,7 @@ class LegalStep(Base):
 
     @property
     def label(self) -> str:
-        return LEGAL_STEPS[self.kind]
+        return str(LEGAL_STEPS[self.kind])
 
 
 class CaseTask(Base):

@@ -7,6 +7,8 @@ from functools import lru_cache
 
 from babel.numbers import format_currency, get_currency_precision
 
+from domain.i18n import _
+
 
 def to_decimal(cents: int) -> Decimal:
     """12345 → Decimal('123.45'): for spreadsheet cells and CSV files (numbers, not text)."""
@@ -53,7 +55,7 @@ def _money_shape(locale: str, currency: str) -> tuple[str, str, str, str, str, s
         return text[:first], text[first:last + 1], text[last + 1:]
 
     prefix, body, suffix = split(positive)
-    negative_prefix, _, negative_suffix = split(negative)
+    negative_prefix, _body, negative_suffix = split(negative)
     group = body[1] if not body[1].isdigit() else ""
     decimal_mark = body[-(digits + 1)] if digits else ""
     shape = prefix, suffix, negative_prefix, negative_suffix, group, decimal_mark, digits
@@ -91,28 +93,28 @@ def parse_amount(text: str) -> int:
     typed = (text or "").strip()
     value = typed.translate(_SPACES).strip("€$£")
     if not value:
-        raise AmountError("Enter an amount.")
+        raise AmountError(_("Enter an amount."))
     if value.startswith("-"):
-        raise AmountError(f"{typed!r} is negative: enter a positive amount.")
+        raise AmountError(_("%(value)s is negative: enter a positive amount.", value=repr(typed)))
     marks = [ch for ch in value if ch in ",."]
     if not value.replace(",", "").replace(".", "").isdigit():
-        raise AmountError(f"{typed!r} is not an amount like 1234.56.")
+        raise AmountError(_("%(value)s is not an amount like 1234.56.", value=repr(typed)))
     units, fraction = value, ""
     if marks:
         decimal_mark = marks[-1]
         if len(set(marks)) == 1 and len(marks) > 1:  # "1.234.567": thousands only
             decimal_mark = ""
         elif len(set(marks)) == 1 and len(value.rpartition(decimal_mark)[2]) == 3:
-            raise AmountError(f"{typed!r} could mean thousands or decimals: write it without the thousands mark "
-                              "(1234) or with two decimals at most (1234.56).")
+            raise AmountError(_("%(value)s could mean thousands or decimals: write it without the thousands mark "
+                                "(1234) or with two decimals at most (1234.56).", value=repr(typed)))
         if decimal_mark:
-            units, _, fraction = value.rpartition(decimal_mark)
+            units, _mark, fraction = value.rpartition(decimal_mark)
         if len(fraction) > 2:
-            raise AmountError(f"{typed!r} has more than two decimals.")
+            raise AmountError(_("%(value)s has more than two decimals.", value=repr(typed)))
         groups = units.replace(",", ".").split(".")
         if len(groups) > 1 and (not 1 <= len(groups[0]) <= 3 or any(len(g) != 3 for g in groups[1:])):
-            raise AmountError(f"{typed!r} is not an amount like 1234.56.")
+            raise AmountError(_("%(value)s is not an amount like 1234.56.", value=repr(typed)))
         units = "".join(groups)
     if len(units) > 13:
-        raise AmountError(f"{typed!r} is too large.")
+        raise AmountError(_("%(value)s is too large.", value=repr(typed)))
     return int(units or "0") * 100 + int(fraction.ljust(2, "0") or "0")

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 
 from domain import audit, clock, debt_collection, notifications
 from domain.collection import cases
+from domain.i18n import _
+from domain.i18n import lazy_gettext as _l
 from domain.ledger import disputes, promises, queries, schedules
 from domain.listing import FilterError
 from domain.models import MonitoringPoint, User
@@ -39,19 +41,19 @@ class ListKind(NamedTuple):
 
 
 LISTS: dict[str, ListKind] = {
-    "balances": ListKind("Who owes you what?", lambda session, args: queries.balance_keys(
+    "balances": ListKind(_l("Who owes you what?"), lambda session, args: queries.balance_keys(
         session, queries.parse_filters(args, tuple(queries.BALANCE_SORTS)), CAP)),
-    "due_dates": ListKind("Due dates", lambda session, args: queries.due_entry_keys(
+    "due_dates": ListKind(_l("Due dates"), lambda session, args: queries.due_entry_keys(
         session, queries.parse_filters(args, tuple(queries.DUE_SORTS)), CAP)),
-    "collection": ListKind("Collection", lambda session, args: cases.collection_keys(
+    "collection": ListKind(_l("Collection"), lambda session, args: cases.collection_keys(
         session, cases.parse_case_filters(args), CAP)),
-    "disputes": ListKind("Disputes", lambda session, args: disputes.dispute_keys(
+    "disputes": ListKind(_l("Disputes"), lambda session, args: disputes.dispute_keys(
         session, disputes.parse_filters(args), CAP)),
-    "promises": ListKind("Promises to pay", lambda session, args: promises.promise_keys(
+    "promises": ListKind(_l("Promises to pay"), lambda session, args: promises.promise_keys(
         session, promises.parse_filters(args, parse_amount), CAP)),
-    "schedules": ListKind("Payment schedules", lambda session, args: schedules.schedule_keys(
+    "schedules": ListKind(_l("Payment schedules"), lambda session, args: schedules.schedule_keys(
         session, schedules.parse_filters(args), CAP)),
-    "debt_collection": ListKind("From reminder to debt collection", lambda session, args: debt_collection.claim_keys(
+    "debt_collection": ListKind(_l("From reminder to debt collection"), lambda session, args: debt_collection.claim_keys(
         session, debt_collection.parse_filters(args), CAP)),
 }
 
@@ -67,9 +69,10 @@ def args_of(point: MonitoringPoint) -> dict[str, str]:
 
 
 def label_of(point: MonitoringPoint) -> str:
-    label = LISTS[point.list_key].label if point.list_key in LISTS else point.list_key
+    """The list a point watches, in the reader's language: 'From reminder to debt collection — Manual transfer…'."""
+    label = str(LISTS[point.list_key].label) if point.list_key in LISTS else point.list_key
     if point.list_key == "debt_collection":
-        label += " — " + debt_collection.TABS[debt_collection.parse_filters(args_of(point)).tab]
+        label += " — " + str(debt_collection.TABS[debt_collection.parse_filters(args_of(point)).tab])
     return label
 
 
@@ -79,28 +82,30 @@ def _look(session: Session, point: MonitoringPoint) -> tuple[list[str], int]:
 
 def save(session: Session, user: User, list_key: str, query: str, name: str) -> MonitoringPoint:
     if list_key not in LISTS:
-        raise MonitoringError("This list cannot be monitored.")
+        raise MonitoringError(_("This list cannot be monitored."))
     name = " ".join((name or "").split())
     if not name:
-        raise MonitoringError("Name the monitoring point, e.g. “Manual transfer — over €5,000”.")
+        raise MonitoringError(_("Name the monitoring point, e.g. “Manual transfer — over €5,000”."))
     if len(name) > 100:
-        raise MonitoringError("A monitoring point's name has at most 100 characters.")
+        raise MonitoringError(_("A monitoring point's name has at most 100 characters."))
     query = clean_query(query)
     if len(query) > 2000:
-        raise MonitoringError("These filters are too long to keep.")
+        raise MonitoringError(_("These filters are too long to keep."))
     owned = session.scalar(select(func.count()).select_from(MonitoringPoint).where(MonitoringPoint.user_id == user.id))
     if owned >= MAX_POINTS:
-        raise MonitoringError(f"You have {MAX_POINTS} monitoring points already: remove one first.")
+        raise MonitoringError(_("You have %(count)s monitoring points already: remove one first.", count=MAX_POINTS))
     point = MonitoringPoint(user_id=user.id, name=name, list_key=list_key, query=query)
     try:
         keys, count = _look(session, point)
     except (FilterError, ValueError) as problem:
-        raise MonitoringError(f"These filters are not valid: {problem}") from None
+        raise MonitoringError(_("These filters are not valid: %(problem)s", problem=problem)) from None
     point.keys, point.count, point.new_count, point.checked_on = keys, count, 0, clock.today()
     point.seen_at = clock.now()
     session.add(point)
     session.flush()
-    audit.record(session, user, "monitoring.saved", f"Monitoring point “{name}” on {label_of(point)} ({count} items).")
+    with audit.english():
+        audit.record(session, user, "monitoring.saved",
+                     f"Monitoring point “{name}” on {label_of(point)} ({count} items).")
     return point
 
 
@@ -160,5 +165,6 @@ def digest_lines(session: Session, user: User, today: date) -> list[str]:
     points = [p for p in points_of(session, user) if p.checked_on == today and p.new_count]
     if not points:
         return []
-    return ["Monitoring points with new items since yesterday:"] + [
-        f"  - {p.name} ({label_of(p)}): {p.new_count} new, {p.count} in all" for p in points]
+    return [_("Monitoring points with new items since yesterday:")] + [
+        "  - " + _("%(name)s (%(list)s): %(new)s new, %(count)s in all", name=p.name, list=label_of(p), new=p.new_count,
+                   count=p.count) for p in points]

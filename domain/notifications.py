@@ -12,15 +12,17 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from domain import clock
+from domain import audit, clock
 from domain.exports import COLLECTION_FILE, KINDS, LIFETIME
+from domain.i18n import _
+from domain.i18n import lazy_gettext as _l
 from domain.models import BackgroundWork, BulkRun, Export, Notification, User
 
 PREFERENCES = {
-    "app": "In the app (the bell)",
-    "email": "By e-mail",
-    "both": "In the app and by e-mail",
-    "none": "Do not notify me",
+    "app": _l("In the app (the bell)"),
+    "email": _l("By e-mail"),
+    "both": _l("In the app and by e-mail"),
+    "none": _l("Do not notify me"),
 }
 IN_APP = {"app", "both"}
 BY_EMAIL = {"email", "both"}
@@ -60,35 +62,40 @@ def can_download(work: BackgroundWork | None) -> bool:
 # --- What an export is called ----------------------------------------------------------------
 
 def export_label(export: Export) -> str:
+    """What the export is, in the reader's language."""
     if export.kind == COLLECTION_FILE:
-        return f"Collection file — {export.customer.name}" if export.customer else "Collection file"
-    label = KINDS.get(export.kind, export.kind)
+        return _("Collection file — %(name)s", name=export.customer.name) if export.customer else _("Collection file")
+    label = str(KINDS.get(export.kind, export.kind))
     return f"{label} — {export.customer.name}" if export.customer else label
 
 
 def export_text(export: Export) -> str:
-    """The notification's sentence, also the e-mail's subject."""
+    """The notification's sentence (stored, in English: see text_of)."""
     if export.status == "ready":
         return f"Your export “{export_label(export)}” is ready: {export.filename}"
     return f"Your export “{export_label(export)}” failed: {export.message or 'unknown reason'}"
 
 
 def export_email_subject(export: Export) -> str:
-    return f"Your export “{export_label(export)}” {'is ready' if export.status == 'ready' else 'failed'}"
+    if export.status == "ready":
+        return _("Your export “%(label)s” is ready", label=export_label(export))
+    return _("Your export “%(label)s” failed", label=export_label(export))
 
 
 RUN_LABEL = "Bulk reminders"
 
 
 def run_text(run: BulkRun) -> str:
-    """The notification's sentence for a finished bulk run, also its e-mail's subject."""
+    """The sentence for a finished bulk run: its e-mail's subject, and (in English) its notification."""
     if run.status == "done":
-        return f"Your bulk reminders were sent: {run.message}"
-    return f"Your bulk reminders failed: {run.message or 'unknown reason'}"
+        return _("Your bulk reminders were sent: %(summary)s", summary=run.message)
+    return _("Your bulk reminders failed: %(reason)s", reason=run.message or _("unknown reason"))
 
 
 def text_of(work: BackgroundWork) -> str:
-    return run_text(work) if isinstance(work, BulkRun) else export_text(work)
+    """The notification's sentence: stored as written, so in English, whoever reads it."""
+    with audit.english():
+        return run_text(work) if isinstance(work, BulkRun) else export_text(work)
 
 
 # --- Notifications ---------------------------------------------------------------------------

@@ -11,16 +11,18 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 from stdnum.fr import siren
 
 from domain import audit
+from domain.i18n import _
+from domain.i18n import lazy_gettext as _l
 from domain.models import CompanySettings, User
 from domain.notifications import PREFERENCES
 
 EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 # Numbers of days the company sets: (label, lowest, highest, default).
 DAY_SETTINGS = {
-    "payment_terms_days": ("Payment terms", 0, 365, 30),  # due date of entries without one (and of the FEC's)
-    "promise_grace_days": ("Grace after a promised date", 0, 60, 3),  # reminders wait that much longer
-    "dispute_stale_days": ("A dispute is untouched after", 1, 365, 14),  # flagged, and in the morning digest
-    "schedule_broken_after": ("Missed instalments that break a schedule", 1, 12, 2),
+    "payment_terms_days": (_l("Payment terms"), 0, 365, 30),  # due date of entries without one (and of the FEC's)
+    "promise_grace_days": (_l("Grace after a promised date"), 0, 60, 3),  # reminders wait that much longer
+    "dispute_stale_days": (_l("A dispute is untouched after"), 1, 365, 14),  # flagged, and in the morning digest
+    "schedule_broken_after": (_l("Missed instalments that break a schedule"), 1, 12, 2),
 }
 COMPANY_FIELDS = {"name": "name", "registration_number": "SIREN", "sender_email": "sender e-mail", "address": "address",
                   "payment_terms_days": "payment terms", "promise_grace_days": "promise grace",
@@ -65,9 +67,9 @@ def sending_problems(session: Session, mail_server: bool) -> list[str]:
     problems = []
     found = company(session)
     if found is None or not (found.sender_email or "").strip():
-        problems.append("The company has no sender e-mail address: no reminder can be e-mailed.")
+        problems.append(_("The company has no sender e-mail address: no reminder can be e-mailed."))
     if not mail_server:
-        problems.append("No mail server is configured (RELANCE_SMTP_URL): no e-mail can be sent.")
+        problems.append(_("No mail server is configured (RELANCE_SMTP_URL): no e-mail can be sent."))
     return problems
 
 
@@ -84,12 +86,13 @@ def compact_siren(text: str | None) -> str:
     try:
         return siren.validate(text)
     except InvalidLength:
-        problem = "a SIREN has 9 digits"
+        problem = _("a SIREN has 9 digits")
     except InvalidChecksum:
-        problem = "its check digit is wrong: check for a typing mistake"
+        problem = _("its check digit is wrong: check for a typing mistake")
     except InvalidFormat:
-        problem = "a SIREN has digits only"
-    raise SettingsError({"registration_number": f"{text} is not a valid SIREN: {problem}."})
+        problem = _("a SIREN has digits only")
+    raise SettingsError({"registration_number": _("%(text)s is not a valid SIREN: %(problem)s.", text=text,
+                                                  problem=problem)})
 
 
 def compact_iban(text: str | None) -> str | None:
@@ -100,12 +103,12 @@ def compact_iban(text: str | None) -> str | None:
     try:
         return iban_numbers.validate(text)
     except InvalidChecksum:
-        problem = "its check digits are wrong: check for a typing mistake"
+        problem = _("its check digits are wrong: check for a typing mistake")
     except (InvalidLength, InvalidComponent):
-        problem = "its length does not match its country"
+        problem = _("its length does not match its country")
     except ValidationError:
-        problem = "an IBAN starts with a country code, e.g. FR76 3000 6000 0112 3456 7890 189"
-    raise SettingsError({"iban": f"{text} is not a valid IBAN: {problem}."})
+        problem = _("an IBAN starts with a country code, e.g. FR76 3000 6000 0112 3456 7890 189")
+    raise SettingsError({"iban": _("%(text)s is not a valid IBAN: %(problem)s.", text=text, problem=problem)})
 
 
 def compact_bic(text: str | None) -> str | None:
@@ -115,8 +118,8 @@ def compact_bic(text: str | None) -> str | None:
     try:
         return bic_numbers.validate(text)
     except ValidationError:
-        raise SettingsError({"bic": f"{text} is not a valid BIC: 8 or 11 letters and digits, e.g. BNPAFRPP."}) \
-            from None
+        raise SettingsError({"bic": _("%(text)s is not a valid BIC: 8 or 11 letters and digits, e.g. BNPAFRPP.",
+                                      text=text)}) from None
 
 
 def save_company(
@@ -158,18 +161,22 @@ def save_company(
         elif text.isdigit() and low <= int(text) <= high:
             values[field] = int(text)
         else:
-            unit = "instalments" if field == "schedule_broken_after" else "days"
-            errors[field] = f"{label}: a number of {unit} from {low} to {high}."
+            if field == "schedule_broken_after":
+                errors[field] = _("%(label)s: a number of instalments from %(low)s to %(high)s.", label=label,
+                                  low=low, high=high)
+            else:
+                errors[field] = _("%(label)s: a number of days from %(low)s to %(high)s.", label=label, low=low,
+                                  high=high)
     if not values["name"]:
-        errors["name"] = "The company name is required: it signs the mail sent to agencies."
+        errors["name"] = _("The company name is required: it signs the mail sent to agencies.")
     elif len(values["name"]) > 200:
-        errors["name"] = "The company name has at most 200 characters."
+        errors["name"] = _("The company name has at most 200 characters.")
     try:
         values["registration_number"] = compact_siren(registration_number)
     except SettingsError as problem:
         errors.update(problem.errors)
     if values["sender_email"] and not is_email(values["sender_email"]):
-        errors["sender_email"] = f"{values['sender_email']} is not an e-mail address."
+        errors["sender_email"] = _("%(email)s is not an e-mail address.", email=values["sender_email"])
     if errors:
         raise SettingsError(errors)
 
@@ -187,5 +194,5 @@ def save_company(
 
 def set_export_notifications(user: User, choice: str) -> None:
     if choice not in PREFERENCES:
-        raise SettingsError({"export_notifications": "Choose how you want to hear about your exports."})
+        raise SettingsError({"export_notifications": _("Choose how you want to hear about your exports.")})
     user.export_notifications = choice

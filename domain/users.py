@@ -11,10 +11,11 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from domain import audit, clock
+from domain.i18n import _
 from domain.models import LANGUAGES, ROLES, User, UserSession
 
 MIN_PASSWORD_LENGTH = 8
-LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
+LANGUAGE_NAMES = {"en": "English", "fr": "Français"}  # each in its own language: not translated
 # A login lasts at most this long, even with "Keep me logged in" (the remember cookie as well).
 SESSION_LIFETIME = timedelta(days=30)
 
@@ -25,12 +26,12 @@ class UserError(ValueError):
 
 def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+        raise UserError(_("the password must have at least %(count)s characters", count=MIN_PASSWORD_LENGTH))
 
 
 def _check_role(role: str) -> None:
     if role not in ROLES:
-        raise UserError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
+        raise UserError(_("unknown role %(role)s: choose one of %(roles)s", role=repr(role), roles=", ".join(ROLES)))
 
 
 def generate_password() -> str:
@@ -43,10 +44,10 @@ def create_user(session: Session, email: str, password: str, role: str, name: st
     email = email.strip().lower()
     _check_role(role)
     if "@" not in email:
-        raise UserError(f"{email!r} is not an e-mail address")
+        raise UserError(_("%(email)s is not an e-mail address", email=repr(email)))
     _check_password(password)
     if find_user(session, email) is not None:
-        raise UserError(f"a user {email} already exists")
+        raise UserError(_("a user %(email)s already exists", email=email))
     user = User(email=email, name=name.strip(), role=role, password_hash=generate_password_hash(password))
     session.add(user)
     return user
@@ -141,8 +142,8 @@ def _keep_an_admin(session: Session, user: User, change) -> None:
         admins = session.scalar(select(func.count()).select_from(User)
                                 .where(User.role == "admin", User.active.is_(True)))
         if not admins:
-            raise UserError(f"{_who(user)} is the last active admin: make another user admin first, "
-                            "so someone can still manage users.")
+            raise UserError(_("%(user)s is the last active admin: make another user admin first, so someone can "
+                              "still manage users.", user=_who(user)))
 
 
 def set_role(session: Session, actor: User | None, user: User, role: str) -> bool:
@@ -165,7 +166,7 @@ def set_active(session: Session, actor: User | None, user: User, active: bool) -
     if user.active == active:
         return False
     if not active and actor is not None and actor.id == user.id:
-        raise UserError("You cannot deactivate your own account: ask another admin.")
+        raise UserError(_("You cannot deactivate your own account: ask another admin."))
 
     def change():
         user.active = active
@@ -192,11 +193,12 @@ def change_own_password(session: Session, user: User, current: str, new: str, co
     """My account: the current password is required; the user's other logins end."""
     errors = {}
     if not check_password_hash(user.password_hash, current):
-        errors["current_password"] = "This is not your current password."
+        errors["current_password"] = _("This is not your current password.")
     if len(new) < MIN_PASSWORD_LENGTH:
-        errors["new_password"] = f"The new password must have at least {MIN_PASSWORD_LENGTH} characters."
+        errors["new_password"] = _("The new password must have at least %(count)s characters.",
+                                   count=MIN_PASSWORD_LENGTH)
     elif new != confirmation:
-        errors["confirmation"] = "The two new passwords differ."
+        errors["confirmation"] = _("The two new passwords differ.")
     if errors:
         raise AccountError(errors)
     user.password_hash = generate_password_hash(new)
@@ -209,9 +211,11 @@ def update_profile(session: Session, user: User, name: str, language: str) -> No
     name = name.strip()
     errors = {}
     if len(name) > 200:
-        errors["name"] = "The name is too long (200 characters at most)."
-    if language not in LANGUAGES:
-        errors["language"] = f"Choose one of: {', '.join(LANGUAGE_NAMES[code] for code in LANGUAGES)}."
+        errors["name"] = _("The name is too long (200 characters at most).")
+    language = language or None  # none chosen: the browser's language
+    if language is not None and language not in LANGUAGES:
+        errors["language"] = _("Choose one of: %(languages)s.",
+                               languages=", ".join(LANGUAGE_NAMES[code] for code in LANGUAGES))
     if errors:
         raise AccountError(errors)
     changes = []
@@ -219,7 +223,7 @@ def update_profile(session: Session, user: User, name: str, language: str) -> No
         changes.append(f"name “{user.name}” → “{name}”")
         user.name = name
     if language != user.language:
-        changes.append(f"language {user.language} → {language}")
+        changes.append(f"language {user.language or 'browser'} → {language or 'browser'}")
         user.language = language
     if changes:
         audit.record(session, user, "user.profile", f"{user.email} changed their {', '.join(changes)}",

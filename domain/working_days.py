@@ -7,6 +7,8 @@ from functools import lru_cache
 
 import holidays
 
+from domain.i18n import _
+
 
 class CalendarError(ValueError):
     pass
@@ -18,9 +20,11 @@ def check(country: str, region: str | None) -> tuple[str, str | None]:
     region = (region or "").strip() or None
     supported = holidays.list_supported_countries()
     if country not in supported:
-        raise CalendarError(f"{country or '(empty)'} is not a country code the holiday calendar knows, e.g. FR.")
+        raise CalendarError(_("%(country)s is not a country code the holiday calendar knows, e.g. FR.",
+                              country=country or _("(empty)")))
     if region is not None and region not in supported[country]:
-        raise CalendarError(f"{region} is not a region of {country}: one of {', '.join(supported[country])}.")
+        raise CalendarError(_("%(region)s is not a region of %(country)s: one of %(regions)s.", region=region,
+                              country=country, regions=", ".join(supported[country])))
     return country, region
 
 

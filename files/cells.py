@@ -10,6 +10,8 @@ and dates.
 """
 from __future__ import annotations
 
+from babel.support import LazyProxy
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 MONEY_FORMAT = "#,##0.00"  # amounts are Decimal cells (domain.money.to_decimal): numbers a sheet can sum
 
@@ -21,6 +23,8 @@ def xlsx_cell(sheet, value, *, font=None, number_format: str | None = None, alig
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+    if isinstance(value, LazyProxy):  # a label marked for translation at import time: its text now
+        value = str(value)
     if isinstance(value, str):
         # Control characters XML cannot carry would make openpyxl refuse the whole export.
         value = ILLEGAL_CHARACTERS_RE.sub("", value)
@@ -38,6 +42,8 @@ def xlsx_cell(sheet, value, *, font=None, number_format: str | None = None, alig
 
 def csv_cell(value):
     """A CSV field: text that a spreadsheet would read as a formula gets a leading `'`."""
+    if isinstance(value, LazyProxy):
+        value = str(value)
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value

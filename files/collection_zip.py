@@ -23,18 +23,20 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Callable
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import pgettext
 # At module level, like WeasyPrint in worker.py: a worker that imports this module before it forks
 # spares every work horse the import (openpyxl alone is ~0.1 s of CPU).
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from domain.money import plain, to_decimal
+from files import history as history_words
 from files.cells import MONEY_FORMAT, xlsx_cell
-from files.history import KINDS
-from files.history import LABELS as HISTORY_LABELS
-from files.history import CustomerSaid, HistoryPdfWriter
+from files.history import KINDS, CustomerSaid, HistoryPdfWriter
 from files.names import UniqueNames, file_stem
-from files.pdf import Letterhead, ReminderDocument, ReminderPdfWriter, language_of
+from files.pdf import Letterhead, ReminderDocument, ReminderPdfWriter, channel_label
 
 INVOICE_FOLDER = "invoices"
 REMINDER_FOLDER = "reminders"
@@ -110,7 +112,7 @@ class CollectionFileContents:
     reminders: list[ReminderDocument]  # each covered entry's `entry_id` ties it to the entries
     exported_on: date
     exported_at: datetime | None = None  # the time stamp of the zip members (default: exported_on, 00:00)
-    locale: str = "en_GB"
+    locale: str = "en_GB"  # the language and formats of its sheets and documents: the requesting user's
     said: list[CustomerSaid] = field(default_factory=list)  # disputes, promises, schedules of those entries
 
 
@@ -175,7 +177,7 @@ def write_collection_file(target: Path, contents: CollectionFileContents,
         if contents.said:
             history = HistoryPdfWriter(writer)
             for said in contents.said:
-                path = names.claim(HISTORY_FOLDER, said.stem(history.language), ".pdf")
+                path = names.claim(HISTORY_FOLDER, said.stem(history.locale), ".pdf")
                 with archive.open(member(path, zipfile.ZIP_DEFLATED), "w") as out:
                     history.write(said, out)
                 summary.history[(said.kind, said.number)] = path
@@ -219,46 +221,32 @@ def letterhead_of(contents: CollectionFileContents) -> Letterhead:
 
 # --- the Excel file ------------------------------------------------------------------------
 
-XLSX_LABELS = {
-    "en": {
-        "title": "Collection file", "exported": "Exported on", "company": "Creditor",
-        "customer": "Customer", "account": "Account", "name": "Name", "registration": "Registration number",
-        "address": "Address", "emails": "E-mails", "phone": "Phone", "language": "Language",
-        "entries": "Entries", "reminders_sheet": "Reminders",
-        "columns": ["Entry", "Kind", "Issue date", "Due date", "Amount", "Open amount", "Currency",
-                    "Reminder level", "Days overdue", "In collection", "Reminders stopped", "Disputed",
-                    "Invoice PDF", "Reminder PDFs", "Late-payment interest not claimed yet",
-                    "Recovery indemnity not claimed yet", "Interest and fees claimed (unpaid)"],
-        "reminder_columns": ["Sent on", "Channel", "Level", "Sender", "Recipient", "Subject", "Entries",
-                             "Amount covered", "Currency", "PDF"],
-        "kinds": {"invoice": "Invoice", "credit_note": "Credit note"},
-        "channels": {"email": "E-mail", "letter": "Letter"},
-        "yes": "yes", "total": "Total", "not_available": "not available",
-    },
-    "fr": {
-        "title": "Dossier de recouvrement", "exported": "Exporté le", "company": "Créancier",
-        "customer": "Client", "account": "Compte", "name": "Nom", "registration": "SIREN",
-        "address": "Adresse", "emails": "E-mails", "phone": "Téléphone", "language": "Langue",
-        "entries": "Écritures", "reminders_sheet": "Relances",
-        "columns": ["Écriture", "Type", "Date", "Échéance", "Montant", "Restant dû", "Devise",
-                    "Niveau de relance", "Jours de retard", "En recouvrement", "Stop relance", "Litige",
-                    "Facture PDF", "Relances PDF", "Pénalités de retard non encore réclamées",
-                    "Indemnité forfaitaire non encore réclamée", "Pénalités et frais réclamés (dus)"],
-        "reminder_columns": ["Envoyée le", "Canal", "Niveau", "Expéditeur", "Destinataire", "Objet", "Écritures",
-                             "Montant relancé", "Devise", "PDF"],
-        "kinds": {"invoice": "Facture", "credit_note": "Avoir"},
-        "channels": {"email": "E-mail", "letter": "Courrier"},
-        "yes": "oui", "total": "Total", "not_available": "non disponible",
-    },
-}
+def _entry_columns() -> list[str]:
+    return [_("Entry"), _("Kind"), pgettext("collection file", "Issue date"), pgettext("document", "Due date"),
+            _("Amount"), pgettext("collection file", "Open amount"), _("Currency"), _("Reminder level"),
+            _("Days overdue"), _("In collection"), _("Reminders stopped"),
+            pgettext("collection file", "Disputed"), pgettext("collection file", "Invoice PDF"), _("Reminder PDFs"),
+            _("Late-payment interest not claimed yet"), _("Recovery indemnity not claimed yet"),
+            _("Interest and fees claimed (unpaid)")]
+
+
+def _reminder_columns() -> list[str]:
+    return [pgettext("reminder", "Sent on"), _("Channel"), _("Level"), _("Sender"), _("Recipient"), _("Subject"),
+            _("Entries"), _("Amount covered"), _("Currency"), "PDF"]
 
 
 def write_workbook(out, contents: CollectionFileContents, summary: CollectionFileSummary) -> None:
     """The Excel file: customer details, one row per entry with its files in the zip, totals per
-    currency; a second sheet lists the reminders. Write-only openpyxl: rows stream out."""
-    labels = XLSX_LABELS[language_of(contents.locale)]
+    currency; a second sheet lists the reminders. Write-only openpyxl: rows stream out. In the language of
+    `contents.locale`."""
+    with force_locale(contents.locale):
+        _write_workbook(out, contents, summary)
+
+
+def _write_workbook(out, contents: CollectionFileContents, summary: CollectionFileSummary) -> None:
+    title = _("Collection file")
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(labels["title"][:31])
+    sheet = workbook.create_sheet(title[:31])
     bold, title_font, wrap = Font(bold=True), Font(bold=True, size=14), Alignment(wrap_text=True, vertical="top")
     top = Alignment(vertical="top")
 
@@ -269,20 +257,20 @@ def write_workbook(out, contents: CollectionFileContents, summary: CollectionFil
         sheet.column_dimensions[letter].width = width
 
     customer = contents.customer
-    sheet.append([cell(f"{labels['title']} – {customer.name}", font=title_font, alignment=None)])
-    sheet.append([cell(labels["exported"]), cell(contents.exported_on, number_format=DATE_FORMAT)])
+    sheet.append([cell(f"{title} – {customer.name}", font=title_font, alignment=None)])
+    sheet.append([cell(_("Exported on")), cell(contents.exported_on, number_format=DATE_FORMAT)])
     if contents.company.name:
-        sheet.append([cell(labels["company"]), cell(contents.company.name)])
+        sheet.append([cell(_("Creditor")), cell(contents.company.name)])
     sheet.append([])
-    sheet.append([cell(labels["customer"], font=bold)])
-    for key, value in (("account", customer.account), ("name", customer.name),
-                       ("registration", customer.registration_number), ("address", customer.address),
-                       ("emails", ", ".join(customer.emails)), ("phone", customer.phone),
-                       ("language", customer.language)):
-        sheet.append([cell(labels[key]), cell(value or "", alignment=wrap)])
+    sheet.append([cell(_("Customer"), font=bold)])
+    for label, value in ((_("Account"), customer.account), (_("Name"), customer.name),
+                         (pgettext("document", "Registration number"), customer.registration_number),
+                         (_("Address"), customer.address), (_("E-mails"), ", ".join(customer.emails)),
+                         (_("Phone"), customer.phone), (_("Language"), customer.language)):
+        sheet.append([cell(label), cell(value or "", alignment=wrap)])
     sheet.append([])
-    sheet.append([cell(labels["entries"], font=bold)])
-    sheet.append([cell(text, font=bold, alignment=wrap) for text in labels["columns"]])
+    sheet.append([cell(_("Entries"), font=bold)])
+    sheet.append([cell(text, font=bold, alignment=wrap) for text in _entry_columns()])
 
     reminders_of: dict[int, list[str]] = {}
     for reminder in contents.reminders:
@@ -291,45 +279,45 @@ def write_workbook(out, contents: CollectionFileContents, summary: CollectionFil
                 reminders_of.setdefault(line.entry_id, []).append(summary.reminders[reminder.id])
 
     totals: dict[str, list[int]] = {}
+    kinds = {"invoice": _("Invoice"), "credit_note": _("Credit note")}
+    yes, not_available = _("yes"), _("not available")
     for entry in contents.entries:
         amount, open_amount = entry.sign * entry.amount_cents, entry.sign * entry.open_cents
         total = totals.setdefault(entry.currency, [0, 0])
         total[0] += amount
         total[1] += open_amount
-        yes = labels["yes"]
         sheet.append([
-            cell(entry.number), cell(labels["kinds"].get(entry.kind, entry.kind)),
+            cell(entry.number), cell(kinds.get(entry.kind, entry.kind)),
             cell(entry.issue_date, number_format=DATE_FORMAT), cell(entry.due_date, number_format=DATE_FORMAT),
             cell(to_decimal(amount), number_format=MONEY_FORMAT), cell(to_decimal(open_amount), number_format=MONEY_FORMAT),
             cell(entry.currency), cell(f"R{entry.reminder_level}"), cell(entry.days_overdue),
             cell(yes if entry.in_collection else ""), cell(yes if entry.reminders_stopped else ""),
             cell(yes if entry.disputed else ""),
-            cell(summary.invoices.get(entry.id, labels["not_available"])),
+            cell(summary.invoices.get(entry.id, not_available)),
             cell("\n".join(dict.fromkeys(reminders_of.get(entry.id, []))), alignment=wrap),
             *(cell(to_decimal(cents), number_format=MONEY_FORMAT) if cents is not None else cell("")
               for cents in (entry.interest_cents, entry.indemnity_cents, entry.claimed_cents or None)),
         ])
     for currency, (amount, open_amount) in totals.items():
-        label = labels["total"] if len(totals) == 1 else f"{labels['total']} {currency}"
+        label = _("Total") if len(totals) == 1 else f"{_('Total')} {currency}"
         sheet.append([cell(label, font=bold), None, None, None,
                       cell(to_decimal(amount), font=bold, number_format=MONEY_FORMAT),
                       cell(to_decimal(open_amount), font=bold, number_format=MONEY_FORMAT), cell(currency, font=bold)])
 
     if contents.reminders:
-        _reminder_sheet(workbook, contents, summary, labels)
+        _reminder_sheet(workbook, contents, summary)
     for kind in KINDS:
-        _said_sheet(workbook, kind, [s for s in contents.said if s.kind == kind], summary, contents.locale)
+        _said_sheet(workbook, kind, [s for s in contents.said if s.kind == kind], summary)
     workbook.save(out)
 
 
-def _said_sheet(workbook, kind: str, said: list[CustomerSaid], summary: CollectionFileSummary, locale: str) -> None:
+def _said_sheet(workbook, kind: str, said: list[CustomerSaid], summary: CollectionFileSummary) -> None:
     """One sheet of disputes, promises or schedules: one row each, its history PDF named."""
-    labels = HISTORY_LABELS[language_of(locale)]
-    sheet = workbook.create_sheet(labels["sheets"][kind][:31])
+    sheet = workbook.create_sheet(history_words.sheet_name(kind)[:31])
     for letter, width in zip("ABCDEFGHIJ", (7, 17, 18, 16, 50, 26, 14, 14, 9, 30)):
         sheet.column_dimensions[letter].width = width
     bold, wrap = Font(bold=True), Alignment(wrap_text=True, vertical="top")
-    sheet.append([xlsx_cell(sheet, text, font=bold) for text in labels["columns"]])
+    sheet.append([xlsx_cell(sheet, text, font=bold) for text in history_words.sheet_columns()])
     for item in said:
         sheet.append([xlsx_cell(sheet, item.number), xlsx_cell(sheet, item.opened_at, number_format=DATETIME_FORMAT),
                       xlsx_cell(sheet, item.opened_by or ""), xlsx_cell(sheet, item.status),
@@ -339,22 +327,22 @@ def _said_sheet(workbook, kind: str, said: list[CustomerSaid], summary: Collecti
                       if item.paid_cents is not None else None,
                       xlsx_cell(sheet, item.currency), xlsx_cell(sheet, summary.history.get((item.kind, item.number), ""))])
     if not said:
-        sheet.append([xlsx_cell(sheet, labels["none"])])
+        sheet.append([xlsx_cell(sheet, history_words.nothing_listed())])
 
 
-def _reminder_sheet(workbook, contents: CollectionFileContents, summary: CollectionFileSummary, labels) -> None:
-    sheet = workbook.create_sheet(labels["reminders_sheet"][:31])
+def _reminder_sheet(workbook, contents: CollectionFileContents, summary: CollectionFileSummary) -> None:
+    sheet = workbook.create_sheet(_("Reminders")[:31])
     for letter, width in zip("ABCDEFGHIJ", (17, 9, 7, 28, 34, 44, 30, 15, 9, 40)):
         sheet.column_dimensions[letter].width = width
     bold = Font(bold=True)
-    sheet.append([xlsx_cell(sheet, text, font=bold) for text in labels["reminder_columns"]])
+    sheet.append([xlsx_cell(sheet, text, font=bold) for text in _reminder_columns()])
     for reminder in contents.reminders:
         totals = reminder.totals()
         if len(totals) == 1:
             amount, currency = xlsx_cell(sheet, to_decimal(totals[0][1]), number_format=MONEY_FORMAT), totals[0][0]
         else:
             amount, currency = xlsx_cell(sheet, ", ".join(f"{plain(c)} {cur}" for cur, c in totals)), ""
-        texts = (labels["channels"].get(reminder.channel, reminder.channel), f"R{reminder.level}",
+        texts = (channel_label(reminder.channel), f"R{reminder.level}",
                  reminder.sender, reminder.recipient, reminder.subject,
                  ", ".join(line.number for line in reminder.covered))
         sheet.append([xlsx_cell(sheet, reminder.sent_at, number_format=DATETIME_FORMAT),

@@ -20,6 +20,9 @@ from datetime import date, datetime
 from pathlib import Path
 
 from babel.dates import format_date
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import pgettext
 
 from domain.money import format_money
 from files.collection_zip import CollectionFileContents, _copy_invoice, letterhead_of
@@ -27,30 +30,6 @@ from files.names import UniqueNames
 from files.pdf import TEMPLATES, ReminderPdfWriter, _environment, language_of, refusing_url_fetcher
 from files.statement import _stylesheet
 
-LABELS = {
-    "en": {"title": "Court pack — claim summary", "case": "Collection case", "creditor": "Creditor", "debtor": "Debtor",
-           "registration": "Registration no.", "claim": "The claim", "invoice": "Invoice", "issued": "Date",
-           "due": "Due date", "principal": "Principal unpaid", "interest": "Interest claimed",
-           "indemnity": "Recovery indemnity", "costs": "Costs (steps of the case)", "total": "Total claimed",
-           "steps": "Steps of the case", "date": "Date", "step": "Step", "note": "Note", "documents": "Documents",
-           "document": "Document", "file": "File in this pack", "not_available": "not available",
-           "notice": "Formal notice no. {id} of {day}, deadline {deadline}",
-           "registered": "sent by registered letter {tracking} on {day}", "by_email": "sent by e-mail",
-           "reminder": "Reminder R{level} ({channel}) of {day}", "invoice_doc": "Invoice {number}",
-           "basis": "Interest and indemnity as claimed by the formal notices (French Commercial Code, art. L441-10 "
-                    "and D441-5)."},
-    "fr": {"title": "Dossier d'injonction de payer — récapitulatif de la créance", "case": "Dossier de recouvrement",
-           "creditor": "Créancier", "debtor": "Débiteur", "registration": "SIREN", "claim": "La créance",
-           "invoice": "Facture", "issued": "Date", "due": "Échéance", "principal": "Principal restant dû",
-           "interest": "Pénalités réclamées", "indemnity": "Indemnité forfaitaire", "costs": "Frais (étapes du dossier)",
-           "total": "Total réclamé", "steps": "Étapes du dossier", "date": "Date", "step": "Étape", "note": "Note",
-           "documents": "Pièces", "document": "Pièce", "file": "Fichier du dossier", "not_available": "non disponible",
-           "notice": "Mise en demeure n° {id} du {day}, échéance {deadline}",
-           "registered": "envoyée en recommandé {tracking} le {day}", "by_email": "envoyée par e-mail",
-           "reminder": "Relance R{level} ({channel}) du {day}", "invoice_doc": "Facture {number}",
-           "basis": "Pénalités et indemnité telles que réclamées par les mises en demeure (Code de commerce, art. "
-                    "L441-10 et D441-5)."},
-}
 NOTICE_FOLDER, STEP_FOLDER = "notices", "steps"
 
 
@@ -119,10 +98,15 @@ def _copy(archive, source: Path, path: str, member) -> bool:
 
 
 def write_court_pack(target: Path, pack: CourtPack) -> list[tuple[str, str | None]]:
-    """Write the pack to `target` (a .zip); returns the documents listed: (what, its path or None)."""
+    """Write the pack to `target` (a .zip); returns the documents listed: (what, its path or None). In the
+    language of `pack.contents.locale`."""
+    with force_locale(pack.contents.locale):
+        return _write_court_pack(target, pack)
+
+
+def _write_court_pack(target: Path, pack: CourtPack) -> list[tuple[str, str | None]]:
     contents = pack.contents
     language = language_of(contents.locale)
-    labels = LABELS[language]
     names = UniqueNames()
     stamp = (contents.exported_at or datetime.combine(contents.exported_on, datetime.min.time())).timetuple()[:6]
 
@@ -138,15 +122,16 @@ def write_court_pack(target: Path, pack: CourtPack) -> list[tuple[str, str | Non
     documents: list[tuple[str, str | None]] = []
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
         for entry in contents.entries:
-            documents.append((labels["invoice_doc"].format(number=entry.number),
+            documents.append((_("Invoice %(number)s", number=entry.number),
                               _copy_invoice(archive, entry, names, member)))
         for notice in pack.notices:
-            what = labels["notice"].format(id=notice.id, day=day(notice.issued_on), deadline=day(notice.deadline))
+            what = _("Formal notice no. %(id)s of %(day)s, deadline %(deadline)s", id=notice.id,
+                     day=day(notice.issued_on), deadline=day(notice.deadline))
             if notice.registered_tracking:
-                what += ", " + labels["registered"].format(tracking=notice.registered_tracking,
-                                                           day=day(notice.registered_on or notice.issued_on))
+                what += ", " + _("sent by registered letter %(tracking)s on %(day)s", tracking=notice.registered_tracking,
+                                 day=day(notice.registered_on or notice.issued_on))
             elif notice.channel == "email":
-                what += ", " + labels["by_email"]
+                what += ", " + pgettext("formal notice", "sent by e-mail")
             path = names.claim(NOTICE_FOLDER, Path(notice.filename).stem, ".pdf")
             documents.append((what, path if _copy(archive, notice.path, path, member) else None))
         if contents.reminders:
@@ -156,8 +141,8 @@ def write_court_pack(target: Path, pack: CourtPack) -> list[tuple[str, str | Non
                                                 f"{reminder.channel}", ".pdf")
                 with archive.open(member(path, zipfile.ZIP_DEFLATED), "w") as out:
                     writer.write(reminder, out)
-                documents.append((labels["reminder"].format(level=reminder.level, channel=reminder.channel,
-                                                            day=day(reminder.sent_at.date())), path))
+                documents.append((_("Reminder R%(level)s (%(channel)s) of %(day)s", level=reminder.level,
+                                     channel=reminder.channel, day=day(reminder.sent_at.date())), path))
         for step in pack.steps:
             if step.path is None:
                 continue
@@ -166,13 +151,13 @@ def write_court_pack(target: Path, pack: CourtPack) -> list[tuple[str, str | Non
             documents.append((f"{step.label} ({day(step.on)})", path if _copy(archive, step.path, path, member) else None))
 
         html = _environment().get_template("court_pack.html").render(
-            pack=pack, contents=contents, labels=labels, lang=language, documents=documents, day=day,
+            pack=pack, contents=contents, lang=language, documents=documents, day=day,
             today=format_date(contents.exported_on, "long", locale=contents.locale),
             money=lambda cents: format_money(cents, pack.currency, contents.locale))
         from weasyprint import HTML
 
         stylesheet, fonts = _stylesheet()
-        summary = names.claim("", "00 " + ("Récapitulatif" if language == "fr" else "Summary"), ".pdf")
+        summary = names.claim("", "00 " + pgettext("court pack file", "Summary"), ".pdf")
         with archive.open(member(summary, zipfile.ZIP_DEFLATED), "w") as out:
             HTML(string=html, base_url=str(TEMPLATES), url_fetcher=refusing_url_fetcher()).write_pdf(
                 out, stylesheets=[stylesheet], font_config=fonts)

@@ -9,30 +9,35 @@ from datetime import date, datetime
 from typing import BinaryIO
 
 from babel.dates import format_date, format_time
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import pgettext
 
 from files.pdf import Letterhead, ReminderPdfWriter, _environment, language_of, money
 
 KINDS = ("dispute", "promise", "schedule")
-LABELS = {
-    "en": {"dispute": "Dispute", "promise": "Promise to pay", "schedule": "Payment schedule",
-           "sheets": {"dispute": "Disputes", "promise": "Promises", "schedule": "Payment schedules"},
-           "columns": ["No.", "Opened on", "By", "Status", "What was said", "Entries", "Amount", "Paid", "Currency",
-                       "History PDF"],
-           "opened": "Opened on", "by": "By", "status": "Status", "what": "What was said", "entries": "Entries",
-           "amount": "Amount", "paid": "Paid", "history": "History", "when": "Date", "who": "Who",
-           "step": "Step", "instalments": "Instalments", "instalment": "Instalment", "due": "Date",
-           "relance": "Relance", "customer": "Customer", "account": "Account", "registration": "Registration no.",
-           "none": "None.", "footer": "{kind} no. {number} – {customer}"},
-    "fr": {"dispute": "Litige", "promise": "Promesse de règlement", "schedule": "Échéancier",
-           "sheets": {"dispute": "Litiges", "promise": "Promesses", "schedule": "Échéanciers"},
-           "columns": ["N°", "Ouvert le", "Par", "Statut", "Ce qui a été dit", "Écritures", "Montant", "Réglé",
-                       "Devise", "Historique PDF"],
-           "opened": "Ouvert le", "by": "Par", "status": "Statut", "what": "Ce qui a été dit", "entries": "Écritures",
-           "amount": "Montant", "paid": "Réglé", "history": "Historique", "when": "Date", "who": "Qui",
-           "step": "Étape", "instalments": "Échéances", "instalment": "Échéance", "due": "Date",
-           "relance": "Relance", "customer": "Client", "account": "Compte", "registration": "SIREN",
-           "none": "Aucun.", "footer": "{kind} n° {number} – {customer}"},
-}
+
+
+def kind_label(kind: str) -> str:
+    """"Dispute", "Promise to pay", "Payment schedule", in the current language."""
+    return {"dispute": _("Dispute"), "promise": _("Promise to pay"), "schedule": _("Payment schedule")}[kind]
+
+
+def sheet_name(kind: str) -> str:
+    """The collection file's sheet of the disputes, promises or schedules, in the current language."""
+    return {"dispute": _("Disputes"), "promise": pgettext("sheet", "Promises"),
+            "schedule": _("Payment schedules")}[kind]
+
+
+def sheet_columns() -> list[str]:
+    return [_("No."), _("Opened on"), pgettext("opened by", "By"), _("Status"), _("What was said"), _("Entries"),
+            _("Amount"), pgettext("amount", "Paid"), _("Currency"), _("History PDF")]
+
+
+def nothing_listed() -> str:
+    return pgettext("nothing listed", "None.")
+
+
 HISTORY_TEMPLATE = "history.html"
 
 
@@ -69,8 +74,10 @@ class CustomerSaid:
     steps: tuple[HistoryStep, ...]
     instalments: tuple[InstalmentLine, ...] = ()
 
-    def stem(self, language: str) -> str:
-        return f"{LABELS[language][self.kind]} {self.number}"
+    def stem(self, locale: str) -> str:
+        """Its history PDF's name in the collection file: "Dispute 12", in `locale`'s language."""
+        with force_locale(locale):
+            return f"{kind_label(self.kind)} {self.number}"
 
 
 class HistoryPdfWriter:
@@ -82,19 +89,20 @@ class HistoryPdfWriter:
         self.letterhead: Letterhead = reminders.letterhead
         self.locale = reminders.locale
         self.language = language_of(self.locale)
-        self.labels = LABELS[self.language]
         self.template = _environment().get_template(HISTORY_TEMPLATE)
 
     def html(self, said: CustomerSaid) -> str:
-        locale, labels = self.locale, self.labels
-        return self.template.render(
-            said=said, letterhead=self.letterhead, labels=labels, lang=self.language, kind=labels[said.kind],
-            footer=labels["footer"].format(kind=labels[said.kind], number=said.number,
-                                           customer=self.letterhead.customer_name),
-            money=lambda cents: money(cents, said.currency, locale),
-            day=lambda value: format_date(value, "medium", locale=locale) if value else "",
-            moment=lambda value: f"{format_date(value, 'medium', locale=locale)} "
-                                 f"{format_time(value, 'short', locale=locale)}")
+        locale = self.locale
+        with force_locale(locale):
+            kind = kind_label(said.kind)
+            return self.template.render(
+                said=said, letterhead=self.letterhead, lang=self.language, kind=kind,
+                footer=_("%(kind)s no. %(number)s – %(customer)s", kind=kind, number=said.number,
+                         customer=self.letterhead.customer_name),
+                money=lambda cents: money(cents, said.currency, locale),
+                day=lambda value: format_date(value, "medium", locale=locale) if value else "",
+                moment=lambda value: f"{format_date(value, 'medium', locale=locale)} "
+                                     f"{format_time(value, 'short', locale=locale)}")
 
     def write(self, said: CustomerSaid, target: BinaryIO) -> None:
         self.reminders.render_html(self.html(said), target)

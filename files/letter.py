@@ -13,23 +13,16 @@ from datetime import date
 from functools import lru_cache
 
 from babel.dates import format_date
+from flask_babel import force_locale, pgettext
 from markupsafe import Markup
 
+from domain.i18n import language_of
 from domain.money import format_money
-from files.pdf import TEMPLATES, _environment, refusing_url_fetcher
+from files.pdf import TEMPLATES, _environment, locale_of, refusing_url_fetcher
 
 LETTER_TEMPLATE = "letter.html"
 LETTER_CSS = "letter.css"
 
-LABELS = {
-    "en": {"object": "Subject", "entry": "Invoice", "issued": "Issued", "due": "Due date", "overdue": "Days overdue",
-           "open": "Amount due", "total": "Total due", "credit_note": "credit note", "account": "Account",
-           "registration": "Registration no.", "place_date": "{day}"},
-    "fr": {"object": "Objet", "entry": "Facture", "issued": "Émise le", "due": "Échéance", "overdue": "Jours de retard",
-           "open": "Restant dû", "total": "Total dû", "credit_note": "avoir", "account": "Compte",
-           "registration": "SIREN", "place_date": "Le {day}"},
-}
-LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 _PRE_TABLE = re.compile(r'<pre class="entries">.*?</pre>', re.S)
 
 
@@ -76,16 +69,18 @@ def _stylesheet():
 
 
 def letter_html(letter: LetterDocument) -> str:
-    language = letter.language if letter.language in LABELS else "en"
-    locale, labels = LOCALES[language], LABELS[language]
+    """The letter's page, in the letter's language (its customer's)."""
+    locale = locale_of(letter.language)
     # The entries table of the text (a <pre>) gives way to the real table, where the text has it.
     parts = _PRE_TABLE.split(letter.body_html, maxsplit=1)
     before, after = parts[0], parts[1] if len(parts) > 1 else ""
-    return _environment().get_template(LETTER_TEMPLATE).render(
-        letter=letter, labels=labels, lang=language, before=Markup(before), after=Markup(after),
-        date_line=labels["place_date"].format(day=format_date(letter.day, "long", locale=locale)),
-        money=lambda cents, currency: format_money(cents, currency, locale),
-        day=lambda value: format_date(value, "short", locale=locale) if value else "")
+    with force_locale(locale):
+        return _environment().get_template(LETTER_TEMPLATE).render(
+            letter=letter, lang=language_of(locale), before=Markup(before), after=Markup(after),
+            # The date line: "12 March 2026" in English, "Le 12 mars 2026" in French.
+            date_line=pgettext("letter date line", "%(day)s", day=format_date(letter.day, "long", locale=locale)),
+            money=lambda cents, currency: format_money(cents, currency, locale),
+            day=lambda value: format_date(value, "short", locale=locale) if value else "")
 
 
 def render_letter(letter: LetterDocument) -> bytes:

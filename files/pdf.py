@@ -16,46 +16,33 @@ from pathlib import Path
 from typing import BinaryIO
 
 from babel.dates import format_date, format_time
+from flask import current_app, has_app_context
+from flask_babel import force_locale, get_translations
+from flask_babel import gettext as _
+from flask_babel import pgettext
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from domain.i18n import language_of, locale_for
 from domain.money import format_money
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "pdf"
 REMINDER_TEMPLATE = "reminder.html"
 REMINDER_CSS = "reminder.css"
 
-CHANNELS = {"en": {"email": "E-mail", "letter": "Letter"}, "fr": {"email": "E-mail", "letter": "Courrier"}}
 
-# The words of the printed documents, in the language of the user's locale (BABEL_LOCALE).
-LABELS = {
-    "en": {
-        "summary": "Reminder activity", "message": "Message as sent", "sent_on": "Sent on",
-        "channel": "Channel", "level": "Reminder level", "sender": "Sender", "recipient": "Recipient",
-        "subject": "Subject", "sent_by": "Sent by", "automatic": "Automatic (daily reminder run)",
-        "customer": "Customer", "account": "Account", "registration": "Registration number",
-        "entries": "Entries covered by this reminder", "entry": "Entry", "due": "Due date",
-        "open_then": "Open amount at the time", "in_file": "In this file", "total": "Total",
-        "in_file_note": "✓ marks the entries included in this collection file.",
-        "from": "From", "to": "To", "date": "Date", "page": "Page", "of": "of",
-        "footer": "Reminder {level} of {day} to {customer}",
-    },
-    "fr": {
-        "summary": "Activité de relance", "message": "Message tel qu'envoyé", "sent_on": "Envoyée le",
-        "channel": "Canal", "level": "Niveau de relance", "sender": "Expéditeur", "recipient": "Destinataire",
-        "subject": "Objet", "sent_by": "Envoyée par", "automatic": "Automatique (relance quotidienne)",
-        "customer": "Client", "account": "Compte", "registration": "SIREN",
-        "entries": "Écritures concernées par cette relance", "entry": "Écriture", "due": "Échéance",
-        "open_then": "Restant dû à la date", "in_file": "Dans ce dossier", "total": "Total",
-        "in_file_note": "✓ indique les écritures incluses dans ce dossier de recouvrement.",
-        "from": "De", "to": "À", "date": "Date", "page": "Page", "of": "sur",
-        "footer": "Relance {level} du {day} à {customer}",
-    },
-}
+def instance_locale() -> str:
+    """The instance's locale (RELANCE_LOCALE, the app's BABEL_LOCALE); en_GB outside the app (a script)."""
+    return current_app.config["BABEL_LOCALE"] if has_app_context() else "en_GB"
 
 
-def language_of(locale: str) -> str:
-    language = (locale or "en").replace("-", "_").split("_")[0].lower()
-    return language if language in LABELS else "en"
+def locale_of(language: str | None) -> str:
+    """The locale a document for a reader of `language` is written and formatted in (None: the instance's)."""
+    return locale_for(language, instance_locale())
+
+
+def channel_label(channel: str) -> str:
+    """How a reminder's channel is named on a document, in the current language."""
+    return {"email": pgettext("channel", "E-mail"), "letter": pgettext("channel", "Letter")}.get(channel, channel)
 
 
 @dataclass(frozen=True)
@@ -108,8 +95,20 @@ class ReminderDocument:
 
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    """The documents' templates. Their words go through gettext ({{ _("Total") }}), as the app's pages do
+    (newstyle, trimmed): they answer in the language of the locale a document is rendered in
+    (`force_locale`), English outside the app."""
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
+                              undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                              extensions=["jinja2.ext.i18n"])
+    environment.policies["ext.i18n.trimmed"] = True
+    environment.install_gettext_callables(
+        gettext=lambda message: get_translations().ugettext(message),
+        ngettext=lambda singular, plural, n: get_translations().ungettext(singular, plural, n),
+        newstyle=True,
+        pgettext=lambda context, message: get_translations().upgettext(context, message),
+        npgettext=lambda context, singular, plural, n: get_translations().unpgettext(context, singular, plural, n))
+    return environment
 
 
 money = format_money  # (cents, currency, locale): the app's one money format
@@ -125,7 +124,6 @@ class ReminderPdfWriter:
         self.letterhead = letterhead
         self.locale = locale
         self.language = language_of(locale)
-        self.labels = LABELS[self.language]
         self.template = _environment().get_template(REMINDER_TEMPLATE)
         self.font_config = FontConfiguration()
         self.stylesheet = CSS(filename=str(TEMPLATES / REMINDER_CSS), font_config=self.font_config)
@@ -133,23 +131,25 @@ class ReminderPdfWriter:
 
     def file_label(self, reminder: ReminderDocument) -> str:
         """The line naming this reminder in the page footer."""
-        return self.labels["footer"].format(level=f"R{reminder.level}", customer=self.letterhead.customer_name,
-                                            day=format_date(reminder.sent_at.date(), "short", locale=self.locale))
+        with force_locale(self.locale):
+            return _("Reminder R%(level)s of %(day)s to %(customer)s", level=reminder.level,
+                     customer=self.letterhead.customer_name,
+                     day=format_date(reminder.sent_at.date(), "short", locale=self.locale))
 
     def html(self, reminder: ReminderDocument) -> str:
         locale = self.locale
-        return self.template.render(
-            reminder=reminder,
-            letterhead=self.letterhead,
-            labels=self.labels,
-            lang=self.language,
-            channel=CHANNELS[self.language].get(reminder.channel, reminder.channel),
-            footer=self.file_label(reminder),
-            money=lambda cents, currency: money(cents, currency, locale),
-            day=lambda value: format_date(value, "medium", locale=locale) if value else "",
-            moment=lambda value: f"{format_date(value, 'medium', locale=locale)} "
-                                 f"{format_time(value, 'short', locale=locale)}",
-        )
+        with force_locale(locale):
+            return self.template.render(
+                reminder=reminder,
+                letterhead=self.letterhead,
+                lang=self.language,
+                channel=channel_label(reminder.channel),
+                footer=self.file_label(reminder),
+                money=lambda cents, currency: money(cents, currency, locale),
+                day=lambda value: format_date(value, "medium", locale=locale) if value else "",
+                moment=lambda value: f"{format_date(value, 'medium', locale=locale)} "
+                                     f"{format_time(value, 'short', locale=locale)}",
+            )
 
     def write(self, reminder: ReminderDocument, target: BinaryIO) -> None:
         """Render `reminder` into the binary stream `target` (a file, a zip member…)."""

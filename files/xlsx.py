@@ -1,9 +1,14 @@
-"""Excel workbooks (openpyxl, write-only mode so a large ledger streams instead of filling memory)."""
+"""Excel workbooks (openpyxl, write-only mode so a large ledger streams instead of filling memory).
+
+Their sheet names and headers are in the current language: the job that writes one speaks the language of
+the user who asked for it (jobs/exports.py)."""
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
+from flask_babel import gettext as _
+from flask_babel import pgettext
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
@@ -19,26 +24,27 @@ def write_balances(path: Path, rows: Iterable, title: str, progress: Callable[[i
     indemnity_cents, as_of), two more columns, empty where unknown or none."""
     charges = charges or {}
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Who owes you what")
+    sheet = workbook.create_sheet(_("Who owes you what")[:31])
     bold = Font(bold=True)
     sheet.append([xlsx_cell(sheet, title)])
-    header = ["Account", "Customer", "Currency", *(label for _, label, _ in BUCKETS), "Total",
-              "Highest level", "Last reminder", "In collection", "Reminders stopped", "Disputed"]
+    header = [_("Account"), _("Customer"), _("Currency"), *(str(label) for _key, label, _column in BUCKETS),
+              _("Total"), _("Highest level"), _("Last reminder"), _("In collection"), _("Reminders stopped"),
+              pgettext("customer", "Disputed")]
     as_of = next(iter(charges.values())).as_of.isoformat() if charges else None
     if as_of:
-        header += [f"Late-payment interest to {as_of}", f"Recovery indemnities to {as_of}"]
+        header += [_("Late-payment interest to %(day)s", day=as_of), _("Recovery indemnities to %(day)s", day=as_of)]
     sheet.append([xlsx_cell(sheet, text, font=bold) for text in header])
-    count = 0
+    count, yes = 0, _("yes")
     for summary, customer in rows:
         values = [customer.account, customer.name, summary.currency]
         row = [xlsx_cell(sheet, v) for v in values]
-        for _, _, column in BUCKETS:
+        for _key, _label, column in BUCKETS:
             row.append(xlsx_cell(sheet, to_decimal(getattr(summary, column)), number_format=MONEY_FORMAT))
         row.append(xlsx_cell(sheet, to_decimal(summary.total_cents), number_format=MONEY_FORMAT))
         row += [xlsx_cell(sheet, f"R{summary.highest_level}"),
                 xlsx_cell(sheet, summary.last_reminder_on, number_format="yyyy-mm-dd"),
                 xlsx_cell(sheet, summary.in_collection_count),
-                xlsx_cell(sheet, "yes" if summary.reminders_stopped else ""),
+                xlsx_cell(sheet, yes if summary.reminders_stopped else ""),
                 xlsx_cell(sheet, summary.disputed_count)]
         if as_of:
             late = charges.get((summary.customer_id, summary.currency))
@@ -59,18 +65,20 @@ def write_collection(path: Path, entries: Iterable, title: str, progress: Callab
     and the interest and fees formal notices claimed on it, still unpaid (`claimed`, by entry id)."""
     claimed = claimed or {}
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Collection")
+    sheet = workbook.create_sheet(pgettext("sheet", "Collection")[:31])
     bold = Font(bold=True)
     sheet.append([xlsx_cell(sheet, title)])
-    header = ["Account", "Customer", "Entry", "Kind", "Currency", "Amount", "Open amount", "Due date",
-              "Marked on", "Marked by", "Case", "Case status", "Collection file", "Interest and fees claimed (unpaid)"]
+    header = [_("Account"), _("Customer"), _("Entry"), _("Kind"), _("Currency"), _("Amount"), _("Open amount"),
+              _("Due date"), _("Marked on"), _("Marked by"), pgettext("collection case", "Case"), _("Case status"),
+              _("Collection file"), _("Interest and fees claimed (unpaid)")]
     sheet.append([xlsx_cell(sheet, text, font=bold) for text in header])
     count = 0
+    kinds = {"credit_note": _("credit note"), "invoice": _("invoice")}
     for entry in entries:
         case = entry.collection_case
         row = [xlsx_cell(sheet, v) for v in (
             entry.customer.account, entry.customer.name, entry.number,
-            "credit note" if entry.kind == "credit_note" else "invoice", entry.currency)]
+            kinds["credit_note" if entry.kind == "credit_note" else "invoice"], entry.currency)]
         for cents in (entry.sign * entry.amount_cents, entry.balance_cents):
             row.append(xlsx_cell(sheet, to_decimal(cents), number_format=MONEY_FORMAT))
         by = entry.collection_marked_by.display_name if entry.collection_marked_by else ""
@@ -93,11 +101,12 @@ def write_collection(path: Path, entries: Iterable, title: str, progress: Callab
 def write_disputes(path: Path, rows: Iterable, title: str, progress: Callable[[int], None] | None = None) -> int:
     """The Disputes page: one row per dispute, its entries, amount still open, reason, status, owner, age."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Disputes")
+    sheet = workbook.create_sheet(_("Disputes")[:31])
     bold = Font(bold=True)
     sheet.append([xlsx_cell(sheet, title)])
-    header = ["Dispute", "Account", "Customer", "Entries", "Currency", "Open amount", "Reason", "Status", "Outcome",
-              "Owner", "Opened on", "Age (days)", "Last activity", "Follow up on", "Note"]
+    header = [_("Dispute"), _("Account"), _("Customer"), _("Entries"), _("Currency"), _("Open amount"), _("Reason"),
+              _("Status"), _("Outcome"), _("Owner"), _("Opened on"), _("Age (days)"), _("Last activity"),
+              _("Follow up on"), _("Note")]
     sheet.append([xlsx_cell(sheet, text, font=bold) for text in header])
     count = 0
     for row in rows:
@@ -123,11 +132,12 @@ def write_disputes(path: Path, rows: Iterable, title: str, progress: Callable[[i
 def write_promises(path: Path, promises: Iterable, title: str, progress: Callable[[int], None] | None = None) -> int:
     """The Promises page: one row per promise, what was promised, by when, and what came of it."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Promises to pay")
+    sheet = workbook.create_sheet(_("Promises to pay")[:31])
     bold = Font(bold=True)
     sheet.append([xlsx_cell(sheet, title)])
-    header = ["Promise", "Account", "Customer", "Entries", "Currency", "Amount promised", "Promised on",
-              "Reminders wait until", "Channel", "Recorded by", "Recorded on", "Status", "Paid toward it", "Note"]
+    header = [_("Promise"), _("Account"), _("Customer"), _("Entries"), _("Currency"), _("Amount promised"),
+              _("Promised on"), _("Reminders wait until"), _("Channel"), _("Recorded by"), _("Recorded on"),
+              _("Status"), _("Paid toward it"), _("Note")]
     sheet.append([xlsx_cell(sheet, text, font=bold) for text in header])
     count = 0
     for promise in promises:
@@ -153,15 +163,17 @@ def write_promises(path: Path, promises: Iterable, title: str, progress: Callabl
 def write_schedules(path: Path, schedules: Iterable, title: str, progress: Callable[[int], None] | None = None) -> int:
     """The Schedules overview: a sheet of schedules, and a sheet of their instalments."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Payment schedules")
-    lines = workbook.create_sheet("Instalments")
+    sheet = workbook.create_sheet(_("Payment schedules")[:31])
+    lines = workbook.create_sheet(_("Instalments")[:31])
     bold = Font(bold=True)
     sheet.append([xlsx_cell(sheet, title)])
     sheet.append([xlsx_cell(sheet, text, font=bold) for text in (
-        "Schedule", "Account", "Customer", "Entries", "Currency", "Total", "Paid", "Remaining", "Next instalment",
-        "Next amount", "Status", "Agreed on")])
+        pgettext("payment schedule", "Schedule"), _("Account"), _("Customer"), _("Entries"), _("Currency"), _("Total"),
+        pgettext("amount", "Paid"), _("Remaining"), _("Next instalment"), _("Next amount"), _("Status"),
+        _("Agreed on"))])
     lines.append([xlsx_cell(lines, text, font=bold) for text in (
-        "Schedule", "Account", "Instalment", "Due on", "Amount", "Paid", "Status")])
+        pgettext("payment schedule", "Schedule"), _("Account"), _("Instalment"), _("Due on"), _("Amount"),
+        pgettext("amount", "Paid"), _("Status"))])
     count = 0
     for schedule in schedules:
         upcoming = schedule.next_instalment if schedule.is_active else None

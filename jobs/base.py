@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Callable
 
 from flask import Flask, current_app, has_app_context
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from redis import Redis, RedisError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
@@ -23,7 +25,8 @@ from rq import Queue
 from sqlalchemy import update
 
 from domain import notifications, settings
-from domain.models import BackgroundWork, BulkRun, Export
+from domain.i18n import locale_for
+from domain.models import BackgroundWork, BulkRun, Export, User
 from extensions import db
 from mail import smtp as mailer
 
@@ -67,7 +70,7 @@ def job(function: Callable) -> Callable:
     return run
 
 
-BACKGROUND_UNAVAILABLE = "Background work is unavailable right now; nothing was started — try again in a minute."
+BACKGROUND_UNAVAILABLE = _l("Background work is unavailable right now; nothing was started — try again in a minute.")
 # A page waits at most this long for a Redis that is down, restarting or frozen (SIGSTOP): no
 # retries, so an action that needs the worker answers within about three seconds. The worker's
 # own connection gets a longer read timeout from RQ (it blocks on the queue).
@@ -76,10 +79,36 @@ REDIS_SOCKET_TIMEOUT = 2.0
 
 
 class BackgroundUnavailable(RuntimeError):
-    """Redis cannot be reached: nothing was queued. The web layer answers 503 with the message."""
+    """Redis cannot be reached: nothing was queued. The web layer answers 503 with the message, in the
+    reader's language; a record that keeps it (a failed export) keeps it in English (`in_english`)."""
 
-    def __init__(self, message: str = BACKGROUND_UNAVAILABLE):
+    def __init__(self, message=BACKGROUND_UNAVAILABLE):
         super().__init__(message)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def in_english(error: Exception) -> str:
+    """An error's message as a record stores it: in English, the catalogues' source language, whoever reads it."""
+    with force_locale("en"):
+        return str(error)
+
+
+def user_locale(user: User | None) -> str:
+    """The locale of what a user reads from the worker (an export, an e-mail): their language, else
+    RELANCE_LOCALE; its money and dates are formatted in it too."""
+    return locale_for(user.language if user is not None else None, current_app.config["BABEL_LOCALE"])
+
+
+def owner_locale(work: BackgroundWork) -> str:
+    """The locale of the user who asked for an export (or a run)."""
+    return user_locale(db.session.get(User, work.user_id) if work.user_id is not None else None)
+
+
+def customer_locale(language: str | None) -> str:
+    """The locale of what goes to a customer: the customer's language, else RELANCE_LOCALE."""
+    return locale_for(language, current_app.config["BABEL_LOCALE"])
 
 
 def redis_connection(app: Flask | None = None) -> Redis:
@@ -117,7 +146,7 @@ def enqueue_work(model: type[BackgroundWork], work_id: int, function: Callable, 
         db.session.rollback()
         work = db.session.get(model, work_id)
         if work is not None and work.status == "queued":
-            fail(work, str(error))
+            fail(work, in_english(error))
             db.session.commit()
         raise
 

@@ -2,11 +2,14 @@
 hand it over to a collection agency by e-mail, saying "sent" only once the mail server took it."""
 from __future__ import annotations
 
-import dataclasses
 import mimetypes
 from pathlib import Path
 
+from babel.dates import format_date
 from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from redis import RedisError
 from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job
@@ -32,34 +35,38 @@ from files.court_pack import CourtPack, PackLine, PackNotice, PackStep, write_co
 from files.history import CustomerSaid, HistoryStep, InstalmentLine
 from files.names import file_stem, safe_name
 from files.pdf import CoveredEntry, ReminderDocument
-from jobs.base import (IN_PROGRESS, background, export_path, job, log, progress_recorder, queue, redis_connection,
-                       rendering_heap, sender_address, write_aside)
+from jobs.base import (IN_PROGRESS, background, customer_locale, export_path, job, log, owner_locale, progress_recorder,
+                       queue, redis_connection, rendering_heap, sender_address, user_locale, write_aside)
 from jobs.reminders import notice_file
 from mail import smtp as mailer
 
 AGENCY_SEND_TTL = 7 * 86400  # the inline "sent / not sent" answer outlives a long weekend
-AGENCY_STATE_UNKNOWN = ("Background work is unavailable right now: whether the last send went through "
-                        "shows here once it is back.")
+AGENCY_STATE_UNKNOWN = _l("Background work is unavailable right now: whether the last send went through "
+                          "shows here once it is back.")
 
 
 def build_collection_file(export: Export) -> str:
     """The collection file of `export.customer_id`'s selected entries: their invoice PDFs, the
-    reminder activities about them and an Excel file (files/collection_zip.py), as a .zip."""
+    reminder activities about them and an Excel file (files/collection_zip.py), as a .zip, in the
+    language of the user who asked for it."""
     with rendering_heap():
         session, day = db.session, clock.today()
         customer = session.get(Customer, export.customer_id) if export.customer_id else None
         if customer is None:
             raise LookupError("The customer of this collection file no longer exists.")
-        contents = collection_contents(session, customer, entry_ids_of(export), day)
+        contents = collection_contents(session, customer, entry_ids_of(export), day, owner_locale(export))
         filename = safe_name(file_stem(customer.name, day)) + ".zip"
         progress = progress_recorder(export, every=0.2)  # percent, at most five times a second
         write_aside(export_path(export) / filename, lambda path: write_collection_file(path, contents, progress))
         return filename
 
 
-def collection_contents(session, customer: Customer, ids: list[int], day) -> CollectionFileContents:
+def collection_contents(session, customer: Customer, ids: list[int], day,
+                        locale: str | None = None) -> CollectionFileContents:
     """What a collection file (or a court pack) holds of `customer`'s entries `ids`: the entries with
-    their invoice files and late-payment figures, the reminders about them, what the customer said."""
+    their invoice files and late-payment figures, the reminders about them, what the customer said;
+    in `locale` (None: RELANCE_LOCALE)."""
+    locale = locale or current_app.config.get("BABEL_LOCALE") or "en_GB"
     entries = list(session.scalars(select(Entry).where(Entry.id.in_(ids), Entry.customer_id == customer.id)
                                    .order_by(Entry.due_date, Entry.id))) if ids else []
     if not entries:
@@ -113,8 +120,7 @@ def collection_contents(session, customer: Customer, ids: list[int], day) -> Col
                                        in_file=c.entry_id in selected, entry_id=c.entry_id)
                           for c in sorted(a.covered, key=lambda c: (c.entry.due_date, c.entry.number))))
             for a in activities],
-        exported_on=day, exported_at=clock.now(), locale=current_app.config.get("BABEL_LOCALE") or "en_GB",
-        said=customer_said(session, customer, ids))
+        exported_on=day, exported_at=clock.now(), locale=locale, said=customer_said(session, customer, ids, locale))
 
 
 def build_court_pack(export: Export) -> str:
@@ -132,9 +138,10 @@ def build_court_pack(export: Export) -> str:
             raise LookupError(str(problem)) from None
         if not breakdown.lines:
             raise LookupError("Nothing is claimed in this case any more: every invoice and charge is settled.")
-        contents = collection_contents(session, case.customer, [line.entry.id for line in breakdown.lines], day)
-        if (case.customer.language or "").startswith("fr"):
-            contents = dataclasses.replace(contents, locale="fr_FR")
+        # What the court reads: in the company's language (RELANCE_LOCALE), in French for a French customer.
+        french = (case.customer.language or "").startswith("fr")
+        contents = collection_contents(session, case.customer, [line.entry.id for line in breakdown.lines], day,
+                                       customer_locale("fr") if french else None)
         attachment_dir = Path(current_app.config["ATTACHMENT_DIR"])
         steps = [PackStep(step.on, step.label, step.note or "", step.costs_cents,
                           attachment_dir / step.document_storage if step.document_storage else None,
@@ -148,14 +155,21 @@ def build_court_pack(export: Export) -> str:
                          [PackLine(line.entry.number, line.entry.issue_date, line.entry.due_date, line.principal_cents,
                                    line.interest_cents, line.indemnity_cents) for line in breakdown.lines],
                          steps, pack_notices)
-        filename = safe_name(f"Court pack {case.id} {case.customer.name} {day.isoformat()}") + ".zip"
+        filename = safe_name(_("Court pack %(case)s %(customer)s %(day)s", case=case.id, customer=case.customer.name,
+                               day=day.isoformat())) + ".zip"
         write_aside(export_path(export) / filename, lambda path: write_court_pack(path, pack))
         return filename
 
 
-def customer_said(session, customer: Customer, ids: list[int]) -> list[CustomerSaid]:
+def customer_said(session, customer: Customer, ids: list[int], locale: str = "en_GB") -> list[CustomerSaid]:
     """The disputes, promises to pay and payment schedules on any of these entries, with their steps:
-    a dispute's timeline, a promise's or a schedule's history events (recorded, kept, broken, late…)."""
+    a dispute's timeline, a promise's or a schedule's history events (recorded, kept, broken, late…).
+    Their labels (statuses, reasons, channels) in `locale`; the steps as history recorded them."""
+    with force_locale(locale):
+        return _customer_said(session, customer, ids, locale)
+
+
+def _customer_said(session, customer: Customer, ids: list[int], locale: str) -> list[CustomerSaid]:
     def people(user) -> str | None:
         return user.display_name if user is not None else None
 
@@ -170,36 +184,38 @@ def customer_said(session, customer: Customer, ids: list[int]) -> list[CustomerS
     said: list[CustomerSaid] = []
     for dispute in session.scalars(select(Dispute).where(Dispute.id.in_(
             select(DisputeEntry.dispute_id).where(DisputeEntry.entry_id.in_(ids)))).order_by(Dispute.id)):
-        what = dispute.reason_label + (f": {dispute.note}" if dispute.note else "")
+        what = str(dispute.reason_label) + (f": {dispute.note}" if dispute.note else "")
         currency = dispute.entries[0].currency if dispute.entries else "EUR"
         if dispute.outcome:
             what += f"\n{DISPUTE_OUTCOMES.get(dispute.outcome, dispute.outcome)}"
             if dispute.credit_note_cents:
-                what += f" (credit note {format_money(dispute.credit_note_cents, currency)})"
+                what += " " + _("(credit note %(amount)s)",
+                                amount=format_money(dispute.credit_note_cents, currency, locale))
         said.append(CustomerSaid(
-            "dispute", dispute.id, dispute.status_label, dispute.opened_at, people(dispute.opened_by), what,
+            "dispute", dispute.id, str(dispute.status_label), dispute.opened_at, people(dispute.opened_by), what,
             tuple(e.number for e in dispute.entries),
             sum(e.sign * e.open_cents for e in dispute.entries if e.currency == currency), None, currency,
             tuple(HistoryStep(e.at, people(e.actor), e.text + (f" 📎 {e.filename}" if e.filename else ""))
                   for e in dispute.events)))
     for promise in session.scalars(select(Promise).where(Promise.id.in_(
             select(PromiseEntry.promise_id).where(PromiseEntry.entry_id.in_(ids)))).order_by(Promise.id)):
-        what = f"{promise.promised_on:%d/%m/%Y} ({promise.channel_label.lower()})" + \
+        what = f"{format_date(promise.promised_on, 'short', locale=locale)} ({str(promise.channel_label).lower()})" + \
             (f": {promise.note}" if promise.note else "")
         said.append(CustomerSaid(
-            "promise", promise.id, promise.status_label, promise.recorded_at, people(promise.recorded_by), what,
+            "promise", promise.id, str(promise.status_label), promise.recorded_at, people(promise.recorded_by), what,
             tuple(e.number for e in promise.entries), promise.amount_cents,
             promise.paid_cents if promise.status != "open" else None, promise.currency,
             events("Promise", promise.id)))
     for schedule in session.scalars(select(PaymentSchedule).where(PaymentSchedule.id.in_(
             select(ScheduleEntry.schedule_id).where(ScheduleEntry.entry_id.in_(ids)))).order_by(PaymentSchedule.id)):
-        what = f"{len(schedule.instalments)} × {SCHEDULE_FREQUENCIES.get(schedule.frequency, schedule.frequency).lower()}" + \
+        frequency = str(SCHEDULE_FREQUENCIES.get(schedule.frequency, schedule.frequency)).lower()
+        what = f"{len(schedule.instalments)} × {frequency}" + \
             (f": {schedule.note}" if schedule.note else "")
         said.append(CustomerSaid(
-            "schedule", schedule.id, schedule.status_label, schedule.created_at, people(schedule.created_by), what,
+            "schedule", schedule.id, str(schedule.status_label), schedule.created_at, people(schedule.created_by), what,
             tuple(e.number for e in schedule.entries), schedule.total_cents, schedule.paid_cents, schedule.currency,
             events("Payment schedule", schedule.id),
-            tuple(InstalmentLine(i.number, i.due_on, i.amount_cents, i.paid_cents, i.status_label)
+            tuple(InstalmentLine(i.number, i.due_on, i.amount_cents, i.paid_cents, str(i.status_label))
                   for i in schedule.instalments)))
     return said
 
@@ -237,13 +253,13 @@ def agency_send_state(case_id: int) -> tuple[str | None, str | None]:
     except (NoSuchJobError, InvalidJobOperation):
         return None, None
     except RedisError:  # what the case says (the database) still shows; the job's answer waits
-        return None, AGENCY_STATE_UNKNOWN
+        return None, str(AGENCY_STATE_UNKNOWN)
     if status in IN_PROGRESS:
         return "sending", None
     if status == "finished":
         result = sent.return_value() or {}
         return ("sent" if result.get("sent") else "failed"), result.get("message")
-    return "failed", "The send stopped before it finished: try again."
+    return "failed", _("The send stopped before it finished: try again.")
 
 
 @job
@@ -255,18 +271,21 @@ def send_to_agency(case_id: int, agency_id: int, user_id: int) -> dict:
     agency = db.session.get(CollectionAgency, agency_id)
     user = db.session.get(User, user_id)
     if case is None or agency is None or user is None or case.export is None:
-        return {"sent": False, "message": "The case, the agency or the user no longer exists."}
+        return {"sent": False, "message": _("The case, the agency or the user no longer exists.")}
     export, customer_name, agency_name = case.export, case.customer.name, agency.name
+    locale = user_locale(user)  # the e-mail is written by the user, and its answer is for them
     try:
         company = agency_rules.check_send(db.session, user, export, case, agency)
         path = export_path(export) / export.filename
         if not path.is_file():
             raise agency_rules.SendRefused("The collection file is no longer on the server: make a new one.")
-        body = render_template("mail/collection_file.txt", company=company, case=case, agency=agency,
-                               customer=case.customer, entries=case.entries, user=user, export=export)
+        with force_locale(locale):
+            body = render_template("mail/collection_file.txt", company=company, case=case, agency=agency,
+                                   customer=case.customer, entries=case.entries, user=user, export=export)
+            subject = agency_rules.subject(company)
         message = mailer.build_message(
             sender=sender_address(company), to=agency.email, reply_to=mailer.address(user.name, user.email),
-            subject=agency_rules.subject(company), body=body,
+            subject=subject, body=body,
             attachments=[mailer.Attachment(export.filename, path.read_bytes(),
                                            mimetypes.guess_type(export.filename)[0] or "application/zip")])
         mailer.send(current_app.config.get("SMTP_URL"), message)
@@ -282,4 +301,5 @@ def send_to_agency(case_id: int, agency_id: int, user_id: int) -> dict:
     notifications.notify(db.session, user_id, f"The collection file for {customer_name} was sent to {agency_name}.")
     db.session.commit()
     log.info("Case %s: collection file sent to %s", case_id, agency_name)
-    return {"sent": True, "message": f"Sent to {agency_name} <{agency.email}>."}
+    with force_locale(locale):
+        return {"sent": True, "message": _("Sent to %(agency)s <%(email)s>.", agency=agency_name, email=agency.email)}

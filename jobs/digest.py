@@ -4,11 +4,12 @@ from __future__ import annotations
 from datetime import date
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 
 from domain import digest, settings
 from domain.models import Notification
 from extensions import db
-from jobs.base import absolute_url, job, log, sender_address
+from jobs.base import absolute_url, job, log, sender_address, user_locale
 from mail import smtp as mailer
 
 
@@ -25,11 +26,13 @@ def morning_digest(day: str) -> str:
         if delivery is None:
             continue
         user = delivery.user
-        body = render_template("mail/morning_digest.txt", user=user, delivery=delivery,
-                               url=absolute_url(current_app, "receivables.balances"))
+        with force_locale(user_locale(user)):
+            body = render_template("mail/morning_digest.txt", user=user, delivery=delivery,
+                                   url=absolute_url(current_app, "receivables.balances"))
+            subject = digest.subject_of(delivery)
         try:
             message = mailer.build_message(sender=sender_address(settings.company(db.session)), to=user.email,
-                                           subject=digest.subject_of(delivery), body=body)
+                                           subject=subject, body=body)
             mailer.send(current_app.config.get("SMTP_URL"), message)
         except mailer.MailError as error:
             log.warning("Morning digest %s for %s not sent: %s", delivery.day, user.email, error)

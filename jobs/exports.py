@@ -8,6 +8,8 @@ from __future__ import annotations
 import shutil
 
 from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from domain import clock, exports, notifications
 from domain import settings as settings_rules
@@ -17,8 +19,8 @@ from domain.models import BulkRun, Customer, Export, User
 from domain.reminders import notices
 from extensions import db
 from files.names import safe_name
-from jobs.base import (absolute_url, enqueue_work, export_path, folder_of, job, log, mail_owner, progress_recorder,
-                       queue_owner_email, see_through, write_aside)
+from jobs.base import (absolute_url, customer_locale, enqueue_work, export_path, folder_of, job, log, mail_owner,
+                       owner_locale, progress_recorder, queue_owner_email, see_through, user_locale, write_aside)
 from jobs.collection import build_collection_file, build_court_pack
 from jobs.reminders import run_bulk
 
@@ -50,7 +52,10 @@ def build_export(export_id: int) -> None:
 
 
 def _build(export: Export) -> bool:
-    exports.mark_ready(export, BUILDERS[export.kind](export))
+    # In the language of the user who asked for it; what goes to a customer speaks the customer's (files/).
+    with force_locale(owner_locale(export)):
+        filename = BUILDERS[export.kind](export)
+    exports.mark_ready(export, filename)
     if export.expires_at is None:  # collection files set theirs when asked for; the rest expire alike
         export.expires_at = notifications.expires_at_of(export)
     return True
@@ -61,12 +66,12 @@ def build_balances_xlsx(export: Export) -> str:
 
     filters = queries.parse_filters(exports.params_of(export), tuple(queries.BALANCE_SORTS))
     day = clock.today()
-    filename = safe_name(f"Who owes you what {day.isoformat()}") + ".xlsx"
+    filename = safe_name(_("Who owes you what %(day)s", day=day.isoformat())) + ".xlsx"
     total = sum(t["count"] for t in queries.balances(db.session, filters).totals) or 1
     progress = progress_recorder(export, total)
     write_aside(export_path(export) / filename,
                 lambda path: write_balances(path, queries.all_balances(db.session, filters),
-                                            f"Who owes you what? on {day.isoformat()}", progress,
+                                            _("Who owes you what? on %(day)s", day=day.isoformat()), progress,
                                             charges=interest.totals_by_customer(db.session)))
     return filename
 
@@ -77,12 +82,12 @@ def build_collection_xlsx(export: Export) -> str:
 
     filters = cases.parse_case_filters(exports.params_of(export))
     day = clock.today()
-    filename = safe_name(f"Collection {day.isoformat()}") + ".xlsx"
+    filename = safe_name(_("Collection %(day)s", day=day.isoformat())) + ".xlsx"
     total = cases.count_collection_entries(db.session, filters, cap=10**9) or 1
     progress = progress_recorder(export, total)
     write_aside(export_path(export) / filename,
                 lambda path: write_collection(path, cases.all_collection_entries(db.session, filters),
-                                              f"Collection on {day.isoformat()}", progress,
+                                              _("Collection on %(day)s", day=day.isoformat()), progress,
                                               claimed=notices.open_claims_by_entry(db.session, None)))
     return filename
 
@@ -93,7 +98,8 @@ def _list_workbook(export: Export, title: str, found: tuple[list, int], write) -
     filename = safe_name(f"{title} {day.isoformat()}") + ".xlsx"
     rows, total = found
     progress = progress_recorder(export, total or 1)
-    write_aside(export_path(export) / filename, lambda path: write(path, rows, f"{title} on {day.isoformat()}", progress))
+    heading = _("%(title)s on %(day)s", title=title, day=day.isoformat())
+    write_aside(export_path(export) / filename, lambda path: write(path, rows, heading, progress))
     return filename
 
 
@@ -102,7 +108,7 @@ def build_disputes_xlsx(export: Export) -> str:
     from files.xlsx import write_disputes
 
     filters = disputes.parse_filters(exports.params_of(export))
-    return _list_workbook(export, "Disputes", disputes.dispute_rows(db.session, filters, limit=None), write_disputes)
+    return _list_workbook(export, _("Disputes"), disputes.dispute_rows(db.session, filters, limit=None), write_disputes)
 
 
 def build_promises_xlsx(export: Export) -> str:
@@ -111,7 +117,7 @@ def build_promises_xlsx(export: Export) -> str:
     from files.xlsx import write_promises
 
     filters = promises.parse_filters(exports.params_of(export), parse_amount)
-    return _list_workbook(export, "Promises to pay", promises.promise_rows(db.session, filters, limit=None),
+    return _list_workbook(export, _("Promises to pay"), promises.promise_rows(db.session, filters, limit=None),
                           write_promises)
 
 
@@ -120,7 +126,7 @@ def build_schedules_xlsx(export: Export) -> str:
     from files.xlsx import write_schedules
 
     filters = schedules.parse_filters(exports.params_of(export))
-    return _list_workbook(export, "Payment schedules", schedules.schedule_rows(db.session, filters, limit=None),
+    return _list_workbook(export, _("Payment schedules"), schedules.schedule_rows(db.session, filters, limit=None),
                           write_schedules)
 
 
@@ -132,7 +138,8 @@ def build_schedule_pdf(export: Export) -> str:
     schedule = db.session.get(PaymentSchedule, int(exports.params_of(export)["schedule"]))
     if schedule is None:
         raise LookupError("This payment schedule no longer exists.")
-    filename = safe_name(f"Payment schedule {schedule.id} {schedule.customer.account}") + ".pdf"
+    filename = safe_name(_("Payment schedule %(id)s %(account)s", id=schedule.id,
+                             account=schedule.customer.account)) + ".pdf"
     write_aside(export_path(export) / filename,
                 lambda path: write_schedule_pdf(path, schedule, settings_rules.company(db.session), clock.today()))
     return filename
@@ -149,10 +156,11 @@ def build_statement(export: Export) -> str:
     if customer is None:
         raise LookupError("The customer of this statement no longer exists.")
     start, end = date.fromisoformat(params["start"]), date.fromisoformat(params["end"])
-    found = statements.statement(db.session, customer, start, end, params["currency"])
+    with force_locale(customer_locale(customer.language)):  # its lines' words go to the customer
+        found = statements.statement(db.session, customer, start, end, params["currency"])
     as_pdf, day = export.kind == "statement_pdf", clock.today()
-    filename = safe_name(f"Statement {customer.account} {start.isoformat()} {end.isoformat()}") + (
-        ".pdf" if as_pdf else ".xlsx")
+    filename = safe_name(_("Statement %(account)s %(start)s %(end)s", account=customer.account,
+                           start=start.isoformat(), end=end.isoformat())) + (".pdf" if as_pdf else ".xlsx")
     company = settings_rules.company(db.session)
     write_aside(export_path(export) / filename,
                 lambda path: write_statement_pdf(path, found, company, day) if as_pdf
@@ -181,13 +189,15 @@ def send_export_email(export_id: int, user_id: int) -> str:
     if export is None or user is None or not export.is_final:
         return "nothing to send"
     ready = export.status == "ready"
-    body = render_template(
-        "mail/export_ready.txt" if ready else "mail/export_failed.txt",
-        export=export, user=user, label=notifications.export_label(export),
-        expires_at=notifications.expires_at_of(export),
-        download_url=absolute_url(app, "exports.download", export_id=export.id),
-        exports_url=absolute_url(app, "exports.index"))
-    return mail_owner(export, user, notifications.export_email_subject(export), body)
+    with force_locale(user_locale(user)):
+        body = render_template(
+            "mail/export_ready.txt" if ready else "mail/export_failed.txt",
+            export=export, user=user, label=notifications.export_label(export),
+            expires_at=notifications.expires_at_of(export),
+            download_url=absolute_url(app, "exports.download", export_id=export.id),
+            exports_url=absolute_url(app, "exports.index"))
+        subject = notifications.export_email_subject(export)
+    return mail_owner(export, user, subject, body)
 
 
 @job

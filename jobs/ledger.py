@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from domain import settings
 from domain.ledger import promises, schedules, summaries
 from domain.models import Notification, Promise
 from extensions import db
-from jobs.base import absolute_url, job, log, sender_address
+from jobs.base import absolute_url, job, log, sender_address, user_locale
 from mail import smtp as mailer
 
 BY_EMAIL = ("email", "both")
@@ -46,10 +48,11 @@ def _mail_broken(promise: Promise) -> None:
     user = promise.recorded_by
     if user is None or not user.active or user.export_notifications not in BY_EMAIL:
         return
-    subject = f"Promise broken: {promise.customer.name}"
-    body = render_template("mail/promise_broken.txt", promise=promise, user=user,
-                           url=absolute_url(current_app, "customers.account_status",
-                                            account=promise.customer.account))
+    with force_locale(user_locale(user)):
+        subject = _("Promise broken: %(customer)s", customer=promise.customer.name)
+        body = render_template("mail/promise_broken.txt", promise=promise, user=user,
+                               url=absolute_url(current_app, "customers.account_status",
+                                                account=promise.customer.account))
     try:
         message = mailer.build_message(sender=sender_address(settings.company(db.session)), to=user.email,
                                        subject=subject, body=body)

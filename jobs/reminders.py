@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Callable
 
 from flask import Flask, current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from domain import clock, notifications
@@ -27,14 +29,11 @@ from domain.settings import company as saved_company
 from extensions import db
 from files.letter import write_letter
 from files.names import safe_name
-from files.notice import LABELS as NOTICE_LABELS
-from files.notice import language_of as notice_language
-from files.notice import write_notice_pdf
+from files.notice import notice_title, write_notice_pdf
 from files.reports import write_dunning_report
-from files.schedule import LABELS as SCHEDULE_LABELS
-from files.schedule import write_schedule_pdf
-from jobs.base import (absolute_url, background, enqueue_work, job, log, mail_owner, progress_recorder, queue,
-                       queue_owner_email, rendering_heap, run_path, see_through, write_aside)
+from files.schedule import schedule_title, write_schedule_pdf
+from jobs.base import (absolute_url, background, enqueue_work, job, log, mail_owner, owner_locale, progress_recorder,
+                       queue, queue_owner_email, rendering_heap, run_path, see_through, user_locale, write_aside)
 from mail import smtp as mailer
 
 follow_up_log = logging.getLogger("relance.follow_up")
@@ -132,8 +131,9 @@ def _plan_or_send(run: BulkRun) -> bool:
             shutil.rmtree(aside, ignore_errors=True)
     for account, why in sender.failures.items():
         report.not_delivered(account, why)
-    filename = safe_name(f"Bulk reminders {day.isoformat()}") + ".csv"
-    write_aside(run_path(run) / filename, lambda path: write_dunning_report(path, report))
+    with force_locale(owner_locale(run)):  # the report is its owner's
+        filename = safe_name(_("Bulk reminders %(day)s", day=day.isoformat())) + ".csv"
+        write_aside(run_path(run) / filename, lambda path: write_dunning_report(path, report))
     bulk.mark_done(run, filename, report)
     run.expires_at = notifications.expires_at_of(run)
     return True
@@ -151,12 +151,14 @@ def send_run_email(run_id: int, user_id: int) -> str:
     run, user = db.session.get(BulkRun, run_id), db.session.get(User, user_id)
     if run is None or user is None or not run.is_final:
         return "nothing to send"
-    body = render_template("mail/bulk_run.txt", run=run, user=user, outcome=bulk.plan_of(run).get("outcome") or {},
-                           queued=bulk.queued_count(db.session, run),
-                           report_url=absolute_url(app, "reminders.bulk_report", run_id=run.id),
-                           runs_url=absolute_url(app, "reminders.bulk_runs"),
-                           deliveries_url=absolute_url(app, "reminders.deliveries"))
-    return mail_owner(run, user, notifications.run_text(run), body)
+    with force_locale(user_locale(user)):
+        body = render_template("mail/bulk_run.txt", run=run, user=user,
+                               outcome=bulk.plan_of(run).get("outcome") or {}, queued=bulk.queued_count(db.session, run),
+                               report_url=absolute_url(app, "reminders.bulk_report", run_id=run.id),
+                               runs_url=absolute_url(app, "reminders.bulk_runs"),
+                               deliveries_url=absolute_url(app, "reminders.deliveries"))
+        subject = notifications.run_text(run)
+    return mail_owner(run, user, subject, body)
 
 
 class _BulkSender:
@@ -286,9 +288,7 @@ def send_schedule_agreement(message_id: int) -> str:
         company = saved_company(db.session)
         write_aside(target, lambda path: write_schedule_pdf(path, schedule, company, clock.today()))
         # Named in the customer's language, like the PDF and the e-mail it goes with.
-        language = (schedule.customer.language or "en").split("_")[0].lower()
-        title = SCHEDULE_LABELS.get(language, SCHEDULE_LABELS["en"])["title"]
-        return target, safe_name(f"{title} {schedule_id} {schedule.customer.account}") + ".pdf"
+        return target, safe_name(f"{schedule_title(schedule)} {schedule_id} {schedule.customer.account}") + ".pdf"
 
     return _send_with_pdf(message_id, "schedule PDF", make)
 
@@ -299,8 +299,7 @@ def notice_file(notice: FormalNotice) -> tuple[Path, str]:
     target = Path(current_app.config["ATTACHMENT_DIR"]) / "notices" / f"notice-{notice.id}.pdf"
     if not target.exists():
         write_aside(target, lambda path: write_notice_pdf(path, notice, saved_company(db.session)))
-    title = NOTICE_LABELS[notice_language(notice)]["title"]
-    return target, safe_name(f"{title} {notice.id} {notice.customer.account}") + ".pdf"
+    return target, safe_name(f"{notice_title(notice)} {notice.id} {notice.customer.account}") + ".pdf"
 
 
 @job

@@ -131,6 +131,13 @@ def app(app_config, pinned_today):
         from flask import g
 
         g.pop("_login_user", None)
+        g.pop("_flask_babel", None)  # Flask-Babel keeps the request's locale in `g` too
+
+    @app.teardown_request
+    def _forget_the_locale(_error):
+        from flask import g
+
+        g.pop("_flask_babel", None)  # so jobs run afterwards in this context speak the instance's language
 
     with app.app_context():
         yield app

@@ -8,13 +8,19 @@ from urllib.parse import quote, urlsplit
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
-from flask import Flask, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Flask, current_app, flash, g, has_request_context, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from stdnum import iban as iban_numbers
 from werkzeug.exceptions import HTTPException
 
+from blueprints._web.icons import icon
+from domain import i18n
 from domain.listing import FilterError
+from domain.models import LANGUAGES
 from domain.money import format_money, plain
 from domain.users import user_for_session
 from extensions import db, login_manager
@@ -32,14 +38,29 @@ SECURITY_HEADERS = {
 }
 
 
+def select_locale() -> str:
+    """The interface's locale: the user's language (My account), else the browser's (Accept-Language),
+    else RELANCE_LOCALE. Outside a request (the worker), RELANCE_LOCALE unless a job forces one."""
+    default = current_app.config["BABEL_LOCALE"]
+    if not has_request_context():
+        return default
+    language = current_user.language if current_user.is_authenticated else None
+    return i18n.locale_for(language or request.accept_languages.best_match(LANGUAGES), default)
+
+
+def current_locale() -> str:
+    """The locale of this request (or of a forced one), as Babel's formatters take it."""
+    return str(get_locale() or current_app.config["BABEL_LOCALE"])
+
+
 def _number(value) -> str:
-    return format_decimal(value, locale=current_app.config["BABEL_LOCALE"])
+    return format_decimal(value, locale=current_locale())
 
 
 def _date(value: date | datetime | None, fmt: str = "short") -> str:
     if value is None:
         return ""
-    return _formatted_date(value, fmt, current_app.config["BABEL_LOCALE"])
+    return _formatted_date(value, fmt, current_locale())
 
 
 @lru_cache(maxsize=8192)
@@ -59,9 +80,40 @@ def _error_response(status: int, title: str, message: str):
     return response
 
 
+def _error_title(code: int) -> str | None:
+    """The title of an error page, in the reader's language (None: Werkzeug's name of the code)."""
+    titles = {
+        400: _("Bad Request"), 403: _("Not allowed"), 404: _("Not found"), 405: _("Not allowed"),
+        408: _("Request Timeout"), 413: _("File too large"), 429: _("Too Many Requests"),
+        500: _("Internal Server Error"), 503: _("Service Unavailable"),
+    }
+    return titles.get(code)
+
+
+def _default_description(code: int) -> str | None:
+    """Werkzeug's sentence for an error no view described, in the reader's language."""
+    descriptions = {
+        400: _("The browser (or proxy) sent a request that this server could not understand."),
+        403: _("You don't have the permission to access the requested resource. It is either read-protected or "
+               "not readable by the server."),
+        404: _("The requested URL was not found on the server. If you entered the URL manually please check your "
+               "spelling and try again."),
+        405: _("The method is not allowed for the requested URL."),
+        408: _("The server closed the network connection because the browser didn't finish the request within the "
+               "specified time."),
+        413: _("The data value transmitted exceeds the capacity limit."),
+        429: _("This user has exceeded an allotted request count. Try again later."),
+        500: _("The server encountered an internal error and was unable to complete your request. Either the "
+               "server is overloaded or there is an error in the application."),
+        503: _("The server is temporarily unable to service your request due to maintenance downtime or capacity "
+               "problems. Please try again later."),
+    }
+    return descriptions.get(code)
+
+
 def install_web_layer(app: Flask) -> None:
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
 
     @login_manager.unauthorized_handler
@@ -72,7 +124,7 @@ def install_web_layer(app: Flask) -> None:
             page = urlsplit(request.headers.get("HX-Current-URL", ""))
             back = page.path + (f"?{page.query}" if page.query else "") if page.path else None
             return "", 401, {"HX-Redirect": url_for(login_manager.login_view, next=back)}
-        flash(login_manager.login_message, login_manager.login_message_category)
+        flash(str(login_manager.login_message), login_manager.login_message_category)  # the session keeps a str
         return redirect(url_for(login_manager.login_view, next=request.full_path.rstrip("?")))
 
     @login_manager.user_loader
@@ -88,18 +140,18 @@ def install_web_layer(app: Flask) -> None:
             headers.setdefault(name, value)
         return response
 
-    config = app.config  # read directly: a table formats hundreds of cells, each via current_app otherwise
-
     def money(cents, currency="EUR", blank_zero=False):
-        return format_money(cents, currency, config["BABEL_LOCALE"], blank_zero)
+        return format_money(cents, currency, current_locale(), blank_zero)
 
     def day(value, fmt="short"):
-        return "" if value is None else _formatted_date(value, fmt, config["BABEL_LOCALE"])
+        return "" if value is None else _formatted_date(value, fmt, current_locale())
 
     # plain_amount: an amount as a form field holds it (1234.56), for the user to change.
     app.jinja_env.filters.update(money=money, number=_number, day=day, plain_amount=plain)
     app.jinja_env.filters["iban"] = iban_numbers.format  # FR76 3000 6000 …: in groups of four
     app.jinja_env.trim_blocks = True
+    # {% trans %} blocks are one line of words, however the template wraps them (as babel.cfg extracts them).
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
     app.jinja_env.lstrip_blocks = True
 
     # The account link of every table row, built without a url_for per row (a page has hundreds);
@@ -110,6 +162,7 @@ def install_web_layer(app: Flask) -> None:
         return f"{request.script_root}{account_prefix}{quote(account, safe='')}"
 
     app.jinja_env.globals["account_path"] = account_path
+    app.jinja_env.globals["icon"] = icon
 
     # The links of an account status's entry rows (a dozen per row, tens of rows): each endpoint's URL
     # is built once per request with a stand-in id, then the row's id is put in its place — url_for
@@ -132,7 +185,7 @@ def install_web_layer(app: Flask) -> None:
         from domain import clock
 
         return {"today": clock.today(), "has_endpoint": lambda name: name in app.view_functions,
-                "sending_problems": _sending_problems}
+                "sending_problems": _sending_problems, "interface_language": i18n.language_of(current_locale())}
 
     def _sending_problems() -> list[str]:
         """For the banner of admins and finance: what keeps any reminder from going out."""
@@ -144,18 +197,18 @@ def install_web_layer(app: Flask) -> None:
 
     @app.errorhandler(FilterError)
     def _bad_filter(error):
-        return _error_response(400, "Bad filter", str(error))
+        return _error_response(400, _("Bad filter"), str(error))
 
     @app.errorhandler(CSRFError)
     def _csrf(error):
-        return _error_response(400, "Session expired",
-                               "The form was out of date or the security token was missing. Reload the page and try again.")
+        return _error_response(400, _("Session expired"), _("The form was out of date or the security token was "
+                                                             "missing. Reload the page and try again."))
 
     @app.errorhandler(BackgroundUnavailable)
     def _background_unavailable(error: BackgroundUnavailable):
         # Redis is down or frozen: the action is refused at once, whatever view asked for the worker.
         db.session.rollback()
-        response = _error_response(503, "Not started", str(error))
+        response = _error_response(503, _("Not started"), str(error))
         response.headers["Retry-After"] = "60"
         return response
 
@@ -163,8 +216,12 @@ def install_web_layer(app: Flask) -> None:
     def _http(error: HTTPException):
         if error.code and error.code < 400:
             return error
-        titles = {403: "Not allowed", 404: "Not found", 405: "Not allowed", 413: "File too large"}
-        return _error_response(error.code or 500, titles.get(error.code, error.name), error.description or error.name)
+        code = error.code or 500
+        title = _error_title(code) or error.name
+        description = error.description
+        if description == type(error).description:  # Werkzeug's own English sentence: ours, translated
+            description = _default_description(code) or description
+        return _error_response(code, title, description or title)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
@@ -172,4 +229,4 @@ def install_web_layer(app: Flask) -> None:
             return _http(error)
         app.logger.exception("Unhandled error on %s", request.path)
         db.session.rollback()
-        return _error_response(500, "Something went wrong", "The error has been logged; nothing was changed.")
+        return _error_response(500, _("Something went wrong"), _("The error has been logged; nothing was changed."))

@@ -6,6 +6,7 @@ from functools import wraps
 from typing import TypeVar
 
 from flask import abort, current_app, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from domain.ledger import queries
@@ -36,7 +37,7 @@ def permission_required(permission: str):
         @login_required
         def wrapped(*args, **kwargs):
             if not current_user.can(permission):
-                abort(403, description="Your role does not allow this.")
+                abort(403, description=_("Your role does not allow this."))
             return view(*args, **kwargs)
 
         return wrapped
@@ -66,4 +67,5 @@ def get_or_404(model: type[T], ident, description: str) -> T:
 
 
 def customer_or_404(account: str) -> Customer:
-    return found(queries.find_customer(db.session, account), f"There is no customer with account {account!r}.")
+    return found(queries.find_customer(db.session, account),
+                 _("There is no customer with account %(account)s.", account=repr(account)))

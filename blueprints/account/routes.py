@@ -1,5 +1,7 @@
 """My account (every logged-in user): my name, my language, my password."""
 from flask import Blueprint, request
+from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_login import current_user, login_required
 
 from blueprints._web.views import render_view, wants_fragment
@@ -35,13 +37,20 @@ def index():
 @login_required
 def profile():
     form = request.form
+    language_before = current_user.language
     try:
         user_rules.update_profile(db.session, current_user, form.get("name", ""), form.get("language", ""))
     except AccountError as problem:
         db.session.rollback()
         return _answer("account/_profile.html", failed=True, profile_form=form, profile_errors=problem.errors)
+    changed_language = current_user.language != language_before
     db.session.commit()
-    return _answer("account/_profile.html", profile_notice="Saved.")
+    if changed_language:
+        refresh()  # this answer already speaks the new language
+    response = _answer("account/_profile.html", profile_notice=_("Saved."))
+    if changed_language and wants_fragment():
+        response.headers["HX-Refresh"] = "true"  # every word on the page changes: reload it whole
+    return response
 
 
 @bp.post("/password")
@@ -56,4 +65,4 @@ def password():
         return _answer("account/_password.html", failed=True, password_errors=problem.errors)
     db.session.commit()
     return _answer("account/_password.html",
-                   password_notice="Password changed. Your other sessions (other browsers, devices) are logged out.")
+                   password_notice=_("Password changed. Your other sessions (other browsers, devices) are logged out."))

@@ -1,5 +1,6 @@
 """Invoice PDFs: attach one to an entry from its row, upload a .zip of them, download one."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints._web.events import ACCOUNT_CHANGED
@@ -35,7 +36,7 @@ def upload_zip():
     upload = request.files.get("file")
     report, problem = None, None
     if upload is None or not upload.filename:
-        problem = "Choose a .zip file of invoice PDFs."
+        problem = _("Choose a .zip file of invoice PDFs.")
     else:
         try:
             report = import_attachment_zip(db.session, upload.stream, current_user._get_current_object(),
@@ -58,18 +59,19 @@ def upload_zip():
 @permission_required("edit")
 def attach(entry_id):
     """One PDF from the entry's row on the account status; answers the row."""
-    entry = get_or_404(Entry, entry_id, "This entry does not exist (any more).")
+    entry = get_or_404(Entry, entry_id, _("This entry does not exist (any more)."))
     upload = request.files.get("file")
     notice, error = None, None
     if upload is None or not upload.filename:
-        error = "Choose the invoice PDF to attach."
+        error = _("Choose the invoice PDF to attach.")
     else:
         try:
             attachment, is_new = attach_file_once(db.session, entry, upload.filename,
                                                     upload.read(MAX_ATTACHMENT_BYTES + 1),
                                                     current_user._get_current_object(), directory=_directory())
             db.session.commit()
-            notice = f"{attachment.filename} attached." if is_new else f"{attachment.filename} was already attached."
+            notice = (_("%(filename)s attached.", filename=attachment.filename) if is_new
+                      else _("%(filename)s was already attached.", filename=attachment.filename))
         except AttachmentError as problem:
             db.session.rollback()
             error = str(problem)
@@ -86,7 +88,7 @@ def attach(entry_id):
 def download(attachment_id):
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or not attachment_path(_directory(), attachment).is_file():
-        abort(404, description="This attachment is not available.")
+        abort(404, description=_("This attachment is not available."))
     # Always as a download: the bytes came from a user, the browser should not render them in our origin.
     return send_from_directory(_directory(), attachment.storage_name, mimetype="application/pdf",
                                as_attachment=True, download_name=attachment.filename)

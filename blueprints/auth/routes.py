@@ -7,6 +7,8 @@ import time
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
@@ -56,7 +58,7 @@ def login():
         user = authenticate(db.session, email, request.form.get("password", ""))
         if user is None:
             current_app.logger.warning("Failed login for %r from %s", email.strip().lower(), request.remote_addr)
-            error = "Wrong e-mail or password."
+            error = _("Wrong e-mail or password.")
         else:
             open_session(db.session, user)
             db.session.commit()
@@ -75,7 +77,8 @@ def too_many_attempts(_error):
         wait = 15
     current_app.logger.warning("Login refused (too many failed attempts) for %r from %s",
                                email.strip().lower(), request.remote_addr)
-    error = f"Too many attempts, try again in {wait} minute{'s' if wait > 1 else ''}."
+    error = ngettext("Too many attempts, try again in %(num)d minute.",
+                     "Too many attempts, try again in %(num)d minutes.", wait)
     response = current_app.make_response((render_template("auth/login.html", error=error, email=email), 429))
     response.headers["Retry-After"] = str(wait * 60)
     return response
@@ -87,5 +90,5 @@ def logout():
     close_session(db.session, current_user.session_token)
     db.session.commit()
     logout_user()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))

@@ -4,6 +4,7 @@ from datetime import date
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints._web.views import fragment, get_or_404, permission_required, render_view, wants_fragment
@@ -46,7 +47,7 @@ def change_status(case_id):
     entry_id = request.form.get("entry", "")
     entry = cases.collection_entry(db.session, number) if (number := whole_number(entry_id)) is not None else None
     if entry is None or entry.collection_case_id != case_id:
-        abort(404, description="This entry is not in that collection case (any more).")
+        abort(404, description=_("This entry is not in that collection case (any more)."))
     error = None
     try:
         cases.set_case_status(db.session, entry.collection_case, request.form.get("status", ""), current_user)
@@ -80,7 +81,7 @@ def export():
 # --- One case: its claim, its steps and deadlines, the court pack -----------------------------------
 
 def _case_or_404(case_id: int) -> CollectionCase:
-    return get_or_404(CollectionCase, case_id, "There is no such collection case.")
+    return get_or_404(CollectionCase, case_id, _("There is no such collection case."))
 
 
 def _case_page(case, error=None, notice=None, status=200, export=None):
@@ -116,14 +117,14 @@ def add_step(case_id):
         try:
             on = date.fromisoformat(form.get("on", "").strip())
         except ValueError:
-            raise LegalError("Give the step's date.") from None
+            raise LegalError(_("Give the step's date.")) from None
         costs = parse_amount(form["costs"]) if form.get("costs", "").strip() else 0
         document = None
         if upload is not None and upload.filename:
             data = upload.read(MAX_ATTACHMENT_BYTES + 1)
             if len(data) > MAX_ATTACHMENT_BYTES or not is_pdf(data):
-                raise LegalError(f"{display_name(upload.filename)} is not a PDF of at most "
-                                 f"{MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB: nothing was recorded.")
+                raise LegalError(_("%(name)s is not a PDF of at most %(size)s MB: nothing was recorded.",
+                                   name=display_name(upload.filename), size=MAX_ATTACHMENT_BYTES // (1024 * 1024)))
             stored = store_bytes(directory, data)
             document = (display_name(upload.filename), stored)
         legal.record_step(db.session, current_user, found, form.get("kind", ""), on=on, note=form.get("note", ""),
@@ -142,7 +143,7 @@ def add_step(case_id):
 def step_document(case_id, step_id):
     step = db.session.get(LegalStep, step_id)
     if step is None or step.case_id != case_id or not step.document_storage:
-        abort(404, description="This step has no document.")
+        abort(404, description=_("This step has no document."))
     return send_file(Path(current_app.config["ATTACHMENT_DIR"]) / step.document_storage, mimetype="application/pdf",
                      as_attachment=True, download_name=step.document_filename)
 
@@ -153,7 +154,7 @@ def task_done(case_id, task_id):
     found = _case_or_404(case_id)
     task = db.session.get(CaseTask, task_id)
     if task is None or task.case_id != case_id:
-        abort(404, description="There is no such task.")
+        abort(404, description=_("There is no such task."))
     try:
         legal.complete_task(db.session, current_user, task)
         db.session.commit()

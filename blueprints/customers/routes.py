@@ -4,6 +4,8 @@ import secrets
 from datetime import date
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints._web.events import ACCOUNT_CHANGED, ENTRIES_CHANGED
@@ -19,7 +21,7 @@ from domain.ledger import customers as customer_rules
 from domain.ledger import entries as entry_rules
 from domain.ledger import interest, queries, receipts, statements
 from domain.listing import FilterError, whole_number
-from domain.models import PAYMENT_METHODS, TRANSFER_OPTIONS, Contact, Entry
+from domain.models import CREDIT_NOTE, PAYMENT_METHODS, TRANSFER_OPTIONS, Contact, Entry
 from domain.money import AmountError, parse_amount, plain
 from extensions import db
 from jobs.base import require_background
@@ -29,7 +31,7 @@ bp = Blueprint("customers", __name__)
 
 
 def _entry_or_404(entry_id: int) -> Entry:
-    return get_or_404(Entry, entry_id, "This entry does not exist (any more).")
+    return get_or_404(Entry, entry_id, _("This entry does not exist (any more)."))
 
 
 def _until(text: str | None) -> date | None:
@@ -39,7 +41,7 @@ def _until(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise FlagError(f"{text!r} is not a date.") from None
+        raise FlagError(_("%(text)s is not a date.", text=repr(text))) from None
 
 
 def _changed(response_html: str):
@@ -142,9 +144,9 @@ def remove_collection_mark(entry_id):
     db.session.commit()
     if not removed:  # e.g. already removed from another tab: say so, change nothing
         return render_template("customers/_entry_row.html", entry=entry, customer=entry.customer,
-                               notice="This entry is no longer in collection.")
+                               notice=_("This entry is no longer in collection."))
     return _changed(render_template("customers/_entry_row.html", entry=entry, customer=entry.customer,
-                                    notice="Collection mark removed. The stop-reminders switch is unchanged."))
+                                    notice=_("Collection mark removed. The stop-reminders switch is unchanged.")))
 
 
 @bp.get("/customers/<account>/entries")
@@ -271,7 +273,7 @@ def _payment_date(text: str):
     try:
         return date.fromisoformat(text.strip())
     except ValueError:
-        raise receipts.ReceiptError(f"{text!r} is not a date.") from None
+        raise receipts.ReceiptError(_("%(text)s is not a date.", text=repr(text))) from None
 
 
 @bp.get("/customers/<account>/paid")
@@ -292,7 +294,7 @@ def payments(account):
 
 
 def _receipt_or_404(customer, receipt_id: int):
-    return found(receipts.customer_receipt(db.session, customer, receipt_id), "There is no such payment.")
+    return found(receipts.customer_receipt(db.session, customer, receipt_id), _("There is no such payment."))
 
 
 @bp.get("/customers/<account>/payments/<int:receipt_id>/reverse")
@@ -333,9 +335,9 @@ def _statement_request(customer):
     try:
         start, end = date.fromisoformat(values["start"]), date.fromisoformat(values["end"])
     except ValueError:
-        raise statements.StatementError("Enter the period's dates as dates.") from None
+        raise statements.StatementError(_("Enter the period's dates as dates.")) from None
     if values["currency"] not in statements.currencies(db.session, customer):
-        raise statements.StatementError(f"This customer has no entry in {values['currency']}.")
+        raise statements.StatementError(_("This customer has no entry in %(currency)s.", currency=values["currency"]))
     return values, start, end
 
 
@@ -362,10 +364,10 @@ def statement_export(account):
     kind = request.form.get("kind")
     try:
         if kind not in export_rules.STATEMENTS:
-            raise statements.StatementError("Choose PDF or Excel.")
+            raise statements.StatementError(_("Choose PDF or Excel."))
         values, start, end = _statement_request(customer)
         if end < start:
-            raise statements.StatementError("The period ends before it starts.")
+            raise statements.StatementError(_("The period ends before it starts."))
     except statements.StatementError as problem:
         return fragment(render_template("customers/_statement_refused.html", reason=str(problem)))
     export, is_new = export_rules.request_export(db.session, current_user, kind, values, customer_id=customer.id)
@@ -444,7 +446,7 @@ def update_customer(account):
 def _contact_or_404(customer, contact_id: int):
     contact = db.session.get(Contact, contact_id)
     return found(contact if contact is not None and contact.customer_id == customer.id else None,
-                 "There is no such contact.")
+                 _("There is no such contact."))
 
 
 def _contacts_fragment(customer, *, errors=None, values=None, editing: int | None = None):
@@ -530,9 +532,19 @@ def add_entry(account):
         db.session.rollback()
         field = "pdf" if isinstance(problem, AttachmentError) else "number"
         return _entry_dialog(customer, values=dict(request.form), errors={field: str(problem)})
-    label = entry_rules.KIND_LABELS[entry.kind]
-    with_pdf = " with its PDF" if entry.attachments else ""
-    return _entry_saved(customer, entry, f"{label} {entry.number} added{with_pdf}, due {entry.due_date:%d/%m/%Y}.")
+    return _entry_saved(customer, entry, _added_message(entry))
+
+
+def _added_message(entry: Entry) -> str:
+    """Said once an entry is added: whole sentences, an invoice and a credit note agreeing apart."""
+    due = format_date(entry.due_date, "short")  # the |day filter's style
+    if entry.kind == CREDIT_NOTE:
+        if entry.attachments:
+            return _("Credit note %(number)s added with its PDF, due %(due)s.", number=entry.number, due=due)
+        return _("Credit note %(number)s added, due %(due)s.", number=entry.number, due=due)
+    if entry.attachments:
+        return _("Invoice %(number)s added with its PDF, due %(due)s.", number=entry.number, due=due)
+    return _("Invoice %(number)s added, due %(due)s.", number=entry.number, due=due)
 
 
 @bp.get("/entries/<int:entry_id>/edit")
@@ -558,7 +570,8 @@ def change_entry(entry_id):
     except entry_rules.EntryError as problem:
         db.session.rollback()
         return _entry_dialog(entry.customer, entry, values=dict(request.form), error=str(problem))
-    message = f"{entry.number} changed: " + "; ".join(changes) + "." if changes else "Nothing was changed."
+    message = (_("%(number)s changed: %(changes)s.", number=entry.number, changes="; ".join(changes)) if changes
+               else _("Nothing was changed."))
     return _entry_saved(entry.customer, entry, message)
 
 
@@ -575,4 +588,5 @@ def cancel_entry(entry_id):
         values = {"issue_date": entry.issue_date.isoformat(), "due_date": entry.due_date.isoformat(),
                   "amount": plain(entry.amount_cents), "currency": entry.currency}
         return _entry_dialog(entry.customer, entry, values=values, error=str(problem))
-    return _entry_saved(entry.customer, entry, f"{entry.number} cancelled: it no longer counts in any balance.")
+    return _entry_saved(entry.customer, entry,
+                        _("%(number)s cancelled: it no longer counts in any balance.", number=entry.number))

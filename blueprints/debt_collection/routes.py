@@ -4,6 +4,8 @@ why not); Settings → Debt collection."""
 from datetime import date
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from blueprints._web.views import fragment, permission_required, render_view, wants_fragment
@@ -47,7 +49,7 @@ def index():
 def act(action):
     if action not in ("pause", "resume", "close", "approve"):
         return fragment(render_template("debt_collection/_claims.html", **_context(
-            _filters(), error="Unknown action.")), 404)
+            _filters(), error=_("Unknown action."))), 404)
     filters, form = _filters(), request.form
     exports = []
     try:
@@ -58,20 +60,22 @@ def act(action):
             try:
                 until = date.fromisoformat(text) if text else None
             except ValueError:
-                raise ClaimError("Give the end of the pause as a date, or none.") from None
+                raise ClaimError(_("Give the end of the pause as a date, or none.")) from None
             debt_collection.pause(db.session, current_user, claims, form.get("reason", ""), until)
-            done = f"{len(claims)} paused."
+            done = ngettext("%(num)d paused.", "%(num)d paused.", len(claims))
         elif action == "resume":
             debt_collection.resume(db.session, current_user, claims)
-            done = f"{len(claims)} back in the list."
+            done = ngettext("%(num)d back in the list.", "%(num)d back in the list.", len(claims))
         elif action == "close":
             debt_collection.close(db.session, current_user, claims, form.get("close_reason", ""), form.get("note", ""))
-            done = f"{len(claims)} closed."
+            done = ngettext("%(num)d closed.", "%(num)d closed.", len(claims))
         else:
             require_background()
             exports = debt_collection.approve(db.session, current_user, claims)
-            done = (f"{len(claims)} approved and transferred to debt collection: the collection file is being made "
-                    "(the bell says when it is ready).")
+            done = ngettext("%(num)d approved and transferred to debt collection: the collection file is being made "
+                            "(the bell says when it is ready).",
+                            "%(num)d approved and transferred to debt collection: the collection file is being made "
+                            "(the bell says when it is ready).", len(claims))
         db.session.commit()
     except ClaimError as problem:
         db.session.rollback()
@@ -100,4 +104,4 @@ def settings():
     if not wants_fragment():
         return redirect(url_for("settings.index", _anchor="settings-debt-collection"), 303)
     return fragment(render_template("debt_collection/_settings.html", rules=debt_collection.calendar(db.session),
-                                    options=TRANSFER_OPTIONS, form=None, errors={}, saved="Debt collection settings saved."))
+                                    options=TRANSFER_OPTIONS, form=None, errors={}, saved=_("Debt collection settings saved.")))

@@ -4,6 +4,7 @@ from datetime import date
 from pathlib import Path
 
 from flask import Blueprint, current_app, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -25,7 +26,7 @@ bp = Blueprint("disputes", __name__)
 
 
 def _dispute_or_404(dispute_id: int) -> Dispute:
-    return get_or_404(Dispute, dispute_id, "This dispute does not exist.")
+    return get_or_404(Dispute, dispute_id, _("This dispute does not exist."))
 
 
 def _file_dir() -> Path:
@@ -43,7 +44,7 @@ def _day(text: str | None, label: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise DisputeError(f"{label}: {text!r} is not a date.") from None
+        raise DisputeError(_("%(label)s: %(text)s is not a date.", label=label, text=repr(text))) from None
 
 
 def _user_id(text: str | None) -> int | None:
@@ -75,7 +76,7 @@ def new(account):
     customer = customer_or_404(account)
     entries = _ticked(customer)
     if not entries:
-        return _open_dialog(customer, [], error="Tick the entries the customer disputes, then open the dispute.")
+        return _open_dialog(customer, [], error=_("Tick the entries the customer disputes, then open the dispute."))
     return _open_dialog(customer, entries)
 
 
@@ -86,7 +87,7 @@ def new_for_entry():
     Due dates rows, of many customers, need one URL for every row."""
     first = next((number for value in request.values.getlist("entry") if (number := whole_number(value)) is not None),
                  None)
-    entry = found(db.session.get(Entry, first) if first else None, "This entry does not exist: reload the page.")
+    entry = found(db.session.get(Entry, first) if first else None, _("This entry does not exist: reload the page."))
     return _open_dialog(entry.customer, _ticked(entry.customer))
 
 
@@ -100,7 +101,7 @@ def open_dispute(account):
         dispute = disputes.open_dispute(
             db.session, current_user, customer, [entry.id for entry in entries], form.get("reason", ""),
             note=form.get("note", ""), contact_id=_user_id(form.get("contact")),
-            follow_up_on=_day(form.get("follow_up_on"), "Follow up on"), owner_id=_user_id(form.get("owner")))
+            follow_up_on=_day(form.get("follow_up_on"), _("Follow up on")), owner_id=_user_id(form.get("owner")))
         db.session.commit()
     except DisputeError as problem:
         db.session.rollback()
@@ -194,7 +195,7 @@ def add_note(dispute_id):
     file = (upload.filename, upload.read()) if upload is not None and upload.filename else None
     return _change(dispute_id, lambda dispute: disputes.add_note(
         db.session, current_user, dispute, request.form.get("text", ""), file=file, directory=_file_dir()),
-        "Note added.")
+        _("Note added."))
 
 
 @bp.post("/disputes/<int:dispute_id>/status")
@@ -204,8 +205,8 @@ def set_status(dispute_id):
         disputes.set_status(db.session, current_user, dispute, request.form.get("status", ""))
         disputes.assign(db.session, current_user, dispute, _user_id(request.form.get("owner")))
         disputes.set_follow_up(db.session, current_user, dispute,
-                               _day(request.form.get("follow_up_on"), "Follow up on"))
-    return _change(dispute_id, change, "Saved.")
+                               _day(request.form.get("follow_up_on"), _("Follow up on")))
+    return _change(dispute_id, change, _("Saved."))
 
 
 @bp.post("/disputes/<int:dispute_id>/resolve")
@@ -217,7 +218,7 @@ def resolve(dispute_id):
         cents = parse_amount(amount) if outcome == "justified" and amount else None
         disputes.resolve(db.session, current_user, dispute, outcome, note=request.form.get("note", ""),
                          credit_note_cents=cents)
-    return _change(dispute_id, change, "Resolved.")
+    return _change(dispute_id, change, _("Resolved."))
 
 
 @bp.post("/disputes/<int:dispute_id>/credit-note")
@@ -225,9 +226,9 @@ def resolve(dispute_id):
 def credit_note(dispute_id):
     def change(dispute):
         disputes.record_credit_note(db.session, current_user, dispute, request.form.get("number", ""),
-                                    _day(request.form.get("issue_date"), "Issued on") or clock.today(),
+                                    _day(request.form.get("issue_date"), _("Issued on")) or clock.today(),
                                     parse_amount(request.form.get("amount", "")))
-    return _change(dispute_id, change, "Credit note recorded.")
+    return _change(dispute_id, change, _("Credit note recorded."))
 
 
 @bp.get("/disputes/<int:dispute_id>/files/<int:event_id>")
@@ -236,7 +237,7 @@ def file(dispute_id, event_id):
     event = found(db.session.scalar(select(DisputeEvent).where(DisputeEvent.id == event_id,
                                                                DisputeEvent.dispute_id == dispute_id,
                                                                DisputeEvent.storage_name.is_not(None))),
-                  "This file does not exist.")
+                  _("This file does not exist."))
     path = _file_dir() / event.storage_name
-    found(path if path.is_file() else None, "This file is missing from the server.")
+    found(path if path.is_file() else None, _("This file is missing from the server."))
     return send_file(path, mimetype=disputes.file_type(event), as_attachment=True, download_name=event.filename)

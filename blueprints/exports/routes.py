@@ -1,6 +1,7 @@
 """The user's exports: status fragments that poll until final, the list, downloads (refused
 once expired), and sending a collection file to an agency."""
 from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints._web.events import EXPORT_CHANGED
@@ -38,7 +39,7 @@ def export_label(export) -> str:
 
 def _export_or_404(export_id: int):
     # Someone else's export is "not found", not "forbidden": its existence is nobody else's business.
-    return found(export_rules.visible_export(db.session, current_user, export_id), "There is no such export.")
+    return found(export_rules.visible_export(db.session, current_user, export_id), _("There is no such export."))
 
 
 @bp.get("/")
@@ -87,13 +88,13 @@ def retry(export_id):
 def download(export_id):
     export = _export_or_404(export_id)
     if export.status != "ready" or not export.filename:
-        abort(404, description="This export is not ready.")
+        abort(404, description=_("This export is not ready."))
     if notification_rules.is_expired(export):
-        abort(410, description=f"This export expired on {notification_rules.expires_at_of(export):%Y-%m-%d} "
-                               "and its file was deleted: make the export again.")
+        abort(410, description=_("This export expired on %(day)s and its file was deleted: make the export again.",
+                                 day=notification_rules.expires_at_of(export).date().isoformat()))
     directory = export_path(export)
     if not (directory / export.filename).is_file():
-        abort(404, description="This export's file is no longer available.")
+        abort(404, description=_("This export's file is no longer available."))
     current_app.logger.info("Export %s downloaded by %s", export.id, current_user.email)
     return send_from_directory(directory, export.filename, as_attachment=True)
 
@@ -131,7 +132,7 @@ def send_to_agency(export_id):
                                 agencies=agency_rules.active_agencies(db.session))
     queued = enqueue_send_to_agency(case.id, agency.id, current_user.id)
     return _agency_fragment(export, case, "sending", agency=agency,
-                            message=None if queued else "This file is already on its way to an agency.")
+                            message=None if queued else _("This file is already on its way to an agency."))
 
 
 @bp.get("/<int:export_id>/agency/status")

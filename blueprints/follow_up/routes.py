@@ -4,7 +4,11 @@ customers matching a filter), the plan selector of an account, and the per-entry
 enabled" switch."""
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from blueprints._web.events import ACCOUNT_CHANGED, ENTRIES_CHANGED
@@ -20,7 +24,7 @@ bp = Blueprint("follow_up", __name__, url_prefix="/follow-up")
 
 
 def _plan_or_404(plan_id: int) -> FollowUpPlan:
-    return get_or_404(FollowUpPlan, plan_id, "This follow-up plan does not exist (any more).")
+    return get_or_404(FollowUpPlan, plan_id, _("This follow-up plan does not exist (any more)."))
 
 
 def _plans_view(notice: str | None = None, error: str | None = None, form: dict | None = None, error_plan=None):
@@ -31,19 +35,19 @@ def _plans_view(notice: str | None = None, error: str | None = None, form: dict 
 
 
 def _step_or_404(step_id: int) -> FollowUpStep:
-    return get_or_404(FollowUpStep, step_id, "This step does not exist (any more).")
+    return get_or_404(FollowUpStep, step_id, _("This step does not exist (any more)."))
 
 
-def _mutation(action, success: str, error_plan=None):
-    """Run a change; the plans fragment with the notice, or with the reason it was refused (200,
-    so htmx swaps it in)."""
+def _mutation(action, success: Callable[[Any], str], error_plan=None):
+    """Run a change; the plans fragment with the notice (`success` of the change's result), or with
+    the reason it was refused (200, so htmx swaps it in)."""
     try:
         result = action()
         db.session.commit()
     except FollowUpError as problem:
         db.session.rollback()
         return _plans_view(error=str(problem), form=request.form.to_dict(), error_plan=error_plan)
-    return _plans_view(notice=success.format(result=result))
+    return _plans_view(notice=success(result))
 
 
 @bp.get("/")
@@ -57,7 +61,7 @@ def index():
 def create_plan():
     name = request.form.get("name")
     return _mutation(lambda: follow_up.create_plan(db.session, current_user, name).name,
-                     "Plan {result!r} created: add its steps.", error_plan="new")
+                     lambda created: _("Plan %(name)s created: add its steps.", name=repr(created)), error_plan="new")
 
 
 @bp.post("/plans/<int:plan_id>")
@@ -65,7 +69,7 @@ def create_plan():
 def rename_plan(plan_id):
     plan = _plan_or_404(plan_id)
     return _mutation(lambda: follow_up.rename_plan(db.session, current_user, plan, request.form.get("name")),
-                     "Plan renamed.", error_plan=plan.id)
+                     lambda _result: _("Plan renamed."), error_plan=plan.id)
 
 
 @bp.post("/plans/<int:plan_id>/steps")
@@ -76,7 +80,7 @@ def add_step(plan_id):
     return _mutation(lambda: follow_up.describe_step(follow_up.add_step(
         db.session, current_user, plan, form.get("offset_days"), form.get("channel", ""), form.get("level"),
         form.get("template_level"))),
-        "Step {result} added.", error_plan=plan.id)
+        lambda step: _("Step %(step)s added.", step=step), error_plan=plan.id)
 
 
 @bp.post("/plans/<int:plan_id>/delete")
@@ -88,12 +92,14 @@ def delete_plan(plan_id):
 
     def delete() -> str:
         count = follow_up.delete_plan(db.session, current_user, plan)
-        who = "No customer had it." if count == 0 else (
-            "1 customer no longer has a follow-up plan." if count == 1
-            else f"{count} customers no longer have a follow-up plan.")
-        return f"Plan {name!r} deleted: {who} Past reminders stay in the history."
+        if count == 0:
+            return _("Plan %(name)s deleted: No customer had it. Past reminders stay in the history.", name=repr(name))
+        return ngettext("Plan %(name)s deleted: %(num)d customer no longer has a follow-up plan. "
+                        "Past reminders stay in the history.",
+                        "Plan %(name)s deleted: %(num)d customers no longer have a follow-up plan. "
+                        "Past reminders stay in the history.", count, name=repr(name))
 
-    return _mutation(delete, "{result}")
+    return _mutation(delete, str)
 
 
 @bp.post("/steps/<int:step_id>/template")
@@ -104,17 +110,18 @@ def step_template(step_id):
 
     def change() -> str:
         if not follow_up.set_step_template(db.session, current_user, step, request.form.get("template_level")):
-            return "Nothing changed."
-        return f"The step at {step.offset_days:+d} days now sends {follow_up.describe_template(step)}."
+            return _("Nothing changed.")
+        return _("The step at %(days)s days now sends %(template)s.", days="%+d" % step.offset_days,
+                 template=follow_up.describe_template(step))
 
-    return _mutation(change, "{result}", error_plan=step.plan_id)
+    return _mutation(change, str, error_plan=step.plan_id)
 
 
 @bp.post("/steps/<int:step_id>/delete")
 @permission_required("edit")
 def remove_step(step_id):
     step = _step_or_404(step_id)
-    return _mutation(lambda: follow_up.remove_step(db.session, current_user, step), "Step removed.")
+    return _mutation(lambda: follow_up.remove_step(db.session, current_user, step), lambda _result: _("Step removed."))
 
 
 @bp.post("/plans/<int:plan_id>/assign")
@@ -123,13 +130,19 @@ def assign(plan_id):
     """To the listed accounts, or (scope=matching) to every customer whose name or account
     contains the filter text (all customers when it is empty)."""
     plan = _plan_or_404(plan_id)
+
+    def assigned(count: int) -> str:
+        # The English says "customers" for one too (as it always did); the plural forms are the translations'.
+        return ngettext("Plan %(name)s assigned to %(num)d more customers.",
+                        "Plan %(name)s assigned to %(num)d more customers.", count, name=repr(plan.name))
+
     if request.form.get("scope") == "matching":
         text = request.form.get("match", "")
-        return _mutation(lambda: follow_up.assign_matching(db.session, current_user, plan, text),
-                         f"Plan {plan.name!r} assigned to {{result}} more customers.", error_plan=plan.id)
+        return _mutation(lambda: follow_up.assign_matching(db.session, current_user, plan, text), assigned,
+                         error_plan=plan.id)
     accounts = follow_up.parse_accounts(request.form.get("accounts"))
-    return _mutation(lambda: follow_up.assign_accounts(db.session, current_user, plan, accounts),
-                     f"Plan {plan.name!r} assigned to {{result}} more customers.", error_plan=plan.id)
+    return _mutation(lambda: follow_up.assign_accounts(db.session, current_user, plan, accounts), assigned,
+                     error_plan=plan.id)
 
 
 @bp.get("/customers/<account>/plan")
@@ -150,7 +163,7 @@ def customer_plan(account):
     follow_up.assign(db.session, current_user, plan, customer)
     db.session.commit()
     html = render_template("follow_up/_customer_plan.html", customer=customer, plans=follow_up.plans(db.session),
-                           notice="Saved.")
+                           notice=_("Saved."))
     return fragment(html, events=(ACCOUNT_CHANGED, ENTRIES_CHANGED))
 
 
@@ -158,7 +171,7 @@ def customer_plan(account):
 @permission_required("edit")
 def entry_switch(entry_id):
     """The entry's "Follow-up plan enabled" switch; answers with the entry's row."""
-    entry = get_or_404(Entry, entry_id, "This entry does not exist (any more).")
+    entry = get_or_404(Entry, entry_id, _("This entry does not exist (any more)."))
     follow_up.set_enabled(db.session, current_user, entry, request.form.get("enabled") == "1")
     db.session.commit()
     html = render_template("customers/_entry_row.html", entry=entry, customer=entry.customer)

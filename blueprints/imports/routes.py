@@ -1,5 +1,7 @@
 """Upload a customers, entries or payments file, or an FEC: check it (a dry run) or import it, all or nothing."""
 from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
@@ -12,9 +14,9 @@ from extensions import db
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 
 LABELS = {
-    "customers": "Customers",
-    "entries": "Invoices and credit notes",
-    "payments": "Payments (bank export)",
+    "customers": _l("Customers"),
+    "entries": _l("Invoices and credit notes"),
+    "payments": _l("Payments (bank export)"),
 }
 SHOWN_ERRORS = 500  # a broken 100,000-line file needs its first errors, not a 100,000-row page
 
@@ -41,9 +43,9 @@ def upload():
     dry_run = request.form.get("action") != "import"  # anything but an explicit Import only checks
     report, problem = None, None
     if kind not in KINDS:
-        problem = "Choose what the file holds: customers, invoices and credit notes, or payments."
+        problem = _("Choose what the file holds: customers, invoices and credit notes, or payments.")
     elif upload is None or not upload.filename:
-        problem = "Choose a .csv or .xlsx file."
+        problem = _("Choose a .csv or .xlsx file.")
     else:
         try:
             mark = request.form.get("decimal_mark")
@@ -82,14 +84,14 @@ def upload_fec():
     try:
         accounts = parse_accounts(form["accounts"])
     except ValueError as error:
-        problem = f"Customer accounts: {error}."
+        problem = _("Customer accounts: %(error)s.", error=error)
     if form["terms_days"]:
         terms_days = whole_number(form["terms_days"], 10_000)
         terms_days = -1 if terms_days is None else terms_days
         if not 0 <= terms_days <= 365:
-            problem = "Payment terms: a number of days from 0 to 365."
+            problem = _("Payment terms: a number of days from 0 to 365.")
     if problem is None and (upload is None or not upload.filename):
-        problem = "Choose the FEC file (.txt or .csv)."
+        problem = _("Choose the FEC file (.txt or .csv).")
     if problem is None:
         try:
             report = import_fec(db.session, upload.stream, upload.filename, dry_run=dry_run,

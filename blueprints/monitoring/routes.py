@@ -4,6 +4,7 @@ new items on the navigation (loaded after the page)."""
 from urllib.parse import urlencode
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints._web.views import found, fragment, permission_required, wants_fragment
@@ -41,7 +42,7 @@ def index():
 @permission_required("read")
 def open_point(point_id):
     """Open the point's list; its new items count as seen."""
-    point = found(monitoring.point_of(db.session, current_user, point_id), "There is no such monitoring point.")
+    point = found(monitoring.point_of(db.session, current_user, point_id), _("There is no such monitoring point."))
     monitoring.mark_seen(point)
     db.session.commit()
     return redirect(list_url(point))
@@ -69,11 +70,11 @@ def save():
 @bp.post("/monitoring/<int:point_id>/delete")
 @permission_required("read")
 def delete(point_id):
-    point = found(monitoring.point_of(db.session, current_user, point_id), "There is no such monitoring point.")
+    point = found(monitoring.point_of(db.session, current_user, point_id), _("There is no such monitoring point."))
     name = point.name
     monitoring.delete(db.session, current_user, point)
     db.session.commit()
-    html, status = _page(notice=f"“{name}” removed.")
+    html, status = _page(notice=_("“%(name)s” removed.", name=name))
     return fragment(html, status) if wants_fragment() else redirect(url_for("monitoring.index"), 303)
 
 

@@ -5,6 +5,7 @@ import secrets
 from datetime import date
 
 from flask import Blueprint, render_template, request, send_file
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints._web.events import ACCOUNT_CHANGED
@@ -54,7 +55,7 @@ def issue(account):
         try:
             deadline = date.fromisoformat(form.get("deadline", "").strip())
         except ValueError:
-            raise NoticeError("Give the deadline to pay as a date.") from None
+            raise NoticeError(_("Give the deadline to pay as a date.")) from None
         notice, is_new = notices.issue(db.session, current_user, customer, _ticked(), channel=channel,
                                        claim=form.get("claim") == "1", token=form.get("token", ""), deadline=deadline,
                                        to=form.get("to", ""), cc=form.get("cc", ""))
@@ -85,7 +86,7 @@ def of_customer(account):
 
 
 def _notice_or_404(notice_id: int) -> FormalNotice:
-    return get_or_404(FormalNotice, notice_id, "There is no such formal notice.")
+    return get_or_404(FormalNotice, notice_id, _("There is no such formal notice."))
 
 
 @bp.get("/formal-notices/<int:notice_id>/pdf")
@@ -110,7 +111,7 @@ def registered(notice_id):
         try:
             day = date.fromisoformat(text) if text else None
         except ValueError:
-            raise NoticeError("Give the day it was posted as a date.") from None
+            raise NoticeError(_("Give the day it was posted as a date.")) from None
         notices.record_registered(db.session, current_user, notice, request.form.get("tracking", ""), day)
         db.session.commit()
     except NoticeError as problem:
@@ -133,7 +134,7 @@ def cancel(notice_id):
 @bp.post("/claimed-charges/<int:charge_id>/settle")
 @permission_required("edit")
 def settle(charge_id):
-    charge = get_or_404(ClaimedCharge, charge_id, "There is no such claimed charge.")
+    charge = get_or_404(ClaimedCharge, charge_id, _("There is no such claimed charge."))
     try:
         notices.settle_charge(db.session, current_user, charge, request.form.get("status", ""),
                               request.form.get("reason", ""))

@@ -1,6 +1,7 @@
 """The bell: unread count (polled by base.html's #bell), the list of recent notifications, and
 opening one (marks it read, then the download or the Exports page)."""
 from flask import Blueprint, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints._web.events import EXPORT_CHANGED
@@ -40,7 +41,8 @@ def index():
 @bp.get("/<int:notification_id>/open")
 @permission_required("read")
 def open_notification(notification_id):
-    notification = found(notification_rules.open_notification(db.session, current_user, notification_id), "There is no such notification.")
+    notification = found(notification_rules.open_notification(db.session, current_user, notification_id),
+                         _("There is no such notification."))
     db.session.commit()
     if notification.customer_id is not None:  # a broken promise: the customer's account, its promises
         return redirect(url_for("customers.account_status", account=notification.customer.account,

@@ -4,6 +4,7 @@ kept or broken: domain.ledger.promises decides."""
 from datetime import date, timedelta
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -49,7 +50,8 @@ def new(account):
     customer = customer_or_404(account)
     entries = _ticked(customer)
     if not any(entry.kind == INVOICE for entry in entries):
-        return _dialog(customer, [], error="Tick the invoices the customer promises to pay, then record the promise.")
+        return _dialog(customer, [],
+                       error=_("Tick the invoices the customer promises to pay, then record the promise."))
     return _dialog(customer, entries)
 
 
@@ -63,7 +65,7 @@ def record(account):
         try:
             promised_on = date.fromisoformat(form.get("promised_on", "").strip())
         except ValueError:
-            raise PromiseError("Give the date the customer promised to pay by.") from None
+            raise PromiseError(_("Give the date the customer promised to pay by.")) from None
         amount = parse_amount(form["amount"]) if form.get("amount", "").strip() else None
         contact = form.get("contact", "")
         promise = promises.record_promise(db.session, current_user, customer, [entry.id for entry in entries],
@@ -90,7 +92,7 @@ def of_customer(account):
 @bp.post("/promises/<int:promise_id>/cancel")
 @permission_required("edit")
 def cancel(promise_id):
-    promise = get_or_404(Promise, promise_id, "This promise does not exist.")
+    promise = get_or_404(Promise, promise_id, _("This promise does not exist."))
     customer = promise.customer
     try:
         promises.cancel_promise(db.session, current_user, promise, request.form.get("reason", ""))

@@ -2,6 +2,7 @@
 editor with its live preview on a real customer. Admin and finance save and reset; support reads
 and previews."""
 from flask import Blueprint, abort, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints._web.views import permission_required, render_view, wants_fragment
@@ -16,7 +17,7 @@ bp = Blueprint("reminder_templates", __name__, url_prefix="/settings/templates")
 def _key_or_404(channel: str, level: str, language: str) -> tuple[int, str, str]:
     parsed = templates.parse_level(level)
     if parsed is None or channel not in templates.CHANNELS or language not in templates.LANGUAGES:
-        abort(404, description="There is no such reminder template.")
+        abort(404, description=_("There is no such reminder template."))
     return parsed, channel, language
 
 
@@ -27,9 +28,10 @@ def _preview(level: int, channel: str, language: str, subject: str, body: str, a
     problem = None
     if customer is None:
         if account.strip():
-            problem = f"There is no customer with account {account.strip()!r}: the preview uses a sample customer."
+            problem = _("There is no customer with account %(account)s: the preview uses a sample customer.",
+                        account=repr(account.strip()))
         else:
-            problem = "No customer has open entries yet: the preview uses a sample customer."
+            problem = _("No customer has open entries yet: the preview uses a sample customer.")
         context = templates.sample_context(language, level=level, company=company(db.session))
     else:
         entries = templates.preview_entries(db.session, customer, level)
@@ -60,7 +62,8 @@ def _editor_context(level: int, channel: str, language: str, *, subject: str | N
         "placeholders": templates.PLACEHOLDERS, "filter_help": templates.FILTER_HELP,
         "level_key": templates.level_key(level), "channel_label": templates.CHANNEL_LABELS[channel],
         "language_label": templates.LANGUAGE_LABELS[language],
-        "level_label": "Prevention (before the due date)" if level == templates.PREVENTION else templates.level_name(level),
+        "level_label": _("Prevention (before the due date)") if level == templates.PREVENTION
+        else templates.level_name(level),
     }
 
 
@@ -103,7 +106,7 @@ def save(channel, level, language):
         db.session.rollback()
         return _editor_answer(*key, failed=True, subject=subject, body=body, account=account, errors=refused.errors)
     db.session.commit()
-    return _editor_answer(*key, account=account, notice="Template saved: it replaces the default from now on.")
+    return _editor_answer(*key, account=account, notice=_("Template saved: it replaces the default from now on."))
 
 
 @bp.post("/<channel>/<level>/<language>/reset")
@@ -112,7 +115,7 @@ def reset(channel, level, language):
     key = _key_or_404(channel, level, language)
     removed = templates.reset_template(db.session, current_user, *key)
     db.session.commit()
-    notice = "Reset: the default template applies again." if removed else "This template already is the default."
+    notice = _("Reset: the default template applies again.") if removed else _("This template already is the default.")
     return _editor_answer(*key, account=request.form.get("account", ""), notice=notice)
 
 

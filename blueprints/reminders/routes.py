@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, render_template, request, send_file, send_from_directory
+from flask_babel import gettext as _
 from flask_login import current_user
 
 import jobs.base
@@ -44,7 +45,7 @@ def _level() -> int | None:
         return None
     level = templates.parse_level(text)
     if level is None:
-        raise ReminderError(f"{text!r} is not a reminder level.")
+        raise ReminderError(_("%(text)s is not a reminder level.", text=repr(text)))
     return level
 
 
@@ -91,7 +92,8 @@ def compose_entry():
     """The same window for entries given by id (`?entry=…&channel=…`), the customer found from the
     first: lists of entries of many customers (Due dates) need one URL for every row, not one per row."""
     ticked = _ticked()
-    entry = found(db.session.get(Entry, ticked[0]) if ticked else None, "This entry does not exist: reload the page.")
+    entry = found(db.session.get(Entry, ticked[0]) if ticked else None,
+                  _("This entry does not exist: reload the page."))
     return _compose(entry.customer)
 
 
@@ -156,7 +158,7 @@ def send_email(account):
 @bp.get("/reminders/messages/<int:message_id>/status")
 @permission_required("read")
 def message_status(message_id):
-    message = get_or_404(OutboxMessage, message_id, "This message does not exist.")
+    message = get_or_404(OutboxMessage, message_id, _("This message does not exist."))
     html = render_template("reminders/_message_status.html", message=message, customer=message.customer)
     # Once sent, the level and last-reminder columns of the page change.
     return fragment(html, events=CHANGED if message.status == "sent" else ())
@@ -205,7 +207,7 @@ def letter_pdf(activity_id):
     letter = sending.letter_of(db.session, activity_id)
     path = _attachment_dir() / letter.storage_name if letter else None
     if letter is None or not path.is_file() or ".." in Path(letter.storage_name).parts:
-        abort(404, description="This letter is not available.")
+        abort(404, description=_("This letter is not available."))
     return send_file(path, mimetype="application/pdf", as_attachment=True, download_name=letter.filename)
 
 
@@ -213,7 +215,7 @@ def letter_pdf(activity_id):
 @permission_required("read")
 def activity(activity_id):
     """Exactly what a reminder sent: headers, body, attachments, the entries it covered."""
-    sent = found(sending.sent_reminder(db.session, activity_id), "There is no such reminder.")
+    sent = found(sending.sent_reminder(db.session, activity_id), _("There is no such reminder."))
     return render_view("reminders/activity.html", "reminders/_activity.html", sent=sent)
 
 
@@ -227,7 +229,7 @@ def deliveries():
 
 
 def _message_or_404(message_id: int) -> OutboxMessage:
-    return get_or_404(OutboxMessage, message_id, "This message does not exist.")
+    return get_or_404(OutboxMessage, message_id, _("This message does not exist."))
 
 
 def _delivery_row(message, error=None, changed=False):
@@ -256,7 +258,7 @@ def retry(message_id):
 @permission_required("edit")
 def resolve(message_id):
     """A person checked the sent mail for a message of unknown outcome: it was sent, or it was not."""
-    message = found(outbox.loaded(db.session, message_id), "This message does not exist.")
+    message = found(outbox.loaded(db.session, message_id), _("This message does not exist."))
     try:
         outbox.resolve_unknown(db.session, message, _user(), was_sent=request.form.get("was_sent") == "1")
         db.session.commit()
@@ -316,7 +318,7 @@ def bulk_run():
     take_all = request.form.get("all") == "1"
     if not take_all and not accounts:
         return render_template("receivables/_dunning_refused.html",
-                               reason="Tick at least one customer, or choose all that match the filter.")
+                               reason=_("Tick at least one customer, or choose all that match the filter."))
     params = filters.query_args(page=1)
     params.update({"all": "1"} if take_all else {"customer": accounts})
     if request.form.get("letter") == "1":
@@ -337,7 +339,7 @@ def bulk_runs():
 
 def _run_or_404(run_id: int):
     # Someone else's run is "not found", not "forbidden": its existence is nobody else's business.
-    return found(bulk.visible_run(db.session, current_user, run_id), "There are no such reminders.")
+    return found(bulk.visible_run(db.session, current_user, run_id), _("There are no such reminders."))
 
 
 @bp.get("/reminders/bulk/<int:run_id>/status")
@@ -392,10 +394,11 @@ def bulk_report(run_id):
     """The run's CSV report: who was sent what, who was skipped and why."""
     run = _run_or_404(run_id)
     if run.status != "done" or not run.filename:
-        abort(404, description="These reminders have no report yet.")
+        abort(404, description=_("These reminders have no report yet."))
     if notification_rules.is_expired(run):
-        abort(410, description=f"This report was deleted on {notification_rules.expires_at_of(run):%Y-%m-%d}.")
+        deleted_on = notification_rules.expires_at_of(run).strftime("%Y-%m-%d")
+        abort(410, description=_("This report was deleted on %(day)s.", day=deleted_on))
     folder = jobs.base.run_path(run)
     if not (folder / run.filename).is_file():
-        abort(404, description="This report is no longer available.")
+        abort(404, description=_("This report is no longer available."))
     return send_from_directory(folder, run.filename, as_attachment=True)

@@ -6,6 +6,7 @@ import secrets
 from datetime import date, timedelta
 
 from flask import Blueprint, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -53,26 +54,27 @@ def _plan(form) -> Plan:
         for number, line in enumerate((form.get("lines") or "").splitlines(), start=1):
             if not line.strip():
                 continue
-            day, _, amount = line.strip().partition(" ")
+            day, _space, amount = line.strip().partition(" ")
             try:
                 dates.append(date.fromisoformat(day.strip()))
             except ValueError:
-                raise ScheduleError(f"Line {number}: {day!r} is not a date like 2026-07-15.") from None
+                raise ScheduleError(_("Line %(number)s: %(day)s is not a date like 2026-07-15.", number=number,
+                                       day=repr(day))) from None
             if amount.strip():
                 try:
                     amounts.append(parse_amount(amount))
                 except AmountError as error:
-                    raise ScheduleError(f"Line {number}: {error}") from None
+                    raise ScheduleError(_("Line %(number)s: %(error)s", number=number, error=error)) from None
         if amounts and len(amounts) != len(dates):
-            raise ScheduleError("Give an amount on every line, or on none (equal instalments).")
+            raise ScheduleError(_("Give an amount on every line, or on none (equal instalments)."))
         return Plan("custom", dates=tuple(dates), amounts=tuple(amounts), waive_fees=waive, note=note)
     try:
         first = date.fromisoformat(form.get("first", "").strip())
     except ValueError:
-        raise ScheduleError("Give the date of the first instalment.") from None
+        raise ScheduleError(_("Give the date of the first instalment.")) from None
     count = form.get("count", "").strip()
     if whole_number(count, 1000) is None:
-        raise ScheduleError("Give the number of instalments.")
+        raise ScheduleError(_("Give the number of instalments."))
     return Plan(frequency, first=first, count=int(count), waive_fees=waive, note=note)
 
 
@@ -82,7 +84,7 @@ def new(account):
     customer = customer_or_404(account)
     entries = _ticked(customer)
     if not entries:
-        return _dialog(customer, [], error="Tick the invoices the schedule covers, then make the schedule.")
+        return _dialog(customer, [], error=_("Tick the invoices the schedule covers, then make the schedule."))
     return _dialog(customer, entries)
 
 
@@ -113,7 +115,7 @@ def of_customer(account):
 @bp.get("/schedules/<int:schedule_id>")
 @permission_required("read")
 def show(schedule_id):
-    schedule = get_or_404(PaymentSchedule, schedule_id, "This payment schedule does not exist.")
+    schedule = get_or_404(PaymentSchedule, schedule_id, _("This payment schedule does not exist."))
     return render_template("schedules/page.html", schedule=schedule, error=None,
                            sent=instalments.agreements(db.session, schedule))
 
@@ -122,7 +124,7 @@ def show(schedule_id):
 @permission_required("read")
 def pdf(schedule_id):
     """The schedule as a PDF for the customer to sign, made in the worker like any export."""
-    schedule = get_or_404(PaymentSchedule, schedule_id, "This payment schedule does not exist.")
+    schedule = get_or_404(PaymentSchedule, schedule_id, _("This payment schedule does not exist."))
     export, is_new = export_rules.request_export(db.session, current_user, "schedule_pdf",
                                                  {"schedule": str(schedule.id)}, customer_id=schedule.customer_id)
     db.session.commit()
@@ -147,7 +149,7 @@ def _agreement(schedule, error=None, form=None, status=200):
 @bp.get("/schedules/<int:schedule_id>/agreement")
 @permission_required("edit")
 def agreement(schedule_id):
-    schedule = get_or_404(PaymentSchedule, schedule_id, "This payment schedule does not exist.")
+    schedule = get_or_404(PaymentSchedule, schedule_id, _("This payment schedule does not exist."))
     return _agreement(schedule)
 
 
@@ -156,7 +158,7 @@ def agreement(schedule_id):
 def send_agreement(schedule_id):
     """Queue the e-mail in the outbox; the worker makes the PDF, attaches it and sends it. The same
     token (a double click) gives back the message already queued."""
-    schedule = get_or_404(PaymentSchedule, schedule_id, "This payment schedule does not exist.")
+    schedule = get_or_404(PaymentSchedule, schedule_id, _("This payment schedule does not exist."))
     require_background()
     form = {name: request.form.get(name, "") for name in ("to", "cc", "subject", "body", "token")}
     try:
@@ -175,7 +177,7 @@ def send_agreement(schedule_id):
 @bp.post("/schedules/<int:schedule_id>/cancel")
 @permission_required("edit")
 def cancel(schedule_id):
-    schedule = get_or_404(PaymentSchedule, schedule_id, "This payment schedule does not exist.")
+    schedule = get_or_404(PaymentSchedule, schedule_id, _("This payment schedule does not exist."))
     try:
         schedules.cancel_schedule(db.session, current_user, schedule, request.form.get("reason", ""))
         db.session.commit()

@@ -1,6 +1,7 @@
 """Settings: how each user hears about exports (any role, their own), the company and the
 collection agencies (admin and finance change them; support reads them)."""
 from flask import Blueprint, current_app, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints._web.views import get_or_404, permission_required, render_view, wants_fragment
@@ -47,7 +48,7 @@ def _answer(fragment: str, failed: bool = False, **context):
 
 
 def _agency_or_404(agency_id: int) -> CollectionAgency:
-    return get_or_404(CollectionAgency, agency_id, "There is no such collection agency.")
+    return get_or_404(CollectionAgency, agency_id, _("There is no such collection agency."))
 
 
 @bp.get("/")
@@ -67,7 +68,8 @@ def notifications():
         db.session.rollback()
         return _answer("settings/_notifications.html", failed=True, preference_error=str(problem))
     db.session.commit()
-    return _answer("settings/_notifications.html", preference_notice=f"Saved: {PREFERENCES[choice].lower()}.")
+    return _answer("settings/_notifications.html",
+                   preference_notice=_("Saved: %(choice)s.", choice=str(PREFERENCES[choice]).lower()))
 
 
 @bp.post("/company")
@@ -84,7 +86,7 @@ def company():
         db.session.rollback()
         return _answer("settings/_company.html", failed=True, company_form=form, company_errors=problem.errors)
     db.session.commit()
-    return _answer("settings/_company.html", company_notice="Company settings saved.")
+    return _answer("settings/_company.html", company_notice=_("Company settings saved."))
 
 
 @bp.post("/late-payment")
@@ -100,7 +102,7 @@ def late_payment():
         db.session.rollback()
         return _answer("settings/_late_payment.html", failed=True, late_form=form, late_errors=problem.errors)
     db.session.commit()
-    return _answer("settings/_late_payment.html", late_notice="Late-payment settings saved.")
+    return _answer("settings/_late_payment.html", late_notice=_("Late-payment settings saved."))
 
 
 @bp.post("/late-payment/rates")
@@ -115,8 +117,9 @@ def reference_rate():
         return _answer("settings/_late_payment.html", failed=True, rate_form=form, rate_errors=problem.errors)
     db.session.commit()
     return _answer("settings/_late_payment.html",
-                   rate_notice=f"Rates of the {interest.half_year_label(saved.starts_on)} saved: late-payment rate "
-                               f"{interest.bp_to_percent(saved.late_payment_bp)} %.")
+                   rate_notice=_("Rates of the %(half_year)s saved: late-payment rate %(rate)s %%.",
+                                 half_year=interest.half_year_label(saved.starts_on),
+                                 rate=interest.bp_to_percent(saved.late_payment_bp)))
 
 
 @bp.get("/agencies")
@@ -135,7 +138,7 @@ def add_agency():
         db.session.rollback()
         return _answer("settings/_agencies.html", failed=True, agency_form=form, agency_errors=problem.errors)
     db.session.commit()
-    return _answer("settings/_agencies.html", agency_notice=f"{agency.name} added.")
+    return _answer("settings/_agencies.html", agency_notice=_("%(agency)s added.", agency=agency.name))
 
 
 @bp.get("/agencies/<int:agency_id>/edit")
@@ -156,7 +159,7 @@ def update_agency(agency_id):
         return _answer("settings/_agencies.html", failed=True, editing=agency_id, agency_form=form,
                        agency_errors=problem.errors)
     db.session.commit()
-    return _answer("settings/_agencies.html", agency_notice=f"{agency.name} saved.")
+    return _answer("settings/_agencies.html", agency_notice=_("%(agency)s saved.", agency=agency.name))
 
 
 @bp.post("/agencies/<int:agency_id>/active")
@@ -167,7 +170,8 @@ def agency_active(agency_id):
     agency_rules.set_agency_active(db.session, current_user, agency, active)
     db.session.commit()
     return _answer("settings/_agencies.html",
-                   agency_notice=f"{agency.name} {'reactivated' if active else 'deactivated: it is no longer offered'}.")
+                   agency_notice=_("%(agency)s reactivated.", agency=agency.name) if active
+                   else _("%(agency)s deactivated: it is no longer offered.", agency=agency.name))
 
 
 @bp.post("/mail/test")
@@ -178,11 +182,12 @@ def test_mail():
     sender = mailer.address(company.name, company.sender_email) if company and company.sender_email else \
         current_user.email
     try:
-        message = mailer.build_message(sender=sender, to=current_user.email, subject="Relance: test e-mail",
-                                       body="This test e-mail shows that Relance can send mail through "
-                                            f"{mailer.describe(current_app.config.get('SMTP_URL'))}.\n")
+        message = mailer.build_message(sender=sender, to=current_user.email, subject=_("Relance: test e-mail"),
+                                       body=_("This test e-mail shows that Relance can send mail through %(server)s.",
+                                              server=mailer.describe(current_app.config.get("SMTP_URL"))) + "\n")
         mailer.send(current_app.config.get("SMTP_URL"), message)
     except mailer.MailError as problem:
         current_app.logger.warning("Test e-mail to %s not sent: %s", current_user.email, problem)
-        return _answer("settings/_mail.html", mail_error=f"Not sent: {problem}")
-    return _answer("settings/_mail.html", mail_notice=f"Sent to {current_user.email}: check that it arrived.")
+        return _answer("settings/_mail.html", mail_error=_("Not sent: %(problem)s", problem=problem))
+    return _answer("settings/_mail.html",
+                   mail_notice=_("Sent to %(email)s: check that it arrived.", email=current_user.email))

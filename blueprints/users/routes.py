@@ -1,6 +1,7 @@
 """Settings → Users (admin only): create users, change roles, deactivate, reset passwords. Each
 change is a history line (domain.audit); the last active admin is kept (domain.users)."""
 from flask import Blueprint, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -36,7 +37,7 @@ def _answer(fragment: str, failed: bool = False, **context):
 
 
 def _user_or_404(user_id: int) -> User:
-    return get_or_404(User, user_id, "There is no such user.")
+    return get_or_404(User, user_id, _("There is no such user."))
 
 
 def _row_change(user: User, change, notice: str, **extra):
@@ -70,8 +71,9 @@ def create():
         db.session.rollback()
         return _answer("users/_created.html", failed=True, create_form=form, create_error=_sentence(problem))
     db.session.commit()
-    return _answer("users/_created.html", create_notice=f"{user.display_name} can now log in as {user.role}.",
-                   row=user.id, shown_password=password if generated else None)
+    notice = _("%(name)s can now log in as %(role)s.", name=user.display_name, role=user.role)
+    return _answer("users/_created.html", create_notice=notice, row=user.id,
+                   shown_password=password if generated else None)
 
 
 @bp.post("/<int:user_id>/role")
@@ -79,15 +81,15 @@ def create():
 def role(user_id):
     user, new_role = _user_or_404(user_id), request.form.get("role", "")
     return _row_change(user, lambda: user_rules.set_role(db.session, current_user, user, new_role),
-                       f"{user.display_name} is now {new_role}.")
+                       _("%(name)s is now %(role)s.", name=user.display_name, role=new_role))
 
 
 @bp.post("/<int:user_id>/active")
 @permission_required("manage_users")
 def active(user_id):
     user, active = _user_or_404(user_id), request.form.get("active") == "1"
-    notice = (f"{user.display_name} is active again." if active
-              else f"{user.display_name} is deactivated and logged out everywhere.")
+    notice = (_("%(name)s is active again.", name=user.display_name) if active
+              else _("%(name)s is deactivated and logged out everywhere.", name=user.display_name))
     return _row_change(user, lambda: user_rules.set_active(db.session, current_user, user, active), notice)
 
 
@@ -100,8 +102,8 @@ def password(user_id):
     if generated:
         new_password = user_rules.generate_password()
     return _row_change(user, lambda: user_rules.set_password(db.session, current_user, user, new_password),
-                       f"Password of {user.display_name} reset"
-                       + ("." if user.id == current_user.id else "; they are logged out everywhere."),
+                       _("Password of %(name)s reset.", name=user.display_name) if user.id == current_user.id
+                       else _("Password of %(name)s reset; they are logged out everywhere.", name=user.display_name),
                        shown_password=new_password if generated else None)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from domain import audit, clock
 from domain.collection.files import KIND as COLLECTION_FILE
+from domain.i18n import _
 from domain.models import CASE_STATUS_LABELS, CollectionAgency, CollectionCase, CompanySettings, Export, User
 from domain.notifications import expires_at_of, is_expired
 from domain.settings import company, is_email
@@ -46,11 +47,12 @@ def _checked(name: str, email: str) -> tuple[str, str]:
     name, email = (name or "").strip(), (email or "").strip()
     errors = {}
     if not name:
-        errors["name"] = "The agency's name is required."
+        errors["name"] = _("The agency's name is required.")
     elif len(name) > 200:
-        errors["name"] = "The agency's name has at most 200 characters."
+        errors["name"] = _("The agency's name has at most 200 characters.")
     if not is_email(email):
-        errors["email"] = f"{email} is not an e-mail address." if email else "The agency's e-mail address is required."
+        errors["email"] = _("%(email)s is not an e-mail address.", email=email) if email \
+            else _("The agency's e-mail address is required.")
     if errors:
         raise AgencyError(errors)
     return name, email
@@ -110,33 +112,36 @@ def check_send(
     settings the e-mail needs when all is well. With agency_chosen=False only the file and the
     settings are checked (the dialog before an agency is picked)."""
     if not user.can("edit"):
-        raise SendRefused("Your role does not allow sending collection files to an agency.")
+        raise SendRefused(_("Your role does not allow sending collection files to an agency."))
     if export.user_id != user.id and user.role != "admin":
-        raise SendRefused("Only the person who made this collection file, or an admin, may send it.")
+        raise SendRefused(_("Only the person who made this collection file, or an admin, may send it."))
     if export.kind != COLLECTION_FILE or case is None:
-        raise SendRefused("This file has no collection case (its entries were not marked as in collection): "
-                          "make a new collection file with “Mark entries as in collection” ticked.")
+        raise SendRefused(_("This file has no collection case (its entries were not marked as in collection): "
+                            "make a new collection file with “Mark entries as in collection” ticked."))
     if export.status != "ready":
-        raise SendRefused("The collection file is not ready yet.")
+        raise SendRefused(_("The collection file is not ready yet."))
     if is_expired(export):
-        raise SendRefused(f"This collection file expired on {expires_at_of(export):%Y-%m-%d} and was deleted: "
-                          "make a new one from the customer's account.")
+        raise SendRefused(_("This collection file expired on %(day)s and was deleted: make a new one from the "
+                            "customer's account.", day=format(expires_at_of(export), "%Y-%m-%d")))
     if case.status not in SENDABLE_STATUSES:
-        raise SendRefused(f"This case is “{CASE_STATUS_LABELS[case.status]}”: it is not sent to an agency any more.")
+        raise SendRefused(_("This case is “%(status)s”: it is not sent to an agency any more.",
+                            status=CASE_STATUS_LABELS[case.status]))
     settings = company(session)
     if settings is None or not settings.registration_number:
-        raise SendRefused("Set the company's SIREN in Settings → Company first: agencies file cases under it.")
+        raise SendRefused(_("Set the company's SIREN in Settings → Company first: agencies file cases under it."))
     if not settings.sender_email:
-        raise SendRefused("Set the company's sender e-mail in Settings → Company first: the file is sent from it.")
+        raise SendRefused(_("Set the company's sender e-mail in Settings → Company first: the file is sent from it."))
     if not active_agencies(session):
-        raise SendRefused("There is no collection agency yet: add one in Settings → Collection agencies.")
+        raise SendRefused(_("There is no collection agency yet: add one in Settings → Collection agencies."))
     if agency_chosen and (agency is None or not agency.active):
-        raise SendRefused("Choose one of the active collection agencies.")
+        raise SendRefused(_("Choose one of the active collection agencies."))
     return settings
 
 
 def subject(settings: CompanySettings) -> str:
-    return f"Collection file — {settings.name} — SIREN {settings.registration_number}"
+    """The hand-off e-mail's subject, in the sender's language."""
+    return _("Collection file — %(company)s — SIREN %(siren)s", company=settings.name,
+             siren=settings.registration_number)
 
 
 def record_sent(session: Session, case: CollectionCase, agency: CollectionAgency, user: User) -> None:

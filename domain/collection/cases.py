@@ -17,6 +17,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from domain import audit, clock
+from domain.i18n import _, pgettext
 from domain.ledger import queries, summaries
 from domain.listing import (COUNT_CAP, PAGE_SIZE, FilterError, Page, keys_and_count, like_escape, parse_date,
                             parse_sort_and_page, prefix_range, query_string)
@@ -87,14 +88,16 @@ def parse_case_filters(args: Mapping[str, str]) -> CaseFilters:
     """Read the Collection page's filters from a query string; FilterError on nonsense."""
     status = (args.get("status") or "").strip() or None
     if status is not None and status not in CASE_STATUSES:
-        raise FilterError(f"Unknown case status {status!r}: choose one of {', '.join(CASE_STATUSES)}.")
+        raise FilterError(_("Unknown case status %(status)s: choose one of %(statuses)s.", status=repr(status),
+                            statuses=", ".join(CASE_STATUSES)))
     sort, direction, page = parse_sort_and_page(args, tuple(COLLECTION_SORTS))
-    marked_from, marked_to = parse_date(args, "from", "marked from"), parse_date(args, "to", "marked to")
+    marked_from = parse_date(args, "from", pgettext("the … date", "marked from"))
+    marked_to = parse_date(args, "to", pgettext("the … date", "marked to"))
     if marked_from and marked_to and marked_from > marked_to:
-        raise FilterError("The from date is after the to date.")
+        raise FilterError(_("The from date is after the to date."))
     promise = (args.get("promise") or "").strip()
     if promise not in queries.PROMISE_FILTERS:
-        raise FilterError(f"Unknown promise filter {promise!r}: choose open or broken.")
+        raise FilterError(_("Unknown promise filter %(filter)s: choose open or broken.", filter=repr(promise)))
     return CaseFilters(q=(args.get("q") or "").strip()[:100], status=status, marked_from=marked_from,
                        marked_to=marked_to, disputed=args.get("disputed") == "1", promise=promise,
                        scheduled=args.get("scheduled") == "1", sort=sort, direction=direction, page=page)
@@ -196,19 +199,21 @@ def set_case_status(session: Session, case: CollectionCase, status: str, actor: 
     """A user moves a case along (amicable, legal, closed, or back to open); recorded in history.
     False when the case already has that status."""
     if status not in MANUAL_STATUSES:
-        labels = ", ".join(CASE_STATUS_LABELS[s] for s in MANUAL_STATUSES)
-        raise CaseError(f"A case can be set to {labels}; "
-                        f"{CASE_STATUS_LABELS.get(status, repr(status))} is not one of them.")
+        labels = ", ".join(str(CASE_STATUS_LABELS[s]) for s in MANUAL_STATUSES)
+        raise CaseError(_("A case can be set to %(labels)s; %(status)s is not one of them.", labels=labels,
+                          status=CASE_STATUS_LABELS.get(status, repr(status))))
     if status == case.status:
         return False
     if status != "closed" and _all_entries_paid(session, case):
-        raise CaseError("Every entry of this case is paid: it can only be closed.")
-    before = case.status_label
+        raise CaseError(_("Every entry of this case is paid: it can only be closed."))
+    with audit.english():
+        before = case.status_label
     case.status = status
     case.status_changed_at = clock.now()
-    audit.record(session, actor, "collection_case.status",
-                 f"Collection case {_case_name(session, case)}: {before} → {case.status_label}",
-                 customer=case.customer)
+    with audit.english():
+        audit.record(session, actor, "collection_case.status",
+                     f"Collection case {_case_name(session, case)}: {before} → {case.status_label}",
+                     customer=case.customer)
     return True
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from domain import audit, clock
 from domain.collection import marks
 from domain.exports import COLLECTION_FILE, DOUBLE_CLICK_WINDOW, LIFETIME
+from domain.i18n import _
 from domain.models import CollectionCase, Customer, Entry, Export, User
 
 KIND = COLLECTION_FILE
@@ -34,13 +35,13 @@ def selected_entries(session: Session, customer: Customer, entry_ids: list[int])
     """The customer's open entries among `entry_ids`, by due date; anything else is refused."""
     ids = sorted({int(i) for i in entry_ids})
     if not ids:
-        raise CollectionFileError("Tick at least one entry for the collection file.")
+        raise CollectionFileError(_("Tick at least one entry for the collection file."))
     entries = list(session.scalars(select(Entry).where(Entry.id.in_(ids)).order_by(Entry.due_date, Entry.id)))
     if len(entries) != len(ids) or any(e.customer_id != customer.id for e in entries):
-        raise CollectionFileError("Some ticked entries do not belong to this customer's account.")
+        raise CollectionFileError(_("Some ticked entries do not belong to this customer's account."))
     closed = [e.number for e in entries if not e.is_open]
     if closed:
-        raise CollectionFileError(f"These entries are already settled: {', '.join(closed)}.")
+        raise CollectionFileError(_("These entries are already settled: %(numbers)s.", numbers=", ".join(closed)))
     return entries
 
 
@@ -64,7 +65,7 @@ def start_collection_file(
     entries = selected_entries(session, customer, entry_ids)
     owner = actor or owner
     if owner is None:
-        raise CollectionFileError("A collection file belongs to someone: nobody to give it to.")
+        raise CollectionFileError(_("A collection file belongs to someone: nobody to give it to."))
     params = json.dumps({"entry_ids": [e.id for e in entries]}, sort_keys=True)
     recent = session.scalar(
         select(Export)

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from domain import audit, clock
+from domain.i18n import _, lazy_pgettext, pgettext
 from domain.models import (LEGAL_STEPS, CaseTask, ClaimedCharge, CollectionCase, Entry, FormalNotice, FormalNoticeEntry,
                            LegalStep, User)
 from domain.money import plain
@@ -31,7 +32,8 @@ DEADLINES = {
                 "formula", 1),
 }
 LEGAL_KINDS = ("injunction_request", "injunction_order", "service", "enforcement", "summons", "judgment")
-STAGES = {"amicable": "Amicable", "formal_notice": "Formal notice", "legal": "Legal"}
+STAGES = {"amicable": lazy_pgettext("case stage", "Amicable"), "formal_notice": lazy_pgettext("case stage", "Formal notice"),
+          "legal": lazy_pgettext("case stage", "Legal")}
 MAX_COSTS_CENTS = 10_000_000_00
 
 
@@ -75,16 +77,16 @@ def record_step(session: Session, actor: User, case: CollectionCase, kind: str, 
     bailiff fees, claimed with the rest); a legal step moves the case to Legal; the deadlines it
     starts become tasks."""
     if kind not in LEGAL_STEPS:
-        raise LegalError("Choose what happened: amicable action, formal notice, injunction to pay, service, "
-                         "enforcement, summons or judgment.")
+        raise LegalError(_("Choose what happened: amicable action, formal notice, injunction to pay, service, "
+                           "enforcement, summons or judgment."))
     if case.status in ("paid", "closed"):
-        raise LegalError(f"The case is {case.status_label.lower()}: no step can be added.")
+        raise LegalError(_("The case is %(status)s: no step can be added.", status=case.status_label.lower()))
     if on is None:
-        raise LegalError("Give the step's date.")
+        raise LegalError(_("Give the step's date."))
     if on > clock.today():
-        raise LegalError("A step is recorded once it happened: its date is today or before.")
+        raise LegalError(_("A step is recorded once it happened: its date is today or before."))
     if not 0 <= costs_cents <= MAX_COSTS_CENTS:
-        raise LegalError("The costs are an amount of 0 or more.")
+        raise LegalError(_("The costs are an amount of 0 or more."))
     note = " ".join((note or "").split())[:1000]
     same = session.scalar(select(LegalStep).where(
         LegalStep.case_id == case.id, LegalStep.kind == kind, LegalStep.on == on, LegalStep.costs_cents == costs_cents,
@@ -99,22 +101,25 @@ def record_step(session: Session, actor: User, case: CollectionCase, kind: str, 
     if kind in DEADLINES:
         text, months = DEADLINES[kind]
         session.add(CaseTask(case_id=case.id, step_id=step.id, due_on=add_months(on, months), text=text))
-    audit.record(session, actor, "collection_case.step",
-                 f"Collection case #{case.id}: {LEGAL_STEPS[kind]} on {on.isoformat()}"
-                 + (f", costs {plain(costs_cents)}" if costs_cents else "") + (f" — {note}" if note else "") + ".",
-                 customer=case.customer)
-    if kind in LEGAL_KINDS and case.status != "legal":
-        before = case.status_label
-        case.status, case.status_changed_at = "legal", clock.now()
-        audit.record(session, actor, "collection_case.status",
-                     f"Collection case #{case.id}: {before} → {case.status_label} ({LEGAL_STEPS[kind].lower()})",
+    with audit.english():
+        audit.record(session, actor, "collection_case.step",
+                     f"Collection case #{case.id}: {LEGAL_STEPS[kind]} on {on.isoformat()}"
+                     + (f", costs {plain(costs_cents)}" if costs_cents else "") + (f" — {note}" if note else "") + ".",
                      customer=case.customer)
+    if kind in LEGAL_KINDS and case.status != "legal":
+        with audit.english():
+            before = case.status_label
+        case.status, case.status_changed_at = "legal", clock.now()
+        with audit.english():
+            audit.record(session, actor, "collection_case.status",
+                         f"Collection case #{case.id}: {before} → {case.status_label} ({LEGAL_STEPS[kind].lower()})",
+                         customer=case.customer)
     return step
 
 
 def complete_task(session: Session, actor: User, task: CaseTask) -> None:
     if task.done_at is not None:
-        raise LegalError("This task is already done.")
+        raise LegalError(_("This task is already done."))
     task.done_at, task.done_by_id = clock.now(), actor.id
     audit.record(session, actor, "collection_case.task", f"Collection case #{task.case_id}: done — {task.text}.",
                  customer=task.case.customer)
@@ -169,7 +174,10 @@ def claim_breakdown(session: Session, case: CollectionCase) -> ClaimBreakdown:
                                    .order_by(Entry.due_date, Entry.id)))
     currencies = {e.currency for e in entries if e.open_cents}
     if len(currencies) > 1:
-        raise LegalError(f"The case's entries are in {' and '.join(sorted(currencies))}: a claim is in one currency.")
+        both, *others = sorted(currencies)
+        for currency in others:
+            both = pgettext("a list of currencies", "%(first)s and %(second)s", first=both, second=currency)
+        raise LegalError(_("The case's entries are in %(currencies)s: a claim is in one currency.", currencies=both))
     charges: dict[tuple[int, str], int] = {}
     for charge in session.scalars(select(ClaimedCharge).where(
             ClaimedCharge.entry_id.in_([e.id for e in entries]), ClaimedCharge.status == "open")):

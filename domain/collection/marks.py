@@ -6,6 +6,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from domain import audit, clock
+from domain.i18n import _
 from domain.models import Customer, Entry, StopRemindersFlag, User
 
 
@@ -52,9 +53,9 @@ def set_reminders_stopped(
     assert isinstance(target, StopRemindersFlag)
     reason = (reason or "").strip() or None
     if stopped and not reason:
-        raise FlagError("Give a reason for stopping reminders.")
+        raise FlagError(_("Give a reason for stopping reminders."))
     if stopped and until is not None and until < clock.today():
-        raise FlagError("The until-date is in the past.")
+        raise FlagError(_("The until-date is in the past."))
     if not stopped and not target.reminders_stopped:
         return False
     target.reminders_stopped = stopped
@@ -78,7 +79,7 @@ def set_disputed(session: Session, entry: Entry, actor: User, disputed: bool, re
     if disputed == entry.disputed:
         return False
     if disputed and not reason:
-        raise FlagError("Give a reason for the dispute.")
+        raise FlagError(_("Give a reason for the dispute."))
     entry.disputed = disputed
     entry.disputed_at = clock.now() if disputed else None
     entry.disputed_by_id = actor.id if disputed else None

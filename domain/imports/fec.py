@@ -40,8 +40,9 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from domain import audit
-from domain.imports.receivables import (ANALYZE_AFTER, ImportFileError, InvalidCell, LineError, Source, decode_text,
-                                        in_chunks, parse_date, read_bytes, record_per_customer)
+from domain.i18n import _, ngettext, pgettext, speaking
+from domain.imports.receivables import (ANALYZE_AFTER, SEPARATORS, ImportFileError, InvalidCell, LineError, Source,
+                                        decode_text, in_chunks, parse_date, read_bytes, record_per_customer)
 from domain.ledger.entries import default_terms_days
 from domain.ledger.summaries import mark_customers_dirty
 from domain.models import CREDIT_NOTE, INVOICE, Customer, Entry, Payment, User
@@ -69,7 +70,7 @@ def parse_accounts(text: str) -> tuple[str, ...]:
     """ "411, 416" -> ("411", "416"): the customer account prefixes, digits only."""
     prefixes = tuple(part for part in re.split(r"[\s,;]+", text or "") if part)
     if not prefixes or not all(part.isdigit() for part in prefixes):
-        raise ValueError(f"{text!r} is not a list of account numbers like 411, 416")
+        raise ValueError(_("%(value)s is not a list of account numbers like 411, 416", value=repr(text)))
     return prefixes
 
 
@@ -183,22 +184,25 @@ class FecReport:
         self.errors.append(LineError(line, column, reason))
 
     def counts(self) -> str:
-        return (f"{self.customers_created} customers created, {self.entries_created} entries added, "
-                f"{self.payments_recorded} payments recorded, {self.payments_already} already imported")
+        return _("%(customers)s customers created, %(entries)s entries added, %(payments)s payments recorded, "
+                 "%(already)s already imported", customers=self.customers_created, entries=self.entries_created,
+                 payments=self.payments_recorded, already=self.payments_already)
 
     def summary(self) -> str:
         if not self.ok:
-            problems = "1 error" if len(self.errors) == 1 else f"{len(self.errors)} errors"
-            return f"FEC: {problems}, nothing imported."
-        text = f"FEC: {self.counts()}"
-        return f"{text}. Dry run: nothing written." if self.dry_run else text
+            return ngettext("FEC: %(num)d error, nothing imported.", "FEC: %(num)d errors, nothing imported.",
+                            len(self.errors))
+        text = _("FEC: %(counts)s", counts=self.counts())
+        return _("%(summary)s. Dry run: nothing written.", summary=text) if self.dry_run else text
 
     def control(self) -> str:
         """The line that says whether Relance holds what the accounts say."""
         if self.difference_cents == 0:
-            return f"Control total {plain(self.control_cents)} = open total in Relance {plain(self.relance_cents)}."
-        return (f"Control total {plain(self.control_cents)}, open total in Relance {plain(self.relance_cents)}: "
-                f"a difference of {plain(self.difference_cents)}, explained below.")
+            return _("Control total %(control)s = open total in Relance %(relance)s.",
+                     control=plain(self.control_cents), relance=plain(self.relance_cents))
+        return _("Control total %(control)s, open total in Relance %(relance)s: a difference of %(difference)s, "
+                 "explained below.", control=plain(self.control_cents), relance=plain(self.relance_cents),
+                 difference=plain(self.difference_cents))
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -216,7 +220,7 @@ def _split(text: str, separator: str) -> Iterator[tuple[int, list[str]]]:
                 return
             yield start, cells
     except csv.Error as error:
-        raise ImportFileError(f"line {reader.line_num}: {error}.") from None
+        raise ImportFileError(_("line %(line)s: %(error)s.", line=reader.line_num, error=error)) from None
 
 
 def _unescaped(raw_line: str, separator: str) -> list[str]:
@@ -240,7 +244,7 @@ def _amount(value: str) -> int:
         return 0
     found = _AMOUNT.fullmatch(value)
     if not found:
-        raise InvalidCell(f"{value!r} is not an amount like 1234,56")
+        raise InvalidCell(_("%(value)s is not an amount like 1234,56", value=repr(value)))
     sign, units, decimals = found.groups()
     cents = int(units) * 100 + int((decimals or "0").ljust(2, "0"))
     return -cents if sign == "-" else cents
@@ -253,14 +257,14 @@ def _direction(value: str) -> int:
         return 1
     if value[:1] == "C" or value in ("-1", "-"):
         return -1
-    raise InvalidCell(f"{value!r} is not a direction: D or C")
+    raise InvalidCell(_("%(value)s is not a direction: D or C", value=repr(value)))
 
 
 def _day(value: str, required: bool = True) -> date | None:
     value = value.strip()
     if not value:
         if required:
-            raise InvalidCell("required")
+            raise InvalidCell(_("required"))
         return None
     return parse_date(value[:10] if len(value) > 10 and value[8:9] in (" ", "T") else value)
 
@@ -272,9 +276,9 @@ def _read(source: Source, filename: str, report: FecReport, accounts: tuple[str,
     first = next((line for line in text[:65536].splitlines() if line.strip()), "")
     separator = max(("\t", "|", ";"), key=first.count)
     if first.count(separator) < 10:
-        raise ImportFileError(f"{filename!r} is not an FEC file: its first line should be the header "
-                              f"{'|'.join(STANDARD[:4])}|…, separated by tabs or |.")
-    report.separator = {"\t": "tabs", "|": "vertical bars", ";": "semicolons"}[separator]
+        raise ImportFileError(_("%(file)s is not an FEC file: its first line should be the header %(header)s|…, "
+                                "separated by tabs or |.", file=repr(filename), header="|".join(STANDARD[:4])))
+    report.separator = str(SEPARATORS[separator])
     raw_lines = text.split("\n")  # numbered as the csv reader numbers them
     rows = _split(text, separator)
     header = next((cells for _, cells in rows if any(cell.strip() for cell in cells)), [])
@@ -286,8 +290,8 @@ def _read(source: Source, filename: str, report: FecReport, accounts: tuple[str,
         report.layout = "Montant / Sens"
     missing = [name for name in NEEDED + (SIGNED if signed else ("Debit", "Credit")) if name.lower() not in positions]
     if missing:
-        raise ImportFileError(f"{filename!r} is not an FEC file: the header has no {', '.join(missing)} "
-                              "(the 18 columns of article A47 A-1 are expected).")
+        raise ImportFileError(_("%(file)s is not an FEC file: the header has no %(missing)s (the 18 columns of "
+                                "article A47 A-1 are expected).", file=repr(filename), missing=", ".join(missing)))
     width = len(_trimmed(header))
     at = {name: positions[name.lower()] for name in NEEDED + ("Debit", "Credit", "Montant", "Sens", "JournalLib")
           if name.lower() in positions}
@@ -295,7 +299,8 @@ def _read(source: Source, filename: str, report: FecReport, accounts: tuple[str,
     sales: set[str] = set()
     for number, cells in rows:
         if number > MAX_LINES:
-            raise ImportFileError(f"{filename!r} has more than {MAX_LINES:,} lines.")
+            raise ImportFileError(_("%(file)s has more than %(max)s lines.", file=repr(filename),
+                                    max=format(MAX_LINES, ",")))
         cells = _trimmed(cells)
         if not cells:
             continue
@@ -304,8 +309,9 @@ def _read(source: Source, filename: str, report: FecReport, accounts: tuple[str,
         if "\\" + separator in raw:  # a separator escaped with a backslash, inside a label
             cells = _trimmed(_unescaped(raw, separator))
         if len(cells) > width:
-            report.add_error(number, "EcritureLib", f"{len(cells)} cells where the header has {width}: a label "
-                                                    "holds the separator without quotes")
+            report.add_error(number, "EcritureLib", _("%(cells)s cells where the header has %(width)s: a label "
+                                                      "holds the separator without quotes", cells=len(cells),
+                                                      width=width))
             continue
 
         def cell(name: str) -> str:
@@ -337,7 +343,7 @@ def _read(source: Source, filename: str, report: FecReport, accounts: tuple[str,
         cents = read["Montant"] * read["Sens"] if signed else read["Debit"] - read["Credit"]
         aux = cell("CompAuxNum")
         if len(aux) > 40:
-            report.add_error(number, "CompAuxNum", "longer than 40 characters")
+            report.add_error(number, "CompAuxNum", _("longer than %(max)d characters", max=40))
             continue
         customer_lines.append(_Line(number, journal, cell("EcritureNum"), days["EcritureDate"], account, aux,
                                     cell("CompAuxLib")[:200], cell("PieceRef"), days["PieceDate"], cents,
@@ -371,10 +377,11 @@ def _understand(lines: list[_Line], sales: set[str], report: FecReport) -> _Ledg
     drafts: list[tuple[_Line, str, str]] = []
     for line in lines:
         if not line.aux:
-            report.warnings.append(LineError(line.line, "CompAuxNum", f"account {line.account} without an "
-                                             "auxiliary account: not imported (which customer is not guessed)"))
-            report.differences.append(Difference(line.line, f"account {line.account} without an auxiliary account, "
-                                                            "not imported", line.cents))
+            report.warnings.append(LineError(line.line, "CompAuxNum", _(
+                "account %(account)s without an auxiliary account: not imported (which customer is not guessed)",
+                account=line.account)))
+            report.differences.append(Difference(line.line, _(
+                "account %(account)s without an auxiliary account, not imported", account=line.account), line.cents))
             continue
         if line.cents == 0:
             continue
@@ -404,7 +411,7 @@ def _understand(lines: list[_Line], sales: set[str], report: FecReport) -> _Ledg
         if kind != "payment" and key in shared:
             key = f"{key} {line.journal}{line.ecriture}"[:60]
         if kind != "payment" and len(key) > 60:
-            report.add_error(line.line, "PieceRef", "longer than 60 characters")
+            report.add_error(line.line, "PieceRef", _("longer than %(max)d characters", max=60))
             continue
         if kind == "payment" and len(payers[key]) > 1:
             key = f"{key} {line.aux}"[:86]
@@ -593,10 +600,12 @@ def _against_ledger(session: Session, ledger: _Ledger, report: FecReport, terms_
         owner = accounts_by_id.get(row.customer_id)
         if owner != item.aux:
             owner = owner or session.scalar(select(Customer.account).where(Customer.id == row.customer_id))
-            report.add_error(item.line, "PieceRef", f"entry {item.key} belongs to account {owner} in Relance, "
-                                                    f"not {item.aux}")
+            report.add_error(item.line, "PieceRef", _("entry %(number)s belongs to account %(account)s in Relance, "
+                                                      "not %(aux)s", number=item.key, account=owner, aux=item.aux))
         elif row.kind != item.kind:
-            report.add_error(item.line, "PieceRef", f"entry {item.key} is a {row.kind.replace('_', ' ')} in Relance")
+            kind = {INVOICE: pgettext("entry kind", "invoice"), CREDIT_NOTE: pgettext("entry kind", "credit note")}
+            report.add_error(item.line, "PieceRef", _("entry %(number)s is a %(kind)s in Relance", number=item.key,
+                                                      kind=kind.get(row.kind, row.kind)))
     if not report.ok:
         return
     report.entries_known = sum(item.key in existing for item in entries)
@@ -658,26 +667,28 @@ def _against_ledger(session: Session, ledger: _Ledger, report: FecReport, terms_
         relance += sign * held
         if held != fec_open[item.key]:
             if item.key in cancelled:
-                why = f"{item.key}: cancelled in Relance, open {plain(fec_open[item.key])} in the FEC"
+                why = _("%(number)s: cancelled in Relance, open %(open)s in the FEC", number=item.key,
+                        open=plain(fec_open[item.key]))
             elif held < fec_open[item.key]:
-                why = (f"{item.key}: {plain(fec_open[item.key] - held)} more settled in Relance than in the FEC "
-                       "(a payment recorded in Relance, or a payment on account applied)")
+                why = _("%(number)s: %(amount)s more settled in Relance than in the FEC (a payment recorded in "
+                        "Relance, or a payment on account applied)", number=item.key,
+                        amount=plain(fec_open[item.key] - held))
             else:
-                why = (f"{item.key}: {plain(held - fec_open[item.key])} settled in the FEC and not in Relance "
-                       "(a payment already used elsewhere in Relance)")
+                why = _("%(number)s: %(amount)s settled in the FEC and not in Relance (a payment already used "
+                        "elsewhere in Relance)", number=item.key, amount=plain(held - fec_open[item.key]))
             report.differences.append(Difference(item.line, why, sign * (fec_open[item.key] - held)))
         if held:
             report.entries_open += 1
             report.open_by_currency["EUR"] = report.open_by_currency.get("EUR", 0) + sign * held
     for line, account, reference, cents in report.on_account:
-        report.differences.append(Difference(line, f"payment on account {reference} ({account}) not applied to an "
-                                                   "invoice", -cents))
+        report.differences.append(Difference(line, _("payment on account %(reference)s (%(account)s) not applied "
+                                                     "to an invoice", reference=reference, account=account), -cents))
     # A payment on account applied oldest-first counts in Relance and not in the FEC: it is
     # already in the entries' differences above.
     report.relance_cents = relance
     explained = sum(difference.cents for difference in report.differences)
     if explained != report.difference_cents:  # never silently off: say what is not understood
-        report.differences.append(Difference(None, "not explained by the lines above",
+        report.differences.append(Difference(None, _("not explained by the lines above"),
                                              report.difference_cents - explained))
     report.differences.sort(key=lambda difference: (difference.line is None, difference.line or 0))
     report.payments_recorded = len(new_payments)
@@ -730,13 +741,15 @@ def _write(session: Session, ledger: _Ledger, report: FecReport, known: dict, ex
     if new_payments:
         session.execute(insert(Payment), [{"entry_id": ids[number], "paid_on": day, "amount_cents": cents,
                                            "reference": reference} for number, day, cents, reference in new_payments])
-        for number, *_ in new_payments:
+        for number, *_rest in new_payments:
             tally[customer_of[number]]["payments"] += 1
         for number in paid_now:
             if open_now[number] == 0:
                 tally[customer_of[number]]["paid"] += 1
     touched = {customer_id for customer_id in tally}
     mark_customers_dirty(session, touched)
-    audit.record(session, actor, "import.fec", f"{report.filename}: {report.counts()}")
+    with speaking("en"):  # the history is written once, in English
+        counts = report.counts()
+    audit.record(session, actor, "import.fec", f"{report.filename}: {counts}")
     record_per_customer(session, actor, "fec", f"the FEC {report.filename}", tally)
     session.flush()

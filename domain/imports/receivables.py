@@ -28,6 +28,9 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from domain import audit, clock
+from domain.i18n import _
+from domain.i18n import lazy_gettext as _l
+from domain.i18n import ngettext, speaking
 from domain.ledger import customers as customer_rules
 from domain.ledger.payments import record_payment
 from domain.ledger.summaries import mark_customers_dirty
@@ -66,8 +69,8 @@ COLUMNS = {
 }
 
 
-CONCURRENT_CHANGE = ("Another import or user changed the same customers or entries at the same moment; "
-                     "nothing was imported. Run the import again.")
+CONCURRENT_CHANGE = _l("Another import or user changed the same customers or entries at the same moment; "
+                       "nothing was imported. Run the import again.")
 
 
 class ImportFileError(ValueError):
@@ -82,7 +85,8 @@ class LineError(NamedTuple):
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.line}, column {self.column}: {self.reason}"
+        return _("line %(line)s, column %(column)s: %(reason)s", line=self.line, column=self.column,
+                 reason=self.reason)
 
 
 @dataclass
@@ -125,15 +129,17 @@ class ImportReport:
 
     def counts(self) -> str:
         if self.kind == "payments":
-            return f"{self.created} created, {self.unchanged} already imported"
-        return f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged"
+            return _("%(created)s created, %(unchanged)s already imported", created=self.created,
+                     unchanged=self.unchanged)
+        return _("%(created)s created, %(updated)s updated, %(unchanged)s unchanged", created=self.created,
+                 updated=self.updated, unchanged=self.unchanged)
 
     def summary(self) -> str:
         if not self.ok:
-            problems = "1 error" if len(self.errors) == 1 else f"{len(self.errors)} errors"
-            return f"{self.kind}: {problems}, nothing imported."
-        text = f"{self.kind}: {self.counts()}"
-        return f"{text}. Dry run: nothing written." if self.dry_run else text
+            return ngettext("%(kind)s: %(num)d error, nothing imported.", "%(kind)s: %(num)d errors, nothing imported.",
+                            len(self.errors), kind=self.kind)
+        text = _("%(kind)s: %(counts)s", kind=self.kind, counts=self.counts())
+        return _("%(summary)s. Dry run: nothing written.", summary=text) if self.dry_run else text
 
 
 # --- reading files -------------------------------------------------------------------------
@@ -154,13 +160,14 @@ def _read_table(source: Source, filename: str, report: ImportReport | None = Non
     encoding and separator go in the report."""
     extension = Path(filename).suffix.lower()
     if extension == ".xls":
-        raise ImportFileError(f"{filename!r} is an old-style Excel file (.xls): save it as .xlsx or CSV UTF-8.")
+        raise ImportFileError(_("%(file)s is an old-style Excel file (.xls): save it as .xlsx or CSV UTF-8.",
+                                file=repr(filename)))
     if extension not in EXTENSIONS:
-        raise ImportFileError(f"{filename!r} is neither a .csv nor an .xlsx file.")
+        raise ImportFileError(_("%(file)s is neither a .csv nor an .xlsx file.", file=repr(filename)))
     lines = _csv_lines(source, filename, report) if extension == ".csv" else _xlsx_lines(source, filename)
     rows = [(number, cells) for number, cells in lines if any(cells)]
     if not rows:
-        raise ImportFileError(f"{filename!r} is empty.")
+        raise ImportFileError(_("%(file)s is empty.", file=repr(filename)))
     (header_line, headers), data = rows[0], rows[1:]
     return header_line, headers, data
 
@@ -171,10 +178,11 @@ def read_bytes(source: Source, filename: str) -> bytes:
             return Path(source).read_bytes()
         return source.read()
     except OSError as error:
-        raise ImportFileError(f"Cannot read {filename!r}: {error.strerror or error}.") from None
+        raise ImportFileError(_("Cannot read %(file)s: %(error)s.", file=repr(filename),
+                                error=error.strerror or error)) from None
 
 
-SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
+SEPARATORS = {",": _l("commas"), ";": _l("semicolons"), "\t": _l("tabs"), "|": _l("vertical bars")}
 
 
 def decode_text(raw: bytes, filename: str) -> tuple[str, str]:
@@ -182,7 +190,7 @@ def decode_text(raw: bytes, filename: str) -> tuple[str, str]:
     "CSV UTF-8" writes), else Windows-1252 when a byte only it prints is there (€ is 0x80), else
     ISO-8859-15 (Latin-9, € is 0xA4). Both are what French accounting software writes."""
     if raw.startswith(b"\xef\xbb\xbf"):
-        encoding, label = "utf-8-sig", "UTF-8 (with BOM)"
+        encoding, label = "utf-8-sig", _("UTF-8 (with BOM)")
     else:
         encoding, label = "utf-8", "UTF-8"
     try:
@@ -190,14 +198,15 @@ def decode_text(raw: bytes, filename: str) -> tuple[str, str]:
     except UnicodeDecodeError as error:
         if encoding == "utf-8-sig":  # it says UTF-8 and is not
             line = raw[:error.start].count(b"\n") + 1
-            raise ImportFileError(f"{filename!r} starts as UTF-8 but is not UTF-8 text (line {line}).") from None
+            raise ImportFileError(_("%(file)s starts as UTF-8 but is not UTF-8 text (line %(line)s).",
+                                    file=repr(filename), line=line)) from None
     if any(0x80 <= byte <= 0x9F for byte in raw):
         try:
             return raw.decode("windows-1252"), "Windows-1252"
         except UnicodeDecodeError as error:
             line = raw[:error.start].count(b"\n") + 1
-            raise ImportFileError(f"{filename!r} is neither UTF-8 nor Windows-1252 text (line {line}): "
-                                  "save it as CSV UTF-8.") from None
+            raise ImportFileError(_("%(file)s is neither UTF-8 nor Windows-1252 text (line %(line)s): "
+                                    "save it as CSV UTF-8.", file=repr(filename), line=line)) from None
     return raw.decode("iso-8859-15"), "ISO-8859-15"
 
 
@@ -214,7 +223,7 @@ def _csv_lines(source: Source, filename: str, report: ImportReport | None = None
     text, encoding = decode_text(read_bytes(source, filename), filename)
     separator = _separator(text)
     if report is not None:
-        report.encoding, report.separator = encoding, SEPARATORS[separator]
+        report.encoding, report.separator = encoding, str(SEPARATORS[separator])
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     try:
         while True:
@@ -228,11 +237,13 @@ def _csv_lines(source: Source, filename: str, report: ImportReport | None = None
                 raise ImportFileError(_too_long(filename))
             yield start, [cell.strip() for cell in cells]
     except csv.Error as error:
-        raise ImportFileError(f"{filename!r} line {reader.line_num}: {error}.") from None
+        raise ImportFileError(_("%(file)s line %(line)s: %(error)s.", file=repr(filename), line=reader.line_num,
+                                error=error)) from None
 
 
 def _too_long(filename: str) -> str:
-    return f"{filename!r} has more than {MAX_ROWS:,} rows: split it into smaller files."
+    return _("%(file)s has more than %(max)s rows: split it into smaller files.", file=repr(filename),
+             max=format(MAX_ROWS, ","))
 
 
 def _xlsx_lines(source: Source, filename: str) -> Iterator[Row]:
@@ -243,12 +254,13 @@ def _xlsx_lines(source: Source, filename: str) -> Iterator[Row]:
 
     if not isinstance(source, (str, Path)) and not (hasattr(source, "seekable") and source.seekable()):
         source = io.BytesIO(read_bytes(source, filename))  # openpyxl needs to seek
-    unreadable = ImportFileError(f"{filename!r} is not a readable Excel workbook (.xlsx).")
+    unreadable = ImportFileError(_("%(file)s is not a readable Excel workbook (.xlsx).", file=repr(filename)))
     _check_parts(source, filename, unreadable)
     try:
         workbook = load_workbook(source, read_only=True, data_only=True)
     except OSError as error:
-        raise ImportFileError(f"Cannot read {filename!r}: {error.strerror or error}.") from None
+        raise ImportFileError(_("Cannot read %(file)s: %(error)s.", file=repr(filename),
+                                error=error.strerror or error)) from None
     except Exception:  # zipfile, XML and openpyxl errors all mean the same to the user
         raise unreadable from None
     try:
@@ -280,7 +292,8 @@ def _check_parts(source: Source, filename: str, unreadable: ImportFileError) -> 
         with zipfile.ZipFile(source) as archive:
             parts = archive.infolist()
     except OSError as error:
-        raise ImportFileError(f"Cannot read {filename!r}: {error.strerror or error}.") from None
+        raise ImportFileError(_("Cannot read %(file)s: %(error)s.", file=repr(filename),
+                                error=error.strerror or error)) from None
     except Exception:
         raise unreadable from None
     finally:
@@ -289,8 +302,9 @@ def _check_parts(source: Source, filename: str, unreadable: ImportFileError) -> 
     for part in parts:
         limit = MAX_SHEET_BYTES if part.filename.startswith("xl/worksheets/") else MAX_PART_BYTES
         if part.file_size > limit:
-            raise ImportFileError(f"{filename!r} is too large once unpacked ({part.filename}: "
-                                  f"{part.file_size >> 20:,} MB): split it into smaller files or save it as CSV UTF-8.")
+            raise ImportFileError(_("%(file)s is too large once unpacked (%(part)s: %(size)s MB): split it into "
+                                    "smaller files or save it as CSV UTF-8.", file=repr(filename), part=part.filename,
+                                    size=format(part.file_size >> 20, ",")))
 
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -327,10 +341,10 @@ def _within_bounds(filename: str, line: int, column: int) -> None:
     from openpyxl.utils import get_column_letter
 
     if column > MAX_COLUMNS:
-        raise ImportFileError(
-            f"{filename!r} is too wide: line {line} has a value in column {get_column_letter(column)}, "
-            f"and an import reads the columns A to {get_column_letter(MAX_COLUMNS)} only. "
-            "Delete the columns after your data, or save the sheet as CSV UTF-8.")
+        raise ImportFileError(_(
+            "%(file)s is too wide: line %(line)s has a value in column %(column)s, and an import reads the columns "
+            "A to %(last)s only. Delete the columns after your data, or save the sheet as CSV UTF-8.",
+            file=repr(filename), line=line, column=get_column_letter(column), last=get_column_letter(MAX_COLUMNS)))
     if line > MAX_ROWS:
         raise ImportFileError(_too_long(filename))
 
@@ -433,7 +447,9 @@ def import_file(
     report.errors.sort(key=lambda error: error.line)
     if report.ok and not dry_run:
         plan.write(session, report)
-        audit.record(session, actor, f"import.{kind}", f"{filename}: {report.counts()}")
+        with speaking("en"):  # the history is written once, in English
+            counts = report.counts()
+        audit.record(session, actor, f"import.{kind}", f"{filename}: {counts}")
         record_per_customer(session, actor, kind, filename, plan.tally)
         if report.mapping and not report.mapping_remembered:
             _remember(session, kind, report.mapping)
@@ -455,7 +471,7 @@ def _tally_text(counts: Counter) -> str:
                                                   payments="payment" if n == 1 else "payments"))
     changed = sorted(key.removeprefix("changed ") for key in counts if key.startswith("changed "))
     if changed:
-        words.append("changed: " + ", ".join(customer_rules.LABELS.get(name, name).lower() for name in changed))
+        words.append("changed: " + ", ".join(str(customer_rules.LABELS.get(name, name)).lower() for name in changed))
     return ", ".join(words)
 
 
@@ -468,9 +484,10 @@ def record_per_customer(session: Session, actor: User | None, kind: str, filenam
     for chunk in in_chunks(accounts):
         ids.update(session.execute(select(Customer.account, Customer.id).where(Customer.account.in_(chunk))).all())
     at = clock.now()
-    rows = [{"at": at, "actor_id": actor.id if actor else None, "action": f"import.{kind}", "reason": None,
-             "customer_id": ids.get(key) if isinstance(key, str) else key,
-             "detail": f"Imported from {filename}: {_tally_text(counts)}."} for key, counts in tally.items()]
+    with speaking("en"):  # the history is written once, in English
+        rows = [{"at": at, "actor_id": actor.id if actor else None, "action": f"import.{kind}", "reason": None,
+                 "customer_id": ids.get(key) if isinstance(key, str) else key,
+                 "detail": f"Imported from {filename}: {_tally_text(counts)}."} for key, counts in tally.items()]
     session.execute(insert(AuditEvent), [row for row in rows if row["customer_id"] is not None])
 
 
@@ -558,7 +575,7 @@ def _map_columns(header_line: int, headers: list[str], rows: list[Row], columns:
         if name not in columns.all:
             continue
         if name in positions:
-            report.add_error(header_line, name, "the column appears twice")
+            report.add_error(header_line, name, _("the column appears twice"))
         positions[name] = index
     plain_headers = [_plain_header(header) for header in headers]
     remembered = {column: header for column, header in remembered.items() if column in columns.all}
@@ -571,18 +588,19 @@ def _map_columns(header_line: int, headers: list[str], rows: list[Row], columns:
             continue
         wanted = _plain_header(header)
         if wanted not in plain_headers:
-            report.add_error(header_line, column, f"the file has no column {header!r}")
+            report.add_error(header_line, column, _("the file has no column %(header)s", header=repr(header)))
             continue
         index = plain_headers.index(wanted)
         if index in mapped_from:
-            report.add_error(header_line, column, f"{header!r} is already read as {mapped_from[index]}")
+            report.add_error(header_line, column, _("%(header)s is already read as %(column)s", header=repr(header),
+                                                    column=mapped_from[index]))
             continue
         mapped_from[index] = column
         positions[column] = index
         report.mapping[column] = headers[index]
     missing = [name for name in columns.required if name not in positions]
     for name in missing:
-        report.add_error(header_line, name, "missing column")
+        report.add_error(header_line, name, _("missing column"))
     if missing:
         report.mapping_needed = True
         report.headers = [header for header in headers if header]
@@ -647,7 +665,7 @@ _MULTILINE = {"address"}
 def _printable(value: str, column: str) -> str:
     found = (_CONTROL_BUT_LINES if column in _MULTILINE else _CONTROL).search(value)
     if found:
-        raise InvalidCell(f"contains a control character (U+{ord(found[0]):04X}): remove it")
+        raise InvalidCell(_("contains a control character (U+%(code)s): remove it", code=format(ord(found[0]), "04X")))
     return value
 
 
@@ -657,10 +675,10 @@ def _text(max_length: int, required: bool = False) -> Callable[[str], str | None
     def parse(value: str) -> str | None:
         if not value:
             if required:
-                raise InvalidCell("required")
+                raise InvalidCell(_("required"))
             return None
         if len(value) > max_length:
-            raise InvalidCell(f"longer than {max_length} characters")
+            raise InvalidCell(_("longer than %(max)d characters", max=max_length))
         return value
 
     return parse
@@ -674,21 +692,21 @@ _DATES = ((re.compile(r"(\d{4})-(\d{2})-(\d{2})"), (1, 2, 3)), (re.compile(r"(\d
 def parse_date(value: str) -> date:
     """2026-06-30, 30/06/2026, 30.06.2026 or 20260630 (the day always before the month)."""
     if not value:
-        raise InvalidCell("required")
+        raise InvalidCell(_("required"))
     for pattern, (year, month, day) in _DATES:
         found = pattern.fullmatch(value)
         if found:
             try:
                 return date(int(found[year]), int(found[month]), int(found[day]))
             except ValueError:
-                raise InvalidCell(f"{value!r} is not a day of the calendar") from None
-    raise InvalidCell(f"{value!r} is not a date like 2026-06-30 or 30/06/2026")
+                raise InvalidCell(_("%(value)s is not a day of the calendar", value=repr(value))) from None
+    raise InvalidCell(_("%(value)s is not a date like 2026-06-30 or 30/06/2026", value=repr(value)))
 
 
 _AMOUNT = re.compile(r"\d{1,13}(\.\d{1,2})?")
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
 AMOUNT_COLUMNS = ("amount", "open_amount")
-DECIMAL_MARKS = {".": "a point (1,234.56)", ",": "a comma (1 234,56)"}
+DECIMAL_MARKS = {".": _l("a point (1,234.56)"), ",": _l("a comma (1 234,56)")}
 
 
 def _mark_of(value: str) -> str | None:
@@ -719,17 +737,18 @@ def _decimal_mark(lines: list[tuple[int, Cells]], chosen: str | None, report: Im
             elif mark is not None and mark not in first:
                 first[mark] = (line, column, cells[column])
     if len(first) == 2:  # read as its first lines are: the lines written the other way are the errors
-        (line_a, _, value_a), (line_b, column_b, value_b) = sorted(first.values())
-        report.add_error(line_b, column_b, f"{value_b!r} is not written like {value_a!r} on line {line_a}: "
-                                           "a file writes all its amounts one way")
+        (line_a, _column_a, value_a), (line_b, column_b, value_b) = sorted(first.values())
+        report.add_error(line_b, column_b, _("%(value)s is not written like %(first)s on line %(line)s: a file writes "
+                                             "all its amounts one way", value=repr(value_b), first=repr(value_a),
+                                             line=line_a))
         return min(first, key=lambda mark: first[mark][0])
     if first:
         return next(iter(first))
     if ambiguous and chosen is None:
         line, column, value = ambiguous
         report.decimal_mark_needed = True
-        report.add_error(line, column, f"{value!r} could mean thousands or decimals: choose whether this file's "
-                                       "decimal mark is a point or a comma")
+        report.add_error(line, column, _("%(value)s could mean thousands or decimals: choose whether this file's "
+                                         "decimal mark is a point or a comma", value=repr(value)))
         return "."
     return chosen or "."
 
@@ -738,15 +757,16 @@ def _cents(value: str, mark: str = ".") -> int:
     """A positive amount with at most 2 decimals, written with the file's decimal mark (spaces and
     the other mark may group thousands), as integer cents."""
     if not value:
-        raise InvalidCell("required")
+        raise InvalidCell(_("required"))
     if value.startswith("-"):
-        raise InvalidCell(f"{value!r} is negative: amounts are positive (a credit note has kind credit_note)")
+        raise InvalidCell(_("%(value)s is negative: amounts are positive (a credit note has kind credit_note)",
+                            value=repr(value)))
     thousands = "," if mark == "." else "."
     plain_value = _SPACES.sub("", value).replace(thousands, "").replace(mark, ".")
     if not _AMOUNT.fullmatch(plain_value):
         if re.fullmatch(r"\d+\.\d{3,}", plain_value):
-            raise InvalidCell(f"{value!r} has more than 2 decimals")
-        raise InvalidCell(f"{value!r} is not an amount like 1234.56")
+            raise InvalidCell(_("%(value)s has more than 2 decimals", value=repr(value)))
+        raise InvalidCell(_("%(value)s is not an amount like 1234.56", value=repr(value)))
     return int(Decimal(plain_value) * 100)
 
 
@@ -756,7 +776,7 @@ _ACCOUNT, _ENTRY_NUMBER, _REFERENCE = _text(40, required=True), _text(60, requir
 def _positive_cents(value: str, mark: str = ".") -> int:
     cents = _cents(value, mark)
     if cents == 0:
-        raise InvalidCell("must be more than 0")
+        raise InvalidCell(_("must be more than 0"))
     return cents
 
 
@@ -770,7 +790,8 @@ _KIND_WORDS = {"invoice": "invoice", "credit note": "credit_note", "facture": "i
 def _kind(value: str) -> str:
     kind = _KIND_WORDS.get(_plain_header(value), value.lower())  # "Facture", "Avoir" as French software writes
     if kind not in ENTRY_KINDS:
-        raise InvalidCell(f"{value!r} is not a kind: write invoice or credit_note" if value else "required")
+        raise InvalidCell(_("%(value)s is not a kind: write invoice or credit_note", value=repr(value)) if value
+                          else _("required"))
     return kind
 
 
@@ -778,7 +799,7 @@ def _currency(value: str) -> str:
     if not value:
         return "EUR"
     if not re.fullmatch(r"[A-Za-z]{3}", value):
-        raise InvalidCell(f"{value!r} is not a currency code like EUR")
+        raise InvalidCell(_("%(value)s is not a currency code like EUR", value=repr(value)))
     return value.upper()
 
 
@@ -786,7 +807,7 @@ def _reminder_level(value: str) -> int | None:
     if not value:
         return None
     if not value.isdigit() or int(value) > MAX_LEVEL:
-        raise InvalidCell(f"{value!r} is not a reminder level from 0 to {MAX_LEVEL}")
+        raise InvalidCell(_("%(value)s is not a reminder level from 0 to %(max)d", value=repr(value), max=MAX_LEVEL))
     return int(value)
 
 
@@ -812,10 +833,10 @@ def in_chunks(keys: Iterable) -> Iterator[list]:
         yield keys[start:start + CHUNK]
 
 
-def _first_seen(seen: dict, key, line: int, reader: _LineReader, column: str, label: str) -> None:
+def _first_seen(seen: dict, key, line: int, reader: _LineReader, column: str, said: Callable[[int], str]) -> None:
     """A key met twice in one file is an error of the later line."""
     if key in seen:
-        reader.error(column, f"{label} already appears on line {seen[key]}")
+        reader.error(column, said(seen[key]))  # said(the earlier line): "… already appears on line 3"
     else:
         seen[key] = line
 
@@ -867,7 +888,8 @@ def _check_customers(session: Session, lines: list[tuple[int, Cells]], report: I
         reader = _LineReader(line, cells, report)
         account = reader.get("account", _ACCOUNT)
         if _given(account):
-            _first_seen(seen, account, line, reader, "account", f"account {account}")
+            _first_seen(seen, account, line, reader, "account", lambda earlier: _(
+                "account %(account)s already appears on line %(line)s", account=account, line=earlier))
         values = {attribute: reader.get(column, parse)
                   for column, (attribute, parse) in _CUSTOMER_FIELDS.items() if reader.has(column)}
         if reader.ok:
@@ -922,13 +944,16 @@ def _check_entries(session: Session, lines: list[tuple[int, Cells]], report: Imp
             "reminder_level": reader.get("reminder_level", _reminder_level),
         }
         if _given(entry["number"]):
-            _first_seen(seen, entry["number"], line, reader, "number", f"entry {entry['number']}")
+            _first_seen(seen, entry["number"], line, reader, "number", lambda earlier: _(
+                "entry %(number)s already appears on line %(line)s", number=entry["number"], line=earlier))
         issue, due = entry["issue_date"], entry["due_date"]
         if isinstance(issue, date) and isinstance(due, date) and due < issue:
-            reader.error("due_date", f"due date {due.isoformat()} is before the issue date {issue.isoformat()}")
+            reader.error("due_date", _("due date %(due)s is before the issue date %(issue)s", due=due.isoformat(),
+                                       issue=issue.isoformat()))
         amount, open_cents = entry["amount_cents"], entry["open_cents"]
         if isinstance(amount, int) and isinstance(open_cents, int) and open_cents > amount:
-            reader.error("open_amount", f"open amount {plain(open_cents)} is larger than the amount {plain(amount)}")
+            reader.error("open_amount", _("open amount %(open)s is larger than the amount %(amount)s",
+                                          open=plain(open_cents), amount=plain(amount)))
         readers.append((reader, entry))
 
     customer_ids: dict[str, int] = {}
@@ -956,16 +981,17 @@ def _check_entries(session: Session, lines: list[tuple[int, Cells]], report: Imp
     for reader, entry in readers:
         account, number = entry["account"], entry["number"]
         if _given(account) and account not in customer_ids:
-            reader.error("account", f"unknown account {account}")
+            reader.error("account", _("unknown account %(account)s", account=account))
         current = existing.get(number) if _given(number) else None
         if current is not None and _given(account) and account_of[current.customer_id] != account:
-            reader.error("account", f"entry {number} belongs to account {account_of[current.customer_id]}")
+            reader.error("account", _("entry %(number)s belongs to account %(account)s", number=number,
+                                      account=account_of[current.customer_id]))
         if current is not None and reader.ok and entry["open_cents"] is None:
             # No open amount in the file: the amount less what Relance has recorded as paid, so
             # re-reading an ERP export does not undo the payments imported since.
             if paid.get(current.id, 0) > entry["amount_cents"]:
-                reader.error("amount", f"payments of {plain(paid[current.id])} are already recorded on "
-                                       f"entry {number}, more than this amount")
+                reader.error("amount", _("payments of %(paid)s are already recorded on entry %(number)s, more than "
+                                         "this amount", paid=plain(paid[current.id]), number=number))
         if not reader.ok:
             continue
         if current is not None and current.cancelled_at is not None:
@@ -1035,7 +1061,9 @@ def _check_payments(session: Session, lines: list[tuple[int, Cells]], report: Im
         }
         if _given(payment["number"]) and _given(payment["reference"]):
             key = (payment["number"], payment["reference"])
-            _first_seen(seen, key, line, reader, "reference", f"payment {key[1]} on entry {key[0]}")
+            _first_seen(seen, key, line, reader, "reference", lambda earlier: _(
+                "payment %(reference)s on entry %(number)s already appears on line %(line)s", reference=key[1],
+                number=key[0], line=earlier))
         readers.append((reader, payment))
 
     entries: dict[str, Entry] = {}
@@ -1052,7 +1080,7 @@ def _check_payments(session: Session, lines: list[tuple[int, Cells]], report: Im
         number = payment["number"]
         entry = entries.get(number) if _given(number) else None
         if _given(number) and entry is None:
-            reader.error("number", f"unknown entry {number}")
+            reader.error("number", _("unknown entry %(number)s", number=number))
         if not reader.ok:
             continue
         if (entry.id, payment["reference"]) in recorded:
@@ -1060,9 +1088,14 @@ def _check_payments(session: Session, lines: list[tuple[int, Cells]], report: Im
             continue
         open_cents = left.get(entry.id, entry.open_cents)
         if payment["amount"] > open_cents:
-            earlier = "" if entry.id not in left else " left after the lines above"
-            reader.error("amount", f"payment of {plain(payment['amount'])} is larger than the open amount"
-                                   f"{earlier} of entry {number} ({plain(open_cents)})")
+            if entry.id not in left:
+                problem = _("payment of %(amount)s is larger than the open amount of entry %(number)s (%(open)s)",
+                            amount=plain(payment["amount"]), number=number, open=plain(open_cents))
+            else:
+                problem = _("payment of %(amount)s is larger than the open amount left after the lines above of "
+                            "entry %(number)s (%(open)s)", amount=plain(payment["amount"]), number=number,
+                            open=plain(open_cents))
+            reader.error("amount", problem)
             continue
         left[entry.id] = open_cents - payment["amount"]
         plan.payments.append((entry, payment["date"], payment["amount"], payment["reference"]))

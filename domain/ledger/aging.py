@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from domain.i18n import lazy_gettext as _l
+
 BUCKETS = (
-    # key, label, summary column
-    ("not_due", "Not due", "not_due_cents"),
+    # key, label (lazy: str() it for a library that wants text), summary column
+    ("not_due", _l("Not due"), "not_due_cents"),
     ("1-30", "1–30", "days_1_30_cents"),
     ("31-60", "31–60", "days_31_60_cents"),
     ("61-90", "61–90", "days_61_90_cents"),

@@ -18,6 +18,9 @@ from stdnum.eu import vat
 from stdnum.fr import siren, siret
 
 from domain import audit
+from domain.i18n import _
+from domain.i18n import lazy_gettext as _l
+from domain.i18n import pgettext, speaking
 from domain.listing import PAGE_SIZE, FilterError, Page, like_escape, parse_sort_and_page
 from domain.models import Contact, Customer, CustomerSummary, User
 
@@ -43,12 +46,12 @@ def registration_number(value: str) -> str | None:
         try:
             return siren.validate(compact)
         except stdnum_errors.ValidationError:
-            raise FieldError(f"{value!r} is not a valid SIREN (check digit)") from None
+            raise FieldError(_("%(value)s is not a valid SIREN (check digit)", value=repr(value))) from None
     if compact.isdigit() and len(compact) == 14:
         try:
             return siret.validate(compact)
         except stdnum_errors.ValidationError:
-            raise FieldError(f"{value!r} is not a valid SIRET (check digit)") from None
+            raise FieldError(_("%(value)s is not a valid SIRET (check digit)", value=repr(value))) from None
     try:
         candidate = vat.compact(value).upper()
     except stdnum_errors.ValidationError:  # no EU country prefix: not a VAT number
@@ -59,8 +62,8 @@ def registration_number(value: str) -> str | None:
         try:
             return vat.validate(candidate)
         except stdnum_errors.ValidationError:
-            raise FieldError(f"{value!r} is not a valid VAT number") from None
-    return text(value, 40, "registration number")
+            raise FieldError(_("%(value)s is not a valid VAT number", value=repr(value))) from None
+    return text(value, 40, pgettext("field", "registration number"))
 
 
 _EMAIL = re.compile(r"[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+")
@@ -71,8 +74,8 @@ def emails(value: str) -> str:
     addresses = [part.strip() for part in re.split(r"[;,\s]+", value or "") if part.strip()]
     for address in addresses:
         if not _EMAIL.fullmatch(address):
-            raise FieldError(f"{address!r} is not an e-mail address")
-    return text(",".join(addresses), 500, "list of e-mail addresses") or ""
+            raise FieldError(_("%(value)s is not an e-mail address", value=repr(address)))
+    return text(",".join(addresses), 500, pgettext("field", "list of e-mail addresses")) or ""
 
 
 def language(value: str) -> str:
@@ -81,14 +84,14 @@ def language(value: str) -> str:
         return "en"
     match = re.fullmatch(r"([A-Za-z]{2,3})([-_][A-Za-z0-9]{2,4})?", value)
     if match is None:
-        raise FieldError(f"{value!r} is not a language code like en or fr")
+        raise FieldError(_("%(value)s is not a language code like en or fr", value=repr(value)))
     return match[1].lower() + (match[2] or "")
 
 
 def text(value: str, max_length: int, label: str) -> str | None:
     value = (value or "").strip()
     if len(value) > max_length:
-        raise FieldError(f"the {label} is longer than {max_length} characters")
+        raise FieldError(_("the %(label)s is longer than %(max)d characters", label=label, max=max_length))
     return value or None
 
 
@@ -97,7 +100,8 @@ def terms_days(value: str) -> int | None:
     if not value:
         return None
     if not value.isdigit() or int(value) > MAX_TERMS_DAYS:
-        raise FieldError(f"{value!r} is not a number of days from 0 to {MAX_TERMS_DAYS}")
+        raise FieldError(_("%(value)s is not a number of days from 0 to %(max)d", value=repr(value),
+                           max=MAX_TERMS_DAYS))
     return int(value)
 
 
@@ -112,26 +116,27 @@ def transfer_option(value) -> int | None:
     if not text:
         return None
     if text not in ("10", "20", "30"):
-        raise FieldError(f"{text!r} is not a transfer option: 10, 20 or 30")
+        raise FieldError(_("%(value)s is not a transfer option: 10, 20 or 30", value=repr(text)))
     return int(text)
 
 
 # The form's fields: name → (the customer's attribute, the rule, required)
 FIELDS = {
-    "account": (lambda v: text(v, 40, "account"), True),
-    "name": (lambda v: text(v, 200, "name"), True),
+    "account": (lambda v: text(v, 40, pgettext("field", "account")), True),
+    "name": (lambda v: text(v, 200, pgettext("field", "name")), True),
     "registration_number": (registration_number, False),
     "emails": (emails, False),
-    "phone": (lambda v: text(v, 40, "phone number"), False),
-    "address": (lambda v: text(v, 2000, "address"), False),
+    "phone": (lambda v: text(v, 40, pgettext("field", "phone number")), False),
+    "address": (lambda v: text(v, 2000, pgettext("field", "address")), False),
     "language": (language, False),
     "payment_terms_days": (terms_days, False),
     "late_payment_charges": (switch, False),
     "transfer_option": (transfer_option, False),
 }
-LABELS = {"account": "Account", "name": "Name", "registration_number": "Registration no.", "emails": "E-mail",
-          "phone": "Phone", "address": "Address", "language": "Language", "payment_terms_days": "Payment terms",
-          "late_payment_charges": "Late-payment interest and indemnity", "transfer_option": "Transfer option"}
+LABELS = {"account": _l("Account"), "name": _l("Name"), "registration_number": _l("Registration no."),
+          "emails": _l("E-mail"), "phone": _l("Phone"), "address": _l("Address"), "language": _l("Language"),
+          "payment_terms_days": _l("Payment terms"),
+          "late_payment_charges": _l("Late-payment interest and indemnity"), "transfer_option": _l("Transfer option")}
 
 
 def check_customer(form: Mapping[str, str], *, fields=tuple(FIELDS)) -> tuple[dict, dict[str, str]]:
@@ -145,12 +150,12 @@ def check_customer(form: Mapping[str, str], *, fields=tuple(FIELDS)) -> tuple[di
             errors[name] = str(error)
             continue
         if required and not value:
-            errors[name] = "required"
+            errors[name] = _("required")
         values[name] = value
     if values.get("account") and not re.fullmatch(r"[^\s/?#]+", values["account"]):
-        errors["account"] = "no spaces, slashes, ? or # in an account code"
+        errors["account"] = _("no spaces, slashes, ? or # in an account code")
     elif values.get("account") == "new":
-        errors["account"] = "\"new\" is not an account code Relance can use"
+        errors["account"] = _("\"new\" is not an account code Relance can use")
     return values, errors
 
 
@@ -162,7 +167,7 @@ def _shown(value) -> str:
 
 def create(session: Session, actor: User, values: dict) -> Customer:
     if session.scalar(select(Customer.id).where(Customer.account == values["account"])) is not None:
-        raise CustomerError(f"The account {values['account']} already exists.")
+        raise CustomerError(_("The account %(account)s already exists.", account=values["account"]))
     customer = Customer(**values)
     session.add(customer)
     session.flush()
@@ -178,7 +183,8 @@ def update(session: Session, actor: User, customer: Customer, values: dict) -> l
     for name, value in values.items():
         if name == "account" or getattr(customer, name) == value:
             continue
-        changes.append(f"{LABELS[name]}: {_shown(getattr(customer, name))} → {_shown(value)}")
+        with speaking("en"):  # the history is written once, in English
+            changes.append(f"{LABELS[name]}: {_shown(getattr(customer, name))} → {_shown(value)}")
         setattr(customer, name, value)
     if changes:
         audit.record(session, actor, "customer.changed", "Customer changed: " + "; ".join(changes) + ".",
@@ -189,17 +195,17 @@ def update(session: Session, actor: User, customer: Customer, values: dict) -> l
 # --- Contacts ------------------------------------------------------------------------------------
 
 CONTACT_FIELDS = {
-    "name": (lambda v: text(v, 200, "name"), True),
-    "position": (lambda v: text(v, 100, "position"), False),
+    "name": (lambda v: text(v, 200, pgettext("field", "name")), True),
+    "position": (lambda v: text(v, 100, pgettext("field", "position")), False),
     "email": (lambda v: _one_email(v), False),
-    "phone": (lambda v: text(v, 40, "phone number"), False),
+    "phone": (lambda v: text(v, 40, pgettext("field", "phone number")), False),
 }
 
 
 def _one_email(value: str) -> str | None:
     value = (value or "").strip()
     if value and not _EMAIL.fullmatch(value):
-        raise FieldError(f"{value!r} is not an e-mail address")
+        raise FieldError(_("%(value)s is not an e-mail address", value=repr(value)))
     return value or None
 
 
@@ -214,10 +220,10 @@ def check_contact(form: Mapping[str, str]) -> tuple[dict, dict[str, str]]:
             errors[name] = str(error)
             continue
         if required and not values[name]:
-            errors[name] = "required"
+            errors[name] = _("required")
     values["billing"] = form.get("billing") == "1"
     if values["billing"] and not values.get("email") and "email" not in errors:
-        errors["email"] = "the billing contact receives the reminders: give an e-mail address"
+        errors["email"] = _("the billing contact receives the reminders: give an e-mail address")
     return values, errors
 
 
@@ -263,7 +269,7 @@ def remove_contact(session: Session, actor: User, contact: Contact) -> None:
 # --- The customers list ----------------------------------------------------------------------------
 
 SORTS = {"name": Customer.name, "account": Customer.account, "created": Customer.created_at}
-OWING = {"": "All customers", "owing": "Owing something", "settled": "Owing nothing"}
+OWING = {"": _l("All customers"), "owing": _l("Owing something"), "settled": _l("Owing nothing")}
 
 
 def list_customers(session: Session, args: Mapping[str, str]) -> tuple[Page, dict[str, str]]:
@@ -272,7 +278,8 @@ def list_customers(session: Session, args: Mapping[str, str]) -> tuple[Page, dic
     sort, direction, page = parse_sort_and_page(args, tuple(SORTS))
     owing = (args.get("owing") or "").strip()
     if owing not in OWING:
-        raise FilterError(f"'owing' must be one of {', '.join(k for k in OWING if k)}, not {owing!r}.")
+        raise FilterError(_("'owing' must be one of %(choices)s, not %(value)s.",
+                            choices=", ".join(k for k in OWING if k), value=repr(owing)))
     search = (args.get("q") or "").strip()
     query = select(Customer)
     if search:

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from domain import audit, clock
 from domain.attachments import display_name, store_bytes
+from domain.i18n import _, speaking
 from domain.ledger import entries as entry_rules
 from domain.ledger.payments import record_payment
 from domain.listing import keys_and_count, like_escape
@@ -66,7 +67,13 @@ def _hold(entries: list[Entry], actor: User | None, dispute: Dispute) -> None:
         if not entry.disputed:
             entry.disputed, entry.disputed_at = True, clock.now()
             entry.disputed_by_id = actor.id if actor else None
-        entry.dispute_reason = dispute.reason_label
+        entry.dispute_reason = _english(dispute.reason_label)
+
+
+def _english(label) -> str:
+    """A label as the entries keep it: written once, in English."""
+    with speaking("en"):
+        return str(label)
 
 
 def _release(session: Session, dispute: Dispute) -> list[Entry]:
@@ -94,31 +101,33 @@ def open_dispute(session: Session, actor: User, customer: Customer, entry_ids: l
                  owner_id: int | None = None) -> Dispute:
     """Open a dispute on entries of one customer; their reminders stop at once."""
     if reason not in DISPUTE_REASONS:
-        raise DisputeError("Choose why the customer disputes: " + ", ".join(DISPUTE_REASONS.values()).lower() + ".")
+        raise DisputeError(_("Choose why the customer disputes: %(choices)s.",
+                             choices=", ".join(str(label) for label in DISPUTE_REASONS.values()).lower()))
     note = (note or "").strip()
     if reason == "other" and not note:
-        raise DisputeError("Say what the customer disputes: the reason is \"other\".")
+        raise DisputeError(_("Say what the customer disputes: the reason is \"other\"."))
     if len(note) > MAX_NOTE:
-        raise DisputeError(f"The note has at most {MAX_NOTE:,} characters.")
+        raise DisputeError(_("The note has at most %(count)s characters.", count=format(MAX_NOTE, ",")))
     ids = sorted(set(entry_ids))
     if not ids:
-        raise DisputeError("Tick the entries the customer disputes.")
+        raise DisputeError(_("Tick the entries the customer disputes."))
     entries = list(session.scalars(select(Entry).where(Entry.id.in_(ids), Entry.customer_id == customer.id)
                                    .order_by(Entry.due_date, Entry.number)))
     if len(entries) != len(ids):
-        raise DisputeError("Some of these entries are not this customer's: reload the page.")
+        raise DisputeError(_("Some of these entries are not this customer's: reload the page."))
     closed = [entry.number for entry in entries if not entry.is_open or entry.cancelled_at is not None]
     if closed:
-        raise DisputeError(f"{', '.join(closed)}: paid or cancelled, nothing left to dispute.")
+        raise DisputeError(_("%(numbers)s: paid or cancelled, nothing left to dispute.", numbers=", ".join(closed)))
     held = _open_disputes_of(session, ids)
     if held:
-        numbers = ", ".join(f"{entry.number} (dispute #{held[entry.id]})" for entry in entries if entry.id in held)
-        raise DisputeError(f"Already disputed: {numbers}. Add a note to that dispute instead.")
+        numbers = ", ".join(_("%(number)s (dispute #%(id)s)", number=entry.number, id=held[entry.id])
+                            for entry in entries if entry.id in held)
+        raise DisputeError(_("Already disputed: %(numbers)s. Add a note to that dispute instead.", numbers=numbers))
     if contact_id is not None and session.scalar(select(Contact.id).where(
             Contact.id == contact_id, Contact.customer_id == customer.id)) is None:
-        raise DisputeError("This contact is not one of the customer's.")
+        raise DisputeError(_("This contact is not one of the customer's."))
     if owner_id is not None and session.get(User, owner_id) is None:
-        raise DisputeError("This user does not exist.")
+        raise DisputeError(_("This user does not exist."))
     now = clock.now()
     dispute = Dispute(customer=customer, reason=reason, note=note, contact_id=contact_id, follow_up_on=follow_up_on,
                       status="open", owner_id=owner_id, opened_at=now, opened_by=actor, last_activity_at=now,
@@ -126,18 +135,19 @@ def open_dispute(session: Session, actor: User, customer: Customer, entry_ids: l
     session.add(dispute)
     _hold(entries, actor, dispute)
     total = sum(entry.balance_cents for entry in entries)
+    reason_label = _english(dispute.reason_label)  # the timeline and the history are written once, in English
     _step(session, actor, dispute, "opened",
-          f"{dispute.reason_label} on {_numbers(entries)} ({_money(total, entries[0].currency)})"
+          f"{reason_label} on {_numbers(entries)} ({_money(total, entries[0].currency)})"
           + (f": {note}" if note else ""))
     session.flush()
     audit.record(session, actor, "dispute.opened", f"Dispute #{dispute.id} opened on {_numbers(entries)}: "
-                 f"{dispute.reason_label}; reminders stop for them.", customer=customer, reason=note or None)
+                 f"{reason_label}; reminders stop for them.", customer=customer, reason=note or None)
     return dispute
 
 
 def _check_open(dispute: Dispute) -> None:
     if not dispute.is_open:
-        raise DisputeError(f"Dispute #{dispute.id} is resolved.")
+        raise DisputeError(_("Dispute #%(id)s is resolved.", id=dispute.id))
 
 
 def add_note(session: Session, actor: User, dispute: Dispute, text: str, *, file: tuple[str, bytes] | None = None,
@@ -146,17 +156,18 @@ def add_note(session: Session, actor: User, dispute: Dispute, text: str, *, file
     resolution too (what the customer said when told)."""
     text = (text or "").strip()
     if not text and file is None:
-        raise DisputeError("Write a note or choose a file.")
+        raise DisputeError(_("Write a note or choose a file."))
     if len(text) > MAX_NOTE:
-        raise DisputeError(f"A note has at most {MAX_NOTE:,} characters.")
+        raise DisputeError(_("A note has at most %(count)s characters.", count=format(MAX_NOTE, ",")))
     stored = {}
     if file is not None:
         name, data = display_name(file[0]), file[1]
         if len(data) > MAX_FILE_BYTES:
-            raise DisputeError(f"{name} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.")
+            raise DisputeError(_("%(name)s is larger than %(size)s MB.", name=name,
+                                 size=MAX_FILE_BYTES // (1024 * 1024)))
         kind = next((kind for magic, kind in FILE_TYPES.items() if data.startswith(magic)), None)
         if kind is None:
-            raise DisputeError(f"{name} is not a PDF, PNG or JPEG file.")
+            raise DisputeError(_("%(name)s is not a PDF, PNG or JPEG file.", name=name))
         stored = {"filename": name, "storage_name": store_bytes(Path(directory), data, suffix=kind[0]),
                   "size": len(data)}
     event = _step(session, actor, dispute, "note", text, **stored)
@@ -175,20 +186,21 @@ def set_status(session: Session, actor: User, dispute: Dispute, status: str) -> 
     """Open, waiting for the customer, waiting for us (resolving goes through `resolve`)."""
     _check_open(dispute)
     if status not in DISPUTE_STATUSES or status == "resolved":
-        raise DisputeError("Choose open, waiting for the customer or waiting for us (resolve it to close it).")
+        raise DisputeError(_("Choose open, waiting for the customer or waiting for us (resolve it to close it)."))
     if status == dispute.status:
         return
-    before = dispute.status_label
+    before = _english(dispute.status_label)  # the timeline and the history are written once, in English
     dispute.status = status
-    _step(session, actor, dispute, "status", f"{before} → {dispute.status_label}")
-    audit.record(session, actor, "dispute.status", f"Dispute #{dispute.id}: {before} → {dispute.status_label}",
+    after = _english(dispute.status_label)
+    _step(session, actor, dispute, "status", f"{before} → {after}")
+    audit.record(session, actor, "dispute.status", f"Dispute #{dispute.id}: {before} → {after}",
                  customer=dispute.customer)
 
 
 def assign(session: Session, actor: User, dispute: Dispute, owner_id: int | None) -> None:
     owner = session.get(User, owner_id) if owner_id is not None else None
     if owner_id is not None and (owner is None or not owner.active):
-        raise DisputeError("Choose an active user.")
+        raise DisputeError(_("Choose an active user."))
     if dispute.owner_id == owner_id:
         return
     dispute.owner = owner
@@ -210,16 +222,16 @@ def resolve(session: Session, actor: User, dispute: Dispute, outcome: str, *, no
     recorded), "not_justified" or "paid". Returns the entries whose reminders resume."""
     _check_open(dispute)
     if outcome not in DISPUTE_OUTCOMES:
-        raise DisputeError("Choose how the dispute ends: justified, not justified or paid.")
+        raise DisputeError(_("Choose how the dispute ends: justified, not justified or paid."))
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise DisputeError(f"The note has at most {MAX_NOTE:,} characters.")
+        raise DisputeError(_("The note has at most %(count)s characters.", count=format(MAX_NOTE, ",")))
     currency = dispute.entries[0].currency if dispute.entries else "EUR"
     if outcome == "justified" and credit_note_cents:
         disputed = sum(entry.open_cents for entry in dispute.entries if entry.kind == INVOICE)
         if credit_note_cents < 0 or credit_note_cents > disputed:
-            raise DisputeError(f"The credit note is at most what is disputed and still open: "
-                               f"{_money(disputed, currency)}.")
+            raise DisputeError(_("The credit note is at most what is disputed and still open: %(amount)s.",
+                                 amount=_money(disputed, currency)))
         dispute.outcome, dispute.credit_note_cents, dispute.status = outcome, credit_note_cents, "waiting_us"
         _step(session, actor, dispute, "resolved", f"Justified: a credit note of {_money(credit_note_cents, currency)} "
               "is to be issued; reminders stay stopped until it is recorded" + (f". {note}" if note else ""))
@@ -229,7 +241,7 @@ def resolve(session: Session, actor: User, dispute: Dispute, outcome: str, *, no
     dispute.outcome, dispute.status = outcome, "resolved"
     dispute.resolved_at, dispute.resolved_by_id = clock.now(), actor.id
     released = _release(session, dispute)
-    label = DISPUTE_OUTCOMES[outcome]
+    label = _english(DISPUTE_OUTCOMES[outcome])  # the timeline and the history are written once, in English
     resumed = f"; reminders resume for {_numbers(released)}" if released else ""
     _step(session, actor, dispute, "resolved", f"Resolved: {label.lower()}{resumed}" + (f". {note}" if note else ""))
     audit.record(session, actor, "dispute.resolved", f"Dispute #{dispute.id} resolved ({label.lower()}){resumed}",
@@ -242,16 +254,16 @@ def record_credit_note(session: Session, actor: User, dispute: Dispute, number: 
     """The credit note a justified dispute waited for: added to the customer, applied to the
     disputed invoices (the oldest due first), then the dispute is resolved."""
     if dispute.status == "resolved" or dispute.outcome != "justified":
-        raise DisputeError(f"Dispute #{dispute.id} is not waiting for a credit note.")
+        raise DisputeError(_("Dispute #%(id)s is not waiting for a credit note.", id=dispute.id))
     number = (number or "").strip()
     if not number or len(number) > 60:
-        raise DisputeError("Give the credit note's number (at most 60 characters).")
+        raise DisputeError(_("Give the credit note's number (at most 60 characters)."))
     invoices = [entry for entry in dispute.entries if entry.kind == INVOICE and entry.is_open]
     open_total = sum(entry.open_cents for entry in invoices)
     currency = dispute.entries[0].currency
     if amount_cents <= 0 or amount_cents > open_total:
-        raise DisputeError(f"The credit note is more than zero and at most what the invoices still owe: "
-                           f"{_money(open_total, currency)}.")
+        raise DisputeError(_("The credit note is more than zero and at most what the invoices still owe: "
+                             "%(amount)s.", amount=_money(open_total, currency)))
     try:
         credit_note = entry_rules.add(session, actor, dispute.customer, {
             "number": number, "kind": CREDIT_NOTE, "issue_date": issue_date, "due_date": issue_date,
@@ -371,7 +383,7 @@ def dispute_rows(session: Session, filters: DisputeFilters, *, limit: int | None
                 select(DisputeEntry.dispute_id, Entry.kind, Entry.currency, Entry.open_cents)
                 .join(Entry, Entry.id == DisputeEntry.entry_id)
                 .where(DisputeEntry.dispute_id.in_([d.id for d in disputes]))):
-            cents, _ = amounts.get(dispute_id, (0, currency))
+            cents, _currency = amounts.get(dispute_id, (0, currency))
             amounts[dispute_id] = (cents + (-open_cents if kind == CREDIT_NOTE else open_cents), currency)
     rows = []
     for dispute in disputes:

@@ -17,6 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain import audit, clock
+from domain.i18n import _
+from domain.i18n import lazy_gettext as _l
+from domain.i18n import speaking
 from domain.ledger.payments import set_open_amount
 from domain.models import CREDIT_NOTE, ENTRY_KINDS, INVOICE, CompanySettings, Customer, Entry, Payment, User
 from domain.money import AmountError, format_money, parse_amount
@@ -28,9 +31,9 @@ def default_terms_days(session: Session) -> int:
     """The payment terms of customers without their own: Settings → Company, else 30 days."""
     terms = session.scalar(select(CompanySettings.payment_terms_days))
     return DEFAULT_TERMS_DAYS if terms is None else terms
-KIND_LABELS = {INVOICE: "Invoice", CREDIT_NOTE: "Credit note"}
-LABELS = {"number": "Number", "kind": "Kind", "issue_date": "Issue date", "due_date": "Due date",
-          "amount": "Amount", "currency": "Currency"}
+KIND_LABELS = {INVOICE: _l("Invoice"), CREDIT_NOTE: _l("Credit note")}
+LABELS = {"number": _l("Number"), "kind": _l("Kind"), "issue_date": _l("Issue date"), "due_date": _l("Due date"),
+          "amount": _l("Amount"), "currency": _l("Currency")}
 
 
 class EntryError(ValueError):
@@ -44,7 +47,7 @@ def _date(value: str, label: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise EntryError(f"{value!r} is not a date") from None
+        raise EntryError(_("%(value)s is not a date", value=repr(value))) from None
 
 
 def check_entry(form: Mapping[str, str], customer: Customer, *, new: bool = True,
@@ -55,13 +58,13 @@ def check_entry(form: Mapping[str, str], customer: Customer, *, new: bool = True
     if new:
         number = (form.get("number") or "").strip()
         if not number:
-            errors["number"] = "required"
+            errors["number"] = _("required")
         elif len(number) > 60:
-            errors["number"] = "longer than 60 characters"
+            errors["number"] = _("longer than %(max)d characters", max=60)
         values["number"] = number
         kind = form.get("kind") or INVOICE
         if kind not in ENTRY_KINDS:
-            errors["kind"] = "choose invoice or credit note"
+            errors["kind"] = _("choose invoice or credit note")
         values["kind"] = kind
     for name in ("issue_date", "due_date"):
         try:
@@ -69,22 +72,22 @@ def check_entry(form: Mapping[str, str], customer: Customer, *, new: bool = True
         except EntryError as error:
             errors[name] = str(error)
     if "issue_date" not in errors and values["issue_date"] is None:
-        errors["issue_date"] = "required"
+        errors["issue_date"] = _("required")
     if not errors.get("issue_date") and not errors.get("due_date"):
         if values["due_date"] is None:
             terms = customer.payment_terms_days
             values["due_date"] = values["issue_date"] + timedelta(days=default_terms if terms is None else terms)
         elif values["due_date"] < values["issue_date"]:
-            errors["due_date"] = "before the issue date"
+            errors["due_date"] = _("before the issue date")
     try:
         values["amount_cents"] = parse_amount(form.get("amount", ""))
         if values["amount_cents"] == 0:
-            errors["amount"] = "must be more than zero"
+            errors["amount"] = _("must be more than zero")
     except AmountError as error:
         errors["amount"] = str(error)
     currency = (form.get("currency") or "EUR").strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", currency):
-        errors["currency"] = f"{currency!r} is not a currency code like EUR"
+        errors["currency"] = _("%(value)s is not a currency code like EUR", value=repr(currency))
     values["currency"] = currency
     return values, errors
 
@@ -95,15 +98,17 @@ def _money(cents: int, currency: str) -> str:
 
 def add(session: Session, actor: User, customer: Customer, values: dict) -> Entry:
     if session.scalar(select(Entry.id).where(Entry.number == values["number"])) is not None:
-        raise EntryError(f"An entry numbered {values['number']} already exists: entry numbers are unique.")
+        raise EntryError(_("An entry numbered %(number)s already exists: entry numbers are unique.",
+                           number=values["number"]))
     entry = Entry(customer=customer, number=values["number"], kind=values["kind"], issue_date=values["issue_date"],
                   due_date=values["due_date"], amount_cents=values["amount_cents"], currency=values["currency"],
                   open_cents=values["amount_cents"], is_open=True, reminder_level=0)
     session.add(entry)
     session.flush()
-    audit.record(session, actor, "entry.added",
-                 f"{KIND_LABELS[entry.kind]} {entry.number} added: {_money(entry.amount_cents, entry.currency)}, "
-                 f"issued {entry.issue_date:%d/%m/%Y}, due {entry.due_date:%d/%m/%Y}.", entry=entry)
+    with speaking("en"):  # the history is written once, in English
+        detail = (f"{KIND_LABELS[entry.kind]} {entry.number} added: {_money(entry.amount_cents, entry.currency)}, "
+                  f"issued {entry.issue_date:%d/%m/%Y}, due {entry.due_date:%d/%m/%Y}.")
+    audit.record(session, actor, "entry.added", detail, entry=entry)
     return entry
 
 
@@ -113,33 +118,51 @@ def paid_cents(session: Session, entry: Entry) -> int:
                           .where(Payment.entry_id == entry.id, Payment.reversed_at.is_(None))) or 0
 
 
-def change(session: Session, actor: User, entry: Entry, values: dict) -> list[str]:
-    """Change the dates, the amount or the currency; the open amount moves by the amount's change.
-    An amount below what is already paid, or a currency change once something is paid, is refused."""
-    if entry.cancelled_at is not None:
-        raise EntryError(f"{entry.number} is cancelled: it cannot be changed.")
-    paid = paid_cents(session, entry)
-    if values["amount_cents"] != entry.amount_cents and values["amount_cents"] < entry.amount_cents - entry.open_cents:
-        raise EntryError(f"{_money(entry.amount_cents - entry.open_cents, entry.currency)} of {entry.number} is "
-                         "already paid: the amount cannot be less.")
-    if values["currency"] != entry.currency and paid:
-        raise EntryError(f"{entry.number} has payments in {entry.currency}: its currency cannot change.")
+def _changes(entry: Entry, values: dict) -> list[str]:
+    """What `values` change on the entry, before → after, in the current language."""
     changes = []
     for name in ("issue_date", "due_date"):
         if getattr(entry, name) != values[name]:
-            changes.append(f"{LABELS[name]}: {getattr(entry, name):%d/%m/%Y} → {values[name]:%d/%m/%Y}")
-            setattr(entry, name, values[name])
+            changes.append(_("%(field)s: %(before)s → %(after)s", field=LABELS[name],
+                             before=getattr(entry, name).strftime("%d/%m/%Y"),
+                             after=values[name].strftime("%d/%m/%Y")))
     if values["currency"] != entry.currency:
-        changes.append(f"Currency: {entry.currency} → {values['currency']}")
-        entry.currency = values["currency"]
+        changes.append(_("%(field)s: %(before)s → %(after)s", field=LABELS["currency"], before=entry.currency,
+                         after=values["currency"]))
     if values["amount_cents"] != entry.amount_cents:
-        before, open_before = entry.amount_cents, entry.open_cents
-        set_open_amount(entry, entry.open_cents + values["amount_cents"] - before)
+        currency = values["currency"]
+        open_after = entry.open_cents + values["amount_cents"] - entry.amount_cents
+        changes.append(_("%(field)s: %(before)s → %(after)s (open amount %(open_before)s → %(open_after)s)",
+                         field=LABELS["amount"], before=_money(entry.amount_cents, currency),
+                         after=_money(values["amount_cents"], currency), open_before=_money(entry.open_cents, currency),
+                         open_after=_money(open_after, currency)))
+    return changes
+
+
+def change(session: Session, actor: User, entry: Entry, values: dict) -> list[str]:
+    """Change the dates, the amount or the currency; the open amount moves by the amount's change.
+    An amount below what is already paid, or a currency change once something is paid, is refused.
+    Returns the changes, in the reader's language (the history has them in English)."""
+    if entry.cancelled_at is not None:
+        raise EntryError(_("%(number)s is cancelled: it cannot be changed.", number=entry.number))
+    paid = paid_cents(session, entry)
+    if values["amount_cents"] != entry.amount_cents and values["amount_cents"] < entry.amount_cents - entry.open_cents:
+        raise EntryError(_("%(amount)s of %(number)s is already paid: the amount cannot be less.",
+                           amount=_money(entry.amount_cents - entry.open_cents, entry.currency), number=entry.number))
+    if values["currency"] != entry.currency and paid:
+        raise EntryError(_("%(number)s has payments in %(currency)s: its currency cannot change.",
+                           number=entry.number, currency=entry.currency))
+    changes = _changes(entry, values)
+    with speaking("en"):  # the history is written once, in English
+        history = _changes(entry, values)
+    for name in ("issue_date", "due_date", "currency"):
+        if getattr(entry, name) != values[name]:
+            setattr(entry, name, values[name])
+    if values["amount_cents"] != entry.amount_cents:
+        set_open_amount(entry, entry.open_cents + values["amount_cents"] - entry.amount_cents)
         entry.amount_cents = values["amount_cents"]
-        changes.append(f"Amount: {_money(before, entry.currency)} → {_money(entry.amount_cents, entry.currency)} "
-                       f"(open amount {_money(open_before, entry.currency)} → {_money(entry.open_cents, entry.currency)})")
-    if changes:
-        audit.record(session, actor, "entry.changed", f"{entry.number} changed: " + "; ".join(changes) + ".",
+    if history:
+        audit.record(session, actor, "entry.changed", f"{entry.number} changed: " + "; ".join(history) + ".",
                      entry=entry)
     return changes
 
@@ -149,14 +172,16 @@ def cancel(session: Session, actor: User, entry: Entry, reason: str) -> None:
     An entry with payments recorded is refused: reverse them first, or record a credit note."""
     reason = (reason or "").strip()
     if not reason:
-        raise EntryError("Say why the entry is cancelled.")
+        raise EntryError(_("Say why the entry is cancelled."))
     if entry.cancelled_at is not None:
-        raise EntryError(f"{entry.number} is already cancelled.")
+        raise EntryError(_("%(number)s is already cancelled.", number=entry.number))
     if paid_cents(session, entry):
-        raise EntryError(f"{entry.number} has payments recorded: reverse them first, or record a credit note.")
+        raise EntryError(_("%(number)s has payments recorded: reverse them first, or record a credit note.",
+                           number=entry.number))
     before = entry.open_cents
     entry.cancelled_at, entry.cancelled_by_id, entry.cancel_reason = clock.now(), actor.id, reason[:500]
     set_open_amount(entry, 0)
-    audit.record(session, actor, "entry.cancelled",
-                 f"{KIND_LABELS.get(entry.kind, entry.kind)} {entry.number} cancelled: open amount "
-                 f"{_money(before, entry.currency)} → {_money(0, entry.currency)}.", entry=entry, reason=reason)
+    with speaking("en"):  # the history is written once, in English
+        detail = (f"{KIND_LABELS.get(entry.kind, entry.kind)} {entry.number} cancelled: open amount "
+                  f"{_money(before, entry.currency)} → {_money(0, entry.currency)}.")
+    audit.record(session, actor, "entry.cancelled", detail, entry=entry, reason=reason)

@@ -25,6 +25,9 @@ from sqlalchemy.orm import Session
 
 from domain import audit, clock
 from domain import settings as settings_rules
+from domain.i18n import _
+from domain.i18n import lazy_gettext as _l
+from domain.i18n import speaking
 from domain.listing import whole_number
 from domain.models import (CREDIT_NOTE_PAYMENT, INVOICE, ClaimedCharge, CompanySettings, Customer, CustomerSummary,
                            Entry, LateChargesTotal, Payment, ReferenceRate, User)
@@ -32,8 +35,8 @@ from domain.money import parse_amount, plain
 
 RATES_FILE = Path(__file__).with_name("reference_rates.csv")
 LEGAL, CONTRACTUAL = "legal", "contractual"
-BASES = {LEGAL: "Legal rate (ECB + 10 points, at least 3 × the legal interest rate)",
-         CONTRACTUAL: "Contractual rate"}
+BASES = {LEGAL: _l("Legal rate (ECB + 10 points, at least 3 × the legal interest rate)"),
+         CONTRACTUAL: _l("Contractual rate")}
 DEFAULT_INDEMNITIES = {"EUR": 4000}  # article D441-5
 MARGIN_BP = 1000  # the 10 points over the ECB rate
 DAYS_IN_YEAR = 365
@@ -73,7 +76,9 @@ def next_half_year(start: date) -> date:
 
 
 def half_year_label(start: date) -> str:
-    return f"{'1st' if start.month == 1 else '2nd'} half of {start.year}"
+    if start.month == 1:
+        return _("1st half of %(year)s", year=start.year)
+    return _("2nd half of %(year)s", year=start.year)
 
 
 def percent_to_bp(text: str, label: str, highest: int = 10000) -> int:
@@ -82,10 +87,11 @@ def percent_to_bp(text: str, label: str, highest: int = 10000) -> int:
     try:
         value = Decimal(cleaned)
     except InvalidOperation:
-        raise RateError({label: f"{text!r} is not a percentage like 2.15."}) from None
+        raise RateError({label: _("%(value)s is not a percentage like 2.15.", value=repr(text))}) from None
     bp = value * 100
     if not value.is_finite() or bp != bp.to_integral_value() or not 0 <= bp <= highest:
-        raise RateError({label: f"{text!r}: a percentage from 0 to {highest // 100}, with at most 2 decimals."})
+        raise RateError({label: _("%(value)s: a percentage from 0 to %(highest)s, with at most 2 decimals.",
+                                  value=repr(text), highest=highest // 100)})
     return int(bp)
 
 
@@ -110,7 +116,7 @@ def reference_rates(session: Session) -> dict[date, HalfYear]:
     rates = dict(shipped_rates())
     for row in session.scalars(select(ReferenceRate)):
         rates[row.starts_on] = HalfYear(row.starts_on, row.ecb_rate_bp, row.legal_rate_bp,
-                                        row.updated_by.display_name if row.updated_by else "an admin")
+                                        row.updated_by.display_name if row.updated_by else _("an admin"))
     return dict(sorted(rates.items()))
 
 
@@ -122,14 +128,14 @@ def set_half_year(session: Session, actor: User, starts_on: str, ecb: str, legal
         if start.day != 1 or start.month not in (1, 7):
             raise ValueError
     except ValueError:
-        errors["starts_on"] = "A half-year starts on 1 January or 1 July."
+        errors["starts_on"] = _("A half-year starts on 1 January or 1 July.")
         start = None
     values = {}
-    for name, text, label in (("ecb", ecb, "ECB main refinancing rate"), ("legal", legal, "Legal interest rate")):
+    for name, text, label in (("ecb", ecb, _("ECB main refinancing rate")), ("legal", legal, _("Legal interest rate"))):
         try:
             values[name] = percent_to_bp(text, name, highest=5000)
         except RateError as problem:
-            errors[name] = f"{label}: {problem.errors[name]}"
+            errors[name] = _("%(label)s: %(problem)s", label=label, problem=problem.errors[name])
     if errors:
         raise RateError(errors)
     row = session.get(ReferenceRate, start)
@@ -139,8 +145,10 @@ def set_half_year(session: Session, actor: User, starts_on: str, ecb: str, legal
         session.add(row)
     row.ecb_rate_bp, row.legal_rate_bp, row.updated_by_id = values["ecb"], values["legal"], actor.id
     was = (f" (was {bp_to_percent(before.ecb_bp)} % and {bp_to_percent(before.legal_bp)} %)" if before else "")
+    with speaking("en"):  # the history is written once, in English
+        half_year = half_year_label(start)
     audit.record(session, actor, "settings.reference_rates",
-                 f"Rates of the {half_year_label(start)}: ECB {bp_to_percent(values['ecb'])} %, legal interest "
+                 f"Rates of the {half_year}: ECB {bp_to_percent(values['ecb'])} %, legal interest "
                  f"{bp_to_percent(values['legal'])} %{was}.")
     return HalfYear(start, values["ecb"], values["legal"], actor.display_name)
 
@@ -181,7 +189,7 @@ class Terms:
 
     def rate_label(self, day: date) -> str:
         bp = self.annual_bp(half_year_of(day))
-        return "unknown" if bp is None else f"{bp_to_percent(bp)} %"
+        return _("unknown") if bp is None else f"{bp_to_percent(bp)} %"
 
 
 def terms(session: Session) -> Terms:
@@ -203,7 +211,7 @@ def save_terms(session: Session, actor: User, *, basis: str, contractual_rate: s
     """Check every field, then save them all or none."""
     errors: dict[str, str] = {}
     if basis not in BASES:
-        errors["basis"] = "Choose the legal rate or a contractual rate."
+        errors["basis"] = _("Choose the legal rate or a contractual rate.")
     contractual_bp = None
     if (contractual_rate or "").strip():
         try:
@@ -211,7 +219,7 @@ def save_terms(session: Session, actor: User, *, basis: str, contractual_rate: s
         except RateError as problem:
             errors.update(problem.errors)
     elif basis == CONTRACTUAL:
-        errors["contractual_rate"] = "A contractual basis needs its annual rate, e.g. 12."
+        errors["contractual_rate"] = _("A contractual basis needs its annual rate, e.g. 12.")
     amounts = {}
     for currency, text in indemnities.items():
         if not (text or "").strip():
@@ -219,23 +227,25 @@ def save_terms(session: Session, actor: User, *, basis: str, contractual_rate: s
         try:
             amounts[currency] = parse_amount(text)
         except ValueError as problem:
-            errors[f"indemnity_{currency}"] = f"{currency}: {problem}"
+            errors[f"indemnity_{currency}"] = _("%(label)s: %(problem)s", label=currency, problem=problem)
             continue
     days = (notice_days or "").strip()
     if not 1 <= (whole_number(days) or 0) <= 90:
-        errors["notice_days"] = "The payment deadline of a formal notice: a number of days from 1 to 90."
+        errors["notice_days"] = _("The payment deadline of a formal notice: a number of days from 1 to 90.")
     if errors:
         raise RateError(errors)
     company = settings_rules.company(session)
     if company is None:
-        raise RateError({"basis": "Fill in the company first (Settings → Company): its notices are signed by it."})
+        raise RateError({"basis": _("Fill in the company first (Settings → Company): its notices are signed by it.")})
     before = terms_of(company, {})
     company.late_payment_basis, company.contractual_rate_bp = basis, contractual_bp
     company.recovery_indemnities, company.notice_days = amounts, int(days)
     after = terms_of(company, {})
     if before != after:
+        with speaking("en"):  # the history is written once, in English
+            basis_label = str(BASES[basis]).lower()
         audit.record(session, actor, "settings.late_payment",
-                     f"Late payment: {BASES[basis].lower()}"
+                     f"Late payment: {basis_label}"
                      + (f" {bp_to_percent(contractual_bp)} %" if basis == CONTRACTUAL else "")
                      + "; indemnity " + (", ".join(f"{c} {plain(a)}" for c, a in sorted(amounts.items())) or "none")
                      + f"; formal notice deadline {days} days.")
@@ -438,7 +448,7 @@ def accrue(session: Session, today: date | None = None, terms_now: Terms | None 
     indemnities = found_terms.indemnities
     for entry_id, customer_id, currency, due_date, open_cents in rows:
         last = through.get(entry_id)
-        cents, _ = interest_cents(open_cents, paid.get(entry_id), due_date, today, found_terms,
+        cents, _missing = interest_cents(open_cents, paid.get(entry_id), due_date, today, found_terms,
                                   since=last + timedelta(days=1) if last else None)
         total = totals.get((customer_id, currency))
         if total is None:

@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.i18n import _
 from domain.models import Entry, Payment
 from domain.money import plain
 
@@ -28,14 +29,13 @@ def record_payment(session: Session, entry: Entry, paid_on: date, amount_cents: 
     pay an invoice twice.
     """
     if amount_cents <= 0:
-        raise PaymentError("the amount must be positive")
+        raise PaymentError(_("the amount must be positive"))
     existing = session.scalar(select(Payment).where(Payment.entry_id == entry.id, Payment.reference == reference))
     if existing is not None:
         return PaymentResult(existing, duplicate=True)
     if amount_cents > entry.open_cents:
-        raise PaymentError(
-            f"payment of {plain(amount_cents)} is larger than the open amount {plain(entry.open_cents)}"
-        )
+        raise PaymentError(_("payment of %(amount)s is larger than the open amount %(open)s",
+                               amount=plain(amount_cents), open=plain(entry.open_cents)))
     payment = Payment(entry=entry, paid_on=paid_on, amount_cents=amount_cents, reference=reference)
     session.add(payment)
     set_open_amount(entry, entry.open_cents - amount_cents)

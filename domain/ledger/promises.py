@@ -21,6 +21,9 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain import audit, clock
+from domain.i18n import _
+from domain.i18n import lazy_gettext as _l
+from domain.i18n import lazy_pgettext, speaking
 from domain.ledger.summaries import follow_customer_changes, new_stamp
 from domain.listing import keys_and_count, like_escape
 from domain.models import (INVOICE, PROMISE_CHANNELS, PROMISE_STATUSES, CompanySettings, Contact, Customer, Entry,
@@ -61,41 +64,45 @@ def record_promise(session: Session, actor: User, customer: Customer, entry_ids:
     today = clock.today()
     ids = sorted(set(entry_ids))
     if not ids:
-        raise PromiseError("Tick the invoices the customer promises to pay.")
+        raise PromiseError(_("Tick the invoices the customer promises to pay."))
     entries = list(session.scalars(select(Entry).where(Entry.id.in_(ids), Entry.customer_id == customer.id)
                                    .order_by(Entry.due_date, Entry.number)))
     if len(entries) != len(ids):
-        raise PromiseError("Some of these entries are not this customer's: reload the page.")
+        raise PromiseError(_("Some of these entries are not this customer's: reload the page."))
     not_invoices = [e.number for e in entries if e.kind != INVOICE]
     if not_invoices:
-        raise PromiseError(f"{', '.join(not_invoices)}: a promise is to pay invoices, not credit notes.")
+        raise PromiseError(_("%(numbers)s: a promise is to pay invoices, not credit notes.",
+                             numbers=", ".join(not_invoices)))
     closed = [e.number for e in entries if not e.is_open or e.cancelled_at is not None]
     if closed:
-        raise PromiseError(f"{', '.join(closed)}: paid or cancelled, nothing left to promise.")
+        raise PromiseError(_("%(numbers)s: paid or cancelled, nothing left to promise.", numbers=", ".join(closed)))
     if len({e.currency for e in entries}) > 1:
-        raise PromiseError("These invoices are in different currencies: one promise per currency.")
+        raise PromiseError(_("These invoices are in different currencies: one promise per currency."))
     held = _open_promises_of(session, ids)
     if held:
-        numbers = ", ".join(f"{e.number} (promise #{held[e.id]})" for e in entries if e.id in held)
-        raise PromiseError(f"Already promised: {numbers}. Cancel that promise first if the customer changed it.")
+        numbers = ", ".join(_("%(number)s (promise #%(id)s)", number=e.number, id=held[e.id])
+                            for e in entries if e.id in held)
+        raise PromiseError(_("Already promised: %(numbers)s. Cancel that promise first if the customer changed it.",
+                             numbers=numbers))
     if channel not in PROMISE_CHANNELS:
-        raise PromiseError("Choose how the customer promised: " + ", ".join(PROMISE_CHANNELS.values()).lower() + ".")
+        raise PromiseError(_("Choose how the customer promised: %(choices)s.",
+                             choices=", ".join(str(label) for label in PROMISE_CHANNELS.values()).lower()))
     if promised_on < today:
-        raise PromiseError("The promised date has passed: a promise is for today or later.")
+        raise PromiseError(_("The promised date has passed: a promise is for today or later."))
     if promised_on > today + timedelta(days=366):
-        raise PromiseError("A promise more than a year away is a payment schedule: record a schedule instead.")
+        raise PromiseError(_("A promise more than a year away is a payment schedule: record a schedule instead."))
     open_total = sum(e.open_cents for e in entries)
     amount = open_total if amount_cents is None else amount_cents
     currency = entries[0].currency
     if amount <= 0 or amount > open_total:
-        raise PromiseError(f"The promised amount must be more than zero and at most what these invoices owe: "
-                           f"{format_money(open_total, currency)}.")
+        raise PromiseError(_("The promised amount must be more than zero and at most what these invoices owe: "
+                             "%(amount)s.", amount=format_money(open_total, currency)))
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise PromiseError(f"The note has at most {MAX_NOTE:,} characters.")
+        raise PromiseError(_("The note has at most %(count)s characters.", count=format(MAX_NOTE, ",")))
     if contact_id is not None and session.scalar(select(Contact.id).where(
             Contact.id == contact_id, Contact.customer_id == customer.id)) is None:
-        raise PromiseError("This contact is not one of the customer's.")
+        raise PromiseError(_("This contact is not one of the customer's."))
     promise = Promise(customer=customer, amount_cents=amount, currency=currency, promised_on=promised_on,
                       grace_days=grace_days(session), channel=channel, contact_id=contact_id, note=note,
                       recorded_by=actor, recorded_at=clock.now(), open_at_start_cents=open_total, status="open",
@@ -104,9 +111,11 @@ def record_promise(session: Session, actor: User, customer: Customer, entry_ids:
     for entry in entries:
         entry.promised_until = max(promise.until, entry.promised_until or promise.until)
     session.flush()
+    with speaking("en"):  # the history is written once, in English
+        channel_label = str(promise.channel_label).lower()
     audit.record(session, actor, "promise.recorded",
                  f"Promise #{promise.id}: {format_money(amount, currency)} by {promised_on:%d/%m/%Y} "
-                 f"({promise.channel_label.lower()}) on {_numbers(entries)}; reminders wait until "
+                 f"({channel_label}) on {_numbers(entries)}; reminders wait until "
                  f"{promise.until:%d/%m/%Y}.", customer=customer, reason=note or None)
     return promise
 
@@ -115,9 +124,10 @@ def cancel_promise(session: Session, actor: User, promise: Promise, reason: str)
     """Recorded by mistake, or replaced by another: taken off, with the reason; the pause ends."""
     reason = (reason or "").strip()
     if promise.status != "open":
-        raise PromiseError(f"Promise #{promise.id} is {promise.status_label.lower()}: only an open one can be cancelled.")
+        raise PromiseError(_("Promise #%(id)s is %(status)s: only an open one can be cancelled.", id=promise.id,
+                             status=str(promise.status_label).lower()))
     if not reason:
-        raise PromiseError("Say why the promise is cancelled.")
+        raise PromiseError(_("Say why the promise is cancelled."))
     promise.status, promise.cancelled_reason, promise.settled_on = "cancelled", reason[:500], clock.today()
     session.flush()
     _forget(session, Entry, _release_all(session, [promise.id]))
@@ -271,7 +281,9 @@ def promises_of(session: Session, customer: Customer, limit: int = 50) -> list[P
 
 # --- the Promises page --------------------------------------------------------------------------
 
-VIEWS = {"open": "Open", "week": "Due this week", "broken": "Broken", "kept": "Kept", "all": "All"}
+VIEWS = {"open": lazy_pgettext("promises", "Open"), "week": _l("Due this week"),
+         "broken": lazy_pgettext("promises", "Broken"), "kept": lazy_pgettext("promises", "Kept"),
+         "all": lazy_pgettext("promises", "All")}
 
 
 @dataclass(frozen=True)

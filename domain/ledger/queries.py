@@ -11,6 +11,9 @@ from sqlalchemy import Select, and_, bindparam, case, exists, func, literal, or_
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from domain import clock
+from domain.i18n import _
+from domain.i18n import lazy_gettext as _l
+from domain.i18n import pgettext
 from domain.ledger.aging import BUCKET_COLUMNS, BUCKET_KEYS, bucket_due_range
 from domain.ledger.summaries import summaries_stamp
 from domain.listing import (COUNT_CAP, PAGE_SIZE, FilterError, Page, flag, keys_and_count, like_escape, parse_date,
@@ -64,18 +67,21 @@ def parse_filters(args: Mapping[str, str], sort_keys: tuple[str, ...]) -> Filter
     level = None
     if level_text:
         if not level_text.isdigit() or not 1 <= int(level_text) <= MAX_LEVEL:
-            raise FilterError(f"The reminder level must be R1 to R{MAX_LEVEL}, not {args.get('level')!r}.")
+            raise FilterError(_("The reminder level must be R1 to R%(max)d, not %(value)s.", max=MAX_LEVEL,
+                                value=repr(args.get("level"))))
         level = int(level_text)
     bucket = (args.get("bucket") or "").strip() or None
     if bucket is not None and bucket not in BUCKET_KEYS:
-        raise FilterError(f"Unknown aging bucket {bucket!r}: choose one of {', '.join(BUCKET_KEYS)}.")
+        raise FilterError(_("Unknown aging bucket %(value)s: choose one of %(choices)s.", value=repr(bucket),
+                            choices=", ".join(BUCKET_KEYS)))
     sort, direction, page = parse_sort_and_page(args, sort_keys)
-    due_from, due_to = parse_date(args, "from", "from"), parse_date(args, "to", "to")
+    due_from = parse_date(args, "from", pgettext("date filter", "from"))
+    due_to = parse_date(args, "to", pgettext("date filter", "to"))
     if due_from and due_to and due_from > due_to:
-        raise FilterError("The from date is after the to date.")
+        raise FilterError(_("The from date is after the to date."))
     promise = (args.get("promise") or "").strip()
     if promise not in PROMISE_FILTERS:
-        raise FilterError(f"Unknown promise filter {promise!r}: choose open or broken.")
+        raise FilterError(_("Unknown promise filter %(value)s: choose open or broken.", value=repr(promise)))
     return Filters(
         q=(args.get("q") or "").strip()[:100], level=level, bucket=bucket,
         in_collection=flag(args, "collection"), stopped=flag(args, "stopped"), disputed=flag(args, "disputed"),
@@ -83,7 +89,7 @@ def parse_filters(args: Mapping[str, str], sort_keys: tuple[str, ...]) -> Filter
     )
 
 
-PROMISE_FILTERS = {"": "", "open": "Promise open", "broken": "Promise broken (30 days)"}
+PROMISE_FILTERS = {"": "", "open": _l("Promise open"), "broken": _l("Promise broken (30 days)")}
 BROKEN_RECENTLY_DAYS = 30
 
 

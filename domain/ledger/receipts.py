@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from domain import audit, clock
+from domain.i18n import _, speaking
 from domain.ledger.payments import PaymentError, record_payment, set_open_amount
 from domain.models import INVOICE, PAYMENT_METHODS, Customer, Entry, Payment, Receipt, User
 from domain.money import format_money
@@ -72,34 +73,35 @@ def record(session: Session, actor: User, customer: Customer, form: ReceiptForm)
         if earlier is not None:
             return earlier  # the same form again: recorded once
     if form.method not in PAYMENT_METHODS:
-        raise ReceiptError("Choose how it was paid.")
+        raise ReceiptError(_("Choose how it was paid."))
     if form.amount_cents <= 0:
-        raise ReceiptError("The amount must be more than zero.")
+        raise ReceiptError(_("The amount must be more than zero."))
     if form.received_on > clock.today():
-        raise ReceiptError(f"The payment date {form.received_on:%d/%m/%Y} is in the future.")
+        raise ReceiptError(_("The payment date %(date)s is in the future.",
+                             date=form.received_on.strftime("%d/%m/%Y")))
     reference = form.reference.strip()
     if len(reference) > 100:
-        raise ReceiptError("The reference is longer than 100 characters.")
+        raise ReceiptError(_("The reference is longer than 100 characters."))
     parts = {entry_id: cents for entry_id, cents in form.allocations.items() if cents}
     if not parts:
-        raise ReceiptError("Allocate the payment to at least one invoice.")
+        raise ReceiptError(_("Allocate the payment to at least one invoice."))
     entries = {e.id: e for e in session.scalars(select(Entry).where(Entry.id.in_(parts)).with_for_update())}
     if len(entries) != len(parts) or any(e.customer_id != customer.id for e in entries.values()):
-        raise ReceiptError("An invoice of this payment is not one of this customer's any more: reload the page.")
+        raise ReceiptError(_("An invoice of this payment is not one of this customer's any more: reload the page."))
     currencies = {e.currency for e in entries.values()}
     if len(currencies) > 1:
-        raise ReceiptError("A payment is in one currency: allocate it to invoices of one currency only.")
+        raise ReceiptError(_("A payment is in one currency: allocate it to invoices of one currency only."))
     currency = currencies.pop()
     problems = []
     for entry_id, cents in parts.items():
         entry = entries[entry_id]
         if cents < 0:
-            problems.append(f"{entry.number}: the amount allocated cannot be negative.")
+            problems.append(_("%(number)s: the amount allocated cannot be negative.", number=entry.number))
         elif entry.kind != INVOICE or not entry.is_open:
-            problems.append(f"{entry.number} is not an open invoice any more.")
+            problems.append(_("%(number)s is not an open invoice any more.", number=entry.number))
         elif cents > entry.open_cents:
-            problems.append(f"{entry.number}: {_money(cents, currency)} is more than its open amount "
-                            f"{_money(entry.open_cents, currency)}.")
+            problems.append(_("%(number)s: %(amount)s is more than its open amount %(open)s.", number=entry.number,
+                              amount=_money(cents, currency), open=_money(entry.open_cents, currency)))
     if problems:
         raise ReceiptError(" ".join(problems))
     allocated = sum(parts.values())
@@ -107,14 +109,14 @@ def record(session: Session, actor: User, customer: Customer, form: ReceiptForm)
         left = form.amount_cents - allocated
         owed = sum(e.open_cents for e in open_invoices(session, customer) if e.currency == currency)
         if form.amount_cents > owed:
-            raise ReceiptError(f"The payment is {_money(form.amount_cents - owed, currency)} more than everything "
-                               f"this customer owes ({_money(owed, currency)}): an overpayment is not recorded. "
-                               "Check the amount.")
-        raise ReceiptError(f"{_money(left, currency)} of the payment is not allocated: allocate it to invoices, "
-                           "or lower the amount.")
+            raise ReceiptError(_("The payment is %(excess)s more than everything this customer owes (%(owed)s): "
+                                 "an overpayment is not recorded. Check the amount.",
+                                 excess=_money(form.amount_cents - owed, currency), owed=_money(owed, currency)))
+        raise ReceiptError(_("%(amount)s of the payment is not allocated: allocate it to invoices, or lower the "
+                             "amount.", amount=_money(left, currency)))
     if allocated > form.amount_cents:
-        raise ReceiptError(f"The invoices add up to {_money(allocated, currency)}, more than the payment "
-                           f"({_money(form.amount_cents, currency)}).")
+        raise ReceiptError(_("The invoices add up to %(allocated)s, more than the payment (%(amount)s).",
+                             allocated=_money(allocated, currency), amount=_money(form.amount_cents, currency)))
 
     receipt = Receipt(customer=customer, received_on=form.received_on, amount_cents=form.amount_cents,
                       currency=currency, method=form.method, reference=reference, recorded_by_id=actor.id,
@@ -124,16 +126,18 @@ def record(session: Session, actor: User, customer: Customer, form: ReceiptForm)
     # The payments' own reference: what the user wrote, or the receipt's number when they wrote none
     # (a second payment without reference on the same invoice is not a duplicate import).
     payment_reference = reference or f"receipt {receipt.id}"
-    how = _how(form.amount_cents, currency, form.method, reference, form.received_on)
+    with speaking("en"):  # the history is written once, in English
+        how = _how(form.amount_cents, currency, form.method, reference, form.received_on)
     for entry_id, cents in sorted(parts.items(), key=lambda item: (entries[item[0]].due_date, item[0])):
         entry = entries[entry_id]
         before = entry.open_cents
         try:
             result = record_payment(session, entry, form.received_on, cents, payment_reference)
         except PaymentError as error:
-            raise ReceiptError(f"{entry.number}: {error}.") from None
+            raise ReceiptError(_("%(number)s: %(problem)s.", number=entry.number, problem=error)) from None
         if result.duplicate:
-            raise ReceiptError(f"A payment with the reference {reference!r} is already recorded on {entry.number}.")
+            raise ReceiptError(_("A payment with the reference %(reference)s is already recorded on %(number)s.",
+                                 reference=repr(reference), number=entry.number))
         result.payment.receipt = receipt
         audit.record(session, actor, "payment.recorded",
                      f"Payment recorded: {_money(cents, currency)} of {how}. Open amount "
@@ -152,11 +156,12 @@ def reverse(session: Session, actor: User, receipt: Receipt, reason: str) -> Non
     the invoices owe those amounts again. Kept, struck through, with the reason."""
     reason = (reason or "").strip()
     if not reason:
-        raise ReceiptError("Say why the payment is reversed (e.g. cheque returned unpaid).")
+        raise ReceiptError(_("Say why the payment is reversed (e.g. cheque returned unpaid)."))
     if receipt.reversed_at is not None:
-        raise ReceiptError("This payment was already reversed.")
+        raise ReceiptError(_("This payment was already reversed."))
     now = clock.now()
-    how = _how(receipt.amount_cents, receipt.currency, receipt.method, receipt.reference, receipt.received_on)
+    with speaking("en"):  # the history is written once, in English
+        how = _how(receipt.amount_cents, receipt.currency, receipt.method, receipt.reference, receipt.received_on)
     for payment in receipt.payments:
         if payment.reversed_at is not None:
             continue

@@ -24,6 +24,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from domain import audit, clock
+from domain.i18n import _
 from domain.ledger.summaries import follow_customer_changes, new_stamp
 from domain.listing import keys_and_count, like_escape
 from domain.models import (INVOICE, SCHEDULE_FREQUENCIES, SCHEDULE_STATUSES, CompanySettings, Customer, Entry,
@@ -67,7 +68,7 @@ def instalment_dates(plan: Plan) -> list[date]:
     if plan.frequency == "custom":
         return sorted(plan.dates)
     if plan.first is None or not plan.count:
-        raise ScheduleError("Give the first date and the number of instalments.")
+        raise ScheduleError(_("Give the first date and the number of instalments."))
     if plan.frequency == "weekly":
         return [plan.first + timedelta(weeks=n) for n in range(plan.count)]
     return [_add_months(plan.first, n) for n in range(plan.count)]
@@ -91,42 +92,43 @@ def create_schedule(session: Session, actor: User, customer: Customer, entry_ids
     today = clock.today()
     ids = sorted(set(entry_ids))
     if not ids:
-        raise ScheduleError("Tick the invoices the schedule covers.")
+        raise ScheduleError(_("Tick the invoices the schedule covers."))
     entries = list(session.scalars(select(Entry).where(Entry.id.in_(ids), Entry.customer_id == customer.id)
                                    .order_by(Entry.due_date, Entry.number)))
     if len(entries) != len(ids):
-        raise ScheduleError("Some of these entries are not this customer's: reload the page.")
+        raise ScheduleError(_("Some of these entries are not this customer's: reload the page."))
     wrong = [e.number for e in entries if e.kind != INVOICE or not e.is_open or e.cancelled_at is not None]
     if wrong:
-        raise ScheduleError(f"{', '.join(wrong)}: a schedule covers open invoices only.")
+        raise ScheduleError(_("%(numbers)s: a schedule covers open invoices only.", numbers=", ".join(wrong)))
     if len({e.currency for e in entries}) > 1:
-        raise ScheduleError("These invoices are in different currencies: one schedule per currency.")
+        raise ScheduleError(_("These invoices are in different currencies: one schedule per currency."))
     held = dict(session.execute(select(ScheduleEntry.entry_id, PaymentSchedule.id)
                                 .join(PaymentSchedule, PaymentSchedule.id == ScheduleEntry.schedule_id)
                                 .where(ScheduleEntry.entry_id.in_(ids), PaymentSchedule.status.in_(("running", "late"))))
                 .all())
     if held:
-        raise ScheduleError("Already under a schedule: " + ", ".join(
-            f"{e.number} (schedule #{held[e.id]})" for e in entries if e.id in held) + ".")
+        numbers = ", ".join(_("%(number)s (schedule #%(id)s)", number=e.number, id=held[e.id])
+                            for e in entries if e.id in held)
+        raise ScheduleError(_("Already under a schedule: %(numbers)s.", numbers=numbers))
     if plan.frequency not in SCHEDULE_FREQUENCIES:
-        raise ScheduleError("Choose weekly, monthly or custom dates.")
+        raise ScheduleError(_("Choose weekly, monthly or custom dates."))
     dates = instalment_dates(plan)
     if not 1 <= len(dates) <= MAX_INSTALMENTS:
-        raise ScheduleError(f"A schedule has 1 to {MAX_INSTALMENTS} instalments.")
+        raise ScheduleError(_("A schedule has 1 to %(max)d instalments.", max=MAX_INSTALMENTS))
     if len(set(dates)) != len(dates):
-        raise ScheduleError("Two instalments fall on the same day.")
+        raise ScheduleError(_("Two instalments fall on the same day."))
     if dates[0] < today:
-        raise ScheduleError("The first instalment is in the past.")
+        raise ScheduleError(_("The first instalment is in the past."))
     total = sum(e.open_cents for e in entries)
     currency = entries[0].currency
     amounts = list(plan.amounts) if plan.amounts else split(total, len(dates))
     if len(amounts) != len(dates):
-        raise ScheduleError("Give one amount per instalment date.")
+        raise ScheduleError(_("Give one amount per instalment date."))
     if any(amount <= 0 for amount in amounts):
-        raise ScheduleError("Every instalment is more than zero.")
+        raise ScheduleError(_("Every instalment is more than zero."))
     if sum(amounts) != total:
-        raise ScheduleError(f"The instalments add up to {format_money(sum(amounts), currency)}; the invoices owe "
-                            f"{format_money(total, currency)}: they must be equal.")
+        raise ScheduleError(_("The instalments add up to %(sum)s; the invoices owe %(total)s: they must be equal.",
+                              sum=format_money(sum(amounts), currency), total=format_money(total, currency)))
     grace, broken_after = _settings(session)
     schedule = PaymentSchedule(
         customer=customer, currency=currency, total_cents=total, open_at_start_cents=total, frequency=plan.frequency,
@@ -148,9 +150,10 @@ def create_schedule(session: Session, actor: User, customer: Customer, entry_ids
 def cancel_schedule(session: Session, actor: User, schedule: PaymentSchedule, reason: str) -> None:
     reason = (reason or "").strip()
     if not schedule.is_active:
-        raise ScheduleError(f"Schedule #{schedule.id} is {schedule.status_label.lower()}.")
+        raise ScheduleError(_("Schedule #%(id)s is %(status)s.", id=schedule.id,
+                              status=str(schedule.status_label).lower()))
     if not reason:
-        raise ScheduleError("Say why the schedule is cancelled.")
+        raise ScheduleError(_("Say why the schedule is cancelled."))
     schedule.status, schedule.cancelled_reason, schedule.settled_on = "cancelled", reason[:500], clock.today()
     _hold(schedule)
     audit.record(session, actor, "schedule.cancelled", f"Payment schedule #{schedule.id} cancelled; the invoices go "

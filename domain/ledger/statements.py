@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain import clock
+from domain.i18n import _
 from domain.models import CREDIT_NOTE, PAYMENT_METHODS, Customer, Entry, Payment, Receipt
 
 MAX_LINES = 5000  # a statement longer than this asks for a shorter period
@@ -86,24 +87,25 @@ def _movements(session: Session, customer: Customer, currency: str, today: date)
         if receipt_id is not None:  # recorded by hand: its method and the reference the user wrote, if any
             how, reference = PAYMENT_METHODS.get(method, method), receipt_reference
         else:
-            how = "Payment"
+            how = _("Payment")
         moves.append((paid_on, 2, "payment", number, f"{how} {reference}".strip(), -sign * cents))
         if reversed_at is not None:
             moves.append((reversed_at.date(), 3, "reversal", number,
-                          f"Reversed: {why}" if why else "Payment reversed", sign * cents))
+                          _("Reversed: %(reason)s", reason=why) if why else _("Payment reversed"), sign * cents))
         else:
             paid_by_hand[entry_id] = paid_by_hand.get(entry_id, 0) + cents
     for entry_id, number, kind, issued, amount, open_cents, cancelled_at, why in entries:
         sign = -1 if kind == CREDIT_NOTE else 1
-        moves.append((issued, 1, kind, number, "Credit note" if kind == CREDIT_NOTE else "Invoice", sign * amount))
+        moves.append((issued, 1, kind, number, _("Credit note") if kind == CREDIT_NOTE else _("Invoice"),
+                      sign * amount))
         if cancelled_at is not None:  # what was still open when it was cancelled leaves the balance that day
             cancelled = amount - paid_by_hand.get(entry_id, 0)
-            moves.append((cancelled_at.date(), 3, "cancelled", number, f"Cancelled: {why}" if why else "Cancelled",
-                          -sign * cancelled))
+            moves.append((cancelled_at.date(), 3, "cancelled", number,
+                          _("Cancelled: %(reason)s", reason=why) if why else _("Cancelled"), -sign * cancelled))
             continue
         settled = amount - open_cents - paid_by_hand.get(entry_id, 0)
         if settled:
-            moves.append((today, 4, "settled", number, "Settled outside Relance (no payment recorded)",
+            moves.append((today, 4, "settled", number, _("Settled outside Relance (no payment recorded)"),
                           -sign * settled))
     moves.sort(key=lambda move: (move[0], move[1], move[3]))
     return moves
@@ -111,7 +113,7 @@ def _movements(session: Session, customer: Customer, currency: str, today: date)
 
 def statement(session: Session, customer: Customer, start: date, end: date, currency: str) -> Statement:
     if end < start:
-        raise StatementError("The period ends before it starts.")
+        raise StatementError(_("The period ends before it starts."))
     today = clock.today()
     found = Statement(customer=customer, currency=currency, start=start, end=end, opening_cents=0)
     balance = 0
@@ -126,7 +128,7 @@ def statement(session: Session, customer: Customer, start: date, end: date, curr
         if day > end:
             continue
         if len(found.lines) >= MAX_LINES:
-            raise StatementError(f"More than {MAX_LINES:,} lines: choose a shorter period.")
+            raise StatementError(_("More than %(count)s lines: choose a shorter period.", count=format(MAX_LINES, ",")))
         balance += cents
         found.lines.append(StatementLine(day, kind, number, label, max(cents, 0), max(-cents, 0), balance))
     return found

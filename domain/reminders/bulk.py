@@ -44,6 +44,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from domain import clock
 from domain.exports import DOUBLE_CLICK_WINDOW
+from domain.i18n import _
+from domain.i18n import lazy_gettext as _l
+from domain.i18n import ngettext
 from domain.ledger import queries
 from domain.ledger.queries import Filters
 from domain.models import INVOICE, BulkRun, Customer, Entry, OutboxMessage, User
@@ -56,24 +59,29 @@ LETTER_PARAM = "letter"  # in the run's params: "1" when each e-mail carries the
 SEND, SENT, SKIPPED, FAILED = "send", "sent", "skipped", "failed"
 CHUNK = 500
 
-CUSTOMER_STOPPED = "reminders stopped for the customer"
-NOTHING_OVERDUE = "nothing overdue"
-NO_EMAIL = "no e-mail address"
-UNKNOWN_ACCOUNT = "no customer with this account"
-ALREADY_QUEUED = "already queued by an earlier attempt of this run"
-NO_LETTER_MAKER = "the reminder letter cannot be made by this run"
-EXCLUSIONS = (("stopped", "reminders stopped"), ("in_collection", "in collection"), ("disputed", "disputed"),
-              ("promised", "under a promise to pay"), ("scheduled", "under a payment schedule"))
-NOT_PLANNED = "not in the plan you confirmed: send reminders again to include it"
-RECENTLY_REMINDED = f"every overdue entry was reminded less than {hold_rules.REMINDER_GAP_DAYS} days ago"
-UNSETTLED = "a reminder at this level or above is still on its way or has an unknown outcome (see Deliveries)"
+# Why a customer is skipped (DunningDecision.reason), in the reader's words: lazy, so a reason is
+# one of these objects (compare with `is`), and becomes text (str) where it is written down.
+CUSTOMER_STOPPED = _l("reminders stopped for the customer")
+NOTHING_OVERDUE = _l("nothing overdue")
+NO_EMAIL = _l("no e-mail address")
+UNKNOWN_ACCOUNT = _l("no customer with this account")
+ALREADY_QUEUED = _l("already queued by an earlier attempt of this run")
+NO_LETTER_MAKER = _l("the reminder letter cannot be made by this run")
+EXCLUSIONS = (("stopped", _l("%(count)s reminders stopped")), ("in_collection", _l("%(count)s in collection")),
+              ("disputed", _l("%(count)s disputed")), ("promised", _l("%(count)s under a promise to pay")),
+              ("scheduled", _l("%(count)s under a payment schedule")))
+NOT_PLANNED = _l("not in the plan you confirmed: send reminders again to include it")
+RECENTLY_REMINDED = _l("every overdue entry was reminded less than %(days)s days ago",
+                       days=hold_rules.REMINDER_GAP_DAYS)
+UNSETTLED = _l("a reminder at this level or above is still on its way or has an unknown outcome (see Deliveries)")
 CONFIRMED_PARAM = "confirmed"  # in the run's params: "1" once the user confirmed the plan
 PLAN_LISTED = 500  # customers named in the confirmation; the report names all of them
 PLAN_LIFETIME = timedelta(hours=1)  # a plan older than this is made again before anything is sent
-# Why customers are skipped, as the confirmation and the report count them.
-SKIP_CATEGORIES = {CUSTOMER_STOPPED: "reminders stopped", NOTHING_OVERDUE: "nothing overdue", NO_EMAIL: "no e-mail",
-                   UNKNOWN_ACCOUNT: "unknown account", UNSETTLED: "a reminder still on its way",
-                   NOT_PLANNED: "not in the confirmed plan", RECENTLY_REMINDED: f"reminded in the last {hold_rules.REMINDER_GAP_DAYS} days"}
+# Why customers are skipped, as the confirmation and the report count them: (reason, category).
+SKIP_CATEGORIES = ((CUSTOMER_STOPPED, _l("reminders stopped")), (NOTHING_OVERDUE, _l("nothing overdue")),
+                   (NO_EMAIL, _l("no e-mail")), (UNKNOWN_ACCOUNT, _l("unknown account")),
+                   (UNSETTLED, _l("a reminder still on its way")), (NOT_PLANNED, _l("not in the confirmed plan")),
+                   (RECENTLY_REMINDED, _l("reminded in the last %(days)s days", days=hold_rules.REMINDER_GAP_DAYS)))
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,7 @@ class DunningReport:
     def not_delivered(self, account: str, why: str) -> None:
         """The mail server did not take this customer's message: the line says so, and that the
         outbox tries again."""
-        self.lines = [replace(line, outcome=FAILED, reason=f"{why} (Relance tries again: see Deliveries)")
+        self.lines = [replace(line, outcome=FAILED, reason=_("%(why)s (Relance tries again: see Deliveries)", why=why))
                       if line.account == account and line.outcome == SENT else line for line in self.lines]
 
     @property
@@ -213,12 +221,14 @@ def _excluded_reason(entries: list[Entry], today: date) -> str:
             counts["promised"] += 1
         elif entry.scheduled:
             counts["scheduled"] += 1
-    parts = [f"{counts[key]} {label}" for key, label in EXCLUSIONS if counts[key]]
-    return "every overdue entry is left out: " + ", ".join(parts)
+    parts = [str(label) % {"count": counts[key]} for key, label in EXCLUSIONS if counts[key]]
+    return _("every overdue entry is left out: %(parts)s", parts=", ".join(parts))
 
 
-def skip_category(reason: str) -> str:
-    return SKIP_CATEGORIES.get(reason, "stopped, disputed, promised or in collection")
+def skip_category(reason) -> str:
+    """The category a skip reason is counted under (text, in the reader's language)."""
+    category = next((category for known, category in SKIP_CATEGORIES if reason is known), None)
+    return str(category if category is not None else _l("stopped, disputed, promised or in collection"))
 
 
 def decide(customer: Customer, overdue: list[Entry], today: date, unsettled_level: int | None = None) -> DunningDecision:
@@ -309,7 +319,7 @@ def setup_problem(company, mail_server: bool) -> str | None:
     except reminders.ReminderError as error:
         return str(error)
     if not mail_server:
-        return "No mail server is configured (RELANCE_SMTP_URL): no e-mail can be sent."
+        return _("No mail server is configured (RELANCE_SMTP_URL): no e-mail can be sent.")
     return None
 
 
@@ -374,18 +384,17 @@ def plan(session: Session, run: BulkRun, actor: User, *, today: date, mail_serve
 
 def plan_text(send: int, levels: dict[str, int], skipped: dict[str, int]) -> str:
     """"Send 37 reminders (12 R1, 20 R2, 5 R3) — 8 customers skipped (reminders stopped 5, no e-mail 3)"."""
-    def s(count: int) -> str:
-        return "" if count == 1 else "s"
-
-    text = "Nothing to send"
+    text = _("Nothing to send")
     if send:
         by_level = ", ".join(f"{levels[level]} {templates.level_name(int(level))}"
                              for level in sorted(levels, key=int))
-        text = f"Send {send} reminder{s(send)} ({by_level})"
+        text = ngettext("Send %(num)d reminder (%(levels)s)", "Send %(num)d reminders (%(levels)s)", send,
+                        levels=by_level)
     count = sum(skipped.values())
     if count:
         why = ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items(), key=lambda item: (-item[1], item[0])))
-        text += f" — {count} customer{s(count)} skipped ({why})"
+        text = ngettext("%(text)s — %(num)d customer skipped (%(why)s)", "%(text)s — %(num)d customers skipped (%(why)s)",
+                        count, text=text, why=why)
     return text
 
 
@@ -396,15 +405,15 @@ class PlanError(ValueError):
 def confirm(session: Session, run: BulkRun, actor: User) -> None:
     """The user confirmed the plan: the run may start (it sends to the planned customers only)."""
     if run.status != "planned":
-        raise PlanError("These reminders are not waiting for a confirmation any more.")
+        raise PlanError(_("These reminders are not waiting for a confirmation any more."))
     found = plan_of(run)
     if found.get("problem"):
         raise PlanError(found["problem"])
     if not found.get("send"):
-        raise PlanError("There is nothing to send.")
+        raise PlanError(_("There is nothing to send."))
     planned_at = found.get("planned_at")
     if not planned_at or clock.now() - datetime.fromisoformat(planned_at) > PLAN_LIFETIME:
-        raise PlanError("This plan is more than an hour old and the ledger may have changed: make it again.")
+        raise PlanError(_("This plan is more than an hour old and the ledger may have changed: make it again."))
     params = params_of(run)
     params[CONFIRMED_PARAM] = "1"
     run.params = json.dumps(params, sort_keys=True)
@@ -417,7 +426,7 @@ def confirm(session: Session, run: BulkRun, actor: User) -> None:
 
 def cancel(run: BulkRun) -> None:
     if run.status != "planned":
-        raise PlanError("These reminders are not waiting for a confirmation any more.")
+        raise PlanError(_("These reminders are not waiting for a confirmation any more."))
     run.status, run.message, run.finished_at = "cancelled", "Cancelled: nothing was sent.", clock.now()
 
 
@@ -453,8 +462,8 @@ def mark_failed(run: BulkRun, reason: str) -> None:
     run.status, run.message, run.finished_at = "failed", reason[:500], clock.now()
 
 
-def _line(decision: DunningDecision, outcome: str, reason: str) -> DunningLine:
-    return DunningLine(account=decision.account, name=decision.name, outcome=outcome, reason=reason,
+def _line(decision: DunningDecision, outcome: str, reason) -> DunningLine:
+    return DunningLine(account=decision.account, name=decision.name, outcome=outcome, reason=str(reason),
                        level=decision.level, numbers=decision.numbers, amounts=decision.amounts)
 
 

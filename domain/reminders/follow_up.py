@@ -48,14 +48,24 @@ from sqlalchemy import (Date, DateTime, Integer, String, Text, and_, exists, fun
 from sqlalchemy.orm import Session, selectinload
 
 from domain import audit, clock
+from domain.i18n import _
+from domain.i18n import lazy_gettext as _l
+from domain.i18n import lazy_pgettext, ngettext
 from domain.models import (FOLLOW_UP_CHANNELS, INVOICE, MAX_LEVEL, MESSAGE_KINDS, AuditEvent, Customer, Entry,
                            FollowUpPlan, FollowUpStep, OutboxEntry, OutboxMessage, User)
 from domain.reminders import instalments, notices, outbox
 from domain.reminders import sending as reminders
 from domain.reminders import templates
 
-CHANNEL_LABELS = {"email": "E-mail", "letter": "Letter", "task": "Phone call task",
-                  "notice": "Formal notice (interest and indemnity claimed)"}
+CHANNEL_LABELS = {"email": lazy_pgettext("follow-up step", "E-mail"), "letter": lazy_pgettext("follow-up step", "Letter"),
+                  "task": lazy_pgettext("follow-up step", "Phone call task"),
+                  "notice": _l("Formal notice (interest and indemnity claimed)")}
+# What the run did for a customer (Outcome.status), as its report says it.
+STATUS_WORDS = {"queued": lazy_pgettext("follow-up run", "queued"),
+                "already queued": lazy_pgettext("follow-up run", "already queued"),
+                "letter": lazy_pgettext("follow-up run", "letter"), "task": lazy_pgettext("follow-up run", "task"),
+                "would send": lazy_pgettext("follow-up run", "would send"),
+                "skipped": lazy_pgettext("follow-up run", "skipped")}
 NOTICE_TASK = "Formal notice letter to post"
 MAX_OFFSET_DAYS = 3650
 TASK_ACTION = "follow_up.task"
@@ -82,16 +92,16 @@ def customer_counts(session: Session) -> dict[int, int]:
 def _clean_name(name: str | None) -> str:
     name = " ".join((name or "").split())
     if not name:
-        raise FollowUpError("Give the plan a name.")
+        raise FollowUpError(_("Give the plan a name."))
     if len(name) > 100:
-        raise FollowUpError("A plan name has at most 100 characters.")
+        raise FollowUpError(_("A plan name has at most 100 characters."))
     return name
 
 
 def create_plan(session: Session, actor: User | None, name: str | None) -> FollowUpPlan:
     name = _clean_name(name)
     if session.scalar(select(FollowUpPlan.id).where(FollowUpPlan.name == name)) is not None:
-        raise FollowUpError(f"There is already a plan named {name!r}.")
+        raise FollowUpError(_("There is already a plan named %(name)s.", name=repr(name)))
     plan = FollowUpPlan(name=name)
     session.add(plan)
     session.flush()
@@ -102,7 +112,7 @@ def create_plan(session: Session, actor: User | None, name: str | None) -> Follo
 def rename_plan(session: Session, actor: User | None, plan: FollowUpPlan, name: str | None) -> None:
     name = _clean_name(name)
     if session.scalar(select(FollowUpPlan.id).where(FollowUpPlan.name == name, FollowUpPlan.id != plan.id)):
-        raise FollowUpError(f"There is already a plan named {name!r}.")
+        raise FollowUpError(_("There is already a plan named %(name)s.", name=repr(name)))
     if name != plan.name:
         audit.record(session, actor, "follow_up.plan", f"Follow-up plan {plan.name!r} renamed {name!r}")
         plan.name = name
@@ -112,9 +122,10 @@ def parse_offset(text: str | int | None) -> int:
     try:
         offset = int(str(text).strip())
     except (TypeError, ValueError):
-        raise FollowUpError(f"{text!r} is not a number of days (negative: before the due date).") from None
+        raise FollowUpError(_("%(text)s is not a number of days (negative: before the due date).",
+                              text=repr(text))) from None
     if abs(offset) > MAX_OFFSET_DAYS:
-        raise FollowUpError(f"A step is at most {MAX_OFFSET_DAYS} days from the due date.")
+        raise FollowUpError(_("A step is at most %(days)s days from the due date.", days=MAX_OFFSET_DAYS))
     return offset
 
 
@@ -125,8 +136,8 @@ def parse_template(text: str | int | None) -> int | None:
         return None
     level = templates.parse_level(str(text))
     if level is None:
-        raise FollowUpError(f"There is no template {str(text).strip()!r}: choose the template of the level reached, "
-                            f"Prevention, or R1 to R{MAX_LEVEL}.")
+        raise FollowUpError(_("There is no template %(text)s: choose the template of the level reached, "
+                              "Prevention, or R1 to R%(max)s.", text=repr(str(text).strip()), max=MAX_LEVEL))
     return level
 
 
@@ -136,15 +147,16 @@ def check_template(channel: str, level: int, template_level: int | str | None) -
     if template_level is None or template_level == level:
         return None
     if channel == "task":
-        raise FollowUpError("A phone call task sends nothing, so it has no template: keep “the level's own”.")
+        raise FollowUpError(_("A phone call task sends nothing, so it has no template: keep “the level's own”."))
     if channel == "notice":
-        raise FollowUpError("A formal notice is its own letter, so it has no template: keep “the level's own”.")
+        raise FollowUpError(_("A formal notice is its own letter, so it has no template: keep “the level's own”."))
     if level == templates.PREVENTION:
-        raise FollowUpError("A prevention step sends the prevention template: the R1…R5 templates speak of an "
-                            "overdue invoice.")
+        raise FollowUpError(_("A prevention step sends the prevention template: the R1…R5 templates speak of an "
+                              "overdue invoice."))
     if template_level == templates.PREVENTION:
-        raise FollowUpError(f"The prevention template announces a due date to come: a step reaching "
-                            f"{templates.level_name(level)} sends one of the R1…R{MAX_LEVEL} templates.")
+        raise FollowUpError(_("The prevention template announces a due date to come: a step reaching "
+                              "%(level)s sends one of the R1…R%(max)s templates.", level=templates.level_name(level),
+                              max=MAX_LEVEL))
     return template_level
 
 
@@ -154,23 +166,24 @@ def add_step(session: Session, actor: User | None, plan: FollowUpPlan, offset_da
     of the level it reaches)."""
     offset = parse_offset(offset_days)
     if channel not in FOLLOW_UP_CHANNELS:
-        raise FollowUpError("A step goes by e-mail, by letter, is a phone call task or a formal notice.")
+        raise FollowUpError(_("A step goes by e-mail, by letter, is a phone call task or a formal notice."))
     if isinstance(level, str):
         level = templates.parse_level(level)
     if level not in templates.LEVELS:
-        raise FollowUpError(f"Choose a level between prevention and R{MAX_LEVEL}.")
+        raise FollowUpError(_("Choose a level between prevention and R%(max)s.", max=MAX_LEVEL))
     if level == templates.PREVENTION and offset > 0:
-        raise FollowUpError("A prevention step comes before the due date (or on it): 0 days or fewer.")
+        raise FollowUpError(_("A prevention step comes before the due date (or on it): 0 days or fewer."))
     if channel == "notice" and (level == templates.PREVENTION or offset <= 0):
-        raise FollowUpError("A formal notice is for invoices past their due date: a step after it, at R1 or above.")
+        raise FollowUpError(_("A formal notice is for invoices past their due date: a step after it, at R1 or above."))
     template_level = check_template(channel, level, template_level)
     if any(s.offset_days == offset for s in plan.steps):
-        raise FollowUpError(f"The plan already has a step at {offset:+d} days.")
+        raise FollowUpError(_("The plan already has a step at %(offset)s days.", offset=format(offset, "+d")))
     step = FollowUpStep(offset_days=offset, channel=channel, level=level, template_level=template_level)
     plan.steps.append(step)
     session.flush()
-    audit.record(session, actor, "follow_up.step",
-                 f"Step {describe_step(step)} added to follow-up plan {plan.name!r}")
+    with audit.english():
+        audit.record(session, actor, "follow_up.step",
+                     f"Step {describe_step(step)} added to follow-up plan {plan.name!r}")
     return step
 
 
@@ -181,18 +194,22 @@ def set_step_template(session: Session, actor: User | None, step: FollowUpStep,
     template_level = check_template(step.channel, step.level, template_level)
     if step.template_level == template_level:
         return False
-    before = describe_template(step)
+    with audit.english():
+        before = describe_template(step)
     step.template_level = template_level
     session.flush()
-    audit.record(session, actor, "follow_up.step",
-                 f"Step {step.offset_days:+d} days of follow-up plan {step.plan.name!r}: {before} replaced by "
-                 f"{describe_template(step)}")
+    with audit.english():
+        audit.record(session, actor, "follow_up.step",
+                     f"Step {step.offset_days:+d} days of follow-up plan {step.plan.name!r}: {before} replaced by "
+                     f"{describe_template(step)}")
     return True
 
 
 def remove_step(session: Session, actor: User | None, step: FollowUpStep) -> None:
     plan = step.plan
-    audit.record(session, actor, "follow_up.step", f"Step {describe_step(step)} removed from follow-up plan {plan.name!r}")
+    with audit.english():
+        audit.record(session, actor, "follow_up.step",
+                     f"Step {describe_step(step)} removed from follow-up plan {plan.name!r}")
     plan.steps.remove(step)
     session.flush()
 
@@ -223,17 +240,20 @@ def delete_plan(session: Session, actor: User | None, plan: FollowUpPlan) -> int
 def describe_template(step: FollowUpStep) -> str:
     """'the R1 template', 'the template of R2' (the level's own), 'no template' (a task)."""
     if step.template is None:
-        return "no template"
+        return _("no template")
     if step.template_level is None or step.template_level == step.level:
-        return f"the template of {templates.level_name(step.level)}"
-    return f"the {templates.level_name(step.template_level)} template"
+        return _("the template of %(level)s", level=templates.level_name(step.level))
+    return _("the %(level)s template", level=templates.level_name(step.template_level))
 
 
 def describe_step(step: FollowUpStep) -> str:
-    text = f"{step.offset_days:+d} days, {CHANNEL_LABELS[step.channel].lower()}, {templates.level_name(step.level)}"
+    """'+30 days, e-mail, R2 with the R1 template', in the reader's language."""
+    values = {"offset": f"{step.offset_days:+d}", "channel": CHANNEL_LABELS[step.channel].lower(),
+              "level": templates.level_name(step.level)}
     if step.template is not None and step.template != step.level:
-        text += f" with {describe_template(step)}"
-    return text
+        return _("%(offset)s days, %(channel)s, %(level)s with %(template)s", template=describe_template(step),
+                 **values)
+    return _("%(offset)s days, %(channel)s, %(level)s", **values)
 
 
 # --- Assigning plans and the per-entry switch ---------------------------------------------------
@@ -259,12 +279,12 @@ def assign_accounts(session: Session, actor: User | None, plan: FollowUpPlan | N
     """The plan for the customers listed by account; an unknown account refuses them all."""
     accounts = sorted(set(accounts))
     if not accounts:
-        raise FollowUpError("List at least one account.")
+        raise FollowUpError(_("List at least one account."))
     found = {c.account: c for c in session.scalars(select(Customer).where(Customer.account.in_(accounts)))}
     missing = [a for a in accounts if a not in found]
     if missing:
-        raise FollowUpError(f"No customer with account {', '.join(missing[:10])}"
-                            f"{'…' if len(missing) > 10 else ''}: nothing assigned.")
+        raise FollowUpError(_("No customer with account %(accounts)s: nothing assigned.",
+                              accounts=", ".join(missing[:10]) + ("…" if len(missing) > 10 else "")))
     return sum(assign(session, actor, plan, found[a]) for a in accounts)
 
 
@@ -416,22 +436,42 @@ class RunReport:
         return sum(o.status in statuses for o in self.outcomes)
 
     def lines(self) -> list[str]:
-        head = f"Follow-up run for {self.day.isoformat()}{' (dry run: nothing written)' if self.dry_run else ''}"
-        lines = [head]
+        """The report as the command line prints it, in the reader's language."""
+        day = self.day.isoformat()
+        lines = [_("Follow-up run for %(day)s (dry run: nothing written)", day=day) if self.dry_run
+                 else _("Follow-up run for %(day)s", day=day)]
         for o in self.outcomes:
-            wording = f" ({templates.level_name(o.template)} template)" if o.template is not None else ""
-            what = f"{o.account} {o.name}: {CHANNEL_LABELS[o.channel]} {templates.level_name(o.level)}{wording} for " \
-                   f"{len(o.entries)} {'entry' if len(o.entries) == 1 else 'entries'} ({', '.join(o.entries)})"
-            lines.append(f"  {what} — {o.status}{': ' + o.reason if o.reason else ''}")
+            values = {"account": o.account, "name": o.name, "channel": CHANNEL_LABELS[o.channel],
+                      "level": templates.level_name(o.level), "numbers": ", ".join(o.entries)}
+            if o.template is not None:
+                what = ngettext("%(account)s %(name)s: %(channel)s %(level)s (%(template)s template) for %(num)d entry "
+                                "(%(numbers)s)",
+                                "%(account)s %(name)s: %(channel)s %(level)s (%(template)s template) for %(num)d "
+                                "entries (%(numbers)s)", len(o.entries), template=templates.level_name(o.template),
+                                **values)
+            else:
+                what = ngettext("%(account)s %(name)s: %(channel)s %(level)s for %(num)d entry (%(numbers)s)",
+                                "%(account)s %(name)s: %(channel)s %(level)s for %(num)d entries (%(numbers)s)",
+                                len(o.entries), **values)
+            lines.append("  " + self._outcome(what, o.status, o.reason))
         for o in self.instalments:
-            what = f"{o.account} {o.name}: {CHANNEL_LABELS[o.channel]} {MESSAGE_KINDS[o.kind].lower()}, instalment " \
-                   f"{o.instalment} of payment schedule #{o.schedule_id}"
-            lines.append(f"  {what} — {o.status}{': ' + o.reason if o.reason else ''}")
+            what = _("%(account)s %(name)s: %(channel)s %(kind)s, instalment %(number)s of payment schedule "
+                     "#%(schedule)s", account=o.account, name=o.name, channel=CHANNEL_LABELS[o.channel],
+                     kind=MESSAGE_KINDS[o.kind].lower(), number=o.instalment, schedule=o.schedule_id)
+            lines.append("  " + self._outcome(what, o.status, o.reason))
         if not self.outcomes and not self.instalments:
-            lines.append("  Nothing is due.")
+            lines.append("  " + _("Nothing is due."))
         elif self.outcomes:
-            lines.append(f"{len(self.outcomes)} customers, {self.count('skipped')} skipped.")
+            lines.append(_("%(count)s customers, %(skipped)s skipped.", count=len(self.outcomes),
+                           skipped=self.count("skipped")))
         return lines
+
+    @staticmethod
+    def _outcome(what: str, status: str, reason: str) -> str:
+        status = STATUS_WORDS.get(status, status)
+        if reason:
+            return _("%(what)s — %(status)s: %(reason)s", what=what, status=status, reason=reason)
+        return _("%(what)s — %(status)s", what=what, status=status)
 
 
 def dedupe_key(customer_id: int, step_id: int, day: date) -> str:
@@ -444,11 +484,11 @@ LetterMaker = Callable[[Customer, list, "reminders.LetterContent"], tuple[str, s
 def _skip_reason(customer: Customer, decision: CustomerDecision, company) -> str:
     if decision.channel == "email":
         if not customer.reminder_emails:
-            return "no e-mail address"
+            return _("no e-mail address")
         if company is None or not (company.sender_email or "").strip():
-            return "no sender e-mail address for the company (Settings → Company)"
+            return _("no sender e-mail address for the company (Settings → Company)")
     if decision.channel in ("letter", "notice") and not (company is not None and (company.name or "").strip()):
-        return "no company name for the letter (Settings → Company)"
+        return _("no company name for the letter (Settings → Company)")
     return ""
 
 
@@ -518,7 +558,7 @@ def _send(session: Session, customer: Customer, entries: list[Entry], decision: 
             enqueue(queued)
     elif decision.channel == "letter":
         if make_letter is None:
-            raise reminders.ReminderError("letters cannot be made by this run")
+            raise reminders.ReminderError(_("letters cannot be made by this run"))
         content = texts.letter(customer, texts.context(customer, entries, level),
                                template_level=decision.step.template_level)
         storage_name, filename = make_letter(customer, entries, content)
@@ -531,10 +571,11 @@ def _send(session: Session, customer: Customer, entries: list[Entry], decision: 
         for entry in entries:
             entry.reminder_level = max(entry.reminder_level or 0, level)
         numbers = ", ".join(e.number for e in entries)
-        audit.record(session, None, TASK_ACTION,
-                     f"Phone call to make ({templates.level_name(level)}) for {len(entries)} "
-                     f"{'entry' if len(entries) == 1 else 'entries'}: {numbers}",
-                     customer=customer, entry=entries[0] if len(entries) == 1 else None)
+        with audit.english():
+            audit.record(session, None, TASK_ACTION,
+                         f"Phone call to make ({templates.level_name(level)}) for {len(entries)} "
+                         f"{'entry' if len(entries) == 1 else 'entries'}: {numbers}",
+                         customer=customer, entry=entries[0] if len(entries) == 1 else None)
         session.commit()
         outcome.status = "task"
 
@@ -562,6 +603,6 @@ def _issue_notice(session: Session, customer: Customer, entries: list[Entry], de
     session.commit()
     outcome.status = ("queued" if is_new else "already queued") if by_email else "letter"
     if found.charge_problems:
-        outcome.reason = "principal only: " + " ".join(found.charge_problems)
+        outcome.reason = _("principal only: %(problems)s", problems=" ".join(found.charge_problems))
     if by_email and is_new and enqueue is not None and notice.outbox_message is not None:
         enqueue(notice.outbox_message)

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from domain import clock
+from domain.i18n import _, pgettext
 from domain.models import Customer, Entry, OutboxMessage
 from domain.reminders import templates
 
@@ -43,12 +44,15 @@ class Hold:
 
 
 def _stop_text(subject: str, target, today: date) -> str:
-    text = f"Reminders are stopped for {subject}"
-    if target.stop_reason:
-        text += f": {target.stop_reason}"
-    if target.stop_until is not None:
-        text += f", until {target.stop_until.isoformat()}"
-    return text + "."
+    reason, until = target.stop_reason, target.stop_until.isoformat() if target.stop_until is not None else None
+    if reason and until:
+        return _("Reminders are stopped for %(subject)s: %(reason)s, until %(until)s.", subject=subject, reason=reason,
+                 until=until)
+    if reason:
+        return _("Reminders are stopped for %(subject)s: %(reason)s.", subject=subject, reason=reason)
+    if until:
+        return _("Reminders are stopped for %(subject)s, until %(until)s.", subject=subject, until=until)
+    return _("Reminders are stopped for %(subject)s.", subject=subject)
 
 
 def holds(session: Session, customer: Customer, entries: Iterable[Entry], today: date | None = None,
@@ -62,25 +66,33 @@ def holds(session: Session, customer: Customer, entries: Iterable[Entry], today:
     reminder = kind == "reminder"
     found = []
     if customer.reminders_stopped_on(today):
-        found.append(Hold(_stop_text("this customer", customer, today)))
+        found.append(Hold(_stop_text(pgettext("reminders are stopped for…", "this customer"), customer, today)))
     for entry in entries:
         if entry.reminders_stopped_on(today):
             found.append(Hold(_stop_text(entry.number, entry, today)))
         if entry.disputed:
-            found.append(Hold(f"{entry.number} is disputed" + (f": {entry.dispute_reason}." if entry.dispute_reason
-                                                               else ".")))
+            found.append(Hold(_("%(number)s is disputed: %(reason)s.", number=entry.number, reason=entry.dispute_reason)
+                              if entry.dispute_reason else _("%(number)s is disputed.", number=entry.number)))
         if entry.scheduled and reminder:
-            found.append(Hold(f"{entry.number} is under a payment schedule: reminders follow its instalments."))
+            found.append(Hold(_("%(number)s is under a payment schedule: reminders follow its instalments.",
+                                number=entry.number)))
         if entry.promised_on_hold(today):
-            found.append(Hold(f"{entry.number} is under a promise to pay: reminders resume after "
-                              f"{entry.promised_until.isoformat()}."))
+            found.append(Hold(_("%(number)s is under a promise to pay: reminders resume after %(day)s.",
+                                number=entry.number, day=entry.promised_until.isoformat())))
         if reminder and reminded_recently(entry, today):
-            when = "today" if entry.last_reminder_on == today else f"on {entry.last_reminder_on.isoformat()}"
-            found.append(Hold(f"{entry.number} was reminded {when} (now at {templates.level_name(entry.reminder_level)}), "
-                              f"less than {REMINDER_GAP_DAYS} days ago."))
+            level = templates.level_name(entry.reminder_level)
+            if entry.last_reminder_on == today:
+                text = _("%(number)s was reminded today (now at %(level)s), less than %(days)s days ago.",
+                         number=entry.number, level=level, days=REMINDER_GAP_DAYS)
+            else:
+                text = _("%(number)s was reminded on %(day)s (now at %(level)s), less than %(days)s days ago.",
+                         number=entry.number, day=entry.last_reminder_on.isoformat(), level=level,
+                         days=REMINDER_GAP_DAYS)
+            found.append(Hold(text))
         if entry.in_collection:
-            case = f" (case #{entry.collection_case_id})" if entry.collection_case_id else ""
-            found.append(Hold(f"{entry.number} is in collection ⚖️{case}."))
+            found.append(Hold(_("%(number)s is in collection ⚖️ (case #%(case)s).", number=entry.number,
+                                case=entry.collection_case_id) if entry.collection_case_id
+                              else _("%(number)s is in collection ⚖️.", number=entry.number)))
     if level is not None:
         pending = unsettled_message(session, customer.id, level)
         if pending is not None:
@@ -92,12 +104,13 @@ def pending_text(message) -> str:
     """Why a message still on its way (or of unknown outcome) blocks another one."""
     level = templates.level_name(message.level)
     if is_unknown(message):
-        return (f"The {level} e-mail of {message.attempted_at:%Y-%m-%d %H:%M} to this customer has an unknown "
-                f"outcome — check your sent mail, then mark it on Deliveries as sent or not sent.")
+        return _("The %(level)s e-mail of %(at)s to this customer has an unknown outcome — check your sent mail, "
+                 "then mark it on Deliveries as sent or not sent.", level=level,
+                 at=format(message.attempted_at, "%Y-%m-%d %H:%M"))
     if message.status == "sending":
-        return f"The {level} e-mail to this customer is being sent right now: wait for its outcome."
-    return (f"The {level} e-mail to this customer is still waiting to be delivered (see Deliveries): another "
-            f"one at this level or below would remind them twice.")
+        return _("The %(level)s e-mail to this customer is being sent right now: wait for its outcome.", level=level)
+    return _("The %(level)s e-mail to this customer is still waiting to be delivered (see Deliveries): another "
+             "one at this level or below would remind them twice.", level=level)
 
 
 def is_unknown(message: OutboxMessage, now: datetime | None = None) -> bool:

@@ -35,6 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from domain import audit, clock
+from domain.i18n import _
 from domain.models import Customer, Entry, FollowUpStep, Instalment, OutboxMessage, PaymentSchedule, ScheduleEntry, User
 from domain.money import format_money
 from domain.reminders import outbox, templates
@@ -102,9 +103,10 @@ def queue_agreement(session: Session, actor: User, schedule: PaymentSchedule, *,
     """The "Payment plan agreed" e-mail, queued; the worker attaches the schedule PDF before it sends
     it. The same `token` (a double click) gives back the same message."""
     if not schedule.is_active:
-        raise outbox.OutboxError(f"Schedule #{schedule.id} is {schedule.status_label.lower()}: it is not sent.")
+        raise outbox.OutboxError(_("Schedule #%(number)s is %(status)s: it is not sent.", number=schedule.id,
+                                   status=schedule.status_label.lower()))
     if not token:
-        raise outbox.OutboxError("The form has expired: reload the page.")
+        raise outbox.OutboxError(_("The form has expired: reload the page."))
     return outbox.queue_message(
         session, customer=schedule.customer, entries=list(schedule.entries), level=0, to=to, cc=cc, subject=subject,
         body=body, sent_by=actor, copy_to_sender=True, dedupe_key=agreement_key(schedule, token),
@@ -215,7 +217,7 @@ def run(session: Session, today: date | None = None, *, company=None, dry_run: b
             outcome.status, outcome.reason = "skipped", " ".join(h.text for h in held)
             continue
         if decision.channel == "email" and not customer.reminder_emails:
-            outcome.status, outcome.reason = "skipped", "no e-mail address"
+            outcome.status, outcome.reason = "skipped", _("no e-mail address")
             continue
         if dry_run:
             continue
@@ -236,11 +238,12 @@ def run(session: Session, today: date | None = None, *, company=None, dry_run: b
                     enqueue(queued)
             else:
                 instalment.reminded_offset = decision.offset_days
-                audit.record(session, None, TASK_ACTION,
-                             f"Payment schedule #{schedule.id}: {CHANNEL_TASKS[decision.channel]} "
-                             f"({templates.level_name(decision.level)}) for instalment {instalment.number}, due on "
-                             f"{instalment.due_on:%d/%m/%Y}, {format_money(left, schedule.currency)} unpaid",
-                             customer=customer)
+                with audit.english():
+                    audit.record(session, None, TASK_ACTION,
+                                 f"Payment schedule #{schedule.id}: {CHANNEL_TASKS[decision.channel]} "
+                                 f"({templates.level_name(decision.level)}) for instalment {instalment.number}, due on "
+                                 f"{instalment.due_on:%d/%m/%Y}, {format_money(left, schedule.currency)} unpaid",
+                                 customer=customer)
                 session.commit()
                 outcome.status = "task"
         except (outbox.OutboxError, templates.TemplateError) as error:

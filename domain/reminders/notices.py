@@ -30,6 +30,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from domain import audit, clock
+from domain.i18n import _
+from domain.i18n import lazy_gettext as _l
+from domain.i18n import lazy_pgettext, pgettext
 from domain.ledger import interest
 from domain.models import (CHARGE_KINDS, CHARGE_STATUSES, INVOICE, NOTICE_CHANNELS, ClaimedCharge, Customer,
                            DebtCollectionClaim, Entry, FormalNotice, FormalNoticeEntry, User)
@@ -107,18 +110,21 @@ def draft(session: Session, customer: Customer, entry_ids: list[int] | None, tod
         wanted = set(entry_ids)
         entries = [e for e in overdue if e.id in wanted]
         if len(entries) < len(wanted):
-            problems.append("Only open invoices past their due date can be in a formal notice: untick the others.")
+            problems.append(_("Only open invoices past their due date can be in a formal notice: untick the others."))
         problems += _held(session, customer, entries, today)
     else:
         entries = [e for e in overdue if not _held(session, customer, [e], today)]
         if customer.reminders_stopped_on(today):
             problems += _held(session, customer, [], today)
     if not entries:
-        problems.append("No overdue invoice to put in a formal notice.")
+        problems.append(_("No overdue invoice to put in a formal notice."))
     currencies = sorted({e.currency for e in entries})
     if len(currencies) > 1:
-        problems.append(f"A formal notice is in one currency: tick the invoices in {' or '.join(currencies)} "
-                        "separately.")
+        either = currencies[0]
+        for currency in currencies[1:]:
+            either = pgettext("alternatives", "%(first)s or %(second)s", first=either, second=currency)
+        problems.append(_("A formal notice is in one currency: tick the invoices in %(currencies)s separately.",
+                          currencies=either))
     through, indemnity_claimed = interest.claimed_before(session, [e.id for e in entries])
     paid = interest.payments_by_entry(session, [e.id for e in entries])
     lines, charge_problems, missing = [], [], set()
@@ -134,11 +140,12 @@ def draft(session: Session, customer: Customer, entry_ids: list[int] | None, tod
             cents, indemnity = 0, 0
         lines.append(Line(entry, entry.open_cents, cents, since or entry.due_date + timedelta(days=1), indemnity))
     for start in sorted(missing):
-        charge_problems.append(f"No rates for the {interest.half_year_label(start)}: add them in Settings → Late "
-                               "payment to claim the interest.")
+        charge_problems.append(_("No rates for the %(half_year)s: add them in Settings → Late payment to claim the "
+                                 "interest.", half_year=interest.half_year_label(start)))
     for currency in currencies:
         if applies and currency not in terms.indemnities:
-            charge_problems.append(f"No recovery indemnity is set for {currency}: set it in Settings → Late payment.")
+            charge_problems.append(_("No recovery indemnity is set for %(currency)s: set it in Settings → Late payment.",
+                                     currency=currency))
     deadline = today + timedelta(days=terms.notice_days)
     earlier = sum(open_claims_by_entry(session, [e.id for e in entries]).values()) if applies else 0
     return Draft(customer, lines, currencies[0] if currencies else "EUR", problems, charge_problems, deadline,
@@ -147,7 +154,8 @@ def draft(session: Session, customer: Customer, entry_ids: list[int] | None, tod
 
 def _held(session: Session, customer: Customer, entries: list[Entry], today: date) -> list[str]:
     found = [hold.text for hold in holds(session, customer, entries, today, kind="formal_notice")]
-    found += [f"{e.number} is under a payment schedule: a notice would contradict it." for e in entries if e.scheduled]
+    found += [_("%(number)s is under a payment schedule: a notice would contradict it.", number=e.number)
+              for e in entries if e.scheduled]
     ids = [e.id for e in entries]
     if ids:
         running = session.execute(
@@ -155,14 +163,14 @@ def _held(session: Session, customer: Customer, entries: list[Entry], today: dat
                                                                            FormalNoticeEntry.entry_id == Entry.id)
             .join(FormalNotice, FormalNotice.id == FormalNoticeEntry.notice_id)
             .where(Entry.id.in_(ids), FormalNotice.cancelled_at.is_(None), FormalNotice.deadline >= today))
-        found += [f"{number} has formal notice #{notice_id} running until {deadline.isoformat()}."
-                  for number, notice_id, deadline in running]
+        found += [_("%(number)s has formal notice #%(notice)s running until %(day)s.", number=number, notice=notice_id,
+                    day=deadline.isoformat()) for number, notice_id, deadline in running]
         listed = session.execute(
             select(Entry.number, DebtCollectionClaim.id).join(DebtCollectionClaim,
                                                               DebtCollectionClaim.entry_id == Entry.id)
             .where(Entry.id.in_(ids), DebtCollectionClaim.status.in_(("listed", "paused"))))
-        found += [f"{number} is ready for debt collection (claim #{claim_id}): approve, pause or close it first."
-                  for number, claim_id in listed]
+        found += [_("%(number)s is ready for debt collection (claim #%(claim)s): approve, pause or close it first.",
+                    number=number, claim=claim_id) for number, claim_id in listed]
     return found
 
 
@@ -200,22 +208,24 @@ def issue(session: Session, actor: User | None, customer: Customer, entry_ids: l
     today = today or clock.today()
     token = (token or "").strip()[:100]
     if not token:
-        raise NoticeError("The form has expired: open it again.")
+        raise NoticeError(_("The form has expired: open it again."))
     existing = session.scalar(select(FormalNotice).where(FormalNotice.token == token))
     if existing is not None:
         return existing, False
     if channel not in NOTICE_CHANNELS:
-        raise NoticeError("Choose how the notice goes: a letter or an e-mail.")
+        raise NoticeError(_("Choose how the notice goes: a letter or an e-mail."))
     terms_now = interest.terms(session)
     found = draft(session, customer, entry_ids, today, terms_now)
     if found.problems:
         raise NoticeError(" ".join(found.problems))
     claim = claim and customer.late_payment_charges
     if claim and found.charge_problems:
-        raise NoticeError(" ".join(found.charge_problems) + " Or untick \"Claim the interest and the indemnity\".")
+        raise NoticeError(_("%(problems)s Or untick \"Claim the interest and the indemnity\".",
+                            problems=" ".join(found.charge_problems)))
     deadline = deadline or found.deadline
     if not today < deadline <= today + timedelta(days=MAX_DEADLINE_DAYS):
-        raise NoticeError(f"The deadline to pay is a day after today, at most {MAX_DEADLINE_DAYS} days away.")
+        raise NoticeError(_("The deadline to pay is a day after today, at most %(days)s days away.",
+                            days=MAX_DEADLINE_DAYS))
     if channel == "email":
         try:
             sending.company_sender(saved_company(session))
@@ -258,17 +268,18 @@ def issue(session: Session, actor: User | None, customer: Customer, entry_ids: l
     except IntegrityError:
         existing = session.scalar(select(FormalNotice).where(FormalNotice.token == token))
         if existing is None:
-            raise NoticeError("These invoices' charges were claimed a moment ago by another notice: open the "
-                              "dialog again.") from None
+            raise NoticeError(_("These invoices' charges were claimed a moment ago by another notice: open the "
+                                "dialog again.")) from None
         return existing, False
     numbers = ", ".join(line.entry.number for line in found.lines)
-    audit.record(session, actor, "notice.issued",
-                 f"Formal notice #{notice.id} ({NOTICE_CHANNELS[channel].lower()}) for {numbers}: pay by "
-                 f"{deadline.isoformat()}" + (", interest and indemnity claimed." if claim else ", no charges claimed."),
-                 customer=customer)
+    with audit.english():
+        audit.record(session, actor, "notice.issued",
+                     f"Formal notice #{notice.id} ({NOTICE_CHANNELS[channel].lower()}) for {numbers}: pay by "
+                     f"{deadline.isoformat()}" + (", interest and indemnity claimed." if claim else ", no charges claimed."),
+                     customer=customer)
     if channel == "email":
         rendered = render_email(session, notice, actor)
-        message, _ = outbox.queue_message(
+        message, _is_new = outbox.queue_message(
             session, customer=customer, entries=[line.entry for line in found.lines], level=0,
             to=to or ", ".join(customer.reminder_emails), cc=cc, subject=rendered.subject, body=rendered.body,
             sent_by=actor, copy_to_sender=True, dedupe_key=notice_key(notice), kind="formal_notice")
@@ -280,12 +291,12 @@ def record_registered(session: Session, actor: User, notice: FormalNotice, track
     """"Sent by registered letter", with the tracking number the post office gave."""
     tracking = " ".join((tracking or "").split())
     if not tracking:
-        raise NoticeError("Enter the registered letter's tracking number.")
+        raise NoticeError(_("Enter the registered letter's tracking number."))
     if len(tracking) > 60:
-        raise NoticeError("A tracking number has at most 60 characters.")
+        raise NoticeError(_("A tracking number has at most 60 characters."))
     day = day or clock.today()
     if day < notice.issued_on or day > clock.today():
-        raise NoticeError("The day it was posted is between the notice's date and today.")
+        raise NoticeError(_("The day it was posted is between the notice's date and today."))
     notice.registered_tracking, notice.registered_on = tracking, day
     audit.record(session, actor, "notice.registered",
                  f"Formal notice #{notice.id} sent by registered letter on {day.isoformat()}, tracking {tracking}.",
@@ -311,10 +322,10 @@ def reached(notice: FormalNotice) -> bool:
     return bool(notice.registered_tracking) or (message is not None and message.status == "sent")
 
 
-STATES = {"running": "Deadline running", "expired": "Expired unpaid: ready for debt collection", "paid": "Paid",
-          "cancelled": "Cancelled",
-          "unproven": "Expired unpaid, but not recorded as sent: record the registered letter (or check its e-mail "
-                      "on Deliveries) to go on to debt collection"}
+STATES = {"running": _l("Deadline running"), "expired": _l("Expired unpaid: ready for debt collection"),
+          "paid": lazy_pgettext("formal notice", "Paid"), "cancelled": lazy_pgettext("formal notice", "Cancelled"),
+          "unproven": _l("Expired unpaid, but not recorded as sent: record the registered letter (or check its e-mail "
+                         "on Deliveries) to go on to debt collection")}
 
 
 def notices_of(session: Session, customer: Customer) -> list[FormalNotice]:
@@ -337,18 +348,20 @@ def claimed_charges(session: Session, customer: Customer) -> list[ClaimedCharge]
 def settle_charge(session: Session, actor: User, charge: ClaimedCharge, status: str, reason: str) -> None:
     """A claimed charge paid, waived (a gesture, a negotiation) or written off, with why."""
     if status not in CHARGE_STATUSES or status == "open":
-        raise NoticeError("Choose paid, waived or written off.")
+        raise NoticeError(_("Choose paid, waived or written off."))
     if charge.status != "open":
-        raise NoticeError(f"This {CHARGE_KINDS[charge.kind].lower()} is already {CHARGE_STATUSES[charge.status].lower()}.")
+        raise NoticeError(_("This %(kind)s is already %(status)s.", kind=CHARGE_KINDS[charge.kind].lower(),
+                            status=CHARGE_STATUSES[charge.status].lower()))
     reason = " ".join((reason or "").split())
     if status != "paid" and not reason:
-        raise NoticeError("Say why it is waived or written off.")
+        raise NoticeError(_("Say why it is waived or written off."))
     charge.status, charge.reason, charge.settled_at, charge.settled_by_id = status, reason[:500] or None, clock.now(), \
         actor.id
-    audit.record(session, actor, "notice.charge_settled",
-                 f"{CHARGE_KINDS[charge.kind]} claimed on {charge.entry.number} (formal notice #{charge.notice_id}): "
-                 f"{CHARGE_STATUSES[status].lower()}" + (f" — {reason}" if reason else "") + ".",
-                 customer=charge.entry.customer, entry=charge.entry)
+    with audit.english():
+        audit.record(session, actor, "notice.charge_settled",
+                     f"{CHARGE_KINDS[charge.kind]} claimed on {charge.entry.number} (formal notice #{charge.notice_id}): "
+                     f"{CHARGE_STATUSES[status].lower()}" + (f" — {reason}" if reason else "") + ".",
+                     customer=charge.entry.customer, entry=charge.entry)
 
 
 def cancel(session: Session, actor: User, notice: FormalNotice, reason: str) -> None:
@@ -356,17 +369,17 @@ def cancel(session: Session, actor: User, notice: FormalNotice, reason: str) -> 
     with it, so a later notice may claim them; an e-mail still on its way is cancelled."""
     reason = " ".join((reason or "").split())
     if notice.cancelled_at is not None:
-        raise NoticeError("This formal notice is already cancelled.")
+        raise NoticeError(_("This formal notice is already cancelled."))
     if not reason:
-        raise NoticeError("Say why the notice is cancelled.")
+        raise NoticeError(_("Say why the notice is cancelled."))
     claims = list(session.scalars(select(ClaimedCharge).where(ClaimedCharge.notice_id == notice.id)))
     if any(c.status != "open" for c in claims):
-        raise NoticeError("Some of its charges were already paid, waived or written off: the notice stays.")
+        raise NoticeError(_("Some of its charges were already paid, waived or written off: the notice stays."))
     if notice.registered_tracking:
-        raise NoticeError("It was sent by registered letter: the customer has it. Waive its charges instead.")
+        raise NoticeError(_("It was sent by registered letter: the customer has it. Waive its charges instead."))
     message = notice.outbox_message
     if message is not None and message.status in ("sending", "sent", "unknown"):
-        raise NoticeError("Its e-mail has gone (or may have): the customer has it. Waive its charges instead.")
+        raise NoticeError(_("Its e-mail has gone (or may have): the customer has it. Waive its charges instead."))
     if message is not None and message.status in ("queued", "failed"):
         message.status, message.last_error, message.next_attempt_at = "cancelled", "The formal notice was cancelled.", \
             None

@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from domain import audit, clock
+from domain.i18n import _
 from domain.models import (MESSAGE_KINDS, CompanySettings, Customer, Entry, Instalment, OutboxEntry, OutboxMessage,
                            PaymentSchedule, User)
 from domain.reminders import sending
@@ -83,10 +84,10 @@ def parse_addresses(text: str | None, field: str) -> list[str]:
             continue
         address = parseaddr(part)[1]
         if not is_email(address):
-            raise OutboxError(f"{part} in {field} is not an e-mail address.")
+            raise OutboxError(_("%(address)s in %(field)s is not an e-mail address.", address=part, field=field))
         found.append(part)
     if len(found) > MAX_RECIPIENTS:
-        raise OutboxError(f"At most {MAX_RECIPIENTS} addresses in {field}.")
+        raise OutboxError(_("At most %(count)s addresses in %(field)s.", count=MAX_RECIPIENTS, field=field))
     return found
 
 
@@ -108,19 +109,19 @@ def queue_message(session: Session, *, customer: Customer, entries: list[Entry],
         return existing, False
     to_list = parse_addresses(to if isinstance(to, str) else ", ".join(to), "To")
     if not to_list:
-        raise OutboxError(f"{customer.name} has no e-mail address: fill in To.")
+        raise OutboxError(_("%(name)s has no e-mail address: fill in To.", name=customer.name))
     cc_list = parse_addresses(cc if isinstance(cc, str) else ", ".join(cc), "Cc")
     subject = " ".join((subject or "").split())
     if not subject:
-        raise OutboxError("The subject is empty.")
+        raise OutboxError(_("The subject is empty."))
     if len(subject) > 500:
-        raise OutboxError("The subject has at most 500 characters.")
+        raise OutboxError(_("The subject has at most 500 characters."))
     if not (body or "").strip():
-        raise OutboxError("The message is empty.")
+        raise OutboxError(_("The message is empty."))
     if not entries:
-        raise OutboxError("A reminder covers at least one entry.")
+        raise OutboxError(_("A reminder covers at least one entry."))
     if any(e.customer_id != customer.id for e in entries):
-        raise OutboxError("Every entry of a reminder belongs to its customer.")
+        raise OutboxError(_("Every entry of a reminder belongs to its customer."))
     if kind not in MESSAGE_KINDS:
         raise OutboxError(f"Unknown kind of message: {kind}.")
     pending = unsettled_message(session, customer.id, level) if kind == "reminder" else None
@@ -171,7 +172,7 @@ def label(message: OutboxMessage) -> str:
     """What the message is, in the users' words: its reminder level, or what it says of a schedule."""
     if message.kind == "reminder":
         return sending.templates.level_name(message.level)
-    return MESSAGE_KINDS.get(message.kind, message.kind)
+    return str(MESSAGE_KINDS.get(message.kind, message.kind))
 
 
 def queued_under(session: Session, dedupe_key: str) -> OutboxMessage | None:
@@ -186,7 +187,7 @@ def attachments_of(message: OutboxMessage) -> list[StoredAttachment]:
 def recipients_of(message: OutboxMessage) -> list[str]:
     """Every envelope recipient: To, Cc and the sender's copy."""
     text = ", ".join(filter(None, (message.to_addresses, message.cc_addresses, message.bcc_addresses)))
-    return [address for _, address in getaddresses([text]) if address]
+    return [address for _name, address in getaddresses([text]) if address]
 
 
 def build_email(message: OutboxMessage) -> EmailMessage:
@@ -224,9 +225,10 @@ def hold_back(session: Session, message: OutboxMessage, today=None) -> str | Non
     and the reason returned; None: it may go."""
     if message.override_reason:
         return None
-    found = [Hold(text) for text in [schedule_gone(session, message)] if text]
-    if message.kind != "schedule_agreed" and not found:  # the agreement: a person sends it, whatever holds
-        found = holds(session, message.customer, [c.entry for c in message.covered], today, kind=message.kind)
+    with audit.english():  # kept as the message's last error, written once
+        found = [Hold(text) for text in [schedule_gone(session, message)] if text]
+        if message.kind != "schedule_agreed" and not found:  # the agreement: a person sends it, whatever holds
+            found = holds(session, message.customer, [c.entry for c in message.covered], today, kind=message.kind)
     if not found:
         return None
     reason = "Not sent: " + " ".join(h.text for h in found)
@@ -268,7 +270,7 @@ def resolve_unknown(session: Session, message: OutboxMessage, actor: User, was_s
     """A person checked the sent mail: the message went (recorded as sent, levels raised) or did not
     (failed, no retry by itself: Deliveries offers Retry). Either way another message may follow."""
     if not is_unknown(message):
-        raise OutboxError("Only a message whose outcome is unknown can be marked sent or not sent.")
+        raise OutboxError(_("Only a message whose outcome is unknown can be marked sent or not sent."))
     if was_sent:
         mark_sent(session, message, now=message.attempted_at)
         what = "was sent"
@@ -276,20 +278,22 @@ def resolve_unknown(session: Session, message: OutboxMessage, actor: User, was_s
         message.status, message.next_attempt_at = "failed", None
         message.last_error = f"Not sent (checked by {actor.display_name})."
         what = "was not sent"
-    audit.record(session, actor, "outbox.resolved",
-                 f"The {label(message)} e-mail \"{message.subject}\" of "
-                 f"{message.attempted_at:%Y-%m-%d %H:%M}, of unknown outcome, {what}.", customer=message.customer)
+    with audit.english():
+        audit.record(session, actor, "outbox.resolved",
+                     f"The {label(message)} e-mail \"{message.subject}\" of "
+                     f"{message.attempted_at:%Y-%m-%d %H:%M}, of unknown outcome, {what}.", customer=message.customer)
 
 
 def cancel(session: Session, message: OutboxMessage, actor: User) -> None:
     """A person decides a failed (or unknown) message is not to be sent: it is never retried."""
     if message.status not in ("failed", "unknown") and not is_unknown(message):
-        raise OutboxError("Only a message that failed or whose outcome is unknown can be cancelled.")
+        raise OutboxError(_("Only a message that failed or whose outcome is unknown can be cancelled."))
     message.status, message.next_attempt_at = "cancelled", None
     message.last_error = f"Cancelled by {actor.display_name}: not to be sent."
-    audit.record(session, actor, "outbox.cancelled",
-                 f"The {label(message)} e-mail \"{message.subject}\" will not be "
-                 f"sent.", customer=message.customer)
+    with audit.english():
+        audit.record(session, actor, "outbox.cancelled",
+                     f"The {label(message)} e-mail \"{message.subject}\" will not be "
+                     f"sent.", customer=message.customer)
 
 
 def claim(session: Session, message_id: int, now: datetime | None = None) -> OutboxMessage | None:
@@ -350,9 +354,10 @@ def mark_sent(session: Session, message: OutboxMessage, now: datetime | None = N
         about = f"Payment schedule #{schedule.id}: " if schedule is not None else ""
         if instalment is not None:
             about += f"instalment {instalment.number}, "
-        audit.record(session, message.created_by, "outbox.sent",
-                     f"{about}{MESSAGE_KINDS[message.kind]} e-mail sent to {message.to_addresses}: "
-                     f"\"{message.subject}\"", customer=message.customer)
+        with audit.english():
+            audit.record(session, message.created_by, "outbox.sent",
+                         f"{about}{MESSAGE_KINDS[message.kind]} e-mail sent to {message.to_addresses}: "
+                         f"\"{message.subject}\"", customer=message.customer)
         return None
     covered = [(c.entry, c.open_cents) for c in sorted(message.covered, key=lambda c: (c.entry.due_date, c.entry_id))]
     recipient = ", ".join(filter(None, (message.to_addresses, message.cc_addresses)))
@@ -368,8 +373,8 @@ def mark_sent(session: Session, message: OutboxMessage, now: datetime | None = N
 def retry(session: Session, message: OutboxMessage) -> None:
     """A user asks to send a failed message again (after fixing the cause)."""
     if message.status != "failed":
-        raise OutboxError("Only a failed message can be retried." if message.status != "sent"
-                          else "This message was sent: it is not sent again.")
+        raise OutboxError(_("Only a failed message can be retried.") if message.status != "sent"
+                          else _("This message was sent: it is not sent again."))
     message.status, message.next_attempt_at = "queued", None
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import audit, clock
+from domain.i18n import _, ngettext
 from domain.models import (MAX_LEVEL, Attachment, CompanySettings, Customer, Entry, ReminderActivity, ReminderEntry,
                            ReminderLetter, User)
 from domain.reminders import holds as hold_rules
@@ -64,20 +65,22 @@ def selected_entries(session: Session, customer: Customer, entry_ids: Iterable[i
     else is refused: a grouped follow-up is for one customer only."""
     ids = sorted({int(i) for i in entry_ids})
     if not ids:
-        raise ReminderError("Tick at least one entry to remind the customer of.")
+        raise ReminderError(_("Tick at least one entry to remind the customer of."))
     entries = list(session.scalars(select(Entry).where(Entry.id.in_(ids)).order_by(Entry.due_date, Entry.id)))
     if len(entries) != len(ids):
-        raise ReminderError("Some ticked entries no longer exist: reload the page.")
+        raise ReminderError(_("Some ticked entries no longer exist: reload the page."))
     others = [e for e in entries if e.customer_id != customer.id]
     if others:
         names = sorted({e.customer.name for e in others})
-        raise ReminderError(
-            f"A grouped follow-up is for one customer only: {', '.join(e.number for e in others)} "
-            f"belong{'s' if len(others) == 1 else ''} to {', '.join(names)}, not to {customer.name}. "
-            f"Untick {'it' if len(others) == 1 else 'them'} and try again.")
+        raise ReminderError(ngettext(
+            "A grouped follow-up is for one customer only: %(numbers)s belongs to %(names)s, not to %(customer)s. "
+            "Untick it and try again.",
+            "A grouped follow-up is for one customer only: %(numbers)s belong to %(names)s, not to %(customer)s. "
+            "Untick them and try again.",
+            len(others), numbers=", ".join(e.number for e in others), names=", ".join(names), customer=customer.name))
     closed = [e.number for e in entries if not e.is_open]
     if closed:
-        raise ReminderError(f"These entries are already settled: {', '.join(closed)}.")
+        raise ReminderError(_("These entries are already settled: %(numbers)s.", numbers=", ".join(closed)))
     return entries
 
 
@@ -93,8 +96,10 @@ def check_holds(session: Session, actor: User | None, customer: Customer, entrie
         return None
     reason = " ".join((override_reason or "").split())
     if not reason:
-        raise ReminderError(" ".join(h.text for h in found) + " Give a reason to send it anyway.")
-    audit.record(session, actor, "reminder.override", "Sent anyway: " + " ".join(h.text for h in found),
+        raise ReminderError(_("%(holds)s Give a reason to send it anyway.", holds=" ".join(h.text for h in found)))
+    with audit.english():  # the history says it in English, as written once
+        held = " ".join(h.text for h in hold_rules.holds(session, customer, entries, today, level))
+    audit.record(session, actor, "reminder.override", "Sent anyway: " + held,
                  customer=customer, entry=entries[0] if len(entries) == 1 else None, reason=reason[:500])
     return reason[:500]
 
@@ -108,15 +113,15 @@ def check_level(level: int | None, entries: Iterable[Entry]) -> int:
     if level is None:
         return default_level(entries)
     if level not in templates.LEVELS:
-        raise ReminderError(f"Choose a reminder level between prevention and R{MAX_LEVEL}.")
+        raise ReminderError(_("Choose a reminder level between prevention and R%(max)s.", max=MAX_LEVEL))
     return level
 
 
 def company_sender(company: CompanySettings | None) -> str:
     """The company's From address; refused when Settings → Company has none."""
     if company is None or not (company.sender_email or "").strip():
-        raise ReminderError("No sender e-mail address for the company: set it in Settings → Company before "
-                            "sending reminders.")
+        raise ReminderError(_("No sender e-mail address for the company: set it in Settings → Company before "
+                              "sending reminders."))
     from mail.smtp import address
 
     return address(company.name, company.sender_email.strip())
@@ -159,8 +164,13 @@ def _render(text: templates.TemplateText, context: dict) -> templates.RenderedMe
     try:
         return templates.render(text, context)
     except templates.TemplateError as error:
-        raise ReminderError(f"The {templates.level_name(text.level)} {text.channel} template cannot be used: {error}. "
-                            f"Fix it under Reminder templates.") from error
+        if text.channel == "letter":
+            problem = _("The %(level)s letter template cannot be used: %(problem)s. Fix it under Reminder templates.",
+                        level=templates.level_name(text.level), problem=error)
+        else:
+            problem = _("The %(level)s email template cannot be used: %(problem)s. Fix it under Reminder templates.",
+                        level=templates.level_name(text.level), problem=error)
+        raise ReminderError(problem) from error
 
 
 class RunTexts:
@@ -198,7 +208,7 @@ def draft(session: Session, customer: Customer, entries: list[Entry], sender: Us
     """The compose window's content: the template of the level (default: entry level + 1) in the
     customer's language, addressed to the billing contact and the customer's e-mail addresses."""
     if channel not in CHANNELS:
-        raise ReminderError("A reminder goes by e-mail or by letter.")
+        raise ReminderError(_("A reminder goes by e-mail or by letter."))
     level = check_level(level, entries)
     message = rendered(session, customer, entries, level, channel, sender)
     emails = customer.reminder_emails
@@ -222,15 +232,16 @@ def record_reminder(session: Session, *, customer: Customer, covered: list[tuple
     activity.covered = [ReminderEntry(entry_id=entry.id, open_cents=open_cents) for entry, open_cents in covered]
     session.add(activity)
     day = clock.today()
-    for entry, _ in covered:
+    for entry, _open in covered:
         entry.reminder_level = max(entry.reminder_level or 0, level)
         if entry.last_reminder_on is None or entry.last_reminder_on < day:
             entry.last_reminder_on = day
-    numbers = ", ".join(entry.number for entry, _ in covered)
+    numbers = ", ".join(entry.number for entry, _open in covered)
     how = "e-mailed to " + recipient if channel == "email" else "made as a letter"
-    audit.record(session, sent_by, f"reminder.{channel}",
-                 f"Reminder {templates.level_name(level)} {how} for {len(covered)} {_plural(len(covered))}: {numbers}"
-                 f" — {subject}", customer=customer, entry=covered[0][0] if len(covered) == 1 else None)
+    with audit.english():
+        audit.record(session, sent_by, f"reminder.{channel}",
+                     f"Reminder {templates.level_name(level)} {how} for {len(covered)} {_plural(len(covered))}: "
+                     f"{numbers} — {subject}", customer=customer, entry=covered[0][0] if len(covered) == 1 else None)
     return activity
 
 

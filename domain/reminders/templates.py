@@ -53,7 +53,10 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain import audit, clock
+from domain import audit, clock, i18n
+from domain.i18n import _
+from domain.i18n import lazy_gettext as _l
+from domain.i18n import lazy_pgettext, pgettext
 from domain.models import CREDIT_NOTE, MAX_LEVEL, CompanySettings, Customer, Entry, ReminderTemplate, User
 from domain.money import format_amount
 from domain.reminders.default_templates import DEFAULTS
@@ -61,9 +64,10 @@ from domain.reminders.default_templates import DEFAULTS
 PREVENTION = 0
 LEVELS = tuple(range(PREVENTION, MAX_LEVEL + 1))
 CHANNELS = ("email", "letter")
-CHANNEL_LABELS = {"email": "E-mail", "letter": "Letter"}
+CHANNEL_LABELS = {"email": lazy_pgettext("reminder channel", "E-mail"),
+                  "letter": lazy_pgettext("reminder channel", "Letter")}
 LANGUAGES = ("en", "fr")
-LANGUAGE_LABELS = {"en": "English", "fr": "French"}
+LANGUAGE_LABELS = {"en": _l("English"), "fr": _l("French")}
 DEFAULT_LANGUAGE = "en"
 # The locale that formats dates and amounts when the customer's language names no region.
 FORMAT_LOCALES = {"en": "en_GB", "fr": "fr_FR"}
@@ -78,7 +82,13 @@ MAX_BODY_SOURCE = 20_000
 
 
 def level_name(level: int) -> str:
-    """'Prevention', 'R1' … 'R5'."""
+    """'Prevention', 'R1' … 'R5', in the reader's language."""
+    return pgettext("reminder level", "Prevention") if level == PREVENTION else f"R{level}"
+
+
+def _level_word(level: int) -> str:
+    """The level as a template's {{ level_name }} gives it, the same in every language (a template may
+    compare it): 'Prevention', 'R1' … 'R5'."""
     return "Prevention" if level == PREVENTION else f"R{level}"
 
 
@@ -133,11 +143,16 @@ class TemplateError(Exception):
         self.line, self.reason, self.field = line, reason, field
 
     def __str__(self) -> str:
-        where = self.field.capitalize() + (f", line {self.line}" if self.line else "")
-        return f"{where}: {self.reason}"
+        name = _FIELD_NAMES[self.field] if self.field in _FIELD_NAMES else self.field.capitalize()
+        if self.line:
+            return _("%(field)s, line %(line)s: %(reason)s", field=name, line=self.line, reason=self.reason)
+        return _("%(field)s: %(reason)s", field=name, reason=self.reason)
 
     def __repr__(self) -> str:
         return f"TemplateError(line={self.line!r}, reason={self.reason!r}, field={self.field!r})"
+
+
+_FIELD_NAMES = {"subject": lazy_pgettext("template field", "Subject"), "body": lazy_pgettext("template field", "Body")}
 
 
 class TemplateValidationError(ValueError):
@@ -212,13 +227,13 @@ class _RenderState:
     def step(self) -> None:
         self.steps_left -= 1
         if self.steps_left < 0:
-            raise _LimitReached(f"the loops run more than {MAX_LOOP_STEPS:,} times in all")
+            raise _LimitReached(_("the loops run more than %(steps)s times in all", steps=format(MAX_LOOP_STEPS, ",")))
         if self.steps_left % 256 == 0:
             self.check_time()
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
-            raise _LimitReached(f"rendering takes longer than {MAX_RENDER_SECONDS:g} seconds")
+            raise _LimitReached(_("rendering takes longer than %(seconds)s seconds", seconds=format(MAX_RENDER_SECONDS, "g")))
 
 
 _STATE: ContextVar[_RenderState | None] = ContextVar("reminder_template_render", default=None)
@@ -233,7 +248,8 @@ def _state() -> _RenderState:
 
 def _too_long(size: int) -> None:
     if size > MAX_OUTPUT:
-        raise _LimitReached(f"this would make a text of {size:,} characters (at most {MAX_OUTPUT:,})")
+        raise _LimitReached(_("this would make a text of %(size)s characters (at most %(most)s)", size=format(size, ","),
+                              most=format(MAX_OUTPUT, ",")))
 
 
 def _loop_steps(iterable: Iterable) -> Iterator:
@@ -306,14 +322,14 @@ FILTER_NAMES = ("money", "date", "number", "join", "replace", *_SAFE_JINJA_FILTE
 _LOOP_FILTER = "_loop_steps"
 # Blocks a reminder does not need and that could hide work from the limits.
 _REFUSED_NODES = {
-    nodes.Macro: "macros are not allowed in reminder templates",
-    nodes.CallBlock: "call blocks are not allowed in reminder templates",
-    nodes.FilterBlock: "filter blocks are not allowed: use a filter on a placeholder, e.g. {{ customer.name|upper }}",
-    nodes.AssignBlock: "{% set %}…{% endset %} blocks are not allowed: use {% set name = … %}",
-    nodes.Include: "a reminder template cannot include other templates",
-    nodes.Import: "a reminder template cannot import other templates",
-    nodes.FromImport: "a reminder template cannot import other templates",
-    nodes.Extends: "a reminder template cannot extend other templates",
+    nodes.Macro: _l("macros are not allowed in reminder templates"),
+    nodes.CallBlock: _l("call blocks are not allowed in reminder templates"),
+    nodes.FilterBlock: _l("filter blocks are not allowed: use a filter on a placeholder, e.g. {{ customer.name|upper }}"),
+    nodes.AssignBlock: _l("{% set %}…{% endset %} blocks are not allowed: use {% set name = … %}"),
+    nodes.Include: _l("a reminder template cannot include other templates"),
+    nodes.Import: _l("a reminder template cannot import other templates"),
+    nodes.FromImport: _l("a reminder template cannot import other templates"),
+    nodes.Extends: _l("a reminder template cannot extend other templates"),
 }
 _HIDDEN_NAMES = {"self", "caller", "varargs", "kwargs"}
 
@@ -332,27 +348,28 @@ class _ReminderSandbox(ImmutableSandboxedEnvironment):
             and getattr(__obj, "__name__", "") in ("cycle", "changed"))
         if not allowed:
             what = getattr(__obj, "__name__", type(__obj).__name__)
-            raise SecurityError(f"calling {what}() is not allowed in a reminder template: use filters, "
-                                f"e.g. {{{{ customer.name|upper }}}}")
+            raise SecurityError(_("calling %(what)s() is not allowed in a reminder template: use filters, "
+                                  "e.g. {{ customer.name|upper }}", what=what))
         return super().call(__context, __obj, *args, **kwargs)
 
     def call_binop(self, context, operator, left, right):
         if operator == "%":
             if isinstance(left, str):
-                raise SecurityError("%-formatting is not allowed in a reminder template: use ~ and filters")
+                raise SecurityError(_("%(sign)s-formatting is not allowed in a reminder template: use ~ and filters",
+                                      sign="%"))
             return left % right
         if operator == "**":
             if isinstance(right, (int, float, Decimal)) and abs(right) > 100:
-                raise SecurityError("powers above 100 are not allowed in a reminder template")
+                raise SecurityError(_("powers above 100 are not allowed in a reminder template"))
             if isinstance(left, int) and isinstance(right, int) and left.bit_length() * abs(right) > 10_000:
-                raise SecurityError("this power is too large for a reminder template")
+                raise SecurityError(_("this power is too large for a reminder template"))
             return left ** right
         if operator == "*":
             for sequence, times in ((left, right), (right, left)):
                 if isinstance(sequence, (str, list, tuple)) and isinstance(times, int):
                     _too_long(len(sequence) * times)
             if isinstance(left, int) and isinstance(right, int) and left.bit_length() + right.bit_length() > 10_000:
-                raise SecurityError("this product is too large for a reminder template")
+                raise SecurityError(_("this product is too large for a reminder template"))
             return left * right
         if operator == "+":
             if isinstance(left, (str, list, tuple)) and isinstance(right, (str, list, tuple)):
@@ -366,20 +383,20 @@ def _check_tree(tree: nodes.Template, name: str | None, filename: str | None) ->
     for node in list(tree.find_all(nodes.Node)):
         problem = _REFUSED_NODES.get(type(node))
         if problem is None and isinstance(node, nodes.For) and node.recursive:
-            problem = "recursive loops are not allowed in reminder templates"
+            problem = _("recursive loops are not allowed in reminder templates")
         if problem is None and isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
-            problem = f"'{node.attr}' is not a placeholder: names starting with _ are not allowed"
+            problem = _("'%(name)s' is not a placeholder: names starting with _ are not allowed", name=node.attr)
         if (problem is None and isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const)
                 and isinstance(node.arg.value, str) and node.arg.value.startswith("_")):
-            problem = f"'{node.arg.value}' is not a placeholder: names starting with _ are not allowed"
+            problem = _("'%(name)s' is not a placeholder: names starting with _ are not allowed", name=node.arg.value)
         if (problem is None and isinstance(node, nodes.Filter)
                 and any(isinstance(arg, nodes.Const) and isinstance(arg.value, str) and arg.value.startswith("_")
                         for arg in [*node.args, *(keyword.value for keyword in node.kwargs)])):
-            problem = "names starting with _ are not allowed"
+            problem = _("names starting with _ are not allowed")
         if problem is None and isinstance(node, nodes.Name) and (node.name in _HIDDEN_NAMES or node.name.startswith("_")):
-            problem = f"'{node.name}' is not a placeholder"
+            problem = _("'%(name)s' is not a placeholder", name=node.name)
         if problem:
-            raise TemplateSyntaxError(problem, node.lineno, name, filename)
+            raise TemplateSyntaxError(str(problem), node.lineno, name, filename)
         if isinstance(node, nodes.For):
             node.iter = nodes.Filter(node.iter, _LOOP_FILTER, [], [], None, None, lineno=node.lineno)
 
@@ -412,33 +429,33 @@ def _runtime_reason(error: BaseException) -> str:
     if isinstance(error, UndefinedError):
         missing = re.match(r"^'[\w ]+' has no attribute '(.+)'$", error.message or "")
         if missing:
-            return f"unknown placeholder '{missing.group(1)}': see the list of placeholders"
-        return f"unknown placeholder: {error.message}"
+            return _("unknown placeholder '%(name)s': see the list of placeholders", name=missing.group(1))
+        return _("unknown placeholder: %(problem)s", problem=error.message)
     if isinstance(error, _LimitReached):
-        return f"too much work: {error}"
+        return _("too much work: %(problem)s", problem=error)
     if isinstance(error, SecurityError):
-        return f"not allowed: {error}"
+        return _("not allowed: %(problem)s", problem=error)
     if isinstance(error, OverflowError):
-        return f"not allowed: {error}"
+        return _("not allowed: %(problem)s", problem=error)
     if isinstance(error, RecursionError):
-        return "the template goes around in circles"
+        return _("the template goes around in circles")
     if isinstance(error, MemoryError):
-        return "the template needs too much memory"
-    return f"the template fails: {type(error).__name__}: {error}"
+        return _("the template needs too much memory")
+    return _("the template fails: %(error)s: %(problem)s", error=type(error).__name__, problem=error)
 
 
 def _render_field(source: str, context: dict, field_name: str, state: _RenderState) -> str:
     try:
         template = _compiled(source)
     except TemplateSyntaxError as error:
-        raise TemplateError(error.lineno, error.message or "syntax error", field_name) from None
+        raise TemplateError(error.lineno, error.message or _("syntax error"), field_name) from None
     chunks: list[str] = []
     size = 0
     try:
         for chunk in template.generate(context):
             size += len(chunk)
             if size > MAX_OUTPUT:
-                raise _LimitReached(f"the text would be longer than {MAX_OUTPUT:,} characters")
+                raise _LimitReached(_("the text would be longer than %(most)s characters", most=format(MAX_OUTPUT, ",")))
             state.check_time()
             chunks.append(chunk)
     except Exception as error:  # anything a template can throw becomes a TemplateError with its line
@@ -492,22 +509,16 @@ def _cents(cents: int) -> Decimal:
     return Decimal(int(cents)).scaleb(-2)
 
 
-_TABLE_HEADINGS = {
-    "en": ("Invoice", "Issued", "Due", "Amount", "Open", "Days overdue"),
-    "fr": ("Facture", "Émise le", "Échéance", "Montant", "Reste dû", "Jours de retard"),
-}
-_CREDIT_NOTE_WORDS = {"en": "credit note", "fr": "avoir"}
-_NO_ENTRIES = {"en": "(no open entries)", "fr": "(aucune écriture ouverte)"}
-_AND = {"en": "and", "fr": "et"}
-
-
-def _entries_table(entries: list[dict], language: str, state: _RenderState) -> str:
+def _entries_table(entries: list[dict], state: _RenderState) -> str:
     """The entries as a plain-text table, columns aligned, amounts right-aligned. The days
-    overdue column is left out when nothing is overdue (a prevention message)."""
+    overdue column is left out when nothing is overdue (a prevention message). In the language
+    being spoken: the customer's (build_context)."""
     if not entries:
-        return _NO_ENTRIES.get(language, _NO_ENTRIES[DEFAULT_LANGUAGE])
-    headings = _TABLE_HEADINGS.get(language, _TABLE_HEADINGS[DEFAULT_LANGUAGE])
-    credit = _CREDIT_NOTE_WORDS.get(language, _CREDIT_NOTE_WORDS[DEFAULT_LANGUAGE])
+        return _("(no open entries)")
+    headings = (pgettext("entries table of a reminder", "Invoice"), pgettext("entries table of a reminder", "Issued"),
+                pgettext("entries table of a reminder", "Due"), pgettext("entries table of a reminder", "Amount"),
+                pgettext("entries table of a reminder", "Open"), pgettext("entries table of a reminder", "Days overdue"))
+    credit = pgettext("entries table of a reminder", "credit note")
     with_days = any(entry["days_overdue"] for entry in entries)
     token = _STATE.set(state)
     try:
@@ -533,11 +544,11 @@ def _entries_table(entries: list[dict], language: str, state: _RenderState) -> s
     return "\n".join([line(table[0]), line(["-" * w for w in widths])] + [line(row) for row in table[1:]])
 
 
-def _and_list(parts: list[str], language: str) -> str:
-    word = _AND.get(language, _AND[DEFAULT_LANGUAGE])
+def _and_list(parts: list[str]) -> str:
+    """"€120.00 and US$250.00", in the language being spoken (the customer's)."""
     if len(parts) <= 1:
         return "".join(parts)
-    return f"{', '.join(parts[:-1])} {word} {parts[-1]}"
+    return pgettext("a list of amounts", "%(first)s and %(last)s", first=", ".join(parts[:-1]), last=parts[-1])
 
 
 def build_context(*, customer: dict, entries: list[dict], company: dict, sender: dict,
@@ -581,23 +592,25 @@ def build_context(*, customer: dict, entries: list[dict], company: dict, sender:
     finally:
         _STATE.reset(token)
     due_dates = [row["due_date"] for row in rows]
+    with i18n.speaking(locale):  # the customer's words, whoever is logged in
+        table, total_open, total_overdue = _entries_table(rows, state), _and_list(open_parts), _and_list(overdue_parts)
     return {
         "language": chosen,
         "locale": locale,
         "today": today,
         "level": level if level is not None else 0,
-        "level_name": level_name(level) if level is not None else "",
+        "level_name": _level_word(level) if level is not None else "",
         "customer": customer,
         "company": company,
         "sender": sender,
         "entries": rows,
-        "entries_table": _entries_table(rows, chosen, state),
+        "entries_table": table,
         "entry_count": len(rows),
         "overdue_count": sum(1 for row in rows if row["is_overdue"]),
         "earliest_due_date": min(due_dates) if due_dates else None,
         "max_days_overdue": max((row["days_overdue"] for row in rows), default=0),
-        "total_open": _and_list(open_parts, chosen) or zero,
-        "total_overdue": _and_list(overdue_parts, chosen) or zero,
+        "total_open": total_open or zero,
+        "total_overdue": total_overdue or zero,
         "totals": [{"currency": currency, "open": t["open"], "overdue": t["overdue"]} for currency, t in totals.items()],
     }
 
@@ -679,35 +692,35 @@ def sample_context(language: str | None = DEFAULT_LANGUAGE, today: date | None =
 
 # What the editor lists: (placeholder, what it is).
 PLACEHOLDERS: tuple[tuple[str, str], ...] = (
-    ("customer.name", "Customer name"),
-    ("customer.account", "Customer account"),
-    ("customer.registration_number", "Customer registration number (SIREN)"),
-    ("customer.address", "Customer address (several lines)"),
-    ("customer.contact_name", "Name of the customer's first contact, empty if none"),
-    ("customer.email", "Customer's first e-mail address"),
-    ("company.name", "Your company's name"),
-    ("company.registration_number", "Your company's registration number"),
-    ("company.address", "Your company's address"),
-    ("company.sender_email", "The address reminders are sent from"),
-    ("sender.name", "Name of the user sending (the company for automatic runs)"),
-    ("sender.email", "E-mail of the user sending"),
-    ("entries_table", "The entries concerned as a ready-made table: number, dates, amounts, days overdue"),
-    ("entries", "The entries, to loop over: {% for entry in entries %}…{% endfor %}; each has number, "
-                "issue_date, due_date, amount, open_amount, currency, days_overdue, is_overdue, is_credit_note"),
-    ("total_open", "Total open amount, with currency (per currency when mixed)"),
-    ("total_overdue", "Total overdue amount, with currency (per currency when mixed)"),
-    ("totals", "Totals per currency, to loop over: currency, open, overdue"),
-    ("entry_count", "Number of entries concerned"),
-    ("overdue_count", "Number of overdue entries"),
-    ("earliest_due_date", "The earliest due date among the entries"),
-    ("max_days_overdue", "Days overdue of the oldest entry"),
-    ("today", "Today's date"),
-    ("level_name", "The reminder level: Prevention, R1 … R5"),
+    ("customer.name", _l("Customer name")),
+    ("customer.account", _l("Customer account")),
+    ("customer.registration_number", _l("Customer registration number (SIREN)")),
+    ("customer.address", _l("Customer address (several lines)")),
+    ("customer.contact_name", _l("Name of the customer's first contact, empty if none")),
+    ("customer.email", _l("Customer's first e-mail address")),
+    ("company.name", _l("Your company's name")),
+    ("company.registration_number", _l("Your company's registration number")),
+    ("company.address", _l("Your company's address")),
+    ("company.sender_email", _l("The address reminders are sent from")),
+    ("sender.name", _l("Name of the user sending (the company for automatic runs)")),
+    ("sender.email", _l("E-mail of the user sending")),
+    ("entries_table", _l("The entries concerned as a ready-made table: number, dates, amounts, days overdue")),
+    ("entries", _l("The entries, to loop over: {% for entry in entries %}…{% endfor %}; each has number, "
+                   "issue_date, due_date, amount, open_amount, currency, days_overdue, is_overdue, is_credit_note")),
+    ("total_open", _l("Total open amount, with currency (per currency when mixed)")),
+    ("total_overdue", _l("Total overdue amount, with currency (per currency when mixed)")),
+    ("totals", _l("Totals per currency, to loop over: currency, open, overdue")),
+    ("entry_count", _l("Number of entries concerned")),
+    ("overdue_count", _l("Number of overdue entries")),
+    ("earliest_due_date", _l("The earliest due date among the entries")),
+    ("max_days_overdue", _l("Days overdue of the oldest entry")),
+    ("today", _l("Today's date")),
+    ("level_name", _l("The reminder level: Prevention, R1 … R5")),
 )
 FILTER_HELP: tuple[tuple[str, str], ...] = (
-    ("{{ entry.open_amount|money(entry.currency) }}", "An amount with its currency"),
-    ("{{ entry.due_date|date }}", "A date in the customer's language; |date('long') spells the month"),
-    ("{{ customer.name|upper }}", "Also: lower, title, capitalize, trim, default, join, replace, round…"),
+    ("{{ entry.open_amount|money(entry.currency) }}", _l("An amount with its currency")),
+    ("{{ entry.due_date|date }}", _l("A date in the customer's language; |date('long') spells the month")),
+    ("{{ customer.name|upper }}", _l("Also: lower, title, capitalize, trim, default, join, replace, round…")),
 )
 
 
@@ -771,17 +784,17 @@ def _static_problems(source: str, field_name: str, known: set[str]) -> TemplateE
     try:
         tree = _env.parse(source)
     except TemplateSyntaxError as error:
-        return TemplateError(error.lineno, error.message or "syntax error", field_name)
+        return TemplateError(error.lineno, error.message or _("syntax error"), field_name)
     try:
         unknown = meta.find_undeclared_variables(tree) - known
     except TemplateSyntaxError as error:  # an unknown filter or test, found when compiling
-        return TemplateError(error.lineno, error.message or "syntax error", field_name)
+        return TemplateError(error.lineno, error.message or _("syntax error"), field_name)
     if unknown:
         names = [node for node in tree.find_all(nodes.Name) if node.name in unknown]
         first = min(names, key=lambda node: node.lineno) if names else None
         name = first.name if first else sorted(unknown)[0]
         return TemplateError(first.lineno if first else None,
-                             f"unknown placeholder '{name}': see the list of placeholders", field_name)
+                             _("unknown placeholder '%(name)s': see the list of placeholders", name=name), field_name)
     return None
 
 
@@ -795,12 +808,16 @@ def validate(subject: str, body: str, language: str | None = DEFAULT_LANGUAGE) -
     known = set(context) | set(_env.globals)
     for field_name, source, limit in (("subject", subject, MAX_SUBJECT_SOURCE), ("body", body, MAX_BODY_SOURCE)):
         if not source.strip():
-            errors.append(TemplateError(None, f"the {field_name} is empty", field_name))
+            errors.append(TemplateError(None, _("the subject is empty") if field_name == "subject"
+                                        else _("the body is empty"), field_name))
         elif len(source) > limit:
-            errors.append(TemplateError(None, f"the {field_name} is too long ({len(source):,} characters, "
-                                              f"at most {limit:,})", field_name))
+            sizes = {"size": f"{len(source):,}", "most": f"{limit:,}"}
+            errors.append(TemplateError(None, _("the subject is too long (%(size)s characters, at most %(most)s)", **sizes)
+                                        if field_name == "subject" else
+                                        _("the body is too long (%(size)s characters, at most %(most)s)", **sizes),
+                                        field_name))
         elif "\n" in source.strip() and field_name == "subject":
-            errors.append(TemplateError(2, "the subject must be on one line", field_name))
+            errors.append(TemplateError(2, _("the subject must be on one line"), field_name))
         else:
             problem = _static_problems(source, field_name, known)
             if problem:
@@ -812,7 +829,7 @@ def validate(subject: str, body: str, language: str | None = DEFAULT_LANGUAGE) -
     except TemplateError as error:
         return [error]
     if not message.subject:
-        return [TemplateError(1, "the subject comes out empty", "subject")]
+        return [TemplateError(1, _("the subject comes out empty"), "subject")]
     return []
 
 
@@ -831,8 +848,9 @@ def save_template(session: Session, actor: User | None, level: int, channel: str
         session.add(row)
     row.subject, row.body = subject, body
     row.updated_at, row.updated_by = clock.now(), actor
-    audit.record(session, actor, "reminder_template.saved",
-                 f"{level_name(level)} {CHANNEL_LABELS[channel].lower()} template ({LANGUAGE_LABELS[language]}) saved")
+    with audit.english():
+        audit.record(session, actor, "reminder_template.saved", f"{level_name(level)} {CHANNEL_LABELS[channel].lower()} "
+                                                                 f"template ({LANGUAGE_LABELS[language]}) saved")
     return row
 
 
@@ -843,9 +861,10 @@ def reset_template(session: Session, actor: User | None, level: int, channel: st
     if row is None:
         return False
     session.delete(row)
-    audit.record(session, actor, "reminder_template.reset",
-                 f"{level_name(level)} {CHANNEL_LABELS[channel].lower()} template ({LANGUAGE_LABELS[language]}) "
-                 "reset to default")
+    with audit.english():
+        audit.record(session, actor, "reminder_template.reset",
+                     f"{level_name(level)} {CHANNEL_LABELS[channel].lower()} template ({LANGUAGE_LABELS[language]}) "
+                     "reset to default")
     return True
 
 
