@@ -36,6 +36,26 @@ document.addEventListener("click", (event) => {
   if (menu && menu.firstChild && !event.target.closest(".bell-wrap")) menu.replaceChildren();
 });
 
+// The top bar's menus (<details data-menu>): one open at a time; an outside click or Escape closes it.
+document.addEventListener("toggle", (event) => {
+  const menu = event.target;
+  if (!menu.matches || !menu.matches("details[data-menu]") || !menu.open) return;
+  document.querySelectorAll("details[data-menu][open]").forEach((other) => { if (other !== menu) other.open = false; });
+}, true);  // "toggle" does not bubble
+document.addEventListener("click", (event) => {
+  document.querySelectorAll("details[data-menu][open]").forEach((menu) => {
+    if (!menu.contains(event.target)) menu.open = false;
+  });
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  const menu = event.target.closest && event.target.closest("details[data-menu][open]");
+  if (menu) {
+    menu.open = false;
+    menu.querySelector("summary").focus();
+  }
+});
+
 // Dialogs are <dialog class="modal"> elements that htmx brings: each opens as a modal (the page
 // behind is inert, focus stays inside, Escape closes it). Closed by Escape, a click outside it or a
 // [data-close] button, it leaves its holder empty and gives focus back to what opened it.
