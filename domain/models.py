@@ -254,6 +254,8 @@ class Entry(StopRemindersFlag, Base):
         return self.promised_until is not None and self.promised_until >= day
 
     def days_overdue(self, day: date | None = None) -> int:
+        if self.kind == CREDIT_NOTE:
+            return 0  # what the company owes back is never late on the customer's side
         return max(0, ((day or clock.today()) - self.due_date).days)
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from functools import wraps
 from typing import TypeVar
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from domain.ledger import queries
+from domain.listing import Page
 from domain.models import Customer
 from extensions import db
 
@@ -22,11 +23,27 @@ def wants_fragment() -> bool:
 
 
 def render_view(page_template: str, fragment_template: str, **context):
-    """The full page, or only the fragment htmx swaps; `Vary` keeps caches from mixing them."""
+    """The full page, or only the fragment htmx swaps; `Vary` keeps caches from mixing them. A list
+    asked for a page past its end (an old link, a typed URL, rows gone since) goes to its last page."""
+    past_end = _page_past_the_end(context.values())
+    if past_end:
+        return past_end
     template = fragment_template if wants_fragment() else page_template
     response = current_app.make_response(render_template(template, **context))
     response.vary.add("HX-Request")
     return response
+
+
+def _page_past_the_end(values):
+    for value in values:
+        if isinstance(value, Page) and value.page > value.pages and request.endpoint:
+            args = {**request.view_args, **request.args.to_dict(), "page": value.pages}
+            if value.pages == 1:
+                args.pop("page")
+            response = redirect(url_for(request.endpoint, **args))
+            response.vary.add("HX-Request")
+            return response
+    return None
 
 
 def permission_required(permission: str):

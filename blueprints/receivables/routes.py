@@ -31,7 +31,7 @@ def due_dates():
 @bp.get("/search")
 @permission_required("read")
 def search():
-    text = request.args.get("q", "").strip()
+    text = request.args.get("q", "").strip()[:100]  # the field holds 100; a longer URL was typed or pasted
     result = queries.search(db.session, text)
     single = result.single_customer
     if single is not None and not request.htmx:

@@ -412,7 +412,8 @@ def _due_entries(session: Session, filters: Filters) -> Page:
     for (entry_id, number, kind, issued, due, amount, open_cents, currency, level, last_reminder, in_collection,
          is_stopped, disputed, on_follow_up, account, name, promised_until, scheduled) in result:
         sign = -1 if kind == CREDIT_NOTE else 1
-        rows.append(DueEntryRow(entry_id, number, kind == CREDIT_NOTE, issued, due, max(0, (today - due).days),
+        rows.append(DueEntryRow(entry_id, number, kind == CREDIT_NOTE, issued, due,
+                                0 if kind == CREDIT_NOTE else max(0, (today - due).days),  # a credit note is never late
                                 sign * amount, sign * open_cents, currency, level, last_reminder, in_collection,
                                 bool(is_stopped), disputed, bool(on_follow_up), account, name,
                                 promised_until if promised_until and promised_until >= today else None,

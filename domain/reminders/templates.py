@@ -565,7 +565,8 @@ def build_context(*, customer: dict, entries: list[dict], company: dict, sender:
     totals: dict[str, dict[str, Decimal]] = {}
     for entry in entries:
         sign = -1 if entry.get("is_credit_note") else 1
-        days = max(0, (today - entry["due_date"]).days)
+        late = max(0, (today - entry["due_date"]).days)
+        days = 0 if entry.get("is_credit_note") else late  # a credit note is never shown as overdue…
         row = {
             "number": str(entry["number"]),
             "is_credit_note": bool(entry.get("is_credit_note")),
@@ -581,7 +582,7 @@ def build_context(*, customer: dict, entries: list[dict], company: dict, sender:
         rows.append(row)
         total = totals.setdefault(row["currency"], {"open": Decimal("0.00"), "overdue": Decimal("0.00")})
         total["open"] += row["open_amount"]
-        if row["is_overdue"]:
+        if late > 0:  # …but one past its date is netted against what is overdue, as before
             total["overdue"] += row["open_amount"]
 
     token = _STATE.set(state)

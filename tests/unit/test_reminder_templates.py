@@ -214,8 +214,7 @@ def test_loops_and_filters_work(session, bistro, pinned_today):
     text = plain(rt.render(TemplateText(1, "email", "fr", "Relance", body), context).body)
     assert text.splitlines() == ["- INV-1001: 900,10 €, due 15/02/2026 (120 days)",
                                  "- INV-1002: 1 234,56 €, due 11/05/2026 (35 days)",
-                                 "- CN-0007: -50,00 €, due 05/06/2026 (10 days)",
-                                 "BISTRO DU PORT 15 juin 2026"]
+                                 "BISTRO DU PORT 15 juin 2026"]  # a credit note is never overdue
 
 
 def test_render_takes_plain_data_only(session, bistro):
@@ -303,4 +302,4 @@ def test_parse_level():
 
 def test_sample_context_dates_follow_today(pinned_today):
     context = rt.sample_context("fr")
-    assert context["today"] == date(2026, 6, 15) and context["overdue_count"] == 3
+    assert context["today"] == date(2026, 6, 15) and context["overdue_count"] == 2  # the sample credit note is not late
