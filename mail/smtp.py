@@ -136,8 +136,10 @@ def build_message(
     body: str,
     reply_to: str | None = None,
     attachments: Sequence[Attachment] = (),
+    html: str | None = None,
 ) -> EmailMessage:
-    """A plain-text e-mail with its attachments, ready for `send`."""
+    """A plain-text e-mail with its attachments, ready for `send`; with `html`, multipart/alternative:
+    the plain text first, the HTML part (mail.html.email_html) after it, as mail programs prefer."""
     if not sender or "@" not in parseaddr(sender)[1]:
         raise MailNotConfigured("No sender e-mail address: set it in Settings → Company.")
     recipients = [to] if isinstance(to, str) else list(to)
@@ -150,6 +152,8 @@ def build_message(
     message["Date"] = formatdate(localtime=True)
     message["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or None)
     message.set_content(body)
+    if html:
+        message.add_alternative(html, subtype="html")
     for attachment in attachments:
         maintype, _, subtype = attachment.mime_type.partition("/")
         message.add_attachment(attachment.content, maintype=maintype, subtype=subtype or "octet-stream",

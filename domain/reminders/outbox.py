@@ -56,6 +56,7 @@ from domain.reminders.holds import Hold, holds, is_unknown, pending_text, unsett
 from domain.settings import company as saved_company
 from domain.settings import is_email
 from mail import smtp as mailer
+from mail.html import email_html
 
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 MAX_ATTEMPTS = 5
@@ -196,9 +197,12 @@ def build_email(message: OutboxMessage) -> EmailMessage:
     files = [mailer.Attachment(a.filename, Path(a.path).read_bytes(),
                                a.content_type or mimetypes.guess_type(a.filename)[0] or "application/octet-stream")
              for a in attachments_of(message)]
+    # The HTML part is made from the stored text each time: the same words, so every attempt sends the same e-mail.
+    language = (message.customer.language if message.customer is not None else None) or "en"
     email = mailer.build_message(sender=message.sender, to=[a.strip() for a in message.to_addresses.split(",")],
                                  subject=message.subject, body=message.body, reply_to=message.reply_to or None,
-                                 attachments=files)
+                                 attachments=files,
+                                 html=email_html(message.body, subject=message.subject, language=language))
     if message.cc_addresses:
         email["Cc"] = message.cc_addresses
     if message.bcc_addresses:  # smtplib sends to Bcc and strips the header from what it transmits

@@ -49,7 +49,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.filters import FILTERS as JINJA_FILTERS
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -60,6 +60,7 @@ from domain.i18n import lazy_pgettext, pgettext
 from domain.models import CREDIT_NOTE, MAX_LEVEL, CompanySettings, Customer, Entry, ReminderTemplate, User
 from domain.money import format_amount
 from domain.reminders.default_templates import DEFAULTS
+from mail.html import flowed
 
 PREVENTION = 0
 LEVELS = tuple(range(PREVENTION, MAX_LEVEL + 1))
@@ -196,8 +197,9 @@ class RenderedMessage:
 
 
 def text_to_html(text: str, preformatted: Iterable[str] = ()) -> Markup:
-    """Plain text as HTML for a letter: every character escaped, paragraphs at blank lines, line
-    breaks kept; a paragraph that is one of `preformatted` (the entries table) becomes <pre>."""
+    """Plain text as HTML for a letter: every character escaped, paragraphs at blank lines, lines the
+    template wrapped by hand flowing into one (short lines — a greeting, a signature — keep their
+    break, mail.html.flowed); a paragraph that is one of `preformatted` (the entries table) becomes <pre>."""
     blocks = {block.strip("\n") for block in preformatted if block and block.strip()}
     parts = []
     for paragraph in re.split(r"\n[ \t]*\n", (text or "").strip("\n")):
@@ -206,7 +208,7 @@ def text_to_html(text: str, preformatted: Iterable[str] = ()) -> Markup:
         if paragraph.strip("\n") in blocks:
             parts.append(Markup('<pre class="entries">{}</pre>').format(paragraph))
         else:
-            parts.append(Markup("<p>{}</p>").format(Markup("<br>\n").join(escape(line) for line in paragraph.split("\n"))))
+            parts.append(Markup("<p>{}</p>").format(Markup(flowed(paragraph))))
     return Markup("\n").join(parts)
 
 
