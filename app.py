@@ -120,14 +120,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         _configure_database(app)
 
-    from flask_babel import force_locale, get_translations
+    from flask_babel import force_locale, get_locale, get_translations
 
     from blueprints import register_blueprints
     from blueprints._web.layer import install_web_layer, select_locale
     from domain import i18n
 
     babel.init_app(app, locale_selector=select_locale)
-    i18n.use(get_translations, force_locale)  # the domain's messages, in the reader's language
+    # The domain's messages in the reader's language, their dates and amounts in the reader's locale.
+    i18n.use(get_translations, force_locale, lambda: str(get_locale() or app.config["BABEL_LOCALE"]))
     install_web_layer(app)
     register_blueprints(app)
     from blueprints.auth.routes import limit_login_attempts

@@ -17,7 +17,7 @@ def english():
     is logged in: a line that names a translated label (a status, a channel, a level…) is built inside
     `with audit.english():`. So are the other texts stored as written (notifications, a message's
     last error)."""
-    return i18n.speaking("en")
+    return i18n.speaking("en_GB")
 
 
 def record(

@@ -25,15 +25,31 @@ from babel.support import LazyProxy
 _NULL = NullTranslations()
 _translations: Callable[[], NullTranslations] = lambda: _NULL
 _force: Callable[[str], ContextManager] = lambda locale: nullcontext()
+_locale: Callable[[], str | None] = lambda: None
 
 
-def use(translations: Callable[[], NullTranslations], force: Callable[[str], ContextManager] | None = None) -> None:
-    """Set where the current translations come from (the app: Flask-Babel's get_translations) and how
-    to speak another language for a while (Flask-Babel's force_locale)."""
-    global _translations, _force
+def use(translations: Callable[[], NullTranslations], force: Callable[[str], ContextManager] | None = None,
+        locale: Callable[[], str | None] | None = None) -> None:
+    """Set where the current translations come from (the app: Flask-Babel's get_translations), how
+    to speak another language for a while (Flask-Babel's force_locale) and the current locale."""
+    global _translations, _force, _locale
     _translations = translations
     if force is not None:
         _force = force
+    if locale is not None:
+        _locale = locale
+
+
+def current_locale(default: str = "en_GB") -> str:
+    """The locale the reader's numbers, money and dates are written in (outside the app: `default`)."""
+    return _locale() or default
+
+
+def day(value) -> str:
+    """A date in a message, in the reader's short date style (Babel): 15/06/2026, 6/15/26…"""
+    from babel.dates import format_date
+
+    return format_date(value, "short", locale=current_locale())
 
 
 @contextmanager

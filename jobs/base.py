@@ -91,7 +91,7 @@ class BackgroundUnavailable(RuntimeError):
 
 def in_english(error: Exception) -> str:
     """An error's message as a record stores it: in English, the catalogues' source language, whoever reads it."""
-    with force_locale("en"):
+    with force_locale("en_GB"):
         return str(error)
 
 

@@ -748,7 +748,7 @@ def _write(session: Session, ledger: _Ledger, report: FecReport, known: dict, ex
                 tally[customer_of[number]]["paid"] += 1
     touched = {customer_id for customer_id in tally}
     mark_customers_dirty(session, touched)
-    with speaking("en"):  # the history is written once, in English
+    with speaking("en_GB"):  # the history is written once, in English
         counts = report.counts()
     audit.record(session, actor, "import.fec", f"{report.filename}: {counts}")
     record_per_customer(session, actor, "fec", f"the FEC {report.filename}", tally)

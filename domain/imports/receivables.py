@@ -447,7 +447,7 @@ def import_file(
     report.errors.sort(key=lambda error: error.line)
     if report.ok and not dry_run:
         plan.write(session, report)
-        with speaking("en"):  # the history is written once, in English
+        with speaking("en_GB"):  # the history is written once, in English
             counts = report.counts()
         audit.record(session, actor, f"import.{kind}", f"{filename}: {counts}")
         record_per_customer(session, actor, kind, filename, plan.tally)
@@ -484,7 +484,7 @@ def record_per_customer(session: Session, actor: User | None, kind: str, filenam
     for chunk in in_chunks(accounts):
         ids.update(session.execute(select(Customer.account, Customer.id).where(Customer.account.in_(chunk))).all())
     at = clock.now()
-    with speaking("en"):  # the history is written once, in English
+    with speaking("en_GB"):  # the history is written once, in English
         rows = [{"at": at, "actor_id": actor.id if actor else None, "action": f"import.{kind}", "reason": None,
                  "customer_id": ids.get(key) if isinstance(key, str) else key,
                  "detail": f"Imported from {filename}: {_tally_text(counts)}."} for key, counts in tally.items()]

@@ -183,7 +183,7 @@ def update(session: Session, actor: User, customer: Customer, values: dict) -> l
     for name, value in values.items():
         if name == "account" or getattr(customer, name) == value:
             continue
-        with speaking("en"):  # the history is written once, in English
+        with speaking("en_GB"):  # the history is written once, in English
             changes.append(f"{LABELS[name]}: {_shown(getattr(customer, name))} → {_shown(value)}")
         setattr(customer, name, value)
     if changes:

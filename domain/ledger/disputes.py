@@ -72,7 +72,7 @@ def _hold(entries: list[Entry], actor: User | None, dispute: Dispute) -> None:
 
 def _english(label) -> str:
     """A label as the entries keep it: written once, in English."""
-    with speaking("en"):
+    with speaking("en_GB"):
         return str(label)
 
 

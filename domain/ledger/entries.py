@@ -16,7 +16,7 @@ from typing import Mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain import audit, clock
+from domain import audit, clock, i18n
 from domain.i18n import _
 from domain.i18n import lazy_gettext as _l
 from domain.i18n import speaking
@@ -105,7 +105,7 @@ def add(session: Session, actor: User, customer: Customer, values: dict) -> Entr
                   open_cents=values["amount_cents"], is_open=True, reminder_level=0)
     session.add(entry)
     session.flush()
-    with speaking("en"):  # the history is written once, in English
+    with speaking("en_GB"):  # the history is written once, in English
         detail = (f"{KIND_LABELS[entry.kind]} {entry.number} added: {_money(entry.amount_cents, entry.currency)}, "
                   f"issued {entry.issue_date:%d/%m/%Y}, due {entry.due_date:%d/%m/%Y}.")
     audit.record(session, actor, "entry.added", detail, entry=entry)
@@ -124,8 +124,7 @@ def _changes(entry: Entry, values: dict) -> list[str]:
     for name in ("issue_date", "due_date"):
         if getattr(entry, name) != values[name]:
             changes.append(_("%(field)s: %(before)s → %(after)s", field=LABELS[name],
-                             before=getattr(entry, name).strftime("%d/%m/%Y"),
-                             after=values[name].strftime("%d/%m/%Y")))
+                             before=i18n.day(getattr(entry, name)), after=i18n.day(values[name])))
     if values["currency"] != entry.currency:
         changes.append(_("%(field)s: %(before)s → %(after)s", field=LABELS["currency"], before=entry.currency,
                          after=values["currency"]))
@@ -153,7 +152,7 @@ def change(session: Session, actor: User, entry: Entry, values: dict) -> list[st
         raise EntryError(_("%(number)s has payments in %(currency)s: its currency cannot change.",
                            number=entry.number, currency=entry.currency))
     changes = _changes(entry, values)
-    with speaking("en"):  # the history is written once, in English
+    with speaking("en_GB"):  # the history is written once, in English
         history = _changes(entry, values)
     for name in ("issue_date", "due_date", "currency"):
         if getattr(entry, name) != values[name]:
@@ -181,7 +180,7 @@ def cancel(session: Session, actor: User, entry: Entry, reason: str) -> None:
     before = entry.open_cents
     entry.cancelled_at, entry.cancelled_by_id, entry.cancel_reason = clock.now(), actor.id, reason[:500]
     set_open_amount(entry, 0)
-    with speaking("en"):  # the history is written once, in English
+    with speaking("en_GB"):  # the history is written once, in English
         detail = (f"{KIND_LABELS.get(entry.kind, entry.kind)} {entry.number} cancelled: open amount "
                   f"{_money(before, entry.currency)} → {_money(0, entry.currency)}.")
     audit.record(session, actor, "entry.cancelled", detail, entry=entry, reason=reason)

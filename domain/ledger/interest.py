@@ -145,7 +145,7 @@ def set_half_year(session: Session, actor: User, starts_on: str, ecb: str, legal
         session.add(row)
     row.ecb_rate_bp, row.legal_rate_bp, row.updated_by_id = values["ecb"], values["legal"], actor.id
     was = (f" (was {bp_to_percent(before.ecb_bp)} % and {bp_to_percent(before.legal_bp)} %)" if before else "")
-    with speaking("en"):  # the history is written once, in English
+    with speaking("en_GB"):  # the history is written once, in English
         half_year = half_year_label(start)
     audit.record(session, actor, "settings.reference_rates",
                  f"Rates of the {half_year}: ECB {bp_to_percent(values['ecb'])} %, legal interest "
@@ -242,7 +242,7 @@ def save_terms(session: Session, actor: User, *, basis: str, contractual_rate: s
     company.recovery_indemnities, company.notice_days = amounts, int(days)
     after = terms_of(company, {})
     if before != after:
-        with speaking("en"):  # the history is written once, in English
+        with speaking("en_GB"):  # the history is written once, in English
             basis_label = str(BASES[basis]).lower()
         audit.record(session, actor, "settings.late_payment",
                      f"Late payment: {basis_label}"

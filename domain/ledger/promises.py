@@ -111,7 +111,7 @@ def record_promise(session: Session, actor: User, customer: Customer, entry_ids:
     for entry in entries:
         entry.promised_until = max(promise.until, entry.promised_until or promise.until)
     session.flush()
-    with speaking("en"):  # the history is written once, in English
+    with speaking("en_GB"):  # the history is written once, in English
         channel_label = str(promise.channel_label).lower()
     audit.record(session, actor, "promise.recorded",
                  f"Promise #{promise.id}: {format_money(amount, currency)} by {promised_on:%d/%m/%Y} "

@@ -18,7 +18,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from domain import audit, clock
+from domain import audit, clock, i18n
 from domain.i18n import _, speaking
 from domain.ledger.payments import PaymentError, record_payment, set_open_amount
 from domain.models import INVOICE, PAYMENT_METHODS, Customer, Entry, Payment, Receipt, User
@@ -78,7 +78,7 @@ def record(session: Session, actor: User, customer: Customer, form: ReceiptForm)
         raise ReceiptError(_("The amount must be more than zero."))
     if form.received_on > clock.today():
         raise ReceiptError(_("The payment date %(date)s is in the future.",
-                             date=form.received_on.strftime("%d/%m/%Y")))
+                             date=i18n.day(form.received_on)))
     reference = form.reference.strip()
     if len(reference) > 100:
         raise ReceiptError(_("The reference is longer than 100 characters."))
@@ -126,7 +126,7 @@ def record(session: Session, actor: User, customer: Customer, form: ReceiptForm)
     # The payments' own reference: what the user wrote, or the receipt's number when they wrote none
     # (a second payment without reference on the same invoice is not a duplicate import).
     payment_reference = reference or f"receipt {receipt.id}"
-    with speaking("en"):  # the history is written once, in English
+    with speaking("en_GB"):  # the history is written once, in English
         how = _how(form.amount_cents, currency, form.method, reference, form.received_on)
     for entry_id, cents in sorted(parts.items(), key=lambda item: (entries[item[0]].due_date, item[0])):
         entry = entries[entry_id]
@@ -160,7 +160,7 @@ def reverse(session: Session, actor: User, receipt: Receipt, reason: str) -> Non
     if receipt.reversed_at is not None:
         raise ReceiptError(_("This payment was already reversed."))
     now = clock.now()
-    with speaking("en"):  # the history is written once, in English
+    with speaking("en_GB"):  # the history is written once, in English
         how = _how(receipt.amount_cents, receipt.currency, receipt.method, receipt.reference, receipt.received_on)
     for payment in receipt.payments:
         if payment.reversed_at is not None:
