@@ -124,7 +124,8 @@ def test_an_email_goes_out_with_from_reply_to_copy_and_the_invoice(finance_clien
     assert [c.entry_id for c in activity.covered] == [first.id] and activity.sent_by_id == users["finance"].id
     assert session.scalar(select(AuditEvent).where(AuditEvent.action == "reminder.email")) is not None
     status = finance_client.get(f"/reminders/messages/{outgoing.id}/status", headers=HTMX)
-    assert "✅ Sent" in status.get_data(as_text=True) and "entriesChanged" in status.headers["HX-Trigger"]
+    assert '#circle-check"></use></svg> Sent to' in status.get_data(as_text=True)
+    assert "entriesChanged" in status.headers["HX-Trigger"]
 
 
 def test_a_double_click_makes_one_message(finance_client, session, ledger, company, mail, run_jobs):
@@ -199,7 +200,7 @@ def test_a_failed_send_is_listed_on_deliveries_and_retried(finance_client, sessi
     entry = session.get(Entry, ledger["first"].id)
     assert entry.reminder_level == 1 and entry.last_reminder_on is None, "never shown as sent"
     status = finance_client.get(f"/reminders/messages/{message.id}/status", headers=HTMX).get_data(as_text=True)
-    assert "Not sent" in status and "✅" not in status
+    assert "Not sent" in status and "#circle-x" in status and "#circle-check" not in status
 
     page = finance_client.get("/reminders/deliveries").get_data(as_text=True)
     assert "Relance échouée" in page and "Cannot reach the mail server" in page and "Bistro du Port" in page
@@ -262,3 +263,22 @@ def test_a_double_click_makes_one_letter(finance_client, session, ledger, compan
     second = finance_client.post("/customers/C100/reminders/letter", data=data, headers=HTMX).get_data(as_text=True)
     assert session.scalar(select(func.count()).select_from(ReminderActivity)) == 1
     assert re.search(r'/reminders/letters/\d+', first).group(0) == re.search(r'/reminders/letters/\d+', second).group(0)
+
+
+def test_a_letter_embeds_every_font_it_uses(finance_client, session, ledger, company):
+    """A letter looks the same on the customer's machine: each font is in the PDF, not taken from its system."""
+    first, second = ledger["first"], ledger["second"]
+    finance_client.post("/customers/C100/reminders/letter", data={"entry": [first.id, second.id], "level": "R2"},
+                        headers=HTMX)
+    activity = session.scalar(select(ReminderActivity))
+    reader = PdfReader(io.BytesIO(finance_client.get(f"/reminders/letters/{activity.id}").data))
+    fonts = {}
+    for page in reader.pages:
+        for name, font in (page["/Resources"].get_object().get("/Font") or {}).items():
+            font = font.get_object()
+            descendants = font.get("/DescendantFonts")
+            described = descendants[0].get_object() if descendants else font
+            descriptor = described.get("/FontDescriptor")
+            descriptor = descriptor.get_object() if descriptor else {}
+            fonts[str(font.get("/BaseFont"))] = any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+    assert fonts and all(fonts.values()), f"fonts not embedded: {[name for name, ok in fonts.items() if not ok]}"
