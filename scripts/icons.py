@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 ICONS = ["scale", "pause", "triangle-alert", "zap", "calendar", "mail", "paperclip", "bell", "file-text",
-         "pencil", "check", "x", "info", "chevron-up", "chevron-down", "chevron-right", "menu", "circle-alert"]
+         "pencil", "check", "x", "info", "chevron-up", "chevron-down", "chevron-right", "menu", "circle-alert",
+         "handshake", "circle-check", "circle-x", "hourglass", "send", "eye", "user"]
 
 STROKE = 'fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"'
 

@@ -90,9 +90,9 @@ def holds(session: Session, customer: Customer, entries: Iterable[Entry], today:
                          days=REMINDER_GAP_DAYS)
             found.append(Hold(text))
         if entry.in_collection:
-            found.append(Hold(_("%(number)s is in collection ⚖️ (case #%(case)s).", number=entry.number,
+            found.append(Hold(_("%(number)s is in collection (case #%(case)s).", number=entry.number,
                                 case=entry.collection_case_id) if entry.collection_case_id
-                              else _("%(number)s is in collection ⚖️.", number=entry.number)))
+                              else _("%(number)s is in collection.", number=entry.number)))
     if level is not None:
         pending = unsettled_message(session, customer.id, level)
         if pending is not None:

@@ -74,10 +74,18 @@ document.addEventListener("htmx:load", (event) => openDialogs(event.detail.elt))
 document.addEventListener("close", (event) => {
   const dialog = event.target;
   if (!(dialog instanceof HTMLDialogElement) || !dialog.classList.contains("modal")) return;
-  const back = dialog.opener;
   dialog.remove();
-  if (back && back.isConnected) back.focus();
+  const back = returnPoint(dialog.opener);
+  if (back) back.focus();
 }, true);  // "close" does not bubble
+// What opened a dialog may have been redrawn meanwhile (the entries list after a letter): its successor, by id or name.
+function returnPoint(opener) {
+  if (!opener) return null;
+  if (opener.isConnected) return opener;
+  if (opener.id) return document.getElementById(opener.id);
+  const label = opener.getAttribute && opener.getAttribute("aria-label");
+  return label ? document.querySelector(`[aria-label="${CSS.escape(label)}"]`) : null;
+}
 document.addEventListener("click", (event) => {
   const dialog = event.target;
   if (!(dialog instanceof HTMLDialogElement) || !dialog.open || !dialog.classList.contains("modal")) return;

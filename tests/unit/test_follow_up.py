@@ -66,8 +66,8 @@ def test_one_email_per_customer_covers_its_due_entries_at_the_most_advanced_leve
     assert len(mail.envelopes) == 1
     sent = mail.messages[0]
     assert "billing@acme-sarl.test" in sent["From"] and "billing@acme-sarl.test" in sent["Reply-To"]
-    assert "INV-SOON" in sent.get_content() and "INV-LATE" in sent.get_content()
-    assert "INV-R1" not in sent.get_content()
+    assert "INV-SOON" in sent.get_body(("plain",)).get_content() and "INV-LATE" in sent.get_body(("plain",)).get_content()
+    assert "INV-R1" not in sent.get_body(("plain",)).get_content()
     session.expire_all()
     assert (session.get(Entry, soon.id).reminder_level, session.get(Entry, late.id).reminder_level) == (1, 1)
     assert session.get(Entry, reminded.id).reminder_level == 1

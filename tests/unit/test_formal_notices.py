@@ -69,7 +69,7 @@ def test_a_letter_claims_principal_interest_and_indemnity_once_and_reads_back(fi
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     text = pdf_text(pdf.data)
     for expected in ("Mise en demeure de payer", "Lettre recommandée avec accusé de réception", "552100554",
-                     "732829320", "F-30", "F-73", "Pénalités de retard", "Indemnité forfaitaire", "1 602,14",
+                     "732829320", "F-30", "F-73", "Intérêts de retard", "Indemnité forfaitaire", "1 602,14",
                      "23 juin 2026", "FR76 3000 6000 0112 3456 7890 189", "BNPAFRPP", "L441-10", "12,15"):
         assert expected in text.replace("\u202f", " ").replace("\xa0", " "), expected
 

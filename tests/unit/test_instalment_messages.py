@@ -64,7 +64,7 @@ def test_the_plan_follows_the_instalments_a_heads_up_before_each_and_a_late_one_
     assert [(o.instalment, o.kind, o.status) for o in report.instalments] == [(1, "instalment_notice", "queued")]
     run_jobs()
     [notice] = mail.messages
-    text = " ".join(notice.get_content().split())
+    text = " ".join(notice.get_body(("plain",)).get_content().split())
     assert notice["Subject"] == "Échéance 1 de votre échéancier – Acme SARL"
     assert "l'échéance 1 sur 3" in text and "100,00" in text and re.search(r"\d\d/\d\d/2026", text)
     session.expire_all()
@@ -80,7 +80,7 @@ def test_the_plan_follows_the_instalments_a_heads_up_before_each_and_a_late_one_
     assert report.outcomes == [], "the invoices themselves are still not reminded"
     run_jobs()
     overdue = mail.messages[-1]
-    text = " ".join(overdue.get_content().split())
+    text = " ".join(overdue.get_body(("plain",)).get_content().split())
     assert "impayée" in overdue["Subject"] and "Montant restant dû pour cette échéance : 100,00" in text
     assert "300,00" in text, "the whole amount is named only as what falls due if instalments stay unpaid"
     assert len(mail.messages) == 2

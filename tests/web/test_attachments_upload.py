@@ -46,7 +46,8 @@ def test_attach_a_pdf_answers_the_row_and_records_it(finance_client, session, le
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert html.lstrip().startswith(f'<tr id="entry-{entry.id}"')
-    assert "Facture INV-2026-000123.pdf attached." in html and "📄" in html
+    assert "Facture INV-2026-000123.pdf attached." in html
+    assert 'role="img" aria-label="Invoice PDF attached: Facture INV-2026-000123.pdf"' in html and "#file-text" in html
     assert response.headers["HX-Trigger"] == "accountChanged", "the history panel refreshes"
     [attachment] = attachments(session)
     assert attachment.entry_id == entry.id and attachment.filename == "Facture INV-2026-000123.pdf"

@@ -45,7 +45,8 @@ def test_the_page_lists_the_entries_in_collection(finance_client, ledger):
     response = finance_client.get("/collection/")
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" in html
-    assert 'aria-current="page">Collection</a>' in html, "the nav link points here"
+    assert 'aria-current="page">Collection cases</a>' in html, "the nav link points here"
+    assert '<summary aria-current="page">Collection</summary>' in html, "and its menu says where you are"
     assert numbers_in(html) == ["INV-2001", "INV-1001", "INV-1002"], "latest mark first; Castor is not in collection"
     row = html.split('data-number="INV-1002"')[1].split("</tr>")[0]
     assert "€100.00" in row and "€40.00" in row, "amount and open amount"

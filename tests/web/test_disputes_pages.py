@@ -49,11 +49,11 @@ def test_a_dispute_opened_from_ticked_entries_stops_their_reminders(finance_clie
     assert [e.disputed for e in session.scalars(select(Entry).order_by(Entry.number))] == [True, True, False]
 
     page = finance_client.get("/customers/C1").get_data(as_text=True)
-    assert "⚠ 2 disputed: €300.00 of the total" in page
+    assert '#triangle-alert"></use></svg> 2 disputed: €300.00 of the total' in page
     panel = finance_client.get("/customers/C1/disputes").get_data(as_text=True)
     assert 'href="/disputes/1"' in panel and "Invoice not received" in panel
     balances = finance_client.get("/").get_data(as_text=True)
-    assert "⚠ of which disputed €300.00" in balances
+    assert '#triangle-alert"></use></svg> of which disputed €300.00' in balances
 
 
 def test_opening_without_entries_or_reason_says_what_is_missing(finance_client, session, alpha):

@@ -1,4 +1,4 @@
-"""Manual reminders from the Due dates: ✉️ and @ on each open entry open the compose window of the
+"""Manual reminders from the Due dates: the letter (mail icon) and @ on each open entry open the compose window of the
 entry's customer; what is sent or made there redraws the list (HX-Trigger entriesChanged)."""
 import html as html_lib
 import re
@@ -51,7 +51,8 @@ def test_finance_sees_letter_and_email_on_each_open_entry(finance_client, ledger
     html = finance_client.get("/due-dates").get_data(as_text=True)
     for number in ("INV-2001", "INV-3001"):
         row = row_of(html, number)
-        assert f'aria-label="Reminder letter for {number}">✉️</button>' in row
+        assert f'aria-label="Reminder letter for {number}"><svg class="icon" aria-hidden="true"' in row
+        assert 'icons.svg#mail"' in row
         assert f'aria-label="E-mail reminder for {number}">@</button>' in row
         assert 'hx-target="#modal"' in row
     other, first = ledger["other"], ledger["first"]
@@ -127,7 +128,8 @@ def test_an_email_sent_from_the_due_dates_raises_the_level_in_the_list(finance_c
     assert message["Subject"] == form["subject"] == "Deuxième relance : factures échues – compte C100"
     outgoing = session.scalar(select(OutboxMessage))
     status = finance_client.get(f"/reminders/messages/{outgoing.id}/status", headers=HTMX)
-    assert "✅ Sent" in status.get_data(as_text=True) and "entriesChanged" in status.headers["HX-Trigger"]
+    assert '#circle-check"></use></svg> Sent to' in status.get_data(as_text=True)
+    assert "entriesChanged" in status.headers["HX-Trigger"]
     row = row_of(finance_client.get("/due-dates", headers=HTMX).get_data(as_text=True), "INV-2001")
     assert '<span class="level level-2">R2</span>' in row
     assert clock.today().strftime("%d/%m/%Y") in row, "last follow-up: today"
@@ -150,6 +152,7 @@ def test_sending_again_once_sent_tells_the_page_at_once(finance_client, session,
     assert "HX-Trigger" not in first.headers, "queued: the status line says when it is sent"
     run_jobs()
     again = finance_client.post("/customers/C100/reminders/email", headers=HTMX, data=data)
-    assert "✅ Sent" in again.get_data(as_text=True) and "entriesChanged" in again.headers["HX-Trigger"]
+    assert '#circle-check"></use></svg> Sent to' in again.get_data(as_text=True)
+    assert "entriesChanged" in again.headers["HX-Trigger"]
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
     assert session.scalar(select(func.count()).select_from(ReminderActivity)) == 1

@@ -1,4 +1,4 @@
-"""The follow-up plans page, the account's plan selector and the per-entry switch (⚡)."""
+"""The follow-up plans page, the account's plan selector and the per-entry switch (the zap marker)."""
 import re
 
 from sqlalchemy import select
@@ -76,7 +76,7 @@ def test_entries_under_a_plan_carry_the_marker_and_a_switch(finance_client, sess
     entry = ledger_builder.entry(customer, 12, "100.00", number="INV-1")
     session.commit()
     html = finance_client.get("/customers/C1").get_data(as_text=True)
-    assert 'data-testid="follow-up-marker"' not in html, "no plan, no ⚡"
+    assert 'data-testid="follow-up-marker"' not in html, "no plan, no marker"
     plan = make_plan(finance_client, steps=((10, "email", 1),))
     finance_client.post("/follow-up/customers/C1/plan", data={"plan_id": plan.id}, headers=HTMX)
     html = finance_client.get("/customers/C1").get_data(as_text=True)
@@ -188,7 +188,7 @@ def test_deleting_a_plan_unassigns_its_customers_and_their_history_still_opens(f
 
     page = finance_client.get("/follow-up/").get_data(as_text=True)
     assert "Delete the plan Standard and its steps? 2 customers are assigned to it: they will have no follow-up " \
-           "plan (their entries lose ⚡). Past reminders stay in the history." in page
+           "plan, their entries no automatic follow-up. Past reminders stay in the history." in page
 
     answer = finance_client.post(f"/follow-up/plans/{plan.id}/delete", headers=HTMX)
     html = answer.get_data(as_text=True)
@@ -197,7 +197,7 @@ def test_deleting_a_plan_unassigns_its_customers_and_their_history_still_opens(f
     assert "No follow-up plan yet." in html
 
     account = finance_client.get("/customers/C1").get_data(as_text=True)
-    assert 'data-testid="follow-up-marker"' not in account, "the entries lost ⚡"
+    assert 'data-testid="follow-up-marker"' not in account, "the entries lost the marker"
     history = finance_client.get("/customers/C1/history")
     text = history.get_data(as_text=True)
     assert history.status_code == 200

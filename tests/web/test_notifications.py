@@ -32,7 +32,7 @@ def unread(client) -> int:
     response = client.get("/notifications/bell", headers=HTMX)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "🔔" in html
+    assert 'icons.svg#bell"' in html
     return int(re.search(r'data-unread="(\d+)"', html).group(1))
 
 

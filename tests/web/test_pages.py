@@ -204,7 +204,7 @@ def test_removing_a_collection_mark_keeps_reminders_stopped_and_is_in_history(su
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert response.headers["HX-Trigger"] == "accountChanged"
-    assert "Collection mark removed" in html and "⏸ Stopped" in html
+    assert "Collection mark removed" in html and '#pause"></use></svg> Stopped' in html
     session.expire_all()
     assert entry.in_collection is False
     assert entry.reminders_stopped is True, "removing the mark must not silently restart reminders"
@@ -236,7 +236,7 @@ def test_stop_reminders_on_an_entry_needs_a_reason(finance_client, session, ledg
     response = finance_client.post(f"/entries/{entry.id}/stop-reminders",
                                    data={"stopped": "1", "reason": "promise to pay", "until": "2026-07-01"},
                                    headers={"HX-Request": "true"})
-    assert "⏸ Stopped" in response.get_data(as_text=True)
+    assert '#pause"></use></svg> Stopped until 01/07/2026' in response.get_data(as_text=True)
     session.expire_all()
     assert entry.reminders_stopped and entry.stop_reason == "promise to pay"
     assert str(entry.stop_until) == "2026-07-01"
@@ -315,7 +315,7 @@ def test_tables_show_the_last_follow_up_and_the_automatic_follow_up_marker(finan
     due = finance_client.get("/due-dates").get_data(as_text=True)
     assert "Last follow-up" in due
     row = due[due.index("INV-1001"):due.index("INV-1002")]
-    assert "⚡" in row and "INV-2001" not in row
+    assert 'role="img" aria-label="Automatic follow-up plan"' in row and "INV-2001" not in row
     balances = finance_client.get("/").get_data(as_text=True)
     acme = balances[balances.index('data-account="C001"'):balances.index('data-account="C002"')]
-    assert "⚡" in acme and "Last follow-up" in balances
+    assert 'role="img" aria-label="Automatic follow-up plan"' in acme and "Last follow-up" in balances

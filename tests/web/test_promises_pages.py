@@ -1,5 +1,5 @@
 """Promises in the browser's requests: recorded from ticked invoices of the account status, shown on
-the entries (🤝) and in the account's Promises panel with the customer's reliability, cancelled with
+the entries (handshake icon) and in the account's Promises panel with the customer's reliability, cancelled with
 a reason, listed on /promises by view and exported to Excel; a broken one on the bell opens the account."""
 from __future__ import annotations
 
@@ -46,10 +46,12 @@ def test_a_promise_recorded_on_ticked_invoices_pauses_them_and_shows(finance_cli
     assert recorded.status_code == 200 and "€250.00 by 25/06/2026" in recorded.get_data(as_text=True)
     assert recorded.headers["HX-Trigger"] == "accountChanged, entriesChanged"
     page = finance_client.get("/customers/C1").get_data(as_text=True)
-    assert page.count('data-testid="promise-marker"') == 2 and "🤝 28/06/2026" in page
+    assert page.count('data-testid="promise-marker"') == 2
+    assert 'aria-label="Promised" focusable="false"><use href="/static/vendor/icons.svg#handshake"></use></svg> 28/06/2026' \
+        in page
     panel = finance_client.get("/customers/C1/promises").get_data(as_text=True)
     assert "no promise kept or broken in the last 12 months yet." in panel and "reminders wait until 28/06/2026" in panel
-    assert "🤝" in finance_client.get("/due-dates").get_data(as_text=True)
+    assert 'aria-label="Promised: reminders wait until 28/06/2026"' in finance_client.get("/due-dates").get_data(as_text=True)
 
 
 def test_a_bad_promise_says_why_and_records_nothing(finance_client, session, alpha):
@@ -105,7 +107,7 @@ def test_who_owes_and_due_dates_filter_by_open_and_broken_promises(finance_clien
     balances = finance_client.get("/?promise=open").get_data(as_text=True)
     assert "Alpha" in balances and "Beta" not in balances
     alpha_row = finance_client.get("/").get_data(as_text=True).split('href="/customers/C1">')[1].split("</tr>")[0]
-    assert 'aria-label="Promise to pay open"' in alpha_row, "🤝 on Who owes you what?"
+    assert 'role="img" aria-label="Promise to pay open"' in alpha_row, "the handshake on Who owes you what?"
     due = finance_client.get("/due-dates?promise=open").get_data(as_text=True)
     assert "F-1" in due and "F-2" not in due and "G-1" not in due
     clock.pin(TODAY + timedelta(days=5))

@@ -1,5 +1,5 @@
 """Payment schedules in the browser's requests: made on ticked invoices (equal or custom
-instalments, checked against what the invoices owe), marked 📅, on the account status and their own
+instalments, checked against what the invoices owe), marked with a calendar, on the account status and their own
 page, cancelled with a reason, the overview with the cash expected by month, the filter, Excel."""
 from __future__ import annotations
 
@@ -43,13 +43,15 @@ def test_a_schedule_made_on_ticked_invoices_holds_them_and_shows(finance_client,
     assert "€300.00 in 3\n      instalments from 01/07/2026 to 01/09/2026." in made.get_data(as_text=True)
     page = finance_client.get("/customers/C1").get_data(as_text=True)
     assert page.count('data-testid="schedule-marker"') == 2
-    assert page.count("📅 Reminded by its schedule's instalments") == 2, "not 'Active' in the Reminders column"
+    assert page.count("#calendar\"></use></svg> Reminded by its schedule's instalments") == 2, \
+        "not 'Active' in the Reminders column"
     panel = finance_client.get("/customers/C1/schedules").get_data(as_text=True)
     assert "01/07/2026: €100.00" in panel and "Running" in panel
     own = finance_client.get("/schedules/1").get_data(as_text=True)
     assert own.count("<td>Due</td>") == 3
     balances = finance_client.get("/?scheduled=1").get_data(as_text=True)
-    assert "Alpha" in balances and 'aria-label="Under a payment schedule"' in balances, "📅 on Who owes you what?"
+    assert "Alpha" in balances and 'role="img" aria-label="Under a payment schedule"' in balances, \
+        "the calendar on Who owes you what?"
     due = finance_client.get("/due-dates?scheduled=1").get_data(as_text=True)
     assert "F-1" in due and "F-3" not in due
 
@@ -98,4 +100,4 @@ def test_the_schedule_pdf_for_signature_reads_back(finance_client, session, alph
     assert download.mimetype == "application/pdf"
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(download.data)).pages)
     assert "Échéancier de paiement" in text and "01/08/2026" in text and "300,00" in text
-    assert "ni pénalités de retard ni indemnité forfaitaire" in text and "Date et signature" in text
+    assert "ni intérêts de retard ni indemnité forfaitaire" in text and "Date et signature" in text

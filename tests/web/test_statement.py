@@ -84,7 +84,7 @@ def export_file(client, run_jobs, kind: str) -> tuple[str, bytes]:
     export_id = int(re.search(r'id="export-(\d+)"', html).group(1))
     run_jobs()
     status = client.get(f"/exports/{export_id}/status", headers=HTMX).get_data(as_text=True)
-    assert "✅ Ready" in status, status
+    assert '#circle-check"></use></svg> Ready' in status, status
     response = client.get(f"/exports/{export_id}/download")
     assert response.status_code == 200
     return response.headers["Content-Disposition"], response.get_data()

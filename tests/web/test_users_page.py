@@ -200,7 +200,8 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(app, session, us
 
 def test_my_account_is_linked_from_my_name(support_client):
     html = support_client.get("/").get_data(as_text=True)
-    assert re.search(r'<a href="/account/"[^>]*>Support <small class="role">support</small></a>', html)
+    assert re.search(r'<summary[^>]*>Support <small class="role">support</small></summary>', html)  # the user's menu
+    assert re.search(r'<a href="/account/"[^>]*>My account</a>', html)
     assert support_client.get("/account/").status_code == 200
 
 
