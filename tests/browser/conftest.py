@@ -7,6 +7,9 @@ RELANCE_REQUIRE_BROWSER=1 (CI), where they fail saying what is missing.
 The server is the real app with CSRF on, in a thread of this process, on the same database and
 Redis as the rest of the fixture chain; `domain.clock.pin` is process-global, so it sees the
 pinned day too.
+
+Every test that uses `page` runs twice, in English then in French (the `language` fixture): the
+browser asks for that language and the app answers in it; support.t() gives what the page says.
 """
 from __future__ import annotations
 
@@ -16,7 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.support import PlaywrightError, seed_ledger, sync_playwright
+from tests.browser.support import (
+    BROWSER_LOCALES,
+    LANGUAGES,
+    PlaywrightError,
+    seed_ledger,
+    sync_playwright,
+    use_language,
+)
 
 CHROMIUM = os.environ.get("RELANCE_CHROMIUM", "/usr/bin/chromium")
 REQUIRED = os.environ.get("RELANCE_REQUIRE_BROWSER") == "1"
@@ -55,16 +65,34 @@ def _chromium_available():
 
 
 @pytest.fixture(scope="session")
-def browser(_chromium_available):
+def browsers(_chromium_available):
+    """browsers(language): one Chromium per interface language, started when a test first needs it.
+    Its own language comes from LANGUAGE (on Linux, not --lang nor the context's locale): it draws
+    the date inputs, dd/mm/yyyy in en_GB, jj/mm/aaaa in fr_FR (Debian's chromium-l10n has the French)."""
     playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, timeout=30_000)
-    except PlaywrightError as error:
-        playwright.stop()
-        pytest.fail(f"Chromium at {CHROMIUM} did not start: {error}", pytrace=False)
-    yield browser
-    browser.close()
+    started = {}
+
+    def browser_for(language: str):
+        if language not in started:
+            env = {**os.environ, "LANGUAGE": BROWSER_LOCALES[language].replace("-", "_")}
+            try:
+                started[language] = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS, env=env,
+                                                               timeout=30_000)
+            except PlaywrightError as error:
+                pytest.fail(f"Chromium at {CHROMIUM} did not start: {error}", pytrace=False)
+        return started[language]
+
+    yield browser_for
+    for browser in started.values():
+        browser.close()
     playwright.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(browsers):
+    """The English Chromium, for a test that opens contexts of its own (the `page` fixture's speaks
+    the test's language)."""
+    return browsers("en")
 
 
 @pytest.fixture
@@ -119,13 +147,26 @@ def live_server(app):
     server.server_close()
 
 
+@pytest.fixture(params=LANGUAGES)
+def language(request):
+    """Every browser test runs once per interface language: "en", then "fr". support.t() and its
+    twins answer in it while the test runs."""
+    use_language(request.param)
+    yield request.param
+    use_language("en")
+
+
 @pytest.fixture
-def page(browser, live_server):
-    """A fresh browser context (no cookies) per test. Uncaught JavaScript errors fail the test."""
+def page(request, browsers, live_server, language):
+    """A fresh browser context (no cookies) per test, in the test's language (the browser's locale,
+    so its Accept-Language). Uncaught JavaScript errors fail the test. A test module may add
+    options of its own to the context: CONTEXT_OPTIONS = {...}."""
     from playwright.sync_api import expect
 
     expect.set_options(timeout=TIMEOUT_MS)
-    context = browser.new_context(base_url=live_server, locale="en-GB", viewport={"width": 1400, "height": 900})
+    context = browsers(language).new_context(base_url=live_server, locale=BROWSER_LOCALES[language],
+                                  viewport={"width": 1400, "height": 900},
+                                  **getattr(request.module, "CONTEXT_OPTIONS", {}))
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     errors: list[str] = []

@@ -4,7 +4,7 @@ small helpers that act like a user.
 Seeded on the pinned day (2026-06-15), totals in EUR, default order (total, highest first):
 
     account  customer         highest level  total       markers
-    E005     Echo Logistics   R5             €5,250.00   ⚖️ and ⏸ on INV-E-120 (marked, stopped)
+    E005     Echo Logistics   R5             €5,250.00   in collection and stopped: INV-E-120
     C003     Charlie Foods    R4             €2,000.00
     A001     Alpha Bakery     R1             €1,500.00
     B002     Bravo Metals     R3             €800.00     invoice F2026-0412
@@ -14,6 +14,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from babel.dates import format_date
+from babel.support import NullTranslations, Translations
 
 try:
     from playwright.sync_api import Error as PlaywrightError
@@ -22,7 +28,68 @@ except ImportError:  # the conftest skips (or fails) every browser test before o
     PlaywrightError = Exception
     Page = expect = sync_playwright = None
 
+from domain.money import format_money
 from tests.conftest import PASSWORD
+
+# Every browser test runs once per interface language (conftest's `language` fixture): the browser
+# asks for it (Accept-Language) and the test users have no language of their own, so the app speaks it.
+LANGUAGES = ("en", "fr")
+BROWSER_LOCALES = {"en": "en-GB", "fr": "fr-FR"}  # what the browser context says (Accept-Language)
+FORMAT_LOCALES = {"en": "en_GB", "fr": "fr_FR"}  # how the app then writes amounts and dates
+TRANSLATIONS = Path(__file__).resolve().parents[2] / "translations"
+_catalogues: dict[str, NullTranslations] = {}
+_language = "en"
+
+
+def use_language(language: str) -> None:
+    """The language of the test being run: t(), tn(), tp(), money() and day() answer in it. The
+    conftest's `page` fixture sets it (and puts English back after the test)."""
+    global _language
+    assert language in LANGUAGES, language
+    _language = language
+
+
+def current_language() -> str:
+    return _language
+
+
+def _translations() -> NullTranslations:
+    if _language not in _catalogues:
+        found = Translations.load(str(TRANSLATIONS), [_language])
+        # English is the catalogues' source language: no catalogue, the msgid is the text.
+        if _language != "en" and not isinstance(found, Translations):
+            raise AssertionError(f"no compiled catalogue for {_language!r} under {TRANSLATIONS} (make translations)")
+        _catalogues[_language] = found
+    return _catalogues[_language]
+
+
+def t(msgid: str, **values) -> str:
+    """What the page shows for this message in the test's language: the msgid (today's English)
+    through the compiled catalogue, %-formatted as the templates' gettext does (%% is a literal %)."""
+    return _translations().gettext(msgid) % values
+
+
+def tn(singular: str, plural: str, num: int, **values) -> str:
+    """ngettext's twin of t(): `num` is given, as Jinja's ngettext gives it."""
+    values.setdefault("num", num)
+    return _translations().ngettext(singular, plural, num) % values
+
+
+def tp(context: str, msgid: str, **values) -> str:
+    """pgettext's twin of t(): a short word translated by where it stands."""
+    return _translations().pgettext(context, msgid) % values
+
+
+def money(amount: str | Decimal, currency: str = "EUR") -> str:
+    """An amount as the app writes it in the test's language: money("1500") is €1,500.00 in
+    English, 1 500,00 € in French (narrow no-break space between thousands, no-break space before €)."""
+    return format_money(int(Decimal(amount) * 100), currency, FORMAT_LOCALES[_language])
+
+
+def day(value: date, fmt: str = "short") -> str:
+    """A date as the app's `day` filter writes it in the test's language (short: 15/06/2026)."""
+    return format_date(value, fmt, locale=FORMAT_LOCALES[_language])
+
 
 BY_TOTAL = ["Echo Logistics", "Charlie Foods", "Alpha Bakery", "Bravo Metals", "Delta Tools"]
 BY_NAME = sorted(BY_TOTAL)
@@ -67,13 +134,13 @@ def seed_ledger(session, ledger_builder, users) -> Ledger:
 def log_in(page: Page, email: str, password: str = PASSWORD) -> None:
     """Through the real login form, as a user would."""
     page.goto("/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_label(t("Email")).fill(email)
+    page.get_by_label(t("Password")).fill(password)
+    page.get_by_role("button", name=t("Log in")).click()
     # Until the page after login has loaded, htmx (a deferred script) has not wired the page: a
     # select changed before that does nothing. `goto`, `reload` and this wait for the load event.
     page.wait_for_url(lambda url: not url.split("?")[0].endswith("/login"), wait_until="load")
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    expect(page.locator("details.user-menu > summary")).to_be_visible()  # Log out is in this menu
 
 
 def plant_reload_marker(page: Page) -> None:

@@ -1,6 +1,6 @@
 """The whole collection-file flow in Chromium, as a finance user: tick entries on the account
 status, open the dialog, generate, watch the export status poll until the worker has built the
-.zip, hear it from the bell without a reload, download it from the notification, then take a ⚖️
+.zip, hear it from the bell without a reload, download it from the notification, then take a
 collection mark off one of the entries again.
 
 The job really runs: RQ's SimpleWorker, in this process's main thread (RQ's time-outs use
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.support import answer_confirmation, assert_not_reloaded, expect, log_in, plant_reload_marker
+from tests.browser.support import answer_confirmation, assert_not_reloaded, expect, log_in, plant_reload_marker, t, tn
 
 ACCOUNT = "F010"
 CUSTOMER = "Fontaine Traiteur"
@@ -73,6 +73,11 @@ def account(app, session, ledger_builder, users, invoice_pdf) -> Account:
     return seeded
 
 
+def unread(count):
+    """The bell's accessible name."""
+    return tn("Notifications, %(num)d unread", "Notifications, %(num)d unread", count)
+
+
 def fresh(session, model, id_):
     """The row as the database has it now (a new transaction sees the live server's commits)."""
     session.rollback()
@@ -89,38 +94,38 @@ def test_finance_makes_a_collection_file_downloads_it_from_the_bell_and_removes_
     log_in(page, "finance@relance.test")
     page.goto(f"/customers/{ACCOUNT}")
     bell = page.get_by_test_id("bell")
-    expect(bell).to_have_attribute("aria-label", "Notifications, 0 unread")
+    expect(bell).to_have_attribute("aria-label", unread(0))
     expect(bell.locator(".bell-count")).to_be_hidden()
     plant_reload_marker(page)
 
     # Tick two of the three entries and open the dialog.
-    page.get_by_label("Select INV-F-100").check()
-    page.get_by_label("Select INV-F-200").check()
-    page.get_by_role("button", name="Collection file", exact=True).click()
+    page.get_by_label(t("Select %(number)s", number="INV-F-100")).check()
+    page.get_by_label(t("Select %(number)s", number="INV-F-200")).check()
+    page.get_by_role("button", name=t("Collection file"), exact=True).click()
 
-    dialog = page.get_by_role("dialog", name=f"Collection file — {CUSTOMER}")
+    dialog = page.get_by_role("dialog", name=t("Collection file — %(name)s", name=CUSTOMER))
     expect(dialog).to_be_visible()
     rows = dialog.locator("tbody tr")
     expect(rows).to_have_count(2)
     expect(rows.nth(0)).to_contain_text("INV-F-100")  # by due date, oldest first
-    expect(rows.nth(0)).to_contain_text("yes")
+    expect(rows.nth(0)).to_contain_text(t("yes"))
     expect(rows.nth(0)).to_contain_text("R3")
     expect(rows.nth(1)).to_contain_text("INV-F-200")
-    expect(rows.nth(1)).to_contain_text("not available")
+    expect(rows.nth(1)).to_contain_text(t("not available"))
     expect(dialog).not_to_contain_text("INV-F-300")
-    expect(dialog.get_by_label("Stop reminders for the customer and these entries")).to_be_checked()
-    expect(dialog.get_by_label("Mark entries as in collection ⚖️")).to_be_checked()
+    expect(dialog.get_by_label(t("Stop reminders for the customer and these entries"))).to_be_checked()
+    expect(dialog.get_by_label(t("Mark entries as in collection"))).to_be_checked()
 
     with page.expect_response(lambda r: r.request.method == "POST"
                               and r.url.endswith(f"/customers/{ACCOUNT}/collection-file")) as generated:
-        dialog.get_by_role("button", name="Generate").click()
+        dialog.get_by_role("button", name=t("Generate")).click()
     assert generated.value.status == 200
     # Every part of the account status shows the new state at once, the customer's switch included.
-    expect(page.get_by_test_id("customer-stop")).to_contain_text("Reminders stopped for this customer")
-    expect(page.get_by_test_id("customer-stop")).not_to_contain_text("Reminders are active")
+    expect(page.get_by_test_id("customer-stop")).to_contain_text(t("Reminders stopped for this customer"))
+    expect(page.get_by_test_id("customer-stop")).not_to_contain_text(t("Reminders are active for this customer."))
 
     status = dialog.get_by_test_id("export-status")
-    expect(status).to_contain_text("Export queued…")
+    expect(status).to_contain_text(t("Export queued…"))
     export = fresh(session, Export, int(re.search(r"\d+", status.get_attribute("id")).group()))
     export_id = export.id
     assert (export.kind, export.status, export.user_id) == ("collection_file", "queued", account.finance_id)
@@ -137,21 +142,23 @@ def test_finance_makes_a_collection_file_downloads_it_from_the_bell_and_removes_
 
     link = status.get_by_role("link", name=ZIP_NAME)
     expect(link).to_be_visible()
-    expect(status).to_contain_text("✅ Ready:")
+    expect(status).to_contain_text(t("Ready:"))
+    expect(status.locator('use[href$="#circle-check"]')).to_have_count(1)
     expect(link).to_have_attribute("href", f"/exports/{export_id}/download")
     expect(status).not_to_have_attribute("hx-get", re.compile(".*"))  # a final status stops polling
 
     # The bell hears of it without a reload: the final status sends exportChanged (or the next poll).
     expect(bell.locator(".bell-count")).to_have_text("1", timeout=BELL_WAIT_MS)
     expect(bell.locator(".bell-count")).to_be_visible()
-    expect(bell).to_have_attribute("aria-label", "Notifications, 1 unread")
+    expect(bell).to_have_attribute("aria-label", unread(1))
     assert_not_reloaded(page)
 
     # Closing the dialog, the notification opens the download.
-    dialog.get_by_role("button", name="Close").click()
+    dialog.get_by_role("button", name=t("Close")).click()
     expect(dialog).to_have_count(0)
     bell.click()
-    menu = page.get_by_role("dialog", name="Notifications")
+    menu = page.get_by_role("dialog", name=t("Notifications"))
+    # A notification's sentence is stored as written, in English, whoever reads it.
     notification = menu.get_by_role("link", name=re.compile(re.escape(f"Collection file — {CUSTOMER}")))
     expect(notification).to_contain_text(f"is ready: {ZIP_NAME}")
     with page.expect_download() as downloading:
@@ -177,26 +184,27 @@ def test_finance_makes_a_collection_file_downloads_it_from_the_bell_and_removes_
     assert {"INV-F-100", "INV-F-200", CUSTOMER} <= cells
     assert "INV-F-300" not in cells
 
-    # Back on the account: both ticked entries carry ⚖️ (and stopped reminders), the third neither.
+    # Back on the account: both ticked entries carry the scale (and stopped reminders), the third neither.
     page.reload()
-    marks = {number: page.get_by_role("button", name=f"Remove collection mark from {number}")
+    marks = {number: page.get_by_role("button", name=t("Remove collection mark from %(number)s", number=number))
              for number in ("INV-F-100", "INV-F-200", "INV-F-300")}
     expect(marks["INV-F-100"]).to_be_visible()
     expect(marks["INV-F-200"]).to_be_visible()
     expect(marks["INV-F-300"]).to_have_count(0)
     row = page.locator(f"#entry-{account.without_invoice_id}")
-    expect(row).to_contain_text("⏸ Stopped")
+    expect(row).to_contain_text(t("Stopped"))
 
     marks["INV-F-200"].click()
-    assert answer_confirmation(page) == (
-        "Remove the collection status from INV-F-200? The stop-reminders switch stays as it is.")
+    assert answer_confirmation(page) == t(
+        "Remove the collection status from %(number)s? The stop-reminders switch stays as it is.", number="INV-F-200")
 
-    expect(row.get_by_role("status")).to_have_text("Collection mark removed. The stop-reminders switch is unchanged.")
+    expect(row.get_by_role("status")).to_have_text(t("Collection mark removed. The stop-reminders switch is unchanged."))
     expect(marks["INV-F-200"]).to_have_count(0)
-    expect(row.locator(".markers")).not_to_contain_text("⚖️")
-    expect(row).to_contain_text("⏸ Stopped")
+    expect(row.locator('.markers use[href$="#scale"]')).to_have_count(0)
+    expect(row).to_contain_text(t("Stopped"))
     expect(marks["INV-F-100"]).to_be_visible()
-    history = page.get_by_role("region", name="History")
+    history = page.get_by_role("region", name=t("History"))
+    # History lines are stored as written, in English, whoever reads them.
     expect(history.get_by_text("Collection mark removed from entry INV-F-200")).to_be_visible()
 
     entry = fresh(session, Entry, account.without_invoice_id)

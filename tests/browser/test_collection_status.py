@@ -1,6 +1,6 @@
 """The Collection page: changing the case status of one row asks first, saying what it changes —
 the whole case ("Case #N, 2 entries: Open → Amicable") — and Cancel changes nothing."""
-from tests.browser.support import answer_confirmation, expect, log_in
+from tests.browser.support import answer_confirmation, expect, log_in, t, tn, tp
 
 
 def test_a_case_status_change_names_the_whole_case_and_can_be_cancelled(page, session, ledger_builder, users):
@@ -22,17 +22,19 @@ def test_a_case_status_change_names_the_whole_case_and_can_be_cancelled(page, se
     posts = []
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
 
-    control = page.get_by_label("Status of the collection case of INV-K-1")
+    control = page.get_by_label(t("Status of the collection case of %(number)s", number="INV-K-1"))
     control.select_option("amicable")
-    assert answer_confirmation(page, yes=False) == (
-        f"Case #{case_id}, 2 entries: Open → Amicable. The status applies to the whole case.")
+    assert answer_confirmation(page, yes=False) == tn(
+        "Case #%(case)s, %(num)d entry: %(status)s → {new}. The status applies to the whole case.",
+        "Case #%(case)s, %(num)d entries: %(status)s → {new}. The status applies to the whole case.",
+        2, case=case_id, status=tp("case status", "Open")).replace("{new}", tp("case status", "Amicable"))
     expect(control).to_have_value("open")
     page.wait_for_timeout(300)
     assert posts == []
 
     control.select_option("amicable")
     answer_confirmation(page)
-    expect(page.get_by_label("Status of the collection case of INV-K-2")).to_have_value("amicable")
+    expect(page.get_by_label(t("Status of the collection case of %(number)s", number="INV-K-2"))).to_have_value("amicable")
     assert len(posts) == 1
     session.expire_all()
     assert session.get(CollectionCase, case_id).status == "amicable"

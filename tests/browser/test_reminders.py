@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from domain.models import CompanySettings, Entry
-from tests.browser.support import expect, log_in
+from tests.browser.support import expect, log_in, t, tp
 from tests.smtp import smtp_server  # noqa: F401  (pytest fixture)
 
 
@@ -27,21 +27,26 @@ def account(app, session, ledger_builder, users, smtp_server):  # noqa: F811
 
 
 def send_and_deliver(page, run_jobs):
-    page.get_by_role("button", name="Send", exact=True).click()
+    subject = page.locator("#modal").get_by_label(t("Subject")).input_value()
+    page.get_by_role("button", name=t("Send"), exact=True).click()
     status = page.get_by_test_id("outbox-status")
     expect(status).to_be_visible()
     run_jobs()
-    expect(status).to_contain_text("Sent to compta@riviere.test", timeout=10_000)
+    expect(status).to_contain_text(sent_to("compta@riviere.test", subject), timeout=10_000)
+
+
+def sent_to(address, subject):
+    return t("Sent to %(to)s: %(subject)s", to=address, subject=subject)
 
 
 def test_a_manual_reminder_from_one_entry(page, account, run_jobs, smtp_server, session):  # noqa: F811
     log_in(page, "finance@relance.test")
     page.goto("/customers/R001")
-    page.get_by_role("button", name="E-mail reminder for INV-R-1").click()
+    page.get_by_role("button", name=t("E-mail reminder for %(number)s", number="INV-R-1")).click()
     compose = page.locator("#modal")
-    expect(compose.get_by_label("To")).to_have_value("compta@riviere.test")
-    expect(compose.get_by_label("Message")).to_contain_text("INV-R-1")  # the French template of R2
-    compose.get_by_label("Subject").fill("Relance : facture INV-R-1")
+    expect(compose.get_by_label(t("To"))).to_have_value("compta@riviere.test")
+    expect(compose.get_by_label(t("Message"))).to_contain_text("INV-R-1")  # the French template of R2
+    compose.get_by_label(t("Subject")).fill("Relance : facture INV-R-1")
     send_and_deliver(page, run_jobs)
 
     [message] = smtp_server.messages
@@ -59,7 +64,7 @@ def test_a_grouped_follow_up_covers_every_ticked_entry(page, account, run_jobs, 
     page.goto("/customers/R001")
     for number in ("INV-R-1", "INV-R-2"):
         page.locator(f"tr[data-number='{number}'] input[name=entry]").check()
-    page.get_by_role("button", name="Send reminder").click()
+    page.get_by_role("button", name=t("Send reminder")).click()
     compose = page.locator("#modal")
     expect(compose).to_contain_text("INV-R-1")
     expect(compose).to_contain_text("INV-R-2")
@@ -78,23 +83,27 @@ def test_send_anyway_for_a_stopped_customer_needs_a_reason_and_the_window_ends_c
     session.commit()
     log_in(page, "finance@relance.test")
     page.goto("/customers/R001")
-    page.get_by_role("button", name="E-mail reminder for INV-R-1").click()
+    page.get_by_role("button", name=t("E-mail reminder for %(number)s", number="INV-R-1")).click()
     dialog = page.get_by_role("dialog")
-    expect(dialog.get_by_test_id("reminder-holds")).to_contain_text(
-        "Reminders are stopped for this customer: Paying by instalments")
-    expect(dialog.get_by_role("button", name="Send", exact=True)).to_have_count(0)
+    hold = t("Reminders are stopped for %(subject)s: %(reason)s.",
+             subject=tp("reminders are stopped for…", "this customer"), reason="Paying by instalments")
+    expect(dialog.get_by_test_id("reminder-holds")).to_contain_text(hold)
+    expect(dialog.get_by_role("button", name=t("Send"), exact=True)).to_have_count(0)
 
-    dialog.get_by_label("Why send it anyway?").fill("   ")  # passes the browser's check, not the server's
-    dialog.get_by_role("button", name="Send anyway").click()
-    expect(page.get_by_role("dialog")).to_contain_text("Give a reason to send it anyway")
+    why = t("Why send it anyway?")
+    dialog.get_by_label(why).fill("   ")  # passes the browser's check, not the server's
+    dialog.get_by_role("button", name=t("Send anyway")).click()
+    give_a_reason = t("%(holds)s Give a reason to send it anyway.", holds=hold)
+    expect(page.get_by_role("dialog")).to_contain_text(give_a_reason)
     expect(page.get_by_test_id("reminder-holds")).to_have_count(1)  # one window, not one inside the other
 
-    page.get_by_role("dialog").get_by_label("Why send it anyway?").fill("The manager asked for it")
-    page.get_by_role("dialog").get_by_role("button", name="Send anyway").click()
+    page.get_by_role("dialog").get_by_label(why).fill("The manager asked for it")
+    subject = page.get_by_role("dialog").get_by_label(t("Subject")).input_value()
+    page.get_by_role("dialog").get_by_role("button", name=t("Send anyway")).click()
     status = page.get_by_test_id("outbox-status")
     expect(status).to_be_visible()
-    expect(page.get_by_role("dialog")).not_to_contain_text("Give a reason")
+    expect(page.get_by_role("dialog")).not_to_contain_text(give_a_reason)
     expect(page.get_by_test_id("reminder-holds")).to_have_count(0)
     run_jobs()
-    expect(status).to_contain_text("Sent to compta@riviere.test", timeout=10_000)
+    expect(status).to_contain_text(sent_to("compta@riviere.test", subject), timeout=10_000)
     assert len(smtp_server.messages) == 1

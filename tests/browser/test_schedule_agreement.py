@@ -9,7 +9,7 @@ import pytest
 
 from domain.ledger import schedules
 from domain.models import CompanySettings
-from tests.browser.support import expect, log_in
+from tests.browser.support import expect, log_in, t
 from tests.conftest import TODAY
 from tests.smtp import smtp_server  # noqa: F401  (pytest fixture)
 
@@ -35,19 +35,22 @@ def test_the_plan_is_emailed_with_its_pdf(page, schedule_id, run_jobs, smtp_serv
     log_in(page, "finance@relance.test")
     page.goto(f"/schedules/{schedule_id}")
     page.get_by_test_id("agreement-open").click()
-    dialog = page.get_by_role("dialog", name="E-mail the payment plan — Rivière Traiteur")
-    expect(dialog.get_by_label("To", exact=True)).to_have_value("compta@riviere.test")
-    expect(dialog.get_by_label("Subject")).to_have_value("Échéancier de paiement convenu – Relance Demo SAS, compte R001")
-    expect(dialog.get_by_label("Message")).to_contain_text("en\n3 échéances")
+    dialog = page.get_by_role("dialog", name=t("E-mail the payment plan — %(name)s", name="Rivière Traiteur"))
+    # What goes to the customer is in the customer's language (French), whatever the interface's.
+    subject = "Échéancier de paiement convenu – Relance Demo SAS, compte R001"
+    expect(dialog.get_by_label(t("To"), exact=True)).to_have_value("compta@riviere.test")
+    expect(dialog.get_by_label(t("Subject"))).to_have_value(subject)
+    expect(dialog.get_by_label(t("Message"))).to_contain_text("en\n3 échéances")
     dialog.get_by_test_id("send-agreement").click()
     status = page.get_by_test_id("outbox-status")
     expect(status).to_be_visible()
     run_jobs()
-    expect(status).to_contain_text("Sent to compta@riviere.test", timeout=10_000)
+    expect(status).to_contain_text(t("Sent to %(to)s: %(subject)s", to="compta@riviere.test", subject=subject),
+                                   timeout=10_000)
 
     [message] = smtp_server.messages
     [pdf] = list(message.iter_attachments())
     assert pdf.get_content_type() == "application/pdf" and pdf.get_content().startswith(b"%PDF")
     assert "500,00" in message.get_body(("plain",)).get_content()
-    page.get_by_role("dialog").get_by_role("button", name="Close").click()
+    page.get_by_role("dialog").get_by_role("button", name=t("Close")).click()
     expect(page.get_by_role("dialog")).to_have_count(0)

@@ -2,12 +2,12 @@
 match is one customer's, else to the search page."""
 import re
 
-from tests.browser.support import expect, log_in
+from tests.browser.support import expect, log_in, money, t
 
 
 def search_box(page):
     # exact: on `/` the list's own box is labelled "Search in this list".
-    return page.get_by_role("searchbox", name="Search", exact=True)
+    return page.get_by_role("searchbox", name=t("Search"), exact=True)
 
 
 def test_typing_a_name_shows_matches_in_a_popup(page, ledger):
@@ -34,12 +34,12 @@ def test_popup_lists_customers_and_entries_and_closes_on_a_click_elsewhere(page,
 
     search_box(page).press_sequentially("INV-E")
 
-    expect(popup.get_by_role("heading", name="Entries")).to_be_visible()
+    expect(popup.get_by_role("heading", name=t("Entries"))).to_be_visible()
     expect(popup.get_by_role("link", name=ledger.marked_number)).to_be_visible()
     expect(popup.get_by_role("link", name=ledger.active_number)).to_be_visible()
-    expect(popup).to_contain_text("Echo Logistics · €5,000.00 open")
+    expect(popup).to_contain_text("Echo Logistics · " + t("%(amount)s open", amount=money("5000")))
 
-    page.get_by_role("heading", name="Who owes you what?").click()
+    page.get_by_role("heading", name=t("Who owes you what?")).click()
 
     expect(popup).to_be_hidden()
 
@@ -62,7 +62,7 @@ def test_enter_on_a_query_matching_several_customers_lists_them(page, ledger):
     search_box(page).press("Enter")
 
     expect(page).to_have_url(re.compile(r"/search\?q=o$"))
-    expect(page.get_by_role("heading", level=1)).to_have_text("Search: “o”")
+    expect(page.get_by_role("heading", level=1)).to_have_text(t("Search: “%(q)s”", q="o"))
     results = page.locator(".search-page")
     expect(results.get_by_role("link")).to_have_text(
         ["Bravo Metals", "Charlie Foods", "Delta Tools", "Echo Logistics"])
@@ -73,10 +73,10 @@ def test_a_query_without_match_says_nothing_matches(page, ledger):
 
     search_box(page).press_sequentially("zzz-nobody")
 
-    expect(page.locator("#search-popup")).to_have_text("Nothing matches “zzz-nobody”.")
+    expect(page.locator("#search-popup")).to_have_text(t("Nothing matches “%(q)s”.", q="zzz-nobody"))
 
     search_box(page).press("Enter")
 
     expect(page).to_have_url(re.compile(r"/search\?q=zzz-nobody$"))
-    expect(page.locator(".search-page")).to_have_text("Nothing matches “zzz-nobody”.")
+    expect(page.locator(".search-page")).to_have_text(t("Nothing matches “%(q)s”.", q="zzz-nobody"))
     expect(search_box(page)).to_have_value("zzz-nobody")
