@@ -20,10 +20,11 @@ from functools import cache
 from pathlib import Path
 from typing import Iterable, NamedTuple
 
+from babel.numbers import format_decimal
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from domain import audit, clock
+from domain import audit, clock, i18n
 from domain import settings as settings_rules
 from domain.i18n import _
 from domain.i18n import lazy_gettext as _l
@@ -189,7 +190,9 @@ class Terms:
 
     def rate_label(self, day: date) -> str:
         bp = self.annual_bp(half_year_of(day))
-        return _("unknown") if bp is None else f"{bp_to_percent(bp)} %"
+        if bp is None:
+            return _("unknown")
+        return f"{format_decimal(Decimal(bp) / 100, '0.00', locale=i18n.current_locale())} %"  # 12.15 % / 12,15 %
 
 
 def terms(session: Session) -> Terms:

@@ -47,6 +47,11 @@ def test_the_account_status_shows_interest_and_the_indemnity_per_invoice_and_in_
     assert "F-NOT-DUE" not in html and "AV-1" not in html
     total = html[html.index('data-testid="late-charges-total"'):]
     assert "€1,600.00" in total and "€26.17" in total and "€80.00" in total and "€1,706.17" in total
+    assert "(12.15 % now)" in html
+
+    french = finance_client.get("/customers/C1/late-payment", headers={**HTMX, "Accept-Language": "fr"})
+    french = french.get_data(as_text=True).replace("\u202f", " ").replace("\xa0", " ")
+    assert "1 049,99 €" in row_of(french, "F-30") and "(12,15 % actuellement)" in french  # the rate in French too
 
 
 def test_without_the_rates_of_a_half_year_the_interest_is_unknown_not_zero(finance_client, session, ledger_builder,
