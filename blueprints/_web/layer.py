@@ -149,6 +149,12 @@ def install_web_layer(app: Flask) -> None:
     # plain_amount: an amount as a form field holds it (1234.56), for the user to change.
     app.jinja_env.filters.update(money=money, number=_number, day=day, plain_amount=plain)
     app.jinja_env.filters["iban"] = iban_numbers.format  # FR76 3000 6000 …: in groups of four
+
+    def percent_bp(basis_points) -> str:
+        """A rate kept in basis points, as the reader writes it: 1215 → "12.15 %" / "12,15 %"."""
+        return "" if basis_points is None else f"{format_decimal(basis_points / 100, '0.00', locale=current_locale())} %"
+
+    app.jinja_env.filters["percent_bp"] = percent_bp
     app.jinja_env.trim_blocks = True
     # {% trans %} blocks are one line of words, however the template wraps them (as babel.cfg extracts them).
     app.jinja_env.policies["ext.i18n.trimmed"] = True

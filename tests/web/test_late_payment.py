@@ -121,6 +121,8 @@ def test_wrong_late_payment_settings_are_said_inline_and_nothing_is_saved(financ
 def test_an_admin_adds_the_next_half_year_and_finance_cannot(admin_client, session, users):
     page = admin_client.get("/settings/").get_data(as_text=True)
     assert 'data-testid="reference-rates"' in page and "12.15 %" in page and "15.21 %" in page
+    french = admin_client.get("/settings/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert "12,15 %" in french and "15,21 %" in french and "12.15 %" not in french  # rates as a French reader writes them
     response = admin_client.post("/settings/late-payment/rates", headers=HTMX,
                                  data={"starts_on": "2026-07-01", "ecb": "2,15", "legal": "2.5"})
     html = response.get_data(as_text=True)
