@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from babel.numbers import format_currency, get_currency_precision
 
+from domain import i18n
 from domain.i18n import _
 
 
@@ -28,10 +29,12 @@ def format_amount(amount: Decimal, currency: str, locale: str) -> str:
     return format_currency(amount, currency, locale=locale)
 
 
-def format_money(cents: int | None, currency: str = "EUR", locale: str = "en_GB", blank_zero: bool = False) -> str:
-    """Babel's currency format of integer cents in `locale`: €1,234.56 (en_GB), 1 234,56 € (fr_FR)."""
+def format_money(cents: int | None, currency: str = "EUR", locale: str | None = None, blank_zero: bool = False) -> str:
+    """Babel's currency format of integer cents in `locale` (by default the reader's, i18n.current_locale):
+    €1,234.56 (en_GB), 1 234,56 € (fr_FR)."""
     if cents is None or (blank_zero and cents == 0):
         return ""
+    locale = locale or i18n.current_locale()
     shape = _money_shape(locale, currency)
     if shape is None:
         return format_currency(Decimal(int(cents)).scaleb(-2), currency, locale=locale)

@@ -136,8 +136,8 @@ def write_promises(path: Path, promises: Iterable, title: str, progress: Callabl
     bold = Font(bold=True)
     sheet.append([xlsx_cell(sheet, title)])
     header = [_("Promise"), _("Account"), _("Customer"), _("Entries"), _("Currency"), _("Amount promised"),
-              _("Promised on"), _("Reminders wait until"), _("Channel"), _("Recorded by"), _("Recorded on"),
-              _("Status"), _("Paid toward it"), _("Note")]
+              _("Promised on"), _("Reminders wait until"), _("Channel"), pgettext("promise", "Recorded by"),
+              pgettext("promise", "Recorded on"), _("Status"), _("Paid toward it"), _("Note")]
     sheet.append([xlsx_cell(sheet, text, font=bold) for text in header])
     count = 0
     for promise in promises:

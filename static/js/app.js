@@ -49,7 +49,15 @@ document.addEventListener("click", (event) => {
 });
 document.addEventListener("keydown", (event) => {
   if (event.key !== "Escape") return;
-  const menu = event.target.closest && event.target.closest("details[data-menu][open]");
+  const bellMenu = document.getElementById("bell-menu");
+  if (bellMenu && bellMenu.firstChild && !document.querySelector("dialog[open]")) {
+    bellMenu.replaceChildren();
+    const bell = document.querySelector("[data-testid=bell]");
+    if (bell) bell.focus();
+    return;
+  }
+  const menu = (event.target.closest && event.target.closest("details[data-menu][open]"))
+    || (!document.querySelector("dialog[open]") && document.querySelector("details[data-menu][open]"));
   if (menu) {
     menu.open = false;
     menu.querySelector("summary").focus();
@@ -59,10 +67,13 @@ document.addEventListener("keydown", (event) => {
 // Dialogs are <dialog class="modal"> elements that htmx brings: each opens as a modal (the page
 // behind is inert, focus stays inside, Escape closes it). Closed by Escape, a click outside it or a
 // [data-close] button, it leaves its holder empty and gives focus back to what opened it.
+// What opened a dialog is what the person last clicked or pressed outside a dialog — not whatever
+// background request (a poll, a refresh an event set off) ran last.
 let opener = null;
-document.addEventListener("htmx:beforeRequest", (event) => {
-  if (!event.target.closest("dialog")) opener = event.target;  // a form inside a dialog keeps the first opener
-});
+document.addEventListener("click", (event) => {
+  const control = event.target.closest && event.target.closest("button, a, summary, input, select, [tabindex]");
+  if (control && !control.closest("dialog")) opener = control;
+}, true);
 function openDialogs(root) {
   const found = root.matches && root.matches("dialog.modal") ? [root] : [...root.querySelectorAll("dialog.modal")];
   found.filter((dialog) => !dialog.open && dialog.isConnected).forEach((dialog) => {
@@ -86,13 +97,21 @@ function returnPoint(opener) {
   const label = opener.getAttribute && opener.getAttribute("aria-label");
   return label ? document.querySelector(`[aria-label="${CSS.escape(label)}"]`) : null;
 }
+// A click outside closes a dialog only when it also began outside: selecting text in a field and
+// letting go over the backdrop keeps the draft.
+function outside(dialog, event) {
+  const box = dialog.getBoundingClientRect();  // a click on the dialog's own padding is inside it
+  return event.clientX < box.left || event.clientX > box.right || event.clientY < box.top || event.clientY > box.bottom;
+}
+let pressedOutside = null;
+document.addEventListener("mousedown", (event) => {
+  const dialog = event.target;
+  pressedOutside = dialog instanceof HTMLDialogElement && dialog.open && outside(dialog, event) ? dialog : null;
+});
 document.addEventListener("click", (event) => {
   const dialog = event.target;
   if (!(dialog instanceof HTMLDialogElement) || !dialog.open || !dialog.classList.contains("modal")) return;
-  const box = dialog.getBoundingClientRect();  // a click on the dialog's own padding is inside it
-  if (event.clientX < box.left || event.clientX > box.right || event.clientY < box.top || event.clientY > box.bottom) {
-    dialog.close();
-  }
+  if (pressedOutside === dialog && outside(dialog, event)) dialog.close();
 });
 
 // Buttons that close a dialog or a menu: data-close="<id of the element to empty>".

@@ -164,6 +164,8 @@ def answer_confirmation(page, yes: bool = True) -> str:
     dialog = page.locator("dialog.confirm[open]")
     expect(dialog).to_be_visible()
     question = dialog.locator("#confirm-question").inner_text()
+    expect(dialog.locator("button[value=yes]")).to_have_text(t("Confirm"))  # in the reader's language
+    expect(dialog.locator("button[value=no]")).to_have_text(t("Cancel"))
     dialog.locator("button[value=yes]" if yes else "button[value=no]").click()
     expect(dialog).to_have_count(0)
     return question
