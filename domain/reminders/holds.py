@@ -80,13 +80,13 @@ def holds(session: Session, customer: Customer, entries: Iterable[Entry], today:
             found.append(Hold(_("%(number)s is under a promise to pay: reminders resume after %(day)s.",
                                 number=entry.number, day=entry.promised_until.isoformat())))
         if reminder and reminded_recently(entry, today):
-            level = templates.level_name(entry.reminder_level)
+            reached = templates.level_name(entry.reminder_level)  # not `level`: the level asked for, below
             if entry.last_reminder_on == today:
                 text = _("%(number)s was reminded today (now at %(level)s), less than %(days)s days ago.",
-                         number=entry.number, level=level, days=REMINDER_GAP_DAYS)
+                         number=entry.number, level=reached, days=REMINDER_GAP_DAYS)
             else:
                 text = _("%(number)s was reminded on %(day)s (now at %(level)s), less than %(days)s days ago.",
-                         number=entry.number, day=entry.last_reminder_on.isoformat(), level=level,
+                         number=entry.number, day=entry.last_reminder_on.isoformat(), level=reached,
                          days=REMINDER_GAP_DAYS)
             found.append(Hold(text))
         if entry.in_collection:

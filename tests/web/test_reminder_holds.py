@@ -137,3 +137,19 @@ def test_an_entry_reminded_today_needs_send_anyway(finance_client, ledger, compa
     assert messages(session) == 0
     other = compose(finance_client, "C100", ledger["second"]).get_data(as_text=True)
     assert 'data-testid="reminder-holds"' not in other, "an entry never reminded is not held"
+
+
+def test_a_message_on_its_way_still_holds_when_an_entry_was_also_reminded_today(finance_client, ledger, company,
+                                                                                session, users):
+    """Both holds at once: the recently reminded entry's sentence must not hide the customer's message still on
+    its way (a regression: a local name once shadowed the level the check asks about)."""
+    from domain import clock
+    from domain.reminders import outbox
+
+    outbox.queue_message(session, customer=ledger["customer"], entries=[ledger["second"]], level=2,
+                         to="compta@bistro.test", subject="R2", body="B", sent_by=users["finance"], dedupe_key="earlier")
+    ledger["first"].last_reminder_on = clock.today()
+    session.commit()
+    html = compose(finance_client, "C100", ledger["first"]).get_data(as_text=True)
+    assert "INV-2001 was reminded today" in html
+    assert "still waiting to be delivered" in html, "the message on its way is said too"
