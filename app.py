@@ -13,6 +13,7 @@ from flask import Flask
 
 from domain.users import SESSION_LIFETIME
 from extensions import babel, csrf, db, htmx, login_manager, migrate
+from runtime.sizing import db_max_overflow, db_pool_size
 
 
 class ConfigError(RuntimeError):
@@ -106,8 +107,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         secure = os.environ.get("RELANCE_INSECURE_COOKIES") != "1"
         app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = secure
     _configure_login_limits(app)
+    # A connection per web thread, and a few more for a burst (runtime/sizing.py says why).
+    engine_options = {"pool_size": db_pool_size(), "max_overflow": db_max_overflow()}
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+        engine_options["connect_args"] = {"timeout": 30}
+        if ":memory:" in app.config["SQLALCHEMY_DATABASE_URI"] or app.config["SQLALCHEMY_DATABASE_URI"] == "sqlite://":
+            engine_options = {"connect_args": {"timeout": 30}}  # one connection's database: its own pool
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
@@ -120,15 +126,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     with app.app_context():
         _configure_database(app)
 
-    from flask_babel import force_locale, get_locale, get_translations
+    from flask_babel import force_locale
 
     from blueprints import register_blueprints
-    from blueprints._web.layer import install_web_layer, select_locale
+    from blueprints._web.layer import current_locale, current_translations, install_web_layer, select_locale
     from domain import i18n
 
     babel.init_app(app, locale_selector=select_locale)
     # The domain's messages in the reader's language, their dates and amounts in the reader's locale.
-    i18n.use(get_translations, force_locale, lambda: str(get_locale() or app.config["BABEL_LOCALE"]))
+    i18n.use(current_translations, force_locale, current_locale)
     install_web_layer(app)
     register_blueprints(app)
     from blueprints.auth.routes import limit_login_attempts

@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 
 from cli import Option
 from runtime.redis_server import BundledRedis
+from runtime.sizing import web_threads, web_workers
 from runtime.supervisor import ROOT, Supervised, start, stop_all
 
 DEMO_LOGIN = ("demo@relance.test", "demo-password")
@@ -56,11 +57,12 @@ def _mail_status(app) -> str:
 @click.command(help=_l("Start web (gunicorn), the worker and Redis; Ctrl-C stops all three."))
 @click.option("--host", default=lambda: os.environ.get("RELANCE_HOST", "127.0.0.1"), show_default="127.0.0.1")
 @click.option("--port", type=int, default=None, cls=Option, help=_l("Defaults to RELANCE_PORT or 5000."))
-@click.option("--web-workers", type=int, default=lambda: int(os.environ.get("RELANCE_WEB_WORKERS", "3")))
+@click.option("--web-workers", type=int, default=lambda: web_workers(), show_default="RELANCE_WEB_WORKERS or cores + 1")
+@click.option("--web-threads", type=int, default=lambda: web_threads(), show_default="RELANCE_WEB_THREADS or 4")
 @click.option("--no-worker", is_flag=True, cls=Option,
               help=_l("Serve pages only (the worker runs on another host; benchmarks)."))
 @with_appcontext
-def serve(host, port, web_workers, no_worker):
+def serve(host, port, web_workers, web_threads, no_worker):
     app = current_app
     port = port or app.config["PORT"]
     env = dict(os.environ)
@@ -89,7 +91,7 @@ def serve(host, port, web_workers, no_worker):
             children[-1].process, children[-1].started_at = redis.process, time.monotonic()
         web = Supervised("web (gunicorn)", lambda: start([
             sys.executable, "-m", "gunicorn", "app:create_app()",
-            "--bind", f"{host}:{port}", "--workers", str(web_workers), "--threads", "4",
+            "--bind", f"{host}:{port}", "--workers", str(web_workers), "--threads", str(web_threads),
             "--worker-class", "gthread", "--access-logfile", "-", "--graceful-timeout", "5",
             *_gunicorn_options(),
         ], env))

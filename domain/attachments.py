@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from domain import audit
 from domain.i18n import _
 from domain.i18n import lazy_gettext as _l
+from domain.i18n import say
 from domain.models import Attachment, Entry, User
 
 Source = Union[str, Path, IO[bytes]]
@@ -110,7 +111,8 @@ def attach_file_once(session: Session, entry: Entry, filename: str, data: bytes,
     attachment = Attachment(entry=entry, filename=name, storage_name=store_bytes(directory, data),
                         content_type="application/pdf", size=len(data))
     session.add(attachment)
-    audit.record(session, actor, "document.attached", f"Invoice PDF {name} attached to entry {entry.number}",
+    audit.record(session, actor, "document.attached", say("Invoice PDF %(name)s attached to entry %(number)s",
+                                                                 name=name, number=entry.number),
                  entry=entry)
     return attachment, True
 

@@ -9,46 +9,48 @@ from sqlalchemy import Integer, bindparam, cast, func, insert, literal, null, se
 from sqlalchemy.orm import Session
 
 from domain import clock, i18n
+from domain.i18n import Said
 from domain.models import AuditEvent, Customer, Entry, ReminderActivity, ReminderEntry, User
-
-
-def english():
-    """History lines are written once and stay in English (the catalogues' source language), whoever
-    is logged in: a line that names a translated label (a status, a channel, a level…) is built inside
-    `with audit.english():`. So are the other texts stored as written (notifications, a message's
-    last error)."""
-    return i18n.speaking("en_GB")
 
 
 def record(
     session: Session,
     actor: User | None,
     action: str,
-    detail: str,
+    detail: str | Said,
     *,
     customer: Customer | None = None,
     entry: Entry | None = None,
-    reason: str | None = None,
+    reason: str | Said | None = None,
     subject_user: User | None = None,
 ) -> AuditEvent:
     if customer is None and entry is not None:
         customer = entry.customer
     event = AuditEvent(
-        actor=actor, action=action, detail=detail, reason=reason or None,
+        actor=actor, action=action,
         customer_id=customer.id if customer else None, entry_id=entry.id if entry else None,
         subject_user=subject_user,
     )
+    # A Said: each reader sees the line in their own language; `detail` keeps its English.
+    event.shown_detail = detail
+    event.shown_reason = reason or None
     session.add(event)
     return event
 
 
 def record_many(session: Session, events: list[dict]) -> None:
     """History events written in one statement by a run that settles thousands at once (no actor:
-    Relance did it). Each dict: action, detail, customer_id, and optionally entry_id, reason."""
+    Relance did it). Each dict: action, detail (a str or a Said), customer_id, and optionally entry_id, reason."""
     if events:
         now = clock.now()
-        session.execute(insert(AuditEvent), [{"at": now, "actor_id": None, "entry_id": None, "reason": None,
-                                              "subject_user_id": None, **event} for event in events])
+        rows = []
+        for event in events:
+            detail, detail_i18n = i18n.kept(event["detail"])
+            reason, reason_i18n = i18n.kept(event["reason"]) if event.get("reason") else (None, None)
+            rows.append({"at": now, "actor_id": None, "entry_id": None, "subject_user_id": None,
+                         **event, "detail": detail, "detail_i18n": detail_i18n, "reason": reason,
+                         "reason_i18n": reason_i18n})
+        session.execute(insert(AuditEvent), rows)
 
 
 class TimelineItem(NamedTuple):
@@ -67,10 +69,22 @@ class TimelineItem(NamedTuple):
     recipient: str | None
     subject: str | None
     entry_count: int | None
+    detail_i18n: str | None
+    reason_i18n: str | None
 
     @property
     def is_reminder(self) -> bool:
         return self.kind == "reminder"
+
+    @property
+    def text(self) -> str | None:
+        """The change in the reader's language."""
+        return i18n.shown(self.detail, self.detail_i18n)
+
+    @property
+    def why(self) -> str | None:
+        """Its reason in the reader's language (a person's words stay as typed)."""
+        return i18n.shown(self.reason, self.reason_i18n)
 
 
 def _user_name(user_id):
@@ -102,7 +116,7 @@ def _timeline_statement(for_entry: bool):
                _user_name(AuditEvent.actor_id).label("who"), AuditEvent.detail, AuditEvent.reason,
                _none(ReminderActivity.level).label("level"), _none(ReminderActivity.channel).label("channel"),
                _none(ReminderActivity.recipient).label("recipient"), _none(ReminderActivity.subject).label("subject"),
-               _none(Integer).label("entry_count"))
+               _none(Integer).label("entry_count"), AuditEvent.detail_i18n, AuditEvent.reason_i18n)
         .where(AuditEvent.customer_id == customer_id)
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(limit)
@@ -112,7 +126,8 @@ def _timeline_statement(for_entry: bool):
     reminders = (
         select(ReminderActivity.sent_at, literal("reminder"), ReminderActivity.id,
                _user_name(ReminderActivity.sent_by_id), _none(AuditEvent.detail), _none(AuditEvent.reason),
-               ReminderActivity.level, ReminderActivity.channel, ReminderActivity.recipient, ReminderActivity.subject, covered)
+               ReminderActivity.level, ReminderActivity.channel, ReminderActivity.recipient, ReminderActivity.subject, covered,
+               _none(AuditEvent.detail_i18n), _none(AuditEvent.reason_i18n))
         .where(ReminderActivity.customer_id == customer_id)
         .order_by(ReminderActivity.sent_at.desc(), ReminderActivity.id.desc())
         .limit(limit)
@@ -132,12 +147,17 @@ class AccountChange(NamedTuple):
     at: datetime
     who: str | None
     detail: str
+    detail_i18n: str | None
+
+    @property
+    def text(self) -> str:
+        return i18n.shown(self.detail, self.detail_i18n)
 
 
 def account_history(session: Session, limit: int = 50) -> list[AccountChange]:
     """Changes to users (created, role, active, password, profile), newest first."""
     rows = session.execute(
-        select(AuditEvent.at, _user_name(AuditEvent.actor_id), AuditEvent.detail)
+        select(AuditEvent.at, _user_name(AuditEvent.actor_id), AuditEvent.detail, AuditEvent.detail_i18n)
         .where(AuditEvent.subject_user_id.is_not(None))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit))
     return [AccountChange(*row) for row in rows]

@@ -31,21 +31,21 @@ from typing import Iterable, NamedTuple
 from sqlalchemy import Date, and_, bindparam, case, func, or_, select
 from sqlalchemy.orm import Session, aliased, joinedload
 
-from domain import audit, clock, notifications
+from domain import audit, clock, i18n, notifications
 from domain import settings as settings_rules
 from domain import working_days
 from domain.collection import files as collection_files
 from domain.collection import marks
-from domain.i18n import _
+from domain.i18n import Said, _
 from domain.i18n import lazy_gettext as _l
-from domain.i18n import lazy_pgettext, ngettext
+from domain.i18n import lazy_pgettext, ngettext, nsay, say
 from domain.listing import PAGE_SIZE, Page, keys_and_count, whole_number
 from domain.models import (CLOSE_REASONS, TRANSFER_OPTIONS, ClaimedCharge, CollectionCase, CompanySettings, Customer,
                            DebtCollectionClaim, Entry, FormalNotice, FormalNoticeEntry, OutboxMessage, User)
 from domain.reminders.holds import holds
 
 TABS = {"automatic": _l("Automatic transfer to debt collection"), "manual": _l("Manual transfer to debt collection")}
-REASON = "Transferred to debt collection"
+REASON = say("Transferred to debt collection")
 
 
 class ClaimError(ValueError):
@@ -103,10 +103,12 @@ def save_settings(session: Session, actor: User, *, option: str, working_days_te
     company.claim_auto_close_days, company.holiday_country, company.holiday_region = int(close), country, region
     after = calendar(session)
     if before != after:
-        with audit.english():
-            audit.record(session, actor, "settings.debt_collection",
-                         f"Debt collection: {TRANSFER_OPTIONS[chosen]}; automatic transfer after {text} working days "
-                         f"({country}{' ' + region if region else ''}); closed automatically after {close} days.")
+        what = {"option": TRANSFER_OPTIONS[chosen], "days": int(text), "country": country, "close": int(close)}
+        audit.record(session, actor, "settings.debt_collection",
+                     say("Debt collection: %(option)s; automatic transfer after %(days)s working days "
+                         "(%(country)s %(region)s); closed automatically after %(close)s days.", **what, region=region)
+                     if region else say("Debt collection: %(option)s; automatic transfer after %(days)s working days "
+                                        "(%(country)s); closed automatically after %(close)s days.", **what))
     return company
 
 
@@ -152,7 +154,7 @@ def _close_paid(session: Session, report: Report) -> None:
     for claim in session.scalars(
             select(DebtCollectionClaim).join(Entry, Entry.id == DebtCollectionClaim.entry_id)
             .where(DebtCollectionClaim.status.in_(("listed", "paused")), Entry.is_open.is_(False))):
-        _closed(session, None, claim, "paid", "The invoice is paid.")
+        _closed(session, None, claim, "paid", say("The invoice is paid."))
         report.closed.append(claim.id)
 
 
@@ -164,23 +166,32 @@ def _resume_due(session: Session, today: date) -> None:
         if claim.tab == "automatic" and (claim.transfer_on is None or claim.transfer_on < today):
             claim.transfer_on = today
         audit.record(session, None, "debt_collection.resumed",
-                     f"{claim.entry.number}: the pause ended ({claim.paused_until.isoformat()}), back in the list.",
-                     entry=claim.entry)
+                     say("%(number)s: the pause ended (%(day)s), back in the list.", number=claim.entry.number,
+                         day=claim.paused_until), entry=claim.entry)
 
 
 def _auto_close(session: Session, today: date, rules: Calendar, report: Report) -> None:
     limit = today - timedelta(days=rules.auto_close_days)
     for claim in session.scalars(select(DebtCollectionClaim).where(
             DebtCollectionClaim.status.in_(("listed", "paused")), DebtCollectionClaim.since_on < limit)):
-        state = "paused" if claim.status == "paused" else "in the debt collection list"
-        _closed(session, None, claim, "expired", f"{state.capitalize()} for more than {rules.auto_close_days} days.")
+        days, paused = rules.auto_close_days, claim.status == "paused"
+        _closed(session, None, claim, "expired",
+                nsay("Paused for more than %(num)s day.", "Paused for more than %(num)s days.", days) if paused
+                else nsay("In the debt collection list for more than %(num)s day.",
+                          "In the debt collection list for more than %(num)s days.", days))
         report.closed.append(claim.id)
         # Told to whoever issued its notice; a notice of a follow-up plan has nobody: the admins then.
         owners = [claim.notice.created_by_id] if claim.notice.created_by_id else list(session.scalars(
             select(User.id).where(User.role == "admin", User.active.is_(True))))
+        who = {"customer": claim.customer.name, "number": claim.entry.number}
+        told = (nsay("%(customer)s: %(number)s was paused for more than %(num)s day and was closed automatically.",
+                     "%(customer)s: %(number)s was paused for more than %(num)s days and was closed automatically.",
+                     days, **who) if paused
+                else nsay("%(customer)s: %(number)s was in the debt collection list for more than %(num)s day and was "
+                          "closed automatically.", "%(customer)s: %(number)s was in the debt collection list for more "
+                          "than %(num)s days and was closed automatically.", days, **who))
         for owner in owners:
-            notifications.notify(session, owner, f"{claim.customer.name}: {claim.entry.number} was {state} for more "
-                                                 f"than {rules.auto_close_days} days and was closed automatically.")
+            notifications.notify(session, owner, told)
 
 
 def _list_expired_notices(session: Session, today: date, rules: Calendar, report: Report) -> None:
@@ -220,12 +231,14 @@ def _list_expired_notices(session: Session, today: date, rules: Calendar, report
         session.flush()
         report.listed.append(claim.id)
         notice = session.get(FormalNotice, notice_id)
-        with audit.english():
-            audit.record(session, None, "debt_collection.listed",
-                         f"{entry.number}: formal notice #{notice_id} expired unpaid on {notice.deadline.isoformat()}: "
-                         f"ready for debt collection ({TRANSFER_OPTIONS[option]}"
-                         + (f", transfer on {claim.transfer_on.isoformat()}" if claim.transfer_on else "") + ").",
-                         entry=entry)
+        what = {"number": entry.number, "notice": notice_id, "deadline": notice.deadline,
+                "option": TRANSFER_OPTIONS[option]}
+        audit.record(session, None, "debt_collection.listed",
+                     say("%(number)s: formal notice #%(notice)s expired unpaid on %(deadline)s: ready for debt "
+                         "collection (%(option)s, transfer on %(day)s).", **what, day=claim.transfer_on)
+                     if claim.transfer_on else
+                     say("%(number)s: formal notice #%(notice)s expired unpaid on %(deadline)s: ready for debt "
+                         "collection (%(option)s).", **what), entry=entry)
         if option == 10:
             immediate.append(claim)
     if immediate:
@@ -251,10 +264,12 @@ def transfer(session: Session, actor: User | None, claims: list[DebtCollectionCl
             CollectionCase.customer_id == customer_id, CollectionCase.status == "open",
             CollectionCase.sent_at.is_(None)).order_by(CollectionCase.id.desc()))
         entries = [claim.entry for claim in group]
-        how = "approved" if actor else f"automatic, {group[0].option}"
+        option = group[0].option
         if case is None:
+            reason = (say("Transferred to debt collection (approved)") if actor
+                      else say("Transferred to debt collection (automatic, %(option)s)", option=option))
             started = collection_files.start_collection_file(
-                session, actor, customer, [e.id for e in entries], owner=owner, reason=f"{REASON} ({how})")
+                session, actor, customer, [e.id for e in entries], owner=owner, reason=reason)
             case = started.case
             exports.append(started.export.id)
         else:
@@ -267,16 +282,21 @@ def transfer(session: Session, actor: User | None, claims: list[DebtCollectionCl
             session.flush()
             case_entries = [e.id for e in session.scalars(select(Entry).where(
                 Entry.collection_case_id == case.id, Entry.is_open.is_(True)))]
+            reason = (say("Transferred to debt collection (approved), added to case #%(case)s", case=case.id)
+                      if actor else say("Transferred to debt collection (automatic, %(option)s), added to case "
+                                        "#%(case)s", option=option, case=case.id))
             started = collection_files.start_collection_file(
                 session, actor, customer, case_entries, owner=owner, mark_in_collection=False,
-                stop_reminders=False, reason=f"{REASON} ({how}), added to case #{case.id}")
+                stop_reminders=False, reason=reason)
             case.export_id = started.export.id
             exports.append(started.export.id)
         for claim in group:
             claim.status, claim.transferred_at, claim.case_id = "transferred", clock.now(), case.id
             audit.record(session, actor, "debt_collection.transferred",
-                         f"{claim.entry.number}: transferred to debt collection ({how}), case #{case.id}.",
-                         entry=claim.entry)
+                         say("%(number)s: transferred to debt collection (approved), case #%(case)s.",
+                             number=claim.entry.number, case=case.id) if actor
+                         else say("%(number)s: transferred to debt collection (automatic, %(option)s), case #%(case)s.",
+                                  number=claim.entry.number, option=option, case=case.id), entry=claim.entry)
     return exports
 
 
@@ -326,14 +346,16 @@ def pause(session: Session, actor: User, claims: list[DebtCollectionClaim], reas
     if until is not None and until > today + timedelta(days=limit):
         raise ClaimError(_("A claim paused for more than %(days)s days is closed automatically: pause until %(day)s "
                            "at the latest, or close it.", days=limit,
-                           day=(today + timedelta(days=limit)).isoformat()))
+                           day=i18n.day(today + timedelta(days=limit))))
     _require(claims, ("listed",), "pause")
     for claim in claims:
         claim.status, claim.since_on, claim.pause_reason, claim.paused_until = "paused", today, reason[:500], until
         claim.paused_by_id = actor.id
         audit.record(session, actor, "debt_collection.paused",
-                     f"{claim.entry.number}: debt collection paused" + (f" until {until.isoformat()}" if until else "")
-                     + f" — {reason}.", entry=claim.entry)
+                     say("%(number)s: debt collection paused until %(day)s — %(reason)s.", number=claim.entry.number,
+                         day=until, reason=reason) if until
+                     else say("%(number)s: debt collection paused — %(reason)s.", number=claim.entry.number,
+                              reason=reason), entry=claim.entry)
 
 
 def resume(session: Session, actor: User, claims: list[DebtCollectionClaim], today: date | None = None) -> None:
@@ -344,8 +366,10 @@ def resume(session: Session, actor: User, claims: list[DebtCollectionClaim], tod
         claim.status, claim.since_on, claim.paused_until = "listed", today, None
         if claim.tab == "automatic":
             claim.transfer_on = rules.transfer_day(today)
-        audit.record(session, actor, "debt_collection.resumed", f"{claim.entry.number}: back in the debt collection "
-                     "list" + (f", transfer on {claim.transfer_on.isoformat()}." if claim.tab == "automatic" else "."),
+        audit.record(session, actor, "debt_collection.resumed",
+                     say("%(number)s: back in the debt collection list, transfer on %(day)s.",
+                         number=claim.entry.number, day=claim.transfer_on) if claim.tab == "automatic"
+                     else say("%(number)s: back in the debt collection list.", number=claim.entry.number),
                      entry=claim.entry)
 
 
@@ -357,13 +381,17 @@ def close(session: Session, actor: User, claims: list[DebtCollectionClaim], reas
         _closed(session, actor, claim, reason, " ".join((note or "").split()))
 
 
-def _closed(session: Session, actor: User | None, claim: DebtCollectionClaim, reason: str, note: str) -> None:
+def _closed(session: Session, actor: User | None, claim: DebtCollectionClaim, reason: str, note: str | Said) -> None:
+    """`note`: the user's words, or Relance's Said (an automatic close), which history alone keeps: the
+    list's note is a plain column, and the reason's label (paid, closed automatically) says it there."""
     claim.status, claim.closed_at, claim.close_reason = "closed", clock.now(), reason
-    claim.close_note, claim.closed_by_id = note[:500] or None, actor.id if actor else None
-    with audit.english():
-        audit.record(session, actor, "debt_collection.closed",
-                     f"{claim.entry.number}: claim closed — {CLOSE_REASONS[reason].lower()}" + (f": {note}" if note else "."),
-                     entry=claim.entry)
+    claim.close_note = (note[:500] or None) if isinstance(note, str) else None
+    claim.closed_by_id = actor.id if actor else None
+    audit.record(session, actor, "debt_collection.closed",
+                 say("%(number)s: claim closed — %(reason)s: %(note)s", number=claim.entry.number,
+                     reason=CLOSE_REASONS[reason], note=note) if note
+                 else say("%(number)s: claim closed — %(reason)s.", number=claim.entry.number,
+                          reason=CLOSE_REASONS[reason]), entry=claim.entry)
 
 
 def approve(session: Session, actor: User, claims: list[DebtCollectionClaim], today: date | None = None) -> list[int]:

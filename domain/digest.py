@@ -16,15 +16,16 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from babel.dates import format_date
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain import clock, i18n, monitoring
+from domain import clock, i18n, monitoring, notifications
 from domain.collection import legal
-from domain.i18n import _
+from domain.i18n import Joined, Said, _, nsay, say
 from domain.ledger.disputes import stale_days
-from domain.models import CaseTask, DigestDelivery, Dispute, Instalment, Notification, PaymentSchedule, Promise, User
+from domain.models import CaseTask, DigestDelivery, Dispute, Instalment, PaymentSchedule, Promise, User
 from domain.money import format_money
 
 IN_APP = ("app", "both")
@@ -47,42 +48,42 @@ class Digest:
         return not (self.broken or self.untouched or self.due_today or self.missed or self.instalments_today
                     or self.deadlines)
 
-    def headline(self) -> str:
-        parts = []
-        if self.broken:
-            parts.append(f"{len(self.broken)} promise{'s' if len(self.broken) > 1 else ''} broken")
-        if self.untouched:
-            parts.append(f"{len(self.untouched)} dispute{'s' if len(self.untouched) > 1 else ''} untouched")
-        if self.due_today:
-            parts.append(f"{len(self.due_today)} promise{'s' if len(self.due_today) > 1 else ''} due today")
-        if self.missed:
-            parts.append(f"{len(self.missed)} instalment{'s' if len(self.missed) > 1 else ''} missed")
-        if self.instalments_today:
-            parts.append(f"{len(self.instalments_today)} instalment{'s' if len(self.instalments_today) > 1 else ''} "
-                         "due today")
-        if self.deadlines:
-            parts.append(f"{len(self.deadlines)} legal deadline{'s' if len(self.deadlines) > 1 else ''}")
-        return f"Relance, {self.day:%d/%m/%Y}: " + ", ".join(parts)
+    def headline(self) -> Said:
+        """The bell's line, kept as a Said: each reader gets it in their language, the day in their date style."""
+        counted = ((self.broken, nsay("%(num)s promise broken", "%(num)s promises broken", len(self.broken))),
+                   (self.untouched, nsay("%(num)s dispute untouched", "%(num)s disputes untouched",
+                                         len(self.untouched))),
+                   (self.due_today, nsay("%(num)s promise due today", "%(num)s promises due today",
+                                         len(self.due_today))),
+                   (self.missed, nsay("%(num)s instalment missed", "%(num)s instalments missed", len(self.missed))),
+                   (self.instalments_today, nsay("%(num)s instalment due today", "%(num)s instalments due today",
+                                                 len(self.instalments_today))),
+                   (self.deadlines, nsay("%(num)s legal deadline", "%(num)s legal deadlines", len(self.deadlines))))
+        parts = [part for items, part in counted if items]
+        return say("Relance, %(day)s: %(items)s", day=self.day, items=Joined(parts, ", "))
 
     def lines(self, locale: str = "en_GB") -> list[str]:
-        """The e-mail's lines, in the language being spoken; amounts formatted for `locale`."""
+        """The e-mail's lines, in the language being spoken; amounts and dates formatted for `locale`."""
         def money(cents: int, currency: str) -> str:
             return format_money(cents, currency, locale)
+
+        def day(value) -> str:
+            return format_date(value, "short", locale=locale)
 
         lines = []
         if self.broken:
             lines.append(_("Promises broken since yesterday:"))
             lines += ["  - " + _("%(name)s (%(account)s): %(amount)s promised by %(day)s, %(paid)s paid",
                                  name=p.customer.name, account=p.customer.account,
-                                 amount=money(p.amount_cents, p.currency), day=format(p.promised_on, "%d/%m/%Y"),
+                                 amount=money(p.amount_cents, p.currency), day=day(p.promised_on),
                                  paid=money(p.paid_cents, p.currency))
                       for p in self.broken]
         if self.untouched:
             lines.append(_("Disputes untouched for %(days)s days or more:", days=self.stale_after))
             lines += ["  - " + (_("#%(number)s %(name)s (%(account)s): %(reason)s, last activity %(day)s, owner %(owner)s",
-                                  owner=d.owner.display_name, **self._dispute(d)) if d.owner else
+                                  owner=d.owner.display_name, **self._dispute(d, locale)) if d.owner else
                                 _("#%(number)s %(name)s (%(account)s): %(reason)s, last activity %(day)s, nobody "
-                                  "assigned", **self._dispute(d)))
+                                  "assigned", **self._dispute(d, locale)))
                       for d in self.untouched]
         if self.due_today:
             lines.append(_("Promises due today:"))
@@ -96,20 +97,20 @@ class Digest:
                 lines += ["  - " + _("%(name)s (%(account)s), schedule #%(schedule)s: instalment %(number)s of "
                                      "%(amount)s due %(day)s, %(paid)s paid", name=i.schedule.customer.name,
                                      account=i.schedule.customer.account, schedule=i.schedule_id, number=i.number,
-                                     amount=money(i.amount_cents, i.schedule.currency), day=format(i.due_on, "%d/%m/%Y"),
+                                     amount=money(i.amount_cents, i.schedule.currency), day=day(i.due_on),
                                      paid=money(i.paid_cents, i.schedule.currency))
                           for i in instalments]
         if self.deadlines:
             lines.append(_("Legal deadlines of collection cases (within %(days)s days, or past):", days=DEADLINE_DAYS))
-            lines += ["  - " + _("%(day)s case #%(case)s %(name)s: %(task)s", day=format(t.due_on, "%d/%m/%Y"),
-                                 case=t.case_id, name=t.case.customer.name, task=t.text)
+            lines += ["  - " + _("%(day)s case #%(case)s %(name)s: %(task)s", day=day(t.due_on),
+                                 case=t.case_id, name=t.case.customer.name, task=t.shown_text)
                       for t in self.deadlines]
         return lines
 
     @staticmethod
-    def _dispute(dispute: Dispute) -> dict:
+    def _dispute(dispute: Dispute, locale: str) -> dict:
         return {"number": dispute.id, "name": dispute.customer.name, "account": dispute.customer.account,
-                "reason": dispute.reason_label, "day": f"{dispute.last_activity_at:%d/%m/%Y}"}
+                "reason": dispute.reason_label, "day": format_date(dispute.last_activity_at, "short", locale=locale)}
 
 
 def digest_of(session: Session, today: date, now: datetime | None = None) -> Digest:
@@ -161,8 +162,8 @@ def make_digests(session: Session, today: date) -> list[int]:
                 session.add(delivery)
                 if not empty and user.export_notifications in IN_APP:
                     headline = digest.headline() if not digest.empty else \
-                        f"Relance, {today:%d/%m/%Y}: new items in your monitoring points"
-                    session.add(Notification(user_id=user.id, text=headline[:500]))
+                        say("Relance, %(day)s: new items in your monitoring points", day=today)
+                    notifications.notify(session, user.id, headline)
         except IntegrityError:  # another worker made it meanwhile
             continue
     session.flush()
@@ -207,4 +208,4 @@ def mark_unknown_sends(session: Session, now: datetime | None = None) -> int:
 
 
 def subject_of(delivery: DigestDelivery) -> str:
-    return _("Relance: what needs you on %(day)s", day=format(delivery.day, "%d/%m/%Y"))
+    return _("Relance: what needs you on %(day)s", day=i18n.day(delivery.day))

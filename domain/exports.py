@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain import clock
+from domain import clock, i18n
 from domain.i18n import lazy_gettext as _l
 from domain.models import Export, User
 
@@ -36,7 +36,8 @@ def request_export(session: Session, user: User, kind: str, params: dict,
     )
     if recent is not None:
         return recent, False
-    export = Export(user_id=user.id, kind=kind, params=encoded, status="queued", customer_id=customer_id)
+    export = Export(user_id=user.id, kind=kind, params=encoded, status="queued", customer_id=customer_id,
+                    locale=i18n.current_locale())
     session.add(export)
     session.flush()
     return export, True
@@ -55,15 +56,17 @@ def user_exports(session: Session, user: User, limit: int = 50) -> list[Export]:
 
 
 def mark_running(export: Export) -> None:
-    export.status, export.progress, export.message = "running", 0, None
+    export.status, export.progress, export.shown_message = "running", 0, None
 
 
 def mark_ready(export: Export, filename: str) -> None:
     export.status, export.progress, export.filename, export.finished_at = "ready", 100, filename, clock.now()
 
 
-def mark_failed(export: Export, reason: str) -> None:
-    export.status, export.message, export.finished_at = "failed", reason[:500], clock.now()
+def mark_failed(export: Export, reason) -> None:
+    """`reason`: a Said, or an error whose Said (or lazy) message is kept — each reader's language — or a str."""
+    export.status, export.shown_message, export.finished_at = "failed", reason, clock.now()
+    export.message = export.message[:500]  # the column's size; the Said is kept whole
 
 
 def params_of(export: Export) -> dict:

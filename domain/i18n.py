@@ -16,9 +16,12 @@ when the message has placeholders.
 """
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager, nullcontext
+from datetime import date, datetime
+from decimal import Decimal
 from gettext import NullTranslations
-from typing import Callable, ContextManager
+from typing import Callable, ContextManager, NamedTuple
 
 from babel.support import LazyProxy
 
@@ -50,6 +53,13 @@ def day(value) -> str:
     from babel.dates import format_date
 
     return format_date(value, "short", locale=current_locale())
+
+
+def number(value) -> str:
+    """A count in a message, grouped the reader's way: 100,000 / 100 000."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(value, locale=current_locale())
 
 
 @contextmanager
@@ -105,3 +115,234 @@ def locale_for(language: str | None, default_locale: str) -> str:
         return default_locale
     language = language_of(language)
     return default_locale if language_of(default_locale) == language else FORMAT_LOCALES[language]
+
+
+# --- Sentences stored now, read later -------------------------------------------------------------
+# A history line, a notification, a send's last error are written once and read for years by people
+# who speak different languages. They are stored as a Said — the English message id and its values —
+# beside their English text (for the command line, search and rows written before this), and each
+# reader gets them in their own language: words through the catalogue, amounts and dates in their locale.
+#
+#     audit.record(session, actor, "entry.added", say("Entry %(number)s added: %(amount)s due %(due)s.",
+#                  number=entry.number, amount=Money(entry.amount_cents, entry.currency), due=entry.due_on))
+#
+# A value may be a str or int (written as given: names, numbers, what a person typed), a date (the
+# reader's short date), Money, Number (a count, grouped), a Decimal (a rate: 12.15 / 12,15), a lazy label (translated: pass STATUS_LABELS[status] itself, not its
+# str), another Said, or a list of those (joined by `joined`'s separator).
+
+class Money(NamedTuple):
+    cents: int
+    currency: str = "EUR"
+
+
+class Number(NamedTuple):
+    """A count or quantity written with the reader's grouping (100,000 / 100 000); a bare int is an id."""
+    value: int
+
+
+class Joined(NamedTuple):
+    parts: list
+    separator: str = "; "
+
+
+class Said:
+    """A sentence kept as its message id and values, rendered in the reader's language by str()."""
+
+    __slots__ = ("msgid", "plural", "n", "context", "values")
+
+    def __init__(self, msgid: str, values: dict, plural: str | None = None, n: int | None = None,
+                 context: str | None = None):
+        self.msgid, self.values, self.plural, self.n, self.context = msgid, values, plural, n, context
+
+    def __str__(self) -> str:
+        translations = _translations()
+        if self.plural is not None:
+            text = translations.ngettext(self.msgid, self.plural, self.n)
+        elif self.context is not None:
+            text = translations.pgettext(self.context, self.msgid)
+        else:
+            text = translations.gettext(self.msgid)
+        values = {name: _shown(value) for name, value in self.values.items()}
+        if self.plural is not None:
+            values.setdefault("num", self.n)
+        return text % values if values or "%(" in text else text  # a value gone missing raises: `shown` falls back
+
+    def __repr__(self) -> str:
+        return f"Said({self.msgid!r}, {self.values!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Said) and self.dumps() == other.dumps()
+
+    def __add__(self, other: str | Said) -> Said:
+        return Said("%(first)s%(second)s", {"first": self, "second": other})
+
+    def english(self) -> str:
+        with speaking("en_GB"):
+            return str(self)
+
+    def dumps(self) -> str:
+        return json.dumps(_packed(self), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def loads(cls, stored: str) -> Said:
+        return _unpacked(json.loads(stored))
+
+
+def say(msgid: str, **values) -> Said:
+    """Marked for gettext like `_`, translated only when read."""
+    return Said(msgid, values)
+
+
+def nsay(singular: str, plural: str, n: int, **values) -> Said:
+    return Said(singular, values, plural=plural, n=n)
+
+
+def psay(context: str, msgid: str, **values) -> Said:
+    return Said(msgid, values, context=context)
+
+
+def said(value) -> Said | None:
+    """A Said for what a record keeps: a Said as is, a lazy label as its message id, an exception by its
+    message; None for a plain string (kept as written: a person's words, a mail server's answer)."""
+    if isinstance(value, BaseException):
+        text = getattr(value, "text", None)  # a lower layer's sentence (mail.smtp's MailText): msgid + values
+        if hasattr(text, "msgid") and hasattr(text, "values"):
+            return Said(text.msgid, dict(text.values))
+        value = value.args[0] if len(value.args) == 1 else str(value)
+    if isinstance(value, Said):
+        return value
+    if isinstance(value, LazyProxy):
+        return _said_of_lazy(value)
+    return None
+
+
+def kept(value) -> tuple[str, str | None]:
+    """(the English text, the stored Said or None) of what a record keeps."""
+    sentence = said(value)
+    if sentence is None:
+        return str(value.args[0] if isinstance(value, BaseException) and len(value.args) == 1 else value), None
+    return sentence.english(), sentence.dumps()
+
+
+def shown(text: str | None, stored: str | None) -> str | None:
+    """What a reader sees of a kept text: the Said in their language when there is one, else the text as
+    written (rows from before, or a text that was never a sentence of Relance's)."""
+    if stored:
+        try:
+            return str(Said.loads(stored))
+        except (ValueError, KeyError, TypeError):  # a catalogue placeholder gone wrong never hides the line
+            return text
+    return text
+
+
+def as_kept(text: str | None, stored: str | None) -> Said | str | None:
+    """A kept text as a value for another Said: its Said when there is one (so the outer sentence reads it
+    in its reader's language), else the text as written."""
+    if stored:
+        try:
+            return Said.loads(stored)
+        except (ValueError, KeyError, TypeError):
+            pass
+    return text
+
+
+class KeptText:
+    """A model attribute that reads and writes a text column with its `<column>_i18n` twin:
+    `event.shown_detail = say(…)` stores both; reading it gives the reader's language."""
+
+    def __init__(self, column: str):
+        self.column, self.twin = column, column + "_i18n"
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        return shown(getattr(obj, self.column), getattr(obj, self.twin))
+
+    def __set__(self, obj, value) -> None:
+        text, stored = kept(value) if value is not None else (None, None)
+        setattr(obj, self.column, text)
+        setattr(obj, self.twin, stored)
+
+
+def _said_of_lazy(proxy: LazyProxy) -> Said:
+    function, args = proxy._func, proxy._args
+    kwargs = dict(getattr(proxy, "_kwargs", {}) or {})
+    if function is pgettext:
+        return Said(args[1], kwargs, context=args[0])
+    if function is gettext:
+        return Said(args[0], kwargs)
+    return Said("%(text)s", {"text": str(proxy)})  # not one of ours: kept as it reads now
+
+
+def _shown(value) -> str | int:
+    from babel.numbers import format_decimal
+
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value  # an id or a count as given: %(id)s and %(id)d both take it
+    if isinstance(value, (Said, LazyProxy)):
+        return str(value)
+    if isinstance(value, Money):  # as domain.money writes it (that module is above this one)
+        from babel.numbers import format_currency
+
+        return format_currency(Decimal(int(value.cents)).scaleb(-2), value.currency, locale=current_locale())
+    if isinstance(value, Joined):
+        return value.separator.join(_shown(part) for part in value.parts)
+    if isinstance(value, (date, datetime)):
+        return day(value)
+    if isinstance(value, Number):
+        return format_decimal(value.value, locale=current_locale())
+    if isinstance(value, Decimal):  # a rate, a quantity: its own decimals, the reader's decimal mark
+        return format_decimal(value, format="#,##0." + "0" * max(0, -value.as_tuple().exponent) if
+                              value.as_tuple().exponent < 0 else "#,##0", locale=current_locale())
+    return str(value)
+
+
+def _packed(value):
+    if isinstance(value, Said):
+        packed = {"m": value.msgid}
+        if value.values:
+            packed["v"] = {name: _packed(part) for name, part in value.values.items()}
+        if value.plural is not None:
+            packed["p"], packed["n"] = value.plural, value.n
+        if value.context is not None:
+            packed["c"] = value.context
+        return {"said": packed}
+    if isinstance(value, LazyProxy):
+        return _packed(_said_of_lazy(value))
+    if isinstance(value, Money):
+        return {"money": [value.cents, value.currency]}
+    if isinstance(value, Number):
+        return {"number": value.value}
+    if isinstance(value, Decimal):
+        return {"decimal": str(value)}
+    if isinstance(value, Joined):
+        return {"joined": [[_packed(part) for part in value.parts], value.separator]}
+    if isinstance(value, datetime):
+        return {"date": value.date().isoformat()}
+    if isinstance(value, date):
+        return {"date": value.isoformat()}
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return value
+    return str(value)
+
+
+def _unpacked(value):
+    if isinstance(value, dict):
+        if "said" in value:
+            packed = value["said"]
+            return Said(packed["m"], {name: _unpacked(part) for name, part in packed.get("v", {}).items()},
+                        plural=packed.get("p"), n=packed.get("n"), context=packed.get("c"))
+        if "money" in value:
+            return Money(*value["money"])
+        if "number" in value:
+            return Number(value["number"])
+        if "decimal" in value:
+            return Decimal(value["decimal"])
+        if "joined" in value:
+            parts, separator = value["joined"]
+            return Joined([_unpacked(part) for part in parts], separator)
+        if "date" in value:
+            return date.fromisoformat(value["date"])
+    return value

@@ -13,6 +13,7 @@ from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, I
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, relationship
 
 from domain import clock
+from domain.i18n import KeptText
 from domain.i18n import lazy_gettext as _l
 from domain.i18n import lazy_pgettext
 
@@ -113,6 +114,8 @@ class StopRemindersFlag:
 
     reminders_stopped: Mapped[bool] = mapped_column(Boolean, default=False)
     stop_reason: Mapped[str | None] = mapped_column(String(500))
+    stop_reason_i18n: Mapped[str | None] = mapped_column(Text)
+    shown_stop_reason = KeptText("stop_reason")  # a person's words, or Relance's ("Collection file") as a Said
     stop_until: Mapped[date | None] = mapped_column(Date)
     stopped_at: Mapped[datetime | None] = mapped_column(DateTime)
 
@@ -210,6 +213,7 @@ class Entry(StopRemindersFlag, Base):
     collection_marked_at: Mapped[datetime | None] = mapped_column(DateTime)
     collection_marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     collection_reason: Mapped[str | None] = mapped_column(String(500))
+    collection_reason_i18n: Mapped[str | None] = mapped_column(Text)
 
     collection_case_id: Mapped[int | None] = mapped_column(ForeignKey("collection_cases.id"), index=True)
 
@@ -217,6 +221,7 @@ class Entry(StopRemindersFlag, Base):
     disputed_at: Mapped[datetime | None] = mapped_column(DateTime)
     disputed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     dispute_reason: Mapped[str | None] = mapped_column(String(500))
+    dispute_reason_i18n: Mapped[str | None] = mapped_column(Text)
     # Under an open promise to pay: reminders pause until this day (included), then resume.
     promised_until: Mapped[date | None] = mapped_column(Date)
     # Under a running payment schedule: reminded by its instalments, not its due date.
@@ -239,6 +244,9 @@ class Entry(StopRemindersFlag, Base):
     stopped_by: Mapped[User | None] = relationship(foreign_keys="Entry.stopped_by_id")
     disputed_by: Mapped[User | None] = relationship(foreign_keys="Entry.disputed_by_id")
     cancelled_by: Mapped[User | None] = relationship(foreign_keys="Entry.cancelled_by_id")
+
+    shown_dispute_reason = KeptText("dispute_reason")
+    shown_collection_reason = KeptText("collection_reason")
 
     @property
     def sign(self) -> int:
@@ -384,13 +392,18 @@ class AuditEvent(Base):
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"), index=True)
     action: Mapped[str] = mapped_column(String(60))
     detail: Mapped[str] = mapped_column(Text, default="")
+    detail_i18n: Mapped[str | None] = mapped_column(Text)  # the Said behind detail (domain.i18n)
     reason: Mapped[str | None] = mapped_column(String(500))
+    reason_i18n: Mapped[str | None] = mapped_column(Text)
     # The user an account change is about (Settings → Users: role, password, deactivation).
     subject_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
 
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
     subject_user: Mapped[User | None] = relationship(foreign_keys=[subject_user_id])
     entry: Mapped[Entry | None] = relationship()
+
+    shown_detail = KeptText("detail")
+    shown_reason = KeptText("reason")
 
 
 # Every sortable column of Who owes you what?, each indexed with the tie-breaker, so a page
@@ -470,6 +483,10 @@ class BackgroundWork:
     progress: Mapped[int] = mapped_column(SmallInteger, default=0)
     message: Mapped[str | None] = mapped_column(String(500))
     filename: Mapped[str | None] = mapped_column(String(255))
+    message_i18n: Mapped[str | None] = mapped_column(Text)
+    # The locale of the person when they asked (their language, else their browser's): the file and its
+    # e-mail speak it, even for a user who never chose a language.
+    locale: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
     # After this the file is deleted by the daily clean-up and the record shows as expired.
@@ -478,6 +495,7 @@ class BackgroundWork:
     result: Mapped[str | None] = mapped_column(Text)
 
     FINAL = ("ready", "failed", "cancelled")
+    shown_message = KeptText("message")
 
     @declared_attr
     def user(cls) -> Mapped[User]:
@@ -635,11 +653,14 @@ class DisputeEvent(Base):
     kind: Mapped[str] = mapped_column(String(20))  # opened, note, status, owner, resolved, credit_note
     text: Mapped[str] = mapped_column(Text, default="")
     filename: Mapped[str | None] = mapped_column(String(255))  # a file attached to a note
+    text_i18n: Mapped[str | None] = mapped_column(Text)
     storage_name: Mapped[str | None] = mapped_column(String(255), unique=True)
     size: Mapped[int | None] = mapped_column(Integer)
 
     dispute: Mapped[Dispute] = relationship(back_populates="events")
     actor: Mapped[User | None] = relationship()
+
+    shown_text = KeptText("text")
 
 
 PROMISE_CHANNELS = {"phone": lazy_pgettext("promise channel", "Phone"),
@@ -1093,9 +1114,12 @@ class CaseTask(Base):
     due_on: Mapped[date] = mapped_column(Date, index=True)
     text: Mapped[str] = mapped_column(String(500))
     done_at: Mapped[datetime | None] = mapped_column(DateTime)
+    text_i18n: Mapped[str | None] = mapped_column(Text)
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     case: Mapped[CollectionCase] = relationship()
+
+    shown_text = KeptText("text")
 
 
 class ImportMapping(Base):
@@ -1121,8 +1145,11 @@ class Notification(Base):
     bulk_run_id: Mapped[int | None] = mapped_column(ForeignKey("bulk_runs.id"))
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))  # opens its account (a broken promise)
     text: Mapped[str] = mapped_column(String(500))
+    text_i18n: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=clock.now)
     read_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    shown_text = KeptText("text")
 
     export: Mapped[Export | None] = relationship()
     bulk_run: Mapped[BulkRun | None] = relationship()
@@ -1175,6 +1202,7 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(20), default="queued")
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_i18n: Mapped[str | None] = mapped_column(Text)
     attempted_at: Mapped[datetime | None] = mapped_column(DateTime)
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -1191,6 +1219,8 @@ class OutboxMessage(Base):
     created_by: Mapped[User | None] = relationship()
     activity: Mapped[ReminderActivity | None] = relationship()
     covered: Mapped[list[OutboxEntry]] = relationship(back_populates="message", cascade="all, delete-orphan")
+
+    shown_last_error = KeptText("last_error")
 
 
 class OutboxEntry(Base):

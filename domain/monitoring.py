@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from domain import audit, clock, debt_collection, notifications
 from domain.collection import cases
-from domain.i18n import _
+from domain.i18n import Number, _
 from domain.i18n import lazy_gettext as _l
+from domain.i18n import nsay, say
 from domain.ledger import disputes, promises, queries, schedules
 from domain.listing import FilterError
 from domain.models import MonitoringPoint, User
@@ -70,10 +71,17 @@ def args_of(point: MonitoringPoint) -> dict[str, str]:
 
 def label_of(point: MonitoringPoint) -> str:
     """The list a point watches, in the reader's language: 'From reminder to debt collection — Manual transfer…'."""
-    label = str(LISTS[point.list_key].label) if point.list_key in LISTS else point.list_key
+    return str(list_label(point))
+
+
+def list_label(point: MonitoringPoint):
+    """label_of as a history line keeps it: translated when read."""
+    if point.list_key not in LISTS:
+        return point.list_key
     if point.list_key == "debt_collection":
-        label += " — " + str(debt_collection.TABS[debt_collection.parse_filters(args_of(point)).tab])
-    return label
+        return say("%(list)s — %(tab)s", list=LISTS[point.list_key].label,
+                   tab=debt_collection.TABS[debt_collection.parse_filters(args_of(point)).tab])
+    return LISTS[point.list_key].label
 
 
 def _look(session: Session, point: MonitoringPoint) -> tuple[list[str], int]:
@@ -103,14 +111,15 @@ def save(session: Session, user: User, list_key: str, query: str, name: str) -> 
     point.seen_at = clock.now()
     session.add(point)
     session.flush()
-    with audit.english():
-        audit.record(session, user, "monitoring.saved",
-                     f"Monitoring point “{name}” on {label_of(point)} ({count} items).")
+    audit.record(session, user, "monitoring.saved",
+                 nsay("Monitoring point “%(name)s” on %(list)s (%(num)s item).",
+                      "Monitoring point “%(name)s” on %(list)s (%(num)s items).", count, name=name,
+                      list=list_label(point), num=Number(count)))
     return point
 
 
 def delete(session: Session, user: User, point: MonitoringPoint) -> None:
-    audit.record(session, user, "monitoring.deleted", f"Monitoring point “{point.name}” removed.")
+    audit.record(session, user, "monitoring.deleted", say("Monitoring point “%(name)s” removed.", name=point.name))
     session.delete(point)
 
 
@@ -155,8 +164,10 @@ def refresh(session: Session, today: date | None = None) -> list[MonitoringPoint
         point.keys, point.count, point.checked_on, point.new_count = keys, count, today, new
         if new:
             with_new.append(point)
-            notifications.notify(session, point.user_id,
-                                 f"Monitoring point “{point.name}”: {new} new since the last look ({count} in all).")
+            notifications.notify(session, point.user_id, nsay(
+                "Monitoring point “%(name)s”: %(num)s new since the last look (%(count)s in all).",
+                "Monitoring point “%(name)s”: %(num)s new since the last look (%(count)s in all).",
+                new, name=point.name, num=Number(new), count=Number(count)))
     return with_new
 
 
@@ -166,5 +177,5 @@ def digest_lines(session: Session, user: User, today: date) -> list[str]:
     if not points:
         return []
     return [_("Monitoring points with new items since yesterday:")] + [
-        "  - " + _("%(name)s (%(list)s): %(new)s new, %(count)s in all", name=p.name, list=label_of(p), new=p.new_count,
-                   count=p.count) for p in points]
+        "  - " + str(say("%(name)s (%(list)s): %(new)s new, %(count)s in all", name=p.name, list=label_of(p),
+                         new=Number(p.new_count), count=Number(p.count))) for p in points]

@@ -12,10 +12,11 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from domain import audit, clock
+from domain import clock
 from domain.exports import COLLECTION_FILE, KINDS, LIFETIME
-from domain.i18n import _
+from domain.i18n import Said, _
 from domain.i18n import lazy_gettext as _l
+from domain.i18n import say
 from domain.models import BackgroundWork, BulkRun, Export, Notification, User
 
 PREFERENCES = {
@@ -63,17 +64,31 @@ def can_download(work: BackgroundWork | None) -> bool:
 
 def export_label(export: Export) -> str:
     """What the export is, in the reader's language."""
+    return str(export_name(export))
+
+
+def export_name(export: Export):
+    """export_label as a notification keeps it: translated when read."""
     if export.kind == COLLECTION_FILE:
-        return _("Collection file — %(name)s", name=export.customer.name) if export.customer else _("Collection file")
-    label = str(KINDS.get(export.kind, export.kind))
-    return f"{label} — {export.customer.name}" if export.customer else label
+        if export.customer:
+            return say("Collection file — %(name)s", name=export.customer.name)
+        return _l("Collection file")
+    label = KINDS.get(export.kind, export.kind)
+    return say("%(label)s — %(name)s", label=label, name=export.customer.name) if export.customer else label
 
 
-def export_text(export: Export) -> str:
-    """The notification's sentence (stored, in English: see text_of)."""
+def _message(work: BackgroundWork):
+    """The export's (or run's) message as kept: its Said when it has one, else as written."""
+    return Said.loads(work.message_i18n) if work.message_i18n else work.message
+
+
+def export_text(export: Export) -> Said:
+    """The notification's sentence."""
     if export.status == "ready":
-        return f"Your export “{export_label(export)}” is ready: {export.filename}"
-    return f"Your export “{export_label(export)}” failed: {export.message or 'unknown reason'}"
+        return say("Your export “%(label)s” is ready: %(filename)s", label=export_name(export),
+                   filename=export.filename)
+    return say("Your export “%(label)s” failed: %(reason)s", label=export_name(export),
+               reason=_message(export) or _l("unknown reason"))
 
 
 def export_email_subject(export: Export) -> str:
@@ -86,22 +101,29 @@ RUN_LABEL = "Bulk reminders"
 
 
 def run_text(run: BulkRun) -> str:
-    """The sentence for a finished bulk run: its e-mail's subject, and (in English) its notification."""
+    """The sentence for a finished bulk run (its e-mail's subject), in the reader's language."""
+    return str(run_said(run))
+
+
+def run_said(run: BulkRun) -> Said:
     if run.status == "done":
-        return _("Your bulk reminders were sent: %(summary)s", summary=run.message)
-    return _("Your bulk reminders failed: %(reason)s", reason=run.message or _("unknown reason"))
+        return say("Your bulk reminders were sent: %(summary)s", summary=_message(run))
+    return say("Your bulk reminders failed: %(reason)s", reason=_message(run) or _l("unknown reason"))
 
 
-def text_of(work: BackgroundWork) -> str:
-    """The notification's sentence: stored as written, so in English, whoever reads it."""
-    with audit.english():
-        return run_text(work) if isinstance(work, BulkRun) else export_text(work)
+def text_of(work: BackgroundWork) -> Said:
+    """The notification's sentence, kept as a Said: each reader gets it in their language."""
+    return run_said(work) if isinstance(work, BulkRun) else export_text(work)
 
 
 # --- Notifications ---------------------------------------------------------------------------
 
-def notify(session: Session, user_id: int, text: str, work: BackgroundWork | None = None) -> Notification:
-    notification = Notification(user_id=user_id, text=text[:500])
+def notify(session: Session, user_id: int, text: str | Said, work: BackgroundWork | None = None, *,
+           customer_id: int | None = None) -> Notification:
+    """A bell entry; a Said is read in each reader's language (a plain str: as written)."""
+    notification = Notification(user_id=user_id, customer_id=customer_id)
+    notification.shown_text = text
+    notification.text = notification.text[:500]  # the column's size; the Said is kept whole
     if isinstance(work, BulkRun):
         notification.bulk_run_id = work.id
     elif work is not None:
@@ -124,7 +146,8 @@ def email_failed(session: Session, work: BackgroundWork, reason: str) -> Notific
     export (or run) otherwise, so the bell tells them instead (and why)."""
     if work.user.export_notifications in IN_APP:
         return None
-    return notify(session, work.user_id, f"{text_of(work)} (the e-mail could not be sent: {reason})"[:500], work)
+    return notify(session, work.user_id, say("%(notification)s (the e-mail could not be sent: %(reason)s)",
+                                             notification=text_of(work), reason=reason), work)
 
 
 def unread_count(session: Session, user: User) -> int:

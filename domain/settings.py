@@ -11,8 +11,9 @@ from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, 
 from stdnum.fr import siren
 
 from domain import audit
-from domain.i18n import _
+from domain.i18n import Joined, _
 from domain.i18n import lazy_gettext as _l
+from domain.i18n import lazy_pgettext, say
 from domain.models import CompanySettings, User
 from domain.notifications import PREFERENCES
 
@@ -24,9 +25,14 @@ DAY_SETTINGS = {
     "dispute_stale_days": (_l("A dispute is untouched after"), 1, 365, 14),  # flagged, and in the morning digest
     "schedule_broken_after": (_l("Missed instalments that break a schedule"), 1, 12, 2),
 }
-COMPANY_FIELDS = {"name": "name", "registration_number": "SIREN", "sender_email": "sender e-mail", "address": "address",
-                  "payment_terms_days": "payment terms", "promise_grace_days": "promise grace",
-                  "dispute_stale_days": "untouched disputes", "schedule_broken_after": "missed instalments",
+# What the history calls each setting it says was changed (SIREN, IBAN, BIC: the same in every language).
+COMPANY_FIELDS = {"name": lazy_pgettext("company setting", "name"), "registration_number": "SIREN",
+                  "sender_email": lazy_pgettext("company setting", "sender e-mail"),
+                  "address": lazy_pgettext("company setting", "address"),
+                  "payment_terms_days": lazy_pgettext("company setting", "payment terms"),
+                  "promise_grace_days": lazy_pgettext("company setting", "promise grace"),
+                  "dispute_stale_days": lazy_pgettext("company setting", "untouched disputes"),
+                  "schedule_broken_after": lazy_pgettext("company setting", "missed instalments"),
                   "iban": "IBAN", "bic": "BIC"}
 
 
@@ -188,7 +194,8 @@ def save_company(
     for field, value in values.items():
         setattr(row, field, value)
     if changed:
-        audit.record(session, actor, "settings.company_changed", f"Company settings changed: {', '.join(changed)}")
+        audit.record(session, actor, "settings.company_changed", say("Company settings changed: %(fields)s",
+                                                                          fields=Joined(changed, ", ")))
     return row
 
 

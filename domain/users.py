@@ -11,11 +11,14 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from domain import audit, clock
-from domain.i18n import _
+from domain.i18n import Joined, _, lazy_pgettext, say
 from domain.models import LANGUAGES, ROLES, User, UserSession
 
 MIN_PASSWORD_LENGTH = 8
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}  # each in its own language: not translated
+# What each role is called on screen and in the history (the code stays in forms and the database).
+ROLE_LABELS = {"admin": lazy_pgettext("role", "Admin"), "finance": lazy_pgettext("role", "Finance"),
+               "support": lazy_pgettext("role", "Support")}
 # A login lasts at most this long, even with "Keep me logged in" (the remember cookie as well).
 SESSION_LIFETIME = timedelta(days=30)
 
@@ -56,7 +59,8 @@ def create_user(session: Session, email: str, password: str, role: str, name: st
 def add_user(session: Session, actor: User | None, email: str, password: str, role: str, name: str = "") -> User:
     """A user created by an admin (Settings → Users) or the command line, with its history line."""
     user = create_user(session, email, password, role, name)
-    audit.record(session, actor, "user.created", f"Created {_who(user)} as {role}", subject_user=user)
+    audit.record(session, actor, "user.created", say("Created %(user)s as %(role)s", user=_who(user),
+                                                     role=ROLE_LABELS[role]), subject_user=user)
     return user
 
 
@@ -157,7 +161,9 @@ def set_role(session: Session, actor: User | None, user: User, role: str) -> boo
         user.role = role
 
     _keep_an_admin(session, user, change)
-    audit.record(session, actor, "user.role", f"Role of {_who(user)}: {before} → {role}", subject_user=user)
+    audit.record(session, actor, "user.role", say("Role of %(user)s: %(before)s → %(role)s", user=_who(user),
+                                                  before=ROLE_LABELS.get(before, before), role=ROLE_LABELS[role]),
+                 subject_user=user)
     return True
 
 
@@ -174,8 +180,8 @@ def set_active(session: Session, actor: User | None, user: User, active: bool) -
     _keep_an_admin(session, user, change)
     if not active:
         close_sessions(session, user)
-    audit.record(session, actor, "user.active", f"{'Reactivated' if active else 'Deactivated'} {_who(user)}",
-                 subject_user=user)
+    detail = say("Reactivated %(user)s", user=_who(user)) if active else say("Deactivated %(user)s", user=_who(user))
+    audit.record(session, actor, "user.active", detail, subject_user=user)
     return True
 
 
@@ -186,7 +192,7 @@ def set_password(session: Session, actor: User | None, user: User, password: str
     user.password_hash = generate_password_hash(password)
     keep = actor.session_token if actor is not None and actor.id == user.id else None
     close_sessions(session, user, keep=keep)
-    audit.record(session, actor, "user.password", f"Password of {_who(user)} reset", subject_user=user)
+    audit.record(session, actor, "user.password", say("Password of %(user)s reset", user=_who(user)), subject_user=user)
 
 
 def change_own_password(session: Session, user: User, current: str, new: str, confirmation: str) -> None:
@@ -203,7 +209,8 @@ def change_own_password(session: Session, user: User, current: str, new: str, co
         raise AccountError(errors)
     user.password_hash = generate_password_hash(new)
     close_sessions(session, user, keep=user.session_token)
-    audit.record(session, user, "user.password", f"{_who(user)} changed their password", subject_user=user)
+    audit.record(session, user, "user.password", say("%(user)s changed their password", user=_who(user)),
+                 subject_user=user)
 
 
 def update_profile(session: Session, user: User, name: str, language: str) -> None:
@@ -220,14 +227,20 @@ def update_profile(session: Session, user: User, name: str, language: str) -> No
         raise AccountError(errors)
     changes = []
     if name != user.name:
-        changes.append(f"name “{user.name}” → “{name}”")
+        changes.append(say("name “%(before)s” → “%(after)s”", before=user.name, after=name))
         user.name = name
     if language != user.language:
-        changes.append(f"language {user.language or 'browser'} → {language or 'browser'}")
+        changes.append(say("language %(before)s → %(after)s", before=_language_label(user.language),
+                           after=_language_label(language)))
         user.language = language
     if changes:
-        audit.record(session, user, "user.profile", f"{user.email} changed their {', '.join(changes)}",
-                     subject_user=user)
+        audit.record(session, user, "user.profile", say("%(email)s changed their %(changes)s", email=user.email,
+                                                        changes=Joined(changes, ", ")), subject_user=user)
+
+
+def _language_label(language: str | None):
+    """A language in the history: its code (en, fr), or "browser" (none chosen) in the reader's words."""
+    return language or lazy_pgettext("language", "browser")
 
 
 class AccountError(UserError):

@@ -16,15 +16,14 @@ from pathlib import Path
 from typing import Callable
 
 from flask import Flask, current_app, has_app_context
-from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from redis import Redis, RedisError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from rq import Queue
 from sqlalchemy import update
 
-from domain import notifications, settings
+from domain import i18n, notifications, settings
+from domain.i18n import lazy_gettext as _l
 from domain.i18n import locale_for
 from domain.models import BackgroundWork, BulkRun, Export, User
 from extensions import db
@@ -80,7 +79,7 @@ REDIS_SOCKET_TIMEOUT = 2.0
 
 class BackgroundUnavailable(RuntimeError):
     """Redis cannot be reached: nothing was queued. The web layer answers 503 with the message, in the
-    reader's language; a record that keeps it (a failed export) keeps it in English (`in_english`)."""
+    reader's language; a record that keeps it (a failed export) keeps its message, read in each reader's language."""
 
     def __init__(self, message=BACKGROUND_UNAVAILABLE):
         super().__init__(message)
@@ -89,10 +88,12 @@ class BackgroundUnavailable(RuntimeError):
         return str(self.args[0])
 
 
-def in_english(error: Exception) -> str:
-    """An error's message as a record stores it: in English, the catalogues' source language, whoever reads it."""
-    with force_locale("en_GB"):
-        return str(error)
+def failed(fail: Callable[[BackgroundWork, str], None], work: BackgroundWork, reason) -> None:
+    """fail(work, the reason in English), then the record keeps the reason itself: a Said, or an error's
+    Said (or lazy) message, is read in each reader's language; a str stays as written."""
+    fail(work, i18n.kept(reason)[0])
+    work.shown_message = reason
+    work.message = (work.message or "")[:500]  # the column's size; the Said is kept whole
 
 
 def user_locale(user: User | None) -> str:
@@ -103,6 +104,8 @@ def user_locale(user: User | None) -> str:
 
 def owner_locale(work: BackgroundWork) -> str:
     """The locale of the user who asked for an export (or a run)."""
+    if work.locale:  # the locale of the person when they asked (their browser's, if they chose no language)
+        return work.locale
     return user_locale(db.session.get(User, work.user_id) if work.user_id is not None else None)
 
 
@@ -146,7 +149,7 @@ def enqueue_work(model: type[BackgroundWork], work_id: int, function: Callable, 
         db.session.rollback()
         work = db.session.get(model, work_id)
         if work is not None and work.status == "queued":
-            fail(work, in_english(error))
+            failed(fail, work, error)
             db.session.commit()
         raise
 
@@ -173,12 +176,13 @@ def notify_owner(work: BackgroundWork) -> bool:
 
 def see_through(work: BackgroundWork, carry_out: Callable[[BackgroundWork], bool], *,
                 fail: Callable[[BackgroundWork, str], None], email: Callable[[BackgroundWork], None],
-                stopped: str, resting: tuple[str, ...] = (), expected: tuple[type[Exception], ...] = ()) -> None:
+                stopped: str | i18n.Said, resting: tuple[str, ...] = (),
+                expected: tuple[type[Exception], ...] = ()) -> None:
     """Run carry_out(work), which marks the record final and says True, or leaves it in a `resting`
     status (a plan waiting for its confirmation) and says False; whatever happens, the record ends
-    final or resting. A failure says why: the message of an `expected` error, else its type too.
-    The owner hears of the end on the bell in the commit that makes it final, then by e-mail
-    (`email(work)` queues it) if they want."""
+    final or resting. A failure says why: the message of an `expected` error (a Said in it is read in
+    each reader's language), else its type too. The owner hears of the end on the bell in the commit
+    that makes it final, then by e-mail (`email(work)` queues it) if they want."""
     model, work_id = type(work), work.id
     by_email = False
     try:
@@ -188,14 +192,14 @@ def see_through(work: BackgroundWork, carry_out: Callable[[BackgroundWork], bool
     except Exception as error:  # the record must say why, whatever happened
         db.session.rollback()
         work = db.session.get(model, work_id)
-        fail(work, str(error) if isinstance(error, expected) else f"{type(error).__name__}: {error}")
+        failed(fail, work, error if isinstance(error, expected) else f"{type(error).__name__}: {i18n.kept(error)[0]}")
         by_email = notify_owner(work)
         db.session.commit()
         raise
     finally:
         work = db.session.get(model, work_id)
         if work is not None and not work.is_final and work.status not in resting:
-            fail(work, stopped)
+            failed(fail, work, stopped)
             by_email = notify_owner(work)
             db.session.commit()
         if by_email:

@@ -22,6 +22,7 @@ from domain import notifications
 from domain.collection import agency as agency_rules
 from domain.collection import legal
 from domain.collection.files import entry_ids_of
+from domain.i18n import kept, said, say
 from domain.ledger import interest
 from domain.models import (DISPUTE_OUTCOMES, SCHEDULE_FREQUENCIES, Attachment, AuditEvent, CollectionAgency,
                            CollectionCase, CompanySettings, Customer, Dispute, DisputeEntry, Entry, Export,
@@ -179,7 +180,9 @@ def _customer_said(session, customer: Customer, ids: list[int], locale: str) -> 
             AuditEvent.customer_id == customer.id,
             or_(AuditEvent.detail.like(f"{prefix} #{number}:%"), AuditEvent.detail.like(f"{prefix} #{number} %")))
             .options(joinedload(AuditEvent.actor)).order_by(AuditEvent.at, AuditEvent.id))
-        return tuple(HistoryStep(e.at, people(e.actor), e.detail + (f" ({e.reason})" if e.reason else "")) for e in rows)
+        # Inside force_locale: each step in the file's language, its dates and amounts in its locale.
+        return tuple(HistoryStep(e.at, people(e.actor), e.shown_detail + (f" ({e.shown_reason})" if e.reason else ""))
+                     for e in rows)
 
     said: list[CustomerSaid] = []
     for dispute in session.scalars(select(Dispute).where(Dispute.id.in_(
@@ -195,7 +198,7 @@ def _customer_said(session, customer: Customer, ids: list[int], locale: str) -> 
             "dispute", dispute.id, str(dispute.status_label), dispute.opened_at, people(dispute.opened_by), what,
             tuple(e.number for e in dispute.entries),
             sum(e.sign * e.open_cents for e in dispute.entries if e.currency == currency), None, currency,
-            tuple(HistoryStep(e.at, people(e.actor), e.text + (f" 📎 {e.filename}" if e.filename else ""))
+            tuple(HistoryStep(e.at, people(e.actor), e.shown_text + (f" 📎 {e.filename}" if e.filename else ""))
                   for e in dispute.events)))
     for promise in session.scalars(select(Promise).where(Promise.id.in_(
             select(PromiseEntry.promise_id).where(PromiseEntry.entry_id.in_(ids)))).order_by(Promise.id)):
@@ -278,7 +281,7 @@ def send_to_agency(case_id: int, agency_id: int, user_id: int) -> dict:
         company = agency_rules.check_send(db.session, user, export, case, agency)
         path = export_path(export) / export.filename
         if not path.is_file():
-            raise agency_rules.SendRefused("The collection file is no longer on the server: make a new one.")
+            raise agency_rules.SendRefused(say("The collection file is no longer on the server: make a new one."))
         with force_locale(locale):
             body = render_template("mail/collection_file.txt", company=company, case=case, agency=agency,
                                    customer=case.customer, entries=case.entries, user=user, export=export)
@@ -291,14 +294,18 @@ def send_to_agency(case_id: int, agency_id: int, user_id: int) -> dict:
         mailer.send(current_app.config.get("SMTP_URL"), message)
     except (agency_rules.SendRefused, mailer.MailError, OSError) as error:
         db.session.rollback()
-        reason = str(error)
-        log.warning("Case %s: collection file not sent to %s: %s", case_id, agency_name, reason)
-        notifications.notify(db.session, user_id,
-                             f"The collection file for {customer_name} was not sent to {agency_name}: {reason}")
+        # The bell keeps the reason (a refusal's Said is read in each reader's language); the answer is the user's.
+        reason = said(error) or str(error)
+        log.warning("Case %s: collection file not sent to %s: %s", case_id, agency_name, kept(reason)[0])
+        notifications.notify(db.session, user_id, say("The collection file for %(customer)s was not sent to "
+                                                      "%(agency)s: %(reason)s", customer=customer_name,
+                                                      agency=agency_name, reason=reason))
         db.session.commit()
-        return {"sent": False, "message": reason}
+        with force_locale(locale):
+            return {"sent": False, "message": str(reason)}
     agency_rules.record_sent(db.session, case, agency, user)
-    notifications.notify(db.session, user_id, f"The collection file for {customer_name} was sent to {agency_name}.")
+    notifications.notify(db.session, user_id, say("The collection file for %(customer)s was sent to %(agency)s.",
+                                                  customer=customer_name, agency=agency_name))
     db.session.commit()
     log.info("Case %s: collection file sent to %s", case_id, agency_name)
     with force_locale(locale):

@@ -6,8 +6,8 @@ from datetime import date
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-from domain import digest, settings
-from domain.models import Notification
+from domain import digest, notifications, settings
+from domain.i18n import say
 from extensions import db
 from jobs.base import absolute_url, job, log, sender_address, user_locale
 from mail import smtp as mailer
@@ -37,7 +37,8 @@ def morning_digest(day: str) -> str:
         except mailer.MailError as error:
             log.warning("Morning digest %s for %s not sent: %s", delivery.day, user.email, error)
             digest.mark_failed(delivery, str(error))
-            db.session.add(Notification(user_id=user.id, text=f"Your morning digest could not be e-mailed: {error}"[:500]))
+            notifications.notify(db.session, user.id, say("Your morning digest could not be e-mailed: %(error)s",
+                                                          error=str(error)))
             failed += 1
         else:
             digest.mark_sent(delivery)

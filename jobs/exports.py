@@ -14,6 +14,8 @@ from flask_babel import gettext as _
 from domain import clock, exports, notifications
 from domain import settings as settings_rules
 from domain.collection import cases
+from domain.i18n import day as short_day
+from domain.i18n import say
 from domain.ledger import disputes, interest, promises, queries, schedules, statements
 from domain.models import BulkRun, Customer, Export, User
 from domain.reminders import notices
@@ -48,7 +50,7 @@ def build_export(export_id: int) -> None:
     for stale in export_path(export).glob(".partial-*"):
         stale.unlink(missing_ok=True)
     see_through(export, _build, fail=exports.mark_failed, email=queue_export_email,
-                stopped="The export stopped before it finished.")
+                stopped=say("The export stopped before it finished."))
 
 
 def _build(export: Export) -> bool:
@@ -71,7 +73,7 @@ def build_balances_xlsx(export: Export) -> str:
     progress = progress_recorder(export, total)
     write_aside(export_path(export) / filename,
                 lambda path: write_balances(path, queries.all_balances(db.session, filters),
-                                            _("Who owes you what? on %(day)s", day=day.isoformat()), progress,
+                                            _("Who owes you what? on %(day)s", day=short_day(day)), progress,
                                             charges=interest.totals_by_customer(db.session)))
     return filename
 
@@ -87,7 +89,7 @@ def build_collection_xlsx(export: Export) -> str:
     progress = progress_recorder(export, total)
     write_aside(export_path(export) / filename,
                 lambda path: write_collection(path, cases.all_collection_entries(db.session, filters),
-                                              _("Collection on %(day)s", day=day.isoformat()), progress,
+                                              _("Collection on %(day)s", day=short_day(day)), progress,
                                               claimed=notices.open_claims_by_entry(db.session, None)))
     return filename
 
@@ -98,7 +100,7 @@ def _list_workbook(export: Export, title: str, found: tuple[list, int], write) -
     filename = safe_name(f"{title} {day.isoformat()}") + ".xlsx"
     rows, total = found
     progress = progress_recorder(export, total or 1)
-    heading = _("%(title)s on %(day)s", title=title, day=day.isoformat())
+    heading = _("%(title)s on %(day)s", title=title, day=short_day(day))
     write_aside(export_path(export) / filename, lambda path: write(path, rows, heading, progress))
     return filename
 

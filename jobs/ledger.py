@@ -8,9 +8,10 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from domain import settings
+from domain import notifications, settings
+from domain.i18n import say
 from domain.ledger import promises, schedules, summaries
-from domain.models import Notification, Promise
+from domain.models import Promise
 from extensions import db
 from jobs.base import absolute_url, job, log, sender_address, user_locale
 from mail import smtp as mailer
@@ -60,7 +61,7 @@ def _mail_broken(promise: Promise) -> None:
     except mailer.MailError as error:
         log.warning("Promise %s: the e-mail to %s was not sent: %s", promise.id, user.email, error)
         if user.export_notifications != "both":  # someone who only wanted e-mail would never hear of it
-            db.session.add(Notification(user_id=user.id, customer_id=promise.customer_id,
-                                        text=f"{promise.customer.name}: promise #{promise.id} broken (the e-mail "
-                                             f"could not be sent: {error})"[:500]))
+            notifications.notify(db.session, user.id, say(
+                "%(customer)s: promise #%(promise)s broken (the e-mail could not be sent: %(error)s)",
+                customer=promise.customer.name, promise=promise.id, error=str(error)), customer_id=promise.customer_id)
             db.session.commit()

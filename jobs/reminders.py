@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from domain import clock, notifications
 from domain import settings as settings_rules
+from domain.i18n import Said, say
 from domain.models import BulkRun, FormalNotice, OutboxMessage, PaymentSchedule, User
 from domain.reminders import bulk, follow_up, outbox, templates
 from domain.settings import company as saved_company
@@ -82,7 +83,7 @@ def run_bulk(run_id: int) -> None:
     for stale in run_path(run).glob(".partial-*"):  # a report a killed attempt left half-written
         stale.unlink(missing_ok=True)
     see_through(run, _plan_or_send, fail=bulk.mark_failed, email=queue_run_email, resting=("planned",),
-                expected=(BulkRefused,), stopped="The run stopped before it finished.")
+                expected=(BulkRefused,), stopped=say("The run stopped before it finished."))
 
 
 def _plan_or_send(run: BulkRun) -> bool:
@@ -129,9 +130,9 @@ def _plan_or_send(run: BulkRun) -> bool:
         db.session().expire_on_commit = expire_on_commit
         if aside is not None:
             shutil.rmtree(aside, ignore_errors=True)
-    for account, why in sender.failures.items():
-        report.not_delivered(account, why)
     with force_locale(owner_locale(run)):  # the report is its owner's
+        for account, why in sender.failures.items():
+            report.not_delivered(account, str(why))
         filename = safe_name(_("Bulk reminders %(day)s", day=day.isoformat())) + ".csv"
         write_aside(run_path(run) / filename, lambda path: write_dunning_report(path, report))
     bulk.mark_done(run, filename, report)
@@ -173,7 +174,7 @@ class _BulkSender:
         self.smtp_url = smtp_url
         self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bulk-smtp")
         self.in_flight: tuple[object, str, Future | None, str | None] | None = None
-        self.failures: dict[str, str] = {}  # account → why its message was not delivered
+        self.failures: dict[str, Said | str] = {}  # account → why its message was not delivered
 
     def deliver(self, message) -> None:
         outbox.begin_attempt(message)
@@ -181,7 +182,7 @@ class _BulkSender:
         try:
             email = outbox.build_email(message)
         except OSError as error:
-            problem = f"An attachment cannot be read: {error}"
+            problem = say("An attachment cannot be read: %(error)s", error=str(error))
         handed = (message, message.customer.account)
         # One commit: the previous message's outcome, and this one "sending" before the mail
         # server hears of it.
@@ -200,7 +201,7 @@ class _BulkSender:
             error = future.exception()
             if error is not None and not isinstance(error, mailer.MailError):
                 raise error  # a bug, not a delivery problem: the message stays "sending" (unknown outcome)
-            problem = str(error) if error is not None else None
+            problem = outbox.failure_said(error) if error is not None else None
         if problem is None:
             # The session kept the message (it does not expire on commit); its entries' levels
             # may have moved since it was queued, so they are read again.
@@ -241,15 +242,16 @@ def hand_over(message) -> None:
         enqueue_outbox_message(message)
     except Exception as error:  # noqa: BLE001 — said on the message, not a 500
         log.exception("Outbox message %s could not be queued", message.id)
-        outbox.mark_failed(db.session, message, f"The send could not be queued: {error}")
+        outbox.mark_failed(db.session, message, say("The send could not be queued: %(error)s", error=str(error)))
         db.session.commit()
 
 
-def _send_with_pdf(message_id: int, what: str, make: Callable[[OutboxMessage], tuple[Path, str] | None]) -> str:
+def _send_with_pdf(message_id: int, what: str, make: Callable[[OutboxMessage], tuple[Path, str] | None],
+                   not_made: Callable[[str], Said]) -> str:
     """Make the message's PDF and attach it, once (a retry sends the same file), then send it like any
     outbox message. `make(message)` → (path, name), or None when there is nothing to make (the send
-    then cancels the message, saying why). A PDF that cannot be made fails the message, with why, on
-    Deliveries, for a person to look at first."""
+    then cancels the message, saying why). A PDF that cannot be made fails the message, with why
+    (`not_made(error)`), on Deliveries, for a person to look at first."""
     message = db.session.get(OutboxMessage, message_id)
     if message is None or message.status not in ("queued", "failed"):
         db.session.rollback()
@@ -261,7 +263,7 @@ def _send_with_pdf(message_id: int, what: str, make: Callable[[OutboxMessage], t
             db.session.rollback()
             message = db.session.get(OutboxMessage, message_id)
             outbox.begin_attempt(message)
-            outbox.mark_failed(db.session, message, f"The {what} could not be made: {error}")
+            outbox.mark_failed(db.session, message, not_made(str(error)))
             message.next_attempt_at = None  # a person looks first: Retry on Deliveries
             db.session.commit()
             log.warning("Outbox message %s: the %s could not be made: %s", message_id, what, error)
@@ -290,7 +292,8 @@ def send_schedule_agreement(message_id: int) -> str:
         # Named in the customer's language, like the PDF and the e-mail it goes with.
         return target, safe_name(f"{schedule_title(schedule)} {schedule_id} {schedule.customer.account}") + ".pdf"
 
-    return _send_with_pdf(message_id, "schedule PDF", make)
+    return _send_with_pdf(message_id, "schedule PDF", make,
+                          lambda error: say("The schedule PDF could not be made: %(error)s", error=error))
 
 
 def notice_file(notice: FormalNotice) -> tuple[Path, str]:
@@ -311,7 +314,8 @@ def send_formal_notice(message_id: int) -> str:
             raise LookupError("the formal notice no longer exists")
         return notice_file(notice)
 
-    return _send_with_pdf(message_id, "formal notice PDF", make)
+    return _send_with_pdf(message_id, "formal notice PDF", make,
+                          lambda error: say("The formal notice PDF could not be made: %(error)s", error=error))
 
 
 @job
@@ -340,7 +344,8 @@ def _deliver(message_id: int) -> str:
     except (mailer.MailError, OSError) as error:
         db.session.rollback()
         message = db.session.get(outbox.OutboxMessage, message_id)
-        reason = str(error) if isinstance(error, mailer.MailError) else f"An attachment cannot be read: {error}"
+        reason = (outbox.failure_said(error) if isinstance(error, mailer.MailError)
+                  else say("An attachment cannot be read: %(error)s", error=str(error)))
         outbox.mark_failed(db.session, message, reason)
         db.session.commit()
         log.warning("Outbox message %s not sent: %s", message_id, reason)

@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
+from typing import NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_TIMEOUT = 10.0
@@ -37,8 +38,29 @@ DEFAULT_PORTS = {"plain": 25, "starttls": 587, "tls": 465}
 TRUE_WORDS = {"1", "true", "yes", "on"}
 
 
+class MailText(NamedTuple):
+    """A sentence of this module's, kept as its message id and values: str() gives its English; the domain,
+    which this module may not import, keeps it as a Said (domain.reminders.outbox.failure_said) so each
+    reader sees it in their language. The values (a host, a server's reply) are never translated."""
+
+    msgid: str
+    values: dict
+
+    def __str__(self) -> str:
+        return self.msgid % self.values if self.values else self.msgid
+
+
+def say(msgid: str, **values) -> MailText:
+    """Marked for gettext (the `say` keyword of `make messages`) like domain.i18n.say."""
+    return MailText(msgid, values)
+
+
 class MailError(RuntimeError):
-    """The mail could not be delivered; the message says why."""
+    """The mail could not be delivered; the message says why (in English; `text`: the sentence to translate)."""
+
+    def __init__(self, text: MailText | str):
+        super().__init__(str(text))
+        self.text = text if isinstance(text, MailText) else None
 
 
 class MailNotConfigured(MailError):
@@ -69,7 +91,7 @@ class Attachment:
 def parse_smtp_url(url: str | None) -> SmtpSettings:
     """The SMTP server described by `url` (the forms are in the module docstring)."""
     if not url or not url.strip():
-        raise MailNotConfigured("No mail server is configured: set RELANCE_SMTP_URL, e.g. smtp://localhost:25.")
+        raise MailNotConfigured(say("No mail server is configured: set RELANCE_SMTP_URL, e.g. smtp://localhost:25."))
     parts = urlsplit(url.strip())
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     if parts.scheme == "smtp":
@@ -79,20 +101,20 @@ def parse_smtp_url(url: str | None) -> SmtpSettings:
     elif parts.scheme == "smtps":
         security = "tls"
     else:
-        raise MailNotConfigured(
-            f"RELANCE_SMTP_URL must start with smtp://, smtp+starttls:// or smtps://, not {parts.scheme or '(nothing)'}://.")
+        raise MailNotConfigured(say("RELANCE_SMTP_URL must start with smtp://, smtp+starttls:// or smtps://, not "
+                                    "%(scheme)s://.", scheme=parts.scheme or "(nothing)"))
     try:
         port = parts.port
     except ValueError:
-        raise MailNotConfigured("RELANCE_SMTP_URL has a port that is not a number between 1 and 65535.") from None
+        raise MailNotConfigured(say("RELANCE_SMTP_URL has a port that is not a number between 1 and 65535.")) from None
     if not parts.hostname:
-        raise MailNotConfigured("RELANCE_SMTP_URL names no host, e.g. smtp://mail.example.com:25.")
+        raise MailNotConfigured(say("RELANCE_SMTP_URL names no host, e.g. smtp://mail.example.com:25."))
     try:
         timeout = float(query.get("timeout", DEFAULT_TIMEOUT))
     except ValueError:
-        raise MailNotConfigured("The timeout in RELANCE_SMTP_URL must be a number of seconds.") from None
+        raise MailNotConfigured(say("The timeout in RELANCE_SMTP_URL must be a number of seconds.")) from None
     if timeout <= 0:
-        raise MailNotConfigured("The timeout in RELANCE_SMTP_URL must be more than 0 seconds.")
+        raise MailNotConfigured(say("The timeout in RELANCE_SMTP_URL must be more than 0 seconds."))
     return SmtpSettings(
         host=parts.hostname,
         port=port or DEFAULT_PORTS[security],
@@ -141,7 +163,7 @@ def build_message(
     """A plain-text e-mail with its attachments, ready for `send`; with `html`, multipart/alternative:
     the plain text first, the HTML part (mail.html.email_html) after it, as mail programs prefer."""
     if not sender or "@" not in parseaddr(sender)[1]:
-        raise MailNotConfigured("No sender e-mail address: set it in Settings → Company.")
+        raise MailNotConfigured(say("No sender e-mail address: set it in Settings → Company."))
     recipients = [to] if isinstance(to, str) else list(to)
     message = EmailMessage()
     message["From"] = sender
@@ -166,7 +188,7 @@ def send(url: str | None, message: EmailMessage, *, ssl_context: ssl.SSLContext 
     certificate checks (a private authority; tests)."""
     settings = parse_smtp_url(url)
     context = (ssl_context or _default_tls_context()) if settings.security != "plain" else None
-    where = settings.where
+    where, seconds = settings.where, f"{settings.timeout:g}"
     try:
         if settings.security == "tls":
             client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
@@ -179,26 +201,36 @@ def send(url: str | None, message: EmailMessage, *, ssl_context: ssl.SSLContext 
                 client.login(settings.username, settings.password or "")
             client.send_message(message)
     except smtplib.SMTPAuthenticationError as error:
-        raise MailError(f"The mail server {where} refused the user name or password ({_reply(error)}).") from error
+        raise MailError(say("The mail server %(where)s refused the user name or password (%(reply)s).", where=where,
+                            reply=_reply(error))) from error
     except smtplib.SMTPRecipientsRefused as error:
         refused = ", ".join(sorted(error.recipients))
-        raise MailError(f"The mail server {where} refused the recipient {refused}.") from error
+        raise MailError(say("The mail server %(where)s refused the recipient %(refused)s.", where=where,
+                            refused=refused)) from error
     except smtplib.SMTPSenderRefused as error:
-        raise MailError(f"The mail server {where} refused the sender {error.sender} ({_reply(error)}).") from error
+        raise MailError(say("The mail server %(where)s refused the sender %(sender)s (%(reply)s).", where=where,
+                            sender=str(error.sender), reply=_reply(error))) from error
     except smtplib.SMTPServerDisconnected as error:
         if isinstance(error.__context__, TimeoutError):  # smtplib reports a read timeout as a disconnection
-            raise MailError(f"The mail server {where} did not answer within {settings.timeout:g} seconds.") from error
-        raise MailError(f"The mail server {where} closed the connection: {error}.") from error
+            raise MailError(say("The mail server %(where)s did not answer within %(seconds)s seconds.", where=where,
+                                seconds=seconds)) from error
+        raise MailError(say("The mail server %(where)s closed the connection: %(error)s.", where=where,
+                            error=str(error))) from error
     except smtplib.SMTPNotSupportedError as error:
-        raise MailError(f"The mail server {where} does not offer what RELANCE_SMTP_URL asks for: {error}.") from error
+        raise MailError(say("The mail server %(where)s does not offer what RELANCE_SMTP_URL asks for: %(error)s.",
+                            where=where, error=str(error))) from error
     except smtplib.SMTPException as error:
-        raise MailError(f"The mail server {where} did not take the message: {error}.") from error
+        raise MailError(say("The mail server %(where)s did not take the message: %(error)s.", where=where,
+                            error=str(error))) from error
     except TimeoutError as error:
-        raise MailError(f"The mail server {where} did not answer within {settings.timeout:g} seconds.") from error
+        raise MailError(say("The mail server %(where)s did not answer within %(seconds)s seconds.", where=where,
+                            seconds=seconds)) from error
     except ssl.SSLError as error:
-        raise MailError(f"The secure connection to the mail server {where} failed: {error.reason or error}.") from error
+        raise MailError(say("The secure connection to the mail server %(where)s failed: %(error)s.", where=where,
+                            error=str(error.reason or error))) from error
     except OSError as error:
-        raise MailError(f"Cannot reach the mail server {where}: {error.strerror or error}.") from error
+        raise MailError(say("Cannot reach the mail server %(where)s: %(error)s.", where=where,
+                            error=str(error.strerror or error))) from error
 
 
 @functools.cache

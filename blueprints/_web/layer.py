@@ -6,10 +6,12 @@ from datetime import date, datetime
 from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
-from flask import Flask, current_app, flash, g, has_request_context, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from babel.numbers import format_decimal, get_decimal_symbol
+from flask import (Flask, current_app, flash, g, has_app_context, has_request_context, redirect, render_template,
+                   request, url_for)
+from flask_babel import get_locale, get_translations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -22,7 +24,7 @@ from domain import i18n
 from domain.listing import FilterError
 from domain.models import LANGUAGES
 from domain.money import format_money, plain
-from domain.users import user_for_session
+from domain.users import ROLE_LABELS, user_for_session
 from extensions import db, login_manager
 from jobs.base import BackgroundUnavailable
 
@@ -49,8 +51,45 @@ def select_locale() -> str:
 
 
 def current_locale() -> str:
-    """The locale of this request (or of a forced one), as Babel's formatters take it."""
-    return str(get_locale() or current_app.config["BABEL_LOCALE"])
+    """The locale of this request (or of a forced one), as Babel's formatters take it. Read straight from
+    Flask-Babel's state (g._flask_babel) once it knows it: a page asks for it at every amount and date."""
+    try:
+        state = g.get("_flask_babel")
+    except RuntimeError:  # no app context: a script, a test of the domain alone
+        state = None
+    locale = getattr(state, "babel_locale", None)
+    if locale is None:
+        locale = get_locale()
+        if locale is None:
+            return current_app.config["BABEL_LOCALE"] if has_app_context() else "en_GB"
+    try:
+        return _LOCALE_NAMES[locale]
+    except KeyError:
+        name = _LOCALE_NAMES[locale] = str(locale)
+        return name
+
+
+_LOCALE_NAMES: dict = {}
+# The compiled catalogue of each locale, as Flask-Babel loads it once per process (its own cache is keyed the
+# same way): gettext in a template is then one dictionary read instead of Flask-Babel's walk through g.
+_TRANSLATIONS: dict = {}
+
+
+def current_translations():
+    locale = current_locale()
+    try:
+        return _TRANSLATIONS[locale]
+    except KeyError:
+        translations = get_translations()
+        if has_request_context() or has_app_context():
+            _TRANSLATIONS[locale] = translations
+        return translations
+
+
+def plain_amount(cents) -> str:
+    """An amount as a form field holds it, for the user to change: 1234.56 / 1234,56 (no grouping,
+    the reader's decimal mark; parse_amount reads both)."""
+    return plain(cents).replace(".", get_decimal_symbol(current_locale()))
 
 
 def _number(value) -> str:
@@ -112,6 +151,13 @@ def _default_description(code: int) -> str | None:
 
 
 def install_web_layer(app: Flask) -> None:
+    # Flask-Babel's gettext for templates, reading the catalogue through the faster path above.
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: current_translations().ugettext(s),
+        ngettext=lambda s, p, n: current_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: current_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: current_translations().unpgettext(c, s, p, n),
+        newstyle=True)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
@@ -146,8 +192,18 @@ def install_web_layer(app: Flask) -> None:
     def day(value, fmt="short"):
         return "" if value is None else _formatted_date(value, fmt, current_locale())
 
-    # plain_amount: an amount as a form field holds it (1234.56), for the user to change.
-    app.jinja_env.filters.update(money=money, number=_number, day=day, plain_amount=plain)
+    def language_name(code: str | None) -> str:
+        """A customer's language code as the reader names it: fr → French / Français."""
+        try:
+            name = Locale.parse(code).get_display_name(current_locale()) if code else None
+        except (ValueError, TypeError, UnknownLocaleError):
+            name = None
+        return (name[:1].upper() + name[1:]) if name else (code or "")
+
+    app.jinja_env.filters.update(money=money, number=_number, day=day, plain_amount=plain_amount,
+                                 language_name=language_name)
+    app.jinja_env.filters["role_label"] = lambda role: ROLE_LABELS.get(role, role)  # admin → Admin / Administrateur
+    app.jinja_env.globals["amount_example"] = lambda: plain_amount(123456)  # a placeholder: 1234.56 / 1234,56
     app.jinja_env.filters["iban"] = iban_numbers.format  # FR76 3000 6000 …: in groups of four
 
     def percent_bp(basis_points) -> str:

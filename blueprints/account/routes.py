@@ -16,7 +16,7 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 def _answer(fragment: str, failed: bool = False, **overrides):
     context = {
         "languages": [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
-        "min_password_length": MIN_PASSWORD_LENGTH,
+        "min_password_length": MIN_PASSWORD_LENGTH, "role_label": user_rules.ROLE_LABELS.get(current_user.role),
         "profile_form": None, "profile_errors": {}, "profile_notice": None,
         "password_errors": {}, "password_notice": None,
     }

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from blueprints._web.events import ACCOUNT_CHANGED, ENTRIES_CHANGED
+from blueprints._web.layer import plain_amount
 from blueprints._web.views import customer_or_404, found, fragment, get_or_404, permission_required, render_view
 from domain import audit, clock
 from domain import exports as export_rules
@@ -22,7 +23,7 @@ from domain.ledger import entries as entry_rules
 from domain.ledger import interest, queries, receipts, statements
 from domain.listing import FilterError, whole_number
 from domain.models import CREDIT_NOTE, PAYMENT_METHODS, TRANSFER_OPTIONS, Contact, Entry
-from domain.money import AmountError, parse_amount, plain
+from domain.money import AmountError, parse_amount
 from extensions import db
 from jobs.base import require_background
 from jobs.exports import enqueue_export
@@ -186,8 +187,8 @@ def start_collection_file(account):
             mark_in_collection=request.form.get("mark_in_collection") == "1")
     except CollectionFileError as problem:
         db.session.rollback()
-        return render_template("customers/_collection_file_dialog.html", customer=customer, entries=[],
-                               error=str(problem))
+        # In place of the form, inside the open dialog (not a second dialog in it).
+        return render_template("customers/_collection_file_refused.html", error=str(problem))
     db.session.commit()
     if started.is_new:
         enqueue_export(started.export.id)
@@ -229,7 +230,7 @@ def payment_dialog(account):
     if len({e.currency for e in chosen}) > 1:
         chosen = [e for e in chosen if e.currency == chosen[0].currency]
     amount = sum(e.open_cents for e in chosen) if ticked else 0
-    return _payment_dialog(customer, amount=plain(amount) if amount else "",
+    return _payment_dialog(customer, amount=plain_amount(amount) if amount else "",
                            allocation=receipts.propose(chosen, amount))
 
 
@@ -552,7 +553,7 @@ def _added_message(entry: Entry) -> str:
 def edit_entry(entry_id):
     entry = _entry_or_404(entry_id)
     values = {"issue_date": entry.issue_date.isoformat(), "due_date": entry.due_date.isoformat(),
-              "amount": plain(entry.amount_cents), "currency": entry.currency}
+              "amount": plain_amount(entry.amount_cents), "currency": entry.currency}
     return _entry_dialog(entry.customer, entry, values=values)
 
 
@@ -586,7 +587,7 @@ def cancel_entry(entry_id):
     except entry_rules.EntryError as problem:
         db.session.rollback()
         values = {"issue_date": entry.issue_date.isoformat(), "due_date": entry.due_date.isoformat(),
-                  "amount": plain(entry.amount_cents), "currency": entry.currency}
+                  "amount": plain_amount(entry.amount_cents), "currency": entry.currency}
         return _entry_dialog(entry.customer, entry, values=values, error=str(problem))
     return _entry_saved(entry.customer, entry,
                         _("%(number)s cancelled: it no longer counts in any balance.", number=entry.number))

@@ -37,11 +37,7 @@ def _context(filters, **more) -> dict:
 @bp.get("/debt-collection")
 @permission_required("read")
 def index():
-    filters = _filters()
-    context = _context(filters)
-    if filters.page > context["page"].pages:
-        return redirect(url_for("debt_collection.index", page=context["page"].pages, **filters.as_args()))
-    return render_view("debt_collection/index.html", "debt_collection/_claims.html", **context)
+    return render_view("debt_collection/index.html", "debt_collection/_claims.html", **_context(_filters()))
 
 
 @bp.post("/debt-collection/<action>")

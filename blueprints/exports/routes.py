@@ -10,6 +10,7 @@ from domain import exports as export_rules
 from domain import notifications as notification_rules
 from domain.collection import agency as agency_rules
 from domain.collection.agency import SendRefused
+from domain.i18n import day as short_day
 from domain.ledger import queries
 from domain.ledger.queries import parse_filters
 from domain.listing import whole_number
@@ -77,7 +78,7 @@ def status(export_id):
 def retry(export_id):
     export = _export_or_404(export_id)
     if export.status == "failed":
-        export.status, export.progress, export.message, export.finished_at = "queued", 0, None, None
+        export.status, export.progress, export.shown_message, export.finished_at = "queued", 0, None, None
         db.session.commit()
         enqueue_export(export.id)
     return render_template("exports/_status.html", export=export)
@@ -91,7 +92,7 @@ def download(export_id):
         abort(404, description=_("This export is not ready."))
     if notification_rules.is_expired(export):
         abort(410, description=_("This export expired on %(day)s and its file was deleted: make the export again.",
-                                 day=notification_rules.expires_at_of(export).date().isoformat()))
+                                 day=short_day(notification_rules.expires_at_of(export))))
     directory = export_path(export)
     if not (directory / export.filename).is_file():
         abort(404, description=_("This export's file is no longer available."))

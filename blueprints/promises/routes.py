@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from blueprints._web.events import ACCOUNT_CHANGED, ENTRIES_CHANGED
+from blueprints._web.layer import plain_amount
 from blueprints._web.views import (customer_or_404, fragment, get_or_404, permission_required, render_view,
                                    wants_fragment)
 from domain import clock
@@ -17,7 +18,7 @@ from domain.ledger import promises
 from domain.ledger.promises import PromiseError
 from domain.listing import whole_number
 from domain.models import INVOICE, PROMISE_CHANNELS, PROMISE_STATUSES, Contact, Entry, Promise, User
-from domain.money import AmountError, parse_amount, plain
+from domain.money import AmountError, parse_amount
 from extensions import db
 from jobs.exports import enqueue_export
 
@@ -36,7 +37,7 @@ def _dialog(customer, entries, error=None, form=None, status=200):
     contacts = list(db.session.scalars(select(Contact).where(Contact.customer_id == customer.id).order_by(Contact.name)))
     invoices = [entry for entry in entries if entry.kind == INVOICE]
     open_total = sum(entry.open_cents for entry in invoices)
-    default = {"amount": plain(open_total) if open_total else "",
+    default = {"amount": plain_amount(open_total) if open_total else "",
                "promised_on": (clock.today() + timedelta(days=7)).isoformat()}
     html = render_template("promises/_dialog.html", customer=customer, entries=invoices, error=error,
                            form=form or default, channels=PROMISE_CHANNELS, contacts=contacts,

@@ -293,8 +293,11 @@ def message_label(message) -> str:
 
 @bp.app_template_global()
 def bulk_result(run) -> dict:
-    """What the run's job found (its plan, then its counts), as a dict."""
-    return bulk.plan_of(run)
+    """What the run's job found (its plan, then its counts), as a dict; its summary in the reader's language."""
+    found = bulk.plan_of(run)
+    if found:
+        found["summary"] = bulk.summary_of(found)
+    return found
 
 
 @bp.app_template_global()

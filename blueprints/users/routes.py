@@ -18,7 +18,7 @@ bp = Blueprint("users", __name__, url_prefix="/settings/users")
 def _context(**overrides) -> dict:
     context = {
         "users": db.session.scalars(select(User).order_by(User.active.desc(), User.email)).all(),
-        "roles": ROLES,
+        "roles": ROLES, "role_labels": user_rules.ROLE_LABELS,
         "history": audit.account_history(db.session),
         "create_form": {}, "create_error": None, "create_notice": None,
         "row": None, "row_error": None, "row_notice": None, "shown_password": None,
@@ -71,7 +71,7 @@ def create():
         db.session.rollback()
         return _answer("users/_created.html", failed=True, create_form=form, create_error=_sentence(problem))
     db.session.commit()
-    notice = _("%(name)s can now log in as %(role)s.", name=user.display_name, role=user.role)
+    notice = _("%(name)s can now log in as %(role)s.", name=user.display_name, role=user_rules.ROLE_LABELS[user.role])
     return _answer("users/_created.html", create_notice=notice, row=user.id,
                    shown_password=password if generated else None)
 
@@ -81,7 +81,8 @@ def create():
 def role(user_id):
     user, new_role = _user_or_404(user_id), request.form.get("role", "")
     return _row_change(user, lambda: user_rules.set_role(db.session, current_user, user, new_role),
-                       _("%(name)s is now %(role)s.", name=user.display_name, role=new_role))
+                       _("%(name)s is now %(role)s.", name=user.display_name,
+                         role=user_rules.ROLE_LABELS.get(new_role, new_role)))
 
 
 @bp.post("/<int:user_id>/active")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from domain import audit, clock
 from domain.collection.files import KIND as COLLECTION_FILE
-from domain.i18n import _
+from domain.i18n import Joined, _, say
 from domain.models import CASE_STATUS_LABELS, CollectionAgency, CollectionCase, CompanySettings, Export, User
 from domain.notifications import expires_at_of, is_expired
 from domain.settings import company, is_email
@@ -62,7 +62,8 @@ def add_agency(session: Session, actor: User, name: str, email: str) -> Collecti
     name, email = _checked(name, email)
     agency = CollectionAgency(name=name, email=email, active=True)
     session.add(agency)
-    audit.record(session, actor, "agency.added", f"Collection agency added: {name} <{email}>")
+    audit.record(session, actor, "agency.added",
+                 say("Collection agency added: %(name)s <%(email)s>", name=name, email=email))
     return agency
 
 
@@ -70,7 +71,8 @@ def update_agency(session: Session, actor: User, agency: CollectionAgency, name:
     name, email = _checked(name, email)
     if (agency.name, agency.email) != (name, email):
         audit.record(session, actor, "agency.changed",
-                     f"Collection agency changed: {agency.name} <{agency.email}> → {name} <{email}>")
+                     say("Collection agency changed: %(old_name)s <%(old_email)s> → %(name)s <%(email)s>",
+                         old_name=agency.name, old_email=agency.email, name=name, email=email))
     agency.name, agency.email = name, email
 
 
@@ -79,7 +81,8 @@ def set_agency_active(session: Session, actor: User, agency: CollectionAgency, a
     if agency.active != active:
         agency.active = active
         audit.record(session, actor, "agency.activated" if active else "agency.deactivated",
-                     f"Collection agency {'reactivated' if active else 'deactivated'}: {agency.name}")
+                     say("Collection agency reactivated: %(name)s", name=agency.name) if active
+                     else say("Collection agency deactivated: %(name)s", name=agency.name))
 
 
 # --- Sending a collection file ---------------------------------------------------------------
@@ -110,31 +113,32 @@ def check_send(
 ) -> CompanySettings:
     """Refuse, with the reason, anything that would make the hand-off go wrong; the company
     settings the e-mail needs when all is well. With agency_chosen=False only the file and the
-    settings are checked (the dialog before an agency is picked)."""
+    settings are checked (the dialog before an agency is picked). The reasons are Said: a failed
+    send keeps its reason in the user's bell, read in their language."""
     if not user.can("edit"):
-        raise SendRefused(_("Your role does not allow sending collection files to an agency."))
+        raise SendRefused(say("Your role does not allow sending collection files to an agency."))
     if export.user_id != user.id and user.role != "admin":
-        raise SendRefused(_("Only the person who made this collection file, or an admin, may send it."))
+        raise SendRefused(say("Only the person who made this collection file, or an admin, may send it."))
     if export.kind != COLLECTION_FILE or case is None:
-        raise SendRefused(_("This file has no collection case (its entries were not marked as in collection): "
-                            "make a new collection file with “Mark entries as in collection” ticked."))
+        raise SendRefused(say("This file has no collection case (its entries were not marked as in collection): "
+                              "make a new collection file with “Mark entries as in collection” ticked."))
     if export.status != "ready":
-        raise SendRefused(_("The collection file is not ready yet."))
+        raise SendRefused(say("The collection file is not ready yet."))
     if is_expired(export):
-        raise SendRefused(_("This collection file expired on %(day)s and was deleted: make a new one from the "
-                            "customer's account.", day=format(expires_at_of(export), "%Y-%m-%d")))
+        raise SendRefused(say("This collection file expired on %(day)s and was deleted: make a new one from the "
+                              "customer's account.", day=expires_at_of(export)))
     if case.status not in SENDABLE_STATUSES:
-        raise SendRefused(_("This case is “%(status)s”: it is not sent to an agency any more.",
-                            status=CASE_STATUS_LABELS[case.status]))
+        raise SendRefused(say("This case is “%(status)s”: it is not sent to an agency any more.",
+                              status=CASE_STATUS_LABELS[case.status]))
     settings = company(session)
     if settings is None or not settings.registration_number:
-        raise SendRefused(_("Set the company's SIREN in Settings → Company first: agencies file cases under it."))
+        raise SendRefused(say("Set the company's SIREN in Settings → Company first: agencies file cases under it."))
     if not settings.sender_email:
-        raise SendRefused(_("Set the company's sender e-mail in Settings → Company first: the file is sent from it."))
+        raise SendRefused(say("Set the company's sender e-mail in Settings → Company first: the file is sent from it."))
     if not active_agencies(session):
-        raise SendRefused(_("There is no collection agency yet: add one in Settings → Collection agencies."))
+        raise SendRefused(say("There is no collection agency yet: add one in Settings → Collection agencies."))
     if agency_chosen and (agency is None or not agency.active):
-        raise SendRefused(_("Choose one of the active collection agencies."))
+        raise SendRefused(say("Choose one of the active collection agencies."))
     return settings
 
 
@@ -148,7 +152,9 @@ def record_sent(session: Session, case: CollectionCase, agency: CollectionAgency
     """The agency has the file: the case says so, and the customer's history too."""
     now = clock.now()
     case.status, case.agency_id, case.sent_at, case.status_changed_at = "sent_to_agency", agency.id, now, now
-    numbers = ", ".join(e.number for e in case.entries)
+    numbers = [e.number for e in case.entries]
     audit.record(session, user, "collection_file.sent",
-                 f"Collection file sent to {agency.name} <{agency.email}>" + (f" for {numbers}" if numbers else ""),
+                 say("Collection file sent to %(agency)s <%(email)s> for %(numbers)s", agency=agency.name,
+                     email=agency.email, numbers=Joined(numbers, ", ")) if numbers
+                 else say("Collection file sent to %(agency)s <%(email)s>", agency=agency.name, email=agency.email),
                  customer=case.customer)

@@ -17,7 +17,7 @@ from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from domain import audit, clock
-from domain.i18n import _, pgettext
+from domain.i18n import Joined, _, pgettext, say
 from domain.ledger import queries, summaries
 from domain.listing import (COUNT_CAP, PAGE_SIZE, FilterError, Page, keys_and_count, like_escape, parse_date,
                             parse_sort_and_page, prefix_range, query_string)
@@ -206,20 +206,19 @@ def set_case_status(session: Session, case: CollectionCase, status: str, actor: 
         return False
     if status != "closed" and _all_entries_paid(session, case):
         raise CaseError(_("Every entry of this case is paid: it can only be closed."))
-    with audit.english():
-        before = case.status_label
+    before = CASE_STATUS_LABELS[case.status]
     case.status = status
     case.status_changed_at = clock.now()
-    with audit.english():
-        audit.record(session, actor, "collection_case.status",
-                     f"Collection case {_case_name(session, case)}: {before} → {case.status_label}",
-                     customer=case.customer)
+    audit.record(session, actor, "collection_case.status",
+                 say("Collection case #%(case)s (%(numbers)s): %(before)s → %(after)s", case=case.id,
+                     numbers=_numbers(session, case), before=before, after=CASE_STATUS_LABELS[status]),
+                 customer=case.customer)
     return True
 
 
-def _case_name(session: Session, case: CollectionCase) -> str:
-    numbers = session.scalars(select(Entry.number).where(Entry.collection_case_id == case.id).order_by(Entry.number))
-    return f"#{case.id} ({', '.join(numbers)})"
+def _numbers(session: Session, case: CollectionCase) -> Joined:
+    return Joined(list(session.scalars(select(Entry.number).where(Entry.collection_case_id == case.id)
+                                       .order_by(Entry.number))), ", ")
 
 
 # --- the automatic "paid" -----------------------------------------------------------------
@@ -257,8 +256,8 @@ def refresh_case_status(session: Session, case_ids: Iterable[int]) -> list[Colle
             case.status = PAID
             case.status_changed_at = clock.now()
             audit.record(session, None, "collection_case.paid",
-                         f"Case paid: every entry of collection case {_case_name(session, case)} is paid",
-                         customer=case.customer)
+                         say("Case paid: every entry of collection case #%(case)s (%(numbers)s) is paid",
+                             case=case.id, numbers=_numbers(session, case)), customer=case.customer)
             changed.append(case)
     return changed
 

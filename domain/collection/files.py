@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from domain import audit, clock
+from domain import audit, clock, i18n
 from domain.collection import marks
 from domain.exports import COLLECTION_FILE, DOUBLE_CLICK_WINDOW, LIFETIME
-from domain.i18n import _
+from domain.i18n import Joined, Said, _, nsay, say
 from domain.models import CollectionCase, Customer, Entry, Export, User
 
 KIND = COLLECTION_FILE
@@ -58,11 +58,13 @@ def start_collection_file(
     stop_reminders: bool = True,
     mark_in_collection: bool = True,
     owner: User | None = None,
-    reason: str = "Collection file",
+    reason: Said | None = None,
 ) -> CollectionFileStart:
     """`actor` None: Relance does it (an automatic transfer); the file then belongs to `owner`, who
-    hears when it is ready."""
+    hears when it is ready. `reason`: why, when not asked for by hand (an automatic transfer), read
+    in history, on the stop-reminders switch and on ⚖️ in each reader's language."""
     entries = selected_entries(session, customer, entry_ids)
+    written = reason if reason is not None else say("Collection file")
     owner = actor or owner
     if owner is None:
         raise CollectionFileError(_("A collection file belongs to someone: nobody to give it to."))
@@ -79,11 +81,12 @@ def start_collection_file(
 
     if stop_reminders:
         if not customer.reminders_stopped_on(clock.today()):
-            marks.set_reminders_stopped(session, customer, actor, True, reason)
+            marks.set_reminders_stopped(session, customer, actor, True, written)
         for entry in entries:
             if not entry.reminders_stopped_on(clock.today()):
-                marks.set_reminders_stopped(session, entry, actor, True, reason)
+                marks.set_reminders_stopped(session, entry, actor, True, written)
     export = Export(user_id=owner.id, kind=KIND, params=params, status="queued", customer_id=customer.id,
+                    locale=i18n.current_locale() if actor is not None else None,
                     expires_at=clock.now() + LIFETIME)
     session.add(export)
     session.flush()
@@ -95,10 +98,15 @@ def start_collection_file(
         session.add(case)
         session.flush()
         for entry in entries:
-            marks.mark_in_collection(session, entry, actor, reason)
+            marks.mark_in_collection(session, entry, actor, written)
             entry.collection_case_id = case.id
-    numbers = ", ".join(e.number for e in entries)
-    what = f"Collection file requested for {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}: {numbers}"
-    audit.record(session, actor, "collection_file.generated",
-                 what if reason == "Collection file" else f"{reason}: {what}", customer=customer)
+    numbers = Joined([e.number for e in entries], ", ")
+    if reason is None:
+        detail = nsay("Collection file requested for %(num)s entry: %(numbers)s",
+                      "Collection file requested for %(num)s entries: %(numbers)s", len(entries), numbers=numbers)
+    else:
+        detail = nsay("%(reason)s: Collection file requested for %(num)s entry: %(numbers)s",
+                      "%(reason)s: Collection file requested for %(num)s entries: %(numbers)s", len(entries),
+                      reason=reason, numbers=numbers)
+    audit.record(session, actor, "collection_file.generated", detail, customer=customer)
     return CollectionFileStart(export, case, is_new=True)

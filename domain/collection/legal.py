@@ -20,16 +20,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from domain import audit, clock
-from domain.i18n import _, lazy_pgettext, pgettext
-from domain.models import (LEGAL_STEPS, CaseTask, ClaimedCharge, CollectionCase, Entry, FormalNotice, FormalNoticeEntry,
-                           LegalStep, User)
-from domain.money import plain
+from domain.i18n import Money, Said, _, lazy_pgettext, pgettext, say
+from domain.models import (CASE_STATUS_LABELS, LEGAL_STEPS, CaseTask, ClaimedCharge, CollectionCase, Entry,
+                           FormalNotice, FormalNoticeEntry, LegalStep, User)
 
-# What a step starts: (task text, months after the step's date).
+# What a step starts: (task text, months after the step's date); a task is read in each reader's language.
 DEADLINES = {
-    "injunction_order": ("Serve the injunction order: it lapses if not served within 6 months (CPC art. 1411)", 6),
-    "service": ("Opposition period ends (1 month after service, CPC art. 1416): then ask for the enforcement "
-                "formula", 1),
+    "injunction_order": (say("Serve the injunction order: it lapses if not served within 6 months (CPC art. 1411)"), 6),
+    "service": (say("Opposition period ends (1 month after service, CPC art. 1416): then ask for the enforcement "
+                    "formula"), 1),
 }
 LEGAL_KINDS = ("injunction_request", "injunction_order", "service", "enforcement", "summons", "judgment")
 STAGES = {"amicable": lazy_pgettext("case stage", "Amicable"), "formal_notice": lazy_pgettext("case stage", "Formal notice"),
@@ -100,28 +99,47 @@ def record_step(session: Session, actor: User, case: CollectionCase, kind: str, 
     session.flush()
     if kind in DEADLINES:
         text, months = DEADLINES[kind]
-        session.add(CaseTask(case_id=case.id, step_id=step.id, due_on=add_months(on, months), text=text))
-    with audit.english():
-        audit.record(session, actor, "collection_case.step",
-                     f"Collection case #{case.id}: {LEGAL_STEPS[kind]} on {on.isoformat()}"
-                     + (f", costs {plain(costs_cents)}" if costs_cents else "") + (f" — {note}" if note else "") + ".",
-                     customer=case.customer)
+        task = CaseTask(case_id=case.id, step_id=step.id, due_on=add_months(on, months))
+        task.shown_text = text
+        session.add(task)
+    what = {"case": case.id, "step": LEGAL_STEPS[kind], "day": on}
+    costs = Money(costs_cents, _currency_of(case))
+    if costs_cents and note:
+        detail = say("Collection case #%(case)s: %(step)s on %(day)s, costs %(costs)s — %(note)s.", **what,
+                     costs=costs, note=note)
+    elif costs_cents:
+        detail = say("Collection case #%(case)s: %(step)s on %(day)s, costs %(costs)s.", **what, costs=costs)
+    elif note:
+        detail = say("Collection case #%(case)s: %(step)s on %(day)s — %(note)s.", **what, note=note)
+    else:
+        detail = say("Collection case #%(case)s: %(step)s on %(day)s.", **what)
+    audit.record(session, actor, "collection_case.step", detail, customer=case.customer)
     if kind in LEGAL_KINDS and case.status != "legal":
-        with audit.english():
-            before = case.status_label
+        before = CASE_STATUS_LABELS[case.status]
         case.status, case.status_changed_at = "legal", clock.now()
-        with audit.english():
-            audit.record(session, actor, "collection_case.status",
-                         f"Collection case #{case.id}: {before} → {case.status_label} ({LEGAL_STEPS[kind].lower()})",
-                         customer=case.customer)
+        audit.record(session, actor, "collection_case.status",
+                     say("Collection case #%(case)s: %(before)s → %(after)s (%(step)s)", case=case.id, before=before,
+                         after=CASE_STATUS_LABELS["legal"], step=LEGAL_STEPS[kind]), customer=case.customer)
     return step
+
+
+def _currency_of(case: CollectionCase) -> str:
+    """The currency the case's costs are shown in: its claim's (the open entries'), as its page does."""
+    entries = [e for e in case.entries if e.cancelled_at is None]
+    return next((e.currency for e in entries if e.open_cents), entries[0].currency if entries else "EUR")
+
+
+def _task_text(task: CaseTask) -> Said | str:
+    """The task's text as kept: its Said (each reader's language), else the text as written."""
+    return Said.loads(task.text_i18n) if task.text_i18n else task.text
 
 
 def complete_task(session: Session, actor: User, task: CaseTask) -> None:
     if task.done_at is not None:
         raise LegalError(_("This task is already done."))
     task.done_at, task.done_by_id = clock.now(), actor.id
-    audit.record(session, actor, "collection_case.task", f"Collection case #{task.case_id}: done — {task.text}.",
+    audit.record(session, actor, "collection_case.task",
+                 say("Collection case #%(case)s: done — %(task)s.", case=task.case_id, task=_task_text(task)),
                  customer=task.case.customer)
 
 

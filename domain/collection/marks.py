@@ -6,7 +6,7 @@ from datetime import date
 from sqlalchemy.orm import Session
 
 from domain import audit, clock
-from domain.i18n import _
+from domain.i18n import Said, _, say
 from domain.models import Customer, Entry, StopRemindersFlag, User
 
 
@@ -14,15 +14,15 @@ class FlagError(ValueError):
     pass
 
 
-def mark_in_collection(session: Session, entry: Entry, actor: User | None, reason: str | None = None) -> bool:
+def mark_in_collection(session: Session, entry: Entry, actor: User | None, reason: str | Said | None = None) -> bool:
     """⚖️ on the entry; `actor` None: Relance did it (an automatic transfer to debt collection)."""
     if entry.in_collection:
         return False
     entry.in_collection = True
     entry.collection_marked_at = clock.now()
     entry.collection_marked_by_id = actor.id if actor else None
-    entry.collection_reason = reason
-    audit.record(session, actor, "collection.marked", f"Entry {entry.number} marked as in collection",
+    entry.shown_collection_reason = reason
+    audit.record(session, actor, "collection.marked", say("Entry %(number)s marked as in collection", number=entry.number),
                  entry=entry, reason=reason)
     return True
 
@@ -35,8 +35,9 @@ def remove_collection_mark(session: Session, entry: Entry, actor: User, reason: 
     entry.in_collection = False
     entry.collection_marked_at = None
     entry.collection_marked_by_id = None
-    entry.collection_reason = None
-    audit.record(session, actor, "collection.unmarked", f"Collection mark removed from entry {entry.number}",
+    entry.shown_collection_reason = None
+    audit.record(session, actor, "collection.unmarked",
+                 say("Collection mark removed from entry %(number)s", number=entry.number),
                  entry=entry, reason=reason)
     return True
 
@@ -46,12 +47,14 @@ def set_reminders_stopped(
     target: Customer | Entry,
     actor: User | None,
     stopped: bool,
-    reason: str | None = None,
+    reason: str | Said | None = None,
     until: date | None = None,
 ) -> bool:
-    """Switch reminders off (with a reason, optionally until a date) or back on."""
+    """Switch reminders off (with a reason — a person's words, or Relance's as a Said —, optionally until a
+    date) or back on."""
     assert isinstance(target, StopRemindersFlag)
-    reason = (reason or "").strip() or None
+    if not isinstance(reason, Said):
+        reason = (reason or "").strip() or None
     if stopped and not reason:
         raise FlagError(_("Give a reason for stopping reminders."))
     if stopped and until is not None and until < clock.today():
@@ -59,15 +62,21 @@ def set_reminders_stopped(
     if not stopped and not target.reminders_stopped:
         return False
     target.reminders_stopped = stopped
-    target.stop_reason = reason if stopped else None
+    target.shown_stop_reason = reason if stopped else None
     target.stop_until = until if stopped else None
     target.stopped_at = clock.now() if stopped else None
     target.stopped_by_id = actor.id if stopped and actor else None
-    label = f"entry {target.number}" if isinstance(target, Entry) else "customer"
-    if stopped:
-        detail = f"Reminders stopped for {label}" + (f" until {until.isoformat()}" if until else "")
+    if isinstance(target, Entry):
+        if stopped:
+            detail = (say("Reminders stopped for entry %(number)s until %(until)s", number=target.number, until=until)
+                      if until else say("Reminders stopped for entry %(number)s", number=target.number))
+        else:
+            detail = say("Reminders restarted for entry %(number)s", number=target.number)
+    elif stopped:
+        detail = (say("Reminders stopped for customer until %(until)s", until=until) if until
+                  else say("Reminders stopped for customer"))
     else:
-        detail = f"Reminders restarted for {label}"
+        detail = say("Reminders restarted for customer")
     audit.record(session, actor, "reminders.stopped" if stopped else "reminders.restarted", detail,
                  customer=target if isinstance(target, Customer) else None,
                  entry=target if isinstance(target, Entry) else None, reason=reason)
@@ -83,7 +92,8 @@ def set_disputed(session: Session, entry: Entry, actor: User, disputed: bool, re
     entry.disputed = disputed
     entry.disputed_at = clock.now() if disputed else None
     entry.disputed_by_id = actor.id if disputed else None
-    entry.dispute_reason = reason if disputed else None
+    entry.shown_dispute_reason = reason if disputed else None
     audit.record(session, actor, "dispute.opened" if disputed else "dispute.closed",
-                 f"Entry {entry.number} {'disputed' if disputed else 'no longer disputed'}", entry=entry, reason=reason)
+                 say("Entry %(number)s disputed", number=entry.number) if disputed
+                 else say("Entry %(number)s no longer disputed", number=entry.number), entry=entry, reason=reason)
     return True

@@ -40,7 +40,7 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from domain import audit
-from domain.i18n import _, ngettext, pgettext, speaking
+from domain.i18n import Number, Said, _, ngettext, pgettext, say
 from domain.imports.receivables import (ANALYZE_AFTER, SEPARATORS, ImportFileError, InvalidCell, LineError, Source,
                                         decode_text, in_chunks, parse_date, read_bytes, record_per_customer)
 from domain.ledger.entries import default_terms_days
@@ -183,10 +183,12 @@ class FecReport:
     def add_error(self, line: int, column: str, reason: str) -> None:
         self.errors.append(LineError(line, column, reason))
 
-    def counts(self) -> str:
-        return _("%(customers)s customers created, %(entries)s entries added, %(payments)s payments recorded, "
-                 "%(already)s already imported", customers=self.customers_created, entries=self.entries_created,
-                 payments=self.payments_recorded, already=self.payments_already)
+    def counts(self) -> Said:
+        """What the import did, read in the reader's language (the history keeps it)."""
+        return say("%(customers)s customers created, %(entries)s entries added, %(payments)s payments recorded, "
+                   "%(already)s already imported", customers=Number(self.customers_created),
+                   entries=Number(self.entries_created), payments=Number(self.payments_recorded),
+                   already=Number(self.payments_already))
 
     def summary(self) -> str:
         if not self.ok:
@@ -748,8 +750,7 @@ def _write(session: Session, ledger: _Ledger, report: FecReport, known: dict, ex
                 tally[customer_of[number]]["paid"] += 1
     touched = {customer_id for customer_id in tally}
     mark_customers_dirty(session, touched)
-    with speaking("en_GB"):  # the history is written once, in English
-        counts = report.counts()
-    audit.record(session, actor, "import.fec", f"{report.filename}: {counts}")
-    record_per_customer(session, actor, "fec", f"the FEC {report.filename}", tally)
+    audit.record(session, actor, "import.fec", say("%(filename)s: %(counts)s", filename=report.filename,
+                                                   counts=report.counts()))
+    record_per_customer(session, actor, "fec", report.filename, tally)
     session.flush()

@@ -25,16 +25,18 @@ from pathlib import Path
 from typing import IO, Callable, Iterable, Iterator, NamedTuple, Union
 
 from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from domain import audit, clock
-from domain.i18n import _
+from domain.i18n import Joined, Number, Said, _
+from domain.i18n import day as short_day
 from domain.i18n import lazy_gettext as _l
-from domain.i18n import ngettext, speaking
+from domain.i18n import ngettext, nsay, say
 from domain.ledger import customers as customer_rules
 from domain.ledger.payments import record_payment
 from domain.ledger.summaries import mark_customers_dirty
-from domain.models import ENTRY_KINDS, MAX_LEVEL, AuditEvent, Customer, Entry, ImportMapping, Payment, User
+from domain.models import ENTRY_KINDS, MAX_LEVEL, Customer, Entry, ImportMapping, Payment, User
 from domain.money import plain
 
 Source = Union[str, Path, IO[bytes]]
@@ -85,6 +87,8 @@ class LineError(NamedTuple):
     reason: str
 
     def __str__(self) -> str:
+        if not self.line:  # about the whole file
+            return self.reason
         return _("line %(line)s, column %(column)s: %(reason)s", line=self.line, column=self.column,
                  reason=self.reason)
 
@@ -127,12 +131,13 @@ class ImportReport:
     def add_error(self, line: int, column: str, reason: str) -> None:
         self.errors.append(LineError(line, column, reason))
 
-    def counts(self) -> str:
+    def counts(self) -> Said:
+        """What the import did, read in the reader's language (the history keeps it)."""
         if self.kind == "payments":
-            return _("%(created)s created, %(unchanged)s already imported", created=self.created,
-                     unchanged=self.unchanged)
-        return _("%(created)s created, %(updated)s updated, %(unchanged)s unchanged", created=self.created,
-                 updated=self.updated, unchanged=self.unchanged)
+            return say("%(created)s created, %(unchanged)s already imported", created=Number(self.created),
+                       unchanged=Number(self.unchanged))
+        return say("%(created)s created, %(updated)s updated, %(unchanged)s unchanged", created=Number(self.created),
+                   updated=Number(self.updated), unchanged=Number(self.unchanged))
 
     def summary(self) -> str:
         if not self.ok:
@@ -446,33 +451,41 @@ def import_file(
     plan = _CHECKS[kind](session, cells, report)
     report.errors.sort(key=lambda error: error.line)
     if report.ok and not dry_run:
-        plan.write(session, report)
-        with speaking("en_GB"):  # the history is written once, in English
-            counts = report.counts()
-        audit.record(session, actor, f"import.{kind}", f"{filename}: {counts}")
-        record_per_customer(session, actor, kind, filename, plan.tally)
-        if report.mapping and not report.mapping_remembered:
-            _remember(session, kind, report.mapping)
-        session.flush()
+        try:
+            with session.begin_nested():  # all or nothing, even against an import running at the same moment
+                plan.write(session, report)
+                audit.record(session, actor, f"import.{kind}", say("%(filename)s: %(counts)s", filename=filename,
+                                                                     counts=report.counts()))
+                record_per_customer(session, actor, kind, filename, plan.tally)
+                if report.mapping and not report.mapping_remembered:
+                    _remember(session, kind, report.mapping)
+                session.flush()
+        except IntegrityError:
+            # Another import (the same file from another tab, a colleague) wrote some of these lines since the
+            # check: nothing of this one is written; imported again, it finds them there.
+            report.created = report.updated = report.unchanged = 0
+            report.add_error(0, "", _("Someone imported some of these lines at the same moment: nothing of this file "
+                                      "was written. Import it again: what is already there is recognised."))
     return report
 
 
-_TALLY_WORDS = {"created": "customer created", "added": "{n} {entries} added", "updated": "{n} {entries} updated",
-                "paid": "{n} paid", "payments": "{n} {payments} recorded"}
+def _tally_said(counts: Counter) -> Joined:
+    """"3 entries added, 1 paid" / "changed: Name, E-mail": what an import did to one customer."""
+    def n(key):
+        return counts.get(key, 0)
 
-
-def _tally_text(counts: Counter) -> str:
-    """"3 entries added, 1 paid" / "changed: name, e-mail": what an import did to one customer."""
-    words = []
-    for key in ("created", "added", "updated", "payments", "paid"):
-        n = counts.get(key)
-        if n:
-            words.append(_TALLY_WORDS[key].format(n=n, entries="entry" if n == 1 else "entries",
-                                                  payments="payment" if n == 1 else "payments"))
+    words = [say("customer created")] if n("created") else []
+    words += [said for key, said in (
+        ("added", nsay("%(num)s entry added", "%(num)s entries added", n("added"), num=Number(n("added")))),
+        ("updated", nsay("%(num)s entry updated", "%(num)s entries updated", n("updated"), num=Number(n("updated")))),
+        ("payments", nsay("%(num)s payment recorded", "%(num)s payments recorded", n("payments"),
+                          num=Number(n("payments")))),
+        ("paid", nsay("%(num)s paid", "%(num)s paid", n("paid"), num=Number(n("paid"))))) if n(key)]
     changed = sorted(key.removeprefix("changed ") for key in counts if key.startswith("changed "))
     if changed:
-        words.append("changed: " + ", ".join(str(customer_rules.LABELS.get(name, name)).lower() for name in changed))
-    return ", ".join(words)
+        words.append(say("changed: %(fields)s", fields=Joined([customer_rules.LABELS.get(name, name)
+                                                                for name in changed], ", ")))
+    return Joined(words, ", ")
 
 
 def record_per_customer(session: Session, actor: User | None, kind: str, filename: str, tally: dict) -> None:
@@ -483,12 +496,17 @@ def record_per_customer(session: Session, actor: User | None, kind: str, filenam
     ids: dict[str, int] = {}
     for chunk in in_chunks(accounts):
         ids.update(session.execute(select(Customer.account, Customer.id).where(Customer.account.in_(chunk))).all())
-    at = clock.now()
-    with speaking("en_GB"):  # the history is written once, in English
-        rows = [{"at": at, "actor_id": actor.id if actor else None, "action": f"import.{kind}", "reason": None,
-                 "customer_id": ids.get(key) if isinstance(key, str) else key,
-                 "detail": f"Imported from {filename}: {_tally_text(counts)}."} for key, counts in tally.items()]
-    session.execute(insert(AuditEvent), [row for row in rows if row["customer_id"] is not None])
+
+    def detail(counts: Counter) -> Said:
+        changes = _tally_said(counts)
+        if kind == "fec":
+            return say("Imported from the FEC %(filename)s: %(changes)s.", filename=filename, changes=changes)
+        return say("Imported from %(filename)s: %(changes)s.", filename=filename, changes=changes)
+
+    events = [{"actor_id": actor.id if actor else None, "action": f"import.{kind}",
+               "customer_id": ids.get(key) if isinstance(key, str) else key, "detail": detail(counts)}
+              for key, counts in tally.items()]
+    audit.record_many(session, [event for event in events if event["customer_id"] is not None])
 
 
 Cells = dict[str, str]  # canonical column name -> cell text, only for columns the file has
@@ -948,8 +966,8 @@ def _check_entries(session: Session, lines: list[tuple[int, Cells]], report: Imp
                 "entry %(number)s already appears on line %(line)s", number=entry["number"], line=earlier))
         issue, due = entry["issue_date"], entry["due_date"]
         if isinstance(issue, date) and isinstance(due, date) and due < issue:
-            reader.error("due_date", _("due date %(due)s is before the issue date %(issue)s", due=due.isoformat(),
-                                       issue=issue.isoformat()))
+            reader.error("due_date", _("due date %(due)s is before the issue date %(issue)s", due=short_day(due),
+                                       issue=short_day(issue)))
         amount, open_cents = entry["amount_cents"], entry["open_cents"]
         if isinstance(amount, int) and isinstance(open_cents, int) and open_cents > amount:
             reader.error("open_amount", _("open amount %(open)s is larger than the amount %(amount)s",

@@ -18,9 +18,9 @@ from stdnum.eu import vat
 from stdnum.fr import siren, siret
 
 from domain import audit
-from domain.i18n import _
+from domain.i18n import Joined, _
 from domain.i18n import lazy_gettext as _l
-from domain.i18n import pgettext, speaking
+from domain.i18n import lazy_pgettext, pgettext, say
 from domain.listing import PAGE_SIZE, FilterError, Page, like_escape, parse_sort_and_page
 from domain.models import Contact, Customer, CustomerSummary, User
 
@@ -159,10 +159,14 @@ def check_customer(form: Mapping[str, str], *, fields=tuple(FIELDS)) -> tuple[di
     return values, errors
 
 
-def _shown(value) -> str:
+SWITCHED = {True: lazy_pgettext("switch", "on"), False: lazy_pgettext("switch", "off")}
+
+
+def _shown(value):
+    """A field's value in a history line: a switch in the reader's words, the rest as typed."""
     if isinstance(value, bool):
-        return "on" if value else "off"
-    return "—" if value in (None, "") else str(value)
+        return SWITCHED[value]
+    return "—" if value in (None, "") else value
 
 
 def create(session: Session, actor: User, values: dict) -> Customer:
@@ -171,7 +175,8 @@ def create(session: Session, actor: User, values: dict) -> Customer:
     customer = Customer(**values)
     session.add(customer)
     session.flush()
-    audit.record(session, actor, "customer.created", f"Customer created: {customer.name} ({customer.account}).",
+    audit.record(session, actor, "customer.created",
+                 say("Customer created: %(name)s (%(account)s).", name=customer.name, account=customer.account),
                  customer=customer)
     return customer
 
@@ -183,13 +188,13 @@ def update(session: Session, actor: User, customer: Customer, values: dict) -> l
     for name, value in values.items():
         if name == "account" or getattr(customer, name) == value:
             continue
-        with speaking("en_GB"):  # the history is written once, in English
-            changes.append(f"{LABELS[name]}: {_shown(getattr(customer, name))} → {_shown(value)}")
+        changes.append(say("%(field)s: %(before)s → %(after)s", field=LABELS[name],
+                           before=_shown(getattr(customer, name)), after=_shown(value)))
         setattr(customer, name, value)
     if changes:
-        audit.record(session, actor, "customer.changed", "Customer changed: " + "; ".join(changes) + ".",
-                     customer=customer)
-    return changes
+        audit.record(session, actor, "customer.changed", say("Customer changed: %(changes)s.",
+                                                              changes=Joined(changes, "; ")), customer=customer)
+    return [str(change) for change in changes]
 
 
 # --- Contacts ------------------------------------------------------------------------------------
@@ -227,9 +232,13 @@ def check_contact(form: Mapping[str, str]) -> tuple[dict, dict[str, str]]:
     return values, errors
 
 
-def _contact_text(contact: Contact) -> str:
+def _contact_text(contact: Contact) -> Joined:
+    """"Claire Martin, CFO, claire@alpha.test, billing": as typed, the role in the reader's words."""
     parts = [part for part in (contact.name, contact.position, contact.email, contact.phone) if part]
-    return ", ".join(parts + (["billing"] if contact.billing else []))
+    return Joined(parts + ([BILLING] if contact.billing else []), ", ")
+
+
+BILLING = lazy_pgettext("contact", "billing")
 
 
 def _one_billing(customer: Customer, contact: Contact) -> None:
@@ -244,7 +253,8 @@ def add_contact(session: Session, actor: User, customer: Customer, values: dict)
     session.add(contact)
     if contact.billing:
         _one_billing(customer, contact)
-    audit.record(session, actor, "contact.added", f"Contact added: {_contact_text(contact)}.", customer=customer)
+    audit.record(session, actor, "contact.added", say("Contact added: %(contact)s.", contact=_contact_text(contact)),
+                 customer=customer)
     return contact
 
 
@@ -256,13 +266,14 @@ def update_contact(session: Session, actor: User, contact: Contact, values: dict
         _one_billing(contact.customer, contact)
     after = _contact_text(contact)
     if after != before:
-        audit.record(session, actor, "contact.changed", f"Contact changed: {before} → {after}.",
+        audit.record(session, actor, "contact.changed",
+                     say("Contact changed: %(before)s → %(after)s.", before=before, after=after),
                      customer=contact.customer)
 
 
 def remove_contact(session: Session, actor: User, contact: Contact) -> None:
-    audit.record(session, actor, "contact.removed", f"Contact removed: {_contact_text(contact)}.",
-                 customer=contact.customer)
+    audit.record(session, actor, "contact.removed",
+                 say("Contact removed: %(contact)s.", contact=_contact_text(contact)), customer=contact.customer)
     session.delete(contact)
 
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from domain import audit, clock
 from domain.attachments import display_name, store_bytes
-from domain.i18n import _, speaking
+from domain.i18n import Money, Said, _, lazy_pgettext, say
 from domain.ledger import entries as entry_rules
 from domain.ledger.payments import record_payment
 from domain.listing import keys_and_count, like_escape
@@ -55,8 +55,17 @@ def _numbers(entries: list[Entry]) -> str:
     return ", ".join(entry.number for entry in entries)
 
 
-def _step(session: Session, actor: User | None, dispute: Dispute, kind: str, text: str, **file) -> DisputeEvent:
-    event = DisputeEvent(dispute=dispute, actor=actor, kind=kind, text=text, at=clock.now(), **file)
+# How a dispute ended, inside a sentence ("Resolved: not justified").
+OUTCOME_WORDS = {"justified": lazy_pgettext("dispute outcome, in a sentence", "justified"),
+                 "not_justified": lazy_pgettext("dispute outcome, in a sentence", "not justified"),
+                 "paid": lazy_pgettext("dispute outcome, in a sentence", "paid")}
+
+
+def _step(session: Session, actor: User | None, dispute: Dispute, kind: str, text: str | Said,
+          **file) -> DisputeEvent:
+    """A line of the timeline: a Said (each reader's language) or a note as the person typed it."""
+    event = DisputeEvent(dispute=dispute, actor=actor, kind=kind, at=clock.now(), **file)
+    event.shown_text = text
     session.add(event)
     dispute.last_activity_at = event.at
     return event
@@ -67,13 +76,12 @@ def _hold(entries: list[Entry], actor: User | None, dispute: Dispute) -> None:
         if not entry.disputed:
             entry.disputed, entry.disputed_at = True, clock.now()
             entry.disputed_by_id = actor.id if actor else None
-        entry.dispute_reason = _english(dispute.reason_label)
+        entry.shown_dispute_reason = _reason(dispute)
 
 
-def _english(label) -> str:
-    """A label as the entries keep it: written once, in English."""
-    with speaking("en_GB"):
-        return str(label)
+def _reason(dispute: Dispute):
+    """Why the customer disputes, as a label each reader gets in their language."""
+    return DISPUTE_REASONS.get(dispute.reason, dispute.reason)
 
 
 def _release(session: Session, dispute: Dispute) -> list[Entry]:
@@ -84,7 +92,8 @@ def _release(session: Session, dispute: Dispute) -> list[Entry]:
             DisputeEntry.entry_id == entry.id, DisputeEntry.dispute_id != dispute.id,
             Dispute.id == DisputeEntry.dispute_id, Dispute.status != "resolved")))
         if not held_elsewhere and entry.disputed:
-            entry.disputed, entry.disputed_at, entry.disputed_by_id, entry.dispute_reason = False, None, None, None
+            entry.disputed, entry.disputed_at, entry.disputed_by_id = False, None, None
+            entry.shown_dispute_reason = None
             released.append(entry)
     return released
 
@@ -135,13 +144,14 @@ def open_dispute(session: Session, actor: User, customer: Customer, entry_ids: l
     session.add(dispute)
     _hold(entries, actor, dispute)
     total = sum(entry.balance_cents for entry in entries)
-    reason_label = _english(dispute.reason_label)  # the timeline and the history are written once, in English
+    values = {"reason": _reason(dispute), "numbers": _numbers(entries), "amount": Money(total, entries[0].currency)}
     _step(session, actor, dispute, "opened",
-          f"{reason_label} on {_numbers(entries)} ({_money(total, entries[0].currency)})"
-          + (f": {note}" if note else ""))
+          say("%(reason)s on %(numbers)s (%(amount)s): %(note)s", note=note, **values) if note
+          else say("%(reason)s on %(numbers)s (%(amount)s)", **values))
     session.flush()
-    audit.record(session, actor, "dispute.opened", f"Dispute #{dispute.id} opened on {_numbers(entries)}: "
-                 f"{reason_label}; reminders stop for them.", customer=customer, reason=note or None)
+    audit.record(session, actor, "dispute.opened",
+                 say("Dispute #%(id)s opened on %(numbers)s: %(reason)s; reminders stop for them.", id=dispute.id,
+                     numbers=_numbers(entries), reason=_reason(dispute)), customer=customer, reason=note or None)
     return dispute
 
 
@@ -171,8 +181,13 @@ def add_note(session: Session, actor: User, dispute: Dispute, text: str, *, file
         stored = {"filename": name, "storage_name": store_bytes(Path(directory), data, suffix=kind[0]),
                   "size": len(data)}
     event = _step(session, actor, dispute, "note", text, **stored)
-    audit.record(session, actor, "dispute.note", f"Dispute #{dispute.id}: note" + (
-        f" with {stored['filename']}" if stored else "") + (f": {text}" if text else ""), customer=dispute.customer)
+    if stored and text:
+        detail = say("Dispute #%(id)s: note with %(file)s: %(text)s", id=dispute.id, file=stored["filename"], text=text)
+    elif stored:
+        detail = say("Dispute #%(id)s: note with %(file)s", id=dispute.id, file=stored["filename"])
+    else:
+        detail = say("Dispute #%(id)s: note: %(text)s", id=dispute.id, text=text)
+    audit.record(session, actor, "dispute.note", detail, customer=dispute.customer)
     return event
 
 
@@ -189,11 +204,12 @@ def set_status(session: Session, actor: User, dispute: Dispute, status: str) -> 
         raise DisputeError(_("Choose open, waiting for the customer or waiting for us (resolve it to close it)."))
     if status == dispute.status:
         return
-    before = _english(dispute.status_label)  # the timeline and the history are written once, in English
+    before = DISPUTE_STATUSES.get(dispute.status, dispute.status)
     dispute.status = status
-    after = _english(dispute.status_label)
-    _step(session, actor, dispute, "status", f"{before} → {after}")
-    audit.record(session, actor, "dispute.status", f"Dispute #{dispute.id}: {before} → {after}",
+    after = DISPUTE_STATUSES[status]
+    _step(session, actor, dispute, "status", say("%(before)s → %(after)s", before=before, after=after))
+    audit.record(session, actor, "dispute.status",
+                 say("Dispute #%(id)s: %(before)s → %(after)s", id=dispute.id, before=before, after=after),
                  customer=dispute.customer)
 
 
@@ -204,16 +220,20 @@ def assign(session: Session, actor: User, dispute: Dispute, owner_id: int | None
     if dispute.owner_id == owner_id:
         return
     dispute.owner = owner
-    text = f"Assigned to {owner.display_name}" if owner else "No longer assigned"
-    _step(session, actor, dispute, "owner", text)
-    audit.record(session, actor, "dispute.owner", f"Dispute #{dispute.id}: {text.lower()}", customer=dispute.customer)
+    if owner:
+        _step(session, actor, dispute, "owner", say("Assigned to %(name)s", name=owner.display_name))
+        detail = say("Dispute #%(id)s: assigned to %(name)s", id=dispute.id, name=owner.display_name)
+    else:
+        _step(session, actor, dispute, "owner", say("No longer assigned"))
+        detail = say("Dispute #%(id)s: no longer assigned", id=dispute.id)
+    audit.record(session, actor, "dispute.owner", detail, customer=dispute.customer)
 
 
 def set_follow_up(session: Session, actor: User, dispute: Dispute, day: date | None) -> None:
     if dispute.follow_up_on == day:
         return
     dispute.follow_up_on = day
-    _step(session, actor, dispute, "status", f"Follow up on {day:%d/%m/%Y}" if day else "No follow-up date")
+    _step(session, actor, dispute, "status", say("Follow up on %(day)s", day=day) if day else say("No follow-up date"))
 
 
 def resolve(session: Session, actor: User, dispute: Dispute, outcome: str, *, note: str = "",
@@ -233,19 +253,32 @@ def resolve(session: Session, actor: User, dispute: Dispute, outcome: str, *, no
             raise DisputeError(_("The credit note is at most what is disputed and still open: %(amount)s.",
                                  amount=_money(disputed, currency)))
         dispute.outcome, dispute.credit_note_cents, dispute.status = outcome, credit_note_cents, "waiting_us"
-        _step(session, actor, dispute, "resolved", f"Justified: a credit note of {_money(credit_note_cents, currency)} "
-              "is to be issued; reminders stay stopped until it is recorded" + (f". {note}" if note else ""))
-        audit.record(session, actor, "dispute.justified", f"Dispute #{dispute.id} justified: credit note of "
-                     f"{_money(credit_note_cents, currency)} to come", customer=dispute.customer, reason=note or None)
+        amount = Money(credit_note_cents, currency)
+        _step(session, actor, dispute, "resolved", say(
+            "Justified: a credit note of %(amount)s is to be issued; reminders stay stopped until it is recorded. "
+            "%(note)s", amount=amount, note=note) if note else say(
+            "Justified: a credit note of %(amount)s is to be issued; reminders stay stopped until it is recorded",
+            amount=amount))
+        audit.record(session, actor, "dispute.justified",
+                     say("Dispute #%(id)s justified: credit note of %(amount)s to come", id=dispute.id, amount=amount),
+                     customer=dispute.customer, reason=note or None)
         return []
     dispute.outcome, dispute.status = outcome, "resolved"
     dispute.resolved_at, dispute.resolved_by_id = clock.now(), actor.id
     released = _release(session, dispute)
-    label = _english(DISPUTE_OUTCOMES[outcome])  # the timeline and the history are written once, in English
-    resumed = f"; reminders resume for {_numbers(released)}" if released else ""
-    _step(session, actor, dispute, "resolved", f"Resolved: {label.lower()}{resumed}" + (f". {note}" if note else ""))
-    audit.record(session, actor, "dispute.resolved", f"Dispute #{dispute.id} resolved ({label.lower()}){resumed}",
-                 customer=dispute.customer, reason=note or None)
+    word, numbers = OUTCOME_WORDS[outcome], _numbers(released)
+    if released:
+        text = (say("Resolved: %(outcome)s; reminders resume for %(numbers)s. %(note)s", outcome=word,
+                    numbers=numbers, note=note) if note
+                else say("Resolved: %(outcome)s; reminders resume for %(numbers)s", outcome=word, numbers=numbers))
+        detail = say("Dispute #%(id)s resolved (%(outcome)s); reminders resume for %(numbers)s", id=dispute.id,
+                     outcome=word, numbers=numbers)
+    else:
+        text = (say("Resolved: %(outcome)s. %(note)s", outcome=word, note=note) if note
+                else say("Resolved: %(outcome)s", outcome=word))
+        detail = say("Dispute #%(id)s resolved (%(outcome)s)", id=dispute.id, outcome=word)
+    _step(session, actor, dispute, "resolved", text)
+    audit.record(session, actor, "dispute.resolved", detail, customer=dispute.customer, reason=note or None)
     return released
 
 
@@ -279,14 +312,23 @@ def record_credit_note(session: Session, actor: User, dispute: Dispute, number: 
         record_payment(session, credit_note, issue_date, applied, f"Applied to {invoice.number}")
         left -= applied
     dispute.credit_note_id = credit_note.id
-    _step(session, actor, dispute, "credit_note", f"Credit note {number} of {_money(amount_cents, currency)} "
-          f"recorded and applied to {_numbers(invoices)}")
+    _step(session, actor, dispute, "credit_note",
+          say("Credit note %(number)s of %(amount)s recorded and applied to %(numbers)s", number=number,
+              amount=Money(amount_cents, currency), numbers=_numbers(invoices)))
     dispute.status, dispute.resolved_at, dispute.resolved_by_id = "resolved", clock.now(), actor.id
     released = _release(session, dispute)
-    resumed = f"; reminders resume for what is still open of {_numbers(released)}" if released else ""
-    _step(session, actor, dispute, "resolved", f"Resolved: justified{resumed}")
-    audit.record(session, actor, "dispute.resolved", f"Dispute #{dispute.id} resolved (justified): credit note "
-                 f"{number} applied{resumed}", customer=dispute.customer)
+    word, numbers = OUTCOME_WORDS["justified"], _numbers(released)
+    if released:
+        text = say("Resolved: %(outcome)s; reminders resume for what is still open of %(numbers)s", outcome=word,
+                   numbers=numbers)
+        detail = say("Dispute #%(id)s resolved (justified): credit note %(number)s applied; reminders resume for "
+                     "what is still open of %(numbers)s", id=dispute.id, number=number, numbers=numbers)
+    else:
+        text = say("Resolved: %(outcome)s", outcome=word)
+        detail = say("Dispute #%(id)s resolved (justified): credit note %(number)s applied", id=dispute.id,
+                     number=number)
+    _step(session, actor, dispute, "resolved", text)
+    audit.record(session, actor, "dispute.resolved", detail, customer=dispute.customer)
     return credit_note
 
 

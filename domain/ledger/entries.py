@@ -16,10 +16,10 @@ from typing import Mapping
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain import audit, clock, i18n
-from domain.i18n import _
+from domain import audit, clock
+from domain.i18n import Joined, Money, Said, _
 from domain.i18n import lazy_gettext as _l
-from domain.i18n import speaking
+from domain.i18n import say
 from domain.ledger.payments import set_open_amount
 from domain.models import CREDIT_NOTE, ENTRY_KINDS, INVOICE, CompanySettings, Customer, Entry, Payment, User
 from domain.money import AmountError, format_money, parse_amount
@@ -105,9 +105,11 @@ def add(session: Session, actor: User, customer: Customer, values: dict) -> Entr
                   open_cents=values["amount_cents"], is_open=True, reminder_level=0)
     session.add(entry)
     session.flush()
-    with speaking("en_GB"):  # the history is written once, in English
-        detail = (f"{KIND_LABELS[entry.kind]} {entry.number} added: {_money(entry.amount_cents, entry.currency)}, "
-                  f"issued {entry.issue_date:%d/%m/%Y}, due {entry.due_date:%d/%m/%Y}.")
+    values = {"number": entry.number, "amount": Money(entry.amount_cents, entry.currency),
+              "issued": entry.issue_date, "due": entry.due_date}
+    detail = (say("Credit note %(number)s added: %(amount)s, issued %(issued)s, due %(due)s.", **values)
+              if entry.kind == CREDIT_NOTE else
+              say("Invoice %(number)s added: %(amount)s, issued %(issued)s, due %(due)s.", **values))
     audit.record(session, actor, "entry.added", detail, entry=entry)
     return entry
 
@@ -118,30 +120,30 @@ def paid_cents(session: Session, entry: Entry) -> int:
                           .where(Payment.entry_id == entry.id, Payment.reversed_at.is_(None))) or 0
 
 
-def _changes(entry: Entry, values: dict) -> list[str]:
-    """What `values` change on the entry, before → after, in the current language."""
+def _changes(entry: Entry, values: dict) -> list[Said]:
+    """What `values` change on the entry, before → after (each reader's language)."""
     changes = []
     for name in ("issue_date", "due_date"):
         if getattr(entry, name) != values[name]:
-            changes.append(_("%(field)s: %(before)s → %(after)s", field=LABELS[name],
-                             before=i18n.day(getattr(entry, name)), after=i18n.day(values[name])))
+            changes.append(say("%(field)s: %(before)s → %(after)s", field=LABELS[name], before=getattr(entry, name),
+                               after=values[name]))
     if values["currency"] != entry.currency:
-        changes.append(_("%(field)s: %(before)s → %(after)s", field=LABELS["currency"], before=entry.currency,
-                         after=values["currency"]))
+        changes.append(say("%(field)s: %(before)s → %(after)s", field=LABELS["currency"], before=entry.currency,
+                           after=values["currency"]))
     if values["amount_cents"] != entry.amount_cents:
         currency = values["currency"]
         open_after = entry.open_cents + values["amount_cents"] - entry.amount_cents
-        changes.append(_("%(field)s: %(before)s → %(after)s (open amount %(open_before)s → %(open_after)s)",
-                         field=LABELS["amount"], before=_money(entry.amount_cents, currency),
-                         after=_money(values["amount_cents"], currency), open_before=_money(entry.open_cents, currency),
-                         open_after=_money(open_after, currency)))
+        changes.append(say("%(field)s: %(before)s → %(after)s (open amount %(open_before)s → %(open_after)s)",
+                           field=LABELS["amount"], before=Money(entry.amount_cents, currency),
+                           after=Money(values["amount_cents"], currency), open_before=Money(entry.open_cents, currency),
+                           open_after=Money(open_after, currency)))
     return changes
 
 
 def change(session: Session, actor: User, entry: Entry, values: dict) -> list[str]:
     """Change the dates, the amount or the currency; the open amount moves by the amount's change.
     An amount below what is already paid, or a currency change once something is paid, is refused.
-    Returns the changes, in the reader's language (the history has them in English)."""
+    Returns the changes, in the current language (the history keeps them for each reader's)."""
     if entry.cancelled_at is not None:
         raise EntryError(_("%(number)s is cancelled: it cannot be changed.", number=entry.number))
     paid = paid_cents(session, entry)
@@ -151,9 +153,7 @@ def change(session: Session, actor: User, entry: Entry, values: dict) -> list[st
     if values["currency"] != entry.currency and paid:
         raise EntryError(_("%(number)s has payments in %(currency)s: its currency cannot change.",
                            number=entry.number, currency=entry.currency))
-    changes = _changes(entry, values)
-    with speaking("en_GB"):  # the history is written once, in English
-        history = _changes(entry, values)
+    history = _changes(entry, values)
     for name in ("issue_date", "due_date", "currency"):
         if getattr(entry, name) != values[name]:
             setattr(entry, name, values[name])
@@ -161,9 +161,10 @@ def change(session: Session, actor: User, entry: Entry, values: dict) -> list[st
         set_open_amount(entry, entry.open_cents + values["amount_cents"] - entry.amount_cents)
         entry.amount_cents = values["amount_cents"]
     if history:
-        audit.record(session, actor, "entry.changed", f"{entry.number} changed: " + "; ".join(history) + ".",
+        audit.record(session, actor, "entry.changed",
+                     say("%(number)s changed: %(changes)s.", number=entry.number, changes=Joined(history, "; ")),
                      entry=entry)
-    return changes
+    return [str(change) for change in history]
 
 
 def cancel(session: Session, actor: User, entry: Entry, reason: str) -> None:
@@ -180,7 +181,8 @@ def cancel(session: Session, actor: User, entry: Entry, reason: str) -> None:
     before = entry.open_cents
     entry.cancelled_at, entry.cancelled_by_id, entry.cancel_reason = clock.now(), actor.id, reason[:500]
     set_open_amount(entry, 0)
-    with speaking("en_GB"):  # the history is written once, in English
-        detail = (f"{KIND_LABELS.get(entry.kind, entry.kind)} {entry.number} cancelled: open amount "
-                  f"{_money(before, entry.currency)} → {_money(0, entry.currency)}.")
+    values = {"number": entry.number, "before": Money(before, entry.currency), "after": Money(0, entry.currency)}
+    detail = (say("Credit note %(number)s cancelled: open amount %(before)s → %(after)s.", **values)
+              if entry.kind == CREDIT_NOTE else
+              say("Invoice %(number)s cancelled: open amount %(before)s → %(after)s.", **values))
     audit.record(session, actor, "entry.cancelled", detail, entry=entry, reason=reason)

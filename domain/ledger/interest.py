@@ -26,15 +26,16 @@ from sqlalchemy.orm import Session
 
 from domain import audit, clock, i18n
 from domain import settings as settings_rules
-from domain.i18n import _
+from domain.i18n import Joined, Money, Said, _
 from domain.i18n import lazy_gettext as _l
-from domain.i18n import speaking
+from domain.i18n import lazy_pgettext, nsay, say
 from domain.listing import whole_number
 from domain.models import (CREDIT_NOTE_PAYMENT, INVOICE, ClaimedCharge, CompanySettings, Customer, CustomerSummary,
                            Entry, LateChargesTotal, Payment, ReferenceRate, User)
-from domain.money import parse_amount, plain
+from domain.money import parse_amount
 
 RATES_FILE = Path(__file__).with_name("reference_rates.csv")
+NO_INDEMNITY = lazy_pgettext("indemnity", "none")
 LEGAL, CONTRACTUAL = "legal", "contractual"
 BASES = {LEGAL: _l("Legal rate (ECB + 10 points, at least 3 × the legal interest rate)"),
          CONTRACTUAL: _l("Contractual rate")}
@@ -76,10 +77,14 @@ def next_half_year(start: date) -> date:
     return date(start.year, 7, 1) if start.month == 1 else date(start.year + 1, 1, 1)
 
 
-def half_year_label(start: date) -> str:
+def half_year(start: date) -> Said:
     if start.month == 1:
-        return _("1st half of %(year)s", year=start.year)
-    return _("2nd half of %(year)s", year=start.year)
+        return say("1st half of %(year)s", year=start.year)
+    return say("2nd half of %(year)s", year=start.year)
+
+
+def half_year_label(start: date) -> str:
+    return str(half_year(start))
 
 
 def percent_to_bp(text: str, label: str, highest: int = 10000) -> int:
@@ -94,6 +99,11 @@ def percent_to_bp(text: str, label: str, highest: int = 10000) -> int:
         raise RateError({label: _("%(value)s: a percentage from 0 to %(highest)s, with at most 2 decimals.",
                                   value=repr(text), highest=highest // 100)})
     return int(bp)
+
+
+def _rate(bp: int) -> Decimal:
+    """A rate in a history line: 12.15, written 12,15 to a French reader."""
+    return Decimal(bp).scaleb(-2).quantize(Decimal("0.01"))
 
 
 def bp_to_percent(bp: int | None) -> str:
@@ -145,12 +155,14 @@ def set_half_year(session: Session, actor: User, starts_on: str, ecb: str, legal
         row = ReferenceRate(starts_on=start)
         session.add(row)
     row.ecb_rate_bp, row.legal_rate_bp, row.updated_by_id = values["ecb"], values["legal"], actor.id
-    was = (f" (was {bp_to_percent(before.ecb_bp)} % and {bp_to_percent(before.legal_bp)} %)" if before else "")
-    with speaking("en_GB"):  # the history is written once, in English
-        half_year = half_year_label(start)
-    audit.record(session, actor, "settings.reference_rates",
-                 f"Rates of the {half_year}: ECB {bp_to_percent(values['ecb'])} %, legal interest "
-                 f"{bp_to_percent(values['legal'])} %{was}.")
+    rates = {"half_year": half_year(start), "ecb": _rate(values["ecb"]), "legal": _rate(values["legal"])}
+    if before:
+        detail = say("Rates of the %(half_year)s: ECB %(ecb)s %%, legal interest %(legal)s %% (was %(ecb_before)s %% "
+                     "and %(legal_before)s %%).", ecb_before=_rate(before.ecb_bp),
+                     legal_before=_rate(before.legal_bp), **rates)
+    else:
+        detail = say("Rates of the %(half_year)s: ECB %(ecb)s %%, legal interest %(legal)s %%.", **rates)
+    audit.record(session, actor, "settings.reference_rates", detail)
     return HalfYear(start, values["ecb"], values["legal"], actor.display_name)
 
 
@@ -245,13 +257,18 @@ def save_terms(session: Session, actor: User, *, basis: str, contractual_rate: s
     company.recovery_indemnities, company.notice_days = amounts, int(days)
     after = terms_of(company, {})
     if before != after:
-        with speaking("en_GB"):  # the history is written once, in English
-            basis_label = str(BASES[basis]).lower()
-        audit.record(session, actor, "settings.late_payment",
-                     f"Late payment: {basis_label}"
-                     + (f" {bp_to_percent(contractual_bp)} %" if basis == CONTRACTUAL else "")
-                     + "; indemnity " + (", ".join(f"{c} {plain(a)}" for c, a in sorted(amounts.items())) or "none")
-                     + f"; formal notice deadline {days} days.")
+        indemnity = (Joined([Money(cents, currency) for currency, cents in sorted(amounts.items())], ", ") if amounts
+                     else NO_INDEMNITY)
+        if basis == CONTRACTUAL:
+            detail = nsay("Late payment: contractual rate %(rate)s %%; indemnity %(indemnity)s; formal notice "
+                          "deadline %(num)s day.", "Late payment: contractual rate %(rate)s %%; indemnity "
+                          "%(indemnity)s; formal notice deadline %(num)s days.", int(days),
+                          rate=_rate(contractual_bp), indemnity=indemnity)
+        else:
+            detail = nsay("Late payment: %(basis)s; indemnity %(indemnity)s; formal notice deadline %(num)s day.",
+                          "Late payment: %(basis)s; indemnity %(indemnity)s; formal notice deadline %(num)s days.",
+                          int(days), basis=BASES[LEGAL], indemnity=indemnity)
+        audit.record(session, actor, "settings.late_payment", detail)
     return company
 
 

@@ -20,10 +20,10 @@ from typing import Iterable, NamedTuple
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from domain import audit, clock
-from domain.i18n import _
+from domain import audit, clock, i18n
+from domain.i18n import Money, _
 from domain.i18n import lazy_gettext as _l
-from domain.i18n import lazy_pgettext, speaking
+from domain.i18n import lazy_pgettext, say
 from domain.ledger.summaries import follow_customer_changes, new_stamp
 from domain.listing import keys_and_count, like_escape
 from domain.models import (INVOICE, PROMISE_CHANNELS, PROMISE_STATUSES, CompanySettings, Contact, Customer, Entry,
@@ -36,6 +36,13 @@ PAGE_SIZE = 50
 CHUNK = 500
 SETTLED = ("kept", "partly_kept", "broken")
 IN_APP = ("app", "both")  # the user's notification preference (domain.notifications.PREFERENCES)
+
+
+# How the customer promised, inside a sentence ("… (phone) on F-1").
+CHANNEL_WORDS = {"phone": lazy_pgettext("promise channel, in a sentence", "phone"),
+                 "email": lazy_pgettext("promise channel, in a sentence", "e-mail"),
+                 "portal": lazy_pgettext("promise channel, in a sentence", "portal"),
+                 "letter": lazy_pgettext("promise channel, in a sentence", "letter")}
 
 
 class PromiseError(ValueError):
@@ -111,12 +118,11 @@ def record_promise(session: Session, actor: User, customer: Customer, entry_ids:
     for entry in entries:
         entry.promised_until = max(promise.until, entry.promised_until or promise.until)
     session.flush()
-    with speaking("en_GB"):  # the history is written once, in English
-        channel_label = str(promise.channel_label).lower()
     audit.record(session, actor, "promise.recorded",
-                 f"Promise #{promise.id}: {format_money(amount, currency)} by {promised_on:%d/%m/%Y} "
-                 f"({channel_label}) on {_numbers(entries)}; reminders wait until "
-                 f"{promise.until:%d/%m/%Y}.", customer=customer, reason=note or None)
+                 say("Promise #%(id)s: %(amount)s by %(promised_on)s (%(channel)s) on %(numbers)s; reminders wait "
+                     "until %(until)s.", id=promise.id, amount=Money(amount, currency), promised_on=promised_on,
+                     channel=CHANNEL_WORDS.get(channel, channel), numbers=_numbers(entries), until=promise.until),
+                 customer=customer, reason=note or None)
     return promise
 
 
@@ -131,8 +137,9 @@ def cancel_promise(session: Session, actor: User, promise: Promise, reason: str)
     promise.status, promise.cancelled_reason, promise.settled_on = "cancelled", reason[:500], clock.today()
     session.flush()
     _forget(session, Entry, _release_all(session, [promise.id]))
-    audit.record(session, actor, "promise.cancelled", f"Promise #{promise.id} cancelled; reminders resume for "
-                 f"{_numbers(promise.entries)}.", customer=promise.customer, reason=reason)
+    audit.record(session, actor, "promise.cancelled",
+                 say("Promise #%(id)s cancelled; reminders resume for %(numbers)s.", id=promise.id,
+                     numbers=_numbers(promise.entries)), customer=promise.customer, reason=reason)
 
 
 def _open_sums(session: Session, customer_ids: list[int] | None):
@@ -191,15 +198,20 @@ def evaluate(session: Session, today: date | None = None, customer_ids: Iterable
     events, notes = [], []
     for promise_id, customer_id, currency, amount, promised_on, recorded_by, name, notifications in rows:
         status, paid = decided[promise_id]
-        money = format_money(paid, currency)
-        detail = {"kept": f"Promise #{promise_id} kept: {money} paid",
-                  "partly_kept": f"Promise #{promise_id} partly kept: {money} of {format_money(amount, currency)} "
-                                 f"paid by {promised_on:%d/%m/%Y}; reminders resume for the rest",
-                  "broken": f"Promise #{promise_id} broken: nothing paid by {promised_on:%d/%m/%Y}; "
-                            "reminders resume"}[status]
+        if status == "kept":
+            detail = say("Promise #%(id)s kept: %(paid)s paid", id=promise_id, paid=Money(paid, currency))
+        elif status == "partly_kept":
+            detail = say("Promise #%(id)s partly kept: %(paid)s of %(amount)s paid by %(promised_on)s; reminders "
+                         "resume for the rest", id=promise_id, paid=Money(paid, currency),
+                         amount=Money(amount, currency), promised_on=promised_on)
+        else:
+            detail = say("Promise #%(id)s broken: nothing paid by %(promised_on)s; reminders resume", id=promise_id,
+                         promised_on=promised_on)
         events.append({"action": f"promise.{status}", "detail": detail, "customer_id": customer_id})
         if status == "broken" and recorded_by is not None and notifications in IN_APP:
-            notes.append({"user_id": recorded_by, "customer_id": customer_id, "text": f"{name}: {detail}."[:500],
+            # Written in bulk, without the model's attribute: the English text and the Said beside it.
+            text, stored = i18n.kept(say("%(customer)s: %(what)s.", customer=name, what=detail))
+            notes.append({"user_id": recorded_by, "customer_id": customer_id, "text": text[:500], "text_i18n": stored,
                           "created_at": clock.now(), "read_at": None, "export_id": None, "bulk_run_id": None})
     audit.record_many(session, events)
     if notes:

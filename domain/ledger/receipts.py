@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from domain import audit, clock, i18n
-from domain.i18n import _, speaking
+from domain.i18n import Money, Said, _, lazy_pgettext, say
 from domain.ledger.payments import PaymentError, record_payment, set_open_amount
 from domain.models import INVOICE, PAYMENT_METHODS, Customer, Entry, Payment, Receipt, User
 from domain.money import format_money
@@ -126,8 +126,7 @@ def record(session: Session, actor: User, customer: Customer, form: ReceiptForm)
     # The payments' own reference: what the user wrote, or the receipt's number when they wrote none
     # (a second payment without reference on the same invoice is not a duplicate import).
     payment_reference = reference or f"receipt {receipt.id}"
-    with speaking("en_GB"):  # the history is written once, in English
-        how = _how(form.amount_cents, currency, form.method, reference, form.received_on)
+    how = _how(form.amount_cents, currency, form.method, reference, form.received_on)
     for entry_id, cents in sorted(parts.items(), key=lambda item: (entries[item[0]].due_date, item[0])):
         entry = entries[entry_id]
         before = entry.open_cents
@@ -140,15 +139,25 @@ def record(session: Session, actor: User, customer: Customer, form: ReceiptForm)
                                  reference=repr(reference), number=entry.number))
         result.payment.receipt = receipt
         audit.record(session, actor, "payment.recorded",
-                     f"Payment recorded: {_money(cents, currency)} of {how}. Open amount "
-                     f"{_money(before, currency)} → {_money(entry.open_cents, currency)}.", entry=entry)
+                     say("Payment recorded: %(part)s of %(receipt)s. Open amount %(before)s → %(after)s.",
+                         part=Money(cents, currency), receipt=how, before=Money(before, currency),
+                         after=Money(entry.open_cents, currency)), entry=entry)
     return receipt
 
 
-def _how(cents: int, currency: str, method: str, reference: str, received_on: date) -> str:
+# How a receipt was paid, inside a history line: "by cheque", "en espèces" (the preposition varies).
+PAID_BY = {"transfer": lazy_pgettext("paid", "by transfer"), "cheque": lazy_pgettext("paid", "by cheque"),
+           "card": lazy_pgettext("paid", "by card"), "direct_debit": lazy_pgettext("paid", "by direct debit"),
+           "cash": lazy_pgettext("paid", "by cash")}
+
+
+def _how(cents: int, currency: str, method: str, reference: str, received_on: date) -> Said:
     """"€1,500.00 by cheque 1234 received 01/12/2026": a receipt, in the history."""
-    return (f"{_money(cents, currency)} by {PAYMENT_METHODS.get(method, method).lower()}"
-            f"{f' {reference}' if reference else ''} received {received_on:%d/%m/%Y}")
+    if reference:
+        return say("%(amount)s %(paid_by)s %(reference)s received %(received)s", amount=Money(cents, currency),
+                   paid_by=PAID_BY.get(method, method), reference=reference, received=received_on)
+    return say("%(amount)s %(paid_by)s received %(received)s", amount=Money(cents, currency),
+               paid_by=PAID_BY.get(method, method), received=received_on)
 
 
 def reverse(session: Session, actor: User, receipt: Receipt, reason: str) -> None:
@@ -160,8 +169,7 @@ def reverse(session: Session, actor: User, receipt: Receipt, reason: str) -> Non
     if receipt.reversed_at is not None:
         raise ReceiptError(_("This payment was already reversed."))
     now = clock.now()
-    with speaking("en_GB"):  # the history is written once, in English
-        how = _how(receipt.amount_cents, receipt.currency, receipt.method, receipt.reference, receipt.received_on)
+    how = _how(receipt.amount_cents, receipt.currency, receipt.method, receipt.reference, receipt.received_on)
     for payment in receipt.payments:
         if payment.reversed_at is not None:
             continue
@@ -170,8 +178,9 @@ def reverse(session: Session, actor: User, receipt: Receipt, reason: str) -> Non
         set_open_amount(entry, entry.open_cents + payment.amount_cents)
         payment.reversed_at = now
         audit.record(session, actor, "payment.reversed",
-                     f"Payment reversed: {_money(payment.amount_cents, receipt.currency)} of {how}. Open amount "
-                     f"{_money(before, receipt.currency)} → {_money(entry.open_cents, receipt.currency)}.",
+                     say("Payment reversed: %(part)s of %(receipt)s. Open amount %(before)s → %(after)s.",
+                         part=Money(payment.amount_cents, receipt.currency), receipt=how,
+                         before=Money(before, receipt.currency), after=Money(entry.open_cents, receipt.currency)),
                      entry=entry, reason=reason)
     receipt.reversed_at, receipt.reversed_by_id, receipt.reversal_reason = now, actor.id, reason[:500]
 

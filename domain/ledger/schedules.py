@@ -23,8 +23,8 @@ from typing import Iterable, NamedTuple
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from domain import audit, clock
-from domain.i18n import _
+from domain import audit, clock, i18n
+from domain.i18n import Money, _, nsay, say
 from domain.ledger.summaries import follow_customer_changes, new_stamp
 from domain.listing import keys_and_count, like_escape
 from domain.models import (INVOICE, SCHEDULE_FREQUENCIES, SCHEDULE_STATUSES, CompanySettings, Customer, Entry,
@@ -141,9 +141,13 @@ def create_schedule(session: Session, actor: User, customer: Customer, entry_ids
         entry.scheduled = True
     session.flush()
     audit.record(session, actor, "schedule.created",
-                 f"Payment schedule #{schedule.id}: {format_money(total, currency)} in {len(dates)} instalments from "
-                 f"{dates[0]:%d/%m/%Y} to {dates[-1]:%d/%m/%Y} on {', '.join(e.number for e in entries)}; reminders "
-                 "follow the instalments.", customer=customer, reason=schedule.note or None)
+                 nsay("Payment schedule #%(id)s: %(amount)s in %(num)s instalment from %(first)s to %(last)s on "
+                      "%(numbers)s; reminders follow the instalments.",
+                      "Payment schedule #%(id)s: %(amount)s in %(num)s instalments from %(first)s to %(last)s on "
+                      "%(numbers)s; reminders follow the instalments.", len(dates), id=schedule.id,
+                      amount=Money(total, currency), first=dates[0], last=dates[-1],
+                      numbers=", ".join(e.number for e in entries)),
+                 customer=customer, reason=schedule.note or None)
     return schedule
 
 
@@ -156,8 +160,10 @@ def cancel_schedule(session: Session, actor: User, schedule: PaymentSchedule, re
         raise ScheduleError(_("Say why the schedule is cancelled."))
     schedule.status, schedule.cancelled_reason, schedule.settled_on = "cancelled", reason[:500], clock.today()
     _hold(schedule)
-    audit.record(session, actor, "schedule.cancelled", f"Payment schedule #{schedule.id} cancelled; the invoices go "
-                 "back to their own due dates.", customer=schedule.customer, reason=reason)
+    audit.record(session, actor, "schedule.cancelled",
+                 say("Payment schedule #%(id)s cancelled; the invoices go back to their own due dates.",
+                     id=schedule.id),
+                 customer=schedule.customer, reason=reason)
 
 
 def holds_entries(status: str, has_plan: bool) -> bool:
@@ -258,9 +264,11 @@ def evaluate(session: Session, today: date | None = None, customer_ids: Iterable
             instalment_rows.append({"id": instalment_id, "paid_cents": part, "status": status})
             if "paid" in (status, before[5]) and status != before[5]:  # each instalment paid is in the history
                 events.append({"action": "schedule.instalment", "customer_id": head.customer_id, "detail": (
-                    f"Payment schedule #{schedule_id}: instalment {before[1]} paid ({format_money(part, head.currency)})"
+                    say("Payment schedule #%(id)s: instalment %(number)s paid (%(amount)s)", id=schedule_id,
+                        number=before[1], amount=Money(part, head.currency))
                     if status == "paid" else
-                    f"Payment schedule #{schedule_id}: instalment {before[1]} no longer paid (a payment was reversed)")})
+                    say("Payment schedule #%(id)s: instalment %(number)s no longer paid (a payment was reversed)",
+                        id=schedule_id, number=before[1]))})
         if paid >= head.total_cents:
             status, settled_on = "completed", today
         elif len(late) >= head.broken_after:
@@ -295,19 +303,27 @@ def _forget(session: Session, model, ids: set[int]) -> None:
 
 
 def _tell(head, status: str, paid: int, first_late: int, events: list, notes: list) -> None:
-    money = format_money(paid, head.currency)
-    detail = {"completed": f"Payment schedule #{head.id} completed: {money} paid",
-              "running": f"Payment schedule #{head.id} caught up: the instalments pace the invoices again",
-              "late": f"Payment schedule #{head.id} late: instalment {first_late} was not paid in time; " + (
-                  "the follow-up plan reminds the customer of that instalment" if head.follow_up_plan_id is not None
-                  else "the customer has no follow-up plan: the invoices are reminded again until it is caught up"),
-              "broken": f"Payment schedule #{head.id} broken: {head.broken_after} instalments missed; the "
-                        "invoices go back to their own due dates"}[status]
+    if status == "completed":
+        detail = say("Payment schedule #%(id)s completed: %(paid)s paid", id=head.id, paid=Money(paid, head.currency))
+    elif status == "running":
+        detail = say("Payment schedule #%(id)s caught up: the instalments pace the invoices again", id=head.id)
+    elif status == "late" and head.follow_up_plan_id is not None:
+        detail = say("Payment schedule #%(id)s late: instalment %(number)s was not paid in time; the follow-up plan "
+                     "reminds the customer of that instalment", id=head.id, number=first_late)
+    elif status == "late":
+        detail = say("Payment schedule #%(id)s late: instalment %(number)s was not paid in time; the customer has no "
+                     "follow-up plan: the invoices are reminded again until it is caught up", id=head.id,
+                     number=first_late)
+    else:
+        detail = nsay("Payment schedule #%(id)s broken: %(num)s instalment missed; the invoices go back to their own "
+                      "due dates", "Payment schedule #%(id)s broken: %(num)s instalments missed; the invoices go back "
+                      "to their own due dates", head.broken_after, id=head.id)
     events.append({"action": f"schedule.{status}", "detail": detail, "customer_id": head.customer_id})
     if status in ("late", "broken") and head.created_by_id is not None and head.export_notifications in IN_APP:
-        notes.append({"user_id": head.created_by_id, "customer_id": head.customer_id,
-                      "text": f"{head.name}: {detail}."[:500], "created_at": clock.now(), "read_at": None,
-                      "export_id": None, "bulk_run_id": None})
+        text, stored = i18n.kept(say("%(customer)s: %(what)s.", customer=head.name, what=detail))
+        notes.append({"user_id": head.created_by_id, "customer_id": head.customer_id, "text": text[:500],
+                      "text_i18n": stored, "created_at": clock.now(), "read_at": None, "export_id": None,
+                      "bulk_run_id": None})
 
 
 def follow_ledger_changes(session: Session, customer_ids: set[int]) -> bool:

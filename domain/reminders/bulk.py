@@ -42,11 +42,11 @@ from typing import Callable, Iterable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from domain import clock
+from domain import clock, i18n
 from domain.exports import DOUBLE_CLICK_WINDOW
-from domain.i18n import _
+from domain.i18n import Joined, Number, Said, _
 from domain.i18n import lazy_gettext as _l
-from domain.i18n import ngettext
+from domain.i18n import nsay, say, shown
 from domain.ledger import queries
 from domain.ledger.queries import Filters
 from domain.models import INVOICE, BulkRun, Customer, Entry, OutboxMessage, User
@@ -139,7 +139,13 @@ class DunningReport:
 
     @property
     def summary(self) -> str:
-        return f"sent {self.sent} · skipped {self.skipped} · failed {self.failed}"
+        """The counts, in the reader's language."""
+        return str(self.summary_said)
+
+    @property
+    def summary_said(self) -> Said:
+        return say("sent %(sent)s · skipped %(skipped)s · failed %(failed)s", sent=Number(self.sent),
+                   skipped=Number(self.skipped), failed=Number(self.failed))
 
 
 # make_letter(customer, entries, content, name) → (storage name under the document directory, file name)
@@ -170,7 +176,7 @@ def request_run(session: Session, user: User, params: dict) -> tuple[BulkRun, bo
         .order_by(BulkRun.id.desc()))
     if recent is not None:
         return recent, False
-    run = BulkRun(user_id=user.id, params=encoded, status="queued")
+    run = BulkRun(user_id=user.id, params=encoded, status="queued", locale=i18n.current_locale())
     session.add(run)
     session.flush()
     return run, True
@@ -227,8 +233,13 @@ def _excluded_reason(entries: list[Entry], today: date) -> str:
 
 def skip_category(reason) -> str:
     """The category a skip reason is counted under (text, in the reader's language)."""
+    return str(skip_label(reason))
+
+
+def skip_label(reason):
+    """The category a skip reason is counted under, as a lazy label (for a kept sentence)."""
     category = next((category for known, category in SKIP_CATEGORIES if reason is known), None)
-    return str(category if category is not None else _l("stopped, disputed, promised or in collection"))
+    return category if category is not None else _l("stopped, disputed, promised or in collection")
 
 
 def decide(customer: Customer, overdue: list[Entry], today: date, unsettled_level: int | None = None) -> DunningDecision:
@@ -347,11 +358,14 @@ def plan(session: Session, run: BulkRun, actor: User, *, today: date, mail_serve
     levels: dict[str, int] = {}
     wordings: dict[str, int] = {}
     skipped: dict[str, int] = {}
+    labels: dict[str, object] = {}  # category text → its lazy label, for the summary kept in every language
     for decision in decisions:
         if decision.outcome == SEND:
             levels[str(decision.level)] = levels.get(str(decision.level), 0) + 1
         else:
-            category = skip_category(decision.reason)
+            label = skip_label(decision.reason)
+            category = str(label)
+            labels[category] = label
             skipped[category] = skipped.get(category, 0) + 1
     languages: dict[int, str] = {}
     for start in range(0, len(sending), CHUNK):
@@ -372,8 +386,11 @@ def plan(session: Session, run: BulkRun, actor: User, *, today: date, mail_serve
                        "level": first.level, "subject": message.subject, "body": message.body}
         except reminders.ReminderError as error:
             problem = problem or str(error)
+    # The job writes the plan in its own language: the summary is kept as a Said, read in the reader's
+    # (summary_of); "summary" keeps the text as written for what reads the JSON alone.
+    summary = plan_said(len(sending), levels, [(labels[category], n) for category, n in skipped.items()])
     return {"planned_at": clock.now().isoformat(), "send": len(sending), "levels": levels,
-            "summary": plan_text(len(sending), levels, skipped),
+            "summary": str(summary), "summary_i18n": summary.dumps(),
             "skipped": sum(skipped.values()), "skip_reasons": skipped, "templates": wordings,
             "letter": wants_letter(run), "preview": preview, "problem": problem,
             "customers": [d.customer_id for d in sending],
@@ -382,20 +399,26 @@ def plan(session: Session, run: BulkRun, actor: User, *, today: date, mail_serve
                         "" if d.outcome == SEND else skip_category(d.reason)] for d in decisions[:PLAN_LISTED]]}
 
 
-def plan_text(send: int, levels: dict[str, int], skipped: dict[str, int]) -> str:
-    """"Send 37 reminders (12 R1, 20 R2, 5 R3) — 8 customers skipped (reminders stopped 5, no e-mail 3)"."""
-    text = _("Nothing to send")
+def plan_said(send: int, levels: dict[str, int], skipped: list[tuple]) -> Said:
+    """"Send 37 reminders (12 R1, 20 R2, 5 R3) — 8 customers skipped (reminders stopped 5, no e-mail 3)".
+    `skipped`: (category, a lazy label; how many)."""
+    text = say("Nothing to send")
     if send:
-        by_level = ", ".join(f"{levels[level]} {templates.level_name(int(level))}"
-                             for level in sorted(levels, key=int))
-        text = ngettext("Send %(num)d reminder (%(levels)s)", "Send %(num)d reminders (%(levels)s)", send,
-                        levels=by_level)
-    count = sum(skipped.values())
+        by_level = Joined([say("%(count)s %(level)s", count=Number(levels[level]),
+                               level=templates.level_said(int(level))) for level in sorted(levels, key=int)], ", ")
+        text = nsay("Send %(num)s reminder (%(levels)s)", "Send %(num)s reminders (%(levels)s)", send, levels=by_level)
+    count = sum(n for _category, n in skipped)
     if count:
-        why = ", ".join(f"{reason} {n}" for reason, n in sorted(skipped.items(), key=lambda item: (-item[1], item[0])))
-        text = ngettext("%(text)s — %(num)d customer skipped (%(why)s)", "%(text)s — %(num)d customers skipped (%(why)s)",
-                        count, text=text, why=why)
+        why = Joined([say("%(category)s %(count)s", category=category, count=Number(n))
+                      for category, n in sorted(skipped, key=lambda item: (-item[1], str(item[0])))], ", ")
+        text = nsay("%(text)s — %(num)s customer skipped (%(why)s)", "%(text)s — %(num)s customers skipped (%(why)s)",
+                    count, text=text, why=why)
     return text
+
+
+def summary_of(plan: dict) -> str | None:
+    """The plan's summary in the reader's language (a plan from before: as it was written)."""
+    return shown(plan.get("summary"), plan.get("summary_i18n"))
 
 
 class PlanError(ValueError):
@@ -421,13 +444,14 @@ def confirm(session: Session, run: BulkRun, actor: User) -> None:
     from domain import audit
 
     audit.record(session, actor, "bulk_dunning.confirmed",
-                 f"Bulk reminders confirmed: {found['send']} to send, {found.get('skipped', 0)} skipped.")
+                 say("Bulk reminders confirmed: %(send)s to send, %(skipped)s skipped.", send=Number(found["send"]),
+                     skipped=Number(found.get("skipped", 0))))
 
 
 def cancel(run: BulkRun) -> None:
     if run.status != "planned":
         raise PlanError(_("These reminders are not waiting for a confirmation any more."))
-    run.status, run.message, run.finished_at = "cancelled", "Cancelled: nothing was sent.", clock.now()
+    run.status, run.shown_message, run.finished_at = "cancelled", say("Cancelled: nothing was sent."), clock.now()
 
 
 def retry(run: BulkRun) -> bool:
@@ -453,13 +477,15 @@ def mark_done(run: BulkRun, filename: str, report: DunningReport) -> None:
     """The run sent what it could: the report's name, its counts beside the plan (a retried run
     sends to the planned customers only)."""
     run.status, run.progress, run.filename, run.finished_at = "done", 100, filename, clock.now()
-    run.message = report.summary
+    run.shown_message = report.summary_said
     run.result = json.dumps({**plan_of(run),
                              "outcome": {"sent": report.sent, "skipped": report.skipped, "failed": report.failed}})
 
 
-def mark_failed(run: BulkRun, reason: str) -> None:
-    run.status, run.message, run.finished_at = "failed", reason[:500], clock.now()
+def mark_failed(run: BulkRun, reason) -> None:
+    """`reason`: a Said (read in each reader's language) or a text kept as written."""
+    run.status, run.finished_at = "failed", clock.now()
+    run.shown_message = reason[:500] if isinstance(reason, str) else reason
 
 
 def _line(decision: DunningDecision, outcome: str, reason) -> DunningLine:

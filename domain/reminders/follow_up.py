@@ -48,9 +48,9 @@ from sqlalchemy import (Date, DateTime, Integer, String, Text, and_, exists, fun
 from sqlalchemy.orm import Session, selectinload
 
 from domain import audit, clock
-from domain.i18n import _
+from domain.i18n import Number, Said, _
 from domain.i18n import lazy_gettext as _l
-from domain.i18n import lazy_pgettext, ngettext
+from domain.i18n import lazy_pgettext, ngettext, nsay, say
 from domain.models import (FOLLOW_UP_CHANNELS, INVOICE, MAX_LEVEL, MESSAGE_KINDS, AuditEvent, Customer, Entry,
                            FollowUpPlan, FollowUpStep, OutboxEntry, OutboxMessage, User)
 from domain.reminders import instalments, notices, outbox
@@ -66,7 +66,12 @@ STATUS_WORDS = {"queued": lazy_pgettext("follow-up run", "queued"),
                 "letter": lazy_pgettext("follow-up run", "letter"), "task": lazy_pgettext("follow-up run", "task"),
                 "would send": lazy_pgettext("follow-up run", "would send"),
                 "skipped": lazy_pgettext("follow-up run", "skipped")}
-NOTICE_TASK = "Formal notice letter to post"
+# The channel inside a sentence ("+30 days, e-mail, R2"): lower case where the language wants it.
+CHANNEL_WORDS = {"email": lazy_pgettext("follow-up step, in a sentence", "e-mail"),
+                 "letter": lazy_pgettext("follow-up step, in a sentence", "letter"),
+                 "task": lazy_pgettext("follow-up step, in a sentence", "phone call task"),
+                 "notice": lazy_pgettext("follow-up step, in a sentence",
+                                         "formal notice (interest and indemnity claimed)")}
 MAX_OFFSET_DAYS = 3650
 TASK_ACTION = "follow_up.task"
 
@@ -105,7 +110,7 @@ def create_plan(session: Session, actor: User | None, name: str | None) -> Follo
     plan = FollowUpPlan(name=name)
     session.add(plan)
     session.flush()
-    audit.record(session, actor, "follow_up.plan", f"Follow-up plan {name!r} created")
+    audit.record(session, actor, "follow_up.plan", say("Follow-up plan %(name)s created", name=repr(name)))
     return plan
 
 
@@ -114,7 +119,8 @@ def rename_plan(session: Session, actor: User | None, plan: FollowUpPlan, name: 
     if session.scalar(select(FollowUpPlan.id).where(FollowUpPlan.name == name, FollowUpPlan.id != plan.id)):
         raise FollowUpError(_("There is already a plan named %(name)s.", name=repr(name)))
     if name != plan.name:
-        audit.record(session, actor, "follow_up.plan", f"Follow-up plan {plan.name!r} renamed {name!r}")
+        audit.record(session, actor, "follow_up.plan",
+                     say("Follow-up plan %(name)s renamed %(new)s", name=repr(plan.name), new=repr(name)))
         plan.name = name
 
 
@@ -181,9 +187,8 @@ def add_step(session: Session, actor: User | None, plan: FollowUpPlan, offset_da
     step = FollowUpStep(offset_days=offset, channel=channel, level=level, template_level=template_level)
     plan.steps.append(step)
     session.flush()
-    with audit.english():
-        audit.record(session, actor, "follow_up.step",
-                     f"Step {describe_step(step)} added to follow-up plan {plan.name!r}")
+    audit.record(session, actor, "follow_up.step", say("Step %(step)s added to follow-up plan %(name)s",
+                                                       step=step_said(step), name=repr(plan.name)))
     return step
 
 
@@ -194,22 +199,20 @@ def set_step_template(session: Session, actor: User | None, step: FollowUpStep,
     template_level = check_template(step.channel, step.level, template_level)
     if step.template_level == template_level:
         return False
-    with audit.english():
-        before = describe_template(step)
+    before = template_said(step)
     step.template_level = template_level
     session.flush()
-    with audit.english():
-        audit.record(session, actor, "follow_up.step",
-                     f"Step {step.offset_days:+d} days of follow-up plan {step.plan.name!r}: {before} replaced by "
-                     f"{describe_template(step)}")
+    offset = format(step.offset_days, "+d")
+    audit.record(session, actor, "follow_up.step",
+                 say("Step %(offset)s days of follow-up plan %(name)s: %(before)s replaced by %(after)s",
+                     offset=offset, name=repr(step.plan.name), before=before, after=template_said(step)))
     return True
 
 
 def remove_step(session: Session, actor: User | None, step: FollowUpStep) -> None:
     plan = step.plan
-    with audit.english():
-        audit.record(session, actor, "follow_up.step",
-                     f"Step {describe_step(step)} removed from follow-up plan {plan.name!r}")
+    audit.record(session, actor, "follow_up.step", say("Step %(step)s removed from follow-up plan %(name)s",
+                                                       step=step_said(step), name=repr(plan.name)))
     plan.steps.remove(step)
     session.flush()
 
@@ -221,16 +224,20 @@ def delete_plan(session: Session, actor: User | None, plan: FollowUpPlan) -> int
     were unassigned."""
     name, steps = plan.name, len(plan.steps)
     actor_id = actor.id if actor is not None else None
-    detail = f"Follow-up plan {name!r} removed: the plan was deleted"
+    detail = say("Follow-up plan %(name)s removed: the plan was deleted", name=repr(name))
     # One history event per customer, written in one statement (a plan may cover thousands).
-    assigned = select(literal(actor_id, Integer), literal("follow_up.assign", String), literal(detail, Text),
-                      Customer.id, literal(clock.now(), DateTime)).where(Customer.follow_up_plan_id == plan.id)
-    session.execute(insert(AuditEvent).from_select(["actor_id", "action", "detail", "customer_id", "at"], assigned))
+    assigned = select(literal(actor_id, Integer), literal("follow_up.assign", String), literal(detail.english(), Text),
+                      literal(detail.dumps(), Text), Customer.id, literal(clock.now(), DateTime)
+                      ).where(Customer.follow_up_plan_id == plan.id)
+    session.execute(insert(AuditEvent).from_select(["actor_id", "action", "detail", "detail_i18n", "customer_id", "at"],
+                                                   assigned))
     unassigned = session.execute(update(Customer).where(Customer.follow_up_plan_id == plan.id)
                                  .values(follow_up_plan_id=None).execution_options(synchronize_session=False)).rowcount
     audit.record(session, actor, "follow_up.plan",
-                 f"Follow-up plan {name!r} deleted with its {steps} {'step' if steps == 1 else 'steps'}; "
-                 f"{unassigned} {'customer' if unassigned == 1 else 'customers'} no longer have a plan")
+                 say("Follow-up plan %(name)s deleted with %(steps)s; %(customers)s", name=repr(name),
+                     steps=nsay("its %(num)s step", "its %(num)s steps", steps),
+                     customers=nsay("%(num)s customer no longer has a plan", "%(num)s customers no longer have a plan",
+                                    unassigned)))
     session.delete(plan)
     session.flush()
     session.expire_all()
@@ -238,22 +245,29 @@ def delete_plan(session: Session, actor: User | None, plan: FollowUpPlan) -> int
 
 
 def describe_template(step: FollowUpStep) -> str:
-    """'the R1 template', 'the template of R2' (the level's own), 'no template' (a task)."""
+    """'the R1 template', 'the template of R2' (the level's own), 'no template' (a task), in the reader's language."""
+    return str(template_said(step))
+
+
+def template_said(step: FollowUpStep) -> Said:
     if step.template is None:
-        return _("no template")
+        return say("no template")
     if step.template_level is None or step.template_level == step.level:
-        return _("the template of %(level)s", level=templates.level_name(step.level))
-    return _("the %(level)s template", level=templates.level_name(step.template_level))
+        return say("the template of %(level)s", level=templates.level_said(step.level))
+    return say("the %(level)s template", level=templates.level_said(step.template_level))
 
 
 def describe_step(step: FollowUpStep) -> str:
     """'+30 days, e-mail, R2 with the R1 template', in the reader's language."""
-    values = {"offset": f"{step.offset_days:+d}", "channel": CHANNEL_LABELS[step.channel].lower(),
-              "level": templates.level_name(step.level)}
+    return str(step_said(step))
+
+
+def step_said(step: FollowUpStep) -> Said:
+    values = {"offset": f"{step.offset_days:+d}", "channel": CHANNEL_WORDS[step.channel],
+              "level": templates.level_said(step.level)}
     if step.template is not None and step.template != step.level:
-        return _("%(offset)s days, %(channel)s, %(level)s with %(template)s", template=describe_template(step),
-                 **values)
-    return _("%(offset)s days, %(channel)s, %(level)s", **values)
+        return say("%(offset)s days, %(channel)s, %(level)s with %(template)s", template=template_said(step), **values)
+    return say("%(offset)s days, %(channel)s, %(level)s", **values)
 
 
 # --- Assigning plans and the per-entry switch ---------------------------------------------------
@@ -266,7 +280,8 @@ def assign(session: Session, actor: User | None, plan: FollowUpPlan | None, cust
         return False
     customer.follow_up_plan_id = new_id
     audit.record(session, actor, "follow_up.assign",
-                 f"Follow-up plan {plan.name!r} assigned" if plan else "Follow-up plan removed", customer=customer)
+                 say("Follow-up plan %(name)s assigned", name=repr(plan.name)) if plan
+                 else say("Follow-up plan removed"), customer=customer)
     return True
 
 
@@ -305,9 +320,20 @@ def assign_matching(session: Session, actor: User | None, plan: FollowUpPlan | N
                                                                 Customer.follow_up_plan_id != new_id)
                                                      if new_id is not None else Customer.follow_up_plan_id.is_not(None))
                               .values(follow_up_plan_id=new_id).execution_options(synchronize_session=False)).rowcount
-    what = f"Follow-up plan {plan.name!r} assigned" if plan else "Follow-up plan removed"
-    scope = f"customers matching {text.strip()!r}" if (text or "").strip() else "all customers"
-    audit.record(session, actor, "follow_up.assign", f"{what} for {changed} {scope}")
+    text = (text or "").strip()
+    if plan and text:
+        detail = nsay("Follow-up plan %(name)s assigned for %(num)s customer matching %(text)s",
+                      "Follow-up plan %(name)s assigned for %(num)s customers matching %(text)s", changed,
+                      name=repr(plan.name), text=repr(text))
+    elif plan:
+        detail = say("Follow-up plan %(name)s assigned for all customers (%(num)s changed)", name=repr(plan.name),
+                     num=Number(changed))
+    elif text:
+        detail = nsay("Follow-up plan removed for %(num)s customer matching %(text)s",
+                      "Follow-up plan removed for %(num)s customers matching %(text)s", changed, text=repr(text))
+    else:
+        detail = say("Follow-up plan removed for all customers (%(num)s changed)", num=Number(changed))
+    audit.record(session, actor, "follow_up.assign", detail)
     session.expire_all()
     return changed
 
@@ -318,7 +344,8 @@ def set_enabled(session: Session, actor: User | None, entry: Entry, enabled: boo
         return False
     entry.follow_up_enabled = enabled
     audit.record(session, actor, "follow_up.switch",
-                 f"Follow-up plan {'enabled' if enabled else 'disabled'} for {entry.number}", entry=entry)
+                 say("Follow-up plan enabled for %(number)s", number=entry.number) if enabled
+                 else say("Follow-up plan disabled for %(number)s", number=entry.number), entry=entry)
     return True
 
 
@@ -570,12 +597,11 @@ def _send(session: Session, customer: Customer, entries: list[Entry], decision: 
     else:
         for entry in entries:
             entry.reminder_level = max(entry.reminder_level or 0, level)
-        numbers = ", ".join(e.number for e in entries)
-        with audit.english():
-            audit.record(session, None, TASK_ACTION,
-                         f"Phone call to make ({templates.level_name(level)}) for {len(entries)} "
-                         f"{'entry' if len(entries) == 1 else 'entries'}: {numbers}",
-                         customer=customer, entry=entries[0] if len(entries) == 1 else None)
+        audit.record(session, None, TASK_ACTION,
+                     nsay("Phone call to make (%(level)s) for %(num)s entry: %(numbers)s",
+                          "Phone call to make (%(level)s) for %(num)s entries: %(numbers)s", len(entries),
+                          level=templates.level_said(level), numbers=", ".join(e.number for e in entries)),
+                     customer=customer, entry=entries[0] if len(entries) == 1 else None)
         session.commit()
         outcome.status = "task"
 
@@ -598,8 +624,8 @@ def _issue_notice(session: Session, customer: Customer, entries: list[Entry], de
         entry.last_reminder_on = today
     if not by_email and is_new:
         audit.record(session, None, TASK_ACTION,
-                     f"{NOTICE_TASK}: formal notice #{notice.id} (no e-mail address): download it from the account "
-                     "status and send it by registered letter", customer=customer)
+                     say("Formal notice letter to post: formal notice #%(id)s (no e-mail address): download it from "
+                         "the account status and send it by registered letter", id=notice.id), customer=customer)
     session.commit()
     outcome.status = ("queued" if is_new else "already queued") if by_email else "letter"
     if found.charge_problems:

@@ -15,8 +15,8 @@ from typing import Iterable
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from domain import clock
-from domain.i18n import _, pgettext
+from domain import clock, i18n
+from domain.i18n import Said, psay, say
 from domain.models import Customer, Entry, OutboxMessage
 from domain.reminders import templates
 
@@ -37,22 +37,33 @@ def reminded_recently(entry: Entry, today: date) -> bool:
 class Hold:
     """Why a reminder should not go to this customer now, in the user's words. `overridable`:
     a person may still send it ("Send anyway", with a reason kept in the history); a message whose
-    outcome is unknown or that is still on its way is not overridable (it would go twice)."""
+    outcome is unknown or that is still on its way is not overridable (it would go twice). `said`: the
+    sentence kept (a message's last error, a history line), read in each reader's language."""
 
-    text: str
+    said: Said
     overridable: bool = True
 
+    @property
+    def text(self) -> str:
+        """In the reader's language, now."""
+        return str(self.said)
 
-def _stop_text(subject: str, target, today: date) -> str:
-    reason, until = target.stop_reason, target.stop_until.isoformat() if target.stop_until is not None else None
+
+def _stop_text(subject, target, today: date) -> Said:
+    reason, until = i18n.as_kept(target.stop_reason, target.stop_reason_i18n), target.stop_until
     if reason and until:
-        return _("Reminders are stopped for %(subject)s: %(reason)s, until %(until)s.", subject=subject, reason=reason,
-                 until=until)
+        return say("Reminders are stopped for %(subject)s: %(reason)s, until %(until)s.", subject=subject,
+                   reason=reason, until=until)
     if reason:
-        return _("Reminders are stopped for %(subject)s: %(reason)s.", subject=subject, reason=reason)
+        return say("Reminders are stopped for %(subject)s: %(reason)s.", subject=subject, reason=reason)
     if until:
-        return _("Reminders are stopped for %(subject)s, until %(until)s.", subject=subject, until=until)
-    return _("Reminders are stopped for %(subject)s.", subject=subject)
+        return say("Reminders are stopped for %(subject)s, until %(until)s.", subject=subject, until=until)
+    return say("Reminders are stopped for %(subject)s.", subject=subject)
+
+
+def _dispute_reason(entry: Entry):
+    """The reason an entry is disputed as kept: its Said (read in the reader's language), or what a person typed."""
+    return i18n.as_kept(entry.dispute_reason, entry.dispute_reason_i18n)
 
 
 def holds(session: Session, customer: Customer, entries: Iterable[Entry], today: date | None = None,
@@ -66,51 +77,55 @@ def holds(session: Session, customer: Customer, entries: Iterable[Entry], today:
     reminder = kind == "reminder"
     found = []
     if customer.reminders_stopped_on(today):
-        found.append(Hold(_stop_text(pgettext("reminders are stopped for…", "this customer"), customer, today)))
+        found.append(Hold(_stop_text(psay("reminders are stopped for…", "this customer"), customer, today)))
     for entry in entries:
         if entry.reminders_stopped_on(today):
             found.append(Hold(_stop_text(entry.number, entry, today)))
         if entry.disputed:
-            found.append(Hold(_("%(number)s is disputed: %(reason)s.", number=entry.number, reason=entry.dispute_reason)
-                              if entry.dispute_reason else _("%(number)s is disputed.", number=entry.number)))
+            found.append(Hold(say("%(number)s is disputed: %(reason)s.", number=entry.number,
+                                  reason=_dispute_reason(entry))
+                              if entry.dispute_reason else say("%(number)s is disputed.", number=entry.number)))
         if entry.scheduled and reminder:
-            found.append(Hold(_("%(number)s is under a payment schedule: reminders follow its instalments.",
+            found.append(Hold(say("%(number)s is under a payment schedule: reminders follow its instalments.",
                                 number=entry.number)))
         if entry.promised_on_hold(today):
-            found.append(Hold(_("%(number)s is under a promise to pay: reminders resume after %(day)s.",
-                                number=entry.number, day=entry.promised_until.isoformat())))
+            found.append(Hold(say("%(number)s is under a promise to pay: reminders resume after %(day)s.",
+                                  number=entry.number, day=entry.promised_until)))
         if reminder and reminded_recently(entry, today):
-            reached = templates.level_name(entry.reminder_level)  # not `level`: the level asked for, below
+            reached = templates.level_said(entry.reminder_level)  # not `level`: the level asked for, below
             if entry.last_reminder_on == today:
-                text = _("%(number)s was reminded today (now at %(level)s), less than %(days)s days ago.",
-                         number=entry.number, level=reached, days=REMINDER_GAP_DAYS)
+                text = say("%(number)s was reminded today (now at %(level)s), less than %(days)s days ago.",
+                           number=entry.number, level=reached, days=REMINDER_GAP_DAYS)
             else:
-                text = _("%(number)s was reminded on %(day)s (now at %(level)s), less than %(days)s days ago.",
-                         number=entry.number, day=entry.last_reminder_on.isoformat(), level=reached,
-                         days=REMINDER_GAP_DAYS)
+                text = say("%(number)s was reminded on %(day)s (now at %(level)s), less than %(days)s days ago.",
+                           number=entry.number, day=entry.last_reminder_on, level=reached, days=REMINDER_GAP_DAYS)
             found.append(Hold(text))
         if entry.in_collection:
-            found.append(Hold(_("%(number)s is in collection (case #%(case)s).", number=entry.number,
-                                case=entry.collection_case_id) if entry.collection_case_id
-                              else _("%(number)s is in collection.", number=entry.number)))
+            found.append(Hold(say("%(number)s is in collection (case #%(case)s).", number=entry.number,
+                                  case=entry.collection_case_id) if entry.collection_case_id
+                              else say("%(number)s is in collection.", number=entry.number)))
     if level is not None:
         pending = unsettled_message(session, customer.id, level)
         if pending is not None:
-            found.append(Hold(pending_text(pending), overridable=False))
+            found.append(Hold(pending_said(pending), overridable=False))
     return found
 
 
 def pending_text(message) -> str:
-    """Why a message still on its way (or of unknown outcome) blocks another one."""
-    level = templates.level_name(message.level)
+    """Why a message still on its way (or of unknown outcome) blocks another one, in the reader's language."""
+    return str(pending_said(message))
+
+
+def pending_said(message) -> Said:
+    level = templates.level_said(message.level)
     if is_unknown(message):
-        return _("The %(level)s e-mail of %(at)s to this customer has an unknown outcome — check your sent mail, "
-                 "then mark it on Deliveries as sent or not sent.", level=level,
-                 at=format(message.attempted_at, "%Y-%m-%d %H:%M"))
+        return say("The %(level)s e-mail of %(at)s to this customer has an unknown outcome — check your sent mail, "
+                   "then mark it on Deliveries as sent or not sent.", level=level,
+                   at=format(message.attempted_at, "%Y-%m-%d %H:%M"))
     if message.status == "sending":
-        return _("The %(level)s e-mail to this customer is being sent right now: wait for its outcome.", level=level)
-    return _("The %(level)s e-mail to this customer is still waiting to be delivered (see Deliveries): another "
-             "one at this level or below would remind them twice.", level=level)
+        return say("The %(level)s e-mail to this customer is being sent right now: wait for its outcome.", level=level)
+    return say("The %(level)s e-mail to this customer is still waiting to be delivered (see Deliveries): another "
+               "one at this level or below would remind them twice.", level=level)
 
 
 def is_unknown(message: OutboxMessage, now: datetime | None = None) -> bool:

@@ -35,15 +35,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from domain import audit, clock
-from domain.i18n import _
+from domain.i18n import Money, _, say
 from domain.models import Customer, Entry, FollowUpStep, Instalment, OutboxMessage, PaymentSchedule, ScheduleEntry, User
-from domain.money import format_money
 from domain.reminders import outbox, templates
 from domain.reminders.default_templates import SCHEDULE_DEFAULTS
 from domain.reminders.holds import holds
 
 TASK_ACTION = "follow_up.task"
-CHANNEL_TASKS = {"letter": "Letter to send", "task": "Phone call to make"}
 
 
 def _cents(cents: int) -> Decimal:
@@ -238,12 +236,13 @@ def run(session: Session, today: date | None = None, *, company=None, dry_run: b
                     enqueue(queued)
             else:
                 instalment.reminded_offset = decision.offset_days
-                with audit.english():
-                    audit.record(session, None, TASK_ACTION,
-                                 f"Payment schedule #{schedule.id}: {CHANNEL_TASKS[decision.channel]} "
-                                 f"({templates.level_name(decision.level)}) for instalment {instalment.number}, due on "
-                                 f"{instalment.due_on:%d/%m/%Y}, {format_money(left, schedule.currency)} unpaid",
-                                 customer=customer)
+                values = {"id": schedule.id, "level": templates.level_said(decision.level),
+                          "number": instalment.number, "due": instalment.due_on, "left": Money(left, schedule.currency)}
+                audit.record(session, None, TASK_ACTION,
+                             say("Payment schedule #%(id)s: Letter to send (%(level)s) for instalment %(number)s, due "
+                                 "on %(due)s, %(left)s unpaid", **values) if decision.channel == "letter"
+                             else say("Payment schedule #%(id)s: Phone call to make (%(level)s) for instalment "
+                                      "%(number)s, due on %(due)s, %(left)s unpaid", **values), customer=customer)
                 session.commit()
                 outcome.status = "task"
         except (outbox.OutboxError, templates.TemplateError) as error:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, selectinload
 from domain import audit, clock
 from domain.i18n import _
 from domain.i18n import lazy_gettext as _l
-from domain.i18n import lazy_pgettext, pgettext
+from domain.i18n import lazy_pgettext, pgettext, say
 from domain.ledger import interest
 from domain.models import (CHARGE_KINDS, CHARGE_STATUSES, INVOICE, NOTICE_CHANNELS, ClaimedCharge, Customer,
                            DebtCollectionClaim, Entry, FormalNotice, FormalNoticeEntry, User)
@@ -271,12 +271,18 @@ def issue(session: Session, actor: User | None, customer: Customer, entry_ids: l
             raise NoticeError(_("These invoices' charges were claimed a moment ago by another notice: open the "
                                 "dialog again.")) from None
         return existing, False
-    numbers = ", ".join(line.entry.number for line in found.lines)
-    with audit.english():
-        audit.record(session, actor, "notice.issued",
-                     f"Formal notice #{notice.id} ({NOTICE_CHANNELS[channel].lower()}) for {numbers}: pay by "
-                     f"{deadline.isoformat()}" + (", interest and indemnity claimed." if claim else ", no charges claimed."),
-                     customer=customer)
+    values = {"id": notice.id, "numbers": ", ".join(line.entry.number for line in found.lines), "deadline": deadline}
+    if channel == "email":
+        detail = (say("Formal notice #%(id)s (e-mail) for %(numbers)s: pay by %(deadline)s, interest and indemnity "
+                      "claimed.", **values) if claim
+                  else say("Formal notice #%(id)s (e-mail) for %(numbers)s: pay by %(deadline)s, no charges claimed.",
+                           **values))
+    else:
+        detail = (say("Formal notice #%(id)s (letter) for %(numbers)s: pay by %(deadline)s, interest and indemnity "
+                      "claimed.", **values) if claim
+                  else say("Formal notice #%(id)s (letter) for %(numbers)s: pay by %(deadline)s, no charges claimed.",
+                           **values))
+    audit.record(session, actor, "notice.issued", detail, customer=customer)
     if channel == "email":
         rendered = render_email(session, notice, actor)
         message, _is_new = outbox.queue_message(
@@ -299,7 +305,8 @@ def record_registered(session: Session, actor: User, notice: FormalNotice, track
         raise NoticeError(_("The day it was posted is between the notice's date and today."))
     notice.registered_tracking, notice.registered_on = tracking, day
     audit.record(session, actor, "notice.registered",
-                 f"Formal notice #{notice.id} sent by registered letter on {day.isoformat()}, tracking {tracking}.",
+                 say("Formal notice #%(id)s sent by registered letter on %(day)s, tracking %(tracking)s.",
+                     id=notice.id, day=day, tracking=tracking),
                  customer=notice.customer)
 
 
@@ -357,11 +364,19 @@ def settle_charge(session: Session, actor: User, charge: ClaimedCharge, status: 
         raise NoticeError(_("Say why it is waived or written off."))
     charge.status, charge.reason, charge.settled_at, charge.settled_by_id = status, reason[:500] or None, clock.now(), \
         actor.id
-    with audit.english():
-        audit.record(session, actor, "notice.charge_settled",
-                     f"{CHARGE_KINDS[charge.kind]} claimed on {charge.entry.number} (formal notice #{charge.notice_id}): "
-                     f"{CHARGE_STATUSES[status].lower()}" + (f" — {reason}" if reason else "") + ".",
-                     customer=charge.entry.customer, entry=charge.entry)
+    values = {"kind": CHARGE_KINDS[charge.kind], "number": charge.entry.number, "id": charge.notice_id}
+    if status == "paid" and reason:
+        detail = say("%(kind)s claimed on %(number)s (formal notice #%(id)s): paid — %(reason)s.", reason=reason,
+                     **values)
+    elif status == "paid":
+        detail = say("%(kind)s claimed on %(number)s (formal notice #%(id)s): paid.", **values)
+    elif status == "waived":
+        detail = say("%(kind)s claimed on %(number)s (formal notice #%(id)s): waived — %(reason)s.", reason=reason,
+                     **values)
+    else:
+        detail = say("%(kind)s claimed on %(number)s (formal notice #%(id)s): written off — %(reason)s.",
+                     reason=reason, **values)
+    audit.record(session, actor, "notice.charge_settled", detail, customer=charge.entry.customer, entry=charge.entry)
 
 
 def cancel(session: Session, actor: User, notice: FormalNotice, reason: str) -> None:
@@ -381,8 +396,8 @@ def cancel(session: Session, actor: User, notice: FormalNotice, reason: str) -> 
     if message is not None and message.status in ("sending", "sent", "unknown"):
         raise NoticeError(_("Its e-mail has gone (or may have): the customer has it. Waive its charges instead."))
     if message is not None and message.status in ("queued", "failed"):
-        message.status, message.last_error, message.next_attempt_at = "cancelled", "The formal notice was cancelled.", \
-            None
+        message.status, message.next_attempt_at = "cancelled", None
+        message.shown_last_error = say("The formal notice was cancelled.")
     for claim in claims:
         session.delete(claim)
     # Its invoices leave the debt collection list: a notice withdrawn starts nothing.
@@ -391,7 +406,8 @@ def cancel(session: Session, actor: User, notice: FormalNotice, reason: str) -> 
         listed.status, listed.closed_at, listed.close_reason = "closed", clock.now(), "withdrawn"
         listed.close_note, listed.closed_by_id = reason[:500], actor.id
     notice.cancelled_at, notice.cancel_reason = clock.now(), reason[:500]
-    audit.record(session, actor, "notice.cancelled", f"Formal notice #{notice.id} cancelled — {reason}.",
+    audit.record(session, actor, "notice.cancelled",
+                 say("Formal notice #%(id)s cancelled — %(reason)s.", id=notice.id, reason=reason),
                  customer=notice.customer)
 
 

@@ -6,7 +6,7 @@
     message = claim(session, message_id)           # None: nothing to send (sent, sending, gone)
     session.commit()                               # "sending" is on disk before SMTP starts
     mailer.send(url, build_email(message))
-    mark_sent(session, message) | mark_failed(session, message, str(error))
+    mark_sent(session, message) | mark_failed(session, message, error)
 
 Statuses: queued → sending → sent | failed | unknown; failed or unknown → cancelled (a person
 said not to send it, or what it is about was stopped, disputed or put in collection meanwhile). A message is claimed (status "sending", the attempt
@@ -46,8 +46,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from domain import audit, clock
-from domain.i18n import _
+from domain import audit, clock, i18n
+from domain.i18n import Joined, Said, _, say
 from domain.models import (MESSAGE_KINDS, CompanySettings, Customer, Entry, Instalment, OutboxEntry, OutboxMessage,
                            PaymentSchedule, User)
 from domain.reminders import sending
@@ -60,7 +60,7 @@ from mail.html import email_html
 
 BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2))
 MAX_ATTEMPTS = 5
-UNKNOWN_OUTCOME = "outcome unknown — check your sent mail before resending"
+UNKNOWN_OUTCOME = say("outcome unknown — check your sent mail before resending")
 MAX_RECIPIENTS = 20
 SCHEDULE_KINDS = ("schedule_agreed", "instalment_notice", "instalment_overdue")  # messages about a payment schedule
 
@@ -176,6 +176,13 @@ def label(message: OutboxMessage) -> str:
     return str(MESSAGE_KINDS.get(message.kind, message.kind))
 
 
+def label_said(message: OutboxMessage):
+    """What the message is, in a kept sentence: its level, or what it says of a schedule (translated when read)."""
+    if message.kind == "reminder":
+        return sending.templates.level_said(message.level)
+    return MESSAGE_KINDS.get(message.kind, message.kind)
+
+
 def queued_under(session: Session, dedupe_key: str) -> OutboxMessage | None:
     """The message already queued under this key (a double click), if any."""
     return session.scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == dedupe_key))
@@ -219,24 +226,23 @@ def expire_stale_sending(session: Session, now: datetime | None = None) -> int:
     stale = list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == "sending",
                                                              OutboxMessage.attempted_at < now - STALE_SENDING)))
     for message in stale:
-        message.status, message.last_error, message.next_attempt_at = "unknown", UNKNOWN_OUTCOME, None
+        message.status, message.shown_last_error, message.next_attempt_at = "unknown", UNKNOWN_OUTCOME, None
     return len(stale)
 
 
-def hold_back(session: Session, message: OutboxMessage, today=None) -> str | None:
+def hold_back(session: Session, message: OutboxMessage, today=None) -> Said | None:
     """Called when a send starts: if the customer or a covered entry was stopped, disputed or put in
     collection since the message was queued (and nobody sent it anyway), the message is cancelled
     and the reason returned; None: it may go."""
     if message.override_reason:
         return None
-    with audit.english():  # kept as the message's last error, written once
-        found = [Hold(text) for text in [schedule_gone(session, message)] if text]
-        if message.kind != "schedule_agreed" and not found:  # the agreement: a person sends it, whatever holds
-            found = holds(session, message.customer, [c.entry for c in message.covered], today, kind=message.kind)
+    found = [Hold(text) for text in [schedule_gone(session, message)] if text]
+    if message.kind != "schedule_agreed" and not found:  # the agreement: a person sends it, whatever holds
+        found = holds(session, message.customer, [c.entry for c in message.covered], today, kind=message.kind)
     if not found:
         return None
-    reason = "Not sent: " + " ".join(h.text for h in found)
-    message.status, message.last_error, message.next_attempt_at = "cancelled", reason[:2000], None
+    reason = say("Not sent: %(holds)s", holds=Joined([h.said for h in found], " "))
+    message.status, message.shown_last_error, message.next_attempt_at = "cancelled", reason, None
     return reason
 
 
@@ -255,18 +261,23 @@ def schedule_of(session: Session, message: OutboxMessage) -> tuple[PaymentSchedu
     return None, None
 
 
-def schedule_gone(session: Session, message: OutboxMessage) -> str | None:
+def schedule_gone(session: Session, message: OutboxMessage) -> Said | None:
     """Why a message about a payment schedule no longer applies when its send starts (a retry may come
     days later): the schedule ended, the instalment was paid meanwhile."""
     if message.kind not in SCHEDULE_KINDS:
         return None
     schedule, instalment = schedule_of(session, message)
     if schedule is None:
-        return "the payment schedule no longer exists."
+        return say("the payment schedule no longer exists.")
+    if schedule.status == "completed":
+        return say("payment schedule #%(id)s is completed.", id=schedule.id)
+    if schedule.status == "broken":
+        return say("payment schedule #%(id)s is broken.", id=schedule.id)
     if not schedule.is_active:
-        return f"payment schedule #{schedule.id} is {schedule.status_label.lower()}."
+        return say("payment schedule #%(id)s is cancelled.", id=schedule.id)
     if instalment is not None and instalment.status == "paid":
-        return f"instalment {instalment.number} of payment schedule #{schedule.id} was paid meanwhile."
+        return say("instalment %(number)s of payment schedule #%(id)s was paid meanwhile.", number=instalment.number,
+                   id=schedule.id)
     return None
 
 
@@ -275,17 +286,16 @@ def resolve_unknown(session: Session, message: OutboxMessage, actor: User, was_s
     (failed, no retry by itself: Deliveries offers Retry). Either way another message may follow."""
     if not is_unknown(message):
         raise OutboxError(_("Only a message whose outcome is unknown can be marked sent or not sent."))
+    values = {"what": label_said(message), "subject": message.subject,
+              "at": f"{message.attempted_at:%Y-%m-%d %H:%M}"}
     if was_sent:
         mark_sent(session, message, now=message.attempted_at)
-        what = "was sent"
+        detail = say('The %(what)s e-mail "%(subject)s" of %(at)s, of unknown outcome, was sent.', **values)
     else:
         message.status, message.next_attempt_at = "failed", None
-        message.last_error = f"Not sent (checked by {actor.display_name})."
-        what = "was not sent"
-    with audit.english():
-        audit.record(session, actor, "outbox.resolved",
-                     f"The {label(message)} e-mail \"{message.subject}\" of "
-                     f"{message.attempted_at:%Y-%m-%d %H:%M}, of unknown outcome, {what}.", customer=message.customer)
+        message.shown_last_error = say("Not sent (checked by %(name)s).", name=actor.display_name)
+        detail = say('The %(what)s e-mail "%(subject)s" of %(at)s, of unknown outcome, was not sent.', **values)
+    audit.record(session, actor, "outbox.resolved", detail, customer=message.customer)
 
 
 def cancel(session: Session, message: OutboxMessage, actor: User) -> None:
@@ -293,11 +303,10 @@ def cancel(session: Session, message: OutboxMessage, actor: User) -> None:
     if message.status not in ("failed", "unknown") and not is_unknown(message):
         raise OutboxError(_("Only a message that failed or whose outcome is unknown can be cancelled."))
     message.status, message.next_attempt_at = "cancelled", None
-    message.last_error = f"Cancelled by {actor.display_name}: not to be sent."
-    with audit.english():
-        audit.record(session, actor, "outbox.cancelled",
-                     f"The {label(message)} e-mail \"{message.subject}\" will not be "
-                     f"sent.", customer=message.customer)
+    message.shown_last_error = say("Cancelled by %(name)s: not to be sent.", name=actor.display_name)
+    audit.record(session, actor, "outbox.cancelled",
+                 say('The %(what)s e-mail "%(subject)s" will not be sent.', what=label_said(message),
+                     subject=message.subject), customer=message.customer)
 
 
 def claim(session: Session, message_id: int, now: datetime | None = None) -> OutboxMessage | None:
@@ -341,10 +350,21 @@ def next_attempt(attempts: int, now: datetime) -> datetime | None:
     return now + BACKOFF[min(max(attempts, 1), len(BACKOFF)) - 1]
 
 
-def mark_failed(session: Session, message: OutboxMessage, error: str, now: datetime | None = None) -> None:
+def mark_failed(session: Session, message: OutboxMessage, error: str | Said | Exception | None,
+                now: datetime | None = None) -> None:
+    """`error`: why it did not go. A Said or a MailError is read in each reader's language; a plain text (a mail
+    server's answer) is kept as written."""
     now = now or clock.now()
-    message.status, message.last_error = "failed", (error or "unknown error")[:2000]
+    error = failure_said(error)
+    message.status = "failed"
+    message.shown_last_error = error[:2000] if isinstance(error, str) else error or say("unknown error")
     message.next_attempt_at = next_attempt(message.attempts or 0, now)
+
+
+def failure_said(error):
+    """Why a send failed, as a record keeps it: a MailError's sentence as a Said (its server's words kept as
+    written); anything else as it is."""
+    return i18n.said(error) or error  # a MailError's MailText becomes a Said there
 
 
 def mark_sent(session: Session, message: OutboxMessage, now: datetime | None = None):
@@ -355,13 +375,16 @@ def mark_sent(session: Session, message: OutboxMessage, now: datetime | None = N
     if message.kind != "reminder":
         message.status, message.sent_at, message.last_error, message.next_attempt_at = "sent", now, None, None
         schedule, instalment = schedule_of(session, message)
-        about = f"Payment schedule #{schedule.id}: " if schedule is not None else ""
-        if instalment is not None:
-            about += f"instalment {instalment.number}, "
-        with audit.english():
-            audit.record(session, message.created_by, "outbox.sent",
-                         f"{about}{MESSAGE_KINDS[message.kind]} e-mail sent to {message.to_addresses}: "
-                         f"\"{message.subject}\"", customer=message.customer)
+        values = {"kind": MESSAGE_KINDS[message.kind], "to": message.to_addresses, "subject": message.subject}
+        if schedule is not None and instalment is not None:
+            detail = say('Payment schedule #%(id)s: instalment %(number)s, %(kind)s e-mail sent to %(to)s: '
+                         '"%(subject)s"', id=schedule.id, number=instalment.number, **values)
+        elif schedule is not None:
+            detail = say('Payment schedule #%(id)s: %(kind)s e-mail sent to %(to)s: "%(subject)s"', id=schedule.id,
+                         **values)
+        else:
+            detail = say('%(kind)s e-mail sent to %(to)s: "%(subject)s"', **values)
+        audit.record(session, message.created_by, "outbox.sent", detail, customer=message.customer)
         return None
     covered = [(c.entry, c.open_cents) for c in sorted(message.covered, key=lambda c: (c.entry.due_date, c.entry_id))]
     recipient = ", ".join(filter(None, (message.to_addresses, message.cc_addresses)))

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain import audit, clock
-from domain.i18n import _, ngettext
+from domain.i18n import Joined, _, ngettext, nsay, say
 from domain.models import (MAX_LEVEL, Attachment, CompanySettings, Customer, Entry, ReminderActivity, ReminderEntry,
                            ReminderLetter, User)
 from domain.reminders import holds as hold_rules
@@ -54,10 +54,6 @@ class InvoiceFile:
     path: Path
     filename: str
     content_type: str = "application/pdf"
-
-
-def _plural(count: int) -> str:
-    return "entry" if count == 1 else "entries"
 
 
 def selected_entries(session: Session, customer: Customer, entry_ids: Iterable[int]) -> list[Entry]:
@@ -97,9 +93,8 @@ def check_holds(session: Session, actor: User | None, customer: Customer, entrie
     reason = " ".join((override_reason or "").split())
     if not reason:
         raise ReminderError(_("%(holds)s Give a reason to send it anyway.", holds=" ".join(h.text for h in found)))
-    with audit.english():  # the history says it in English, as written once
-        held = " ".join(h.text for h in hold_rules.holds(session, customer, entries, today, level))
-    audit.record(session, actor, "reminder.override", "Sent anyway: " + held,
+    audit.record(session, actor, "reminder.override",
+                 say("Sent anyway: %(holds)s", holds=Joined([h.said for h in found], " ")),
                  customer=customer, entry=entries[0] if len(entries) == 1 else None, reason=reason[:500])
     return reason[:500]
 
@@ -236,12 +231,18 @@ def record_reminder(session: Session, *, customer: Customer, covered: list[tuple
         entry.reminder_level = max(entry.reminder_level or 0, level)
         if entry.last_reminder_on is None or entry.last_reminder_on < day:
             entry.last_reminder_on = day
-    numbers = ", ".join(entry.number for entry, _open in covered)
-    how = "e-mailed to " + recipient if channel == "email" else "made as a letter"
-    with audit.english():
-        audit.record(session, sent_by, f"reminder.{channel}",
-                     f"Reminder {templates.level_name(level)} {how} for {len(covered)} {_plural(len(covered))}: "
-                     f"{numbers} — {subject}", customer=customer, entry=covered[0][0] if len(covered) == 1 else None)
+    values = {"level": templates.level_said(level), "numbers": ", ".join(entry.number for entry, _open in covered),
+              "subject": subject}
+    if channel == "email":
+        detail = nsay("Reminder %(level)s e-mailed to %(recipient)s for %(num)s entry: %(numbers)s — %(subject)s",
+                      "Reminder %(level)s e-mailed to %(recipient)s for %(num)s entries: %(numbers)s — %(subject)s",
+                      len(covered), recipient=recipient, **values)
+    else:
+        detail = nsay("Reminder %(level)s made as a letter for %(num)s entry: %(numbers)s — %(subject)s",
+                      "Reminder %(level)s made as a letter for %(num)s entries: %(numbers)s — %(subject)s",
+                      len(covered), **values)
+    audit.record(session, sent_by, f"reminder.{channel}", detail,
+                 customer=customer, entry=covered[0][0] if len(covered) == 1 else None)
     return activity
 
 

@@ -56,7 +56,7 @@ from sqlalchemy.orm import Session
 from domain import audit, clock, i18n
 from domain.i18n import _
 from domain.i18n import lazy_gettext as _l
-from domain.i18n import lazy_pgettext, pgettext
+from domain.i18n import lazy_pgettext, pgettext, psay, say
 from domain.models import CREDIT_NOTE, MAX_LEVEL, CompanySettings, Customer, Entry, ReminderTemplate, User
 from domain.money import format_amount
 from domain.reminders.default_templates import DEFAULTS
@@ -85,6 +85,11 @@ MAX_BODY_SOURCE = 20_000
 def level_name(level: int) -> str:
     """'Prevention', 'R1' … 'R5', in the reader's language."""
     return pgettext("reminder level", "Prevention") if level == PREVENTION else f"R{level}"
+
+
+def level_said(level: int):
+    """The level in a kept sentence (a Said's value): 'Prevention' translated when read, 'R1' … 'R5' as is."""
+    return psay("reminder level", "Prevention") if level == PREVENTION else f"R{level}"
 
 
 def _level_word(level: int) -> str:
@@ -814,7 +819,7 @@ def validate(subject: str, body: str, language: str | None = DEFAULT_LANGUAGE) -
             errors.append(TemplateError(None, _("the subject is empty") if field_name == "subject"
                                         else _("the body is empty"), field_name))
         elif len(source) > limit:
-            sizes = {"size": f"{len(source):,}", "most": f"{limit:,}"}
+            sizes = {"size": i18n.number(len(source)), "most": i18n.number(limit)}
             errors.append(TemplateError(None, _("the subject is too long (%(size)s characters, at most %(most)s)", **sizes)
                                         if field_name == "subject" else
                                         _("the body is too long (%(size)s characters, at most %(most)s)", **sizes),
@@ -851,9 +856,10 @@ def save_template(session: Session, actor: User | None, level: int, channel: str
         session.add(row)
     row.subject, row.body = subject, body
     row.updated_at, row.updated_by = clock.now(), actor
-    with audit.english():
-        audit.record(session, actor, "reminder_template.saved", f"{level_name(level)} {CHANNEL_LABELS[channel].lower()} "
-                                                                 f"template ({LANGUAGE_LABELS[language]}) saved")
+    values = {"level": level_said(level), "language": LANGUAGE_LABELS[language]}
+    audit.record(session, actor, "reminder_template.saved",
+                 say("%(level)s e-mail template (%(language)s) saved", **values) if channel == "email"
+                 else say("%(level)s letter template (%(language)s) saved", **values))
     return row
 
 
@@ -864,10 +870,10 @@ def reset_template(session: Session, actor: User | None, level: int, channel: st
     if row is None:
         return False
     session.delete(row)
-    with audit.english():
-        audit.record(session, actor, "reminder_template.reset",
-                     f"{level_name(level)} {CHANNEL_LABELS[channel].lower()} template ({LANGUAGE_LABELS[language]}) "
-                     "reset to default")
+    values = {"level": level_said(level), "language": LANGUAGE_LABELS[language]}
+    audit.record(session, actor, "reminder_template.reset",
+                 say("%(level)s e-mail template (%(language)s) reset to default", **values) if channel == "email"
+                 else say("%(level)s letter template (%(language)s) reset to default", **values))
     return True
 
 

@@ -220,3 +220,24 @@ document.addEventListener("htmx:configRequest", (event) => {
     event.detail.parameters.query = window.location.search.slice(1);
   }
 });
+
+// A control that redraws its own row (a confirmed action, a switch) goes with it: focus would fall back to
+// the page's top. Give it to the same control in the new row (or to the row) so the keyboard stays put.
+let focused = null;
+document.addEventListener("focusin", (event) => {
+  const holder = event.target.parentElement && event.target.parentElement.closest("[id]");
+  focused = { control: event.target, holder: holder ? holder.id : null };
+});
+document.addEventListener("htmx:afterSettle", () => {
+  if (!focused || focused.control.isConnected) return;
+  if (document.activeElement && document.activeElement !== document.body) return;
+  const back = returnPoint(focused.control) || successorIn(focused);
+  if (back) back.focus();
+});
+function successorIn({ control, holder }) {
+  const row = holder && document.getElementById(holder);
+  if (!row) return null;
+  const same = [...row.querySelectorAll(control.tagName)].find((candidate) =>
+    candidate.textContent.trim() === control.textContent.trim() && candidate.name === control.name);
+  return same || row.querySelector("button, a[href], input, select, summary") || null;
+}

@@ -86,6 +86,11 @@ def money(amount: str | Decimal, currency: str = "EUR") -> str:
     return format_money(int(Decimal(amount) * 100), currency, FORMAT_LOCALES[_language])
 
 
+def field_amount(amount: str) -> str:
+    """An amount as a form field holds it in the test's language: "1500.00" / "1500,00"."""
+    return amount.replace(".", ",") if _language == "fr" else amount
+
+
 def day(value: date, fmt: str = "short") -> str:
     """A date as the app's `day` filter writes it in the test's language (short: 15/06/2026)."""
     return format_date(value, fmt, locale=FORMAT_LOCALES[_language])

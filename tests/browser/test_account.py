@@ -1,7 +1,8 @@
 """An account status page: removing a collection mark (support may), and CSRF in the browser."""
 import re
 
-from tests.browser.support import answer_confirmation, assert_not_reloaded, expect, log_in, plant_reload_marker, t, tn, tp
+from tests.browser.support import (answer_confirmation, assert_not_reloaded, expect, log_in, plant_reload_marker, t, tn,
+                                   tp)
 
 ECHO = "/customers/E005"
 
@@ -36,8 +37,8 @@ def test_support_removes_a_collection_mark_after_confirming(page, ledger, sessio
     balance = page.get_by_role("region", name=t("Balance"))
     expect(balance).to_contain_text(tn("%(num)d in collection", "%(num)d in collection", 1))
     expect(balance.locator('use[href$="#scale"]')).to_have_count(1)
-    # History lines are stored as written, in English, whoever reads them.
-    expect(history(page)).not_to_contain_text("Collection mark removed")
+    expect(history(page)).not_to_contain_text(t("Collection mark removed from entry %(number)s",
+                                                 number=ledger.marked_number))
     plant_reload_marker(page)
 
     posts = []
@@ -63,9 +64,12 @@ def test_support_removes_a_collection_mark_after_confirming(page, ledger, sessio
     expect(row.get_by_role("status")).to_have_text(
         t("Collection mark removed. The stop-reminders switch is unchanged."))
     expect(mark).to_have_count(0)
+    expect(row.locator(":focus")).to_have_count(1)  # the row was redrawn: the keyboard stays in it
     expect(row.locator('.markers use[href$="#scale"]')).to_have_count(0)
     expect(row).to_contain_text(t("Stopped"))
-    expect(history(page).get_by_text(f"Collection mark removed from entry {ledger.marked_number}")).to_be_visible()
+    # The history line speaks the reader's language, whoever wrote it.
+    expect(history(page).get_by_text(t("Collection mark removed from entry %(number)s", number=ledger.marked_number))
+           ).to_be_visible()
     expect(history(page).locator("li").first).to_contain_text("Support")
     expect(balance).not_to_contain_text(tn("%(num)d in collection", "%(num)d in collection", 1))
     expect(balance.locator('use[href$="#scale"]')).to_have_count(0)
@@ -123,7 +127,7 @@ def test_htmx_posts_carry_the_csrf_token_from_the_body(page, ledger, session):
     assert sent.value.headers.get("x-csrftoken") == token
     expect(row).to_contain_text(t("Stopped"))
     expect(row).to_contain_text("Promised to pay Friday")
-    expect(history(page)).to_contain_text(f"Reminders stopped for entry {ledger.active_number}")
+    expect(history(page)).to_contain_text(t("Reminders stopped for entry %(number)s", number=ledger.active_number))
     assert fresh_entry(session, ledger.active_entry_id).reminders_stopped
 
 

@@ -158,9 +158,11 @@ def test_finance_makes_a_collection_file_downloads_it_from_the_bell_and_removes_
     expect(dialog).to_have_count(0)
     bell.click()
     menu = page.get_by_role("dialog", name=t("Notifications"))
-    # A notification's sentence is stored as written, in English, whoever reads it.
-    notification = menu.get_by_role("link", name=re.compile(re.escape(f"Collection file — {CUSTOMER}")))
-    expect(notification).to_contain_text(f"is ready: {ZIP_NAME}")
+    # The notification's sentence is kept as its message and read in the reader's language.
+    label = t("Collection file — %(name)s", name=CUSTOMER)
+    notification = menu.get_by_role("link", name=re.compile(re.escape(label)))
+    expect(notification).to_contain_text(t("Your export “%(label)s” is ready: %(filename)s", label=label,
+                                           filename=ZIP_NAME))
     with page.expect_download() as downloading:
         notification.click()
     download = downloading.value
@@ -204,8 +206,7 @@ def test_finance_makes_a_collection_file_downloads_it_from_the_bell_and_removes_
     expect(row).to_contain_text(t("Stopped"))
     expect(marks["INV-F-100"]).to_be_visible()
     history = page.get_by_role("region", name=t("History"))
-    # History lines are stored as written, in English, whoever reads them.
-    expect(history.get_by_text("Collection mark removed from entry INV-F-200")).to_be_visible()
+    expect(history.get_by_text(t("Collection mark removed from entry %(number)s", number="INV-F-200"))).to_be_visible()
 
     entry = fresh(session, Entry, account.without_invoice_id)
     assert not entry.in_collection and entry.reminders_stopped

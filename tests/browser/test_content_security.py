@@ -2,15 +2,8 @@
 without a violation and htmx still works: filtering the Collection page, the Users page's swaps."""
 import re
 
-from tests.browser.support import (
-    answer_confirmation,
-    assert_not_reloaded,
-    expect,
-    log_in,
-    plant_reload_marker,
-    t,
-    url_has,
-)
+from tests.browser.support import (answer_confirmation, assert_not_reloaded, expect, log_in, plant_reload_marker, t,
+                                   url_has)
 
 PAGES = ["/", "/due-dates", "/collection/", "/exports/", "/follow-up/", "/reminders/deliveries", "/settings/",
          "/settings/users/", "/settings/templates/", "/account/", "/notifications/", "/imports/",
@@ -105,7 +98,7 @@ def test_an_admin_resets_a_password_in_the_users_page(page, users):
     shown = page.locator("[data-shown-password]")
     expect(shown).to_have_count(1)
     assert len(shown.inner_text()) >= 16
-    # History lines are stored as written, in English, whoever reads them.
-    expect(page.get_by_test_id("users-history")).to_contain_text("Password of Support (support@relance.test) reset")
+    expect(page.get_by_test_id("users-history")).to_contain_text(
+        t("Password of %(user)s reset", user="Support (support@relance.test)"))
     assert_not_reloaded(page)
     assert not _violations(page, console)

@@ -5,7 +5,8 @@ import re
 
 from pypdf import PdfReader
 
-from tests.browser.support import assert_not_reloaded, day, expect, log_in, money, plant_reload_marker, t, tp
+from tests.browser.support import (assert_not_reloaded, day, expect, field_amount, log_in, money, plant_reload_marker,
+                                   t, tp)
 from tests.conftest import TODAY
 
 ALPHA = "/customers/A001"  # INV-00001 €1,200.00 overdue, INV-00002 €300.00 not due
@@ -28,13 +29,13 @@ def test_a_cheque_over_two_invoices_a_statement_then_the_cheque_returned_unpaid(
     page.get_by_test_id("open-payment").click()
     dialog = page.get_by_role("dialog", name=t("Record a payment — %(name)s", name="Alpha Bakery"))
     amount = dialog.get_by_test_id("payment-amount")
-    expect(amount).to_have_value("1500.00")
-    expect(dialog.get_by_label(paid_on("INV-00002"))).to_have_value("300.00")
+    expect(amount).to_have_value(field_amount("1500.00"))
+    expect(dialog.get_by_label(paid_on("INV-00002"))).to_have_value(field_amount("300.00"))
 
     amount.fill("1 400,00")
     amount.press("Tab")  # the proposal follows the amount: the oldest invoice first
-    expect(dialog.get_by_label(paid_on("INV-00002"))).to_have_value("200.00")
-    expect(dialog.get_by_label(paid_on("INV-00001"))).to_have_value("1200.00")
+    expect(dialog.get_by_label(paid_on("INV-00002"))).to_have_value(field_amount("200.00"))
+    expect(dialog.get_by_label(paid_on("INV-00001"))).to_have_value(field_amount("1200.00"))
     dialog.get_by_label(t("Method")).select_option("cheque")
     dialog.get_by_label(t("Reference")).fill("CHQ-0071")
     dialog.get_by_test_id("record-payment").click()
@@ -64,9 +65,10 @@ def test_a_cheque_over_two_invoices_a_statement_then_the_cheque_returned_unpaid(
     status = page.get_by_test_id("export-status")
     expect(status).to_contain_text(t("Export queued…"))
     run_queued_jobs()
-    # The worker names the file in its requester's language: theirs (My account), else the
-    # instance's (RELANCE_LOCALE), as the test users have none; not the browser's.
-    link = status.get_by_role("link", name=re.compile(r"Statement.*\.pdf"))
+    # The worker names the file in the language its requester read when they asked: theirs (My account),
+    # else their browser's — the test users chose none, so the browser's.
+    named = t("Statement %(account)s %(start)s %(end)s", account="A001", start="", end="").split()[0]
+    link = status.get_by_role("link", name=re.compile(re.escape(named) + r".*\.pdf"))
     with page.expect_download() as downloading:
         link.click()
     saved = tmp_path / "statement.pdf"

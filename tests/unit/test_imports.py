@@ -228,7 +228,7 @@ def test_every_bad_line_is_reported_and_nothing_is_written(session, tmp_path, tw
         "line 3, column currency: 'EURO' is not a currency code like EUR",
         "line 3, column reminder_level: '7' is not a reminder level from 0 to 5",
         "line 4, column amount: '-5' is negative: amounts are positive (a credit note has kind credit_note)",
-        "line 4, column due_date: due date 2026-03-01 is before the issue date 2026-04-01",
+        "line 4, column due_date: due date 01/03/2026 is before the issue date 01/04/2026",
         "line 4, column account: unknown account C999",
         "line 5, column amount: '1.234' has more than 2 decimals",
         "line 5, column number: entry INV-1 already appears on line 2",
@@ -492,7 +492,7 @@ def test_each_customer_hears_what_an_entries_and_a_payments_file_did_to_it(sessi
     assert history(acme) == ["Imported from customers.csv: customer created.",
                              "Imported from entries.csv: 2 entries added.",
                              "Imported from bank.csv: 2 payments recorded, 1 paid.",
-                             "Imported from again.csv: changed: e-mail, name."]
+                             "Imported from again.csv: changed: E-mail, Name."]
     assert history(bravo) == ["Imported from customers.csv: customer created.",
                               "Imported from entries.csv: 1 entry added."], "nothing changed: nothing said"
 

@@ -112,8 +112,8 @@ def test_the_morning_digest_names_the_legal_deadlines(session, case, users):
     session.commit()
     found = digest.digest_of(session, date(2026, 6, 15))
     assert [t.due_on for t in found.deadlines] == [date(2026, 6, 25)]
-    assert "legal deadline" in found.headline()
-    assert any("case #1 Bistro SARL: Opposition period ends" in line for line in found.lines())
+    assert "legal deadline" in str(found.headline())
+    assert any("case #1 Bistro SARL: Opposition period ends" in str(line) for line in found.lines())
 
 
 def test_the_collection_export_carries_the_claimed_charges(finance_client, session, case, run_jobs):

@@ -186,7 +186,7 @@ def test_a_send_killed_after_smtp_is_never_repeated_automatically(session, accou
     assert jobs.reminders.retry_due_outbox_messages() == 0
     session.expire_all()
     message = session.get(OutboxMessage, message.id)
-    assert message.status == "unknown" and message.last_error == outbox.UNKNOWN_OUTCOME
+    assert message.status == "unknown" and message.last_error == outbox.UNKNOWN_OUTCOME.english()
     assert message.next_attempt_at is None, "a person checks the mailbox first"
     assert len(smtp_server.envelopes) == 1
 

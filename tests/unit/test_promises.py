@@ -61,7 +61,7 @@ def test_a_promise_pauses_the_reminders_of_its_invoices_until_its_date_and_grace
     promise = promise_on(session, users, alpha, "F-1", "F-2")
     assert (promise.amount_cents, promise.grace_days, promise.until) == (30000, 3, TODAY + timedelta(days=13))
     assert [h.text for h in holds(session, alpha, [entry(session, "F-1")])] == [
-        "F-1 is under a promise to pay: reminders resume after 2026-06-28."]
+        "F-1 is under a promise to pay: reminders resume after 28/06/2026."]
     plan = follow_up.create_plan(session, None, "Standard")
     follow_up.add_step(session, None, plan, 5, "email", 2)
     follow_up.assign(session, None, plan, alpha)

@@ -15,7 +15,8 @@ from babel.support import Translations
 ROOT = Path(__file__).resolve().parents[2]
 LANGUAGES = sorted(p.name for p in (ROOT / "translations").iterdir() if (p / "LC_MESSAGES" / "messages.po").exists())
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3),
-            "_l": None, "lazy_gettext": None, "lazy_pgettext": ((1, "c"), 2), "N_": None}
+            "_l": None, "lazy_gettext": None, "lazy_pgettext": ((1, "c"), 2), "N_": None,
+            "say": None, "nsay": (1, 2), "psay": ((1, "c"), 2)}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]")
 
 

@@ -91,6 +91,7 @@ def test_double_click_makes_one_export(finance_client, session, account):
 def test_entries_of_another_customer_are_refused(finance_client, session, account):
     html = start(finance_client, account["old"], account["foreign"]).get_data(as_text=True)
     assert "do not belong" in html
+    assert "<dialog" not in html, "the answer takes the form's place in the open dialog, not a dialog inside it"
     assert session.query(Export).count() == 0
     session.expire_all()
     assert not session.get(Entry, account["old"].id).in_collection, "nothing is applied when refused"

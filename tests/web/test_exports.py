@@ -96,3 +96,21 @@ def test_export_with_a_bad_filter_is_refused(finance_client, ledger, session):
     response = finance_client.post("/exports/balances", data={"level": "12"})
     assert response.status_code == 400
     assert session.query(Export).count() == 0
+
+
+def test_an_export_speaks_the_browsers_language_of_a_user_who_chose_none(finance_client, ledger, run_jobs, session):
+    """A user who left My account → Language on "Your browser's language" asks from a French browser: the file,
+    its name and its sheet are French, as the page that asked for it was (the worker has no browser to ask)."""
+    from domain.models import User
+
+    user = session.query(User).filter_by(email="finance@relance.test").one()
+    assert user.language is None
+    french = {"HX-Request": "true", "Accept-Language": "fr-FR,fr;q=0.9"}
+    export_id = export_id_of(finance_client.post("/exports/balances", data={}, headers=french).get_data(as_text=True))
+    run_jobs()
+
+    download = finance_client.get(f"/exports/{export_id}/download", headers=french)
+    assert download.status_code == 200
+    assert "Qui vous doit quoi" in download.headers["Content-Disposition"]
+    heading = load_workbook(io.BytesIO(download.data)).active.cell(1, 1).value
+    assert heading.startswith("Qui vous doit quoi") and "15/06/2026" in heading

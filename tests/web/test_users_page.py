@@ -69,7 +69,7 @@ def test_create_a_user_with_a_generated_password_shown_once(app, admin_client, u
     assert 'data-user="jane@relance.test"' in html and 'hx-swap-oob="true"' in html  # the list, refreshed
     assert password not in admin_client.get("/settings/users/").get_data(as_text=True)  # shown once only
     assert login(app.test_client(), "jane@relance.test", password).status_code == 302
-    assert "Admin" in _history(admin_client) and "Created Jane Doe (jane@relance.test) as finance" in _history(admin_client)
+    assert "Admin" in _history(admin_client) and "Created Jane Doe (jane@relance.test) as Finance" in _history(admin_client)
 
 
 def test_create_a_user_with_a_password_set_by_the_admin(app, admin_client, users):
@@ -96,10 +96,10 @@ def test_a_refused_user_says_why_and_keeps_the_form(admin_client, users, form, m
 
 def test_change_a_role_and_see_it_in_the_history(app, session, admin_client, users):
     response = admin_client.post(f"/settings/users/{users['finance'].id}/role", headers=HTMX, data={"role": "support"})
-    assert "Finance is now support." in response.get_data(as_text=True)
+    assert "Finance is now Support." in response.get_data(as_text=True)
     assert 'id="users-history" aria-labelledby="users-history-title" hx-swap-oob="true"' in response.get_data(as_text=True)
     assert _user("finance@relance.test").role == "support"
-    assert "Role of Finance (finance@relance.test): finance → support" in _history(admin_client)
+    assert "Role of Finance (finance@relance.test): Finance → Support" in _history(admin_client)
     event = session.scalars(select(AuditEvent).filter_by(action="user.role")).one()
     assert (event.actor_id, event.subject_user_id) == (users["admin"].id, users["finance"].id)
     finance = app.test_client()
@@ -200,7 +200,7 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(app, session, us
 
 def test_my_account_is_linked_from_my_name(support_client):
     html = support_client.get("/").get_data(as_text=True)
-    assert re.search(r'<summary[^>]*>Support <small class="role">support</small></summary>', html)  # the user's menu
+    assert re.search(r'<summary[^>]*>Support <small class="role">Support</small></summary>', html)  # the user's menu
     assert re.search(r'<a href="/account/"[^>]*>My account</a>', html)
     assert support_client.get("/account/").status_code == 200
 
@@ -266,4 +266,4 @@ def test_cli_changes_are_in_the_history(app, admin_client, users):
     _cli(app, "set-role", "cli@relance.test", "finance")
     history = _history(admin_client)
     assert "Command line" in history
-    assert "Created cli@relance.test as support" in history and "Role of cli@relance.test: support → finance" in history
+    assert "Created cli@relance.test as Support" in history and "Role of cli@relance.test: Support → Finance" in history
