@@ -13,8 +13,9 @@ run: install migrate
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# make bench [DB=postgresql://user@host/db] [SCALE=10m] [BENCH_ARGS="--rounds 15 --skip sending"]
 bench: install-dev migrate
-	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.run $(if $(DB),--database-url '$(DB)') $(if $(SCALE),--scale $(SCALE)) $(BENCH_ARGS)
 
 install: $(VENV)/.installed static translations
 
@@ -60,7 +61,7 @@ translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po |
 # For developers, after changing words: extract every marked string, add the new ones to each catalogue
 # (then translate them: tests/unit/test_translations.py fails while one is missing or fuzzy).
 messages: $(VENV)/.installed
-	$(BIN)/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 --add-location=file \
+	$(BIN)/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext -k lazy_pgettext:1c,2 -k say -k nsay:1,2 -k psay:1c,2 --add-location=file \
 	  --ignore-dirs=".* node_modules instance" \
 	  --sort-by-file --no-wrap --omit-header -o translations/messages.pot .
 	$(BIN)/pybabel --quiet update -i translations/messages.pot -d translations --no-wrap --no-fuzzy-matching \
