@@ -1,19 +1,24 @@
-"""`make bench`: page latency over real HTTP, against a bare page measured in the same run.
+"""`make bench`: page latency over real HTTP, as ratios to a raw floor measured in the same run.
 
-    python -m bench.run [--customers 20000] [--entries 1000000] [--requests 300] [--warmup 30]
+    make bench                                  # SQLite, 20,000 customers / 1,000,000 entries
+    make bench DB=postgresql://user@host/any    # the same on PostgreSQL (or RELANCE_BENCH_DATABASE_URL)
+    make bench SCALE=10m                        # 200,000 customers / 10,000,000 entries (long; not in CI)
+    python -m bench.run [--database-url URL] [--scale 1m|10m] [--rounds 15] [--requests 20] [--fresh 5]
+                        [--load-clients 30] [--load-seconds 60] [--skip load,collection,daily,sending]
 
-1. The database lives in bench/out/instance (RELANCE_INSTANCE_PATH; bench/out is git-ignored):
-   always SQLite there, whatever RELANCE_DATABASE_URL says. It is reused when this script built it
-   with the requested sizes (bench-build.json) and `flask db upgrade` still works on it, else it is
-   rebuilt with `flask db upgrade` + `flask demo --customers N --entries M`.
-2. `flask serve --no-worker` runs the app the way users run it (bundled Redis, gunicorn with its
-   default gthread workers) on a free port, with RELANCE_BENCH=1 so /bench/bare exists.
-3. One keep-alive HTTP connection logs in as the demo user, warms up, then requests every page in
-   turn, round-robin with the bare page, timing each request (send → body read) with
-   perf_counter. Every answer must be 200. The account is one with the median number of
-   entries; the search text a word of customer names that lists several customers.
-4. The table (p50, p99, p50 / bare p50, pass/fail) is printed and written to bench/out/results.md.
-   Missed targets are listed, but the exit status is 0: this is a measurement, not a test.
+1. The database: SQLite in bench/out/instance (bench/out is git-ignored), or, given a PostgreSQL URL, a
+   database of its own the bench creates on that server (relance_bench_<scale>; the URL's own database is
+   only used to create it). Reused when the bench built it with the requested sizes (bench-build*.json)
+   and `flask db upgrade` still works on it, else rebuilt with `flask db upgrade` + `flask demo`.
+2. `flask serve --no-worker` runs the app the way users run it (bundled Redis, gunicorn gthread workers
+   sized by runtime/sizing.py) with RELANCE_BENCH=1 so /bench/bare exists; the raw floor
+   (bench/floor.py: plain Flask + Jinja) runs under the same gunicorn settings beside it.
+3. Pages (bench/pages.py): every page cached and, for the list pages and an account status, as the first
+   view after a real change, in rounds; ratios to the floor (median and IQR of the rounds) and to the bare page.
+4. Thirty people at once (bench/load.py): 30 logged-in connections for 60 s while one more records a change
+   every second.
+5. The collection file, the daily jobs and sending (SQLite only), as before.
+A measurement, not a test: missed targets are listed, the exit status is 0. Written to bench/out/results[-postgresql].md.
 """
 from __future__ import annotations
 
@@ -33,9 +38,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from http.cookies import SimpleCookie
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
-from bench import collection_file, daily_run, sending
+from bench import collection_file, daily_run
+from bench import load as bench_load
+from bench import pages as bench_pages
+from bench import sending
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -46,9 +54,7 @@ RESULTS = OUT / "results.md"
 SERVER_LOG = OUT / "server.log"
 
 DEMO_LOGIN = ("demo@relance.test", "demo-password")
-BARE = ("Bare page (50-row table, no query)", "/bench/bare")
-MAX_RATIO = 1.5  # p50 of a page / p50 of the bare page
-MAX_P99_MS = 50.0
+SCALES = {"1m": (20_000, 1_000_000), "10m": (200_000, 10_000_000)}
 
 # Settings from the caller's shell that would change what is measured: the bench always runs the
 # defaults (development, SQLite in its own instance dir, bundled Redis, 3 gthread workers).
@@ -81,19 +87,90 @@ def _run(command: list[str], env: dict[str, str]) -> None:
 
 # --- the database -------------------------------------------------------------------------
 
-def _counts() -> tuple[int, int] | None:
-    """(customers, entries) in the bench database, None when it does not exist or has no tables."""
-    if not DB_FILE.exists():
-        return None
-    import sqlite3
+@dataclass(frozen=True)
+class BenchDatabase:
+    """Where the bench's ledger lives: SQLite in bench/out/instance (url None), or a PostgreSQL database
+    of the bench's own."""
 
-    try:
-        with sqlite3.connect(f"file:{DB_FILE}?mode=ro", uri=True) as connection:
-            customers = connection.execute("SELECT count(*) FROM customers").fetchone()[0]
-            entries = connection.execute("SELECT count(*) FROM entries").fetchone()[0]
-    except sqlite3.Error:
-        return None
-    return customers, entries
+    url: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "postgresql" if self.url else "sqlite"
+
+    @property
+    def marker(self) -> Path:
+        return BUILD_MARKER if not self.url else OUT / f"bench-build-{self.url.rsplit('/', 1)[1]}.json"
+
+    def describe(self) -> str:
+        return f"SQLite {DB_FILE.relative_to(ROOT)}" if not self.url else f"PostgreSQL {_hidden_password(self.url)}"
+
+    @classmethod
+    def for_url(cls, url: str | None, scale: str) -> "BenchDatabase":
+        """The bench's own PostgreSQL database on the server of `url`, created when missing."""
+        if not url:
+            return cls()
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        given = make_url(url).set(drivername="postgresql+psycopg")
+        name = f"relance_bench_{scale}"
+        engine = create_engine(given, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+                    connection.execute(text(f'CREATE DATABASE "{name}"'))
+                    _log(f"Database: created {name} on {given.host or 'the local socket'}.")
+        finally:
+            engine.dispose()
+        return cls(given.set(database=name).render_as_string(hide_password=False))
+
+    def counts(self) -> tuple[int, int] | None:
+        """(customers, entries), None when the database does not exist or has no tables."""
+        if not self.url:
+            if not DB_FILE.exists():
+                return None
+            import sqlite3
+
+            try:
+                with sqlite3.connect(f"file:{DB_FILE}?mode=ro", uri=True) as connection:
+                    return (connection.execute("SELECT count(*) FROM customers").fetchone()[0],
+                            connection.execute("SELECT count(*) FROM entries").fetchone()[0])
+            except sqlite3.Error:
+                return None
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.exc import SQLAlchemyError
+
+        engine = create_engine(self.url)
+        try:
+            with engine.connect() as connection:
+                return (connection.scalar(text("SELECT count(*) FROM customers")),
+                        connection.scalar(text("SELECT count(*) FROM entries")))
+        except SQLAlchemyError:
+            return None
+        finally:
+            engine.dispose()
+
+    def wipe(self) -> None:
+        if not self.url:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{DB_FILE}{suffix}").unlink(missing_ok=True)
+            return
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+        finally:
+            engine.dispose()
+
+
+def _hidden_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _demo_available(env: dict[str, str]) -> bool:
@@ -101,7 +178,7 @@ def _demo_available(env: dict[str, str]) -> bool:
     return result.returncode == 0
 
 
-def prepare_database(args, env: dict[str, str]) -> str:
+def prepare_database(args, env: dict[str, str], database: BenchDatabase) -> str:
     """Reuse or build the bench database; returns a note for the report.
 
     Reused only when this script built it (the marker file says with which sizes and seed) and it
@@ -110,21 +187,21 @@ def prepare_database(args, env: dict[str, str]) -> str:
     wanted = (args.customers, args.entries)
     upgrade_failed = ""
     try:
-        marker = json.loads(BUILD_MARKER.read_text())
+        marker = json.loads(database.marker.read_text())
     except (OSError, ValueError):
         marker = {}
-    counts = _counts()
+    counts = database.counts()
     built_as_wanted = (marker.get("customers"), marker.get("entries")) == wanted and (
         args.seed is None or marker.get("seed") == args.seed)
     if not args.rebuild and built_as_wanted and counts == wanted:
-        _log(f"Database: reusing {DB_FILE.relative_to(ROOT)} ({counts[0]:,} customers, {counts[1]:,} entries, "
+        _log(f"Database: reusing {database.describe()} ({counts[0]:,} customers, {counts[1]:,} entries, "
              f"built {marker.get('built_at', '?')}); --rebuild to build it again.")
         try:
             _run(_flask("db", "upgrade"), env)  # new migrations (an index…) apply to the reused database
             return f"reused, built {marker.get('built_at', '?')} ({counts[0]:,} customers, {counts[1]:,} entries)"
         except subprocess.CalledProcessError:
             _log("WARNING: `flask db upgrade` failed on the filled bench database (see above): a migration "
-                 "that cannot upgrade a filled SQLite database? Rebuilding it from scratch.")
+                 "that cannot upgrade a filled database? Rebuilding it from scratch.")
             args.rebuild = True
             upgrade_failed = " (the upgrade of the reused one had failed)"
 
@@ -141,22 +218,21 @@ def prepare_database(args, env: dict[str, str]) -> str:
     if not _demo_available(env):
         raise SystemExit("The `flask demo` command is not available (cli/demo.py), so the bench database "
                          "cannot be built. Nothing was measured.")
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{DB_FILE}{suffix}").unlink(missing_ok=True)
-    BUILD_MARKER.unlink(missing_ok=True)
+    database.wipe()
+    database.marker.unlink(missing_ok=True)
     started = time.monotonic()
     _run(_flask("db", "upgrade"), env)
     demo = _flask("demo", "--customers", str(args.customers), "--entries", str(args.entries))
     if args.seed is not None:
         demo += ["--seed", str(args.seed)]
     _run(demo, env)
-    counts = _counts()
+    counts = database.counts()
     if counts is None:
-        raise SystemExit(f"`flask demo` left no customers/entries tables in {DB_FILE}.")
+        raise SystemExit(f"`flask demo` left no customers/entries tables in {database.describe()}.")
     if counts != wanted:
         _log(f"  note: the demo command made {counts[0]:,} customers / {counts[1]:,} entries "
              f"(asked {wanted[0]:,} / {wanted[1]:,}); it will be rebuilt next run.")
-    BUILD_MARKER.write_text(json.dumps({"customers": args.customers, "entries": args.entries, "seed": args.seed,
+    database.marker.write_text(json.dumps({"customers": args.customers, "entries": args.entries, "seed": args.seed,
                                         "built_at": datetime.now().isoformat(timespec="seconds")}))
     return (f"built in {time.monotonic() - started:.0f} s ({counts[0]:,} customers, {counts[1]:,} entries)"
             + upgrade_failed)
@@ -222,27 +298,6 @@ def _search_term(session) -> tuple[str, int]:
     if best is None:
         raise SystemExit("Found no word in customer names that several customers share; pass --search.")
     return best
-
-
-def pages(account: str, search: str) -> list[tuple[str, str]]:
-    return [
-        ("Who owes you what? (default)", "/"),
-        ("Who owes you what? R5+", "/?level=5"),
-        ("Who owes you what? sorted by > 90", "/?sort=90%2B&dir=desc"),
-        ("Who owes you what? page 50", "/?page=50"),
-        # What customers said (issue 13): each filter must stay within the page target.
-        ("Who owes you what? disputed", "/?disputed=1"),
-        ("Who owes you what? promise open", "/?promise=open"),
-        ("Who owes you what? under a schedule", "/?scheduled=1"),
-        ("Due dates", "/due-dates"),
-        # The first page of the demo data is old credit notes; page 40 is invoices with ✉️ / @.
-        ("Due dates page 40", "/due-dates?page=40"),
-        ("Account status", f"/customers/{quote(account, safe='')}"),
-        # From reminder to debt collection (issue 14): both tabs within the page target.
-        ("Debt collection: Manual transfer", "/debt-collection?tab=manual"),
-        ("Debt collection: Automatic transfer", "/debt-collection?tab=automatic"),
-        ("Search", f"/search?{urlencode({'q': search})}"),
-    ]
 
 
 # --- the server ---------------------------------------------------------------------------
@@ -341,6 +396,54 @@ class Server:
             _log(f"WARNING: server processes still running: {', '.join(map(str, left))}.")
         else:
             _log(f"Server stopped ({len(tree)} processes: serve, gunicorn, Redis; none left).")
+
+
+@dataclass
+class FloorServer:
+    """bench/floor.py under gunicorn with Relance's settings (workers, threads, worker class)."""
+
+    port: int
+    process: subprocess.Popen
+    log: object
+
+    @classmethod
+    def start(cls, env: dict[str, str], workers: int, threads: int) -> "FloorServer":
+        from cli.serve import _gunicorn_options
+        from runtime.redis_server import die_with_parent
+
+        port = _free_port()
+        log = open(OUT / "floor.log", "w")
+        command = [sys.executable, "-m", "gunicorn", "bench.floor:app", "--bind", f"127.0.0.1:{port}",
+                   "--workers", str(workers), "--threads", str(threads), "--worker-class", "gthread",
+                   "--graceful-timeout", "5", *_gunicorn_options()]
+        _log(f"$ gunicorn bench.floor:app --workers {workers} --threads {threads} --worker-class gthread  (the raw floor)")
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT, preexec_fn=_new_group_dying_with(die_with_parent))
+        return cls(port, process, log)
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"The floor server exited at start:\n{(OUT / 'floor.log').read_text()[-2000:]}")
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                connection.request("GET", "/floor")
+                if connection.getresponse().status == 200:
+                    connection.close()
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise SystemExit("The floor server did not answer.")
+
+    def stop(self) -> None:
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            self.process.kill()
+        self.log.close()
 
 
 def _process_table() -> dict[int, tuple[int, int]]:
@@ -489,91 +592,6 @@ class CpuUse:
         return text
 
 
-# --- measuring ----------------------------------------------------------------------------
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100)."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
-
-
-@dataclass
-class Result:
-    name: str
-    path: str
-    times: list[float] = field(default_factory=list)
-    size: int = 0
-
-    @property
-    def p50_ms(self) -> float:
-        return percentile(self.times, 50) * 1000
-
-    @property
-    def p99_ms(self) -> float:
-        return percentile(self.times, 99) * 1000
-
-
-def measure(client: Client, targets: list[tuple[str, str]], requests: int, warmup: int) -> list[Result]:
-    """Round-robin over the bare page and the pages: every round requests each once, so all of
-    them see the same machine conditions. Warm-up rounds are not recorded."""
-    results = [Result(name, path) for name, path in targets]
-    rounds = warmup + requests
-    report_every = max(1, rounds // 10)
-    for round_no in range(rounds):
-        for result in results:
-            status, body, elapsed, _ = client.request("GET", result.path)
-            if status != 200:
-                raise SystemExit(f"GET {result.path} answered {status} (expected 200) in round {round_no + 1}; "
-                                 f"see {SERVER_LOG.relative_to(ROOT)}:\n{body[:500].decode(errors='replace')}")
-            if round_no >= warmup:
-                result.times.append(elapsed)
-                result.size = len(body)
-        if (round_no + 1) % report_every == 0:
-            _log(f"  {round_no + 1}/{rounds} rounds" + (" (warm-up)" if round_no < warmup else ""))
-    return results
-
-
-def verdicts(results: list[Result]) -> tuple[list[list[str]], list[str]]:
-    bare = results[0].p50_ms
-    rows, missed = [], []
-    for result in results:
-        ratio = result.p50_ms / bare
-        problems = []
-        if ratio > MAX_RATIO:
-            problems.append(f"p50 is {ratio:.2f}× the bare page (target ≤ {MAX_RATIO}×)")
-        if result.p99_ms > MAX_P99_MS:
-            problems.append(f"p99 is {result.p99_ms:.1f} ms (target ≤ {MAX_P99_MS:.0f} ms)")
-        missed += [f"{result.name} `{result.path}`: {p}" for p in problems]
-        rows.append([result.name, f"`{result.path}`", f"{result.p50_ms:.1f}", f"{result.p99_ms:.1f}",
-                     f"{ratio:.2f}", f"{result.size / 1024:.0f}", "pass" if not problems else "FAIL"])
-    return rows, missed
-
-
-HEADERS = ["Page", "URL", "p50 ms", "p99 ms", "p50 / bare", "KiB", "Target"]
-
-
-def text_table(rows: list[list[str]]) -> str:
-    widths = [max(len(str(r[i])) for r in [HEADERS, *rows]) for i in range(len(HEADERS))]
-    numeric = {2, 3, 4, 5}
-
-    def line(cells):
-        return "  ".join(str(c).rjust(w) if i in numeric else str(c).ljust(w)
-                         for i, (c, w) in enumerate(zip(cells, widths)))
-
-    return "\n".join([line(HEADERS), line(["-" * w for w in widths]), *map(line, rows)])
-
-
-def markdown(rows: list[list[str]], missed: list[str], context: dict[str, str]) -> str:
-    lines = ["# Relance page benchmark", ""]
-    lines += [f"- {k}: {v}" for k, v in context.items()]
-    lines += ["", f"Targets: p50 ≤ {MAX_RATIO}× the bare page's p50, p99 ≤ {MAX_P99_MS:.0f} ms.", ""]
-    lines.append("| " + " | ".join(HEADERS) + " |")
-    lines.append("|" + "|".join(["---", "---", "---:", "---:", "---:", "---:", "---"]) + "|")
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    lines += ["", "Missed targets:" if missed else "Every target is met.", *[f"- {m}" for m in missed], ""]
-    return "\n".join(lines)
-
-
 def _git_commit() -> str:
     result = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
     dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout
@@ -586,74 +604,133 @@ def _interrupted(signum, _frame):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make bench BENCH_ARGS=…", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--customers", type=int, default=20_000)
-    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--database-url", default=os.environ.get("RELANCE_BENCH_DATABASE_URL") or None,
+                        help="a PostgreSQL server to run on (the bench creates a database of its own there)")
+    parser.add_argument("--scale", choices=sorted(SCALES), default="1m", help="1m: 20,000 customers / 1,000,000 "
+                        "entries; 10m: 200,000 / 10,000,000")
+    parser.add_argument("--customers", type=int, default=None, help="instead of the scale's")
+    parser.add_argument("--entries", type=int, default=None, help="instead of the scale's")
     parser.add_argument("--seed", type=int, default=None, help="passed to `flask demo` (default: its own)")
     parser.add_argument("--rebuild", action="store_true", help="build the database even if it has the right size")
-    parser.add_argument("--requests", type=int, default=300, help="measured requests per page (default 300)")
-    parser.add_argument("--warmup", type=int, default=30, help="unrecorded requests per page first (default 30)")
+    parser.add_argument("--rounds", type=int, default=15, help="rounds of pages (default 15): ratios are per round")
+    parser.add_argument("--requests", type=int, default=20, help="cached requests per page per round (default 20)")
+    parser.add_argument("--fresh", type=int, default=5,
+                        help="first views after a change per list page per round (default 5)")
+    parser.add_argument("--warmup", type=int, default=10, help="unrecorded requests per page first (default 10)")
+    parser.add_argument("--load-clients", type=int, default=30)
+    parser.add_argument("--load-seconds", type=float, default=60.0)
+    parser.add_argument("--skip", default="", help="comma-separated: pages, load, collection, daily, sending")
     parser.add_argument("--account", help="the account whose status page is measured (default: a typical one)")
     parser.add_argument("--search", help="the search text (default: a word several customer names share)")
     args = parser.parse_args(argv)
+    args.customers = args.customers or SCALES[args.scale][0]
+    args.entries = args.entries or SCALES[args.scale][1]
+    skip = {part.strip() for part in args.skip.split(",") if part.strip()}
 
     # A SIGTERM (make killed, CI timeout) unwinds like Ctrl-C, so the server is always stopped.
     signal.signal(signal.SIGTERM, _interrupted)
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
     env = _environment()
-    db_note = prepare_database(args, env)
+    database = BenchDatabase.for_url(args.database_url, args.scale)
+    if database.url:
+        os.environ["RELANCE_DATABASE_URL"] = env["RELANCE_DATABASE_URL"] = database.url
+    db_note = prepare_database(args, env, database)
     account, search, picked = pick_targets(args)
-    targets = [BARE, *pages(account, search)]
+    targets = bench_pages.pages(account, search)
     _log(f"Pages: {picked}")
+    results_file = RESULTS if not database.url else OUT / "results-postgresql.md"
 
+    from runtime.sizing import web_threads, web_workers
+
+    workers, threads = web_workers(), web_threads()
     server = Server.start(env)
+    floor = FloorServer.start(env, workers, threads)
+    page_rows, page_missed, load_result = [], [], None
     try:
         server.wait_ready()
-        client = Client(server.port)
-        client.login(*DEMO_LOGIN)
-        _log(f"Measuring {len(targets)} pages × {args.requests} requests (after {args.warmup} warm-up), "
-             "round-robin, one keep-alive connection.")
+        floor.wait_ready()
+        cpu_before = CpuUse.now(list(server.tree()) + [floor.process.pid])
         started = time.monotonic()
-        server_pids = list(server.tree())
-        cpu_before = CpuUse.now(server_pids)
-        results = measure(client, targets, args.requests, args.warmup)
-        cpu = CpuUse.now(server_pids) - cpu_before
+        if "pages" not in skip:
+            reader, writer_client = Client(server.port), Client(server.port)
+            reader.login(*DEMO_LOGIN)
+            writer_client.login(*DEMO_LOGIN)
+            _log(f"Measuring {len(targets)} pages + the floor and the bare page: {args.rounds} rounds × "
+                 f"{args.requests} cached requests each (+ {args.fresh} first views after a change of the list "
+                 f"pages), after {args.warmup} warm-up.")
+            measured = bench_pages.measure(reader, Client(floor.port), bench_pages.Writer(writer_client, account),
+                                           targets, rounds=args.rounds, requests=args.requests, fresh=args.fresh,
+                                           warmup=args.warmup, log=_log)
+            page_rows, page_missed = bench_pages.verdicts(*measured)
+        cpu = CpuUse.now(list(server.tree()) + [floor.process.pid]) - cpu_before
         duration = time.monotonic() - started
+        if "load" not in skip:
+            _log(f"\n{args.load_clients} people at once for {args.load_seconds:.0f} s (+ one change a second):")
+
+            def logged_in() -> Client:
+                client = Client(server.port)
+                client.login(*DEMO_LOGIN)
+                return client
+
+            load_targets = [page for page in targets if page.fresh]
+            load_result = bench_load.run(logged_in, load_targets, account, clients=args.load_clients,
+                                         seconds=args.load_seconds, log=_log)
     finally:
+        floor.stop()
         server.stop()
 
-    rows, missed = verdicts(results)
     context = {
         "Run": datetime.now().isoformat(timespec="seconds") + f", commit {_git_commit()}",
         "Machine": f"{platform.node()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
                    f"{platform.system()} {platform.release()}",
         "CPU": cpu.describe(),
-        "Database": f"SQLite {DB_FILE.relative_to(ROOT)}, {db_note}",
-        "Server": "`flask serve --no-worker` (gunicorn, 3 gthread workers × 4 threads, bundled Redis)",
-        "Requests": f"{args.requests} per page after {args.warmup} warm-up, sequential, one keep-alive "
-                    f"connection, round-robin with the bare page ({duration:.0f} s"
-                    + (f", {client.reconnects} reconnects" if client.reconnects else "") + ")",
+        "Database": f"{database.describe()}, {db_note}",
+        "Server": f"`flask serve --no-worker` (gunicorn, {workers} gthread workers × {threads} threads, bundled "
+                  f"Redis); the raw floor under the same gunicorn settings",
+        "Requests": f"{args.rounds} rounds × {args.requests} cached requests per page (+ {args.fresh} first views "
+                    f"after a change per list page), one keep-alive connection reading, one writing "
+                    f"({duration:.0f} s)",
         "Picked": picked,
     }
-    _log("")
-    _log(text_table(rows))
-    _log("")
+    lines = ["# Relance page benchmark", "", *[f"- {k}: {v}" for k, v in context.items()], ""]
+    missed = list(page_missed)
+    if page_rows:
+        _log("")
+        _log(bench_pages.text_table(bench_pages.HEADERS, page_rows))
+        lines += [f"Targets: cached p50 ≤ {bench_pages.MAX_CACHED_RATIO}× the raw floor's; the first view after a "
+                  f"change ≤ {bench_pages.MAX_FRESH_RATIO}× and ≤ {bench_pages.MAX_FRESH_MS:.0f} ms; p99 ≤ "
+                  f"{bench_pages.MAX_P99_MS:.0f} ms. Ratios: median of the rounds (interquartile range).", "",
+                  *bench_pages.markdown_table(bench_pages.HEADERS, page_rows), ""]
+    if load_result is not None:
+        row = load_result.row()
+        _log("")
+        _log(bench_pages.text_table(bench_load.HEADERS, [row]))
+        lines += [f"{load_result.clients} people at once for {load_result.seconds:.0f} s over "
+                  f"{', '.join(p.name for p in targets if p.fresh)}, one change a second "
+                  f"(target: 0 errors, p99 ≤ {bench_load.MAX_P99_MS:.0f} ms):", "",
+                  *bench_pages.markdown_table(bench_load.HEADERS, [row]), ""]
+        if row[-1] != "pass":
+            missed.append(f"{load_result.clients} people at once: p99 {row[3]} ms, {len(load_result.errors)} errors"
+                          + (f" (first: {load_result.errors[0]})" if load_result.errors else ""))
     if cpu.others_busy:
         _log(f"Note: {cpu.describe()}.")
-    if missed:
-        _log(f"MISSED TARGETS ({len(missed)}):")
-        for item in missed:
-            _log(f"  - {item}")
+    lines += ["Missed targets:" if missed else "Every target is met.", *[f"- {m}" for m in missed], ""]
+    _log(("MISSED TARGETS:\n" + "\n".join(f"  - {m}" for m in missed)) if missed else "Every target is met.")
+    results_file.write_text("\n".join(lines))
+    if database.url:
+        _log("\nThe collection file, daily jobs and sending benches run on SQLite only: skipped.")
     else:
-        _log("Every target is met.")
-    RESULTS.write_text(markdown(rows, missed, context))
-    _log("\nCollection file (issue: Generate → ready vs WeasyPrint alone, worker peak memory):")
-    collection_file.run(_log, RESULTS)
-    _log("\nDaily follow-up run (issue: deciding what to send over the bench ledger, < 10 s):")
-    daily_run.run(_log, RESULTS)
-    _log("\nSending (issue: 1,000 e-mails with the letter PDF, Relance / WeasyPrint + smtplib ≤ 1.3):")
-    sending.run(_log, RESULTS, rounds=2)  # one of each order: whichever runs first is a little slower
-    _log(f"\nWritten to {RESULTS.relative_to(ROOT)}")
+        if "collection" not in skip:
+            _log("\nCollection file (issue: Generate → ready vs WeasyPrint alone, worker peak memory):")
+            collection_file.run(_log, results_file)
+        if "daily" not in skip:
+            _log("\nDaily follow-up run (issue: deciding what to send over the bench ledger, < 10 s):")
+            daily_run.run(_log, results_file)
+        if "sending" not in skip:
+            _log("\nSending (issue: 1,000 e-mails with the letter PDF, Relance / WeasyPrint + smtplib ≤ 1.3):")
+            sending.run(_log, results_file, rounds=2)  # one of each order: whichever runs first is a little slower
+    _log(f"\nWritten to {results_file.relative_to(ROOT)}")
     return 0
 
 
