@@ -6,12 +6,20 @@
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import current_app, request
 from markupsafe import Markup, escape
 
 
 def icon(name: str, label: str | None = None, css: str = "") -> Markup:
-    sprite = f"{request.script_root}{current_app.static_url_path}/vendor/icons.svg#{escape(name)}"
+    return _svg(f"{request.script_root}{current_app.static_url_path}", name, str(label) if label else "", css)
+
+
+@lru_cache(maxsize=1024)
+def _svg(static: str, name: str, label: str, css: str) -> Markup:
+    # A table draws the same few markers on every row: each distinct one is built once.
+    sprite = f"{static}/vendor/icons.svg#{escape(name)}"
     classes = f"icon {escape(css)}".strip()
     if label:
         return Markup(f'<svg class="{classes}" role="img" aria-label="{escape(label)}" focusable="false">'

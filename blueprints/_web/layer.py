@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from jinja2 import pass_context
 from stdnum import iban as iban_numbers
 from werkzeug.exceptions import HTTPException
 
@@ -62,14 +63,15 @@ def current_locale() -> str:
         locale = get_locale()
         if locale is None:
             return current_app.config["BABEL_LOCALE"] if has_app_context() else "en_GB"
-    try:
-        return _LOCALE_NAMES[locale]
-    except KeyError:
-        name = _LOCALE_NAMES[locale] = str(locale)
-        return name
+        state = g.get("_flask_babel")
+    named = getattr(state, "relance_locale_name", None)
+    if named is not None and named[0] is locale:  # the same Locale object: its name is known
+        return named[1]
+    name = str(locale)
+    if state is not None:
+        state.relance_locale_name = (locale, name)
+    return name
 
-
-_LOCALE_NAMES: dict = {}
 # The compiled catalogue of each locale, as Flask-Babel loads it once per process (its own cache is keyed the
 # same way): gettext in a template is then one dictionary read instead of Flask-Babel's walk through g.
 _TRANSLATIONS: dict = {}
@@ -151,13 +153,6 @@ def _default_description(code: int) -> str | None:
 
 
 def install_web_layer(app: Flask) -> None:
-    # Flask-Babel's gettext for templates, reading the catalogue through the faster path above.
-    app.jinja_env.install_gettext_callables(
-        gettext=lambda s: current_translations().ugettext(s),
-        ngettext=lambda s, p, n: current_translations().ungettext(s, p, n),
-        pgettext=lambda c, s: current_translations().upgettext(c, s),
-        npgettext=lambda c, s, p, n: current_translations().unpgettext(c, s, p, n),
-        newstyle=True)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
@@ -186,11 +181,33 @@ def install_web_layer(app: Flask) -> None:
             headers.setdefault(name, value)
         return response
 
-    def money(cents, currency="EUR", blank_zero=False):
-        return format_money(cents, currency, current_locale(), blank_zero)
+    # A page formats hundreds of amounts and dates and translates dozens of words: the reader's locale and
+    # catalogue are looked up once per render (here) and read from the template's context by the filters
+    # and gettext below; a template rendered without Flask's render_template falls back to the lookup.
+    @app.context_processor
+    def _reader():
+        return {"reader_locale": current_locale(), "reader_translations": current_translations()}
 
-    def day(value, fmt="short"):
-        return "" if value is None else _formatted_date(value, fmt, current_locale())
+    def _locale_of(context) -> str:
+        return context.get("reader_locale") or current_locale()
+
+    def _translations_of(context):
+        return context.get("reader_translations") or current_translations()
+
+    app.jinja_env.install_gettext_callables(
+        gettext=pass_context(lambda context, s: _translations_of(context).ugettext(s)),
+        ngettext=pass_context(lambda context, s, p, n: _translations_of(context).ungettext(s, p, n)),
+        pgettext=pass_context(lambda context, c, s: _translations_of(context).upgettext(c, s)),
+        npgettext=pass_context(lambda context, c, s, p, n: _translations_of(context).unpgettext(c, s, p, n)),
+        newstyle=True)
+
+    @pass_context
+    def money(context, cents, currency="EUR", blank_zero=False):
+        return format_money(cents, currency, _locale_of(context), blank_zero)
+
+    @pass_context
+    def day(context, value, fmt="short"):
+        return "" if value is None else _formatted_date(value, fmt, _locale_of(context))
 
     def language_name(code: str | None) -> str:
         """A customer's language code as the reader names it: fr → French / Français."""
