@@ -412,6 +412,24 @@ SUMMARY_SORT_COLUMNS = ("not_due_cents", "days_1_30_cents", "days_31_60_cents", 
                         "over_90_cents", "total_cents", "highest_level", "last_reminder_on")
 
 
+class SummaryTotal(Base):
+    """The totals row of Who owes you what? unfiltered, per currency: the sums of every customer's summary,
+    moved by each summary rebuild in the same transaction (domain.ledger.summaries), so the first view
+    after a change reads a row per currency instead of adding up every customer's."""
+
+    __tablename__ = "summary_totals"
+
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    customers: Mapped[int] = mapped_column(Integer, default=0)
+    not_due_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    days_1_30_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    days_31_60_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    days_61_90_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    over_90_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    disputed_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    total_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class CustomerSummary(Base):
     """A customer's aged balance in one currency, maintained with every change to its entries
     (domain.ledger) and re-bucketed daily, so no page aggregates the ledger."""

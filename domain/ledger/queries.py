@@ -15,7 +15,7 @@ from domain.i18n import _
 from domain.i18n import lazy_gettext as _l
 from domain.i18n import pgettext
 from domain.ledger.aging import BUCKET_COLUMNS, BUCKET_KEYS, bucket_due_range
-from domain.ledger.summaries import summaries_stamp
+from domain.ledger.summaries import summaries_stamp, unfiltered_totals
 from domain.listing import (COUNT_CAP, PAGE_SIZE, FilterError, Page, flag, keys_and_count, like_escape, parse_date,
                             parse_sort_and_page, prefix_range, query_string)
 from domain.models import (CREDIT_NOTE, MAX_LEVEL, Contact, Customer, CustomerSummary, Entry, Payment, PaymentSchedule,
@@ -267,7 +267,12 @@ def _cached(session: Session, key: tuple, compute):
 
 
 def _balance_totals(session: Session, filters: Filters) -> list[dict]:
-    """Totals per currency of the filtered set."""
+    """Totals per currency of the filtered set; without a filter, the totals kept with the summaries."""
+    conditions = _balance_conditions(filters)
+    if not conditions:
+        return [{"currency": currency, "count": n, "buckets": dict(zip(BUCKET_COLUMNS, amounts[:-2])),
+                 "disputed": amounts[-2], "total": amounts[-1]}
+                for currency, n, *amounts in unfiltered_totals(session)]
     stmt = select(
         CustomerSummary.currency,
         func.count(),
@@ -277,7 +282,7 @@ def _balance_totals(session: Session, filters: Filters) -> list[dict]:
     )
     if filters.q:
         stmt = stmt.join(Customer, Customer.id == CustomerSummary.customer_id)
-    stmt = (stmt.where(*_balance_conditions(filters)).group_by(CustomerSummary.currency)
+    stmt = (stmt.where(*conditions).group_by(CustomerSummary.currency)
             .order_by(func.sum(CustomerSummary.total_cents).desc()))
     return [
         {"currency": currency, "count": n, "buckets": dict(zip(BUCKET_COLUMNS, amounts[:-2])), "disputed": amounts[-2],

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from domain import clock
 from domain.ledger.aging import bucket_due_range
-from domain.models import CREDIT_NOTE, Customer, CustomerSummary, Entry, LedgerState, Payment
+from domain.models import CREDIT_NOTE, Customer, CustomerSummary, Entry, LedgerState, Payment, SummaryTotal
 
 # --- summary upkeep ----------------------------------------------------------------------
 
@@ -90,13 +90,71 @@ def refresh_summaries(session: Session, customer_ids: Iterable[int] | None = Non
         session.execute(delete(table))
         session.execute(insert(table).from_select([table.c[name] for name in _SUMMARY_COLUMNS],
                                                   _summary_select(today, None)))
+        _recount_totals(session)
     else:
         remove, rebuild = _customer_refresh_statements(today)
+        sums = _sums_of_customers()
         for start in range(0, len(ids), 500):
             chunk = {"ids": ids[start:start + 500]}
+            before = session.execute(sums, chunk).all()
             session.execute(remove, chunk)
             session.execute(rebuild, chunk)
+            _move_totals(session, before, session.execute(sums, chunk).all())
     new_stamp(session)
+
+
+# --- the unfiltered totals (SummaryTotal) ----------------------------------------------------------
+
+_TOTAL_SUMS = ("not_due_cents", "days_1_30_cents", "days_31_60_cents", "days_61_90_cents", "over_90_cents",
+               "disputed_cents", "total_cents")
+
+
+def _recount_totals(session: Session) -> None:
+    """The totals from every summary (after a rebuild of all of them)."""
+    summaries, totals = CustomerSummary.__table__, SummaryTotal.__table__
+    session.execute(delete(totals))
+    session.execute(insert(totals).from_select(
+        ["currency", "customers", *_TOTAL_SUMS],
+        select(summaries.c.currency, func.count(), *(func.coalesce(func.sum(summaries.c[n]), 0) for n in _TOTAL_SUMS))
+        .group_by(summaries.c.currency)))
+
+
+@lru_cache(maxsize=1)
+def _sums_of_customers():
+    """Some customers' summaries added up per currency: what they bring to the totals."""
+    summaries = CustomerSummary.__table__
+    return (select(summaries.c.currency, func.count(), *(func.sum(summaries.c[n]) for n in _TOTAL_SUMS))
+            .where(summaries.c.customer_id.in_(bindparam("ids", expanding=True)))
+            .group_by(summaries.c.currency))
+
+
+def _move_totals(session: Session, before, after) -> None:
+    """Move the totals by what these customers' summaries changed (UPDATE … + delta: two transactions that
+    move the same currency's row wait for each other, neither loses the other's change)."""
+    delta: dict[str, list[int]] = {}
+    for rows, sign in ((before, -1), (after, 1)):
+        for currency, count, *sums in rows:
+            moved = delta.setdefault(currency, [0] * (1 + len(_TOTAL_SUMS)))
+            for i, value in enumerate((count, *sums)):
+                moved[i] += sign * int(value or 0)
+    totals = SummaryTotal.__table__
+    for currency, moved in sorted(delta.items()):
+        if not any(moved):
+            continue
+        values = {"customers": totals.c.customers + moved[0],
+                  **{n: totals.c[n] + moved[i + 1] for i, n in enumerate(_TOTAL_SUMS)}}
+        if session.execute(update(totals).where(totals.c.currency == currency).values(**values)).rowcount == 0:
+            session.execute(insert(totals).values(currency=currency, customers=moved[0],
+                                                  **{n: moved[i + 1] for i, n in enumerate(_TOTAL_SUMS)}))
+    # A currency nobody owes in any more leaves the totals row, as it leaves the summaries.
+    session.execute(delete(totals).where(totals.c.customers <= 0))
+
+
+def unfiltered_totals(session: Session) -> list[tuple]:
+    """(currency, customers, not_due, 1–30, 31–60, 61–90, > 90, disputed, total) per currency, largest total first."""
+    totals = SummaryTotal.__table__
+    return session.execute(select(totals.c.currency, totals.c.customers, *(totals.c[n] for n in _TOTAL_SUMS))
+                           .order_by(totals.c.total_cents.desc())).all()
 
 
 def new_stamp(session: Session) -> None:
