@@ -1090,6 +1090,12 @@ def load_demo(
                     progress(f"Entries: {done:,} / {plan.entries:,} with payments and flags")
         progress(f"Reminder history: {inserted.get('reminder_activities', 0):,} reminders sent, "
                  f"{inserted.get('audit_events', 0):,} history events")
+        if connection.dialect.name == "postgresql":
+            # Ids were given explicitly: move the sequences past them before anything below inserts
+            # rows of its own (a formal notice's history event…).
+            for name in first_ids:
+                connection.execute(text(
+                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))"))
         cases = _open_collection_cases(connection, actors)
         if cases:
             progress(f"Collection cases: {cases:,} (entries in collection, grouped per customer)")
@@ -1108,11 +1114,7 @@ def load_demo(
         if documents:
             progress(f"Invoice PDFs: {documents}")
         if connection.dialect.name == "postgresql":
-            # Ids were given explicitly: move the sequences past them. Fresh statistics spare the
-            # first pages a plan made for empty tables.
-            for name in first_ids:
-                connection.execute(text(
-                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT max(id) FROM {name}))"))
+            # Fresh statistics spare the first pages a plan made for empty tables.
             connection.execute(text("ANALYZE " + ", ".join(sorted([*TABLES, "customer_summaries"]))))
         session.commit()
     except BaseException:

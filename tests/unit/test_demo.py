@@ -229,3 +229,20 @@ def test_entries_in_collection_belong_to_a_case(loaded, session):
     assert marked and all(entry.collection_case_id is not None for entry in marked)
     for case in session.scalars(select(CollectionCase)):
         assert {entry.customer_id for entry in case.entries} == {case.customer_id}
+
+
+def test_a_larger_demo_with_formal_notices_loads_and_the_app_writes_after_it(app, session, users):
+    """The demo gives ids itself (COPY on PostgreSQL): every step after the bulk load that writes rows of its own
+    (collection cases, formal notices and their history) and the app afterwards get fresh ids, not ones taken."""
+    result = demo(app, "--customers", "300", "--entries", "6000", "--seed", "11")
+    assert result.exit_code == 0, result.output
+    assert "Formal notices:" in result.output  # the step that writes history events through the app's own code
+    session.expire_all()
+    customer = session.scalar(select(Customer).order_by(Customer.id))
+    from domain import audit
+
+    audit.record(session, users["finance"], "test.after_demo", "written after the demo", customer=customer)
+    session.add(Entry(customer_id=customer.id, number="AFTER-DEMO-1", kind="invoice", issue_date=TODAY,
+                      due_date=TODAY, amount_cents=100, open_cents=100, currency="EUR", is_open=True))
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(Entry).where(Entry.number == "AFTER-DEMO-1")) == 1
