@@ -316,6 +316,25 @@ def _new_group_dying_with(die_with_parent):
     return preexec
 
 
+def _wait_until_answering(what: str, process: subprocess.Popen, port: int, path: str, log: Path,
+                          timeout: float) -> None:
+    """Until GET `path` answers 200; a process that exits or never answers stops the bench with its log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{what} exited at start:\n{log.read_text()[-2000:]}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", path)
+            if connection.getresponse().status == 200:
+                connection.close()
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"{what} did not answer within {timeout:.0f} s:\n{log.read_text()[-2000:]}")
+
+
 @dataclass
 class Server:
     port: int
@@ -336,20 +355,7 @@ class Server:
         return cls(port, process, log)
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"The server exited at start:\n{SERVER_LOG.read_text()[-2000:]}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                connection.request("GET", "/login")
-                if connection.getresponse().status == 200:
-                    connection.close()
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"The server did not answer within {timeout:.0f} s:\n{SERVER_LOG.read_text()[-2000:]}")
+        _wait_until_answering("The server", self.process, self.port, "/login", SERVER_LOG, timeout)
 
     def tree(self) -> dict[int, int]:
         """`flask serve` and every process under it (gunicorn master and workers, Redis), as
@@ -422,20 +428,7 @@ class FloorServer:
         return cls(port, process, log)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"The floor server exited at start:\n{(OUT / 'floor.log').read_text()[-2000:]}")
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                connection.request("GET", "/floor")
-                if connection.getresponse().status == 200:
-                    connection.close()
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit("The floor server did not answer.")
+        _wait_until_answering("The floor server", self.process, self.port, "/floor", OUT / "floor.log", timeout)
 
     def stop(self) -> None:
         try:
