@@ -127,7 +127,7 @@ def locale_for(language: str | None, default_locale: str) -> str:
 #                  number=entry.number, amount=Money(entry.amount_cents, entry.currency), due=entry.due_on))
 #
 # A value may be a str or int (written as given: names, numbers, what a person typed), a date (the
-# reader's short date), Money, Number (a count, grouped), a Decimal (a rate: 12.15 / 12,15), a lazy label (translated: pass STATUS_LABELS[status] itself, not its
+# reader's short date; a datetime, with its time), Money, Number (a count, grouped), a Decimal (a rate: 12.15 / 12,15), a lazy label (translated: pass STATUS_LABELS[status] itself, not its
 # str), another Said, or a list of those (joined by `joined`'s separator).
 
 class Money(NamedTuple):
@@ -287,7 +287,11 @@ def _shown(value) -> str | int:
         return format_currency(Decimal(int(value.cents)).scaleb(-2), value.currency, locale=current_locale())
     if isinstance(value, Joined):
         return value.separator.join(_shown(part) for part in value.parts)
-    if isinstance(value, (date, datetime)):
+    if isinstance(value, datetime):  # a moment: the reader's short date and time
+        from babel.dates import format_datetime
+
+        return format_datetime(value, "short", locale=current_locale())
+    if isinstance(value, date):
         return day(value)
     if isinstance(value, Number):
         return format_decimal(value.value, locale=current_locale())
@@ -318,7 +322,7 @@ def _packed(value):
     if isinstance(value, Joined):
         return {"joined": [[_packed(part) for part in value.parts], value.separator]}
     if isinstance(value, datetime):
-        return {"date": value.date().isoformat()}
+        return {"moment": value.isoformat(timespec="minutes")}
     if isinstance(value, date):
         return {"date": value.isoformat()}
     if isinstance(value, bool) or value is None:
@@ -345,4 +349,6 @@ def _unpacked(value):
             return Joined([_unpacked(part) for part in parts], separator)
         if "date" in value:
             return date.fromisoformat(value["date"])
+        if "moment" in value:
+            return datetime.fromisoformat(value["moment"])
     return value

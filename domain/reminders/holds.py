@@ -121,7 +121,7 @@ def pending_said(message) -> Said:
     if is_unknown(message):
         return say("The %(level)s e-mail of %(at)s to this customer has an unknown outcome — check your sent mail, "
                    "then mark it on Deliveries as sent or not sent.", level=level,
-                   at=format(message.attempted_at, "%Y-%m-%d %H:%M"))
+                   at=message.attempted_at)
     if message.status == "sending":
         return say("The %(level)s e-mail to this customer is being sent right now: wait for its outcome.", level=level)
     return say("The %(level)s e-mail to this customer is still waiting to be delivered (see Deliveries): another "

@@ -287,7 +287,7 @@ def resolve_unknown(session: Session, message: OutboxMessage, actor: User, was_s
     if not is_unknown(message):
         raise OutboxError(_("Only a message whose outcome is unknown can be marked sent or not sent."))
     values = {"what": label_said(message), "subject": message.subject,
-              "at": f"{message.attempted_at:%Y-%m-%d %H:%M}"}
+              "at": message.attempted_at}
     if was_sent:
         mark_sent(session, message, now=message.attempted_at)
         detail = say('The %(what)s e-mail "%(subject)s" of %(at)s, of unknown outcome, was sent.', **values)

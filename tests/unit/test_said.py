@@ -65,3 +65,14 @@ def test_an_errors_sentence_is_kept_not_its_translation(app):
         assert str(error) == "Écriture B en litige"
         text, stored = i18n.kept(error)
     assert text == "Entry B disputed" and Said.loads(stored) == say("Entry %(number)s disputed", number="B")
+
+
+def test_a_moment_keeps_its_time_in_the_readers_format(app):
+    from datetime import datetime
+
+    sentence = Said.loads(say("of %(at)s", at=datetime(2026, 6, 15, 10, 32, 11)).dumps())
+    with app.test_request_context():
+        with force_locale("fr_FR"):
+            assert str(sentence) == "of 15/06/2026 10:32"
+        with force_locale("en_US"):
+            assert str(sentence).replace("\u202f", " ") == "of 6/15/26, 10:32 AM"
