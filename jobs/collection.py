@@ -54,7 +54,7 @@ def build_collection_file(export: Export) -> str:
         session, day = db.session, clock.today()
         customer = session.get(Customer, export.customer_id) if export.customer_id else None
         if customer is None:
-            raise LookupError("The customer of this collection file no longer exists.")
+            raise LookupError(say("The customer of this collection file no longer exists."))
         contents = collection_contents(session, customer, entry_ids_of(export), day, owner_locale(export))
         filename = safe_name(file_stem(customer.name, day)) + ".zip"
         progress = progress_recorder(export, every=0.2)  # percent, at most five times a second
@@ -71,7 +71,7 @@ def collection_contents(session, customer: Customer, ids: list[int], day,
     entries = list(session.scalars(select(Entry).where(Entry.id.in_(ids), Entry.customer_id == customer.id)
                                    .order_by(Entry.due_date, Entry.id))) if ids else []
     if not entries:
-        raise LookupError("None of the selected entries is on this customer's account any more.")
+        raise LookupError(say("None of the selected entries is on this customer's account any more."))
     attachments: dict[int, Attachment] = {}  # entry id → its latest PDF (else its latest file)
     for attachment in session.scalars(select(Attachment).where(Attachment.entry_id.in_(ids))
                                       .order_by(Attachment.uploaded_at, Attachment.id)):
@@ -132,13 +132,13 @@ def build_court_pack(export: Export) -> str:
         case_id = int(exports_rules.params_of(export).get("case_id", 0))
         case = session.get(CollectionCase, case_id)
         if case is None:
-            raise LookupError("This collection case no longer exists.")
+            raise LookupError(say("This collection case no longer exists."))
         try:
             breakdown = legal.claim_breakdown(session, case)
         except legal.LegalError as problem:
-            raise LookupError(str(problem)) from None
+            raise LookupError(said(problem) or str(problem)) from None
         if not breakdown.lines:
-            raise LookupError("Nothing is claimed in this case any more: every invoice and charge is settled.")
+            raise LookupError(say("Nothing is claimed in this case any more: every invoice and charge is settled."))
         # What the court reads: in the company's language (RELANCE_LOCALE), in French for a French customer.
         french = (case.customer.language or "").startswith("fr")
         contents = collection_contents(session, case.customer, [line.entry.id for line in breakdown.lines], day,

@@ -139,7 +139,7 @@ def build_schedule_pdf(export: Export) -> str:
 
     schedule = db.session.get(PaymentSchedule, int(exports.params_of(export)["schedule"]))
     if schedule is None:
-        raise LookupError("This payment schedule no longer exists.")
+        raise LookupError(say("This payment schedule no longer exists."))
     filename = safe_name(_("Payment schedule %(id)s %(account)s", id=schedule.id,
                              account=schedule.customer.account)) + ".pdf"
     write_aside(export_path(export) / filename,
@@ -156,7 +156,7 @@ def build_statement(export: Export) -> str:
     params = exports.params_of(export)
     customer = db.session.get(Customer, export.customer_id)
     if customer is None:
-        raise LookupError("The customer of this statement no longer exists.")
+        raise LookupError(say("The customer of this statement no longer exists."))
     start, end = date.fromisoformat(params["start"]), date.fromisoformat(params["end"])
     with force_locale(customer_locale(customer.language)):  # its lines' words go to the customer
         found = statements.statement(db.session, customer, start, end, params["currency"])

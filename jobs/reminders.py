@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from domain import clock, notifications
 from domain import settings as settings_rules
-from domain.i18n import Said, say
+from domain.i18n import Said, said, say
 from domain.models import BulkRun, FormalNotice, OutboxMessage, PaymentSchedule, User
 from domain.reminders import bulk, follow_up, outbox, templates
 from domain.settings import company as saved_company
@@ -89,7 +89,7 @@ def run_bulk(run_id: int) -> None:
 def _plan_or_send(run: BulkRun) -> bool:
     actor = db.session.get(User, run.user_id)
     if actor is None:
-        raise LookupError("The user who asked for these reminders no longer exists.")
+        raise LookupError(say("The user who asked for these reminders no longer exists."))
     mail_server = bool(current_app.config.get("SMTP_URL"))
     if not bulk.is_confirmed(run):
         run.result = json.dumps(bulk.plan(db.session, run, actor, today=clock.today(), mail_server=mail_server))
@@ -263,7 +263,7 @@ def _send_with_pdf(message_id: int, what: str, make: Callable[[OutboxMessage], t
             db.session.rollback()
             message = db.session.get(OutboxMessage, message_id)
             outbox.begin_attempt(message)
-            outbox.mark_failed(db.session, message, not_made(str(error)))
+            outbox.mark_failed(db.session, message, not_made(said(error) or str(error)))
             message.next_attempt_at = None  # a person looks first: Retry on Deliveries
             db.session.commit()
             log.warning("Outbox message %s: the %s could not be made: %s", message_id, what, error)
@@ -285,7 +285,7 @@ def send_schedule_agreement(message_id: int) -> str:
         schedule_id = int(message.dedupe_key.split(":")[1])  # schedule:{id}:agreed:{token}
         schedule = db.session.get(PaymentSchedule, schedule_id)
         if schedule is None:
-            raise LookupError("the payment schedule no longer exists")
+            raise LookupError(say("the payment schedule no longer exists"))
         target = Path(current_app.config["ATTACHMENT_DIR"]) / "schedules" / f"schedule-{schedule_id}-{message.id}.pdf"
         company = saved_company(db.session)
         write_aside(target, lambda path: write_schedule_pdf(path, schedule, company, clock.today()))
@@ -311,7 +311,7 @@ def send_formal_notice(message_id: int) -> str:
     def make(message: OutboxMessage) -> tuple[Path, str]:
         notice = db.session.scalar(select(FormalNotice).where(FormalNotice.outbox_message_id == message.id))
         if notice is None:
-            raise LookupError("the formal notice no longer exists")
+            raise LookupError(say("the formal notice no longer exists"))
         return notice_file(notice)
 
     return _send_with_pdf(message_id, "formal notice PDF", make,
