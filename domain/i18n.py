@@ -256,7 +256,10 @@ class KeptText:
     def __get__(self, obj, owner=None):
         if obj is None:
             return self
-        return shown(getattr(obj, self.column), getattr(obj, self.twin))
+        text = getattr(obj, self.column)
+        if text is None:  # cleared (a send that went after an error): its old sentence is not shown
+            return None
+        return shown(text, getattr(obj, self.twin))
 
     def __set__(self, obj, value) -> None:
         text, stored = kept(value) if value is not None else (None, None)

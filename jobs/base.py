@@ -192,7 +192,10 @@ def see_through(work: BackgroundWork, carry_out: Callable[[BackgroundWork], bool
     except Exception as error:  # the record must say why, whatever happened
         db.session.rollback()
         work = db.session.get(model, work_id)
-        failed(fail, work, error if isinstance(error, expected) else f"{type(error).__name__}: {i18n.kept(error)[0]}")
+        # An expected error, or one that carries a sentence of Relance's (a Said), is said as is, in each
+        # reader's language; anything else is an accident, kept with its type for whoever looks into it.
+        said_as_is = isinstance(error, expected) or i18n.said(error) is not None
+        failed(fail, work, error if said_as_is else f"{type(error).__name__}: {i18n.kept(error)[0]}")
         by_email = notify_owner(work)
         db.session.commit()
         raise

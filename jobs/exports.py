@@ -22,7 +22,7 @@ from domain.reminders import notices
 from extensions import db
 from files.names import safe_name
 from jobs.base import (absolute_url, customer_locale, enqueue_work, export_path, folder_of, job, log, mail_owner,
-                       owner_locale, progress_recorder, queue_owner_email, see_through, user_locale, write_aside)
+                       owner_locale, progress_recorder, queue_owner_email, see_through, write_aside)
 from jobs.collection import build_collection_file, build_court_pack
 from jobs.reminders import run_bulk
 
@@ -191,7 +191,7 @@ def send_export_email(export_id: int, user_id: int) -> str:
     if export is None or user is None or not export.is_final:
         return "nothing to send"
     ready = export.status == "ready"
-    with force_locale(user_locale(user)):
+    with force_locale(owner_locale(export)):  # the language its requester read when asking
         body = render_template(
             "mail/export_ready.txt" if ready else "mail/export_failed.txt",
             export=export, user=user, label=notifications.export_label(export),

@@ -34,7 +34,7 @@ from files.notice import notice_title, write_notice_pdf
 from files.reports import write_dunning_report
 from files.schedule import schedule_title, write_schedule_pdf
 from jobs.base import (absolute_url, background, enqueue_work, job, log, mail_owner, owner_locale, progress_recorder,
-                       queue, queue_owner_email, rendering_heap, run_path, see_through, user_locale, write_aside)
+                       queue, queue_owner_email, rendering_heap, run_path, see_through, write_aside)
 from mail import smtp as mailer
 
 follow_up_log = logging.getLogger("relance.follow_up")
@@ -152,7 +152,7 @@ def send_run_email(run_id: int, user_id: int) -> str:
     run, user = db.session.get(BulkRun, run_id), db.session.get(User, user_id)
     if run is None or user is None or not run.is_final:
         return "nothing to send"
-    with force_locale(user_locale(user)):
+    with force_locale(owner_locale(run)):  # the language its requester read when asking
         body = render_template("mail/bulk_run.txt", run=run, user=user,
                                outcome=bulk.plan_of(run).get("outcome") or {}, queued=bulk.queued_count(db.session, run),
                                report_url=absolute_url(app, "reminders.bulk_report", run_id=run.id),

@@ -17,6 +17,7 @@ import re
 import unicodedata
 import zipfile
 from collections import Counter, defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -452,7 +453,11 @@ def import_file(
     report.errors.sort(key=lambda error: error.line)
     if report.ok and not dry_run:
         try:
-            with session.begin_nested():  # all or nothing, even against an import running at the same moment
+            # All or nothing against an import running at the same moment: a savepoint on PostgreSQL. SQLite
+            # serialises writers (no such race), and there pysqlite would make the savepoint the outermost
+            # transaction, committing before the summaries' upkeep.
+            racing = session.begin_nested() if session.get_bind().dialect.name == "postgresql" else nullcontext()
+            with racing:
                 plan.write(session, report)
                 audit.record(session, actor, f"import.{kind}", say("%(filename)s: %(counts)s", filename=filename,
                                                                      counts=report.counts()))

@@ -86,6 +86,9 @@ def refresh_summaries(session: Session, customer_ids: Iterable[int] | None = Non
     if ids == []:
         return
     table = CustomerSummary.__table__
+    # The stamp first: every commit that touches the ledger takes ledger_state's row before a totals row,
+    # so two of them on PostgreSQL wait for each other instead of deadlocking.
+    new_stamp(session)
     if ids is None:
         session.execute(delete(table))
         session.execute(insert(table).from_select([table.c[name] for name in _SUMMARY_COLUMNS],
@@ -100,7 +103,6 @@ def refresh_summaries(session: Session, customer_ids: Iterable[int] | None = Non
             session.execute(remove, chunk)
             session.execute(rebuild, chunk)
             _move_totals(session, before, session.execute(sums, chunk).all())
-    new_stamp(session)
 
 
 # --- the unfiltered totals (SummaryTotal) ----------------------------------------------------------
@@ -138,16 +140,26 @@ def _move_totals(session: Session, before, after) -> None:
             for i, value in enumerate((count, *sums)):
                 moved[i] += sign * int(value or 0)
     totals = SummaryTotal.__table__
+    upsert = _upsert(session)
     for currency, moved in sorted(delta.items()):
         if not any(moved):
             continue
-        values = {"customers": totals.c.customers + moved[0],
-                  **{n: totals.c[n] + moved[i + 1] for i, n in enumerate(_TOTAL_SUMS)}}
-        if session.execute(update(totals).where(totals.c.currency == currency).values(**values)).rowcount == 0:
-            session.execute(insert(totals).values(currency=currency, customers=moved[0],
-                                                  **{n: moved[i + 1] for i, n in enumerate(_TOTAL_SUMS)}))
+        # One statement: a currency's first customers, committed by two transactions at once, add up.
+        row = upsert(totals).values(currency=currency, customers=moved[0],
+                                    **{n: moved[i + 1] for i, n in enumerate(_TOTAL_SUMS)})
+        session.execute(row.on_conflict_do_update(
+            index_elements=[totals.c.currency],
+            set_={name: totals.c[name] + row.excluded[name] for name in ("customers", *_TOTAL_SUMS)}))
     # A currency nobody owes in any more leaves the totals row, as it leaves the summaries.
     session.execute(delete(totals).where(totals.c.customers <= 0))
+
+
+def _upsert(session: Session):
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    return upsert
 
 
 def unfiltered_totals(session: Session) -> list[tuple]:

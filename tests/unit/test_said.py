@@ -76,3 +76,13 @@ def test_a_moment_keeps_its_time_in_the_readers_format(app):
             assert str(sentence) == "of 15/06/2026 10:32"
         with force_locale("en_US"):
             assert str(sentence).replace("\u202f", " ") == "of 6/15/26, 10:32 AM"
+
+
+def test_a_cleared_text_shows_nothing_not_its_old_sentence(app):
+    from domain.models import OutboxMessage
+
+    message = OutboxMessage()
+    message.shown_last_error = say("Entry %(number)s disputed", number="C")
+    message.last_error = None  # a send that went after all clears its error
+    with app.test_request_context(), force_locale("fr_FR"):
+        assert message.shown_last_error is None

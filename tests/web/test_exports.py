@@ -114,3 +114,21 @@ def test_an_export_speaks_the_browsers_language_of_a_user_who_chose_none(finance
     assert "Qui vous doit quoi" in download.headers["Content-Disposition"]
     heading = load_workbook(io.BytesIO(download.data)).active.cell(1, 1).value
     assert heading.startswith("Qui vous doit quoi") and "15/06/2026" in heading
+
+
+def test_a_failure_relance_explains_is_read_in_each_readers_language(finance_client, ledger, run_jobs,
+                                                                     monkeypatch):
+    """What Relance says when a file cannot be built (its customer gone…) is its own sentence, read in the
+    reader's language — not an English line with a Python class name in front."""
+    from domain.i18n import say
+
+    def gone(export):
+        raise LookupError(say("The customer of this statement no longer exists."))
+
+    monkeypatch.setitem(jobs.exports.BUILDERS, "balances_xlsx", gone)
+    export_id = export_id_of(finance_client.post("/exports/balances", data={}).get_data(as_text=True))
+    run_jobs()
+    english = finance_client.get(f"/exports/{export_id}/status").get_data(as_text=True)
+    assert "The customer of this statement no longer exists." in english and "LookupError" not in english
+    french = finance_client.get(f"/exports/{export_id}/status", headers={"Accept-Language": "fr-FR,fr"})
+    assert "Le client de ce relevé de compte n’existe plus." in french.get_data(as_text=True)
