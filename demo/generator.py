@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from stdnum import luhn
 
 from domain import clock
+from domain.i18n import Said, kept, say
 from domain.ledger.summaries import refresh_summaries
 from domain.models import (CREDIT_NOTE, INVOICE, MAX_LEVEL, Attachment, AuditEvent, CollectionCase, Contact, Customer,
                            Dispute, DisputeEntry, DisputeEvent, Entry, Instalment, Payment, PaymentSchedule, Promise,
@@ -509,7 +510,8 @@ class DemoLedger:
                 stopped_at = _at(account.stopped_on, rng.randint(8, 18), rng.randrange(60))
                 row.update(reminders_stopped=True, stop_reason=reason, stop_until=until, stopped_at=stopped_at,
                            stopped_by_id=self.actors.finance)
-                detail = "Reminders stopped for customer" + (f" until {until.isoformat()}" if until else "")
+                detail = (say("Reminders stopped for customer until %(until)s", until=until) if until
+                          else say("Reminders stopped for customer"))
                 audits.append(self._audit(stopped_at, self.actors.finance, customer_id, None, "reminders.stopped",
                                           detail, reason))
             customers.append(row)
@@ -597,9 +599,11 @@ class DemoLedger:
         }
 
     def _audit(self, at: datetime, actor_id: int, customer_id: int, entry_id: int | None, action: str,
-               detail: str, reason: str | None) -> dict:
+               detail: Said, reason: str | None) -> dict:
+        # As the app writes it: the English text and the sentence each reader reads in their language.
+        english, sentence = kept(detail)
         row = {"id": self._audit_id, "at": at, "actor_id": actor_id, "customer_id": customer_id,
-               "entry_id": entry_id, "action": action, "detail": detail, "reason": reason}
+               "entry_id": entry_id, "action": action, "detail": english, "detail_i18n": sentence, "reason": reason}
         self._audit_id += 1
         return row
 
@@ -749,7 +753,7 @@ class DemoLedger:
             at = _at(disputed_on, rng.randint(8, 18), rng.randrange(60))
             row.update(disputed=True, disputed_at=at, disputed_by_id=actors.finance, dispute_reason=reason)
             self._audits.append(self._audit(at, actors.finance, c.id, row["id"], "dispute.opened",
-                                            f"Entry {number} disputed", reason))
+                                            say("Entry %(number)s disputed", number=number), reason))
         elif overdue_days > 120 and (rng.random() < habits["collection"] or self._shown["collection"] < SHOWCASE):
             self._shown["collection"] += 1
             marked_on = row["due_date"] + timedelta(days=91 + rng.randint(14, overdue_days - 91))
@@ -758,7 +762,7 @@ class DemoLedger:
             row.update(in_collection=True, collection_marked_at=at, collection_marked_by_id=actors.admin,
                        collection_reason=reason)
             self._audits.append(self._audit(at, actors.admin, c.id, row["id"], "collection.marked",
-                                            f"Entry {number} marked as in collection", reason))
+                                            say("Entry %(number)s marked as in collection", number=number), reason))
         elif overdue_days > 0 and (rng.random() < ENTRY_STOP_SHARE or self._shown["stop"] < SHOWCASE):
             self._shown["stop"] += 1
             stopped_on = row["due_date"] + timedelta(days=rng.randint(1, overdue_days))
@@ -770,7 +774,8 @@ class DemoLedger:
                        stopped_by_id=actors.finance)
             self._audits.append(self._audit(
                 at, actors.finance, c.id, row["id"], "reminders.stopped",
-                f"Reminders stopped for entry {number}" + (f" until {until.isoformat()}" if until else ""), reason))
+                say("Reminders stopped for entry %(number)s until %(until)s", number=number, until=until) if until
+                else say("Reminders stopped for entry %(number)s", number=number), reason))
         return horizon
 
     def _offer_for_print(self, c: _Account, row: dict) -> None:

@@ -246,3 +246,15 @@ def test_a_larger_demo_with_formal_notices_loads_and_the_app_writes_after_it(app
                       due_date=TODAY, amount_cents=100, open_cents=100, currency="EUR", is_open=True))
     session.commit()
     assert session.scalar(select(func.count()).select_from(Entry).where(Entry.number == "AFTER-DEMO-1")) == 1
+
+
+def test_the_demo_history_reads_in_each_readers_language(app, loaded, session):
+    from flask_babel import force_locale
+
+    events = session.scalars(select(AuditEvent).where(AuditEvent.action.in_(
+        ("collection.marked", "dispute.opened", "reminders.stopped")))).all()
+    assert events and all(event.detail_i18n for event in events), "written as the app writes them"
+    with app.test_request_context(), force_locale("fr_FR"):
+        shown = [event.shown_detail for event in events]
+    assert any(text.startswith(("Écriture ", "Stop relance ")) for text in shown), shown[:3]
+    assert not any(text.startswith(("Entry ", "Reminders stopped")) for text in shown)
