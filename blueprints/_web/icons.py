@@ -7,13 +7,20 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Callable
 
-from flask import current_app, request
+from flask import Flask, request
 from markupsafe import Markup, escape
 
 
-def icon(name: str, label: str | None = None, css: str = "") -> Markup:
-    return _svg(f"{request.script_root}{current_app.static_url_path}", name, str(label) if label else "", css)
+def icon_for(app: Flask) -> Callable[..., Markup]:
+    """The template global `icon` of `app` (its static path read once, not at every icon)."""
+    static = app.static_url_path
+
+    def icon(name: str, label: str | None = None, css: str = "") -> Markup:
+        return _svg(f"{request.script_root}{static}", name, str(label) if label else "", css)
+
+    return icon
 
 
 @lru_cache(maxsize=1024)

@@ -8,7 +8,9 @@ from typing import TypeVar
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
+from blueprints._web.layer import current_locale
 from domain.ledger import queries
 from domain.listing import Page
 from domain.models import Customer
@@ -22,16 +24,44 @@ def wants_fragment() -> bool:
     return bool(request.htmx) and not request.htmx.boosted and not request.htmx.history_restore_request
 
 
-def render_view(page_template: str, fragment_template: str, **context):
+def render_view(page_template: str, fragment_template: str, *, kept_with: object | None = None, **context):
     """The full page, or only the fragment htmx swaps; `Vary` keeps caches from mixing them. A list
-    asked for a page past its end (an old link, a typed URL, rows gone since) goes to its last page."""
+    asked for a page past its end (an old link, a typed URL, rows gone since) goes to its last page.
+
+    `kept_with`: a view the domain keeps (domain.ledger.queries caches one object per stamp, day and
+    filters): its fragment is rendered once per language and role and reused while the object lives;
+    the page template shows it as `fragment_html`."""
     past_end = _page_past_the_end(context.values())
     if past_end:
         return past_end
-    template = fragment_template if wants_fragment() else page_template
-    response = current_app.make_response(render_template(template, **context))
+    if kept_with is None:
+        html = render_template(fragment_template if wants_fragment() else page_template, **context)
+    else:
+        html = _rendered_once(kept_with, fragment_template, context)
+        if not wants_fragment():
+            html = render_template(page_template, fragment_html=html, **context)
+    response = current_app.make_response(html)
     response.vary.add("HX-Request")
     return response
+
+
+# The same cached view object means the same rows, filters and day: what else its fragment reads is the
+# reader's language, role (what they may do) and the app's root URL, so that is the rest of the key. The
+# object is kept beside its HTML so that a recycled id() never matches.
+_rendered: dict[tuple, tuple[object, Markup]] = {}
+_RENDERED_SIZE = 256
+
+
+def _rendered_once(view: object, template: str, context: dict) -> Markup:
+    key = (id(view), template, current_locale(), current_user.role, request.script_root)
+    kept = _rendered.get(key)
+    if kept is not None and kept[0] is view:
+        return kept[1]
+    html = Markup(render_template(template, **context))
+    if len(_rendered) >= _RENDERED_SIZE:
+        _rendered.clear()
+    _rendered[key] = (view, html)
+    return html
 
 
 def _page_past_the_end(values):

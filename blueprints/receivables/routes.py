@@ -15,7 +15,7 @@ bp = Blueprint("receivables", __name__)
 def balances():
     filters = parse_filters(request.args, tuple(queries.BALANCE_SORTS))
     page = queries.balances(db.session, filters)
-    return render_view("receivables/balances.html", "receivables/_balances.html",
+    return render_view("receivables/balances.html", "receivables/_balances.html", kept_with=page,
                        filters=filters, page=page, buckets=BUCKETS, default_sort=queries.BALANCE_DEFAULT_SORT)
 
 
@@ -24,7 +24,7 @@ def balances():
 def due_dates():
     filters = parse_filters(request.args, tuple(queries.DUE_SORTS))
     page = queries.due_entries(db.session, filters)
-    return render_view("receivables/due_dates.html", "receivables/_due_dates.html",
+    return render_view("receivables/due_dates.html", "receivables/_due_dates.html", kept_with=page,
                        filters=filters, page=page, buckets=BUCKETS)
 
 

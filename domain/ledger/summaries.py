@@ -131,8 +131,8 @@ def _sums_of_customers():
 
 
 def _move_totals(session: Session, before, after) -> None:
-    """Move the totals by what these customers' summaries changed (UPDATE … + delta: two transactions that
-    move the same currency's row wait for each other, neither loses the other's change)."""
+    """Move the totals by what these customers' summaries changed (an upsert adding the delta: two
+    transactions that move the same currency's row wait for each other, neither loses the other's change)."""
     delta: dict[str, list[int]] = {}
     for rows, sign in ((before, -1), (after, 1)):
         for currency, count, *sums in rows:
