@@ -44,8 +44,9 @@ HEADERS = ["Clients", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "writer p
 
 
 def run(make_client: Callable[[], object], targets: list[Page], writer_account: str, *, clients: int = 30,
-        seconds: float = 60.0, log: Callable[[str], None] = print) -> LoadResult:
-    """`make_client()` returns a logged-in client (bench.run.Client)."""
+        seconds: float = 60.0, until: threading.Event | None = None,
+        log: Callable[[str], None] = print) -> LoadResult:
+    """`make_client()` returns a logged-in client (bench.run.Client); runs `seconds`, or until `until` is set."""
     readers = [make_client() for _ in range(clients)]
     writer = Writer(make_client(), writer_account)
     result = LoadResult(clients, seconds)
@@ -93,9 +94,14 @@ def run(make_client: Callable[[], object], targets: list[Page], writer_account: 
         thread.start()
     start.wait()
     began = time.monotonic()
-    while time.monotonic() - began < seconds:
-        time.sleep(min(5.0, seconds - (time.monotonic() - began)) if seconds > 0 else 0)
-        log(f"  {time.monotonic() - began:.0f}/{seconds:.0f} s, {len(result.errors)} errors")
+    while time.monotonic() - began < seconds and not (until is not None and until.is_set()):
+        wait = min(5.0, seconds - (time.monotonic() - began)) if seconds > 0 else 0
+        if until is not None:
+            until.wait(wait)
+            log(f"  {time.monotonic() - began:.0f} s, {len(result.errors)} errors")
+        else:
+            time.sleep(wait)
+            log(f"  {time.monotonic() - began:.0f}/{seconds:.0f} s, {len(result.errors)} errors")
     stop.set()
     result.seconds = time.monotonic() - began
     for thread in threads:

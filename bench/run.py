@@ -4,7 +4,8 @@
     make bench DB=postgresql://user@host/any    # the same on PostgreSQL (or RELANCE_BENCH_DATABASE_URL)
     make bench SCALE=10m                        # 200,000 customers / 10,000,000 entries (long; not in CI)
     python -m bench.run [--database-url URL] [--scale 1m|10m] [--rounds 15] [--requests 20] [--fresh 5]
-                        [--load-clients 30] [--load-seconds 60] [--skip load,collection,daily,sending]
+                        [--load-clients 30] [--load-seconds 60]
+                        [--skip pages,load,daily-scale,collection,daily,sending]
 
 1. The database: SQLite in bench/out/instance (bench/out is git-ignored), or, given a PostgreSQL URL, a
    database of its own the bench creates on that server (relance_bench_<scale>; the URL's own database is
@@ -17,7 +18,9 @@
    view after a real change, in rounds; ratios to the floor (median and IQR of the rounds) and to the bare page.
 4. Thirty people at once (bench/load.py): 30 logged-in connections for 60 s while one more records a change
    every second.
-5. The collection file, the daily jobs and sending (SQLite only), as before.
+5. The daily jobs at scale (bench/daily_scale.py): on a copy of the database, the re-bucketing and the whole
+   follow-up run as the worker runs them, timed, while the same people read the pages.
+6. The collection file, the daily decision alone and sending (SQLite only), as before.
 A measurement, not a test: missed targets are listed, the exit status is 0. Written to bench/out/results[-postgresql].md.
 """
 from __future__ import annotations
@@ -40,7 +43,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
-from bench import collection_file, daily_run
+from bench import collection_file, daily_run, daily_scale
 from bench import load as bench_load
 from bench import pages as bench_pages
 from bench import sending
@@ -612,7 +615,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=10, help="unrecorded requests per page first (default 10)")
     parser.add_argument("--load-clients", type=int, default=30)
     parser.add_argument("--load-seconds", type=float, default=60.0)
-    parser.add_argument("--skip", default="", help="comma-separated: pages, load, collection, daily, sending")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated: pages, load, daily-scale, collection, daily, sending")
     parser.add_argument("--account", help="the account whose status page is measured (default: a typical one)")
     parser.add_argument("--search", help="the search text (default: a word several customer names share)")
     args = parser.parse_args(argv)
@@ -711,6 +715,21 @@ def main(argv: list[str] | None = None) -> int:
     lines += ["Missed targets:" if missed else "Every target is met.", *[f"- {m}" for m in missed], ""]
     _log(("MISSED TARGETS:\n" + "\n".join(f"  - {m}" for m in missed)) if missed else "Every target is met.")
     results_file.write_text("\n".join(lines))
+    if "daily-scale" not in skip:
+        _log(f"\nThe daily jobs at scale (issue: re-bucketing and the whole follow-up run ≤ "
+             f"{daily_scale.MAX_SECONDS:.0f} s each; the pages' p99 while they run):")
+
+        def logged_in_to(server: Server) -> Client:
+            client = Client(server.port)
+            client.login(*DEMO_LOGIN)
+            return client
+
+        daily_missed = daily_scale.run(
+            env, bench_url=database.url, admin_url=args.database_url, source_file=DB_FILE, start_server=Server.start,
+            logged_in=logged_in_to, targets=[page for page in targets if page.fresh], account=account,
+            clients=args.load_clients, before=load_result, log=_log, results=results_file)
+        if daily_missed:
+            _log("MISSED TARGETS:\n" + "\n".join(f"  - {m}" for m in daily_missed))
     if database.url:
         _log("\nThe collection file, daily jobs and sending benches run on SQLite only: skipped.")
     else:
