@@ -304,6 +304,27 @@ def install_web_layer(app: Flask) -> None:
 
     app.jinja_env.globals["layout_part"] = layout_part
 
+    # A list's line is drawn from its values (a NamedTuple the query read), the reader's language and a few
+    # flags of what the reader may do: the same values give the same HTML. After a change the next view of
+    # a list draws only the lines whose values changed; the others come from here.
+    row_parts: dict[tuple, Markup] = {}
+    row_parts_size = 20_000
+
+    def row_once(template: str, row: tuple, **flags) -> Markup:
+        locale = current_locale()
+        key = (template, row, locale, request.script_root, *sorted(flags.items()))
+        part = row_parts.get(key)
+        if part is None:
+            part = Markup(app.jinja_env.get_template(template).render(row=row, reader_locale=locale, **flags))
+            if app.jinja_env.auto_reload:  # a developer editing templates sees each edit
+                return part
+            if len(row_parts) >= row_parts_size:
+                row_parts.clear()
+            row_parts[key] = part
+        return part
+
+    app.jinja_env.globals["row_once"] = row_once
+
     @app.context_processor
     def _globals():
         from domain import clock

@@ -45,6 +45,8 @@ def test_each_role_sees_its_own_rows_and_menus_of_the_same_cached_list(app, ledg
         assert "Acme Industries" in seen_by_support
         assert ">Users</a>" in seen_by_admin and ">Users</a>" not in seen_by_finance
         assert ">Import</a>" in seen_by_finance and ">Import</a>" not in seen_by_support
+        assert 'class="reminder-actions"' in finance.get("/due-dates").get_data(as_text=True)
+        assert 'class="reminder-actions"' not in support.get("/due-dates").get_data(as_text=True)
         fragment = support.get("/", headers=HTMX).get_data(as_text=True)
         assert "Acme Industries" in fragment
         assert 'name="customer"' not in fragment
