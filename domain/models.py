@@ -132,6 +132,7 @@ class Customer(StopRemindersFlag, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account: Mapped[str] = mapped_column(String(40), unique=True)
+    # + on PostgreSQL only, ix_customers_name_trgm (migration c4e6a8b0d217): the search by any part of a name
     name: Mapped[str] = mapped_column(String(200), index=True)
     registration_number: Mapped[str | None] = mapped_column(String(40), index=True)
     emails: Mapped[str] = mapped_column(String(500), default="")  # comma-separated
