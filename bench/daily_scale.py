@@ -72,7 +72,7 @@ def work() -> dict:
 
     import jobs.base
     from app import create_app
-    from domain.models import OutboxMessage, ReminderActivity
+    from domain.models import OutboxMessage
     from extensions import db
     from jobs.ledger import rebucket_summaries
     from jobs.reminders import daily_run
@@ -85,7 +85,6 @@ def work() -> dict:
             jobs.base.use_app(app)
             with app.app_context():
                 outbox_before = db.session.scalar(select(func.count()).select_from(OutboxMessage))
-                activities_before = db.session.scalar(select(func.count()).select_from(ReminderActivity))
                 db.session.remove()
             started = time.perf_counter()
             rebucket_summaries()
@@ -95,12 +94,10 @@ def work() -> dict:
             follow_up_s = time.perf_counter() - started
             with app.app_context():
                 queued = db.session.scalar(select(func.count()).select_from(OutboxMessage)) - outbox_before
-                activities = db.session.scalar(select(func.count()).select_from(ReminderActivity)) - activities_before
                 db.session.remove()
         finally:
             redis.stop()
-    return {"rebucket_s": rebucket_s, "follow_up_s": follow_up_s, "summary": summary, "queued": queued,
-            "activities": activities}
+    return {"rebucket_s": rebucket_s, "follow_up_s": follow_up_s, "summary": summary, "queued": queued}
 
 
 # --- from bench.run ---------------------------------------------------------------------------------
@@ -207,19 +204,20 @@ def run(env: dict[str, str], *, bench_url: str | None, admin_url: str | None, so
     rows = [["Re-bucketing (jobs.ledger.rebucket_summaries)", f"{outcome['rebucket_s']:.1f} s",
              f"≤ {MAX_SECONDS:.0f} s", "pass" if rebucket_ok else "MISS"],
             ["Whole follow-up run (jobs.reminders.daily_run)", f"{outcome['follow_up_s']:.1f} s",
-             f"≤ {MAX_SECONDS:.0f} s", "pass" if run_ok else "MISS"],
-            ["What it did", f"{outcome['summary']}; {outcome['queued']:,} e-mails in the outbox, "
-                            f"{outcome['activities']:,} reminders recorded", "", ""]]
+             f"≤ {MAX_SECONDS:.0f} s", "pass" if run_ok else "MISS"]]
+    did = (f"The follow-up run: {outcome['summary']}; {outcome['queued']:,} e-mails put in the outbox and handed to "
+           f"the worker's queue (sent by the worker afterwards: the sending bench measures that).")
     load_rows = ([["without the daily work", *before.row()]] if before is not None else []) + \
         [["during the daily work", *during.row()]]
     log(text_table(["Daily job", "Time", "Target", ""], rows))
+    log(did)
     log(text_table(["Pages", *bench_load.HEADERS], load_rows))
     with open(results, "a") as handle:
         handle.write("\n## The daily jobs at scale, while people work\n\n"
                      f"On a copy of the bench database: a follow-up plan on {setup['assigned']:,} customers, the "
                      "company's sender address set; each job as the worker runs it (e-mails handed to RQ, letters "
                      f"made by WeasyPrint). Meanwhile {clients} people read the pages (one change a second).\n\n"
-                     + "\n".join(markdown_table(["Daily job", "Time", "Target", ""], rows)) + "\n\n"
+                     + "\n".join(markdown_table(["Daily job", "Time", "Target", ""], rows)) + f"\n\n{did}\n\n"
                      + "\n".join(markdown_table(["Pages", *bench_load.HEADERS], load_rows)) + "\n")
     missed = [f"{name}: {time_} (target {target})" for name, time_, target, verdict in rows if verdict == "MISS"]
     if during.row()[-1] != "pass":
