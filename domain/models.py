@@ -1033,7 +1033,9 @@ class DebtCollectionClaim(Base):
     claim_auto_close_days it is closed automatically."""
 
     __tablename__ = "debt_collection_claims"
-    __table_args__ = (UniqueConstraint("entry_id", "notice_id"), Index("ix_claims_status_tab", "status", "tab"))
+    # ix_claims_tab_listed: a tab's page read in its order (listed_on, id), 50 rows, not the whole tab sorted
+    __table_args__ = (UniqueConstraint("entry_id", "notice_id"), Index("ix_claims_status_tab", "status", "tab"),
+                      Index("ix_claims_tab_listed", "tab", "listed_on", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
