@@ -224,14 +224,28 @@ def kept(value) -> tuple[str, str | None]:
     return sentence.english(), sentence.dumps()
 
 
+# A kept text never changes once written, so what it reads in a locale is the same every time: a page of
+# history reads each line once per process and language instead of parsing and formatting it again.
+_SHOWN: dict[tuple[str, str], str] = {}
+_SHOWN_SIZE = 20_000
+
+
 def shown(text: str | None, stored: str | None) -> str | None:
     """What a reader sees of a kept text: the Said in their language when there is one, else the text as
     written (rows from before, or a text that was never a sentence of Relance's)."""
     if stored:
+        key = (stored, current_locale())
+        found = _SHOWN.get(key)
+        if found is not None:
+            return found
         try:
-            return str(Said.loads(stored))
+            found = str(Said.loads(stored))
         except (ValueError, KeyError, TypeError):  # a catalogue placeholder gone wrong never hides the line
             return text
+        if len(_SHOWN) >= _SHOWN_SIZE:
+            _SHOWN.clear()
+        _SHOWN[key] = found
+        return found
     return text
 
 
