@@ -242,9 +242,10 @@ def shown(text: str | None, stored: str | None) -> str | None:
             found = str(Said.loads(stored))
         except (ValueError, KeyError, TypeError):  # a catalogue placeholder gone wrong never hides the line
             return text
-        if len(_SHOWN) >= _SHOWN_SIZE:
-            _SHOWN.clear()
-        _SHOWN[key] = found
+        if len(stored) <= 2000:  # a long text (a mail server's whole answer…) is read again, not kept
+            if len(_SHOWN) >= _SHOWN_SIZE:
+                _SHOWN.clear()
+            _SHOWN[key] = found
         return found
     return text
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from functools import lru_cache
+from numbers import Number
 from urllib.parse import quote, urlsplit
 
 from babel import Locale, UnknownLocaleError
@@ -201,8 +202,11 @@ def install_web_layer(app: Flask) -> None:
         if not eval_ctx.autoescape:
             return text % variables
         # What Markup's % does (each value escaped; numbers stay numbers for %d), without its wrapper objects.
-        return Markup(text % {name: value if isinstance(value, (int, float)) else escape(value)
-                              for name, value in variables.items()})
+        try:
+            return Markup(text % {name: value if isinstance(value, Number) else escape(value)
+                                  for name, value in variables.items()})
+        except TypeError:  # a number given as text for %d: Markup's own way converts it
+            return Markup(text) % variables
 
     @pass_eval_context
     def gettext(eval_ctx, string, /, **variables):  # positional only: a value may be called num, context…
@@ -299,6 +303,8 @@ def install_web_layer(app: Flask) -> None:
         if part is None:
             part = Markup(app.jinja_env.get_template(name).render(context.get_all()))
             if not app.jinja_env.auto_reload:  # a developer editing templates sees each edit
+                if len(layout_parts) >= 4096:  # areas × roles × languages: a few hundred in practice
+                    layout_parts.clear()
                 layout_parts[key] = part
         return part
 

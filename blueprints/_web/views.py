@@ -53,11 +53,14 @@ _RENDERED_SIZE = 256
 
 
 def _rendered_once(view: object, template: str, context: dict) -> Markup:
-    key = (id(view), template, current_locale(), current_user.role, request.script_root)
+    app = current_app._get_current_object()
+    key = (id(view), template, current_locale(), current_user.role, request.script_root, id(app))
     kept = _rendered.get(key)
     if kept is not None and kept[0] is view:
         return kept[1]
     html = Markup(render_template(template, **context))
+    if app.jinja_env.auto_reload:  # a developer editing templates sees each edit
+        return html
     if len(_rendered) >= _RENDERED_SIZE:
         _rendered.clear()
     _rendered[key] = (view, html)

@@ -33,3 +33,10 @@ def test_a_value_may_be_called_num_or_context_and_a_percent_sign_is_written_twic
     assert _render(app, "{{ pgettext('entries', 'Open') }}") == "Open"
     assert _render(app, "{{ _('100%% sure') }}") == "100% sure"
     assert _render(app, "{{ _('%(rate)s %%', rate=rate) }}", rate=12.5) == "12.5 %"
+
+
+def test_a_count_read_as_a_decimal_or_as_text_still_formats_as_a_number(app):
+    from decimal import Decimal
+
+    assert _render(app, "{{ ngettext('%(num)d entry', '%(num)d entries', n) }}", n=Decimal(3)) == "3 entries"
+    assert _render(app, "{{ _('%(n)d days', n=n) }}", n="12") == "12 days"
