@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -34,6 +35,7 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "bench" / "out" / "daily"
 MAX_SECONDS = 60.0
+MAX_RUN_SECONDS = 4 * 3600.0  # the daily work is stopped after this (10M entries take minutes, not hours)
 STEPS = ((-5, "email", 0), (10, "email", 1), (30, "letter", 2), (45, "task", 3))
 SENDER = "relances@bench.invalid"
 
@@ -144,19 +146,58 @@ class _Copy:
                                    isolation_level="AUTOCOMMIT")
             try:
                 with engine.connect() as connection:
-                    connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}"'))
+                    # FORCE (PostgreSQL 13+): a connection left by a killed step does not keep the copy alive
+                    force = " WITH (FORCE)" if connection.dialect.server_version_info >= (13,) else ""
+                    connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}"{force}'))
             finally:
                 engine.dispose()
         shutil.rmtree(FOLDER, ignore_errors=True)
 
 
-def _in_copy(step: str, env: dict[str, str], log: Callable[[str], None]) -> dict:
-    result = subprocess.run([sys.executable, "-m", "bench.daily_scale", step], cwd=ROOT, env=env,
-                            capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if result.returncode != 0:
-        log(result.stderr[-3000:])
-        raise SystemExit(f"bench.daily_scale {step} failed (exit {result.returncode}).")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+class _Step:
+    """`python -m bench.daily_scale <step>` on the copy: its own process group, dying with the bench, killed
+    (group and all) when the bench stops early, so nothing keeps writing to a copy about to be dropped."""
+
+    def __init__(self, step: str, env: dict[str, str]):
+        from runtime.redis_server import preexec_die_with_parent
+
+        self.step = step
+        die_with_bench = preexec_die_with_parent()
+
+        def preexec() -> None:
+            os.setsid()
+            die_with_bench()
+
+        self.process = subprocess.Popen([sys.executable, "-m", "bench.daily_scale", step], cwd=ROOT, env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                        stdin=subprocess.DEVNULL, preexec_fn=preexec)
+
+    def result(self, timeout: float, log: Callable[[str], None]) -> dict:
+        try:
+            out, err = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise SystemExit(f"bench.daily_scale {self.step} did not end within {timeout:.0f} s.") from None
+        if self.process.returncode != 0:
+            log(err[-3000:])
+            raise SystemExit(f"bench.daily_scale {self.step} failed (exit {self.process.returncode}).")
+        return json.loads(out.strip().splitlines()[-1])
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait(10)
+
+
+def _in_copy(step: str, env: dict[str, str], log: Callable[[str], None], timeout: float = 3600.0) -> dict:
+    running = _Step(step, env)
+    try:
+        return running.result(timeout, log)
+    finally:
+        running.kill()
 
 
 def run(env: dict[str, str], *, bench_url: str | None, admin_url: str | None, source_file: Path,
@@ -171,6 +212,7 @@ def run(env: dict[str, str], *, bench_url: str | None, admin_url: str | None, so
     started = time.monotonic()
     copy_env = dict(env, **copy.make())
     log(f"  copy of the bench database made in {time.monotonic() - started:.0f} s")
+    work: _Step | None = None
     try:
         setup = _in_copy("prepare", copy_env, log)
         log(f"  plan on {setup['assigned']:,} of {setup['customers']:,} customers; sender address set")
@@ -182,19 +224,24 @@ def run(env: dict[str, str], *, bench_url: str | None, admin_url: str | None, so
 
             def daily() -> None:
                 try:
-                    outcome.update(_in_copy("work", copy_env, log))
+                    outcome.update(work.result(MAX_RUN_SECONDS, log))
                 except BaseException as error:  # reported below; the load stops either way
                     outcome["error"] = repr(error)
                 finally:
                     done.set()
 
-            worker = threading.Thread(target=daily, daemon=True)
+            def begin() -> None:  # once every client is logged in and reading
+                nonlocal work
+                work = _Step("work", copy_env)
+                threading.Thread(target=daily, daemon=True).start()
+
             log(f"  the daily work runs while {clients} people read the pages…")
-            worker.start()
-            during = bench_load.run(lambda: logged_in(server), targets, account, clients=clients, seconds=4 * 3600,
-                                    until=done, log=log)
-            worker.join()
+            during = bench_load.run(lambda: logged_in(server), targets, account, clients=clients,
+                                    seconds=MAX_RUN_SECONDS, until=done, started=begin, log=log)
+            done.wait(60)
         finally:
+            if work is not None:
+                work.kill()
             server.stop()
     finally:
         copy.drop()

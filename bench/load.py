@@ -44,9 +44,10 @@ HEADERS = ["Clients", "req/s", "p50 ms", "p99 ms", "max ms", "errors", "writer p
 
 
 def run(make_client: Callable[[], object], targets: list[Page], writer_account: str, *, clients: int = 30,
-        seconds: float = 60.0, until: threading.Event | None = None,
+        seconds: float = 60.0, until: threading.Event | None = None, started: Callable[[], None] | None = None,
         log: Callable[[str], None] = print) -> LoadResult:
-    """`make_client()` returns a logged-in client (bench.run.Client); runs `seconds`, or until `until` is set."""
+    """`make_client()` returns a logged-in client (bench.run.Client); runs `seconds`, or until `until` is set;
+    `started()` is called once every client is logged in and reading."""
     readers = [make_client() for _ in range(clients)]
     writer = Writer(make_client(), writer_account)
     result = LoadResult(clients, seconds)
@@ -94,6 +95,8 @@ def run(make_client: Callable[[], object], targets: list[Page], writer_account: 
         thread.start()
     start.wait()
     began = time.monotonic()
+    if started is not None:
+        started()
     while time.monotonic() - began < seconds and not (until is not None and until.is_set()):
         wait = min(5.0, seconds - (time.monotonic() - began)) if seconds > 0 else 0
         if until is not None:
